@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "error.h"
+
+int fileio_read_fd(int fd, size_t max, struct buf *out, struct ca_error *err)
+{
+        size_t start = out->len;
+
+        for (;;) {
+                size_t got = out->len - start;
+                size_t want = 65536;
+                ssize_t n;
+                int r;
+
+                /* Read one byte past the cap so "exactly max" and "more than max" differ. */
+                if (got > max)
+                        break;
+                if (want > max - got + 1)
+                        want = max - got + 1;
+                r = buf_reserve(out, want);
+                if (r < 0)
+                        return ca_error_set(err, -r, "cannot grow read buffer");
+                n = read(fd, out->data + out->len, want);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return ca_error_set(err, errno, "read failed");
+                }
+                if (n == 0)
+                        return 0;
+                out->len += (size_t) n;
+                out->data[out->len] = '\0';
+        }
+        out->len = start + max;
+        out->data[out->len] = '\0';
+        return ca_error_setx(err, EFBIG, "input larger than %zu bytes", max);
+}
+
+int fileio_read_path(const char *path, size_t max, struct buf *out, struct ca_error *err)
+{
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        if (strcmp(path, "-") == 0) {
+                r = fileio_read_fd(STDIN_FILENO, max, out, err);
+                if (r < 0)
+                        return ca_error_prefix(err, "reading standard input");
+                return 0;
+        }
+        /* O_NONBLOCK: a FIFO planted at a user-named path must not hang us (systemd). */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", path);
+        if (fstat(fd, &st) < 0)
+                return ca_error_set(err, errno, "cannot stat '%s'", path);
+        if (!S_ISREG(st.st_mode))
+                return ca_error_setx(err, S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
+                                     "'%s' is not a regular file", path);
+        r = fileio_read_fd(fd, max, out, err);
+        if (r < 0)
+                return ca_error_prefix(err, "reading '%s'", path);
+        return 0;
+}
+
+int fileio_write_all(int fd, const void *data, size_t len)
+{
+        const char *p = data;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+/* Splits `path` into its directory (or ".") without basename()/dirname(). */
+static int parent_dir(const char *path, char *out, size_t outlen)
+{
+        const char *slash = strrchr(path, '/');
+        size_t n;
+
+        if (!slash) {
+                if (outlen < 2)
+                        return -ENAMETOOLONG;
+                memcpy(out, ".", 2);
+                return 0;
+        }
+        n = slash == path ? 1 : (size_t) (slash - path);
+        if (n >= outlen)
+                return -ENAMETOOLONG;
+        memcpy(out, path, n);
+        out[n] = '\0';
+        return 0;
+}
+
+int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                        struct ca_error *err)
+{
+        char dir[4096];
+        char tmp[4096 + 32];
+        _cleanup_close_ int fd = -1;
+        _cleanup_close_ int dfd = -1;
+        unsigned char rnd[8];
+        int n;
+        int r;
+
+        r = parent_dir(path, dir, sizeof(dir));
+        if (r < 0)
+                return ca_error_setx(err, -r, "path too long: '%s'", path);
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
+                return ca_error_set(err, errno, "getrandom failed");
+        n = snprintf(tmp, sizeof(tmp), "%s.tmp-%02x%02x%02x%02x%02x%02x%02x%02x", path, rnd[0],
+                     rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+        if (n < 0 || (size_t) n >= sizeof(tmp))
+                return ca_error_setx(err, ENAMETOOLONG, "path too long: '%s'", path);
+
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return ca_error_set(err, errno, "cannot create '%s'", tmp);
+        /* The umask must not widen or narrow what the caller asked for. */
+        if (fchmod(fd, mode) < 0) {
+                r = ca_error_set(err, errno, "cannot chmod '%s'", tmp);
+                goto fail;
+        }
+        r = fileio_write_all(fd, data, len);
+        if (r < 0) {
+                r = ca_error_set(err, -r, "cannot write '%s'", tmp);
+                goto fail;
+        }
+        if (fsync(fd) < 0) {
+                r = ca_error_set(err, errno, "cannot fsync '%s'", tmp);
+                goto fail;
+        }
+        if (close(take_fd(&fd)) < 0) {
+                r = ca_error_set(err, errno, "cannot close '%s'", tmp);
+                goto fail;
+        }
+        if (rename(tmp, path) < 0) {
+                r = ca_error_set(err, errno, "cannot rename '%s' to '%s'", tmp, path);
+                goto fail;
+        }
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return ca_error_set(err, errno, "cannot open directory '%s'", dir);
+        if (fsync(dfd) < 0)
+                return ca_error_set(err, errno, "cannot fsync directory '%s'", dir);
+        return 0;
+fail:
+        (void) unlink(tmp);
+        return r;
+}
+
+int fileio_mkdir_p(const char *path, mode_t mode, struct ca_error *err)
+{
+        char p[4096];
+        size_t len = strlen(path);
+
+        if (len == 0 || len >= sizeof(p))
+                return ca_error_setx(err, ENAMETOOLONG, "bad directory path '%s'", path);
+        memcpy(p, path, len + 1);
+        for (size_t i = 1; i <= len; i++) {
+                if (p[i] != '/' && p[i] != '\0')
+                        continue;
+                p[i] = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return ca_error_set(err, errno, "cannot create directory '%s'", p);
+                p[i] = i == len ? '\0' : '/';
+        }
+        return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Bounded reads and crash-safe writes. Every fd opened here is O_CLOEXEC.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+struct buf;
+struct ca_error;
+
+/*
+ * Appends everything readable from `fd` to `out`, failing with -EFBIG when more than `max`
+ * bytes arrive (the excess is not kept). Does not close `fd`.
+ */
+int fileio_read_fd(int fd, size_t max, struct buf *out, struct ca_error *err) CA_MUST_CHECK;
+
+/* Reads the regular file at `path` (refusing directories and FIFOs) into `out`, at most `max`
+ * bytes. "-" means standard input. Errors name the path. */
+int fileio_read_path(const char *path, size_t max, struct buf *out,
+                     struct ca_error *err) CA_MUST_CHECK;
+
+/* Writes all of `data`, looping over short writes and EINTR. Returns 0 or -errno. */
+int fileio_write_all(int fd, const void *data, size_t len) CA_MUST_CHECK;
+
+/*
+ * Replaces `path` atomically: O_EXCL temp file in the same directory, write, fsync, rename,
+ * fsync of the directory. A crash leaves either the old or the new content, never a mix, and
+ * never a stray temp file that a later call would trip over (temp names are random).
+ */
+int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                        struct ca_error *err) CA_MUST_CHECK;
+
+/* Creates `path` and missing parents with `mode` (existing directories are left as they are). */
+int fileio_mkdir_p(const char *path, mode_t mode, struct ca_error *err) CA_MUST_CHECK;
