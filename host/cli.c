@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+
+static void vprint_error(const char *fmt, va_list ap) CA_PRINTF(1, 0);
+
+static void vprint_error(const char *fmt, va_list ap)
+{
+        (void) fflush(stdout);
+        (void) fputs("coding-agents: ", stderr);
+        (void) vfprintf(stderr, fmt, ap);
+        (void) fputc('\n', stderr);
+}
+
+int cli_error(const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vprint_error(fmt, ap);
+        va_end(ap);
+        return CLI_FAIL;
+}
+
+int cli_usage_error(const struct cli_ctx *ctx, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vprint_error(fmt, ap);
+        va_end(ap);
+        if (ctx && ctx->command)
+                (void) fprintf(stderr, "try 'coding-agents %s --help'\n", ctx->command);
+        else
+                (void) fprintf(stderr, "try 'coding-agents --help'\n");
+        return CLI_USAGE;
+}
+
+int cli_fail(const struct ca_error *err)
+{
+        (void) cli_error("%s", err->msg[0] ? err->msg : "unknown error");
+        return ca_error_exit_status(err);
+}
+
+int cli_finish(int status)
+{
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                (void) fprintf(stderr, "coding-agents: cannot write to standard output: %s\n",
+                               strerror(errno));
+                return status == CLI_OK ? CLI_FAIL : status;
+        }
+        return status;
+}
+
+int cli_help(const char *text)
+{
+        (void) fputs(text, stdout);
+        return cli_finish(CLI_OK);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared plumbing of the host CLI: the command table entry, the context `main()` prepares for
+ * each command, and the one place that prints errors and maps exit statuses.
+ *
+ * Adding a command: write host/cmd_<name>.c with `int cmd_<name>(int argc, char **argv,
+ * struct cli_ctx *ctx)`, declare it below, add a row to the table in host/main.c (sorted), and
+ * give it `-h/--help` that works without config or broker.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "macro.h"
+#include "paths.h"
+
+struct ca_error;
+
+enum {
+        CLI_OK = 0,
+        CLI_FAIL = 1,  /* runtime failure */
+        CLI_USAGE = 2, /* usage error or bad input */
+};
+
+enum {
+        CMD_NEEDS_CONFIG_ROOT = 1 << 0, /* main() resolves ctx->config_root first */
+};
+
+struct cli_ctx {
+        const char *command;   /* "events" */
+        enum paths_profile profile;
+        char *config_root;     /* set for CMD_NEEDS_CONFIG_ROOT commands, else NULL */
+};
+
+/* Prints "coding-agents: <message>" on stderr. Returns CLI_FAIL. */
+int cli_error(const char *fmt, ...) CA_PRINTF(1, 2);
+
+/* Prints the error line plus "try 'coding-agents <cmd> --help'". Returns CLI_USAGE. */
+int cli_usage_error(const struct cli_ctx *ctx, const char *fmt, ...) CA_PRINTF(2, 3);
+
+/* Prints err->msg and returns 2 for bad input, 1 otherwise. */
+int cli_fail(const struct ca_error *err);
+
+/* Flushes stdout; a failed write (full disk, closed pipe) turns success into CLI_FAIL. */
+int cli_finish(int status);
+
+/* Prints `text` to stdout and returns cli_finish(CLI_OK): for --help. */
+int cli_help(const char *text);
+
+int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_events(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_version(int argc, char **argv, struct cli_ctx *ctx);

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * coding-agents: the host CLI. A sorted table of {name, function, flags, summary} (git.c);
+ * main() parses the global options, finds the command and provides what its flags ask for.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "error.h"
+#include "macro.h"
+#include "paths.h"
+
+struct command {
+        const char *name;
+        int (*fn)(int argc, char **argv, struct cli_ctx *ctx);
+        unsigned flags;
+        const char *summary;
+};
+
+/* Sorted by name. */
+static const struct command commands[] = {
+        {"config", cmd_config, CMD_NEEDS_CONFIG_ROOT, "check and show the merged configuration"},
+        {"events", cmd_events, CMD_NEEDS_CONFIG_ROOT, "verify and read the security event log"},
+        {"version", cmd_version, 0, "print the version"},
+};
+
+static void print_usage(FILE *f)
+{
+        (void) fprintf(f, "usage: coding-agents [--version] [--help] <command> [<args>]\n\n"
+                          "Run AI coding agents in hardened containers; secrets stay on the "
+                          "host.\n\ncommands:\n");
+        for (size_t i = 0; i < CA_ELEMENTSOF(commands); i++)
+                (void) fprintf(f, "   %-10s %s\n", commands[i].name, commands[i].summary);
+        (void) fprintf(f, "\n'coding-agents <command> --help' describes a command.\n"
+                          "Environment: CODING_AGENTS_CONFIG_DIR overrides the config root "
+                          "(default: $XDG_CONFIG_HOME/coding-agents).\n");
+}
+
+int cmd_version(int argc, char **argv, struct cli_ctx *ctx)
+{
+        static const struct option opts[] = {
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'h')
+                        return cli_help("usage: coding-agents version\n\nPrints the version.\n");
+                return cli_usage_error(ctx, "unknown option");
+        }
+        if (optind < argc)
+                return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
+        (void) printf("coding-agents %s\n", CA_VERSION);
+        return cli_finish(CLI_OK);
+}
+
+static const struct command *find_command(const char *name)
+{
+        for (size_t i = 0; i < CA_ELEMENTSOF(commands); i++) {
+                if (strcmp(commands[i].name, name) == 0)
+                        return &commands[i];
+        }
+        return NULL;
+}
+
+/* True when the command's own arguments ask for help: then it must run without config. */
+static bool wants_help(int argc, char **argv)
+{
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--") == 0)
+                        return false;
+                if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+                        return true;
+        }
+        return false;
+}
+
+static int run_command(const struct command *cmd, int argc, char **argv)
+{
+        struct cli_ctx ctx = {
+                .command = cmd->name,
+                /* TODO(#10): pick the profile with env-detect (prod when running from a
+                 * verified install, dev from a build tree). */
+                .profile = PATHS_PROFILE_PROD,
+        };
+        struct ca_error err = {0};
+        int status;
+
+        if ((cmd->flags & CMD_NEEDS_CONFIG_ROOT) && !wants_help(argc, argv)) {
+                if (paths_config_root(ctx.profile, &ctx.config_root, &err) < 0)
+                        return cli_fail(&err);
+        }
+        status = cmd->fn(argc, argv, &ctx);
+        free(ctx.config_root);
+        return status;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {0},
+        };
+        const struct rlimit no_core = {0, 0};
+        const struct command *cmd;
+        int c;
+
+        /* The CLI may hold secrets (broker store, redeem): never leave them in a core file. */
+        (void) setrlimit(RLIMIT_CORE, &no_core);
+        if (sodium_init() < 0)
+                return cli_error("cannot initialise libsodium");
+
+        /* '+': stop at the first non-option, which is the command. */
+        while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        print_usage(stdout);
+                        return cli_finish(CLI_OK);
+                case 'V':
+                        (void) printf("coding-agents %s\n", CA_VERSION);
+                        return cli_finish(CLI_OK);
+                default:
+                        return cli_usage_error(NULL, "unknown global option");
+                }
+        }
+        if (optind >= argc) {
+                print_usage(stderr);
+                return CLI_USAGE;
+        }
+        if (strcmp(argv[optind], "help") == 0) {
+                if (optind + 1 >= argc) {
+                        print_usage(stdout);
+                        return cli_finish(CLI_OK);
+                }
+                cmd = find_command(argv[optind + 1]);
+                if (!cmd)
+                        return cli_usage_error(NULL, "unknown command '%s'", argv[optind + 1]);
+                {
+                        char *help_argv[] = {argv[optind + 1], (char *) "--help", NULL};
+                        return run_command(cmd, 2, help_argv);
+                }
+        }
+        cmd = find_command(argv[optind]);
+        if (!cmd)
+                return cli_usage_error(NULL, "unknown command '%s'", argv[optind]);
+        return run_command(cmd, argc - optind, argv + optind);
+}

@@ -1,0 +1,876 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "toml.h"
+#include "url.h"
+
+#define PIN_PREFIX "sha256//"
+
+const char *config_transport_name(enum config_transport t)
+{
+        switch (t) {
+        case CONFIG_TRANSPORT_STDIO:
+                return "stdio";
+        case CONFIG_TRANSPORT_HTTP:
+                return "http";
+        case CONFIG_TRANSPORT_SSE:
+                return "sse";
+        }
+        return "unknown";
+}
+
+const char *config_network_name(enum config_network n)
+{
+        return n == CONFIG_NETWORK_NONE ? "none" : "proxy";
+}
+
+bool config_is_secret_name(const char *s, size_t len)
+{
+        if (len == 0 || len > 128)
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+                bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+                if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
+                        return false;
+        }
+        return true;
+}
+
+int config_scan_placeholders(const char *s, int (*cb)(void *userdata, const char *name,
+                                                      size_t len),
+                             void *userdata, const char **ret_reason, size_t *ret_offset)
+{
+        for (size_t i = 0; s[i]; i++) {
+                const char *why = NULL;
+                size_t start;
+                size_t end;
+                int r;
+
+                if (s[i] != '$')
+                        continue;
+                if (s[i + 1] == '$') {
+                        i++; /* "$$" is a literal '$' */
+                        continue;
+                }
+                if (s[i + 1] == '{') {
+                        start = i + 2;
+                        end = start;
+                        while (s[end] && s[end] != '}')
+                                end++;
+                        if (!s[end])
+                                why = "unterminated '${'";
+                        else if (end == start)
+                                why = "empty '${}'";
+                        else if (memchr(s + start, ':', end - start))
+                                why = "defaults ('${NAME:-value}') are not supported";
+                        else if (!config_is_secret_name(s + start, end - start))
+                                why = "a secret name is letters, digits and '_', not starting "
+                                      "with a digit";
+                } else {
+                        start = i + 1;
+                        end = start;
+                        while (s[end] && config_is_secret_name(s + start, end - start + 1))
+                                end++;
+                        if (end == start)
+                                why = "'$' must start '${NAME}' or '$NAME' (write '$$' for a "
+                                      "literal '$')";
+                }
+                if (why) {
+                        if (ret_reason)
+                                *ret_reason = why;
+                        if (ret_offset)
+                                *ret_offset = i;
+                        return -EINVAL;
+                }
+                if (cb) {
+                        r = cb(userdata, s + start, end - start);
+                        if (r < 0)
+                                return r;
+                }
+                i = s[i + 1] == '{' ? end : end - 1;
+        }
+        return 0;
+}
+
+/* ---- errors and small helpers ------------------------------------------------------------ */
+
+struct loader {
+        struct config *cfg;
+        const char *file; /* interned name of the file being merged */
+        struct ca_error *err;
+};
+
+static struct config_origin origin_of(const struct loader *ld, const struct toml_pos *pos)
+{
+        return (struct config_origin) {.file = ld->file, .line = pos->line, .col = pos->col};
+}
+
+static int fail_at(struct ca_error *err, const struct config_origin *o, const char *fmt, ...)
+        CA_PRINTF(3, 4);
+
+static int fail_at(struct ca_error *err, const struct config_origin *o, const char *fmt, ...)
+{
+        char msg[CA_ERROR_MSG_MAX];
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(msg, sizeof(msg), fmt, ap); /* truncation is acceptable */
+        va_end(ap);
+        return ca_error_input(err, "%s:%u:%u: %s", o->file, o->line, o->col, msg);
+}
+
+static int fail_pos(const struct loader *ld, const struct toml_pos *pos, const char *fmt, ...)
+        CA_PRINTF(3, 4);
+
+static int fail_pos(const struct loader *ld, const struct toml_pos *pos, const char *fmt, ...)
+{
+        struct config_origin o = origin_of(ld, pos);
+        char msg[CA_ERROR_MSG_MAX];
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return fail_at(ld->err, &o, "%s", msg);
+}
+
+static int oom(struct ca_error *err)
+{
+        return ca_error_setx(err, ENOMEM, "out of memory");
+}
+
+static void strv_free(struct config_strv *v)
+{
+        for (size_t i = 0; i < v->len; i++)
+                free(v->items[i]);
+        free(v->items);
+        v->items = NULL;
+        v->len = 0;
+}
+
+static void kv_free(struct config_kv *kv, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(kv[i].name);
+                free(kv[i].value);
+        }
+        free(kv);
+}
+
+/* A string value without embedded NUL (TOML allows "\u0000"; C strings do not). */
+static int get_string(const struct loader *ld, const struct toml_kv *kv, const char *what,
+                      const char **ret)
+{
+        const struct toml_value *v = kv->value;
+
+        if (v->type != TOML_STRING)
+                return fail_pos(ld, &v->pos, "'%s' must be a string, not %s", what,
+                                toml_type_name(v->type));
+        if (strlen(v->u.string.ptr) != v->u.string.len)
+                return fail_pos(ld, &v->pos, "'%s' contains a NUL character", what);
+        *ret = v->u.string.ptr;
+        return 0;
+}
+
+static int check_placeholders(const struct loader *ld, const struct toml_value *v, const char *s,
+                              const char *what)
+{
+        const char *why = NULL;
+        size_t off = 0;
+
+        if (config_scan_placeholders(s, NULL, NULL, &why, &off) < 0)
+                return fail_pos(ld, &v->pos, "bad placeholder in '%s' at offset %zu: %s", what,
+                                off, why);
+        return 0;
+}
+
+static int replace_str(struct ca_error *err, char **slot, const char *s)
+{
+        char *p = strdup(s);
+
+        if (!p)
+                return oom(err);
+        free(*slot);
+        *slot = p;
+        return 0;
+}
+
+/* An array of strings, each with placeholders checked when `placeholders` is set. */
+static int get_strv(const struct loader *ld, const struct toml_kv *kv, const char *what,
+                    bool placeholders, struct config_strv *out)
+{
+        const struct toml_value *v = kv->value;
+        struct config_strv nv = {0};
+
+        if (v->type != TOML_ARRAY)
+                return fail_pos(ld, &v->pos, "'%s' must be an array of strings", what);
+        nv.items = calloc(v->u.array.len + 1, sizeof(*nv.items));
+        if (!nv.items)
+                return oom(ld->err);
+        nv.origin = origin_of(ld, &v->pos);
+        for (size_t i = 0; i < v->u.array.len; i++) {
+                const struct toml_value *item = v->u.array.items[i];
+                int r;
+
+                if (item->type != TOML_STRING || strlen(item->u.string.ptr) != item->u.string.len) {
+                        strv_free(&nv);
+                        return fail_pos(ld, &item->pos,
+                                        "'%s' must be an array of strings without NUL characters",
+                                        what);
+                }
+                if (placeholders) {
+                        r = check_placeholders(ld, item, item->u.string.ptr, what);
+                        if (r < 0) {
+                                strv_free(&nv);
+                                return r;
+                        }
+                }
+                nv.items[i] = strdup(item->u.string.ptr);
+                if (!nv.items[i]) {
+                        strv_free(&nv);
+                        return oom(ld->err);
+                }
+                nv.len++;
+        }
+        strv_free(out);
+        *out = nv;
+        return 0;
+}
+
+static bool is_header_name(const char *s)
+{
+        /* RFC 9110 token characters. */
+        static const char extra[] = "!#$%&'*+-.^_`|~";
+
+        if (!*s)
+                return false;
+        for (; *s; s++) {
+                char c = *s;
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      strchr(extra, c)))
+                        return false;
+        }
+        return true;
+}
+
+/* A table of string values (env, headers). Names are checked with `name_ok`. */
+static int get_kv_table(const struct loader *ld, const struct toml_kv *kv, const char *what,
+                        bool (*name_ok)(const char *), const char *name_rule,
+                        struct config_kv **ret, size_t *ret_n)
+{
+        const struct toml_value *v = kv->value;
+        struct config_kv *items;
+        size_t n = 0;
+
+        if (v->type != TOML_TABLE)
+                return fail_pos(ld, &v->pos, "'%s' must be a table of strings", what);
+        items = calloc(v->u.table.len + 1, sizeof(*items));
+        if (!items)
+                return oom(ld->err);
+        for (size_t i = 0; i < v->u.table.len; i++) {
+                const struct toml_kv *e = &v->u.table.items[i];
+                const char *val = NULL;
+                int r;
+
+                if (strlen(e->key) != e->key_len || !name_ok(e->key)) {
+                        kv_free(items, n);
+                        return fail_pos(ld, &e->pos, "bad name in '%s': %s", what, name_rule);
+                }
+                r = get_string(ld, e, what, &val);
+                if (r >= 0)
+                        r = check_placeholders(ld, e->value, val, what);
+                if (r < 0) {
+                        kv_free(items, n);
+                        return r;
+                }
+                items[n].name = strdup(e->key);
+                items[n].value = strdup(val);
+                items[n].origin = origin_of(ld, &e->pos);
+                n++;
+                if (!items[n - 1].name || !items[n - 1].value) {
+                        kv_free(items, n);
+                        return oom(ld->err);
+                }
+        }
+        kv_free(*ret, *ret_n);
+        *ret = items;
+        *ret_n = n;
+        return 0;
+}
+
+static bool env_name_ok(const char *s)
+{
+        return config_is_secret_name(s, strlen(s));
+}
+
+static bool header_name_ok(const char *s)
+{
+        return is_header_name(s);
+}
+
+static bool valid_pin(const char *s)
+{
+        unsigned char bin[64];
+        size_t binlen = 0;
+        const char *end = NULL;
+        size_t len;
+
+        if (strncmp(s, PIN_PREFIX, strlen(PIN_PREFIX)) != 0)
+                return false;
+        s += strlen(PIN_PREFIX);
+        len = strlen(s);
+        if (sodium_base642bin(bin, sizeof(bin), s, len, NULL, &binlen, &end,
+                              sodium_base64_VARIANT_ORIGINAL) != 0)
+                return false;
+        return end == s + len && binlen == 32;
+}
+
+static bool valid_bundle_name(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                      c == '-'))
+                        return false;
+        }
+        return true;
+}
+
+static bool valid_server_name(const char *s, size_t n)
+{
+        if (n == 0 || n > CONFIG_SERVER_NAME_MAX || strlen(s) != n)
+                return false;
+        if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+                        return false;
+        }
+        return true;
+}
+
+/* ---- servers ------------------------------------------------------------------------------ */
+
+static struct config_server *server_get(struct config *cfg, const char *name, size_t len,
+                                        struct ca_error *err, int *ret_r)
+{
+        struct config_server *s;
+
+        for (size_t i = 0; i < cfg->nservers; i++) {
+                if (strcmp(cfg->servers[i].name, name) == 0)
+                        return &cfg->servers[i];
+        }
+        if (cfg->nservers == CONFIG_MAX_SERVERS) {
+                *ret_r = ca_error_input(err, "more than %d MCP servers configured",
+                                        CONFIG_MAX_SERVERS);
+                return NULL;
+        }
+        s = realloc(cfg->servers, (cfg->nservers + 1) * sizeof(*cfg->servers));
+        if (!s) {
+                *ret_r = oom(err);
+                return NULL;
+        }
+        cfg->servers = s;
+        s = &cfg->servers[cfg->nservers];
+        memset(s, 0, sizeof(*s));
+        s->name = strndup(name, len);
+        if (!s->name) {
+                *ret_r = oom(err);
+                return NULL;
+        }
+        s->enabled = true;
+        cfg->nservers++;
+        return s;
+}
+
+static int merge_enum(const struct loader *ld, const struct toml_kv *kv, const char *what,
+                      const char *const *names, size_t nnames, int *ret)
+{
+        const char *s = NULL;
+        int r = get_string(ld, kv, what, &s);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < nnames; i++) {
+                if (strcmp(s, names[i]) == 0) {
+                        *ret = (int) i;
+                        return 0;
+                }
+        }
+        if (nnames == 2)
+                return fail_pos(ld, &kv->value->pos, "unknown %s '%s' (expected '%s' or '%s')",
+                                what, s, names[0], names[1]);
+        return fail_pos(ld, &kv->value->pos, "unknown %s '%s' (expected '%s', '%s' or '%s')",
+                        what, s, names[0], names[1], names[2]);
+}
+
+static int merge_server_key(const struct loader *ld, struct config_server *s,
+                            const struct toml_kv *kv)
+{
+        static const char *const transports[] = {"stdio", "http", "sse"};
+        static const char *const networks[] = {"proxy", "none"};
+        const struct toml_value *v = kv->value;
+        const char *k = kv->key;
+        const char *str = NULL;
+        struct url u;
+        const char *why = NULL;
+        int e = 0;
+        int r;
+
+        if (strcmp(k, "command") == 0) {
+                r = get_string(ld, kv, k, &str);
+                if (r < 0)
+                        return r;
+                if (!*str)
+                        return fail_pos(ld, &v->pos, "'command' must not be empty");
+                if (strchr(str, '$'))
+                        return fail_pos(ld, &v->pos,
+                                        "'command' cannot hold placeholders: pass secrets in "
+                                        "'args' or 'env'");
+                s->command_origin = origin_of(ld, &v->pos);
+                return replace_str(ld->err, &s->command, str);
+        }
+        if (strcmp(k, "args") == 0)
+                return get_strv(ld, kv, k, true, &s->args);
+        if (strcmp(k, "env") == 0)
+                return get_kv_table(ld, kv, k, env_name_ok,
+                                    "letters, digits and '_', not starting with a digit",
+                                    &s->env, &s->nenv);
+        if (strcmp(k, "headers") == 0)
+                return get_kv_table(ld, kv, k, header_name_ok, "an HTTP header token",
+                                    &s->headers, &s->nheaders);
+        if (strcmp(k, "url") == 0) {
+                r = get_string(ld, kv, k, &str);
+                if (r >= 0)
+                        r = check_placeholders(ld, v, str, k);
+                if (r < 0)
+                        return r;
+                if (url_parse(str, &u, &why) < 0)
+                        return fail_pos(ld, &v->pos, "bad 'url': %s", why);
+                if (!u.https)
+                        return fail_pos(ld, &v->pos,
+                                        "'url' must use https:// (helpers always verify TLS)");
+                s->url_origin = origin_of(ld, &v->pos);
+                return replace_str(ld->err, &s->url, str);
+        }
+        if (strcmp(k, "transport") == 0) {
+                r = merge_enum(ld, kv, "transport", transports, 3, &e);
+                if (r < 0)
+                        return r;
+                s->transport = (enum config_transport) e;
+                s->transport_set = true;
+                s->transport_origin = origin_of(ld, &v->pos);
+                return 0;
+        }
+        if (strcmp(k, "network") == 0) {
+                r = merge_enum(ld, kv, "network policy", networks, 2, &e);
+                if (r < 0)
+                        return r;
+                s->network = (enum config_network) e;
+                s->network_set = true;
+                s->network_origin = origin_of(ld, &v->pos);
+                return 0;
+        }
+        if (strcmp(k, "bearer_token_env_var") == 0) {
+                r = get_string(ld, kv, k, &str);
+                if (r < 0)
+                        return r;
+                if (!config_is_secret_name(str, strlen(str)))
+                        return fail_pos(ld, &v->pos,
+                                        "'bearer_token_env_var' must name a secret (letters, "
+                                        "digits, '_'), not hold a value");
+                s->bearer_origin = origin_of(ld, &v->pos);
+                return replace_str(ld->err, &s->bearer_token_env_var, str);
+        }
+        if (strcmp(k, "pins") == 0) {
+                r = get_strv(ld, kv, k, false, &s->pins);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < s->pins.len; i++) {
+                        if (!valid_pin(s->pins.items[i]))
+                                return fail_pos(ld, &v->u.array.items[i]->pos,
+                                                "bad pin: expected 'sha256//' and the base64 "
+                                                "of a 32-byte SPKI hash");
+                }
+                return 0;
+        }
+        if (strcmp(k, "trust") == 0) {
+                r = get_string(ld, kv, k, &str);
+                if (r < 0)
+                        return r;
+                if (strcmp(str, "system") != 0 && !valid_bundle_name(str))
+                        return fail_pos(ld, &v->pos,
+                                        "'trust' must be 'system' or a bundle name ([a-z0-9._-])");
+                s->trust_origin = origin_of(ld, &v->pos);
+                return replace_str(ld->err, &s->trust, str);
+        }
+        if (strcmp(k, "enabled") == 0) {
+                if (v->type != TOML_BOOL)
+                        return fail_pos(ld, &v->pos, "'enabled' must be true or false");
+                s->enabled = v->u.boolean;
+                return 0;
+        }
+        return fail_pos(ld, &kv->pos, "unknown key '%s' in MCP server '%s'", k, s->name);
+}
+
+static int merge_servers(const struct loader *ld, const struct toml_kv *top)
+{
+        const struct toml_value *t = top->value;
+
+        if (t->type != TOML_TABLE)
+                return fail_pos(ld, &t->pos, "'mcp_servers' must be a table");
+        for (size_t i = 0; i < t->u.table.len; i++) {
+                const struct toml_kv *kv = &t->u.table.items[i];
+                struct config_server *s;
+                int r = 0;
+
+                if (!valid_server_name(kv->key, kv->key_len))
+                        return fail_pos(ld, &kv->pos,
+                                        "bad MCP server name: use 1-%d of [a-z0-9_-], starting "
+                                        "with a letter or digit",
+                                        CONFIG_SERVER_NAME_MAX);
+                if (kv->value->type != TOML_TABLE)
+                        return fail_pos(ld, &kv->value->pos,
+                                        "MCP server '%s' must be a table", kv->key);
+                s = server_get(ld->cfg, kv->key, kv->key_len, ld->err, &r);
+                if (!s)
+                        return r;
+                s->origin = origin_of(ld, &kv->value->pos);
+                for (size_t j = 0; j < kv->value->u.table.len; j++) {
+                        r = merge_server_key(ld, s, &kv->value->u.table.items[j]);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static bool valid_domain(const char *s)
+{
+        /* "example.com", or ".example.com" for the domain and all its subdomains. */
+        if (s[0] == '.')
+                s++;
+        return url_is_dns_name(s, strlen(s));
+}
+
+static int merge_network(const struct loader *ld, const struct toml_kv *top)
+{
+        const struct toml_value *t = top->value;
+        struct config *cfg = ld->cfg;
+
+        if (t->type != TOML_TABLE)
+                return fail_pos(ld, &t->pos, "'network' must be a table");
+        for (size_t i = 0; i < t->u.table.len; i++) {
+                const struct toml_kv *kv = &t->u.table.items[i];
+                const struct toml_value *v = kv->value;
+                int r;
+
+                if (strcmp(kv->key, "allow_domains") == 0) {
+                        r = get_strv(ld, kv, kv->key, false, &cfg->allow_domains);
+                        if (r < 0)
+                                return r;
+                        for (size_t j = 0; j < cfg->allow_domains.len; j++) {
+                                if (!valid_domain(cfg->allow_domains.items[j]))
+                                        return fail_pos(ld, &v->u.array.items[j]->pos,
+                                                        "bad domain '%s': lower-case DNS name, "
+                                                        "optionally with a leading '.' for "
+                                                        "subdomains",
+                                                        cfg->allow_domains.items[j]);
+                        }
+                } else if (strcmp(kv->key, "allow_ports") == 0) {
+                        uint16_t *ports;
+
+                        if (v->type != TOML_ARRAY)
+                                return fail_pos(ld, &v->pos,
+                                                "'allow_ports' must be an array of integers");
+                        ports = calloc(v->u.array.len + 1, sizeof(*ports));
+                        if (!ports)
+                                return oom(ld->err);
+                        for (size_t j = 0; j < v->u.array.len; j++) {
+                                const struct toml_value *p = v->u.array.items[j];
+                                if (p->type != TOML_INTEGER || p->u.integer < 1 ||
+                                    p->u.integer > 65535) {
+                                        free(ports);
+                                        return fail_pos(ld, &p->pos,
+                                                        "ports must be integers from 1 to 65535");
+                                }
+                                ports[j] = (uint16_t) p->u.integer;
+                        }
+                        free(cfg->allow_ports);
+                        cfg->allow_ports = ports;
+                        cfg->nallow_ports = v->u.array.len;
+                } else {
+                        return fail_pos(ld, &kv->pos, "unknown key '%s' in [network]", kv->key);
+                }
+        }
+        return 0;
+}
+
+static const char *intern_file(struct config *cfg, const char *name)
+{
+        char **files;
+
+        for (size_t i = 0; i < cfg->nfiles; i++) {
+                if (strcmp(cfg->files[i], name) == 0)
+                        return cfg->files[i];
+        }
+        files = realloc(cfg->files, (cfg->nfiles + 1) * sizeof(*files));
+        if (!files)
+                return NULL;
+        cfg->files = files;
+        files[cfg->nfiles] = strdup(name);
+        if (!files[cfg->nfiles])
+                return NULL;
+        return files[cfg->nfiles++];
+}
+
+static int merge_doc(struct config *cfg, const struct toml_doc *doc, struct ca_error *err)
+{
+        const struct toml_value *root = toml_doc_root(doc);
+        struct loader ld = {.cfg = cfg, .err = err};
+
+        ld.file = intern_file(cfg, toml_doc_name(doc));
+        if (!ld.file)
+                return oom(err);
+        for (size_t i = 0; i < root->u.table.len; i++) {
+                const struct toml_kv *kv = &root->u.table.items[i];
+                int r;
+
+                if (strcmp(kv->key, "mcp_servers") == 0)
+                        r = merge_servers(&ld, kv);
+                else if (strcmp(kv->key, "network") == 0)
+                        r = merge_network(&ld, kv);
+                else
+                        r = fail_pos(&ld, &kv->pos, "unknown top-level key '%s'", kv->key);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int config_merge_buf(struct config *cfg, const char *data, size_t len, const char *name,
+                     struct ca_error *err)
+{
+        _cleanup_toml_doc_ struct toml_doc *doc = NULL;
+        int r;
+
+        r = toml_parse(data, len, name, &doc, err);
+        if (r < 0)
+                return r;
+        return merge_doc(cfg, doc, err);
+}
+
+int config_merge_file(struct config *cfg, const char *path, struct ca_error *err)
+{
+        _cleanup_toml_doc_ struct toml_doc *doc = NULL;
+        int r;
+
+        r = toml_parse_file(path, &doc, err);
+        if (r < 0)
+                return r;
+        return merge_doc(cfg, doc, err);
+}
+
+/* ---- validation ---------------------------------------------------------------------------- */
+
+static int add_secret(void *userdata, const char *name, size_t len)
+{
+        struct config_strv *v = userdata;
+        char **items;
+
+        for (size_t i = 0; i < v->len; i++) {
+                if (strlen(v->items[i]) == len && memcmp(v->items[i], name, len) == 0)
+                        return 0;
+        }
+        items = realloc(v->items, (v->len + 2) * sizeof(*items));
+        if (!items)
+                return -ENOMEM;
+        v->items = items;
+        items[v->len] = strndup(name, len);
+        if (!items[v->len])
+                return -ENOMEM;
+        items[++v->len] = NULL;
+        return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static int cmp_server(const void *a, const void *b)
+{
+        return strcmp(((const struct config_server *) a)->name,
+                      ((const struct config_server *) b)->name);
+}
+
+static int collect_secrets(struct config_server *s, struct ca_error *err)
+{
+        int r = 0;
+
+        strv_free(&s->secrets);
+        for (size_t i = 0; r >= 0 && i < s->args.len; i++)
+                r = config_scan_placeholders(s->args.items[i], add_secret, &s->secrets, NULL,
+                                             NULL);
+        for (size_t i = 0; r >= 0 && i < s->nenv; i++)
+                r = config_scan_placeholders(s->env[i].value, add_secret, &s->secrets, NULL,
+                                             NULL);
+        for (size_t i = 0; r >= 0 && i < s->nheaders; i++)
+                r = config_scan_placeholders(s->headers[i].value, add_secret, &s->secrets, NULL,
+                                             NULL);
+        if (r >= 0 && s->url)
+                r = config_scan_placeholders(s->url, add_secret, &s->secrets, NULL, NULL);
+        if (r >= 0 && s->bearer_token_env_var)
+                r = add_secret(&s->secrets, s->bearer_token_env_var,
+                               strlen(s->bearer_token_env_var));
+        if (r < 0)
+                return r == -ENOMEM ? oom(err) : ca_error_setx(err, -r, "placeholder scan failed");
+        if (s->secrets.len > 1)
+                qsort(s->secrets.items, s->secrets.len, sizeof(*s->secrets.items), cmp_str);
+        return 0;
+}
+
+static int finish_server(struct config_server *s, struct ca_error *err)
+{
+        bool remote;
+
+        if (!s->command && !s->url)
+                return fail_at(err, &s->origin,
+                               "MCP server '%s' needs either 'command' (stdio) or 'url' "
+                               "(HTTP/SSE)",
+                               s->name);
+        if (s->command && s->url)
+                return fail_at(err, &s->url_origin,
+                               "MCP server '%s' sets both 'url' and 'command' (at %s:%u:%u); "
+                               "keep one",
+                               s->name, s->command_origin.file, s->command_origin.line,
+                               s->command_origin.col);
+        if (s->transport_set) {
+                if (s->transport == CONFIG_TRANSPORT_STDIO && !s->command)
+                        return fail_at(err, &s->transport_origin,
+                                       "transport 'stdio' needs 'command', but server '%s' has "
+                                       "'url'",
+                                       s->name);
+                if (s->transport != CONFIG_TRANSPORT_STDIO && !s->url)
+                        return fail_at(err, &s->transport_origin,
+                                       "transport '%s' needs 'url', but server '%s' has "
+                                       "'command'",
+                                       config_transport_name(s->transport), s->name);
+        } else {
+                s->transport = s->command ? CONFIG_TRANSPORT_STDIO : CONFIG_TRANSPORT_HTTP;
+        }
+
+        remote = s->transport != CONFIG_TRANSPORT_STDIO;
+        if (remote) {
+                if (s->args.len)
+                        return fail_at(err, &s->args.origin,
+                                       "'args' applies only to stdio servers ('%s' is remote)",
+                                       s->name);
+                if (s->nenv)
+                        return fail_at(err, &s->env[0].origin,
+                                       "'env' applies only to stdio servers ('%s' is remote)",
+                                       s->name);
+                if (s->network_set)
+                        return fail_at(err, &s->network_origin,
+                                       "'network' applies only to stdio servers: remote "
+                                       "servers always reach their upstream through the proxy");
+                if (!s->trust && !(s->trust = strdup("system")))
+                        return oom(err);
+        } else {
+                if (s->nheaders)
+                        return fail_at(err, &s->headers[0].origin,
+                                       "'headers' applies only to remote servers ('%s' is stdio)",
+                                       s->name);
+                if (s->pins.len)
+                        return fail_at(err, &s->pins.origin,
+                                       "'pins' applies only to remote servers ('%s' is stdio)",
+                                       s->name);
+                if (s->bearer_token_env_var)
+                        return fail_at(err, &s->bearer_origin,
+                                       "'bearer_token_env_var' applies only to remote servers "
+                                       "('%s' is stdio)",
+                                       s->name);
+                if (s->trust)
+                        return fail_at(err, &s->trust_origin,
+                                       "'trust' applies only to remote servers ('%s' is stdio)",
+                                       s->name);
+        }
+        return collect_secrets(s, err);
+}
+
+int config_finish(struct config *cfg, struct ca_error *err)
+{
+        for (size_t i = 0; i < cfg->nservers; i++) {
+                int r = finish_server(&cfg->servers[i], err);
+                if (r < 0)
+                        return r;
+        }
+        if (cfg->nservers > 1)
+                qsort(cfg->servers, cfg->nservers, sizeof(*cfg->servers), cmp_server);
+        return 0;
+}
+
+int config_load(struct config *cfg, const char *const *paths, size_t npaths,
+                struct ca_error *err)
+{
+        for (size_t i = 0; i < npaths; i++) {
+                int r = config_merge_file(cfg, paths[i], err);
+                if (r < 0)
+                        return r;
+        }
+        return config_finish(cfg, err);
+}
+
+static void server_clear(struct config_server *s)
+{
+        free(s->name);
+        free(s->command);
+        strv_free(&s->args);
+        kv_free(s->env, s->nenv);
+        free(s->url);
+        free(s->bearer_token_env_var);
+        kv_free(s->headers, s->nheaders);
+        strv_free(&s->pins);
+        free(s->trust);
+        strv_free(&s->secrets);
+}
+
+void config_clear(struct config *cfg)
+{
+        if (!cfg)
+                return;
+        for (size_t i = 0; i < cfg->nservers; i++)
+                server_clear(&cfg->servers[i]);
+        free(cfg->servers);
+        strv_free(&cfg->allow_domains);
+        free(cfg->allow_ports);
+        for (size_t i = 0; i < cfg->nfiles; i++)
+                free(cfg->files[i]);
+        free(cfg->files);
+        memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct config_server *config_find_server(const struct config *cfg, const char *name)
+{
+        for (size_t i = 0; i < cfg->nservers; i++) {
+                if (strcmp(cfg->servers[i].name, name) == 0)
+                        return &cfg->servers[i];
+        }
+        return NULL;
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The configuration model (ARCHITECTURE §4): config.toml files loaded in order, merged key by
+ * key (a later file overrides the keys it sets; arrays and tables given as values are
+ * replaced whole), then validated as a whole.
+ *
+ *   [mcp_servers.<name>]     command/args/env (stdio) or url (Streamable HTTP / SSE)
+ *   [network]                allow_domains, allow_ports
+ *
+ * Every error is "file:line:col: message" with bad_input set (exit status 2); nothing is ever
+ * written while loading. Secrets appear only as placeholders `${NAME}` / `$NAME` (and `$$` for a
+ * literal '$'); the model records which secret names each server needs.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macro.h"
+
+struct ca_error;
+
+/* Server names become user names (mcp_<name>, mcp_https_<name>), which Linux caps at 32. */
+#define CONFIG_SERVER_NAME_MAX 22
+#define CONFIG_MAX_SERVERS 256
+
+enum config_transport {
+        CONFIG_TRANSPORT_STDIO,
+        CONFIG_TRANSPORT_HTTP, /* MCP Streamable HTTP */
+        CONFIG_TRANSPORT_SSE,  /* legacy HTTP+SSE */
+};
+
+enum config_network {
+        CONFIG_NETWORK_PROXY,
+        CONFIG_NETWORK_NONE,
+};
+
+struct config_origin {
+        const char *file; /* owned by the config */
+        uint32_t line;
+        uint32_t col;
+};
+
+struct config_kv {
+        char *name;
+        char *value; /* may hold placeholders */
+        struct config_origin origin;
+};
+
+struct config_strv {
+        char **items;
+        size_t len;
+        struct config_origin origin;
+};
+
+struct config_server {
+        char *name;
+        struct config_origin origin; /* where the server's table was (last) written */
+        bool enabled;
+        bool transport_set;
+        enum config_transport transport;
+        struct config_origin transport_origin;
+        /* stdio */
+        char *command;
+        struct config_origin command_origin;
+        struct config_strv args;
+        struct config_kv *env;
+        size_t nenv;
+        enum config_network network;
+        struct config_origin network_origin;
+        bool network_set;
+        /* remote */
+        char *url;
+        struct config_origin url_origin;
+        char *bearer_token_env_var; /* a secret NAME */
+        struct config_origin bearer_origin;
+        struct config_kv *headers;
+        size_t nheaders;
+        struct config_strv pins;
+        char *trust; /* "system" or a bundle name */
+        struct config_origin trust_origin;
+        /* derived by config_finish(): sorted, unique secret names */
+        struct config_strv secrets;
+};
+
+struct config {
+        struct config_server *servers; /* sorted by name after config_finish() */
+        size_t nservers;
+        struct config_strv allow_domains;
+        uint16_t *allow_ports;
+        size_t nallow_ports;
+        char **files; /* every file name seen, owned here */
+        size_t nfiles;
+};
+
+#define CONFIG_INIT {0}
+
+/* Parses one TOML source and merges it over what `cfg` holds. */
+int config_merge_buf(struct config *cfg, const char *data, size_t len, const char *name,
+                     struct ca_error *err) CA_MUST_CHECK;
+
+/* Reads `path` and merges it (a missing file is an error: callers decide what is optional). */
+int config_merge_file(struct config *cfg, const char *path, struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * Validates the merged model (transport vs. command/url, keys that apply only to one kind of
+ * server), derives each server's secret names and sorts servers by name.
+ */
+int config_finish(struct config *cfg, struct ca_error *err) CA_MUST_CHECK;
+
+/* Loads and merges `paths` in order, then config_finish(). */
+int config_load(struct config *cfg, const char *const *paths, size_t npaths,
+                struct ca_error *err) CA_MUST_CHECK;
+
+/* Frees everything; `cfg` is CONFIG_INIT afterwards. */
+void config_clear(struct config *cfg);
+
+const struct config_server *config_find_server(const struct config *cfg, const char *name);
+
+const char *config_transport_name(enum config_transport t);
+const char *config_network_name(enum config_network n);
+
+/*
+ * Scans `s` for placeholders and calls `cb` with each secret name (not NUL-terminated).
+ * Returns 0, the first negative value `cb` returned, or -EINVAL for bad syntax with a short
+ * static reason in *ret_reason and the byte offset in *ret_offset.
+ */
+int config_scan_placeholders(const char *s, int (*cb)(void *userdata, const char *name,
+                                                      size_t len),
+                             void *userdata, const char **ret_reason,
+                             size_t *ret_offset) CA_MUST_CHECK;
+
+/* True for a valid secret / environment variable name: [A-Za-z_][A-Za-z0-9_]*, <= 128. */
+bool config_is_secret_name(const char *s, size_t len);
+
+static inline void config_clearp(struct config *cfg)
+{
+        config_clear(cfg);
+}
+#define _cleanup_config_ __attribute__((cleanup(config_clearp)))

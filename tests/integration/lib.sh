@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: MIT
+# Shared helpers for integration tests (sourced, not run).
+# shellcheck shell=bash
+
+: "${CA_BIN:?CA_BIN must name the built coding-agents binary}"
+
+TEST_NAME=$(basename "${BASH_SOURCE[1]}" .sh)
+TEST_TMP=$(mktemp -d "/tmp/ca-${TEST_NAME}.XXXXXX")
+export CODING_AGENTS_CONFIG_DIR="$TEST_TMP/config"
+failures=0
+checks=0
+
+cleanup_tmp() {
+        rm -rf "$TEST_TMP"
+}
+trap cleanup_tmp EXIT
+
+# skip REASON: exit 77 (CTest "skipped"), except under CI=true where a skip is a failure.
+skip() {
+        if [ "${CI:-}" = "true" ]; then
+                echo "FAIL: $TEST_NAME would skip under CI: $*" >&2
+                exit 1
+        fi
+        echo "SKIP: $TEST_NAME: $*" >&2
+        exit 77
+}
+
+fail() {
+        echo "FAIL: $*" >&2
+        failures=$((failures + 1))
+}
+
+pass() {
+        checks=$((checks + 1))
+}
+
+# expect_status WANT CMD...: runs CMD, stdout to $TEST_TMP/out, stderr to $TEST_TMP/err.
+expect_status() {
+        local want=$1 got=0
+        shift
+        "$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err" || got=$?
+        if [ "$got" -ne "$want" ]; then
+                fail "'$*' exited $got, expected $want; stderr: $(head -c 400 "$TEST_TMP/err")"
+                return 1
+        fi
+        pass
+}
+
+# expect_grep PATTERN FILE: FILE must contain a line matching the extended regex PATTERN.
+expect_grep() {
+        if ! grep -Eq -- "$1" "$2"; then
+                fail "'$2' does not match /$1/: $(head -c 400 "$2")"
+                return 1
+        fi
+        pass
+}
+
+expect_no_grep() {
+        if grep -Eq -- "$1" "$2"; then
+                fail "'$2' unexpectedly matches /$1/"
+                return 1
+        fi
+        pass
+}
+
+finish() {
+        if [ "$failures" -ne 0 ]; then
+                echo "$TEST_NAME: $failures of $((checks + failures)) checks failed" >&2
+                exit 1
+        fi
+        echo "$TEST_NAME: all $checks checks passed"
+}
