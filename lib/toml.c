@@ -459,10 +459,16 @@ static int validate_utf8(struct parser *p)
                 }
                 n = utf8_seq_len(s + i, p->len - i);
                 if (n == 0) {
-                        /* Report the position of the bad byte. */
+                        /* Report the position of the bad byte (a plain walk: a bare CR
+                         * before it is not this error's business). */
                         while (p->i < i) {
-                                if (take_newline(p) == 0)
+                                if (p->s[p->i] == '\n') {
+                                        p->i++;
+                                        p->line++;
+                                        p->col = 1;
+                                } else {
                                         adv(p);
+                                }
                         }
                         return perr(p, "invalid UTF-8 byte 0x%02X", s[i]);
                 }

@@ -176,6 +176,9 @@ static void test_toml_parse_utf8_and_bom(void **state)
         assert_non_null(strstr(parse_err("a = \"\xED\xA0\x80\"\n"), "invalid UTF-8"));
         assert_non_null(strstr(parse_err("a = \"\\uD800\"\n"), "not a Unicode scalar value"));
         assert_non_null(strstr(parse_err("a = 1\r\n b = 2\r"), "carriage return"));
+        /* Found by fuzz_config: a bare CR before an invalid byte used to loop forever. */
+        assert_string_equal(parse_err("a = 1\r\nb = \"x\"\r\xB0\n"),
+                            "t.toml:2:9: invalid UTF-8 byte 0xB0");
 }
 
 static void test_toml_parse_nul_in_strings(void **state)
