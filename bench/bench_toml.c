@@ -53,6 +53,8 @@ int main(int argc, char **argv)
                 double start = now();
                 if (toml_parse(b.data, b.len, argv[1], &doc, &err) < 0) {
                         (void) fprintf(stderr, "bench-toml: %s\n", err.msg);
+                        free(t);
+                        buf_clear(&b);
                         return 1;
                 }
                 toml_doc_free(doc);

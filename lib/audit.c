@@ -105,8 +105,9 @@ int audit_open(const char *path, struct audit_log **ret, struct ca_error *err)
                         return ca_error_setx(err, ENAMETOOLONG, "path too long: '%s'", path);
                 memcpy(dir, path, n);
                 dir[n] = '\0';
-                if (fileio_mkdir_p(dir, 0700, err) < 0)
-                        return -err->code;
+                int r = fileio_mkdir_p(dir, 0700, err);
+                if (r < 0)
+                        return r;
         }
         fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
         if (fd < 0)
@@ -196,7 +197,7 @@ static int read_tail(const struct audit_log *log, off_t size, char hash[DIGEST_S
                         }
                 }
                 pos -= (off_t) n;
-                if (end - pos > (off_t) AUDIT_MAX_LINE * 16)
+                if (end - pos > (off_t) (AUDIT_MAX_LINE * 16))
                         return ca_error_setx(err, EMSGSIZE,
                                              "event log '%s' ends in an over-long line",
                                              log->path);
@@ -267,7 +268,7 @@ static int build_line(enum audit_type type, const char *session, const json_t *f
         if (r < 0)
                 return r;
         if (out->len > AUDIT_MAX_LINE)
-                return ca_error_setx(err, EMSGSIZE, "event longer than %u bytes",
+                return ca_error_setx(err, EMSGSIZE, "event longer than %zu bytes",
                                      AUDIT_MAX_LINE);
         return 0;
 }
@@ -487,7 +488,7 @@ int audit_verify_fd(int fd, struct audit_verify_result *res, struct ca_error *er
 
                 r = lines_next(&lr, &line, &len, &terminated, &perr);
                 if (r == -EMSGSIZE) {
-                        r = broken(res, n, "line longer than %u bytes", AUDIT_MAX_LINE);
+                        r = broken(res, n, "line longer than %zu bytes", AUDIT_MAX_LINE);
                         break;
                 }
                 if (r < 0) {

@@ -31,7 +31,7 @@
 struct ca_error;
 struct audit_log;
 
-#define AUDIT_MAX_LINE (64u * 1024u)
+#define AUDIT_MAX_LINE ((size_t) 64 << 10)
 
 enum audit_type {
         AUDIT_SESSION_CONFIG,

@@ -116,10 +116,10 @@ static struct config_origin origin_of(const struct loader *ld, const struct toml
         return (struct config_origin) {.file = ld->file, .line = pos->line, .col = pos->col};
 }
 
-static int fail_at(struct ca_error *err, const struct config_origin *o, const char *fmt, ...)
-        CA_PRINTF(3, 4);
+static void fail_record(struct ca_error *err, const struct config_origin *o, const char *fmt,
+                        ...) CA_PRINTF(3, 4);
 
-static int fail_at(struct ca_error *err, const struct config_origin *o, const char *fmt, ...)
+static void fail_record(struct ca_error *err, const struct config_origin *o, const char *fmt, ...)
 {
         char msg[CA_ERROR_MSG_MAX];
         va_list ap;
@@ -127,23 +127,12 @@ static int fail_at(struct ca_error *err, const struct config_origin *o, const ch
         va_start(ap, fmt);
         (void) vsnprintf(msg, sizeof(msg), fmt, ap); /* truncation is acceptable */
         va_end(ap);
-        return ca_error_input(err, "%s:%u:%u: %s", o->file, o->line, o->col, msg);
+        (void) ca_error_input(err, "%s:%u:%u: %s", o->file, o->line, o->col, msg);
 }
 
-static int fail_pos(const struct loader *ld, const struct toml_pos *pos, const char *fmt, ...)
-        CA_PRINTF(3, 4);
-
-static int fail_pos(const struct loader *ld, const struct toml_pos *pos, const char *fmt, ...)
-{
-        struct config_origin o = origin_of(ld, pos);
-        char msg[CA_ERROR_MSG_MAX];
-        va_list ap;
-
-        va_start(ap, fmt);
-        (void) vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        return fail_at(ld->err, &o, "%s", msg);
-}
+/* Records "file:line:col: message" and evaluates to -EINVAL (macros, so analysers see it). */
+#define fail_at(err, o, ...) (fail_record((err), (o), __VA_ARGS__), -EINVAL)
+#define fail_pos(ld, pos, ...) (fail_record((ld)->err, &(struct config_origin) {(ld)->file, (pos)->line, (pos)->col}, __VA_ARGS__), -EINVAL)
 
 static int oom(struct ca_error *err)
 {
@@ -179,7 +168,7 @@ static int get_string(const struct loader *ld, const struct toml_kv *kv, const c
                                 toml_type_name(v->type));
         if (strlen(v->u.string.ptr) != v->u.string.len)
                 return fail_pos(ld, &v->pos, "'%s' contains a NUL character", what);
-        *ret = v->u.string.ptr;
+        *ret = v->u.string.ptr ? v->u.string.ptr : "";
         return 0;
 }
 

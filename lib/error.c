@@ -20,80 +20,49 @@ static void mark_truncated(char *msg)
 {
         size_t n = strlen(msg);
 
-        if (n >= 3)
-                memcpy(msg + n - 3, "...", 3);
+        if (n >= 3) {
+                msg[n - 3] = '.';
+                msg[n - 2] = '.';
+                msg[n - 1] = '.';
+        }
 }
 
-static int record(struct ca_error *err, int code, bool with_errno, bool bad_input,
-                  const char *fmt, va_list ap) CA_PRINTF(5, 0);
-
-static int record(struct ca_error *err, int code, bool with_errno, bool bad_input,
-                  const char *fmt, va_list ap)
+int ca_error_record(struct ca_error *err, int code, bool with_errno, bool bad_input,
+                    const char *fmt, ...)
 {
+        int pos = code < 0 ? -code : code;
+        va_list ap;
         int n;
 
-        if (code < 0)
-                code = -code;
-        if (code == 0)
-                code = EIO;
+        if (pos == 0)
+                pos = EIO;
         if (!err)
-                return -code;
+                return code;
 
-        err->code = code;
+        err->code = pos;
         err->bad_input = bad_input;
+        va_start(ap, fmt);
         n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
         if (n < 0) {
                 err->msg[0] = '\0';
-                return -code;
+                return code;
         }
         if ((size_t) n >= sizeof(err->msg)) {
                 mark_truncated(err->msg);
-                return -code;
+                return code;
         }
         if (with_errno) {
                 size_t used = (size_t) n;
                 int m = snprintf(err->msg + used, sizeof(err->msg) - used, ": %s",
-                                 strerror(code));
+                                 strerror(pos));
                 if (m < 0 || (size_t) m >= sizeof(err->msg) - used)
                         mark_truncated(err->msg);
         }
-        return -code;
+        return code;
 }
 
-int ca_error_set(struct ca_error *err, int code, const char *fmt, ...)
-{
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = record(err, code, true, false, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
-int ca_error_setx(struct ca_error *err, int code, const char *fmt, ...)
-{
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = record(err, code, false, false, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
-int ca_error_input(struct ca_error *err, const char *fmt, ...)
-{
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = record(err, EINVAL, false, true, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
-int ca_error_prefix(struct ca_error *err, const char *fmt, ...)
+int ca_error_record_prefix(struct ca_error *err, const char *fmt, ...)
 {
         char prefix[CA_ERROR_MSG_MAX];
         char old[CA_ERROR_MSG_MAX];
@@ -109,13 +78,13 @@ int ca_error_prefix(struct ca_error *err, const char *fmt, ...)
         n = vsnprintf(prefix, sizeof(prefix), fmt, ap);
         va_end(ap);
         if (n < 0)
-                return -err->code;
+                return err->code;
 
         memcpy(old, err->msg, sizeof(old));
         n = snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
         if (n < 0 || (size_t) n >= sizeof(err->msg))
                 mark_truncated(err->msg);
-        return -err->code;
+        return err->code;
 }
 
 int ca_error_exit_status(const struct ca_error *err)

@@ -26,7 +26,7 @@ void lines_rearm(struct lines *lr)
 /* Drops consumed bytes so the buffer never grows past one line plus one read. */
 static void compact(struct lines *lr)
 {
-        if (lr->start == 0)
+        if (lr->start == 0 || !lr->buf.data)
                 return;
         memmove(lr->buf.data, lr->buf.data + lr->start, lr->buf.len - lr->start);
         lr->buf.len -= lr->start;

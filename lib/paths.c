@@ -12,11 +12,16 @@
 
 char *paths_join(const char *a, const char *b)
 {
-        size_t la = strlen(a);
-        size_t lb = strlen(b);
-        bool slash = la > 0 && a[la - 1] == '/';
+        size_t la;
+        size_t lb;
+        bool slash;
         char *p;
 
+        if (!a || !b)
+                return NULL;
+        la = strlen(a);
+        lb = strlen(b);
+        slash = la > 0 && a[la - 1] == '/';
         while (lb > 0 && *b == '/') {
                 b++;
                 lb--;

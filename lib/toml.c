@@ -34,7 +34,7 @@ struct toml_doc {
         char *name;
 };
 
-#define ARENA_MIN_BLOCK (64u * 1024u)
+#define ARENA_MIN_BLOCK ((size_t) 64 << 10)
 
 static void *arena_alloc(struct toml_doc *doc, size_t n)
 {
@@ -272,10 +272,10 @@ struct parser {
         size_t nkeys;
 };
 
-static int perr_at(struct parser *p, uint32_t line, uint32_t col, const char *fmt, ...)
+static void perr_record(struct parser *p, uint32_t line, uint32_t col, const char *fmt, ...)
         CA_PRINTF(4, 5);
 
-static int perr_at(struct parser *p, uint32_t line, uint32_t col, const char *fmt, ...)
+static void perr_record(struct parser *p, uint32_t line, uint32_t col, const char *fmt, ...)
 {
         char msg[CA_ERROR_MSG_MAX];
         va_list ap;
@@ -283,15 +283,19 @@ static int perr_at(struct parser *p, uint32_t line, uint32_t col, const char *fm
         va_start(ap, fmt);
         (void) vsnprintf(msg, sizeof(msg), fmt, ap); /* truncation is acceptable here */
         va_end(ap);
-        return ca_error_input(p->err, "%s:%u:%u: %s", p->doc->name, line, col, msg);
+        (void) ca_error_input(p->err, "%s:%u:%u: %s", p->doc->name, line, col, msg);
 }
 
+/* Records a syntax error and evaluates to -EINVAL (a macro, so analysers see the value). */
+#define perr_at(p, line, col, ...) (perr_record((p), (line), (col), __VA_ARGS__), -EINVAL)
 #define perr(p, ...) perr_at((p), (p)->line, (p)->col, __VA_ARGS__)
 
-static int oom(struct parser *p)
+static void oom_record(struct parser *p)
 {
-        return ca_error_setx(p->err, ENOMEM, "%s: out of memory", p->doc->name);
+        (void) ca_error_setx(p->err, ENOMEM, "%s: out of memory", p->doc->name);
 }
+
+#define oom(p) (oom_record(p), -ENOMEM)
 
 static struct toml_pos here(const struct parser *p)
 {
@@ -1242,7 +1246,7 @@ static int parse_array(struct parser *p, struct toml_value *arr)
                 if (r < 0)
                         return r;
                 r = arena_grow(p->doc, (void **) &arr->u.array.items, &arr->u.array.cap,
-                               arr->u.array.len + 1, sizeof(*arr->u.array.items));
+                               arr->u.array.len + 1, sizeof(struct toml_value *));
                 if (r < 0)
                         return oom(p);
                 arr->u.array.items[arr->u.array.len++] = item;
@@ -1448,7 +1452,7 @@ static int parse_header(struct parser *p)
                         return oom(p);
                 elem->flags = F_HEADER;
                 r = arena_grow(p->doc, (void **) &arr->u.array.items, &arr->u.array.cap,
-                               arr->u.array.len + 1, sizeof(*arr->u.array.items));
+                               arr->u.array.len + 1, sizeof(struct toml_value *));
                 if (r < 0)
                         return oom(p);
                 arr->u.array.items[arr->u.array.len++] = elem;

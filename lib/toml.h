@@ -28,7 +28,7 @@
 
 #define TOML_MAX_DEPTH 128
 #define TOML_MAX_KEY_PARTS 128
-#define TOML_MAX_FILE_SIZE (64u * 1024u * 1024u)
+#define TOML_MAX_FILE_SIZE ((size_t) 64 << 20)
 
 struct ca_error;
 struct toml_doc;

@@ -24,7 +24,9 @@ for t in "${targets[@]}"; do
         corpus="$work/$name"
         mkdir -p "$corpus"
         seeds="$src/tests/fuzz/seeds/${name#fuzz_}"
-        [ -d "$seeds" ] && cp "$seeds"/* "$corpus"/ 2>/dev/null || true
+        if [ -d "$seeds" ]; then
+                cp "$seeds"/* "$corpus"/
+        fi
         if [ "$name" = fuzz_toml ] || [ "$name" = fuzz_config ]; then
                 if [ -d "$toml_suite/valid" ]; then
                         find "$toml_suite/valid" "$toml_suite/invalid" -name '*.toml' -size -64k \

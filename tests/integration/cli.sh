@@ -31,7 +31,7 @@ done
 expect_status 2 "$CA_BIN" events tail --lines=-3
 expect_grep "^coding-agents: bad --lines '-3'" "$TEST_TMP/err"
 expect_grep "^try 'coding-agents events --help'$" "$TEST_TMP/err"
-[ ! -s "$TEST_TMP/out" ] && pass || fail "usage error wrote to stdout"
+check "usage error wrote to stdout" [ ! -s "$TEST_TMP/out" ]
 expect_status 2 "$CA_BIN" events tail --type not-a-type
 expect_status 2 "$CA_BIN" config frob
 CODING_AGENTS_CONFIG_DIR=relative expect_status 2 "$CA_BIN" config paths
@@ -52,7 +52,7 @@ expect_status 0 "$CA_BIN" config check --workspace "$TEST_TMP/ws"
 expect_grep '^MCP servers: 2$' "$TEST_TMP/out"
 expect_grep 'secrets: EVERYTHING_KEY' "$TEST_TMP/out"
 expect_status 0 "$CA_BIN" config check --workspace "$TEST_TMP/ws" --json
-"$CA_PYTHON3" - "$TEST_TMP/out" <<'PY' && pass || fail "config check --json output is wrong"
+check "config check --json output is wrong" "$CA_PYTHON3" - "$TEST_TMP/out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 names = [s["name"] for s in d["mcp_servers"]]
@@ -76,7 +76,7 @@ expect_grep "^coding-agents: $TEST_TMP/bad.toml:3:7: MCP server 'bad' sets both 
 expect_status 2 "$CA_BIN" config check --config "$TEST_TMP/syntax.toml"
 expect_grep "^coding-agents: $TEST_TMP/syntax.toml:2:1: " "$TEST_TMP/err"
 after=$(find "$TEST_TMP" -not -name out -not -name err | sort)
-[ "$(echo "$before" | grep -v -e '/out$' -e '/err$')" = "$after" ] && pass || fail "bad input changed the file system"
+check "bad input changed the file system" [ "$(echo "$before" | grep -v -e '/out$' -e '/err$')" = "$after" ]
 # A missing file is a runtime failure (exit 1), not bad syntax.
 expect_status 1 "$CA_BIN" config check --config "$TEST_TMP/missing.toml"
 expect_grep "cannot open '$TEST_TMP/missing.toml'" "$TEST_TMP/err"
@@ -85,6 +85,6 @@ expect_grep "cannot open '$TEST_TMP/missing.toml'" "$TEST_TMP/err"
 if [ -w /dev/full ]; then
         code=0
         "$CA_BIN" --version >/dev/full 2>"$TEST_TMP/err" || code=$?
-        [ "$code" -eq 1 ] && pass || fail "write to /dev/full exited $code"
+        check "write to /dev/full exited $code" [ "$code" -eq 1 ]
 fi
 finish

@@ -25,7 +25,7 @@ done
 expect_status 0 "$CA_BIN" events verify
 expect_grep '^ok: 2000 events, chain intact, head [0-9a-f]{64}$' "$TEST_TMP/out"
 # Every writer's events are all there, in its own order.
-"$CA_PYTHON3" - "$log" <<'PY' && pass || fail "writers' events lost or out of order"
+check "writers' events lost or out of order" "$CA_PYTHON3" - "$log" <<'PY'
 import json, sys
 seen = {}
 for n, line in enumerate(open(sys.argv[1]), 1):
@@ -40,10 +40,10 @@ PY
 # tail: last N, type filter, JSON.
 "$CA_EVENT_WRITER" "$log" capability-denied w9 3
 expect_status 0 "$CA_BIN" events tail -n 2
-[ "$(wc -l <"$TEST_TMP/out")" -eq 2 ] && pass || fail "tail -n 2 printed $(wc -l <"$TEST_TMP/out") lines"
+check "tail -n 2 printed $(wc -l <"$TEST_TMP/out") lines" [ "$(wc -l <"$TEST_TMP/out")" -eq 2 ]
 expect_grep 'capability-denied +session=test-session +n=2 +writer=w9' "$TEST_TMP/out"
 expect_status 0 "$CA_BIN" events tail -n 100 --type stub-start --json
-[ "$(wc -l <"$TEST_TMP/out")" -eq 100 ] && pass || fail "tail --type printed the wrong count"
+check "tail --type printed the wrong count" [ "$(wc -l <"$TEST_TMP/out")" -eq 100 ]
 expect_no_grep 'capability-denied' "$TEST_TMP/out"
 
 cp "$log" "$TEST_TMP/pristine.log"
@@ -72,7 +72,11 @@ follower=$!
 exec 3<"$fifo"
 "$CA_EVENT_WRITER" "$log" env-detect follow 1
 if IFS= read -r -t 30 line <&3; then
-        [[ "$line" == *"env-detect"*"writer=follow"* ]] && pass || fail "follow printed '$line'"
+        if [[ "$line" == *"env-detect"*"writer=follow"* ]]; then
+                pass
+        else
+                fail "follow printed '$line'"
+        fi
 else
         fail "events tail -f printed nothing for an appended event"
 fi

@@ -34,6 +34,17 @@ pass() {
         checks=$((checks + 1))
 }
 
+# check MESSAGE CMD...: CMD must succeed (its stdin is the caller's, so heredocs work).
+check() {
+        local msg=$1
+        shift
+        if "$@"; then
+                pass
+        else
+                fail "$msg"
+        fi
+}
+
 # expect_status WANT CMD...: runs CMD, stdout to $TEST_TMP/out, stderr to $TEST_TMP/err.
 expect_status() {
         local want=$1 got=0

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Static checks, all of which must be clean: clang-tidy (with BUILD_DIR's compile database),
+# cppcheck, shellcheck, and the banned-function check (CONVENTIONS "What to avoid").
+#
+#   scripts/lint.sh [BUILD_DIR]
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$src/build}" && pwd)
+cd "$src"
+status=0
+
+mapfile -t c_files < <(git ls-files -- '*.c' | grep -v '^tests/fuzz/')
+mapfile -t sh_files < <(git ls-files -- '*.sh' .ci/run 'scripts/*' | grep -v '\.ps1$' | sort -u)
+
+echo "lint: banned functions"
+bash scripts/check-banned.sh || status=1
+
+echo "lint: shellcheck (${#sh_files[@]} files)"
+shellcheck -x "${sh_files[@]}" || status=1
+
+echo "lint: cppcheck"
+cppcheck --quiet --error-exitcode=1 --inline-suppr --std=c11 --enable=warning,performance,portability \
+        --suppress=missingIncludeSystem -D_GNU_SOURCE -DCA_VERSION='"0"' -I lib \
+        lib host container tests/unit tests/integration tests/toml-decoder.c bench || status=1
+
+echo "lint: clang-tidy (${#c_files[@]} files)"
+printf '%s\n' "${c_files[@]}" | xargs -P "$(nproc)" -n 4 clang-tidy -p "$build" --quiet \
+        --warnings-as-errors='*' 2>/dev/null || status=1
+
+[ "$status" -eq 0 ] && echo "lint: clean"
+exit "$status"
