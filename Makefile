@@ -18,6 +18,7 @@ CMAKE_FLAGS += -DCMAKE_BUILD_TYPE=RelWithDebInfo
 endif
 FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
+BENCH_QUICK ?= 0
 
 .PHONY: all deps build test demo bench fuzz lint clean
 
@@ -37,7 +38,7 @@ demo: build
 	bash scripts/demo.sh $(BUILD)
 
 bench: build
-	bash bench/run.sh $(BUILD)
+	BENCH_QUICK=$(BENCH_QUICK) bash bench/run.sh $(BUILD)
 
 fuzz:
 	@bash scripts/install-deps.sh --fuzz

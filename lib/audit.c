@@ -521,9 +521,9 @@ int audit_verify_fd(int fd, struct audit_verify_result *res, struct ca_error *er
                                 r = broken(res, n, "first line does not start the chain");
                         else
                                 r = broken(res, n - 1,
-                                           "line %" PRIu64 " was modified: its hash does not "
-                                           "match \"prev\" of line %" PRIu64,
-                                           n - 1, n);
+                                           "modified: its hash does not match \"prev\" of "
+                                           "line %" PRIu64,
+                                           n);
                         audit_record_clear(&rec);
                         break;
                 }

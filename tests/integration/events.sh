@@ -51,7 +51,7 @@ cp "$log" "$TEST_TMP/pristine.log"
 sed '10s/"writer":"w/"writer":"x/' "$TEST_TMP/pristine.log" >"$log"
 cmp -s "$log" "$TEST_TMP/pristine.log" && fail "sed did not modify the log"
 expect_status 1 "$CA_BIN" events verify
-expect_grep "line 10: line 10 was modified" "$TEST_TMP/err"
+expect_grep "line 10: modified: its hash does not match \"prev\" of line 11" "$TEST_TMP/err"
 # Deleted line 20.
 sed '20d' "$TEST_TMP/pristine.log" >"$log"
 expect_status 1 "$CA_BIN" events verify

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Benchmarks, each printed as a ratio against a baseline measured in the same run (machines
+# are noisy; absolute times mean little). Nothing here is asserted: tests check correctness.
+#
+#   bench/run.sh [BUILD_DIR]      (BENCH_QUICK=1 for a fast smoke run)
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$src/build}" && pwd)
+python=${CA_PYTHON3:-$(command -v python3)}
+quick=${BENCH_QUICK:-0}
+work=$(mktemp -d /tmp/ca-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+if [ "$quick" = 1 ]; then
+        rounds=5 py_rounds=2 events=2000
+else
+        rounds=40 py_rounds=10 events=50000
+fi
+
+echo "== TOML: parse a generated ~1 MB config; baseline: Python tomllib, same file, same run"
+"$python" - "$work/big.toml" <<'PY'
+import sys
+out = []
+i = 0
+while sum(len(s) for s in out) < 1_000_000:
+    out.append(f"""[mcp_servers.server{i}]
+command = "npx"
+args = ["-y", "@example/mcp-server-{i}", "--api-key", "${{API_KEY_{i}}}", "--verbose"]
+env = {{ LOG_LEVEL = "debug", REGION = "eu-west-{i % 3}", RETRIES = "3" }}
+network = "proxy"
+description = '''A multi-line literal
+describing server {i}'''
+weights = [1.5, 2.25, -3.0e-2, {i}]
+updated = 2026-11-{(i % 28) + 1:02d}T10:{i % 60:02d}:00Z
+
+[[mcp_servers.server{i}.tools]]
+name = "tool-{i}"
+enabled = true
+timeout_ms = {i * 7 % 10000}
+
+""")
+    i += 1
+open(sys.argv[1], "w").write("".join(out))
+PY
+ours=$("$build/bench/bench-toml" "$work/big.toml" "$rounds" | awk '/toml_parse_seconds/ {print $2}')
+theirs=$("$python" - "$work/big.toml" "$py_rounds" <<'PY'
+import statistics, sys, time, tomllib
+data = open(sys.argv[1], "rb").read().decode()
+times = []
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter()
+    tomllib.loads(data)
+    times.append(time.perf_counter() - t)
+print(f"{statistics.median(times):.9f}")
+PY
+)
+size=$(stat -c %s "$work/big.toml")
+awk -v o="$ours" -v t="$theirs" -v s="$size" 'BEGIN {
+        printf "file: %d bytes\n", s
+        printf "coding-agents toml_parse: %.2f ms (%.0f MB/s)\n", o * 1000, s / o / 1e6
+        printf "python tomllib:           %.2f ms\n", t * 1000
+        printf "ratio (tomllib / ours): %.1fx faster (goal >= 10x)\n", t / o
+}'
+
+echo
+echo "== Event log: hash-chained appends vs plain appends, same run"
+"$build/bench/bench-audit" "$work" "$events"
