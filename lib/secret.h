@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Secret bytes in libsodium's guarded memory (guard pages, canary, mlock). sodium_free zeroes
+ * them. Never log, print or put a secret in argv, the environment or an error message.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "macro.h"
+
+struct ca_error;
+
+struct ca_secret {
+        unsigned char *buf; /* sodium_malloc'd; len bytes plus a NUL for convenience */
+        size_t len;
+};
+
+/* Largest secret accepted anywhere (a credentials JSON file fits comfortably). */
+#define SECRET_MAX_LEN ((size_t) 64 << 10)
+
+/* Allocates `len` zeroed bytes (+1 NUL). Returns NULL on OOM. */
+struct ca_secret *secret_new(size_t len);
+
+/* Copies `len` bytes into a new secret. Returns NULL on OOM. */
+struct ca_secret *secret_new_from(const void *data, size_t len);
+
+/*
+ * Reads everything from `fd` (at most SECRET_MAX_LEN bytes) straight into guarded memory.
+ * With `strip_newline`, one trailing "\n" (or "\r\n") is dropped, as typed on a terminal.
+ */
+int secret_read_fd(int fd, bool strip_newline, struct ca_secret **ret,
+                   struct ca_error *err) CA_MUST_CHECK;
+
+/* Zeroes and frees. NULL-safe; returns NULL. */
+struct ca_secret *secret_free(struct ca_secret *s);
+
+/* Constant-time equality of two secrets (lengths are not secret). */
+bool secret_equal(const struct ca_secret *a, const struct ca_secret *b);
+
+static inline void secret_freep(struct ca_secret **s)
+{
+        secret_free(*s);
+}
+#define _cleanup_secret_ __attribute__((cleanup(secret_freep)))
