@@ -92,48 +92,45 @@ int fileio_write_all(int fd, const void *data, size_t len)
         return 0;
 }
 
-/* Splits `path` into its directory (or ".") without basename()/dirname(). */
-static int parent_dir(const char *path, char *out, size_t outlen)
+/* Splits `path` into its directory (or ".") and last component without basename()/dirname(). */
+static int split_path(const char *path, char *dir, size_t dirlen, const char **ret_name)
 {
         const char *slash = strrchr(path, '/');
         size_t n;
 
         if (!slash) {
-                if (outlen < 2)
+                if (dirlen < 2)
                         return -ENAMETOOLONG;
-                memcpy(out, ".", 2);
+                memcpy(dir, ".", 2);
+                *ret_name = path;
                 return 0;
         }
         n = slash == path ? 1 : (size_t) (slash - path);
-        if (n >= outlen)
+        if (n >= dirlen)
                 return -ENAMETOOLONG;
-        memcpy(out, path, n);
-        out[n] = '\0';
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+        *ret_name = slash + 1;
         return 0;
 }
 
-int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                        struct ca_error *err)
+int fileio_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                           struct ca_error *err)
 {
-        char dir[4096];
-        char tmp[4096 + 32];
+        char tmp[512];
         _cleanup_close_ int fd = -1;
-        _cleanup_close_ int dfd = -1;
         unsigned char rnd[8];
         int n;
         int r;
 
-        r = parent_dir(path, dir, sizeof(dir));
-        if (r < 0)
-                return ca_error_setx(err, -r, "path too long: '%s'", path);
         if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
                 return ca_error_set(err, errno, "getrandom failed");
-        n = snprintf(tmp, sizeof(tmp), "%s.tmp-%02x%02x%02x%02x%02x%02x%02x%02x", path, rnd[0],
+        n = snprintf(tmp, sizeof(tmp), ".%s.tmp-%02x%02x%02x%02x%02x%02x%02x%02x", name, rnd[0],
                      rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-        if (n < 0 || (size_t) n >= sizeof(tmp))
-                return ca_error_setx(err, ENAMETOOLONG, "path too long: '%s'", path);
+        if (n < 0 || (size_t) n >= sizeof(tmp) || strchr(name, '/'))
+                return ca_error_setx(err, ENAMETOOLONG, "bad file name '%s'", name);
 
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return ca_error_set(err, errno, "cannot create '%s'", tmp);
         /* The umask must not widen or narrow what the caller asked for. */
@@ -154,19 +151,36 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t m
                 r = ca_error_set(err, errno, "cannot close '%s'", tmp);
                 goto fail;
         }
-        if (rename(tmp, path) < 0) {
-                r = ca_error_set(err, errno, "cannot rename '%s' to '%s'", tmp, path);
+        if (renameat(dirfd, tmp, dirfd, name) < 0) {
+                r = ca_error_set(err, errno, "cannot rename '%s' to '%s'", tmp, name);
                 goto fail;
         }
+        if (fsync(dirfd) < 0)
+                return ca_error_set(err, errno, "cannot fsync the directory of '%s'", name);
+        return 0;
+fail:
+        (void) unlinkat(dirfd, tmp, 0);
+        return r;
+}
+
+int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                        struct ca_error *err)
+{
+        char dir[4096];
+        const char *name = NULL;
+        _cleanup_close_ int dfd = -1;
+        int r;
+
+        r = split_path(path, dir, sizeof(dir), &name);
+        if (r < 0 || !*name)
+                return ca_error_setx(err, r < 0 ? -r : EINVAL, "bad path '%s'", path);
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return ca_error_set(err, errno, "cannot open directory '%s'", dir);
-        if (fsync(dfd) < 0)
-                return ca_error_set(err, errno, "cannot fsync directory '%s'", dir);
+        r = fileio_write_atomic_at(dfd, name, data, len, mode, err);
+        if (r < 0)
+                return ca_error_prefix(err, "writing '%s'", path);
         return 0;
-fail:
-        (void) unlink(tmp);
-        return r;
 }
 
 int fileio_mkdir_p(const char *path, mode_t mode, struct ca_error *err)

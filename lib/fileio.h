@@ -34,5 +34,9 @@ int fileio_write_all(int fd, const void *data, size_t len) CA_MUST_CHECK;
 int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                         struct ca_error *err) CA_MUST_CHECK;
 
+/* Like fileio_write_atomic, for `name` (no '/') inside the directory `dirfd`. */
+int fileio_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                           struct ca_error *err) CA_MUST_CHECK;
+
 /* Creates `path` and missing parents with `mode` (existing directories are left as they are). */
 int fileio_mkdir_p(const char *path, mode_t mode, struct ca_error *err) CA_MUST_CHECK;
