@@ -63,13 +63,21 @@ expect_grep "line 30: sequence number 31, expected 30" "$TEST_TMP/err"
 # A verify of an explicit file works too, and the pristine copy is intact.
 expect_status 0 "$CA_BIN" events verify "$TEST_TMP/pristine.log"
 
-# tail -f prints events appended after it started (inotify, no polling).
+# tail -f prints events appended after it started (inotify, no polling). Synchronisation: a
+# first event is in the log before the follower starts; once the follower has printed it, its
+# initial read is done, and anything appended afterwards must show up.
 cp "$TEST_TMP/pristine.log" "$log"
+"$CA_EVENT_WRITER" "$log" env-detect before 1
 fifo="$TEST_TMP/follow.fifo"
 mkfifo "$fifo"
-"$CA_BIN" events tail -f -n 0 --type env-detect >"$fifo" &
+"$CA_BIN" events tail -f -n 1 --type env-detect >"$fifo" &
 follower=$!
 exec 3<"$fifo"
+if IFS= read -r -t 30 line <&3 && [[ "$line" == *"writer=before"* ]]; then
+        pass
+else
+        fail "events tail -f did not print the existing event first: '${line:-}'"
+fi
 "$CA_EVENT_WRITER" "$log" env-detect follow 1
 if IFS= read -r -t 30 line <&3; then
         if [[ "$line" == *"env-detect"*"writer=follow"* ]]; then
