@@ -102,7 +102,8 @@ static int put_str(uint8_t *rec, size_t *len, const char *s, size_t max)
         if (n == 0 || n > max || *len + 1 + n > RECORD_MAX)
                 return -EINVAL;
         rec[(*len)++] = (uint8_t) n;
-        memcpy(rec + *len, s, n);
+        /* A length-prefixed field of a binary record: no terminator belongs here. */
+        memcpy(rec + *len, s, n); /* NOLINT(bugprone-not-null-terminated-result) */
         *len += n;
         return 0;
 }
@@ -162,7 +163,7 @@ int capability_encode(const struct capability *cap, const uint8_t key[CAP_KEY_LE
         need = prefix + sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
         if (need > outlen)
                 return -ENOBUFS;
-        memcpy(out, CAP_PREFIX, prefix);
+        memcpy(out, CAP_PREFIX, sizeof(CAP_PREFIX)); /* base64 follows, over the NUL */
         sodium_bin2base64(out + prefix, outlen - prefix, buf, len,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING);
         return (int) strlen(out);
@@ -178,10 +179,12 @@ static bool get_str(const uint8_t *rec, size_t len, size_t *pos, char *out, size
         n = rec[(*pos)++];
         if (n == 0 || n > max || n > len - *pos)
                 return false;
-        memcpy(out, rec + *pos, n);
+        for (size_t i = 0; i < n; i++) {
+                if (rec[*pos + i] == 0)
+                        return false;
+                out[i] = (char) rec[*pos + i];
+        }
         out[n] = '\0';
-        if (memchr(out, '\0', n))
-                return false;
         *pos += n;
         return true;
 }

@@ -328,26 +328,33 @@ static int seal(const uint8_t *master, const char *name, const struct ca_secret 
         uint8_t key[STORE_KEY_LEN];
         size_t len = NONCE_LEN + value->len + TAG_LEN;
         size_t b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-        _cleanup_free_ uint8_t *blob = malloc(len);
-        _cleanup_free_ char *b64 = malloc(b64len);
+        uint8_t *blob = malloc(len);
+        char *b64 = malloc(b64len);
         unsigned long long clen = 0;
         int r;
 
-        if (!blob || !b64)
-                return ca_error_setx(err, ENOMEM, "out of memory");
-        r = seal_key(master, key);
-        if (r < 0)
-                return ca_error_setx(err, EIO, "key derivation failed");
+        if (!blob || !b64) {
+                r = ca_error_setx(err, ENOMEM, "out of memory");
+                goto out;
+        }
         randombytes_buf(blob, NONCE_LEN);
-        r = crypto_aead_xchacha20poly1305_ietf_encrypt(
-                blob + NONCE_LEN, &clen, value->buf, value->len, (const unsigned char *) name,
-                strlen(name), NULL, blob, key);
+        r = seal_key(master, key);
+        if (r == 0)
+                r = crypto_aead_xchacha20poly1305_ietf_encrypt(
+                        blob + NONCE_LEN, &clen, value->buf, value->len,
+                        (const unsigned char *) name, strlen(name), NULL, blob, key);
         sodium_memzero(key, sizeof(key));
-        if (r != 0)
-                return ca_error_setx(err, EIO, "sealing '%s' failed", name);
+        if (r != 0) {
+                r = ca_error_setx(err, EIO, "sealing '%s' failed", name);
+                goto out;
+        }
         sodium_bin2base64(b64, b64len, blob, len, sodium_base64_VARIANT_ORIGINAL);
         *ret_b64 = json_string(b64);
-        return *ret_b64 ? 0 : ca_error_setx(err, ENOMEM, "out of memory");
+        r = *ret_b64 ? 0 : ca_error_setx(err, ENOMEM, "out of memory");
+out:
+        free(blob);
+        free(b64);
+        return r;
 }
 
 static int unseal(const uint8_t *master, const char *name, const char *b64, struct ca_secret **ret,
@@ -356,7 +363,7 @@ static int unseal(const uint8_t *master, const char *name, const char *b64, stru
         uint8_t key[STORE_KEY_LEN];
         size_t b64len = strlen(b64);
         size_t cap = b64len / 4 * 3 + 3;
-        _cleanup_free_ uint8_t *blob = malloc(cap);
+        uint8_t *blob = malloc(cap);
         size_t len = 0;
         struct ca_secret *s;
         unsigned long long mlen = 0;
@@ -366,17 +373,22 @@ static int unseal(const uint8_t *master, const char *name, const char *b64, stru
                 return ca_error_setx(err, ENOMEM, "out of memory");
         if (sodium_base642bin(blob, cap, b64, b64len, NULL, &len, NULL,
                               sodium_base64_VARIANT_ORIGINAL) != 0 ||
-            len < NONCE_LEN + TAG_LEN || len - NONCE_LEN - TAG_LEN > SECRET_MAX_LEN)
+            len < NONCE_LEN + TAG_LEN || len - NONCE_LEN - TAG_LEN > SECRET_MAX_LEN) {
+                free(blob);
                 return ca_error_setx(err, EBADMSG, "sealed value of '%s' is damaged", name);
+        }
         s = secret_new(len - NONCE_LEN - TAG_LEN);
-        if (!s)
+        if (!s) {
+                free(blob);
                 return ca_error_setx(err, ENOMEM, "cannot allocate secure memory");
+        }
         r = seal_key(master, key);
         if (r == 0)
                 r = crypto_aead_xchacha20poly1305_ietf_decrypt(
                         s->buf, &mlen, NULL, blob + NONCE_LEN, len - NONCE_LEN,
                         (const unsigned char *) name, strlen(name), blob, key);
         sodium_memzero(key, sizeof(key));
+        free(blob);
         if (r != 0 || mlen != s->len) {
                 secret_free(s);
                 return ca_error_setx(err, EBADMSG,

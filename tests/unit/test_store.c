@@ -119,7 +119,9 @@ static void test_store_put_get_list_remove(void **state)
         assert_int_equal(store_remove(st, "GITHUB_TOKEN", &err), 0);
         assert_int_equal(store_get(st, "GITHUB_TOKEN", &s, &err), -ENOENT);
         assert_int_equal(store_remove(st, "GITHUB_TOKEN", &err), -ENOENT);
-        assert_int_equal(store_put(st, "1BAD", NULL, &err), -EINVAL);
+        s = secret_new_from("x", 1);
+        assert_int_equal(store_put(st, "1BAD", s, &err), -EINVAL);
+        secret_free(s);
         assert_true(err.bad_input);
         store_close(st);
 }
@@ -144,7 +146,9 @@ static void test_store_open_refuses_open_directory(void **state)
                 (void) snprintf(path, sizeof(path), "%s/master.key", f->dir);
                 assert_int_equal(chmod(path, 0644), 0);
                 assert_int_equal(store_open(f->dir, false, &st, &err), 0);
-                assert_int_equal(store_put(st, "B", NULL, &err), -EPERM);
+                struct ca_secret *v = secret_new_from("x", 1);
+                assert_int_equal(store_put(st, "B", v, &err), -EPERM);
+                secret_free(v);
                 store_close(st);
                 assert_int_equal(chmod(path, 0600), 0);
         }
