@@ -47,6 +47,8 @@ int cli_finish(int status);
 /* Prints `text` to stdout and returns cli_finish(CLI_OK): for --help. */
 int cli_help(const char *text);
 
+int cmd_broker(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_events(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_kill(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_version(int argc, char **argv, struct cli_ctx *ctx);

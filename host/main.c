@@ -26,8 +26,10 @@ struct command {
 
 /* Sorted by name. */
 static const struct command commands[] = {
+        {"broker", cmd_broker, CMD_NEEDS_CONFIG_ROOT, "the secret broker: store, issue, revoke"},
         {"config", cmd_config, CMD_NEEDS_CONFIG_ROOT, "check and show the merged configuration"},
         {"events", cmd_events, CMD_NEEDS_CONFIG_ROOT, "verify and read the security event log"},
+        {"kill", cmd_kill, CMD_NEEDS_CONFIG_ROOT, "revoke everything a session holds"},
         {"version", cmd_version, 0, "print the version"},
 };
 

@@ -199,7 +199,8 @@ static int parse_field(struct broker_request *req, unsigned flag, json_t *v, str
                 return 0;
         case F_TTL:
                 if (get_uint(v, 1, BROKER_TTL_MAX, &u) < 0)
-                        return ca_error_input(err, "bad ttl (1 to %u seconds)", BROKER_TTL_MAX);
+                        return ca_error_input(err, "bad ttl (1 to %llu seconds)",
+                                              (unsigned long long) BROKER_TTL_MAX);
                 req->ttl = u;
                 return 0;
         case F_MAX_USES:

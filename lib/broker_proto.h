@@ -33,7 +33,7 @@ struct ca_secret;
 #define BROKER_MSG_MAX ((size_t) 64 << 10)
 #define BROKER_MAX_FDS CAP_MAX_SECRETS
 #define BROKER_NONCE_LEN 16
-#define BROKER_TTL_MAX (7u * 86400u)
+#define BROKER_TTL_MAX ((uint64_t) 7 * 86400)
 
 enum broker_op {
         BROKER_OP_HEALTH,

@@ -1,0 +1,1063 @@
+/* SPDX-License-Identifier: MIT */
+#include "broker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "audit.h"
+#include "broker_client.h"
+#include "broker_proto.h"
+#include "buf.h"
+#include "capability.h"
+#include "cleanup.h"
+#include "digest.h"
+#include "error.h"
+#include "fileio.h"
+#include "ledger.h"
+#include "paths.h"
+#include "secret.h"
+#include "store.h"
+#include "usock.h"
+
+/* Linux 6.5; Debian 12's headers predate it. */
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+#define MAX_SESSIONS 256
+#define CGROUP_FILE_MAX ((size_t) 64 << 10)
+
+struct session_sock {
+        char name[CAP_SESSION_MAX + 1];
+        int fd;
+        uint64_t expiry;
+        unsigned failures;
+        uint64_t backoff_until;
+        unsigned redemptions;
+};
+
+struct daemon {
+        const char *root;
+        char *dir;
+        char *admin_path;
+        struct store *store;
+        struct ledger *ledger;
+        struct audit_log *log;
+        int lockfd;
+        int admin;
+        int sigfd;
+        struct session_sock sess[MAX_SESSIONS];
+        size_t nsess;
+};
+
+struct peer {
+        pid_t pid;
+        uid_t uid;
+        int pidfd;
+        bool exact; /* pidfd from SO_PEERPIDFD (race-free) rather than pidfd_open(pid) */
+};
+
+static uint64_t now_s(void)
+{
+        return (uint64_t) time(NULL);
+}
+
+static void dlog(const char *fmt, ...) CA_PRINTF(1, 2);
+
+/* Operational log on stderr; security decisions go to the event log. */
+static void dlog(const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) fputs("coding-agents broker: ", stderr);
+        (void) vfprintf(stderr, fmt, ap);
+        (void) fputc('\n', stderr);
+        va_end(ap);
+}
+
+/* Emits an event; a failure to log is reported but does not stop the daemon. Takes `fields`. */
+static void event(struct daemon *d, enum audit_type type, const char *session, json_t *fields)
+{
+        struct ca_error err = {0};
+
+        if (audit_append(d->log, type, session, fields, NULL, &err) < 0)
+                dlog("cannot write event %s: %s, ignoring", audit_type_name(type), err.msg);
+        json_decref(fields);
+}
+
+/* ---- session sockets ------------------------------------------------------------------------ */
+
+static struct session_sock *session_find(struct daemon *d, const char *name)
+{
+        for (size_t i = 0; i < d->nsess; i++) {
+                if (strcmp(d->sess[i].name, name) == 0)
+                        return &d->sess[i];
+        }
+        return NULL;
+}
+
+static int session_open(struct daemon *d, const char *name, uint64_t expiry, struct ca_error *err)
+{
+        struct session_sock *s = session_find(d, name);
+        _cleanup_free_ char *path = NULL;
+        int fd;
+
+        if (s) {
+                if (expiry > s->expiry)
+                        s->expiry = expiry;
+                return 0;
+        }
+        if (d->nsess == MAX_SESSIONS)
+                return ca_error_setx(err, ENOSPC, "more than %d live sessions", MAX_SESSIONS);
+        path = broker_session_socket(d->root, name);
+        if (!path)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        /* 0666: the socket is bind-mounted into the session's container, where the stubs'
+         * own UIDs connect; on the host its directory (0700) keeps everyone else out. The
+         * real check is the attestation of every request. */
+        fd = usock_listen(path, 0666, err);
+        if (fd < 0)
+                return fd;
+        s = &d->sess[d->nsess++];
+        memset(s, 0, sizeof(*s));
+        (void) snprintf(s->name, sizeof(s->name), "%s", name);
+        s->fd = fd;
+        s->expiry = expiry;
+        return 0;
+}
+
+static void session_close(struct daemon *d, size_t i)
+{
+        _cleanup_free_ char *path = broker_session_socket(d->root, d->sess[i].name);
+
+        (void) close(d->sess[i].fd);
+        if (path)
+                (void) unlink(path);
+        d->sess[i] = d->sess[--d->nsess];
+}
+
+/* Removes the sockets of sessions whose capabilities all expired or that were revoked. */
+static void expire_sessions(struct daemon *d)
+{
+        uint64_t now = now_s();
+        static const uint8_t zero[CAP_ID_LEN];
+
+        for (size_t i = 0; i < d->nsess;) {
+                if (d->sess[i].expiry <= now ||
+                    ledger_is_revoked(d->ledger, zero, d->sess[i].name)) {
+                        session_close(d, i);
+                        continue;
+                }
+                i++;
+        }
+}
+
+static int restore_one(const struct ledger_entry *e, void *userdata)
+{
+        struct daemon *d = userdata;
+        struct ca_error err = {0};
+
+        if (e->cap.expiry <= now_s() || ledger_is_revoked(d->ledger, e->cap.id, e->cap.session))
+                return 0;
+        if (session_open(d, e->cap.session, e->cap.expiry, &err) < 0)
+                dlog("cannot reopen session '%s': %s, ignoring", e->cap.session, err.msg);
+        return 0;
+}
+
+/* ---- replies -------------------------------------------------------------------------------- */
+
+static void reply(int conn, json_t *msg, const int *fds, size_t nfds)
+{
+        struct ca_error err = {0};
+
+        if (!msg || broker_send(conn, msg, fds, nfds, &err) < 0)
+                dlog("cannot reply: %s, ignoring", msg ? err.msg : "out of memory");
+        json_decref(msg);
+}
+
+static void reply_error(int conn, const char *code, const char *message)
+{
+        json_t *m = json_pack("{s:b, s:s}", "ok", 0, "error", code);
+
+        if (m && message)
+                (void) json_object_set_new(m, "message", json_string(message));
+        reply(conn, m, NULL, 0);
+}
+
+static void reply_failure(int conn, const struct ca_error *err)
+{
+        reply_error(conn,
+                    err->bad_input               ? "bad-request"
+                    : err->code == ENOENT        ? "not-found"
+                                                 : "failed",
+                    err->msg);
+}
+
+/* ---- admin operations ------------------------------------------------------------------------ */
+
+static json_t *change_fields(const char *action, const char *name)
+{
+        json_t *f = json_pack("{s:s}", "action", action);
+
+        if (f && name)
+                (void) json_object_set_new(f, "name", json_string(name));
+        return f;
+}
+
+static void op_store(struct daemon *d, int conn, const struct broker_request *req, const int *fds,
+                     size_t nfds)
+{
+        struct ca_secret *value = NULL;
+        struct ca_error err = {0};
+
+        if (nfds != 1) {
+                reply_error(conn, "bad-request", "store needs exactly one sealed memfd");
+                return;
+        }
+        if (broker_secret_from_memfd(fds[0], &value, &err) < 0 ||
+            store_put(d->store, req->name, value, &err) < 0) {
+                secret_free(value);
+                reply_failure(conn, &err);
+                return;
+        }
+        secret_free(value);
+        event(d, AUDIT_STORE_CHANGED, NULL, change_fields("store", req->name));
+        reply(conn, json_pack("{s:b}", "ok", 1), NULL, 0);
+}
+
+static void op_issue(struct daemon *d, int conn, const struct broker_request *req)
+{
+        struct ledger_entry e;
+        struct ca_error err = {0};
+        uint8_t master[STORE_KEY_LEN];
+        uint8_t key[CAP_KEY_LEN];
+        char text[CAP_TEXT_MAX + 1];
+        char id[2 * CAP_ID_LEN + 1];
+        char keyhex[2 * CAP_KEY_LEN + 1];
+        _cleanup_free_ char *sock = NULL;
+        json_t *secrets;
+        json_t *fields;
+        uint64_t now = now_s();
+        int r;
+
+        memset(&e, 0, sizeof(e));
+        /* Every named secret must exist (and authenticate) now, not at redemption time. */
+        for (size_t i = 0; i < req->nsecrets; i++) {
+                struct ca_secret *v = NULL;
+                if (store_get(d->store, req->secrets[i], &v, &err) < 0) {
+                        reply_failure(conn, &err);
+                        return;
+                }
+                secret_free(v);
+                (void) snprintf(e.cap.secrets[i], sizeof(e.cap.secrets[i]), "%s",
+                                req->secrets[i]);
+        }
+        if (ledger_is_revoked(d->ledger, e.cap.id, req->session)) {
+                reply_error(conn, "failed", "the session was revoked (killed)");
+                return;
+        }
+        randombytes_buf(e.cap.id, CAP_ID_LEN);
+        (void) snprintf(e.cap.session, sizeof(e.cap.session), "%s", req->session);
+        (void) snprintf(e.cap.stub, sizeof(e.cap.stub), "%s", req->stub);
+        e.cap.nsecrets = req->nsecrets;
+        e.cap.has_binary = req->has_binary;
+        memcpy(e.cap.binary_sha256, req->binary_sha256, CAP_HASH_LEN);
+        e.cap.not_before = now;
+        e.cap.expiry = now + req->ttl;
+        e.cap.max_uses = req->max_uses;
+        e.uid = req->uid;
+        if (req->cgroup) {
+                e.has_cgroup = true;
+                (void) snprintf(e.cgroup, sizeof(e.cgroup), "%s", req->cgroup);
+        }
+
+        r = store_master_key(d->store, master, &err);
+        if (r >= 0)
+                r = capability_derive_key(master, e.cap.session, e.cap.stub, key);
+        sodium_memzero(master, sizeof(master));
+        if (r >= 0)
+                r = capability_encode(&e.cap, key, text, sizeof(text));
+        if (r < 0) {
+                sodium_memzero(key, sizeof(key));
+                reply_error(conn, "failed", err.msg[0] ? err.msg : "cannot encode capability");
+                return;
+        }
+        /* Recorded before it leaves: only capabilities in the ledger are ever honoured. */
+        if (ledger_record(d->ledger, &e, &err) < 0 ||
+            session_open(d, e.cap.session, e.cap.expiry, &err) < 0) {
+                sodium_memzero(key, sizeof(key));
+                reply_failure(conn, &err);
+                return;
+        }
+        capability_id_hex(e.cap.id, id);
+        sodium_bin2hex(keyhex, sizeof(keyhex), key, sizeof(key));
+        sodium_memzero(key, sizeof(key));
+        sock = broker_session_socket(d->root, e.cap.session);
+
+        secrets = json_array();
+        for (size_t i = 0; secrets && i < e.cap.nsecrets; i++)
+                (void) json_array_append_new(secrets, json_string(e.cap.secrets[i]));
+        fields = json_pack("{s:s, s:s, s:O, s:I, s:I, s:I}", "stub", e.cap.stub, "cap_id", id,
+                           "secrets", secrets, "uid", (json_int_t) e.uid, "expiry",
+                           (json_int_t) e.cap.expiry, "max_uses", (json_int_t) e.cap.max_uses);
+        if (fields && e.has_cgroup)
+                (void) json_object_set_new(fields, "cgroup", json_string(e.cgroup));
+        event(d, AUDIT_CAPABILITIES_ISSUED, e.cap.session, fields);
+        reply(conn,
+              json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:o}", "ok", 1, "capability", text,
+                        "key", keyhex, "id", id, "socket", sock ? sock : "", "expiry",
+                        (json_int_t) e.cap.expiry, "secrets", secrets),
+              NULL, 0);
+        sodium_memzero(keyhex, sizeof(keyhex));
+}
+
+struct dump_ctx {
+        struct daemon *d;
+        const char *session;
+        json_t *out;
+};
+
+static int dump_one(const struct ledger_entry *e, void *userdata)
+{
+        struct dump_ctx *c = userdata;
+        char id[2 * CAP_ID_LEN + 1];
+        json_t *row;
+
+        if (strcmp(e->cap.session, c->session) != 0)
+                return 0;
+        capability_id_hex(e->cap.id, id);
+        row = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:b}", "id", id, "stub",
+                        e->cap.stub, "uid", (json_int_t) e->uid, "expiry",
+                        (json_int_t) e->cap.expiry, "max_uses", (json_int_t) e->cap.max_uses,
+                        "uses",
+                        (json_int_t) ledger_uses(c->d->ledger, e->cap.id, e->cap.max_uses),
+                        "revoked", ledger_is_revoked(c->d->ledger, e->cap.id, e->cap.session),
+                        "expired", e->cap.expiry <= now_s());
+        if (row) {
+                json_t *names = json_array();
+                for (size_t i = 0; names && i < e->cap.nsecrets; i++)
+                        (void) json_array_append_new(names, json_string(e->cap.secrets[i]));
+                (void) json_object_set_new(row, "secrets", names);
+                if (e->has_cgroup)
+                        (void) json_object_set_new(row, "cgroup", json_string(e->cgroup));
+        }
+        return row && json_array_append_new(c->out, row) == 0 ? 0 : -ENOMEM;
+}
+
+struct count_ctx {
+        const char *session;
+        unsigned n;
+};
+
+static int count_one(const struct ledger_entry *e, void *userdata)
+{
+        struct count_ctx *c = userdata;
+
+        if (strcmp(e->cap.session, c->session) == 0 && e->cap.expiry > now_s())
+                c->n++;
+        return 0;
+}
+
+static void handle_admin(struct daemon *d, int conn)
+{
+        struct broker_request req;
+        struct ca_error err = {0};
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        char buf[BROKER_MSG_MAX + 1];
+        int fds[BROKER_MAX_FDS];
+        size_t nfds = 0;
+        int n;
+
+        /* The admin socket's directory is 0700; the credential check is the second wall. */
+        if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != geteuid()) {
+                reply_error(conn, "denied", "the admin socket serves its owner only");
+                return;
+        }
+        n = broker_recv(conn, buf, fds, BROKER_MAX_FDS, &nfds, &err);
+        if (n < 0)
+                return;
+        if (broker_request_parse(buf, (size_t) n, &req, &err) < 0) {
+                reply_failure(conn, &err);
+                goto out;
+        }
+        switch (req.op) {
+        case BROKER_OP_HEALTH:
+                reply(conn,
+                      json_pack("{s:b, s:s, s:i, s:I}", "ok", 1, "version", CA_VERSION, "pid",
+                                (int) getpid(), "sessions", (json_int_t) d->nsess),
+                      NULL, 0);
+                break;
+        case BROKER_OP_STORE:
+                op_store(d, conn, &req, fds, nfds);
+                break;
+        case BROKER_OP_LIST: {
+                json_t *list = NULL;
+                if (store_list(d->store, &list, &err) < 0)
+                        reply_failure(conn, &err);
+                else
+                        reply(conn, json_pack("{s:b, s:o}", "ok", 1, "secrets", list), NULL, 0);
+                break;
+        }
+        case BROKER_OP_RM:
+                if (store_remove(d->store, req.name, &err) < 0) {
+                        reply_failure(conn, &err);
+                        break;
+                }
+                event(d, AUDIT_STORE_CHANGED, NULL, change_fields("rm", req.name));
+                reply(conn, json_pack("{s:b}", "ok", 1), NULL, 0);
+                break;
+        case BROKER_OP_ROTATE:
+                if (store_rotate_master(d->store, &err) < 0) {
+                        reply_failure(conn, &err);
+                        break;
+                }
+                event(d, AUDIT_STORE_CHANGED, NULL, change_fields("rotate-master", NULL));
+                reply(conn, json_pack("{s:b}", "ok", 1), NULL, 0);
+                break;
+        case BROKER_OP_ISSUE: {
+                struct count_ctx c = {req.session, 0};
+                if (ledger_foreach(d->ledger, count_one, &c, &err) < 0) {
+                        reply_failure(conn, &err);
+                        break;
+                }
+                if (c.n >= BROKER_SESSION_CAPS) {
+                        reply_error(conn, "failed", "session capability quota reached");
+                        break;
+                }
+                op_issue(d, conn, &req);
+                break;
+        }
+        case BROKER_OP_REVOKE:
+                if (req.has_cap_id) {
+                        struct ledger_entry e;
+                        char id[2 * CAP_ID_LEN + 1];
+                        if (ledger_lookup(d->ledger, req.cap_id, &e, &err) < 0 ||
+                            ledger_revoke_cap(d->ledger, req.cap_id, &err) < 0) {
+                                reply_error(conn, "not-found", "no such capability");
+                                break;
+                        }
+                        capability_id_hex(req.cap_id, id);
+                        event(d, AUDIT_CAPABILITY_REVOKED, e.cap.session,
+                              json_pack("{s:s, s:s}", "scope", "capability", "cap_id", id));
+                } else {
+                        struct session_sock *s;
+                        if (ledger_revoke_session(d->ledger, req.session, &err) < 0) {
+                                reply_failure(conn, &err);
+                                break;
+                        }
+                        s = session_find(d, req.session);
+                        if (s)
+                                session_close(d, (size_t) (s - d->sess));
+                        event(d, AUDIT_CAPABILITY_REVOKED, req.session,
+                              json_pack("{s:s}", "scope", "session"));
+                }
+                reply(conn, json_pack("{s:b}", "ok", 1), NULL, 0);
+                break;
+        case BROKER_OP_DUMP: {
+                struct dump_ctx c = {d, req.session, json_array()};
+                if (!c.out || ledger_foreach(d->ledger, dump_one, &c, &err) < 0) {
+                        json_decref(c.out);
+                        reply_error(conn, "failed", "cannot read the ledger");
+                        break;
+                }
+                reply(conn,
+                      json_pack("{s:b, s:s, s:b, s:o}", "ok", 1, "session", req.session,
+                                "revoked",
+                                ledger_is_revoked(d->ledger, (const uint8_t[CAP_ID_LEN]) {0},
+                                                  req.session),
+                                "capabilities", c.out),
+                      NULL, 0);
+                break;
+        }
+        case BROKER_OP_REDEEM:
+                reply_error(conn, "bad-request", "redeem on the session socket");
+                break;
+        }
+        broker_request_clear(&req);
+out:
+        for (size_t i = 0; i < nfds; i++)
+                (void) close(fds[i]);
+}
+
+/* ---- redemption and attestation -------------------------------------------------------------- */
+
+static int peer_get(int conn, struct peer *p)
+{
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        int pidfd = -1;
+
+        p->pidfd = -1;
+        if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        p->pid = cred.pid;
+        p->uid = cred.uid;
+        len = sizeof(pidfd);
+        /* SO_PEERPIDFD pins the very process that connected: no pid-reuse race at all. */
+        if (getsockopt(conn, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
+                p->exact = true;
+        } else {
+                /* Older kernels: pin the pid now; the start-time check below narrows the window
+                 * to a pid reused between connect() and here (documented in docs/broker.md). */
+                pidfd = (int) syscall(SYS_pidfd_open, cred.pid, 0);
+                if (pidfd < 0)
+                        return -errno;
+        }
+        (void) fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+        p->pidfd = pidfd;
+        return 0;
+}
+
+/* The pinned process is still alive, so /proc/<pid> read since then was really about it. */
+static bool peer_alive(const struct peer *p)
+{
+        return syscall(SYS_pidfd_send_signal, p->pidfd, 0, NULL, 0) == 0;
+}
+
+static bool cgroup_matches(pid_t pid, const char *want)
+{
+        char path[64];
+        _cleanup_close_ int fd = -1;
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        struct ca_error err = {0};
+        size_t wl = strlen(want);
+        char *line;
+        char *save = NULL;
+
+        (void) snprintf(path, sizeof(path), "/proc/%d/cgroup", (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fileio_read_fd(fd, CGROUP_FILE_MAX, &b, &err) < 0 || !b.data)
+                return false;
+        /* "hierarchy:controllers:path" per line; v1 hosts list several, v2 one ("0::"). */
+        for (line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                const char *p = strchr(line, ':');
+                if (p)
+                        p = strchr(p + 1, ':');
+                if (!p)
+                        continue;
+                p++;
+                if (strncmp(p, want, wl) == 0 && (p[wl] == '\0' || p[wl] == '/' || wl == 1))
+                        return true;
+        }
+        return false;
+}
+
+/* 1: matches, 0: differs, -EACCES: cannot read the peer's executable (another user). */
+static int binary_matches(pid_t pid, const uint8_t want[CAP_HASH_LEN])
+{
+        char path[64];
+        _cleanup_close_ int fd = -1;
+        struct digest_ctx *ctx;
+        uint8_t md[DIGEST_SHA256_LEN];
+        char chunk[65536];
+
+        (void) snprintf(path, sizeof(path), "/proc/%d/exe", (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == EACCES || errno == EPERM ? -EACCES : 0;
+        ctx = digest_sha256_new();
+        if (!ctx)
+                return 0;
+        for (;;) {
+                ssize_t n = read(fd, chunk, sizeof(chunk));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        if (n < 0) {
+                                digest_free(ctx);
+                                return 0;
+                        }
+                        break;
+                }
+                if (digest_update(ctx, chunk, (size_t) n) < 0) {
+                        digest_free(ctx);
+                        return 0;
+                }
+        }
+        if (digest_final(ctx, md) < 0)
+                return 0;
+        return sodium_memcmp(md, want, CAP_HASH_LEN) == 0 ? 1 : 0;
+}
+
+static void deny(struct daemon *d, struct session_sock *s, int conn, const char *reason,
+                 const struct capability *cap, const struct peer *p)
+{
+        json_t *fields = json_pack("{s:s, s:I, s:I}", "reason", reason, "uid",
+                                   (json_int_t) p->uid, "pid", (json_int_t) p->pid);
+        char id[2 * CAP_ID_LEN + 1];
+
+        if (fields && cap && cap->stub[0]) {
+                capability_id_hex(cap->id, id);
+                (void) json_object_set_new(fields, "stub", json_string(cap->stub));
+                (void) json_object_set_new(fields, "cap_id", json_string(id));
+        }
+        s->failures++;
+        if (s->failures >= BROKER_BACKOFF_AFTER) {
+                unsigned shift = s->failures - BROKER_BACKOFF_AFTER;
+                uint64_t wait = shift >= 6 ? BROKER_BACKOFF_MAX : (uint64_t) 1 << shift;
+                if (wait > BROKER_BACKOFF_MAX)
+                        wait = BROKER_BACKOFF_MAX;
+                s->backoff_until = now_s() + wait;
+        }
+        event(d, AUDIT_CAPABILITY_DENIED, s->name, fields);
+        /* Across the trust boundary: a coarse code only; the reason is in the event log. */
+        reply_error(conn, "denied", NULL);
+}
+
+static void op_redeem(struct daemon *d, struct session_sock *s, int conn,
+                      const struct broker_request *req, const struct peer *p)
+{
+        struct capability cap;
+        struct ledger_entry e;
+        struct ca_error err = {0};
+        uint8_t master[STORE_KEY_LEN];
+        uint8_t key[CAP_KEY_LEN];
+        uint8_t expect[CAP_MAC_LEN];
+        char proof_hex[2 * CAP_MAC_LEN + 1];
+        char id[2 * CAP_ID_LEN + 1];
+        int fds[CAP_MAX_SECRETS];
+        size_t nfds = 0;
+        enum cap_status st;
+        json_t *names = NULL;
+        int r;
+
+        memset(&cap, 0, sizeof(cap));
+        if (now_s() < s->backoff_until) {
+                deny(d, s, conn, "backoff", NULL, p);
+                return;
+        }
+        st = capability_parse(req->capability, &cap);
+        if (st != CAP_OK) {
+                deny(d, s, conn, capability_status_name(st), NULL, p);
+                return;
+        }
+        /* The socket names the session: a capability of another session is refused here. */
+        if (strcmp(cap.session, s->name) != 0) {
+                deny(d, s, conn, "wrong-session", &cap, p);
+                return;
+        }
+        r = store_master_key(d->store, master, &err);
+        if (r >= 0)
+                r = capability_derive_key(master, cap.session, cap.stub, key);
+        sodium_memzero(master, sizeof(master));
+        if (r < 0) {
+                deny(d, s, conn, "broker-error", &cap, p);
+                return;
+        }
+        st = capability_verify(req->capability, key, now_s(), &cap);
+        if (st != CAP_OK) {
+                sodium_memzero(key, sizeof(key));
+                deny(d, s, conn, capability_status_name(st), &cap, p);
+                return;
+        }
+        broker_proof(key, NULL, req->nonce, cap.id, expect);
+        if (sodium_memcmp(expect, req->proof, CAP_MAC_LEN) != 0) {
+                sodium_memzero(key, sizeof(key));
+                deny(d, s, conn, "bad-proof", &cap, p);
+                return;
+        }
+        if (ledger_lookup(d->ledger, cap.id, &e, &err) < 0) {
+                sodium_memzero(key, sizeof(key));
+                deny(d, s, conn, "unknown-capability", &cap, p);
+                return;
+        }
+        if (ledger_is_revoked(d->ledger, cap.id, cap.session)) {
+                sodium_memzero(key, sizeof(key));
+                deny(d, s, conn, "revoked", &cap, p);
+                return;
+        }
+        /* Attestation: uid, then cgroup, then the executable, then "still the same process". */
+        if (p->uid != e.uid) {
+                sodium_memzero(key, sizeof(key));
+                deny(d, s, conn, "wrong-uid", &cap, p);
+                return;
+        }
+        if (e.has_cgroup && !cgroup_matches(p->pid, e.cgroup)) {
+                sodium_memzero(key, sizeof(key));
+                deny(d, s, conn, "wrong-cgroup", &cap, p);
+                return;
+        }
+        if (cap.has_binary) {
+                int b = binary_matches(p->pid, cap.binary_sha256);
+                /* A broker that may not read another user's /proc/<pid>/exe rests on uid +
+                 * cgroup + pidfd (+ the image digest checked at launch): only when the session
+                 * is bound to a cgroup. */
+                if (b == 0 || (b == -EACCES && !e.has_cgroup)) {
+                        sodium_memzero(key, sizeof(key));
+                        deny(d, s, conn, b == 0 ? "wrong-binary" : "unattestable", &cap, p);
+                        return;
+                }
+        }
+        if (!peer_alive(p)) {
+                sodium_memzero(key, sizeof(key));
+                deny(d, s, conn, "peer-exited", &cap, p);
+                return;
+        }
+        if (s->redemptions >= BROKER_SESSION_REDEMPTIONS) {
+                sodium_memzero(key, sizeof(key));
+                deny(d, s, conn, "quota", &cap, p);
+                return;
+        }
+        /* Single use, made durable before anything is released. */
+        r = ledger_claim_use(d->ledger, cap.id, cap.max_uses, &err);
+        if (r < 0) {
+                sodium_memzero(key, sizeof(key));
+                deny(d, s, conn, r == -EALREADY ? "already-used" : "broker-error", &cap, p);
+                return;
+        }
+
+        names = json_array();
+        for (size_t i = 0; i < cap.nsecrets; i++) {
+                struct ca_secret *v = NULL;
+                int fd = -1;
+
+                if (store_get(d->store, cap.secrets[i], &v, &err) == 0)
+                        fd = broker_secret_memfd(v, &err);
+                secret_free(v);
+                if (fd < 0) {
+                        for (size_t k = 0; k < nfds; k++)
+                                (void) close(fds[k]);
+                        json_decref(names);
+                        sodium_memzero(key, sizeof(key));
+                        deny(d, s, conn, "secret-unavailable", &cap, p);
+                        return;
+                }
+                fds[nfds++] = fd;
+                (void) json_array_append_new(names, json_string(cap.secrets[i]));
+        }
+        broker_proof(key, "broker", req->nonce, cap.id, expect);
+        sodium_memzero(key, sizeof(key));
+        sodium_bin2hex(proof_hex, sizeof(proof_hex), expect, sizeof(expect));
+        s->failures = 0;
+        s->redemptions++;
+        capability_id_hex(cap.id, id);
+        event(d, AUDIT_CAPABILITY_REDEEMED, cap.session,
+              json_pack("{s:s, s:s, s:O, s:I, s:I, s:i, s:b}", "stub", cap.stub, "cap_id", id,
+                        "secrets", names, "uid", (json_int_t) p->uid, "pid", (json_int_t) p->pid,
+                        "use", r, "pidfd_exact", p->exact));
+        reply(conn, json_pack("{s:b, s:o, s:s}", "ok", 1, "secrets", names, "proof", proof_hex),
+              fds, nfds);
+        for (size_t k = 0; k < nfds; k++)
+                (void) close(fds[k]);
+}
+
+static void handle_session(struct daemon *d, struct session_sock *s, int conn)
+{
+        struct broker_request req;
+        struct ca_error err = {0};
+        struct peer p = {.pidfd = -1};
+        char buf[BROKER_MSG_MAX + 1];
+        int n;
+
+        if (peer_get(conn, &p) < 0) {
+                reply_error(conn, "denied", NULL);
+                return;
+        }
+        /* No descriptors are accepted from session peers. */
+        n = broker_recv(conn, buf, NULL, 0, NULL, &err);
+        if (n < 0) {
+                (void) close(p.pidfd);
+                return;
+        }
+        if (broker_request_parse(buf, (size_t) n, &req, &err) < 0 || req.op != BROKER_OP_REDEEM) {
+                if (n >= 0 && req.json)
+                        broker_request_clear(&req);
+                deny(d, s, conn, "bad-request", NULL, &p);
+                (void) close(p.pidfd);
+                return;
+        }
+        op_redeem(d, s, conn, &req, &p);
+        broker_request_clear(&req);
+        (void) close(p.pidfd);
+}
+
+/* ---- main loop ---------------------------------------------------------------------------- */
+
+static int accept_one(int listener)
+{
+        int conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+        struct timeval tv = {.tv_sec = 2};
+
+        if (conn < 0)
+                return -errno;
+        /* A silent or slow peer cannot stall the daemon for long. */
+        (void) setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        (void) setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        return conn;
+}
+
+static int next_timeout_ms(const struct daemon *d)
+{
+        uint64_t now = now_s();
+        uint64_t next = UINT64_MAX;
+
+        for (size_t i = 0; i < d->nsess; i++) {
+                if (d->sess[i].expiry < next)
+                        next = d->sess[i].expiry;
+        }
+        if (next == UINT64_MAX)
+                return -1;
+        if (next <= now)
+                return 0;
+        return next - now > 3600 ? 3600 * 1000 : (int) ((next - now) * 1000);
+}
+
+static int serve(struct daemon *d)
+{
+        for (;;) {
+                struct pollfd pfd[2 + MAX_SESSIONS];
+                size_t n = 0;
+                int r;
+
+                expire_sessions(d);
+                pfd[n++] = (struct pollfd) {.fd = d->sigfd, .events = POLLIN};
+                pfd[n++] = (struct pollfd) {.fd = d->admin, .events = POLLIN};
+                for (size_t i = 0; i < d->nsess; i++)
+                        pfd[n++] = (struct pollfd) {.fd = d->sess[i].fd, .events = POLLIN};
+                r = poll(pfd, n, next_timeout_ms(d));
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (pfd[0].revents) {
+                        struct signalfd_siginfo si;
+                        if (read(d->sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
+                                return 0;
+                }
+                if (pfd[1].revents & POLLIN) {
+                        int conn = accept_one(d->admin);
+                        if (conn >= 0) {
+                                handle_admin(d, conn);
+                                (void) close(conn);
+                        }
+                }
+                /* Sessions: walk by name, since handlers may close sockets and reorder. */
+                for (size_t i = 2; i < n; i++) {
+                        struct session_sock *s = NULL;
+                        int conn;
+
+                        if (!(pfd[i].revents & POLLIN))
+                                continue;
+                        for (size_t k = 0; k < d->nsess; k++) {
+                                if (d->sess[k].fd == pfd[i].fd)
+                                        s = &d->sess[k];
+                        }
+                        if (!s)
+                                continue;
+                        conn = accept_one(s->fd);
+                        if (conn >= 0) {
+                                handle_session(d, s, conn);
+                                (void) close(conn);
+                        }
+                }
+        }
+}
+
+static void daemon_clear(struct daemon *d)
+{
+        while (d->nsess > 0)
+                session_close(d, d->nsess - 1);
+        if (d->admin >= 0) {
+                (void) close(d->admin);
+                (void) unlink(d->admin_path);
+        }
+        if (d->sigfd >= 0)
+                (void) close(d->sigfd);
+        ledger_close(d->ledger);
+        store_close(d->store);
+        audit_close(d->log);
+        if (d->lockfd >= 0)
+                (void) close(d->lockfd);
+        free(d->dir);
+        free(d->admin_path);
+}
+
+int broker_daemon_run(const char *config_root, int ready_fd, struct ca_error *err)
+{
+        struct daemon d = {.root = config_root, .lockfd = -1, .admin = -1, .sigfd = -1};
+        const struct rlimit no_core = {0, 0};
+        _cleanup_free_ char *log_path = NULL;
+        sigset_t mask;
+        int sdir;
+        int r;
+
+        /* Secrets pass through this process: no core dumps, no ptrace by the same user. */
+        (void) umask(077);
+        (void) setrlimit(RLIMIT_CORE, &no_core);
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+        d.dir = broker_dir(config_root);
+        d.admin_path = broker_admin_socket(config_root);
+        log_path = paths_events_log(config_root);
+        if (!d.dir || !d.admin_path || !log_path) {
+                r = ca_error_setx(err, ENOMEM, "out of memory");
+                goto out;
+        }
+        r = store_open(d.dir, true, &d.store, err);
+        if (r < 0)
+                goto out;
+        sdir = store_dirfd(d.store);
+        d.lockfd = openat(sdir, "daemon.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (d.lockfd < 0) {
+                r = ca_error_set(err, errno, "cannot open the daemon lock");
+                goto out;
+        }
+        if (flock(d.lockfd, LOCK_EX | LOCK_NB) < 0) {
+                r = errno == EWOULDBLOCK
+                            ? ca_error_setx(err, EALREADY,
+                                            "a broker is already running for '%s'", config_root)
+                            : ca_error_set(err, errno, "cannot take the daemon lock");
+                goto out;
+        }
+        r = ledger_open(sdir, &d.ledger, err);
+        if (r < 0)
+                goto out;
+        r = audit_open(log_path, &d.log, err);
+        if (r < 0)
+                goto out;
+        if ((mkdirat(sdir, "run", 0700) < 0 && errno != EEXIST) ||
+            (mkdirat(sdir, "run/sessions", 0700) < 0 && errno != EEXIST)) {
+                r = ca_error_set(err, errno, "cannot create the socket directory");
+                goto out;
+        }
+        d.admin = usock_listen(d.admin_path, 0600, err);
+        if (d.admin < 0) {
+                r = d.admin;
+                goto out;
+        }
+        /* After a restart, sessions with live capabilities get their sockets back. */
+        r = ledger_foreach(d.ledger, restore_one, &d, err);
+        if (r < 0)
+                goto out;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+        (void) signal(SIGPIPE, SIG_IGN);
+        d.sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        if (d.sigfd < 0) {
+                r = ca_error_set(err, errno, "signalfd failed");
+                goto out;
+        }
+        event(&d, AUDIT_BROKER_START, NULL,
+              json_pack("{s:i, s:I}", "pid", (int) getpid(), "sessions", (json_int_t) d.nsess));
+        if (ready_fd >= 0) {
+                if (fileio_write_all(ready_fd, "1", 1) < 0)
+                        dlog("cannot signal readiness, ignoring");
+                (void) close(ready_fd);
+                ready_fd = -1;
+        }
+        r = serve(&d);
+        if (r < 0)
+                r = ca_error_set(err, -r, "poll failed");
+        event(&d, AUDIT_BROKER_STOP, NULL, json_pack("{s:i}", "pid", (int) getpid()));
+out:
+        if (ready_fd >= 0)
+                (void) close(ready_fd);
+        daemon_clear(&d);
+        return r;
+}
+
+/* ---- auto-start ----------------------------------------------------------------------------- */
+
+int broker_ensure_running(const char *self_exe, const char *config_root, struct ca_error *err)
+{
+        _cleanup_free_ char *admin = broker_admin_socket(config_root);
+        _cleanup_free_ char *dir = broker_dir(config_root);
+        _cleanup_free_ char *logfile = NULL;
+        _cleanup_free_ char *envroot = NULL;
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none;
+        int p[2] = {-1, -1};
+        pid_t pid;
+        char c = 0;
+        ssize_t n;
+        int fd;
+        int r;
+
+        if (!admin || !dir)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        fd = usock_connect(admin, NULL);
+        if (fd >= 0) {
+                (void) close(fd);
+                return 0;
+        }
+        r = fileio_mkdir_p(dir, 0700, err);
+        if (r < 0)
+                return r;
+        logfile = paths_join(dir, "daemon.log");
+        if (asprintf(&envroot, "CODING_AGENTS_CONFIG_DIR=%s", config_root) < 0)
+                envroot = NULL;
+        if (!logfile || !envroot)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return ca_error_set(err, errno, "pipe2 failed");
+
+        {
+                char *const argv[] = {(char *) self_exe, (char *) "broker", (char *) "serve",
+                                      (char *) "--ready-fd", (char *) "3", NULL};
+                /* An allow-listed environment: the root, and nothing else to inherit. */
+                char *const envp[] = {envroot, (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                                      (char *) "LC_ALL=C", NULL};
+
+                posix_spawn_file_actions_init(&fa);
+                posix_spawnattr_init(&attr);
+                sigemptyset(&none);
+                posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+                posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+                posix_spawn_file_actions_addopen(&fa, 2, logfile,
+                                                 O_WRONLY | O_APPEND | O_CREAT, 0600);
+                /* dup2 onto 3 clears close-on-exec for exactly that descriptor. */
+                posix_spawn_file_actions_adddup2(&fa, p[1], 3);
+                posix_spawnattr_setsigmask(&attr, &none);
+                posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+                r = posix_spawn(&pid, self_exe, &fa, &attr, argv, envp);
+                posix_spawn_file_actions_destroy(&fa);
+                posix_spawnattr_destroy(&attr);
+        }
+        (void) close(p[1]);
+        if (r != 0) {
+                (void) close(p[0]);
+                return ca_error_set(err, r, "cannot start the broker '%s'", self_exe);
+        }
+        do {
+                n = read(p[0], &c, 1);
+        } while (n < 0 && errno == EINTR);
+        (void) close(p[0]);
+        if (n != 1) {
+                /* It exited before being ready: perhaps another daemon won the lock. */
+                int status = 0;
+                (void) waitpid(pid, &status, 0);
+                fd = usock_connect(admin, NULL);
+                if (fd >= 0) {
+                        (void) close(fd);
+                        return 0;
+                }
+                return ca_error_setx(err, EIO, "the broker did not start; see '%s'", logfile);
+        }
+        return 0;
+}

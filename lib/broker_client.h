@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Client side of the broker protocol (lib/broker_proto.h): one request and one reply per
+ * connection. Used by the CLI (admin socket), and by the stub launcher, helpers and
+ * agent-init (session socket).
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capability.h"
+#include "json.h"
+#include "macro.h"
+
+struct ca_error;
+struct ca_secret;
+
+/* <config root>/broker.d, its run directory and sockets (malloc'd; NULL on OOM). */
+char *broker_dir(const char *config_root);
+char *broker_admin_socket(const char *config_root);
+char *broker_session_socket(const char *config_root, const char *session);
+
+/*
+ * Sends `req` (and `nfds` descriptors) on a fresh connection to `socket_path`, and returns
+ * the reply object and up to `max_fds` received descriptors. A reply {"ok":false} becomes an
+ * error: -EACCES for "denied", -EINVAL for "bad-request", -ENOENT for "not-found", -EIO
+ * otherwise, with the broker's message.
+ */
+int broker_call(const char *socket_path, const json_t *req, const int *fds, size_t nfds,
+                json_t **ret_reply, int *ret_fds, size_t max_fds, size_t *ret_nfds,
+                struct ca_error *err) CA_MUST_CHECK;
+
+struct broker_redeemed {
+        char name[CAP_SECRET_NAME_MAX + 1];
+        struct ca_secret *value;
+};
+
+/*
+ * Redeems `cap_text` at the session socket with the session stub key: sends a fresh nonce and
+ * HMAC(key, nonce || id), checks the broker's answering proof, and reads each secret from its
+ * sealed memfd into guarded memory. Returns the number of secrets.
+ */
+int broker_redeem(const char *socket_path, const char *cap_text, const uint8_t key[CAP_KEY_LEN],
+                  struct broker_redeemed *out, size_t max, struct ca_error *err) CA_MUST_CHECK;
+
+/* Frees what broker_redeem returned. */
+void broker_redeemed_clear(struct broker_redeemed *r, size_t n);

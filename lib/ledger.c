@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: MIT */
+#include "ledger.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "error.h"
+#include "fileio.h"
+
+struct ledger {
+        int dirfd;
+        int caps;
+        int uses;
+        int revoked;
+        int revoked_sessions;
+};
+
+static int open_subdir(int parent, const char *name, struct ca_error *err)
+{
+        int fd;
+
+        if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
+                return ca_error_set(err, errno, "cannot create ledger directory '%s'", name);
+        fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return ca_error_set(err, errno, "cannot open ledger directory '%s'", name);
+        return fd;
+}
+
+struct ledger *ledger_close(struct ledger *l)
+{
+        int fds[5];
+
+        if (!l)
+                return NULL;
+        fds[0] = l->dirfd;
+        fds[1] = l->caps;
+        fds[2] = l->uses;
+        fds[3] = l->revoked;
+        fds[4] = l->revoked_sessions;
+        for (size_t i = 0; i < CA_ELEMENTSOF(fds); i++) {
+                if (fds[i] >= 0)
+                        (void) close(fds[i]);
+        }
+        free(l);
+        return NULL;
+}
+
+int ledger_open(int store_dirfd, struct ledger **ret, struct ca_error *err)
+{
+        struct ledger *l = calloc(1, sizeof(*l));
+        int r;
+
+        if (!l)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        l->caps = l->uses = l->revoked = l->revoked_sessions = -1;
+        l->dirfd = open_subdir(store_dirfd, "ledger", err);
+        r = l->dirfd;
+        if (r >= 0)
+                r = l->caps = open_subdir(l->dirfd, "caps", err);
+        if (r >= 0)
+                r = l->uses = open_subdir(l->dirfd, "uses", err);
+        if (r >= 0)
+                r = l->revoked = open_subdir(l->dirfd, "revoked", err);
+        if (r >= 0)
+                r = l->revoked_sessions = open_subdir(l->dirfd, "revoked-sessions", err);
+        if (r < 0) {
+                ledger_close(l);
+                return r;
+        }
+        *ret = l;
+        return 0;
+}
+
+static void id_name(const uint8_t id[CAP_ID_LEN], const char *suffix, char *out, size_t outlen)
+{
+        char hex[2 * CAP_ID_LEN + 1];
+
+        capability_id_hex(id, hex);
+        (void) snprintf(out, outlen, "%s%s", hex, suffix);
+}
+
+static json_t *entry_json(const struct ledger_entry *e)
+{
+        const struct capability *c = &e->cap;
+        char id[2 * CAP_ID_LEN + 1];
+        char hash[2 * CAP_HASH_LEN + 1];
+        json_t *secrets = json_array();
+        json_t *o;
+
+        for (size_t i = 0; secrets && i < c->nsecrets; i++)
+                (void) json_array_append_new(secrets, json_string(c->secrets[i]));
+        capability_id_hex(c->id, id);
+        o = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I}", "id", id, "session", c->session,
+                      "stub", c->stub, "secrets", secrets, "uid", (json_int_t) e->uid,
+                      "not_before", (json_int_t) c->not_before, "expiry",
+                      (json_int_t) c->expiry, "max_uses", (json_int_t) c->max_uses);
+        if (o && e->has_cgroup)
+                (void) json_object_set_new(o, "cgroup", json_string(e->cgroup));
+        if (o && c->has_binary) {
+                for (size_t i = 0; i < CAP_HASH_LEN; i++)
+                        (void) snprintf(hash + 2 * i, 3, "%02x", c->binary_sha256[i]);
+                (void) json_object_set_new(o, "binary_sha256", json_string(hash));
+        }
+        return o;
+}
+
+static bool hex_to(const char *hex, uint8_t *out, size_t n)
+{
+        if (!hex || strlen(hex) != 2 * n)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                unsigned v = 0;
+                for (size_t k = 0; k < 2; k++) {
+                        char c = hex[2 * i + k];
+                        v <<= 4;
+                        if (c >= '0' && c <= '9')
+                                v |= (unsigned) (c - '0');
+                        else if (c >= 'a' && c <= 'f')
+                                v |= (unsigned) (c - 'a' + 10);
+                        else
+                                return false;
+                }
+                out[i] = (uint8_t) v;
+        }
+        return true;
+}
+
+static int entry_from_json(json_t *o, struct ledger_entry *e)
+{
+        struct capability *c = &e->cap;
+        const char *s;
+        json_t *item;
+        size_t i;
+
+        memset(e, 0, sizeof(*e));
+        if (!hex_to(json_string_value(json_object_get(o, "id")), c->id, CAP_ID_LEN))
+                return -EBADMSG;
+        s = json_string_value(json_object_get(o, "session"));
+        if (!s || strlen(s) > CAP_SESSION_MAX)
+                return -EBADMSG;
+        (void) snprintf(c->session, sizeof(c->session), "%s", s);
+        s = json_string_value(json_object_get(o, "stub"));
+        if (!s || strlen(s) > CAP_STUB_MAX)
+                return -EBADMSG;
+        (void) snprintf(c->stub, sizeof(c->stub), "%s", s);
+        if (json_array_size(json_object_get(o, "secrets")) > CAP_MAX_SECRETS)
+                return -EBADMSG;
+        json_array_foreach(json_object_get(o, "secrets"), i, item) {
+                s = json_string_value(item);
+                if (!s || strlen(s) > CAP_SECRET_NAME_MAX)
+                        return -EBADMSG;
+                (void) snprintf(c->secrets[i], sizeof(c->secrets[i]), "%s", s);
+                c->nsecrets++;
+        }
+        e->uid = (uint32_t) json_integer_value(json_object_get(o, "uid"));
+        c->not_before = (uint64_t) json_integer_value(json_object_get(o, "not_before"));
+        c->expiry = (uint64_t) json_integer_value(json_object_get(o, "expiry"));
+        c->max_uses = (uint16_t) json_integer_value(json_object_get(o, "max_uses"));
+        s = json_string_value(json_object_get(o, "cgroup"));
+        if (s) {
+                if (strlen(s) > LEDGER_CGROUP_MAX)
+                        return -EBADMSG;
+                e->has_cgroup = true;
+                (void) snprintf(e->cgroup, sizeof(e->cgroup), "%s", s);
+        }
+        s = json_string_value(json_object_get(o, "binary_sha256"));
+        if (s) {
+                if (!hex_to(s, c->binary_sha256, CAP_HASH_LEN))
+                        return -EBADMSG;
+                c->has_binary = true;
+        }
+        return 0;
+}
+
+int ledger_record(struct ledger *l, const struct ledger_entry *e, struct ca_error *err)
+{
+        _cleanup_json_ json_t *o = entry_json(e);
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        char name[64];
+        int r;
+
+        if (!o)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = ca_json_canonical(o, &b, err);
+        if (r < 0)
+                return r;
+        id_name(e->cap.id, ".json", name, sizeof(name));
+        return fileio_write_atomic_at(l->caps, name, b.data, b.len, 0600, err);
+}
+
+static int load_entry(int dirfd, const char *name, struct ledger_entry *out, struct ca_error *err)
+{
+        _cleanup_close_ int fd = -1;
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        _cleanup_json_ json_t *o = NULL;
+        int r;
+
+        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? -ENOENT
+                                       : ca_error_set(err, errno, "cannot open ledger entry");
+        r = fileio_read_fd(fd, 16384, &b, err);
+        if (r < 0)
+                return r;
+        r = ca_json_parse(b.data ? b.data : "", b.len, name, &o, err);
+        if (r < 0)
+                return r;
+        if (entry_from_json(o, out) < 0)
+                return ca_error_setx(err, EBADMSG, "ledger entry '%s' is damaged", name);
+        return 0;
+}
+
+int ledger_lookup(struct ledger *l, const uint8_t id[CAP_ID_LEN], struct ledger_entry *out,
+                  struct ca_error *err)
+{
+        char name[64];
+
+        id_name(id, ".json", name, sizeof(name));
+        return load_entry(l->caps, name, out, err);
+}
+
+int ledger_claim_use(struct ledger *l, const uint8_t id[CAP_ID_LEN], uint16_t max_uses,
+                     struct ca_error *err)
+{
+        for (unsigned n = 1; n <= max_uses; n++) {
+                char name[64];
+                char suffix[16];
+                int fd;
+
+                (void) snprintf(suffix, sizeof(suffix), ".%u", n);
+                id_name(id, suffix, name, sizeof(name));
+                /* O_EXCL makes the claim atomic: of two racing redeemers, one gets EEXIST. */
+                fd = openat(l->uses, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                            0600);
+                if (fd < 0) {
+                        if (errno == EEXIST)
+                                continue;
+                        return ca_error_set(err, errno, "cannot record a capability use");
+                }
+                (void) close(fd);
+                /* Durable before any secret leaves: a crash after this point burns the use. */
+                if (fsync(l->uses) < 0)
+                        return ca_error_set(err, errno, "cannot persist a capability use");
+                return (int) n;
+        }
+        return ca_error_setx(err, EALREADY, "capability already used");
+}
+
+unsigned ledger_uses(struct ledger *l, const uint8_t id[CAP_ID_LEN], uint16_t max_uses)
+{
+        unsigned used = 0;
+
+        for (unsigned n = 1; n <= max_uses; n++) {
+                char name[64];
+                char suffix[16];
+
+                (void) snprintf(suffix, sizeof(suffix), ".%u", n);
+                id_name(id, suffix, name, sizeof(name));
+                if (faccessat(l->uses, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                        used++;
+        }
+        return used;
+}
+
+bool ledger_is_revoked(struct ledger *l, const uint8_t id[CAP_ID_LEN], const char *session)
+{
+        char name[64];
+
+        id_name(id, "", name, sizeof(name));
+        return faccessat(l->revoked, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+               (session && faccessat(l->revoked_sessions, session, F_OK,
+                                     AT_SYMLINK_NOFOLLOW) == 0);
+}
+
+static int mark(int dirfd, const char *name, struct ca_error *err)
+{
+        int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+        if (fd < 0)
+                return ca_error_set(err, errno, "cannot record a revocation");
+        (void) close(fd);
+        if (fsync(dirfd) < 0)
+                return ca_error_set(err, errno, "cannot persist a revocation");
+        return 0;
+}
+
+int ledger_revoke_cap(struct ledger *l, const uint8_t id[CAP_ID_LEN], struct ca_error *err)
+{
+        char name[64];
+        struct ledger_entry e;
+        int r;
+
+        r = ledger_lookup(l, id, &e, err);
+        if (r == -ENOENT)
+                return ca_error_setx(err, ENOENT, "no such capability");
+        if (r < 0)
+                return r;
+        id_name(id, "", name, sizeof(name));
+        return mark(l->revoked, name, err);
+}
+
+int ledger_revoke_session(struct ledger *l, const char *session, struct ca_error *err)
+{
+        if (!capability_valid_session(session))
+                return ca_error_input(err, "bad session id '%s'", session);
+        return mark(l->revoked_sessions, session, err);
+}
+
+int ledger_foreach(struct ledger *l, int (*cb)(const struct ledger_entry *e, void *userdata),
+                   void *userdata, struct ca_error *err)
+{
+        int fd = fcntl(l->caps, F_DUPFD_CLOEXEC, 3);
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        if (fd < 0)
+                return ca_error_set(err, errno, "cannot read the ledger");
+        d = fdopendir(fd);
+        if (!d) {
+                (void) close(fd);
+                return ca_error_set(err, errno, "cannot read the ledger");
+        }
+        rewinddir(d);
+        while (r == 0) {
+                struct ledger_entry e;
+                size_t n;
+
+                de = readdir(d);
+                if (!de)
+                        break;
+                n = strlen(de->d_name);
+
+                if (n != 2 * CAP_ID_LEN + 5 || strcmp(de->d_name + 2 * CAP_ID_LEN, ".json") != 0)
+                        continue;
+                r = load_entry(l->caps, de->d_name, &e, err);
+                if (r == -ENOENT) {
+                        r = 0;
+                        continue;
+                }
+                if (r < 0)
+                        break;
+                r = cb(&e, userdata);
+        }
+        (void) closedir(d);
+        return r;
+}

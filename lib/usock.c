@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+#include "usock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+
+/* Fills `sa` for `path`, opening its directory into *dirfd when the path is too long. */
+static int make_addr(const char *path, struct sockaddr_un *sa, int *dirfd, struct ca_error *err)
+{
+        const char *slash;
+        char dir[4096];
+        size_t n;
+        int r;
+
+        memset(sa, 0, sizeof(*sa));
+        sa->sun_family = AF_UNIX;
+        if (strlen(path) < sizeof(sa->sun_path)) {
+                memcpy(sa->sun_path, path, strlen(path) + 1);
+                return 0;
+        }
+        slash = strrchr(path, '/');
+        if (!slash || slash == path)
+                return ca_error_setx(err, ENAMETOOLONG, "socket path too long: '%s'", path);
+        n = (size_t) (slash - path);
+        if (n >= sizeof(dir))
+                return ca_error_setx(err, ENAMETOOLONG, "socket path too long: '%s'", path);
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+        *dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (*dirfd < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", dir);
+        r = snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", *dirfd, slash + 1);
+        if (r < 0 || (size_t) r >= sizeof(sa->sun_path))
+                return ca_error_setx(err, ENAMETOOLONG, "socket name too long: '%s'", path);
+        return 0;
+}
+
+int usock_connect(const char *path, struct ca_error *err)
+{
+        _cleanup_close_ int dirfd = -1;
+        _cleanup_close_ int fd = -1;
+        struct sockaddr_un sa;
+        int r;
+
+        r = make_addr(path, &sa, &dirfd, err);
+        if (r < 0)
+                return r;
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return ca_error_set(err, errno, "socket failed");
+        while (connect(fd, (const struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                if (errno != EINTR)
+                        return ca_error_set(err, errno, "cannot connect to '%s'", path);
+        }
+        return take_fd(&fd);
+}
+
+int usock_listen(const char *path, mode_t mode, struct ca_error *err)
+{
+        _cleanup_close_ int dirfd = -1;
+        _cleanup_close_ int fd = -1;
+        struct sockaddr_un sa;
+        struct stat st;
+        int r;
+
+        if (lstat(path, &st) == 0) {
+                if (!S_ISSOCK(st.st_mode))
+                        return ca_error_setx(err, EEXIST, "'%s' exists and is not a socket", path);
+                if (unlink(path) < 0)
+                        return ca_error_set(err, errno, "cannot remove stale socket '%s'", path);
+        }
+        r = make_addr(path, &sa, &dirfd, err);
+        if (r < 0)
+                return r;
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return ca_error_set(err, errno, "socket failed");
+        if (bind(fd, (const struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return ca_error_set(err, errno, "cannot bind '%s'", path);
+        if (chmod(path, mode) < 0)
+                return ca_error_set(err, errno, "cannot chmod '%s'", path);
+        if (listen(fd, 128) < 0)
+                return ca_error_set(err, errno, "cannot listen on '%s'", path);
+        return take_fd(&fd);
+}

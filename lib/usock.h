@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SOCK_SEQPACKET Unix sockets at paths of any length: sun_path holds 108 bytes, so a longer
+ * path is reached through "/proc/self/fd/<dirfd>/<name>" on its directory. All sockets are
+ * close-on-exec.
+ */
+#pragma once
+
+#include <sys/types.h>
+
+#include "macro.h"
+
+struct ca_error;
+
+/* Connects to the socket at `path`. Returns the fd. -ENOENT/-ECONNREFUSED when nobody listens. */
+int usock_connect(const char *path, struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * Binds and listens at `path` (a stale socket there is replaced; anything else is refused),
+ * then sets its mode to `mode`. Non-blocking listener. Returns the fd.
+ */
+int usock_listen(const char *path, mode_t mode, struct ca_error *err) CA_MUST_CHECK;
