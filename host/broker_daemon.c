@@ -50,7 +50,7 @@ struct session_sock {
         int fd;
         uint64_t expiry;
         unsigned failures;
-        uint64_t backoff_until;
+        uint64_t backoff_until_ms; /* CLOCK_MONOTONIC */
         unsigned redemptions;
 };
 
@@ -78,6 +78,14 @@ struct peer {
 static uint64_t now_s(void)
 {
         return (uint64_t) time(NULL);
+}
+
+static uint64_t mono_ms(void)
+{
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
 static void dlog(const char *fmt, ...) CA_PRINTF(1, 2);
@@ -388,14 +396,15 @@ static void handle_admin(struct daemon *d, int conn)
         size_t nfds = 0;
         int n;
 
-        /* The admin socket's directory is 0700; the credential check is the second wall. */
-        if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != geteuid()) {
-                reply_error(conn, "denied", "the admin socket serves its owner only");
-                return;
-        }
+        /* Read the request first, so a refused peer gets the refusal rather than EPIPE. */
         n = broker_recv(conn, buf, fds, BROKER_MAX_FDS, &nfds, &err);
         if (n < 0)
                 return;
+        /* The admin socket's directory is 0700; the credential check is the second wall. */
+        if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != geteuid()) {
+                reply_error(conn, "denied", "the admin socket serves its owner only");
+                goto out;
+        }
         if (broker_request_parse(buf, (size_t) n, &req, &err) < 0) {
                 reply_failure(conn, &err);
                 goto out;
@@ -528,10 +537,12 @@ static int peer_get(int conn, struct peer *p)
         return 0;
 }
 
-/* The pinned process is still alive, so /proc/<pid> read since then was really about it. */
+/* The pinned process is still alive, so /proc/<pid> read since then was really about it.
+ * Signal 0 checks existence; EPERM (a non-root broker probing another user's process) still
+ * means "exists": only ESRCH means it is gone. */
 static bool peer_alive(const struct peer *p)
 {
-        return syscall(SYS_pidfd_send_signal, p->pidfd, 0, NULL, 0) == 0;
+        return syscall(SYS_pidfd_send_signal, p->pidfd, 0, NULL, 0) == 0 || errno == EPERM;
 }
 
 static bool cgroup_matches(pid_t pid, const char *want)
@@ -617,7 +628,7 @@ static void deny(struct daemon *d, struct session_sock *s, int conn, const char 
                 uint64_t wait = shift >= 6 ? BROKER_BACKOFF_MAX : (uint64_t) 1 << shift;
                 if (wait > BROKER_BACKOFF_MAX)
                         wait = BROKER_BACKOFF_MAX;
-                s->backoff_until = now_s() + wait;
+                s->backoff_until_ms = mono_ms() + wait * 1000;
         }
         event(d, AUDIT_CAPABILITY_DENIED, s->name, fields);
         /* Across the trust boundary: a coarse code only; the reason is in the event log. */
@@ -642,7 +653,7 @@ static void op_redeem(struct daemon *d, struct session_sock *s, int conn,
         int r;
 
         memset(&cap, 0, sizeof(cap));
-        if (now_s() < s->backoff_until) {
+        if (mono_ms() < s->backoff_until_ms) {
                 deny(d, s, conn, "backoff", NULL, p);
                 return;
         }
@@ -769,14 +780,12 @@ static void handle_session(struct daemon *d, struct session_sock *s, int conn)
         char buf[BROKER_MSG_MAX + 1];
         int n;
 
-        if (peer_get(conn, &p) < 0) {
-                reply_error(conn, "denied", NULL);
-                return;
-        }
         /* No descriptors are accepted from session peers. */
         n = broker_recv(conn, buf, NULL, 0, NULL, &err);
-        if (n < 0) {
-                (void) close(p.pidfd);
+        if (n < 0)
+                return;
+        if (peer_get(conn, &p) < 0) {
+                reply_error(conn, "denied", NULL);
                 return;
         }
         if (broker_request_parse(buf, (size_t) n, &req, &err) < 0 || req.op != BROKER_OP_REDEEM) {

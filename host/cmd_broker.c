@@ -20,6 +20,7 @@
 #include "capability.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "config.h"
 #include "digest.h"
 #include "error.h"
 #include "fileio.h"
@@ -225,6 +226,11 @@ static int broker_store(int argc, char **argv, struct cli_ctx *ctx)
         if (from_env && from_file)
                 return cli_usage_error(ctx, "--from-env and --from-file exclude each other");
         name = argv[optind];
+        if (!config_is_secret_name(name, strlen(name)))
+                return cli_usage_error(ctx,
+                                       "bad secret name '%s': letters, digits and '_', not "
+                                       "starting with a digit",
+                                       name);
         if (from_env) {
                 const char *v = secure_getenv(from_env);
                 if (!v)

@@ -54,6 +54,9 @@ static int reply_error(json_t *reply, struct ca_error *err)
                 e = EINVAL;
         else if (strcmp(code, "not-found") == 0)
                 e = ENOENT;
+        /* The broker judged the request malformed: that is bad input (exit status 2). */
+        if (e == EINVAL)
+                return ca_error_input(err, "broker: %s", msg ? msg : code);
         if (msg)
                 return ca_error_setx(err, e, "broker: %s", msg);
         return ca_error_setx(err, e, "broker: %s", code);
