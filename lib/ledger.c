@@ -340,7 +340,8 @@ int ledger_foreach(struct ledger *l, int (*cb)(const struct ledger_entry *e, voi
                         break;
                 n = strlen(de->d_name);
 
-                if (n != 2 * CAP_ID_LEN + 5 || strcmp(de->d_name + 2 * CAP_ID_LEN, ".json") != 0)
+                if (n != (size_t) 2 * CAP_ID_LEN + 5 ||
+                    strcmp(de->d_name + (size_t) 2 * CAP_ID_LEN, ".json") != 0)
                         continue;
                 r = load_entry(l->caps, de->d_name, &e, err);
                 if (r == -ENOENT) {

@@ -9,7 +9,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (other UIDs, mount namespaces)"
-command -v unshare >/dev/null && command -v setpriv >/dev/null || skip "needs unshare and setpriv"
+if ! command -v unshare >/dev/null || ! command -v setpriv >/dev/null; then
+        skip "needs unshare and setpriv"
+fi
 
 SENTINEL="ghp_SENTINEL_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 NOBODY=65534
@@ -63,6 +65,7 @@ redeem_as() {
         [ -n "$sock" ] || sock=$("$CA_PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["socket"])' "$cred")
         cp "$cred" "$pub/cred.json"
         chmod 644 "$pub/cred.json"
+        # shellcheck disable=SC2016 # the inner script takes its values as "$1".."$5"
         unshare --mount --propagation private bash -c '
                 touch "$1" && mount --bind "$2" "$1" &&
                 exec setpriv --reuid "$3" --regid "$3" --clear-groups \
@@ -223,7 +226,7 @@ expect_status 0 "$bin" broker health && expect_grep '^broker: up' "$TEST_TMP/out
 
 # The event log: intact, in order, and never a secret value anywhere on disk.
 expect_status 0 "$bin" events verify
-"$CA_PYTHON3" - "$CODING_AGENTS_CONFIG_DIR/security-events.log" <<'PY' && pass || fail "event order"
+check "event order" "$CA_PYTHON3" - "$CODING_AGENTS_CONFIG_DIR/security-events.log" <<'PY'
 import json, sys
 types = [json.loads(l)["type"] for l in open(sys.argv[1])]
 assert types[0] == "broker-start", types[:3]
