@@ -14,9 +14,9 @@ work=$(mktemp -d /tmp/ca-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 if [ "$quick" = 1 ]; then
-        rounds=5 py_rounds=2 events=2000
+        rounds=5 py_rounds=2 events=2000 broker_rounds=50
 else
-        rounds=40 py_rounds=10 events=50000
+        rounds=40 py_rounds=10 events=50000 broker_rounds=2000
 fi
 
 echo "== TOML: parse a generated ~1 MB config; baseline: Python tomllib, same file, same run"
@@ -67,3 +67,9 @@ awk -v o="$ours" -v t="$theirs" -v s="$size" 'BEGIN {
 echo
 echo "== Event log: hash-chained appends vs plain appends, same run"
 "$build/bench/bench-audit" "$work" "$events"
+
+echo
+echo "== Broker: issue+redeem and redeem vs a bare SEQPACKET round trip with one fd, same run"
+mkdir -m 700 "$work/broker"
+"$build/bench/bench-broker" "$build/bin/coding-agents" "$work/broker" "$broker_rounds"
+pkill -f "^$build/bin/coding-agents broker serve" 2>/dev/null || true

@@ -52,6 +52,7 @@ struct session_sock {
         unsigned failures;
         uint64_t backoff_until_ms; /* CLOCK_MONOTONIC */
         unsigned redemptions;
+        unsigned caps; /* capabilities issued for the session (restored at start) */
 };
 
 struct daemon {
@@ -163,15 +164,15 @@ static void session_close(struct daemon *d, size_t i)
         d->sess[i] = d->sess[--d->nsess];
 }
 
-/* Removes the sockets of sessions whose capabilities all expired or that were revoked. */
+/* Removes the sockets of sessions whose capabilities all expired. (Revocations arrive on the
+ * admin socket, which closes the session's socket at once; redemptions still consult the
+ * ledger, so a marker written by anything else is honoured too.) */
 static void expire_sessions(struct daemon *d)
 {
         uint64_t now = now_s();
-        static const uint8_t zero[CAP_ID_LEN];
 
         for (size_t i = 0; i < d->nsess;) {
-                if (d->sess[i].expiry <= now ||
-                    ledger_is_revoked(d->ledger, zero, d->sess[i].name)) {
+                if (d->sess[i].expiry <= now) {
                         session_close(d, i);
                         continue;
                 }
@@ -186,8 +187,11 @@ static int restore_one(const struct ledger_entry *e, void *userdata)
 
         if (e->cap.expiry <= now_s() || ledger_is_revoked(d->ledger, e->cap.id, e->cap.session))
                 return 0;
-        if (session_open(d, e->cap.session, e->cap.expiry, &err) < 0)
+        if (session_open(d, e->cap.session, e->cap.expiry, &err) < 0) {
                 dlog("cannot reopen session '%s': %s, ignoring", e->cap.session, err.msg);
+                return 0;
+        }
+        session_find(d, e->cap.session)->caps++;
         return 0;
 }
 
@@ -316,6 +320,7 @@ static void op_issue(struct daemon *d, int conn, const struct broker_request *re
                 reply_failure(conn, &err);
                 return;
         }
+        session_find(d, e.cap.session)->caps++;
         capability_id_hex(e.cap.id, id);
         sodium_bin2hex(keyhex, sizeof(keyhex), key, sizeof(key));
         sodium_memzero(key, sizeof(key));
@@ -369,20 +374,6 @@ static int dump_one(const struct ledger_entry *e, void *userdata)
                         (void) json_object_set_new(row, "cgroup", json_string(e->cgroup));
         }
         return row && json_array_append_new(c->out, row) == 0 ? 0 : -ENOMEM;
-}
-
-struct count_ctx {
-        const char *session;
-        unsigned n;
-};
-
-static int count_one(const struct ledger_entry *e, void *userdata)
-{
-        struct count_ctx *c = userdata;
-
-        if (strcmp(e->cap.session, c->session) == 0 && e->cap.expiry > now_s())
-                c->n++;
-        return 0;
 }
 
 static void handle_admin(struct daemon *d, int conn)
@@ -444,12 +435,8 @@ static void handle_admin(struct daemon *d, int conn)
                 reply(conn, json_pack("{s:b}", "ok", 1), NULL, 0);
                 break;
         case BROKER_OP_ISSUE: {
-                struct count_ctx c = {req.session, 0};
-                if (ledger_foreach(d->ledger, count_one, &c, &err) < 0) {
-                        reply_failure(conn, &err);
-                        break;
-                }
-                if (c.n >= BROKER_SESSION_CAPS) {
+                const struct session_sock *s = session_find(d, req.session);
+                if (s && s->caps >= BROKER_SESSION_CAPS) {
                         reply_error(conn, "failed", "session capability quota reached");
                         break;
                 }
@@ -510,7 +497,49 @@ out:
 
 /* ---- redemption and attestation -------------------------------------------------------------- */
 
-static int peer_get(int conn, struct peer *p)
+/* Start time of `pid` in clock ticks since boot (field 22 of /proc/<pid>/stat), or 0. */
+static uint64_t proc_start_ticks(pid_t pid)
+{
+        char path[64];
+        char buf[1024];
+        _cleanup_close_ int fd = -1;
+        const char *p;
+        ssize_t n;
+        uint64_t v = 0;
+
+        (void) snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        /* The command name may hold spaces and ')': fields count from the last ')'. */
+        p = strrchr(buf, ')');
+        for (int field = 2; p && field < 22; field++) {
+                p = strchr(p + 1, ' ');
+        }
+        if (!p)
+                return 0;
+        for (p++; *p >= '0' && *p <= '9'; p++)
+                v = v * 10 + (uint64_t) (*p - '0');
+        return v;
+}
+
+static uint64_t boottime_ticks(void)
+{
+        struct timespec ts;
+        long hz = sysconf(_SC_CLK_TCK);
+
+        (void) clock_gettime(CLOCK_BOOTTIME, &ts);
+        if (hz <= 0)
+                hz = 100;
+        return (uint64_t) ts.tv_sec * (uint64_t) hz +
+               (uint64_t) ts.tv_nsec / (1000000000u / (uint64_t) hz);
+}
+
+static int peer_get(int conn, uint64_t accepted_ticks, struct peer *p)
 {
         struct ucred cred;
         socklen_t len = sizeof(cred);
@@ -526,11 +555,19 @@ static int peer_get(int conn, struct peer *p)
         if (getsockopt(conn, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0) {
                 p->exact = true;
         } else {
-                /* Older kernels: pin the pid now; the start-time check below narrows the window
-                 * to a pid reused between connect() and here (documented in docs/broker.md). */
+                /* Kernels before 6.5: pin the pid now. A process that started after we accepted
+                 * the connection cannot be the peer (its pid was reused), so it is refused; a
+                 * pid reused between connect() and accept() remains possible (docs/broker.md). */
+                uint64_t started;
+
                 pidfd = (int) syscall(SYS_pidfd_open, cred.pid, 0);
                 if (pidfd < 0)
                         return -errno;
+                started = proc_start_ticks(cred.pid);
+                if (started == 0 || started > accepted_ticks) {
+                        (void) close(pidfd);
+                        return -ESRCH;
+                }
         }
         (void) fcntl(pidfd, F_SETFD, FD_CLOEXEC);
         p->pidfd = pidfd;
@@ -778,13 +815,14 @@ static void handle_session(struct daemon *d, struct session_sock *s, int conn)
         struct ca_error err = {0};
         struct peer p = {.pidfd = -1};
         char buf[BROKER_MSG_MAX + 1];
+        uint64_t accepted = boottime_ticks();
         int n;
 
         /* No descriptors are accepted from session peers. */
         n = broker_recv(conn, buf, NULL, 0, NULL, &err);
         if (n < 0)
                 return;
-        if (peer_get(conn, &p) < 0) {
+        if (peer_get(conn, accepted, &p) < 0) {
                 reply_error(conn, "denied", NULL);
                 return;
         }

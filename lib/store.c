@@ -29,10 +29,20 @@
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
 
+/*
+ * The last loaded (master, secrets.json) pair stays cached while both files are unchanged
+ * (same device, inode, size, mtime and ctime, checked under the lock), so a daemon serving
+ * many redemptions does not re-read and re-parse them each time. Any other process's write
+ * replaces the file (a new inode), which invalidates the cache.
+ */
 struct store {
         int dirfd;
         int lockfd;
         char *dir;
+        uint8_t *cache_master; /* sodium_malloc'd */
+        json_t *cache_doc;
+        struct stat cache_st_master;
+        struct stat cache_st_doc;
 };
 
 /* Holds the lock and the loaded state for the duration of one operation. */
@@ -40,6 +50,7 @@ struct txn {
         struct store *st;
         uint8_t *master; /* sodium_malloc'd STORE_KEY_LEN bytes */
         json_t *doc;     /* secrets.json contents */
+        bool borrowed;   /* master/doc belong to the store's cache */
 };
 
 bool store_valid_name(const char *name)
@@ -52,10 +63,50 @@ int store_dirfd(const struct store *st)
         return st->dirfd;
 }
 
+static void cache_drop(struct store *st)
+{
+        if (st->cache_master)
+                sodium_free(st->cache_master);
+        json_decref(st->cache_doc);
+        st->cache_master = NULL;
+        st->cache_doc = NULL;
+}
+
+static bool same_file(const struct store *st, const char *name, const struct stat *old)
+{
+        struct stat s;
+
+        if (fstatat(st->dirfd, name, &s, AT_SYMLINK_NOFOLLOW) < 0)
+                return false;
+        return s.st_dev == old->st_dev && s.st_ino == old->st_ino && s.st_size == old->st_size &&
+               s.st_mode == old->st_mode && s.st_uid == old->st_uid &&
+               s.st_mtim.tv_sec == old->st_mtim.tv_sec &&
+               s.st_mtim.tv_nsec == old->st_mtim.tv_nsec &&
+               s.st_ctim.tv_sec == old->st_ctim.tv_sec && s.st_ctim.tv_nsec == old->st_ctim.tv_nsec;
+}
+
+/* Hands a freshly loaded (and written) pair to the cache; the txn borrows it from then on. */
+static void cache_adopt(struct store *st, struct txn *t)
+{
+        struct stat sm;
+        struct stat sd;
+
+        if (fstatat(st->dirfd, MASTER_FILE, &sm, AT_SYMLINK_NOFOLLOW) < 0 ||
+            fstatat(st->dirfd, SECRETS_FILE, &sd, AT_SYMLINK_NOFOLLOW) < 0)
+                return;
+        cache_drop(st);
+        st->cache_master = t->master;
+        st->cache_doc = t->doc;
+        st->cache_st_master = sm;
+        st->cache_st_doc = sd;
+        t->borrowed = true;
+}
+
 struct store *store_close(struct store *st)
 {
         if (!st)
                 return NULL;
+        cache_drop(st);
         if (st->dirfd >= 0)
                 (void) close(st->dirfd);
         if (st->lockfd >= 0)
@@ -225,11 +276,55 @@ static int write_doc(struct store *st, json_t *doc, struct ca_error *err)
         return fileio_write_atomic_at(st->dirfd, SECRETS_FILE, b.data, b.len, 0600, err);
 }
 
+/*
+ * Writes the (mutated) document. On success the cache follows the new file; on failure the
+ * in-memory document no longer matches the disk, so the cache is dropped.
+ */
+static int txn_commit(struct txn *t, struct ca_error *err)
+{
+        struct store *st = t->st;
+        int r = write_doc(st, t->doc, err);
+
+        if (r < 0) {
+                if (t->borrowed) {
+                        cache_drop(st);
+                        t->master = NULL;
+                        t->doc = NULL;
+                }
+                return r;
+        }
+        if (t->borrowed) {
+                struct stat sd;
+                if (fstatat(st->dirfd, SECRETS_FILE, &sd, AT_SYMLINK_NOFOLLOW) == 0) {
+                        st->cache_st_doc = sd;
+                } else {
+                        cache_drop(st);
+                        t->master = NULL;
+                        t->doc = NULL;
+                }
+        } else {
+                cache_adopt(st, t);
+        }
+        return 0;
+}
+
+/* Takes the loaded state out of the cache, for operations that replace the master key. */
+static void txn_own(struct txn *t)
+{
+        if (!t->borrowed)
+                return;
+        t->st->cache_master = NULL;
+        t->st->cache_doc = NULL;
+        t->borrowed = false;
+}
+
 static void txn_end(struct txn *t)
 {
-        if (t->master)
-                sodium_free(t->master);
-        json_decref(t->doc);
+        if (!t->borrowed) {
+                if (t->master)
+                        sodium_free(t->master);
+                json_decref(t->doc);
+        }
         t->master = NULL;
         t->doc = NULL;
         if (t->st)
@@ -254,6 +349,15 @@ static int txn_begin(struct store *st, struct txn *t, struct ca_error *err)
                         return ca_error_set(err, errno, "cannot lock the secret store");
         }
         t->st = st;
+        if (st->cache_master && same_file(st, MASTER_FILE, &st->cache_st_master) &&
+            same_file(st, SECRETS_FILE, &st->cache_st_doc) &&
+            faccessat(st->dirfd, MASTER_NEXT, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+                t->master = st->cache_master;
+                t->doc = st->cache_doc;
+                t->borrowed = true;
+                return 0;
+        }
+        cache_drop(st);
 
         r = read_key(st, MASTER_FILE, &t->master, err);
         if (r < 0 && r != -ENOENT)
@@ -284,6 +388,7 @@ static int txn_begin(struct store *st, struct txn *t, struct ca_error *err)
                 if (strcmp(have, want) == 0) {
                         /* A rotation that never got as far as resealing: discard it. */
                         (void) unlinkat(st->dirfd, MASTER_NEXT, 0);
+                        cache_adopt(st, t);
                         return 0;
                 }
         }
@@ -301,6 +406,7 @@ static int txn_begin(struct store *st, struct txn *t, struct ca_error *err)
                         if (t->master)
                                 sodium_free(t->master);
                         t->master = next;
+                        cache_adopt(st, t);
                         return 0;
                 }
                 sodium_free(next);
@@ -451,7 +557,7 @@ int store_put(struct store *st, const char *name, const struct ca_secret *value,
                 r = ca_error_setx(err, ENOMEM, "out of memory");
                 goto out;
         }
-        r = write_doc(st, t.doc, err);
+        r = txn_commit(&t, err);
 out:
         txn_end(&t);
         return r;
@@ -490,7 +596,7 @@ int store_remove(struct store *st, const char *name, struct ca_error *err)
         if (json_object_del(json_object_get(t.doc, "secrets"), name) < 0)
                 r = ca_error_setx(err, ENOENT, "no secret named '%s' in the store", name);
         else
-                r = write_doc(st, t.doc, err);
+                r = txn_commit(&t, err);
         txn_end(&t);
         return r;
 }
@@ -547,6 +653,7 @@ int store_rotate_master(struct store *st, struct ca_error *err)
         r = txn_begin(st, &t, err);
         if (r < 0)
                 return r;
+        txn_own(&t);
         /* 1. The new key goes next to the old one. */
         r = write_new_key(st, MASTER_NEXT, &next, err);
         if (r < 0)

@@ -194,6 +194,14 @@ for _ in 1 2 3; do
 done
 expect_denied backoff "$bin" broker redeem --credential "$TEST_TMP/c11.json" --stdout
 
+# Quota: a session holds at most 256 capabilities.
+for i in $(seq 1 256); do
+        issue --session quota --stub github --secret GITHUB_TOKEN --uid 0 >/dev/null
+done
+expect_status 1 "$bin" broker issue --session quota --stub github --secret GITHUB_TOKEN --uid 0
+expect_grep 'quota' "$TEST_TMP/err"
+expect_status 0 "$bin" kill quota
+
 # 32 concurrent redeemers of one capability: exactly one wins, every round. (A session per
 # round: the 31 losers are failures, and failures on a session socket start a backoff.)
 for round in $(seq 1 10); do

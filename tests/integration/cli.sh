@@ -15,14 +15,16 @@ expect_grep "^try 'coding-agents --help'$" "$TEST_TMP/err"
 expect_status 2 "$CA_BIN" --bogus
 
 # Every command answers -h and --help on stdout with exit 0, even with an unusable config root.
-for cmd in config events version; do
+for cmd in broker config events kill version; do
         for h in -h --help; do
                 CODING_AGENTS_CONFIG_DIR=relative/not/allowed expect_status 0 "$CA_BIN" "$cmd" "$h"
                 expect_grep '^usage: coding-agents' "$TEST_TMP/out"
         done
         expect_status 0 "$CA_BIN" help "$cmd" && expect_grep '^usage:' "$TEST_TMP/out"
 done
-for sub in "config check" "config paths" "events verify" "events tail"; do
+for sub in "config check" "config paths" "events verify" "events tail" "broker serve" \
+        "broker store" "broker list" "broker issue" "broker redeem" "broker revoke" "broker dump" \
+        "broker health" "broker rm" "broker rotate-master"; do
         # shellcheck disable=SC2086
         expect_status 0 "$CA_BIN" $sub --help && expect_grep '^usage:' "$TEST_TMP/out"
 done
