@@ -79,10 +79,21 @@ static int admin_call(const struct cli_ctx *ctx, json_t *req, const int *fds, si
                 return ca_error_setx(err, ENOMEM, "out of memory");
         if (!exe)
                 return ca_error_set(err, errno, "cannot find our own executable");
-        r = broker_ensure_running(exe, ctx->config_root, err);
-        if (r < 0)
-                return r;
-        return broker_call(sock, req, fds, nfds, ret, NULL, 0, NULL, err);
+        /* A daemon that dies mid-request (crash, kill -9) is waited for and replaced: admin
+         * operations are safe to repeat. Redemptions are never retried this way. */
+        for (int attempt = 0;; attempt++) {
+                pid_t peer = 0;
+
+                r = broker_ensure_running(exe, ctx->config_root, err);
+                if (r < 0)
+                        return r;
+                r = broker_call_peer(sock, req, fds, nfds, ret, NULL, 0, NULL, &peer, err);
+                if (attempt == 3 || (r != -ECONNRESET && r != -EPIPE && r != -ECONNREFUSED &&
+                                     r != -ENOENT))
+                        return r;
+                if (peer > 0 && broker_wait_exit(peer, 10000) < 0)
+                        return r;
+        }
 }
 
 static int print_json(const json_t *v)

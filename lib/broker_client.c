@@ -2,9 +2,11 @@
 #include "broker_client.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -62,9 +64,37 @@ static int reply_error(json_t *reply, struct ca_error *err)
         return ca_error_setx(err, e, "broker: %s", code);
 }
 
+int broker_wait_exit(pid_t pid, int timeout_ms)
+{
+        struct pollfd p;
+        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        int r;
+
+        if (fd < 0)
+                return errno == ESRCH ? 0 : -errno;
+        p = (struct pollfd) {.fd = fd, .events = POLLIN};
+        do {
+                r = poll(&p, 1, timeout_ms);
+        } while (r < 0 && errno == EINTR);
+        (void) close(fd);
+        if (r < 0)
+                return -errno;
+        return r == 0 ? -ETIMEDOUT : 0;
+}
+
 int broker_call(const char *socket_path, const json_t *req, const int *fds, size_t nfds,
                 json_t **ret_reply, int *ret_fds, size_t max_fds, size_t *ret_nfds,
                 struct ca_error *err)
+{
+        pid_t peer = 0;
+
+        return broker_call_peer(socket_path, req, fds, nfds, ret_reply, ret_fds, max_fds,
+                                ret_nfds, &peer, err);
+}
+
+int broker_call_peer(const char *socket_path, const json_t *req, const int *fds, size_t nfds,
+                     json_t **ret_reply, int *ret_fds, size_t max_fds, size_t *ret_nfds,
+                     pid_t *ret_peer, struct ca_error *err)
 {
         _cleanup_close_ int sock = -1;
         char buf[BROKER_MSG_MAX + 1];
@@ -73,9 +103,16 @@ int broker_call(const char *socket_path, const json_t *req, const int *fds, size
         int n;
         int r;
 
+        *ret_peer = 0;
         sock = usock_connect(socket_path, err);
         if (sock < 0)
                 return sock;
+        {
+                struct ucred cred;
+                socklen_t len = sizeof(cred);
+                if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+                        *ret_peer = cred.pid;
+        }
         r = broker_send(sock, req, fds, nfds, err);
         if (r < 0)
                 return r;

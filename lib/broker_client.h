@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "capability.h"
 #include "json.h"
@@ -30,6 +31,18 @@ char *broker_session_socket(const char *config_root, const char *session);
 int broker_call(const char *socket_path, const json_t *req, const int *fds, size_t nfds,
                 json_t **ret_reply, int *ret_fds, size_t max_fds, size_t *ret_nfds,
                 struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * Like broker_call, and also stores the pid of the process that accepted the connection in
+ * *ret_peer (0 when the connection failed), even when the call fails: a caller whose daemon
+ * died mid-request can wait for exactly that process to be gone before retrying.
+ */
+int broker_call_peer(const char *socket_path, const json_t *req, const int *fds, size_t nfds,
+                     json_t **ret_reply, int *ret_fds, size_t max_fds, size_t *ret_nfds,
+                     pid_t *ret_peer, struct ca_error *err) CA_MUST_CHECK;
+
+/* Waits (at most `timeout_ms`) for process `pid` to exit, through a pidfd. 0 when gone. */
+int broker_wait_exit(pid_t pid, int timeout_ms);
 
 struct broker_redeemed {
         char name[CAP_SECRET_NAME_MAX + 1];
