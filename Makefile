@@ -32,6 +32,7 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
+	@bash scripts/install-npm.sh
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 demo: build

@@ -14,9 +14,9 @@ work=$(mktemp -d /tmp/ca-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 if [ "$quick" = 1 ]; then
-        rounds=5 py_rounds=2 events=2000 broker_rounds=50
+        rounds=5 py_rounds=2 events=2000 broker_rounds=50 render_rounds=5
 else
-        rounds=40 py_rounds=10 events=50000 broker_rounds=2000
+        rounds=40 py_rounds=10 events=50000 broker_rounds=2000 render_rounds=200
 fi
 
 echo "== TOML: parse a generated ~1 MB config; baseline: Python tomllib, same file, same run"
@@ -62,6 +62,45 @@ awk -v o="$ours" -v t="$theirs" -v s="$size" 'BEGIN {
         printf "coding-agents toml_parse: %.2f ms (%.0f MB/s)\n", o * 1000, s / o / 1e6
         printf "python tomllib:           %.2f ms\n", t * 1000
         printf "ratio (tomllib / ours): %.1fx faster (goal >= 10x)\n", t / o
+}'
+
+echo
+echo "== Render: 3 agents x 20 servers; baseline: Python tomllib load + json dumps, same run"
+"$python" - "$work/render.toml" <<'PY'
+import sys
+out = []
+for i in range(20):
+    if i % 2:
+        out.append(f'[mcp_servers.remote{i}]\nurl = "https://mcp{i}.example.com/mcp"\n'
+                   f'bearer_token_env_var = "TOKEN_{i}"\n'
+                   f'pins = ["sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]\n\n')
+    else:
+        out.append(f'[mcp_servers.stdio{i}]\ncommand = "npx"\n'
+                   f'args = ["-y", "@example/server-{i}", "--key", "${{KEY_{i}}}"]\n'
+                   f'env = {{ LEVEL = "debug", REGION = "eu" }}\n\n')
+open(sys.argv[1], "w").write("".join(out))
+PY
+mkdir -p "$work/render-c" "$work/render-py"
+read -r _ ours ours_write < <("$build/bench/bench-render" "$work/render.toml" "$work/render-c" "$render_rounds")
+theirs=$("$python" - "$work/render.toml" "$work/render-py" "$render_rounds" <<'PY'
+import json, os, statistics, sys, time, tomllib
+path, outdir, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+times = []
+for i in range(rounds):
+    t = time.perf_counter()
+    for agent in ("claude", "codex", "copilot"):
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+        json.dumps(data, sort_keys=True, indent=2)
+    times.append(time.perf_counter() - t)
+print(f"{statistics.median(times):.9f}")
+PY
+)
+awk -v o="$ours" -v w="$ours_write" -v t="$theirs" 'BEGIN {
+        printf "coding-agents render (load x3, manifest, 3 agent files): %.3f ms\n", o * 1000
+        printf "python minimum (tomllib load x3 + json dumps x3):         %.3f ms\n", t * 1000
+        printf "ratio (python / ours): %.1fx faster (goal >= 10x)\n", t / o
+        printf "with the atomic write of the session directory: %.3f ms (file system bound)\n", w * 1000
 }'
 
 echo

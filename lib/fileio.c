@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ int fileio_read_fd(int fd, size_t max, struct buf *out, struct ca_error *err)
 
         for (;;) {
                 size_t got = out->len - start;
-                size_t want = 65536;
+                size_t room = out->cap > out->len + 1 ? out->cap - out->len - 1 : 0;
+                size_t want = room >= 4096 ? room : 65536;
                 ssize_t n;
                 int r;
 
@@ -69,6 +71,10 @@ int fileio_read_path(const char *path, size_t max, struct buf *out, struct ca_er
         if (!S_ISREG(st.st_mode))
                 return ca_error_setx(err, S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
                                      "'%s' is not a regular file", path);
+        /* Size the buffer from the file once (the cap still holds if the file grows). */
+        if (st.st_size > 0 && (uint64_t) st.st_size < max &&
+            buf_reserve(out, (size_t) st.st_size + 1) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
         r = fileio_read_fd(fd, max, out, err);
         if (r < 0)
                 return ca_error_prefix(err, "reading '%s'", path);

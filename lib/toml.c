@@ -34,7 +34,10 @@ struct toml_doc {
         char *name;
 };
 
-#define ARENA_MIN_BLOCK ((size_t) 64 << 10)
+/* Blocks start small (configs are a few KB) and double up to the maximum, so both a tiny
+ * config and a 1 MB one cost few allocations. */
+#define ARENA_FIRST_BLOCK ((size_t) 4 << 10)
+#define ARENA_MAX_BLOCK ((size_t) 1 << 20)
 
 static void *arena_alloc(struct toml_doc *doc, size_t n)
 {
@@ -47,7 +50,9 @@ static void *arena_alloc(struct toml_doc *doc, size_t n)
                 return NULL;
         n &= ~(sizeof(max_align_t) - 1);
         if (!b || b->cap - b->used < n) {
-                cap = n > ARENA_MIN_BLOCK ? n : ARENA_MIN_BLOCK;
+                cap = !b ? ARENA_FIRST_BLOCK : b->cap < ARENA_MAX_BLOCK ? b->cap * 2 : b->cap;
+                if (cap < n)
+                        cap = n;
                 b = malloc(sizeof(*b) + cap);
                 if (!b)
                         return NULL;
