@@ -4,8 +4,11 @@
 #  1. a config.toml with a stdio and a remote MCP server is loaded, merged and validated;
 #     secrets appear only as names
 #  2. a broken config is refused with FILE:LINE:COL and exit status 2
-#  3. the tamper-evident event log: concurrent writers, `events verify`, then an edited line
-#     is caught
+#  3. the secret broker: a secret stored sealed, a single-use capability issued and redeemed
+#     once, the replay refused
+#  4. the session rendered for Claude Code, Codex and Copilot: stubs and helpers, no secrets
+#  5. the tamper-evident event log: every step above recorded, concurrent writers, then an
+#     edited line is caught
 # Later issues extend this to a full agent session.
 #
 #   scripts/demo.sh [BUILD_DIR]
@@ -16,7 +19,14 @@ build=$(cd "${1:-$src/build}" && pwd)
 ca="$build/bin/coding-agents"
 writer="$build/tests/event-writer"
 demo=$(mktemp -d /tmp/ca-demo.XXXXXX)
-trap 'rm -rf "$demo"' EXIT
+src="$(cd "$(dirname "$0")/.." && pwd)"
+cleanup() {
+        local pid
+        pid=$("$ca" broker health 2>/dev/null | sed -n 's/^broker: up (pid \([0-9]*\),.*/\1/p')
+        [ -z "$pid" ] || kill "$pid" 2>/dev/null || true
+        rm -rf "$demo"
+}
+trap cleanup EXIT
 export CODING_AGENTS_CONFIG_DIR="$demo/config"
 
 say() {
@@ -59,13 +69,50 @@ echo "(exit status $status)"
 [ "$status" -eq 2 ]
 
 echo
-echo "== 3. the security event log"
+echo "== 3. the secret broker"
+say "printf '%s' \"\$GITHUB_TOKEN\" | coding-agents broker store GITHUB_TOKEN"
+printf 'ghp_demo_not_a_real_token' | "$ca" broker store GITHUB_TOKEN
+say "coding-agents broker list        # names and metadata, never values"
+"$ca" broker list
+say "coding-agents broker issue --session demo --stub github --secret GITHUB_TOKEN --uid $(id -u) --out cred.json"
+"$ca" broker issue --session demo --stub github --secret GITHUB_TOKEN --uid "$(id -u)" --out "$demo/cred.json"
+say "coding-agents broker redeem --credential cred.json --fd 3 3>value   # the sealed memfd's content"
+"$ca" broker redeem --credential "$demo/cred.json" --fd 3 3>"$demo/value"
+echo "redeemed $(wc -c <"$demo/value") bytes"
+say "coding-agents broker redeem --credential cred.json --fd 3 3>value   # again: single use"
+status=0
+"$ca" broker redeem --credential "$demo/cred.json" --fd 3 3>"$demo/value2" || status=$?
+echo "(exit status $status)"
+[ "$status" -eq 1 ]
+
+echo
+echo "== 4. the session, rendered for three agent CLIs"
+if command -v git >/dev/null && git -C "$src" rev-parse --git-dir >/dev/null 2>&1 &&
+        [ -n "$(git -C "$src" status --porcelain -- host container docker lib)" ]; then
+        # A development tree with uncommitted changes: render anyway, visibly.
+        mkdir -p "$CODING_AGENTS_CONFIG_DIR/overrides"
+        touch "$CODING_AGENTS_CONFIG_DIR/overrides/allow-dirty"
+fi
+say "coding-agents render --agent all --workspace repo --out session"
+"$ca" render --agent all --workspace "$demo/repo" --out "$demo/session" --session-id demo
+say "cat session/claude/.claude.json"
+cat "$demo/session/claude/.claude.json"
+say "cat session/codex/config.toml"
+cat "$demo/session/codex/config.toml"
+if grep -rq 'ghp_demo_not_a_real_token' "$demo/session"; then
+        echo "demo: a secret reached the rendered files" >&2
+        exit 1
+fi
+echo "(no secret value in any rendered file)"
+
+echo
+echo "== 5. the security event log"
 log="$CODING_AGENTS_CONFIG_DIR/security-events.log"
+say "coding-agents events tail -n 6"
+"$ca" events tail -n 6
 say "4 processes append 25 events each, at the same time"
 for w in 1 2 3 4; do "$writer" "$log" capability-redeemed "writer$w" 25 & done
 wait
-say "coding-agents events tail -n 3"
-"$ca" events tail -n 3
 say "coding-agents events verify"
 "$ca" events verify
 say "sed -i '42s/writerN/writerX/' security-events.log   # someone edits history"
