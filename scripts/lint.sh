@@ -11,8 +11,8 @@ build=$(cd "${1:-$src/build}" && pwd)
 cd "$src"
 status=0
 
-mapfile -t c_files < <(git ls-files -- '*.c' | grep -v '^tests/fuzz/')
-mapfile -t sh_files < <(git ls-files -- '*.sh' .ci/run 'scripts/*' | grep -v '\.ps1$' | sort -u)
+mapfile -t c_files < <(git ls-files --cached --others --exclude-standard -- '*.c' | grep -v '^tests/fuzz/')
+mapfile -t sh_files < <(git ls-files --cached --others --exclude-standard -- '*.sh' .ci/run 'scripts/*' | grep -v '\.ps1$' | sort -u)
 
 echo "lint: banned functions"
 bash scripts/check-banned.sh || status=1
