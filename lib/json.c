@@ -39,11 +39,6 @@ int ca_json_parse_file(const char *path, size_t max, json_t **ret, struct ca_err
         return ca_json_parse(b.data ? b.data : "", b.len, path, ret, err);
 }
 
-static int dump_cb(const char *data, size_t size, void *ctx)
-{
-        return buf_append(ctx, data, size) < 0 ? -1 : 0;
-}
-
 /* Reals have no canonical text form: refuse them anywhere in the tree. */
 static int check_no_reals(const json_t *v, unsigned depth)
 {
@@ -75,16 +70,28 @@ static int check_no_reals(const json_t *v, unsigned depth)
         }
 }
 
+/* Dumps straight into `out`: one json_dumpb into the free space, and one more after growing
+ * when that was too small (a callback per token costs more than the occasional second pass). */
 static int dump(const json_t *v, size_t flags, struct buf *out, struct ca_error *err)
 {
-        size_t start = out->len;
+        size_t room;
+        size_t n;
 
-        if (json_dump_callback(v, dump_cb, out, flags) < 0) {
-                out->len = start;
-                if (out->data)
-                        out->data[start] = '\0';
+        if (buf_reserve(out, 4096) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        room = out->cap - out->len - 1;
+        n = json_dumpb(v, out->data + out->len, room, flags);
+        if (n == 0)
                 return ca_error_setx(err, ENOMEM, "cannot serialise JSON");
+        if (n > room) {
+                if (buf_reserve(out, n) < 0)
+                        return ca_error_setx(err, ENOMEM, "out of memory");
+                room = out->cap - out->len - 1;
+                if (json_dumpb(v, out->data + out->len, room, flags) != n)
+                        return ca_error_setx(err, EIO, "JSON serialisation changed size");
         }
+        out->len += n;
+        out->data[out->len] = '\0';
         return 0;
 }
 

@@ -53,7 +53,8 @@ void render_result_clear(struct render_result *r)
 
 struct entry {
         const struct config_server *s; /* definition (from the first agent that has it) */
-        json_t *def;                   /* canonical definition, to compare across agents */
+        enum config_network network;   /* effective network policy */
+        json_t *def;                   /* the definition as the manifest records it */
         unsigned agents;               /* agents whose configuration lists it */
         bool remote;
         uint32_t uid;
@@ -110,6 +111,43 @@ static json_t *server_def(const struct config_server *s, enum config_network net
                          kv_json(s->headers, s->nheaders), "pins", strv_json(&s->pins), "trust",
                          s->trust, "bearer_token_env_var", s->bearer_token_env_var, "secrets",
                          strv_json(&s->secrets));
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool strv_eq(const struct config_strv *a, const struct config_strv *b)
+{
+        if (a->len != b->len)
+                return false;
+        for (size_t i = 0; i < a->len; i++) {
+                if (strcmp(a->items[i], b->items[i]) != 0)
+                        return false;
+        }
+        return true;
+}
+
+static bool kv_eq(const struct config_kv *a, size_t na, const struct config_kv *b, size_t nb)
+{
+        if (na != nb)
+                return false;
+        for (size_t i = 0; i < na; i++) {
+                if (strcmp(a[i].name, b[i].name) != 0 || strcmp(a[i].value, b[i].value) != 0)
+                        return false;
+        }
+        return true;
+}
+
+/* Same definition for two agents (everything the manifest records about the server). */
+static bool same_server(const struct config_server *a, const struct config_server *b)
+{
+        return a->transport == b->transport && str_eq(a->command, b->command) &&
+               strv_eq(&a->args, &b->args) && kv_eq(a->env, a->nenv, b->env, b->nenv) &&
+               str_eq(a->url, b->url) && kv_eq(a->headers, a->nheaders, b->headers, b->nheaders) &&
+               strv_eq(&a->pins, &b->pins) && str_eq(a->trust, b->trust) &&
+               str_eq(a->bearer_token_env_var, b->bearer_token_env_var);
 }
 
 static bool disabled_by_flag(const struct render_opts *o, const char *name)
@@ -191,13 +229,9 @@ static int collect(const struct config *const cfgs[RENDER_AGENTS], const struct 
                                 }
                                 net = CONFIG_NETWORK_NONE;
                         }
-                        def = server_def(s, net);
-                        if (!def)
-                                return ca_error_setx(err, ENOMEM, "out of memory");
                         e = plan_find(p, s->name);
                         if (e) {
-                                bool same = json_equal(e->def, def);
-                                json_decref(def);
+                                bool same = same_server(e->s, s) && e->network == net;
                                 if (!same)
                                         return ca_error_input(
                                                 err,
@@ -209,14 +243,20 @@ static int collect(const struct config *const cfgs[RENDER_AGENTS], const struct 
                                 e->agents |= 1u << a;
                                 continue;
                         }
+                        def = server_def(s, net);
+                        if (!def)
+                                return ca_error_setx(err, ENOMEM, "out of memory");
                         e = realloc(p->e, (p->n + 1) * sizeof(*p->e));
                         if (!e) {
                                 json_decref(def);
                                 return ca_error_setx(err, ENOMEM, "out of memory");
                         }
                         p->e = e;
-                        p->e[p->n++] = (struct entry) {
-                                .s = s, .def = def, .agents = 1u << a, .remote = remote};
+                        p->e[p->n++] = (struct entry) {.s = s,
+                                                       .network = net,
+                                                       .def = def,
+                                                       .agents = 1u << a,
+                                                       .remote = remote};
                 }
         }
         for (size_t i = 0; i < o->ndisable; i++) {
@@ -310,9 +350,11 @@ static int origin_of(const char *url_text, char *out, size_t outlen)
         return n < 0 || (size_t) n >= outlen ? -ENOBUFS : 0;
 }
 
+/* Completes the entry's definition into its manifest record (the definition is not compared
+ * any more once collected, so it is extended in place rather than copied). */
 static json_t *manifest_server(const struct entry *e)
 {
-        json_t *o = json_deep_copy(e->def);
+        json_t *o = json_incref(e->def);
         char user[64];
         char token[64];
         char listen[32];
@@ -353,69 +395,74 @@ static void helper_url(const struct entry *e, char *out, size_t outlen)
         (void) snprintf(out, outlen, "http://127.0.0.1:%u%s", e->port, local_path(e));
 }
 
-static json_t *token_headers(const struct entry *e)
+/* A JSON string; names and URLs here are ASCII without quotes, but escape regardless. */
+static int json_str(struct buf *b, const char *s)
 {
-        char v[96];
+        int r = buf_append_char(b, '"');
 
-        /* A reference the CLI expands from its environment, never the token itself. */
-        (void) snprintf(v, sizeof(v), "Bearer ${CODING_AGENTS_TOKEN_%u}", e->port);
-        return json_pack("{s:s}", "Authorization", v);
+        for (; r >= 0 && *s; s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c == '"' || c == '\\')
+                        r = buf_printf(b, "\\%c", c);
+                else if (c < 0x20)
+                        r = buf_printf(b, "\\u%04x", c);
+                else
+                        r = buf_append_char(b, (char) c);
+        }
+        return r < 0 ? r : buf_append_char(b, '"');
 }
 
-static json_t *stub_command(const struct entry *e)
-{
-        char cmd[64];
-
-        (void) snprintf(cmd, sizeof(cmd), "mcp-stub-%s", e->s->name);
-        return json_string(cmd);
-}
-
-static json_t *claude_server(const struct entry *e)
-{
-        char url[64];
-
-        if (!e->remote)
-                return json_pack("{s:s, s:o, s:[], s:{}}", "type", "stdio", "command",
-                                 stub_command(e), "args", "env");
-        helper_url(e, url, sizeof(url));
-        return json_pack("{s:s, s:s, s:o}", "type",
-                         e->s->transport == CONFIG_TRANSPORT_SSE ? "sse" : "http", "url", url,
-                         "headers", token_headers(e));
-}
-
-static json_t *copilot_server(const struct entry *e)
-{
-        char url[64];
-
-        if (!e->remote)
-                return json_pack("{s:s, s:o, s:[], s:{}, s:[s]}", "type", "local", "command",
-                                 stub_command(e), "args", "env", "tools", "*");
-        helper_url(e, url, sizeof(url));
-        return json_pack("{s:s, s:s, s:o, s:[s]}", "type",
-                         e->s->transport == CONFIG_TRANSPORT_SSE ? "sse" : "http", "url", url,
-                         "headers", token_headers(e), "tools", "*");
-}
-
+/*
+ * Claude's and Copilot's files have a fixed shape, so they are written directly (two-space
+ * indent, keys in a fixed order) instead of through a JSON tree: rendering is mostly this.
+ * The helper token is a reference the CLI expands from its environment, never the token.
+ */
 static int render_json_agent(const struct plan *p, enum render_agent a, struct buf *out,
                              struct ca_error *err)
 {
-        _cleanup_json_ json_t *servers = json_object();
-        _cleanup_json_ json_t *doc = NULL;
+        bool copilot = a == RENDER_COPILOT;
+        bool first = true;
+        int r = buf_append_str(out, "{\n  \"mcpServers\": {");
 
-        for (size_t i = 0; servers && i < p->n; i++) {
+        for (size_t i = 0; r >= 0 && i < p->n; i++) {
                 const struct entry *e = &p->e[i];
-                json_t *v;
+                char v[96];
 
                 if (!(e->agents & (1u << a)))
                         continue;
-                v = a == RENDER_CLAUDE ? claude_server(e) : copilot_server(e);
-                if (!v || json_object_set_new(servers, e->s->name, v) < 0)
-                        return ca_error_setx(err, ENOMEM, "out of memory");
+                r = buf_append_str(out, first ? "\n    " : ",\n    ");
+                first = false;
+                if (r >= 0)
+                        r = json_str(out, e->s->name);
+                if (r >= 0 && !e->remote) {
+                        (void) snprintf(v, sizeof(v), "mcp-stub-%s", e->s->name);
+                        r = buf_printf(out, ": {\n      \"type\": \"%s\",\n      \"command\": ",
+                                       copilot ? "local" : "stdio");
+                        if (r >= 0)
+                                r = json_str(out, v);
+                        if (r >= 0)
+                                r = buf_append_str(out, ",\n      \"args\": [],\n      \"env\": {}");
+                } else if (r >= 0) {
+                        helper_url(e, v, sizeof(v));
+                        r = buf_printf(out, ": {\n      \"type\": \"%s\",\n      \"url\": ",
+                                       e->s->transport == CONFIG_TRANSPORT_SSE ? "sse" : "http");
+                        if (r >= 0)
+                                r = json_str(out, v);
+                        if (r >= 0)
+                                r = buf_printf(out,
+                                               ",\n      \"headers\": {\n        "
+                                               "\"Authorization\": \"Bearer "
+                                               "${CODING_AGENTS_TOKEN_%u}\"\n      }",
+                                               e->port);
+                }
+                if (r >= 0 && copilot)
+                        r = buf_append_str(out, ",\n      \"tools\": [\"*\"]");
+                if (r >= 0)
+                        r = buf_append_str(out, "\n    }");
         }
-        doc = json_pack("{s:O}", "mcpServers", servers);
-        if (!doc)
-                return ca_error_setx(err, ENOMEM, "out of memory");
-        return ca_json_pretty(doc, out, err);
+        if (r >= 0)
+                r = buf_append_str(out, first ? "}\n}\n" : "\n  }\n}\n");
+        return r < 0 ? ca_error_setx(err, ENOMEM, "out of memory") : 0;
 }
 
 static int toml_str(struct buf *b, const char *s)
