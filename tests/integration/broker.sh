@@ -9,8 +9,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (other UIDs, mount namespaces)"
-if ! command -v unshare >/dev/null || ! command -v setpriv >/dev/null; then
-        skip "needs unshare and setpriv"
+if ! command -v unshare >/dev/null || ! command -v setpriv >/dev/null ||
+        ! command -v inotifywait >/dev/null; then
+        skip "needs unshare, setpriv and inotifywait"
 fi
 
 SENTINEL="ghp_SENTINEL_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -219,6 +220,26 @@ for round in $(seq 1 10); do
         done
         check "round $round: $wins of 32 concurrent redeemers succeeded" [ "$wins" -eq 1 ]
 done
+
+# Expiry: when a session's last capability expires, its socket goes away. inotifywait reports
+# "Watches established" before the capability is issued, then the deletion: no sleeps.
+sessions_dir="$CODING_AGENTS_CONFIG_DIR/broker.d/run/sessions"
+coproc WATCH { inotifywait -t 30 -e delete --include 'shortlived\.sock$' "$sessions_dir" 2>&1; }
+line=""
+while [[ "$line" != *"Watches established"* ]] && IFS= read -r -t 30 line <&"${WATCH[0]}"; do
+        :
+done
+if [[ "$line" == *"Watches established"* ]]; then
+        issue --session shortlived --stub github --secret GITHUB_TOKEN --uid 0 --ttl 1s >/dev/null
+        if IFS= read -r -t 30 line <&"${WATCH[0]}" && [[ "$line" == *"DELETE shortlived.sock"* ]]; then
+                pass
+        else
+                fail "the socket of an expired session was not removed: '${line:-}'"
+        fi
+else
+        fail "inotifywait did not start: '${line:-}'"
+fi
+wait "$WATCH_PID" 2>/dev/null || true
 
 # Restart: live sessions get their sockets back; used capabilities stay used.
 issue --session s7 --stub github --secret GITHUB_TOKEN --uid 0 --out "$TEST_TMP/c13.json" >/dev/null

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for lib/render in memory; tests/integration/render*.sh cover files and real CLIs. */
+#include "testutil.h"
+
+#include <errno.h>
+
+#include "config.h"
+#include "error.h"
+#include "render.h"
+
+static void load(struct config *cfg, const char *src)
+{
+        struct ca_error err = {0};
+
+        if (config_merge_buf(cfg, src, strlen(src), "c.toml", &err) < 0 ||
+            config_finish(cfg, &err) < 0)
+                fail_msg("config: %s", err.msg);
+}
+
+static const json_t *server(const struct render_result *r, const char *name)
+{
+        size_t i;
+        json_t *s;
+
+        json_array_foreach(json_object_get(r->manifest, "servers"), i, s) {
+                if (strcmp(json_string_value(json_object_get(s, "name")), name) == 0)
+                        return s;
+        }
+        return NULL;
+}
+
+static const char *const cfg_text =
+        "[mcp_servers.b]\ncommand = \"x\"\n"
+        "[mcp_servers.a]\ncommand = \"y\"\nargs = [\"${S}\"]\n"
+        "[mcp_servers.r2]\nurl = \"https://two.example/sse?k=${K}\"\ntransport = \"sse\"\n"
+        "[mcp_servers.r1]\nurl = \"https://one.example/mcp\"\n";
+
+static void test_render_build_all_agents(void **state)
+{
+        struct config cfg = CONFIG_INIT;
+        const struct config *cfgs[RENDER_AGENTS] = {&cfg, &cfg, &cfg};
+        struct render_opts o = {.session = "s", .agents = 7};
+        struct render_result r;
+        struct ca_error err = {0};
+        const json_t *r1;
+        const json_t *r2;
+        (void) state;
+
+        load(&cfg, cfg_text);
+        assert_int_equal(render_build(cfgs, &o, &r, &err), 0);
+        /* Ports in name order; helpers and stubs in their own UID ranges. */
+        r1 = server(&r, "r1");
+        r2 = server(&r, "r2");
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(r1, "helper"), "port")),
+                         52100);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(r2, "helper"), "port")),
+                         52101);
+        assert_true(json_integer_value(json_object_get(r1, "uid")) >= RENDER_HELPER_UID_BASE);
+        assert_true(json_integer_value(json_object_get(server(&r, "a"), "uid")) >=
+                    RENDER_STUB_UID_BASE);
+        /* Codex leaves the SSE server out, with a warning. */
+        assert_null(strstr(r.files[RENDER_CODEX].data, "r2"));
+        assert_non_null(strstr(r.files[RENDER_CLAUDE].data, "\"type\": \"sse\""));
+        assert_int_equal(json_array_size(r.warnings), 1);
+        /* The agent never sees the upstream path or query (which may hold placeholders). */
+        assert_null(strstr(r.files[RENDER_CLAUDE].data, "k=${K}"));
+        assert_non_null(strstr(r.files[RENDER_CLAUDE].data, "${CODING_AGENTS_TOKEN_52101}"));
+        render_result_clear(&r);
+        config_clear(&cfg);
+}
+
+static void test_render_uid_stable_per_name(void **state)
+{
+        struct config one = CONFIG_INIT;
+        struct config two = CONFIG_INIT;
+        const struct config *c1[RENDER_AGENTS] = {&one, NULL, NULL};
+        const struct config *c2[RENDER_AGENTS] = {&two, NULL, NULL};
+        struct render_opts o = {.session = "s", .agents = 1};
+        struct render_result r1;
+        struct render_result r2;
+        struct ca_error err = {0};
+        (void) state;
+
+        load(&one, "[mcp_servers.a]\ncommand = \"y\"\n");
+        load(&two, "[mcp_servers.zz]\ncommand = \"q\"\n[mcp_servers.a]\ncommand = \"y\"\n");
+        assert_int_equal(render_build(c1, &o, &r1, &err), 0);
+        assert_int_equal(render_build(c2, &o, &r2, &err), 0);
+        assert_int_equal(json_integer_value(json_object_get(server(&r1, "a"), "uid")),
+                         json_integer_value(json_object_get(server(&r2, "a"), "uid")));
+        render_result_clear(&r1);
+        render_result_clear(&r2);
+        config_clear(&one);
+        config_clear(&two);
+}
+
+static void test_render_build_flags_and_errors(void **state)
+{
+        struct config cfg = CONFIG_INIT;
+        struct config other = CONFIG_INIT;
+        const struct config *cfgs[RENDER_AGENTS] = {&cfg, NULL, NULL};
+        const char *disable[] = {"b"};
+        const char *unknown[] = {"nope"};
+        struct render_opts o = {.session = "s", .agents = 1, .network_set = true,
+                                .network = CONFIG_NETWORK_NONE, .disable = disable,
+                                .ndisable = 1};
+        struct render_result r;
+        struct ca_error err = {0};
+        (void) state;
+
+        load(&cfg, cfg_text);
+        assert_int_equal(render_build(cfgs, &o, &r, &err), 0);
+        assert_null(server(&r, "b"));
+        assert_null(server(&r, "r1"));
+        assert_string_equal(json_string_value(json_object_get(server(&r, "a"), "network")),
+                            "none");
+        assert_int_equal(json_array_size(json_object_get(r.manifest, "disabled")), 1);
+        render_result_clear(&r);
+
+        o.disable = unknown;
+        assert_int_equal(render_build(cfgs, &o, &r, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "'nope': no such server"));
+
+        /* One name, two definitions, two agents: refused. */
+        load(&other, "[mcp_servers.a]\ncommand = \"different\"\n");
+        cfgs[RENDER_CODEX] = &other;
+        o = (struct render_opts) {.session = "s", .agents = 3};
+        assert_int_equal(render_build(cfgs, &o, &r, &err), -EINVAL);
+        assert_true(err.bad_input);
+        assert_non_null(strstr(err.msg, "defined differently for codex"));
+        config_clear(&cfg);
+        config_clear(&other);
+        assert_int_equal(render_agent_from_name("copilot"), RENDER_COPILOT);
+        assert_int_equal(render_agent_from_name("gemini"), -EINVAL);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_render_build_all_agents),
+                cmocka_unit_test(test_render_uid_stable_per_name),
+                cmocka_unit_test(test_render_build_flags_and_errors),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
