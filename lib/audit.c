@@ -152,11 +152,12 @@ static int open_reader(const struct audit_log *log, struct ca_error *err)
 }
 
 /*
- * Finds the last line of a file of `size` bytes (> 0): hashes it and reads its seq. A final
- * line without '\n' (a torn write) is chained to as it is, after *ret_torn says so.
+ * Finds the last line of a file of `size` bytes (> 0): hashes it and reads its seq. When the
+ * file does not end in '\n' (a write cut short by a crash), *ret_torn is set and *ret_start
+ * is where that unterminated fragment begins.
  */
 static int read_tail(const struct audit_log *log, off_t size, char hash[DIGEST_SHA256_HEX_LEN + 1],
-                     uint64_t *ret_seq, bool *ret_torn, struct ca_error *err)
+                     uint64_t *ret_seq, bool *ret_torn, off_t *ret_start, struct ca_error *err)
 {
         _cleanup_close_ int fd = -1;
         _cleanup_buf_ struct buf line = BUF_INIT;
@@ -202,6 +203,9 @@ static int read_tail(const struct audit_log *log, off_t size, char hash[DIGEST_S
                                              "event log '%s' ends in an over-long line",
                                              log->path);
         }
+        *ret_start = start;
+        if (*ret_torn)
+                return 0;
         r = buf_reserve(&line, (size_t) (end - start));
         if (r < 0)
                 return ca_error_setx(err, ENOMEM, "out of memory");
@@ -303,15 +307,29 @@ int audit_append(struct audit_log *log, enum audit_type type, const char *sessio
                 memcpy(prev, log->cache_hash, sizeof(prev));
                 last_seq = log->cache_seq;
         } else {
-                r = read_tail(log, st.st_size, prev, &last_seq, &torn, err);
+                off_t start = 0;
+
+                r = read_tail(log, st.st_size, prev, &last_seq, &torn, &start, err);
                 if (r < 0)
                         goto unlock;
-        }
-
-        /* A torn last line is closed first so ours starts on a line of its own. */
-        if (torn && buf_append_char(&line, '\n') < 0) {
-                r = ca_error_setx(err, ENOMEM, "out of memory");
-                goto unlock;
+                if (torn) {
+                        /* A crash cut the last write short: that fragment never became an
+                         * event. Cut it off so the chain continues from the last complete
+                         * line, instead of carrying damage forward. */
+                        if (ftruncate(log->fd, start) < 0) {
+                                r = ca_error_set(err, errno, "cannot repair event log '%s'",
+                                                 log->path);
+                                goto unlock;
+                        }
+                        st.st_size = start;
+                        memcpy(prev, genesis, sizeof(prev));
+                        last_seq = 0;
+                        if (start > 0) {
+                                r = read_tail(log, start, prev, &last_seq, &torn, &start, err);
+                                if (r < 0)
+                                        goto unlock;
+                        }
+                }
         }
         {
                 _cleanup_buf_ struct buf body = BUF_INIT;

@@ -255,11 +255,21 @@ static void test_audit_append_after_torn_line(void **state)
         assert_int_equal(res.bad_line, 3);
         assert_non_null(strstr(res.reason, "incomplete"));
 
-        /* The next writer closes the torn line; verify still names it. */
+        /* The next writer cuts the fragment (a write a crash cut short) and continues the chain
+         * from the last complete line. */
         append_n(f->path, 1);
-        assert_int_equal(verify(f->path, &res), 1);
-        assert_int_equal(res.bad_line, 3);
-        assert_non_null(strstr(res.reason, "not a valid event"));
+        assert_int_equal(verify(f->path, &res), 0);
+        assert_int_equal(res.lines, 3);
+
+        /* Even when the fragment is all there is. */
+        assert_int_equal(unlink(f->path), 0);
+        fd = open(f->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "{\"x", 3), 3);
+        (void) close(fd);
+        append_n(f->path, 2);
+        assert_int_equal(verify(f->path, &res), 0);
+        assert_int_equal(res.lines, 2);
 }
 
 static void test_audit_append_limits(void **state)
