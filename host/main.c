@@ -30,6 +30,7 @@ static const struct command commands[] = {
         {"config", cmd_config, CMD_NEEDS_CONFIG_ROOT, "check and show the merged configuration"},
         {"events", cmd_events, CMD_NEEDS_CONFIG_ROOT, "verify and read the security event log"},
         {"kill", cmd_kill, CMD_NEEDS_CONFIG_ROOT, "revoke everything a session holds"},
+        {"release", cmd_release, 0, "sign and verify release bundles (minisign format)"},
         {"render", cmd_render, CMD_NEEDS_CONFIG_ROOT, "render a session's manifest and agent configs"},
         {"version", cmd_version, 0, "print the version"},
 };
