@@ -14,9 +14,9 @@ work=$(mktemp -d /tmp/ca-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 if [ "$quick" = 1 ]; then
-        rounds=5 py_rounds=2 events=2000 broker_rounds=50 render_rounds=5
+        rounds=5 py_rounds=2 events=2000 broker_rounds=50 render_rounds=5 verify_rounds=1
 else
-        rounds=40 py_rounds=10 events=50000 broker_rounds=2000 render_rounds=200
+        rounds=40 py_rounds=10 events=50000 broker_rounds=2000 render_rounds=200 verify_rounds=7
 fi
 
 echo "== TOML: parse a generated ~1 MB config; baseline: Python tomllib, same file, same run"
@@ -102,6 +102,30 @@ awk -v o="$ours" -v w="$ours_write" -v t="$theirs" 'BEGIN {
         printf "ratio (python / ours): %.1fx faster (goal >= 10x)\n", t / o
         printf "with the atomic write of the session directory: %.3f ms (file system bound)\n", w * 1000
 }'
+
+echo
+echo "== Integrity: coding-agents verify vs sha256sum -c, 50 MB in 200 files, same run"
+mkdir -p "$work/release/share"
+for i in $(seq 1 200); do
+        head -c 262144 /dev/urandom >"$work/release/share/file$i"
+done
+CODING_AGENTS_CONFIG_DIR="$work/verify-config" "$build/bin/coding-agents" release sums "$work/release" >/dev/null
+"$python" - "$build/bin/coding-agents" "$work/release" "$work/verify-config" "$verify_rounds" <<'PY'
+import os, statistics, subprocess, sys, time
+ca, rel, cfg, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+env = dict(os.environ, CODING_AGENTS_CONFIG_DIR=cfg)
+def run(cmd, cwd=None):
+    t = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+ours_cmd, theirs_cmd = [ca, "verify", rel], ["sha256sum", "-c", "--quiet", "SHA256SUMS"]
+run(ours_cmd); run(theirs_cmd, cwd=rel)  # warm the page cache
+ours = statistics.median(run(ours_cmd) for _ in range(rounds))
+theirs = statistics.median(run(theirs_cmd, cwd=rel) for _ in range(rounds))
+print(f"coding-agents verify: {ours * 1000:.1f} ms ({os.cpu_count()} cores)")
+print(f"sha256sum -c:         {theirs * 1000:.1f} ms")
+print(f"ratio (sha256sum / ours): {theirs / ours:.1f}x faster (goal >= 3x)")
+PY
 
 echo
 echo "== Event log: hash-chained appends vs plain appends, same run"

@@ -53,4 +53,5 @@ int cmd_events(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_kill(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_render(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_verify(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_version(int argc, char **argv, struct cli_ctx *ctx);

@@ -11,16 +11,20 @@
 #include "cli.h"
 #include "error.h"
 #include "sign.h"
+#include "sums.h"
 
 static const char usage[] =
         "usage: coding-agents release keygen --public FILE --secret FILE\n"
         "       coding-agents release sign --secret FILE [--comment TEXT] [--sig OUT] FILE\n"
         "       coding-agents release verify --public FILE [--sig SIG] FILE\n"
+        "       coding-agents release sums DIR\n"
         "\n"
         "Detached Ed25519 signatures in minisign's format: `minisign -Vm FILE -p KEY.pub`\n"
         "verifies what `sign` writes (FILE.minisig by default), and `verify` accepts\n"
         "signatures made by minisign. The secret key is written 0600 and never overwritten;\n"
-        "keep it offline. The trusted comment (default: timestamp and file name) is signed.\n";
+        "keep it offline. The trusted comment (default: timestamp and file name) is signed.\n"
+        "`sums` writes DIR/SHA256SUMS: every regular file, sorted by path, sha256sum -c\n"
+        "compatible (symlinks and other file types are refused).\n";
 
 struct release_opts {
         const char *pub;
@@ -93,6 +97,15 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
                         return cli_fail(&err);
                 (void) printf("public key %s\nsecret key %s (0600; keep it offline)\n", o.pub,
                               o.sec);
+                return cli_finish(CLI_OK);
+        }
+        if (strcmp(sub, "sums") == 0) {
+                r = parse(argc - 1, argv + 1, ctx, &o, 1);
+                if (r >= 0)
+                        return r;
+                if (sums_write_dir(argv[optind + 1], NULL, 0, &err) < 0)
+                        return cli_fail(&err);
+                (void) printf("wrote %s/%s\n", argv[optind + 1], SUMS_FILE);
                 return cli_finish(CLI_OK);
         }
         if (strcmp(sub, "sign") != 0 && strcmp(sub, "verify") != 0)

@@ -32,6 +32,7 @@ static const struct command commands[] = {
         {"kill", cmd_kill, CMD_NEEDS_CONFIG_ROOT, "revoke everything a session holds"},
         {"release", cmd_release, 0, "sign and verify release bundles (minisign format)"},
         {"render", cmd_render, CMD_NEEDS_CONFIG_ROOT, "render a session's manifest and agent configs"},
+        {"verify", cmd_verify, CMD_NEEDS_CONFIG_ROOT, "check a release against its SHA256SUMS"},
         {"version", cmd_version, 0, "print the version"},
 };
 

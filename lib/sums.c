@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: MIT */
+#include "sums.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fts.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "fileio.h"
+
+#define SUMS_FILE_MAX ((size_t) 64 << 20)
+#define CHUNK ((size_t) 256 << 10)
+
+bool sums_valid_path(const char *p)
+{
+        size_t n = strlen(p);
+        const char *c = p;
+
+        if (n == 0 || n > SUMS_PATH_MAX || p[0] == '/' || p[n - 1] == '/')
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char ch = (unsigned char) p[i];
+                if (ch < 0x20 || ch == 0x7f || ch == '\\')
+                        return false;
+        }
+        /* Every component: not empty, not "." or "..". */
+        while (*c) {
+                size_t len = strcspn(c, "/");
+                if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                c += len;
+                if (*c == '/')
+                        c++;
+        }
+        return true;
+}
+
+void sums_clear(struct sums *s)
+{
+        for (size_t i = 0; i < s->n; i++)
+                free(s->e[i].path);
+        free(s->e);
+        s->e = NULL;
+        s->n = 0;
+}
+
+static int hexval(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return -1;
+}
+
+int sums_parse(const char *data, size_t len, struct sums *out, struct ca_error *err)
+{
+        size_t cap = 0;
+        size_t line = 0;
+        size_t i = 0;
+
+        memset(out, 0, sizeof(*out));
+        while (i < len) {
+                const char *nl = memchr(data + i, '\n', len - i);
+                size_t l;
+                struct sums_entry e;
+
+                line++;
+                if (!nl) {
+                        sums_clear(out);
+                        return ca_error_input(err, "%s:%zu: missing final newline", SUMS_FILE,
+                                              line);
+                }
+                l = (size_t) (nl - (data + i));
+                if (l < 2 * DIGEST_SHA256_LEN + 3 || data[i + 64] != ' ' ||
+                    data[i + 65] != ' ') {
+                        sums_clear(out);
+                        return ca_error_input(err, "%s:%zu: expected '<sha256>  <path>'",
+                                              SUMS_FILE, line);
+                }
+                for (size_t k = 0; k < DIGEST_SHA256_LEN; k++) {
+                        int hi = hexval(data[i + 2 * k]);
+                        int lo = hexval(data[i + 2 * k + 1]);
+                        if (hi < 0 || lo < 0) {
+                                sums_clear(out);
+                                return ca_error_input(err, "%s:%zu: bad SHA-256 digest",
+                                                      SUMS_FILE, line);
+                        }
+                        e.sha256[k] = (uint8_t) (hi << 4 | lo);
+                }
+                e.path = strndup(data + i + 66, l - 66);
+                if (!e.path) {
+                        sums_clear(out);
+                        return ca_error_setx(err, ENOMEM, "out of memory");
+                }
+                if (strlen(e.path) != l - 66 || !sums_valid_path(e.path)) {
+                        free(e.path);
+                        sums_clear(out);
+                        return ca_error_input(err, "%s:%zu: bad path", SUMS_FILE, line);
+                }
+                if (out->n > 0 && strcmp(out->e[out->n - 1].path, e.path) >= 0) {
+                        free(e.path);
+                        sums_clear(out);
+                        return ca_error_input(err,
+                                              "%s:%zu: not in canonical order (sorted, unique)",
+                                              SUMS_FILE, line);
+                }
+                if (out->n == SUMS_MAX_ENTRIES) {
+                        free(e.path);
+                        sums_clear(out);
+                        return ca_error_input(err, "%s: more than %d entries", SUMS_FILE,
+                                              SUMS_MAX_ENTRIES);
+                }
+                if (out->n == cap) {
+                        size_t ncap = cap ? cap * 2 : 64;
+                        struct sums_entry *ne = realloc(out->e, ncap * sizeof(*ne));
+                        if (!ne) {
+                                free(e.path);
+                                sums_clear(out);
+                                return ca_error_setx(err, ENOMEM, "out of memory");
+                        }
+                        out->e = ne;
+                        cap = ncap;
+                }
+                out->e[out->n++] = e;
+                i += l + 1;
+        }
+        return 0;
+}
+
+/* ---- hashing, in parallel ------------------------------------------------------------------ */
+
+enum { ST_OK, ST_MISMATCH, ST_MISSING };
+
+struct job {
+        int dirfd;
+        const struct sums_entry *e;
+        size_t n;
+        uint8_t (*got)[DIGEST_SHA256_LEN]; /* sums_write: store the digest */
+        unsigned char *status;              /* sums_verify: compare */
+        atomic_size_t next;
+        atomic_int error; /* first hard error (ENOMEM/EIO), as a positive errno */
+};
+
+/* Opens `path` strictly beneath `dirfd`: no symlinks anywhere, no escape. */
+static int open_beneath(int dirfd, const char *path)
+{
+        struct open_how how = {
+                .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+
+        return (int) syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+/* SHA-256 of a regular file beneath dirfd: 0, -ENOENT (absent/not regular/symlink), -EIO. */
+static int hash_one(int dirfd, const char *path, uint8_t *buf, uint8_t out[DIGEST_SHA256_LEN])
+{
+        _cleanup_close_ int fd = open_beneath(dirfd, path);
+        struct digest_ctx *ctx;
+        struct stat st;
+
+        if (fd < 0)
+                return errno == ENOMEM ? -ENOMEM : -ENOENT;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return -ENOENT;
+        ctx = digest_sha256_new();
+        if (!ctx)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n = read(fd, buf, CHUNK);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        digest_free(ctx);
+                        return -EIO;
+                }
+                if (n == 0)
+                        break;
+                if (digest_update(ctx, buf, (size_t) n) < 0) {
+                        digest_free(ctx);
+                        return -EIO;
+                }
+        }
+        return digest_final(ctx, out) < 0 ? -EIO : 0;
+}
+
+static void *worker(void *arg)
+{
+        struct job *j = arg;
+        uint8_t *buf = malloc(CHUNK);
+
+        if (!buf) {
+                atomic_store(&j->error, ENOMEM);
+                return NULL;
+        }
+        for (;;) {
+                size_t i = atomic_fetch_add(&j->next, 1);
+                uint8_t md[DIGEST_SHA256_LEN];
+                int r;
+
+                if (i >= j->n)
+                        break;
+                r = hash_one(j->dirfd, j->e[i].path, buf, md);
+                if (r == -ENOMEM || (r == -EIO && j->got)) {
+                        atomic_store(&j->error, -r);
+                        continue;
+                }
+                if (j->got) {
+                        if (r < 0)
+                                atomic_store(&j->error, ENOENT);
+                        else
+                                memcpy(j->got[i], md, sizeof(md));
+                        continue;
+                }
+                j->status[i] = r < 0                                               ? ST_MISSING
+                               : memcmp(md, j->e[i].sha256, DIGEST_SHA256_LEN) != 0 ? ST_MISMATCH
+                                                                                    : ST_OK;
+        }
+        free(buf);
+        return NULL;
+}
+
+static int run_jobs(struct job *j, unsigned threads)
+{
+        pthread_t tid[64];
+        unsigned started = 0;
+
+        if (threads == 0) {
+                long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+                threads = cpus > 0 ? (unsigned) cpus : 1;
+        }
+        if (threads > 64)
+                threads = 64;
+        if (threads > j->n)
+                threads = j->n ? (unsigned) j->n : 1;
+        for (unsigned i = 1; i < threads; i++) {
+                if (pthread_create(&tid[started], NULL, worker, j) != 0)
+                        break;
+                started++;
+        }
+        (void) worker(j); /* this thread works too */
+        for (unsigned i = 0; i < started; i++)
+                (void) pthread_join(tid[i], NULL);
+        return -atomic_load(&j->error);
+}
+
+/* ---- walking the directory ------------------------------------------------------------------ */
+
+struct walk_item {
+        char *path;
+        bool regular;
+};
+
+static int cmp_item(const void *a, const void *b)
+{
+        return strcmp(((const struct walk_item *) a)->path, ((const struct walk_item *) b)->path);
+}
+
+static void items_free(struct walk_item *it, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(it[i].path);
+        free(it);
+}
+
+/* Lists everything under `dir` except directories and SHA256SUMS, sorted by path. */
+static int walk(const char *dir, struct walk_item **ret, size_t *ret_n, struct ca_error *err)
+{
+        char *const roots[] = {(char *) dir, NULL};
+        size_t base = strlen(dir);
+        struct walk_item *it = NULL;
+        size_t n = 0;
+        size_t cap = 0;
+        FTSENT *ent;
+        FTS *fts;
+
+        while (base > 1 && dir[base - 1] == '/')
+                base--;
+        fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+        if (!fts)
+                return ca_error_set(err, errno, "cannot walk '%s'", dir);
+        for (ent = fts_read(fts); ent; ent = fts_read(fts)) {
+                const char *rel;
+
+                if (ent->fts_level == 0 || ent->fts_info == FTS_D || ent->fts_info == FTS_DP)
+                        continue;
+                if (ent->fts_info == FTS_DNR || ent->fts_info == FTS_ERR) {
+                        (void) fts_close(fts);
+                        items_free(it, n);
+                        return ca_error_set(err, ent->fts_errno, "cannot read '%s'",
+                                            ent->fts_path);
+                }
+                rel = ent->fts_path + base + 1;
+                if (strcmp(rel, SUMS_FILE) == 0)
+                        continue;
+                if (n >= SUMS_MAX_ENTRIES) {
+                        (void) fts_close(fts);
+                        items_free(it, n);
+                        return ca_error_setx(err, EFBIG, "more than %d files under '%s'",
+                                             SUMS_MAX_ENTRIES, dir);
+                }
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 256;
+                        struct walk_item *ni = realloc(it, ncap * sizeof(*ni));
+                        if (!ni) {
+                                (void) fts_close(fts);
+                                items_free(it, n);
+                                return ca_error_setx(err, ENOMEM, "out of memory");
+                        }
+                        it = ni;
+                        cap = ncap;
+                }
+                it[n].path = strdup(rel);
+                it[n].regular = ent->fts_info == FTS_F;
+                if (!it[n].path) {
+                        (void) fts_close(fts);
+                        items_free(it, n);
+                        return ca_error_setx(err, ENOMEM, "out of memory");
+                }
+                n++;
+        }
+        (void) fts_close(fts);
+        if (n > 1)
+                qsort(it, n, sizeof(*it), cmp_item);
+        *ret = it;
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- verify and write ------------------------------------------------------------------------ */
+
+void sums_report_clear(struct sums_report *rep)
+{
+        buf_clear(&rep->text);
+        memset(rep, 0, sizeof(*rep));
+}
+
+static int problem(struct sums_report *rep, const char *kind, const char *path)
+{
+        rep->problems++;
+        return buf_printf(&rep->text, "%s: %s\n", kind, path);
+}
+
+int sums_verify_dir(const char *dir, unsigned threads, struct sums_report *rep,
+                    struct ca_error *err)
+{
+        _cleanup_close_ int dfd = -1;
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        _cleanup_free_ unsigned char *status = NULL;
+        struct walk_item *items = NULL;
+        size_t nitems = 0;
+        struct sums s = {0};
+        struct job j;
+        size_t k = 0;
+        int r;
+
+        memset(rep, 0, sizeof(*rep));
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return ca_error_set(err, errno, "cannot open release directory '%s'", dir);
+        {
+                _cleanup_close_ int fd = open_beneath(dfd, SUMS_FILE);
+                if (fd < 0)
+                        return ca_error_set(err, errno, "cannot open '%s/%s'", dir, SUMS_FILE);
+                r = fileio_read_fd(fd, SUMS_FILE_MAX, &b, err);
+                if (r < 0)
+                        return ca_error_prefix(err, "reading '%s/%s'", dir, SUMS_FILE);
+        }
+        r = sums_parse(b.data ? b.data : "", b.len, &s, err);
+        if (r < 0)
+                return r;
+        status = calloc(s.n + 1, 1);
+        if (!status) {
+                sums_clear(&s);
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        j = (struct job) {.dirfd = dfd, .e = s.e, .n = s.n, .status = status};
+        atomic_init(&j.next, 0);
+        atomic_init(&j.error, 0);
+        r = run_jobs(&j, threads);
+        if (r >= 0)
+                r = walk(dir, &items, &nitems, err);
+        else
+                r = ca_error_set(err, -r, "hashing failed");
+        if (r < 0) {
+                sums_clear(&s);
+                return r;
+        }
+        /* Listed entries, in order; then anything present but not listed. */
+        for (size_t i = 0; r >= 0 && i < s.n; i++) {
+                rep->checked++;
+                if (status[i] == ST_MISMATCH)
+                        r = problem(rep, "mismatch", s.e[i].path);
+                else if (status[i] == ST_MISSING)
+                        r = problem(rep, "missing", s.e[i].path);
+        }
+        for (size_t i = 0; r >= 0 && i < nitems; i++) {
+                while (k < s.n && strcmp(s.e[k].path, items[i].path) < 0)
+                        k++;
+                if (k < s.n && strcmp(s.e[k].path, items[i].path) == 0 && items[i].regular)
+                        continue;
+                if (k < s.n && strcmp(s.e[k].path, items[i].path) == 0)
+                        continue; /* listed but not a regular file: already "missing" */
+                r = problem(rep, items[i].regular ? "unlisted" : "unlisted (not a regular file)",
+                            items[i].path);
+        }
+        items_free(items, nitems);
+        sums_clear(&s);
+        if (r < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        return rep->problems ? 1 : 0;
+}
+
+int sums_write_dir(const char *dir, const char *const *skip, size_t nskip, struct ca_error *err)
+{
+        _cleanup_close_ int dfd = -1;
+        _cleanup_buf_ struct buf out = BUF_INIT;
+        struct walk_item *items = NULL;
+        struct sums_entry *e = NULL;
+        uint8_t (*got)[DIGEST_SHA256_LEN] = NULL;
+        size_t nitems = 0;
+        size_t n = 0;
+        struct job j;
+        int r;
+
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", dir);
+        r = walk(dir, &items, &nitems, err);
+        if (r < 0)
+                return r;
+        e = calloc(nitems + 1, sizeof(*e));
+        got = calloc(nitems + 1, sizeof(*got));
+        if (!e || !got) {
+                r = ca_error_setx(err, ENOMEM, "out of memory");
+                goto out;
+        }
+        for (size_t i = 0; i < nitems; i++) {
+                bool skipped = false;
+                for (size_t k = 0; k < nskip; k++) {
+                        if (strcmp(items[i].path, skip[k]) == 0)
+                                skipped = true;
+                }
+                if (skipped)
+                        continue;
+                if (!items[i].regular || !sums_valid_path(items[i].path)) {
+                        r = ca_error_setx(err, EINVAL, "'%s/%s' is not a regular file with a "
+                                                       "plain name",
+                                          dir, items[i].path);
+                        goto out;
+                }
+                e[n++].path = items[i].path;
+        }
+        j = (struct job) {.dirfd = dfd, .e = e, .n = n, .got = got};
+        atomic_init(&j.next, 0);
+        atomic_init(&j.error, 0);
+        r = run_jobs(&j, 0);
+        if (r < 0) {
+                r = ca_error_set(err, -r, "cannot hash the files under '%s'", dir);
+                goto out;
+        }
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                char hex[DIGEST_SHA256_HEX_LEN + 1];
+                digest_hex(got[i], DIGEST_SHA256_LEN, hex);
+                r = buf_printf(&out, "%s  %s\n", hex, e[i].path);
+        }
+        if (r < 0) {
+                r = ca_error_setx(err, ENOMEM, "out of memory");
+                goto out;
+        }
+        r = fileio_write_atomic_at(dfd, SUMS_FILE, out.data ? out.data : "", out.len, 0644, err);
+out:
+        free(e);
+        free(got);
+        items_free(items, nitems);
+        return r;
+}
