@@ -6,6 +6,7 @@
 #   make bench    benchmarks, printed as ratios against in-run baselines
 #   make fuzz     short libFuzzer run of every target (FUZZ_SECONDS each)
 #   make lint     clang-tidy, cppcheck, shellcheck and the banned-function check
+#   make release  a reproducible coding-agents-<version>-linux-<arch>.tar.gz in $(BUILD)/
 
 SANITIZE ?= 0
 FUZZ_SECONDS ?= 60
@@ -20,7 +21,11 @@ FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 BENCH_QUICK ?= 0
 
-.PHONY: all deps build test demo bench fuzz lint clean
+VERSION := $(shell grep -m1 -o 'coding-agents VERSION [0-9.]*' CMakeLists.txt | cut -d' ' -f3)
+ARCH := $(shell uname -m)
+RELEASE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
+.PHONY: all deps build test demo bench fuzz lint release clean
 
 all: build
 
@@ -50,6 +55,13 @@ fuzz:
 lint: build
 	@bash scripts/install-deps.sh --lint
 	bash scripts/lint.sh $(BUILD)
+
+release: build
+	rm -rf $(BUILD)/stage
+	cmake --install $(BUILD) --prefix $(CURDIR)/$(BUILD)/stage >/dev/null
+	SOURCE_DATE_EPOCH=$(RELEASE_EPOCH) $(BUILD)/bin/coding-agents release bundle \
+		--version $(VERSION) --stage $(BUILD)/stage \
+		--out $(BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).tar.gz
 
 clean:
 	rm -rf build build-asan build-fuzz

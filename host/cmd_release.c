@@ -2,6 +2,7 @@
 /* coding-agents release keygen|sign|verify: minisign-compatible Ed25519 release signatures. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "error.h"
+#include "bundle.h"
+#include "parse.h"
 #include "sign.h"
 #include "sums.h"
 
@@ -18,15 +21,22 @@ static const char usage[] =
         "       coding-agents release sign --secret FILE [--comment TEXT] [--sig OUT] FILE\n"
         "       coding-agents release verify --public FILE [--sig SIG] FILE\n"
         "       coding-agents release sums DIR\n"
+        "       coding-agents release bundle --version V --stage DIR --out FILE.tar.gz\n"
         "\n"
         "Detached Ed25519 signatures in minisign's format: `minisign -Vm FILE -p KEY.pub`\n"
         "verifies what `sign` writes (FILE.minisig by default), and `verify` accepts\n"
         "signatures made by minisign. The secret key is written 0600 and never overwritten;\n"
         "keep it offline. The trusted comment (default: timestamp and file name) is signed.\n"
         "`sums` writes DIR/SHA256SUMS: every regular file, sorted by path, sha256sum -c\n"
-        "compatible (symlinks and other file types are refused).\n";
+        "compatible (symlinks and other file types are refused).\n"
+        "`bundle` writes DIR/SHA256SUMS, then a reproducible tarball of DIR under\n"
+        "coding-agents-V/: sorted entries, mtime SOURCE_DATE_EPOCH (default 0), uid/gid 0,\n"
+        "normalised modes, no gzip timestamp.\n";
 
 struct release_opts {
+        const char *version;
+        const char *stage;
+        const char *out;
         const char *pub;
         const char *sec;
         const char *sig;
@@ -41,6 +51,9 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct release_opts
                 {"secret", required_argument, NULL, 's'},
                 {"sig", required_argument, NULL, 'g'},
                 {"comment", required_argument, NULL, 'c'},
+                {"version", required_argument, NULL, 'v'},
+                {"stage", required_argument, NULL, 'd'},
+                {"out", required_argument, NULL, 'o'},
                 {0},
         };
         int c;
@@ -61,6 +74,15 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct release_opts
                         break;
                 case 'c':
                         o->comment = optarg;
+                        break;
+                case 'v':
+                        o->version = optarg;
+                        break;
+                case 'd':
+                        o->stage = optarg;
+                        break;
+                case 'o':
+                        o->out = optarg;
                         break;
                 default:
                         return cli_usage_error(ctx, "unknown option");
@@ -97,6 +119,31 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
                         return cli_fail(&err);
                 (void) printf("public key %s\nsecret key %s (0600; keep it offline)\n", o.pub,
                               o.sec);
+                return cli_finish(CLI_OK);
+        }
+        if (strcmp(sub, "bundle") == 0) {
+                const char *epoch = secure_getenv("SOURCE_DATE_EPOCH");
+                uint64_t mtime = 0;
+                char top[128];
+
+                r = parse(argc - 1, argv + 1, ctx, &o, 0);
+                if (r >= 0)
+                        return r;
+                if (!o.version || !o.stage || !o.out)
+                        return cli_usage_error(ctx, "bundle needs --version, --stage and --out");
+                for (const char *v = o.version; *v; v++) {
+                        if (!((*v >= '0' && *v <= '9') || (*v >= 'a' && *v <= 'z') || *v == '.' ||
+                              *v == '-' || *v == '+'))
+                                return cli_usage_error(ctx, "bad --version '%s'", o.version);
+                }
+                if (epoch && parse_uint(epoch, 0, (uint64_t) INT64_MAX, &mtime) < 0)
+                        return cli_usage_error(ctx, "bad SOURCE_DATE_EPOCH '%s'", epoch);
+                if (snprintf(top, sizeof(top), "coding-agents-%s", o.version) >= (int) sizeof(top))
+                        return cli_usage_error(ctx, "--version too long");
+                if (sums_write_dir(o.stage, NULL, 0, &err) < 0 ||
+                    bundle_write(o.stage, top, (int64_t) mtime, o.out, &err) < 0)
+                        return cli_fail(&err);
+                (void) printf("bundle %s\n", o.out);
                 return cli_finish(CLI_OK);
         }
         if (strcmp(sub, "sums") == 0) {

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+#include "bundle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fts.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "fileio.h"
+
+struct item {
+        char *rel;
+        bool dir;
+        bool exec;
+        off_t size;
+};
+
+static int cmp_item(const void *a, const void *b)
+{
+        return strcmp(((const struct item *) a)->rel, ((const struct item *) b)->rel);
+}
+
+static void items_free(struct item *it, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(it[i].rel);
+        free(it);
+}
+
+static int list_stage(const char *stage, struct item **ret, size_t *ret_n, struct ca_error *err)
+{
+        char *const roots[] = {(char *) stage, NULL};
+        size_t base = strlen(stage);
+        struct item *it = NULL;
+        size_t n = 0;
+        size_t cap = 0;
+        FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+        FTSENT *e;
+
+        while (base > 1 && stage[base - 1] == '/')
+                base--;
+        if (!fts)
+                return ca_error_set(err, errno, "cannot walk '%s'", stage);
+        for (e = fts_read(fts); e; e = fts_read(fts)) {
+                if (e->fts_level == 0 || e->fts_info == FTS_DP)
+                        continue;
+                if (e->fts_info != FTS_F && e->fts_info != FTS_D) {
+                        int code = e->fts_info == FTS_SL ? EINVAL : e->fts_errno ? e->fts_errno : EINVAL;
+                        (void) ca_error_setx(err, code,
+                                             "'%s' is not a regular file or directory: refusing "
+                                             "to bundle it",
+                                             e->fts_path);
+                        (void) fts_close(fts);
+                        items_free(it, n);
+                        return -code;
+                }
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 128;
+                        struct item *ni = realloc(it, ncap * sizeof(*ni));
+                        if (!ni) {
+                                (void) fts_close(fts);
+                                items_free(it, n);
+                                return ca_error_setx(err, ENOMEM, "out of memory");
+                        }
+                        it = ni;
+                        cap = ncap;
+                }
+                it[n] = (struct item) {.rel = strdup(e->fts_path + base + 1),
+                                       .dir = e->fts_info == FTS_D,
+                                       .exec = (e->fts_statp->st_mode & 0111) != 0,
+                                       .size = e->fts_statp->st_size};
+                if (!it[n].rel) {
+                        (void) fts_close(fts);
+                        items_free(it, n);
+                        return ca_error_setx(err, ENOMEM, "out of memory");
+                }
+                n++;
+        }
+        (void) fts_close(fts);
+        if (n > 1)
+                qsort(it, n, sizeof(*it), cmp_item);
+        *ret = it;
+        *ret_n = n;
+        return 0;
+}
+
+static int archive_fail(struct archive *a, struct ca_error *err, const char *what)
+{
+        const char *msg = archive_error_string(a);
+        int code = archive_errno(a);
+
+        return ca_error_setx(err, code > 0 ? code : EIO, "%s: %s", what,
+                             msg ? msg : "libarchive error");
+}
+
+static int add_file(struct archive *a, struct archive_entry *ae, int dfd, const struct item *it,
+                    struct ca_error *err)
+{
+        _cleanup_close_ int fd = openat(dfd, it->rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        char chunk[65536];
+        off_t done = 0;
+
+        if (fd < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", it->rel);
+        if (archive_write_header(a, ae) != ARCHIVE_OK)
+                return archive_fail(a, err, it->rel);
+        while (done < it->size) {
+                ssize_t n = read(fd, chunk, sizeof(chunk));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return ca_error_set(err, n < 0 ? errno : EIO,
+                                            "'%s' changed while being bundled", it->rel);
+                if (n > it->size - done)
+                        n = (ssize_t) (it->size - done);
+                if (archive_write_data(a, chunk, (size_t) n) != n)
+                        return archive_fail(a, err, it->rel);
+                done += n;
+        }
+        return 0;
+}
+
+int bundle_write(const char *stage, const char *top, int64_t mtime, const char *out,
+                 struct ca_error *err)
+{
+        _cleanup_close_ int dfd = -1;
+        _cleanup_free_ char *tmp = NULL;
+        struct item *it = NULL;
+        size_t n = 0;
+        struct archive *a = NULL;
+        struct archive_entry *ae = NULL;
+        int r;
+
+        dfd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", stage);
+        r = list_stage(stage, &it, &n, err);
+        if (r < 0)
+                return r;
+        if (asprintf(&tmp, "%s.tmp-%d", out, (int) getpid()) < 0) {
+                tmp = NULL;
+                items_free(it, n);
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        a = archive_write_new();
+        ae = archive_entry_new();
+        if (!a || !ae) {
+                r = ca_error_setx(err, ENOMEM, "out of memory");
+                goto out;
+        }
+        /* pax_restricted writes plain ustar headers unless a name needs more; gzip without a
+         * timestamp or a file name. */
+        if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+            archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+            archive_write_set_filter_option(a, "gzip", "timestamp", NULL) != ARCHIVE_OK ||
+            archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
+                r = archive_fail(a, err, "cannot start the tarball");
+                goto out;
+        }
+        {
+                char name[4096];
+
+                for (size_t i = 0; i <= n; i++) {
+                        const struct item *x = i == 0 ? NULL : &it[i - 1];
+                        int len = x ? snprintf(name, sizeof(name), "%s/%s", top, x->rel)
+                                    : snprintf(name, sizeof(name), "%s", top);
+
+                        if (len < 0 || (size_t) len >= sizeof(name)) {
+                                r = ca_error_setx(err, ENAMETOOLONG, "path too long");
+                                goto out;
+                        }
+                        archive_entry_clear(ae);
+                        archive_entry_set_pathname(ae, name);
+                        archive_entry_set_mtime(ae, mtime, 0);
+                        archive_entry_set_uid(ae, 0);
+                        archive_entry_set_gid(ae, 0);
+                        archive_entry_set_uname(ae, "root");
+                        archive_entry_set_gname(ae, "root");
+                        if (!x || x->dir) {
+                                archive_entry_set_filetype(ae, AE_IFDIR);
+                                archive_entry_set_perm(ae, 0755);
+                                if (archive_write_header(a, ae) != ARCHIVE_OK) {
+                                        r = archive_fail(a, err, name);
+                                        goto out;
+                                }
+                                continue;
+                        }
+                        archive_entry_set_filetype(ae, AE_IFREG);
+                        archive_entry_set_perm(ae, x->exec ? 0755 : 0644);
+                        archive_entry_set_size(ae, x->size);
+                        r = add_file(a, ae, dfd, x, err);
+                        if (r < 0)
+                                goto out;
+                }
+        }
+        if (archive_write_close(a) != ARCHIVE_OK) {
+                r = archive_fail(a, err, "cannot finish the tarball");
+                goto out;
+        }
+        if (rename(tmp, out) < 0) {
+                r = ca_error_set(err, errno, "cannot rename '%s' to '%s'", tmp, out);
+                goto out;
+        }
+        r = 0;
+out:
+        if (r < 0)
+                (void) unlink(tmp);
+        if (a)
+                archive_write_free(a);
+        archive_entry_free(ae);
+        items_free(it, n);
+        return r;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reproducible release tarballs through libarchive (the only module that includes it): every
+ * regular file and directory under a staging directory, under one top directory, in sorted
+ * order, with the same mtime (SOURCE_DATE_EPOCH), uid/gid 0 and names "root", modes
+ * normalised (0755 for directories and executables, 0644 otherwise), no atime/ctime, and a
+ * gzip stream without a timestamp. The same staged files always give the same bytes.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "macro.h"
+
+struct ca_error;
+
+/*
+ * Writes `out` (atomically: a temporary file renamed into place) from the files under
+ * `stage`, each stored as "<top>/<relative path>". Symlinks and other file types are refused.
+ */
+int bundle_write(const char *stage, const char *top, int64_t mtime, const char *out,
+                 struct ca_error *err) CA_MUST_CHECK;
