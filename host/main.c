@@ -29,9 +29,12 @@ static const struct command commands[] = {
         {"broker", cmd_broker, CMD_NEEDS_CONFIG_ROOT, "the secret broker: store, issue, revoke"},
         {"config", cmd_config, CMD_NEEDS_CONFIG_ROOT, "check and show the merged configuration"},
         {"events", cmd_events, CMD_NEEDS_CONFIG_ROOT, "verify and read the security event log"},
+        {"install", cmd_install, CMD_NEEDS_CONFIG_ROOT, "install a signed release bundle"},
         {"kill", cmd_kill, CMD_NEEDS_CONFIG_ROOT, "revoke everything a session holds"},
         {"release", cmd_release, 0, "sign and verify release bundles (minisign format)"},
         {"render", cmd_render, CMD_NEEDS_CONFIG_ROOT, "render a session's manifest and agent configs"},
+        {"rollback", cmd_rollback, 0, "switch back to the previous release"},
+        {"uninstall", cmd_uninstall, 0, "remove every installed release"},
         {"verify", cmd_verify, CMD_NEEDS_CONFIG_ROOT, "check a release against its SHA256SUMS"},
         {"version", cmd_version, 0, "print the version"},
 };

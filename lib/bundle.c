@@ -220,3 +220,133 @@ out:
         items_free(it, n);
         return r;
 }
+
+/* "<top>/<rest>": checks the path and returns <rest> ("" for the top directory itself). */
+static const char *entry_rest(const char *path, char *top, size_t toplen, bool *first)
+{
+        const char *slash = strchr(path, '/');
+        size_t tl = slash ? (size_t) (slash - path) : strlen(path);
+        const char *rest = slash ? slash + 1 : "";
+        const char *c = path;
+
+        if (!*path || path[0] == '/' || tl == 0 || tl >= toplen)
+                return NULL;
+        /* No "." or ".." component, no empty component except a trailing '/'. */
+        while (*c) {
+                size_t len = strcspn(c, "/");
+                if ((len == 0 && c[len] == '/') || (len == 1 && c[0] == '.') ||
+                    (len == 2 && c[0] == '.' && c[1] == '.'))
+                        return NULL;
+                c += len;
+                if (*c == '/')
+                        c++;
+        }
+        if (*first) {
+                memcpy(top, path, tl);
+                top[tl] = '\0';
+                *first = false;
+        } else if (strlen(top) != tl || strncmp(top, path, tl) != 0) {
+                return NULL;
+        }
+        return rest;
+}
+
+int bundle_extract(const char *tarball, const char *dest, char *ret_top, size_t toplen,
+                   struct ca_error *err)
+{
+        _cleanup_close_ int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        struct archive *a = archive_read_new();
+        struct archive_entry *ae;
+        bool first = true;
+        char buf[65536];
+        int r = 0;
+
+        if (dfd < 0 || !a) {
+                if (a)
+                        archive_read_free(a);
+                return dfd < 0 ? ca_error_set(err, errno, "cannot open '%s'", dest)
+                               : ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+            archive_read_support_format_tar(a) != ARCHIVE_OK ||
+            archive_read_open_filename(a, tarball, sizeof(buf)) != ARCHIVE_OK) {
+                r = archive_fail(a, err, tarball);
+                goto out;
+        }
+        for (;;) {
+                const char *path;
+                const char *rest;
+                char clean[4096];
+                size_t rl;
+                int h = archive_read_next_header(a, &ae);
+
+                if (h == ARCHIVE_EOF)
+                        break;
+                if (h != ARCHIVE_OK) {
+                        r = archive_fail(a, err, tarball);
+                        goto out;
+                }
+                path = archive_entry_pathname(ae);
+                rest = path ? entry_rest(path, ret_top, toplen, &first) : NULL;
+                if (!rest || archive_entry_hardlink(ae) || archive_entry_symlink(ae) ||
+                    (archive_entry_filetype(ae) != AE_IFREG &&
+                     archive_entry_filetype(ae) != AE_IFDIR)) {
+                        r = ca_error_setx(err, EPERM,
+                                          "refusing bundle entry '%s': only regular files and "
+                                          "directories under one top directory, without '..'",
+                                          path ? path : "(none)");
+                        goto out;
+                }
+                rl = strlen(rest);
+                if (rl >= sizeof(clean)) {
+                        r = ca_error_setx(err, ENAMETOOLONG, "entry name too long");
+                        goto out;
+                }
+                memcpy(clean, rest, rl + 1);
+                while (rl > 0 && clean[rl - 1] == '/')
+                        clean[--rl] = '\0';
+                if (archive_entry_filetype(ae) == AE_IFDIR) {
+                        if (rl > 0 && mkdirat(dfd, clean, 0755) < 0 && errno != EEXIST) {
+                                r = ca_error_set(err, errno, "cannot create '%s'", clean);
+                                goto out;
+                        }
+                        continue;
+                }
+                {
+                        mode_t mode = (archive_entry_perm(ae) & 0111) ? 0555 : 0444;
+                        /* O_EXCL + O_NOFOLLOW: an entry can neither overwrite nor write
+                         * through anything already there. */
+                        _cleanup_close_ int fd = openat(dfd, clean,
+                                                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+                                                                O_NOFOLLOW,
+                                                        0600);
+                        if (fd < 0) {
+                                r = ca_error_set(err, errno, "cannot create '%s'", clean);
+                                goto out;
+                        }
+                        for (;;) {
+                                la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
+                                if (n < 0) {
+                                        r = archive_fail(a, err, clean);
+                                        goto out;
+                                }
+                                if (n == 0)
+                                        break;
+                                r = fileio_write_all(fd, buf, (size_t) n);
+                                if (r < 0) {
+                                        r = ca_error_set(err, -r, "cannot write '%s'", clean);
+                                        goto out;
+                                }
+                        }
+                        if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+                                r = ca_error_set(err, errno, "cannot finish '%s'", clean);
+                                goto out;
+                        }
+                }
+        }
+        if (first)
+                r = ca_error_setx(err, EINVAL, "'%s' is an empty bundle", tarball);
+out:
+        archive_read_free(a);
+        return r;
+}

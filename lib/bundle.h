@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "macro.h"
@@ -20,3 +21,14 @@ struct ca_error;
  */
 int bundle_write(const char *stage, const char *top, int64_t mtime, const char *out,
                  struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * Unpacks `tarball` into the directory `dest` (which must exist and be empty). Every entry must
+ * lie under one top directory (its name stored in `ret_top`), be a regular file or directory,
+ * and have a path without "..", absolute or empty components: anything else (links, devices,
+ * traversal) is refused with -EPERM and a message naming the entry. Files become 0444 (0555
+ * when executable), directories 0755, owned by the caller; the top directory's content lands
+ * directly in `dest`.
+ */
+int bundle_extract(const char *tarball, const char *dest, char *ret_top, size_t toplen,
+                   struct ca_error *err) CA_MUST_CHECK;

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/* coding-agents install|rollback|uninstall: immutable blue/green installs of release bundles. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "cleanup.h"
+#include "cli.h"
+#include "error.h"
+#include "install.h"
+#include "json.h"
+#include "paths.h"
+
+static const char usage[] =
+        "usage: coding-agents install BUNDLE --pubkey KEY [--sig SIG] [--sha256 HEX]\n"
+        "                             [--prefix DIR] [--allow-downgrade]\n"
+        "       coding-agents rollback [--prefix DIR]\n"
+        "       coding-agents uninstall [--prefix DIR]\n"
+        "\n"
+        "Installs a signed release bundle into DIR/releases/<version> (default prefix\n"
+        "/opt/coding-agents): the SHA-256 (when given) and the minisign signature are checked\n"
+        "first, entries that are not plain files and directories under one top directory are\n"
+        "refused, the unpacked release must match its SHA256SUMS, and only then does\n"
+        "DIR/current switch to it (one rename; the old one stays as DIR/previous). The prefix\n"
+        "and its parents must be owned by root and writable by nobody else. Installing an\n"
+        "older version than the current one needs --allow-downgrade (recorded as an\n"
+        "override-used event). rollback swaps current and previous; uninstall removes both\n"
+        "links and every release.\n";
+
+static int parse(int argc, char **argv, struct cli_ctx *ctx, struct install_request *req,
+                 int nargs)
+{
+        static const struct option opts[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"pubkey", required_argument, NULL, 'k'},
+                {"sig", required_argument, NULL, 's'},
+                {"sha256", required_argument, NULL, 'x'},
+                {"prefix", required_argument, NULL, 'p'},
+                {"allow-downgrade", no_argument, NULL, 'd'},
+                {0},
+        };
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        return cli_help(usage);
+                case 'k':
+                        req->pubkey = optarg;
+                        break;
+                case 's':
+                        req->sig = optarg;
+                        break;
+                case 'x':
+                        req->sha256 = optarg;
+                        break;
+                case 'p':
+                        req->prefix = optarg;
+                        break;
+                case 'd':
+                        req->allow_downgrade = true;
+                        break;
+                default:
+                        return cli_usage_error(ctx, "unknown option");
+                }
+        }
+        if (argc - optind != nargs)
+                return cli_usage_error(ctx, nargs ? "install takes one BUNDLE"
+                                                  : "unexpected argument");
+        return -1;
+}
+
+static void record_downgrade(const struct cli_ctx *ctx, const struct install_result *res)
+{
+        _cleanup_free_ char *log = paths_events_log(ctx->config_root);
+        struct ca_error err = {0};
+        json_t *f = json_pack("{s:s, s:s, s:s}", "override", "allow-downgrade", "version",
+                              res->version, "from", res->previous);
+
+        if (!log || audit_emit(log, AUDIT_OVERRIDE_USED, NULL, f, &err) < 0)
+                (void) cli_error("cannot record the downgrade: %s, ignoring", err.msg);
+        json_decref(f);
+}
+
+int cmd_install(int argc, char **argv, struct cli_ctx *ctx)
+{
+        struct install_request req = {.prefix = INSTALL_DEFAULT_PREFIX};
+        struct install_result res;
+        struct ca_error err = {0};
+        int r = parse(argc, argv, ctx, &req, 1);
+
+        if (r >= 0)
+                return r;
+        if (!req.pubkey)
+                return cli_usage_error(ctx, "install needs --pubkey: the release signing key");
+        req.bundle = argv[optind];
+        if (install_bundle(&req, &res, &err) < 0)
+                return cli_fail(&err);
+        if (res.downgrade)
+                record_downgrade(ctx, &res);
+        (void) printf("installed %s in %s/releases/%s%s%s\n", res.version, req.prefix,
+                      res.version, res.previous[0] ? "; previous " : "", res.previous);
+        return cli_finish(CLI_OK);
+}
+
+int cmd_rollback(int argc, char **argv, struct cli_ctx *ctx)
+{
+        struct install_request req = {.prefix = INSTALL_DEFAULT_PREFIX};
+        struct install_result res;
+        struct ca_error err = {0};
+        int r = parse(argc, argv, ctx, &req, 0);
+
+        if (r >= 0)
+                return r;
+        if (install_rollback(req.prefix, &res, &err) < 0)
+                return cli_fail(&err);
+        (void) printf("current %s (was %s)\n", res.version, res.previous);
+        return cli_finish(CLI_OK);
+}
+
+int cmd_uninstall(int argc, char **argv, struct cli_ctx *ctx)
+{
+        struct install_request req = {.prefix = INSTALL_DEFAULT_PREFIX};
+        struct ca_error err = {0};
+        int r = parse(argc, argv, ctx, &req, 0);
+
+        if (r >= 0)
+                return r;
+        if (install_uninstall(req.prefix, &err) < 0)
+                return cli_fail(&err);
+        (void) printf("uninstalled from %s\n", req.prefix);
+        return cli_finish(CLI_OK);
+}

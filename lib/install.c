@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: MIT */
+#include "install.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <fts.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "bundle.h"
+#include "cleanup.h"
+#include "digest.h"
+#include "error.h"
+#include "fileio.h"
+#include "paths.h"
+#include "sign.h"
+#include "sums.h"
+
+#define TOP_PREFIX "coding-agents-"
+
+int install_check_prefix(const char *prefix, struct ca_error *err)
+{
+        char p[4096];
+        size_t n = strlen(prefix);
+
+        if (prefix[0] != '/' || n >= sizeof(p))
+                return ca_error_input(err, "the prefix must be an absolute path, not '%s'",
+                                      prefix);
+        memcpy(p, prefix, n + 1);
+        /* The prefix and every ancestor up to '/'. */
+        for (;;) {
+                struct stat st;
+                char *slash;
+
+                if (lstat(p, &st) < 0)
+                        return ca_error_set(err, errno, "cannot check '%s'", p);
+                if (!S_ISDIR(st.st_mode))
+                        return ca_error_setx(err, ENOTDIR, "'%s' is not a directory", p);
+                if (st.st_uid != 0 || (st.st_mode & 022) != 0)
+                        return ca_error_setx(err, EPERM,
+                                             "'%s' is %s: an install must live where only root "
+                                             "can write (use a root-owned directory, mode 0755)",
+                                             p,
+                                             st.st_uid != 0 ? "not owned by root"
+                                                            : "writable by others than root");
+                if (strcmp(p, "/") == 0)
+                        return 0;
+                slash = strrchr(p, '/');
+                if (slash == p)
+                        slash[1] = '\0';
+                else
+                        *slash = '\0';
+        }
+}
+
+int install_version_cmp(const char *a, const char *b)
+{
+        while (*a || *b) {
+                unsigned long x = 0;
+                unsigned long y = 0;
+
+                while (*a >= '0' && *a <= '9')
+                        x = x * 10 + (unsigned long) (*a++ - '0');
+                while (*b >= '0' && *b <= '9')
+                        y = y * 10 + (unsigned long) (*b++ - '0');
+                if (x != y)
+                        return x < y ? -1 : 1;
+                if (*a != *b)
+                        return *a == '.' ? 1 : *b == '.' ? -1 : (*a < *b ? -1 : 1);
+                if (*a)
+                        a++;
+                if (*b)
+                        b++;
+        }
+        return 0;
+}
+
+/* Copies a version checked with valid_version() (so at most INSTALL_VERSION_MAX bytes). */
+static void copy_version(char out[INSTALL_VERSION_MAX + 1], const char *v)
+{
+        size_t n = strnlen(v, INSTALL_VERSION_MAX);
+
+        memcpy(out, v, n);
+        out[n] = '\0';
+}
+
+static bool valid_version(const char *v)
+{
+        size_t n = strlen(v);
+
+        if (n == 0 || n > INSTALL_VERSION_MAX || v[0] == '.')
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = v[i];
+                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '.' || c == '-' ||
+                      c == '+'))
+                        return false;
+        }
+        return !strstr(v, "..");
+}
+
+int install_link_version(const char *prefix, const char *link, char out[INSTALL_VERSION_MAX + 1],
+                         struct ca_error *err)
+{
+        _cleanup_free_ char *path = paths_join(prefix, link);
+        char target[512];
+        ssize_t n;
+
+        out[0] = '\0';
+        if (!path)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        n = readlink(path, target, sizeof(target) - 1);
+        if (n < 0)
+                return errno == ENOENT ? 0 : ca_error_set(err, errno, "cannot read '%s'", path);
+        target[n] = '\0';
+        if (strncmp(target, "releases/", 9) != 0 || !valid_version(target + 9))
+                return ca_error_setx(err, EINVAL, "'%s' points somewhere unexpected: '%s'", path,
+                                     target);
+        copy_version(out, target + 9);
+        return 0;
+}
+
+/* Points prefix/<link> at releases/<version> with one rename(2). */
+static int switch_link(int pfd, const char *link, const char *version, struct ca_error *err)
+{
+        char target[128];
+        char tmp[64];
+
+        (void) snprintf(target, sizeof(target), "releases/%s", version);
+        (void) snprintf(tmp, sizeof(tmp), ".%s.tmp", link);
+        (void) unlinkat(pfd, tmp, 0);
+        if (symlinkat(target, pfd, tmp) < 0)
+                return ca_error_set(err, errno, "cannot create the '%s' link", link);
+        if (renameat(pfd, tmp, pfd, link) < 0) {
+                (void) unlinkat(pfd, tmp, 0);
+                return ca_error_set(err, errno, "cannot switch '%s'", link);
+        }
+        if (fsync(pfd) < 0)
+                return ca_error_set(err, errno, "cannot persist '%s'", link);
+        return 0;
+}
+
+static void rm_tree(const char *path)
+{
+        char *const roots[] = {(char *) path, NULL};
+        FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+        FTSENT *e;
+
+        if (!fts)
+                return;
+        for (e = fts_read(fts); e; e = fts_read(fts)) {
+                if (e->fts_info == FTS_D)
+                        (void) chmod(e->fts_path, 0700);
+                else if (e->fts_info == FTS_DP)
+                        (void) rmdir(e->fts_path);
+                else
+                        (void) unlink(e->fts_path);
+        }
+        (void) fts_close(fts);
+}
+
+/* Leftovers of interrupted installs: temporary directories and links. */
+static void clean_leftovers(const char *releases, int pfd)
+{
+        _cleanup_close_ int rfd = open(releases, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d;
+        struct dirent *de;
+
+        (void) unlinkat(pfd, ".current.tmp", 0);
+        (void) unlinkat(pfd, ".previous.tmp", 0);
+        if (rfd < 0)
+                return;
+        d = fdopendir(rfd);
+        if (!d)
+                return;
+        (void) take_fd(&rfd); /* the DIR owns it now */
+        for (de = readdir(d); de; de = readdir(d)) {
+                if (strncmp(de->d_name, ".incoming-", 10) == 0) {
+                        _cleanup_free_ char *p = paths_join(releases, de->d_name);
+                        if (p)
+                                rm_tree(p);
+                }
+        }
+        (void) closedir(d);
+}
+
+static int check_hash(const char *file, const char *want, struct ca_error *err)
+{
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        uint8_t md[DIGEST_SHA256_LEN];
+        char hex[DIGEST_SHA256_HEX_LEN + 1];
+        int r = fileio_read_path(file, (size_t) 1 << 30, &b, err);
+
+        if (r < 0)
+                return r;
+        if (digest_sha256(b.data ? b.data : "", b.len, md) < 0)
+                return ca_error_setx(err, EIO, "SHA-256 failed");
+        digest_hex(md, sizeof(md), hex);
+        if (strcmp(hex, want) != 0)
+                return ca_error_setx(err, EBADMSG,
+                                     "'%s' has SHA-256 %s, expected %s: refusing to install",
+                                     file, hex, want);
+        return 0;
+}
+
+int install_bundle(const struct install_request *req, struct install_result *res,
+                   struct ca_error *err)
+{
+        _cleanup_free_ char *sig = NULL;
+        _cleanup_free_ char *releases = NULL;
+        _cleanup_free_ char *incoming = NULL;
+        _cleanup_free_ char *target = NULL;
+        _cleanup_close_ int pfd = -1;
+        struct sums_report rep = {0};
+        char top[128];
+        char current[INSTALL_VERSION_MAX + 1];
+        const char *version;
+        int r;
+
+        memset(res, 0, sizeof(*res));
+        if (fileio_mkdir_p(req->prefix, 0755, err) < 0)
+                return -err->code;
+        r = install_check_prefix(req->prefix, err);
+        if (r < 0)
+                return r;
+        /* Hash and signature first: nothing is unpacked from an unverified bundle. */
+        if (req->sha256) {
+                r = check_hash(req->bundle, req->sha256, err);
+                if (r < 0)
+                        return r;
+        }
+        if (!req->sig && asprintf(&sig, "%s.minisig", req->bundle) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = sign_verify(req->pubkey, req->bundle, req->sig ? req->sig : sig, NULL, err);
+        if (r < 0)
+                return ca_error_prefix(err, "refusing to install '%s'", req->bundle);
+
+        pfd = open(req->prefix, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        releases = paths_join(req->prefix, "releases");
+        if (pfd < 0 || !releases)
+                return ca_error_set(err, pfd < 0 ? errno : ENOMEM, "cannot open '%s'",
+                                    req->prefix);
+        if (mkdirat(pfd, "releases", 0755) < 0 && errno != EEXIST)
+                return ca_error_set(err, errno, "cannot create '%s'", releases);
+        clean_leftovers(releases, pfd);
+        if (asprintf(&incoming, "%s/.incoming-XXXXXX", releases) < 0) {
+                incoming = NULL;
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        if (!mkdtemp(incoming))
+                return ca_error_set(err, errno, "cannot create a directory in '%s'", releases);
+        r = bundle_extract(req->bundle, incoming, top, sizeof(top), err);
+        if (r < 0)
+                goto fail;
+        version = top + strlen(TOP_PREFIX);
+        if (strncmp(top, TOP_PREFIX, strlen(TOP_PREFIX)) != 0 || !valid_version(version)) {
+                r = ca_error_setx(err, EINVAL, "'%s' is not a coding-agents release bundle",
+                                  req->bundle);
+                goto fail;
+        }
+        r = sums_verify_dir(incoming, 0, &rep, err);
+        if (r != 0) {
+                if (r > 0)
+                        r = ca_error_setx(err, EBADMSG,
+                                          "the unpacked release does not match its SHA256SUMS:\n%s",
+                                          rep.text.data ? rep.text.data : "");
+                sums_report_clear(&rep);
+                goto fail;
+        }
+        sums_report_clear(&rep);
+
+        r = install_link_version(req->prefix, "current", current, err);
+        if (r < 0)
+                goto fail;
+        if (current[0] && install_version_cmp(version, current) < 0) {
+                if (!req->allow_downgrade) {
+                        r = ca_error_setx(err, EPERM,
+                                          "'%s' is version %s, older than the installed %s: "
+                                          "refusing a downgrade (--allow-downgrade overrides)",
+                                          req->bundle, version, current);
+                        goto fail;
+                }
+                res->downgrade = true;
+        }
+        copy_version(res->version, version);
+        copy_version(res->previous, current);
+        target = paths_join(releases, version);
+        if (!target) {
+                r = ca_error_setx(err, ENOMEM, "out of memory");
+                goto fail;
+        }
+        if (chmod(incoming, 0755) < 0) {
+                r = ca_error_set(err, errno, "cannot chmod '%s'", incoming);
+                goto fail;
+        }
+        if (rename(incoming, target) < 0) {
+                if (errno != EEXIST && errno != ENOTEMPTY) {
+                        r = ca_error_set(err, errno, "cannot move the release into '%s'", target);
+                        goto fail;
+                }
+                /* Already installed: the copy there must still verify. */
+                rm_tree(incoming);
+                r = sums_verify_dir(target, 0, &rep, err);
+                sums_report_clear(&rep);
+                if (r != 0)
+                        return r < 0 ? r
+                                     : ca_error_setx(err, EBADMSG,
+                                                     "'%s' exists and fails its integrity check",
+                                                     target);
+        }
+        if (fsync(pfd) < 0)
+                return ca_error_set(err, errno, "cannot persist '%s'", releases);
+        /* previous first, then current: each switch is one rename. */
+        if (current[0] && strcmp(current, version) != 0) {
+                r = switch_link(pfd, "previous", current, err);
+                if (r < 0)
+                        return r;
+        }
+        return switch_link(pfd, "current", version, err);
+fail:
+        rm_tree(incoming);
+        return r;
+}
+
+int install_rollback(const char *prefix, struct install_result *res, struct ca_error *err)
+{
+        _cleanup_close_ int pfd = -1;
+        char prev[INSTALL_VERSION_MAX + 1];
+        char cur[INSTALL_VERSION_MAX + 1];
+        int r;
+
+        memset(res, 0, sizeof(*res));
+        r = install_check_prefix(prefix, err);
+        if (r >= 0)
+                r = install_link_version(prefix, "previous", prev, err);
+        if (r >= 0)
+                r = install_link_version(prefix, "current", cur, err);
+        if (r < 0)
+                return r;
+        if (!prev[0])
+                return ca_error_setx(err, ENOENT, "no previous release to roll back to in '%s'",
+                                     prefix);
+        pfd = open(prefix, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (pfd < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", prefix);
+        r = switch_link(pfd, "current", prev, err);
+        if (r >= 0 && cur[0])
+                r = switch_link(pfd, "previous", cur, err);
+        copy_version(res->version, prev);
+        copy_version(res->previous, cur);
+        return r;
+}
+
+int install_uninstall(const char *prefix, struct ca_error *err)
+{
+        _cleanup_free_ char *releases = paths_join(prefix, "releases");
+        _cleanup_free_ char *cur = paths_join(prefix, "current");
+        _cleanup_free_ char *prev = paths_join(prefix, "previous");
+        int r = install_check_prefix(prefix, err);
+
+        if (r < 0)
+                return r;
+        if (!releases || !cur || !prev)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        /* current goes first: from then on nothing looks installed. */
+        if ((unlink(cur) < 0 && errno != ENOENT) || (unlink(prev) < 0 && errno != ENOENT))
+                return ca_error_set(err, errno, "cannot remove the links in '%s'", prefix);
+        rm_tree(releases);
+        return 0;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Immutable blue/green installs (ARCHITECTURE §11):
+ *
+ *   <prefix>/releases/<version>/   unpacked, verified release: root-owned, files 0444/0555
+ *   <prefix>/current  -> releases/<version>     switched by rename(2) of a new symlink
+ *   <prefix>/previous -> releases/<version>     kept for rollback
+ *
+ * A release is unpacked into a temporary directory, checked against its SHA256SUMS, and only
+ * then renamed into releases/ and made current, so a kill -9 at any moment leaves `current`
+ * pointing at a complete release. The prefix and every directory above it must be owned by
+ * root and writable by nobody else.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "macro.h"
+
+struct ca_error;
+
+#define INSTALL_DEFAULT_PREFIX "/opt/coding-agents"
+#define INSTALL_VERSION_MAX 64
+
+struct install_request {
+        const char *prefix;
+        const char *bundle;
+        const char *pubkey;        /* minisign public key (required) */
+        const char *sig;           /* signature (default: <bundle>.minisig) */
+        const char *sha256;        /* expected SHA-256 of the bundle (hex), or NULL */
+        bool allow_downgrade;
+};
+
+struct install_result {
+        char version[INSTALL_VERSION_MAX + 1];
+        char previous[INSTALL_VERSION_MAX + 1]; /* "" when there was none */
+        bool downgrade;
+};
+
+/* Refuses a prefix (or an ancestor) not owned by root or writable by group/others. */
+int install_check_prefix(const char *prefix, struct ca_error *err) CA_MUST_CHECK;
+
+/* Compares dotted numeric versions ("0.10.1" > "0.9"). */
+int install_version_cmp(const char *a, const char *b);
+
+/* The version `link` (current or previous) points at, or "" when absent. */
+int install_link_version(const char *prefix, const char *link, char out[INSTALL_VERSION_MAX + 1],
+                         struct ca_error *err) CA_MUST_CHECK;
+
+int install_bundle(const struct install_request *req, struct install_result *res,
+                   struct ca_error *err) CA_MUST_CHECK;
+
+/* Makes `previous` current (and the current one previous). */
+int install_rollback(const char *prefix, struct install_result *res,
+                     struct ca_error *err) CA_MUST_CHECK;
+
+/* Removes current, previous and every release under the prefix. */
+int install_uninstall(const char *prefix, struct ca_error *err) CA_MUST_CHECK;

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Immutable blue/green installs: signed bundles, current/previous switching, rollback,
+# anti-rollback, refusals (hash, signature, user-writable prefix, traversal and link entries),
+# and kill -9 at random moments of an install never leaving a broken `current`. Needs root.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+[ "$(id -u)" -eq 0 ] || skip "installs need root"
+
+# The prefix must sit where only root can write: not under /tmp (world-writable, sticky).
+base=$(mktemp -d /var/lib/ca-install-test.XXXXXX)
+chmod 755 "$base"
+prefix="$base/opt"
+cleanup() {
+        rm -rf "$base"
+        cleanup_tmp
+}
+trap cleanup EXIT
+
+cd "$TEST_TMP"
+"$CA_BIN" release keygen --public k.pub --secret k.sec >/dev/null
+"$CA_BIN" release keygen --public other.pub --secret other.sec >/dev/null
+make_bundle() {
+        local version=$1 stage="$TEST_TMP/stage-$1"
+        mkdir -p "$stage/bin" "$stage/share/doc"
+        cp "$CA_BIN" "$stage/bin/coding-agents"
+        printf 'release %s\n' "$version" >"$stage/share/doc/VERSION"
+        SOURCE_DATE_EPOCH=0 "$CA_BIN" release bundle --version "$version" --stage "$stage" \
+                --out "$TEST_TMP/ca-$version.tar.gz" >/dev/null
+        "$CA_BIN" release sign --secret k.sec "$TEST_TMP/ca-$version.tar.gz" >/dev/null
+}
+make_bundle 0.1.0
+make_bundle 0.2.0
+make_bundle 0.10.0
+
+current() {
+        readlink "$prefix/current"
+}
+
+# First install: verified, immutable, current.
+sha=$(sha256sum ca-0.1.0.tar.gz | cut -d' ' -f1)
+expect_status 0 "$CA_BIN" install ca-0.1.0.tar.gz --pubkey k.pub --sha256 "$sha" --prefix "$prefix"
+check "current after first install: $(current)" [ "$(current)" = releases/0.1.0 ]
+check "installed binary is writable" [ "$(stat -c %a "$prefix/releases/0.1.0/bin/coding-agents")" = 555 ]
+check "installed doc is writable" [ "$(stat -c %a "$prefix/releases/0.1.0/share/doc/VERSION")" = 444 ]
+expect_status 0 "$CA_BIN" verify "$prefix/current"
+
+# Upgrade keeps the old one as previous; rollback swaps them back.
+expect_status 0 "$CA_BIN" install ca-0.2.0.tar.gz --pubkey k.pub --prefix "$prefix"
+check "current after upgrade" [ "$(current)" = releases/0.2.0 ]
+check "previous after upgrade" [ "$(readlink "$prefix/previous")" = releases/0.1.0 ]
+expect_status 0 "$CA_BIN" rollback --prefix "$prefix"
+check "current after rollback" [ "$(current)" = releases/0.1.0 ]
+check "previous after rollback" [ "$(readlink "$prefix/previous")" = releases/0.2.0 ]
+# 0.10.0 > 0.2.0 numerically.
+expect_status 0 "$CA_BIN" install ca-0.10.0.tar.gz --pubkey k.pub --prefix "$prefix"
+check "0.10.0 not current" [ "$(current)" = releases/0.10.0 ]
+
+# Anti-rollback: an older version needs --allow-downgrade, which is recorded.
+expect_status 1 "$CA_BIN" install ca-0.2.0.tar.gz --pubkey k.pub --prefix "$prefix"
+expect_grep "refusing a downgrade" "$TEST_TMP/err"
+check "a refused downgrade switched" [ "$(current)" = releases/0.10.0 ]
+expect_status 0 "$CA_BIN" install ca-0.2.0.tar.gz --pubkey k.pub --prefix "$prefix" --allow-downgrade
+check "allowed downgrade" [ "$(current)" = releases/0.2.0 ]
+expect_grep '"override":"allow-downgrade"' "$CODING_AGENTS_CONFIG_DIR/security-events.log"
+
+# Refusals: nothing changes, nothing is left behind.
+refuse() {
+        local pattern=$1
+        shift
+        expect_status 1 "$CA_BIN" install "$@" --prefix "$prefix"
+        expect_grep "$pattern" "$TEST_TMP/err"
+        check "a refused install switched current" [ "$(current)" = releases/0.2.0 ]
+}
+refuse "expected $(printf '0%.0s' $(seq 64))" ca-0.1.0.tar.gz --pubkey k.pub --sha256 "$(printf '0%.0s' $(seq 64))"
+refuse "another key" ca-0.1.0.tar.gz --pubkey other.pub
+cp ca-0.10.0.tar.gz tampered.tar.gz
+cp ca-0.10.0.tar.gz.minisig tampered.tar.gz.minisig
+printf '\x00' | dd of=tampered.tar.gz bs=1 seek=500 conv=notrunc status=none
+refuse "does not verify" tampered.tar.gz --pubkey k.pub
+
+# Hostile bundles, properly signed: traversal, absolute paths, links, two top directories.
+"$CA_PYTHON3" - "$TEST_TMP" <<'PY'
+import io, sys, tarfile
+d = sys.argv[1]
+def make(name, entries):
+    with tarfile.open(f"{d}/{name}.tar.gz", "w:gz") as t:
+        for path, kind, target in entries:
+            info = tarfile.TarInfo(path)
+            if kind == "file":
+                data = b"x"
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+            elif kind == "symlink":
+                info.type, info.linkname = tarfile.SYMTYPE, target
+                t.addfile(info)
+            elif kind == "hardlink":
+                info.type, info.linkname = tarfile.LNKTYPE, target
+                t.addfile(info)
+make("traversal", [("coding-agents-9.0.0/../../escape", "file", None)])
+make("absolute", [("/coding-agents-9.0.0/x", "file", None)])
+make("symlink", [("coding-agents-9.0.0/bin", "symlink", "/usr/bin")])
+make("hardlink", [("coding-agents-9.0.0/a", "file", None), ("coding-agents-9.0.0/b", "hardlink", "/etc/shadow")])
+make("twotops", [("coding-agents-9.0.0/a", "file", None), ("other/b", "file", None)])
+PY
+for evil in traversal absolute symlink hardlink twotops; do
+        "$CA_BIN" release sign --secret k.sec "$evil.tar.gz" >/dev/null
+        refuse "refusing bundle entry" "$evil.tar.gz" --pubkey k.pub
+done
+check "an escape was written" [ ! -e "$base/escape" ] && check "leftovers" [ -z "$(find "$prefix/releases" -maxdepth 1 -name '.incoming-*')" ]
+
+# A prefix someone else can write to is refused.
+chmod 777 "$prefix"
+expect_status 1 "$CA_BIN" install ca-0.10.0.tar.gz --pubkey k.pub --prefix "$prefix"
+expect_grep "writable by others than root" "$TEST_TMP/err"
+chmod 755 "$prefix"
+expect_status 2 "$CA_BIN" install ca-0.10.0.tar.gz --pubkey k.pub --prefix relative/prefix
+
+# kill -9 at random moments of installs, alternating versions: `current` always names a
+# complete release that verifies.
+bad=0
+for i in $(seq 1 40); do
+        v=0.2.0
+        [ $((i % 2)) -eq 0 ] && v=0.10.0
+        "$CA_BIN" install "ca-$v.tar.gz" --pubkey k.pub --prefix "$prefix" --allow-downgrade \
+                >/dev/null 2>&1 &
+        pid=$!
+        # Fault injection timing (not synchronisation): 0-19 ms into the install.
+        sleep "0.0$((RANDOM % 20))"
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        if ! "$CA_BIN" verify "$prefix/current" >/dev/null 2>&1; then
+                bad=$((bad + 1))
+                fail "iteration $i: current ($(current)) does not verify"
+        fi
+done
+check "$bad broken installs" [ "$bad" -eq 0 ]
+# The next install cleans up whatever the kills left.
+expect_status 0 "$CA_BIN" install ca-0.10.0.tar.gz --pubkey k.pub --prefix "$prefix" --allow-downgrade
+check "leftovers after a clean install" [ -z "$(find "$prefix" -maxdepth 2 -name '.incoming-*' -o -maxdepth 2 -name '.*.tmp')" ]
+
+expect_status 0 "$CA_BIN" uninstall --prefix "$prefix"
+check "uninstall left current" [ ! -e "$prefix/current" ] && check "uninstall left releases" [ ! -e "$prefix/releases" ]
+finish
