@@ -16,6 +16,7 @@
 #include "error.h"
 #include "macro.h"
 #include "paths.h"
+#include "profile.h"
 
 struct command {
         const char *name;
@@ -28,6 +29,7 @@ struct command {
 static const struct command commands[] = {
         {"broker", cmd_broker, CMD_NEEDS_CONFIG_ROOT, "the secret broker: store, issue, revoke"},
         {"config", cmd_config, CMD_NEEDS_CONFIG_ROOT, "check and show the merged configuration"},
+        {"env", cmd_env, CMD_NEEDS_CONFIG_ROOT, "show the profile (prod or dev) and paths"},
         {"events", cmd_events, CMD_NEEDS_CONFIG_ROOT, "verify and read the security event log"},
         {"install", cmd_install, CMD_NEEDS_CONFIG_ROOT, "install a signed release bundle"},
         {"kill", cmd_kill, CMD_NEEDS_CONFIG_ROOT, "revoke everything a session holds"},
@@ -94,15 +96,15 @@ static bool wants_help(int argc, char **argv)
 
 static int run_command(const struct command *cmd, int argc, char **argv)
 {
-        struct cli_ctx ctx = {
-                .command = cmd->name,
-                /* TODO(#10): pick the profile with env-detect (prod when running from a
-                 * verified install, dev from a build tree). */
-                .profile = PATHS_PROFILE_PROD,
-        };
+        struct cli_ctx ctx = {.command = cmd->name};
+        struct profile_info prof;
         struct ca_error err = {0};
         int status;
 
+        /* prod from a verified install, dev from a build tree: they use separate config
+         * roots, so a development build never touches an installed release's secrets. */
+        profile_detect(NULL, &prof);
+        ctx.profile = prof.profile;
         if ((cmd->flags & CMD_NEEDS_CONFIG_ROOT) && !wants_help(argc, argv)) {
                 if (paths_config_root(ctx.profile, &ctx.config_root, &err) < 0)
                         return cli_fail(&err);

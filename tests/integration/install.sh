@@ -46,6 +46,14 @@ check "current after first install: $(current)" [ "$(current)" = releases/0.1.0 
 check "installed binary is writable" [ "$(stat -c %a "$prefix/releases/0.1.0/bin/coding-agents")" = 555 ]
 check "installed doc is writable" [ "$(stat -c %a "$prefix/releases/0.1.0/share/doc/VERSION")" = 444 ]
 expect_status 0 "$CA_BIN" verify "$prefix/current"
+# The installed binary knows it is prod (its own config root); the build tree's is dev.
+xdg="$TEST_TMP/xdg"
+CODING_AGENTS_CONFIG_DIR='' XDG_CONFIG_HOME="$xdg" expect_status 0 "$prefix/current/bin/coding-agents" env --json
+check "installed binary not prod" "$CA_PYTHON3" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["profile"]=="prod" and d["version"]=="0.1.0" and d["config_root"]==sys.argv[2]+"/coding-agents", d' "$TEST_TMP/out" "$xdg"
+CODING_AGENTS_CONFIG_DIR='' XDG_CONFIG_HOME="$xdg" expect_status 0 "$CA_BIN" env --shell
+expect_grep "^CODING_AGENTS_PROFILE='dev'$" "$TEST_TMP/out"
+expect_grep "^CODING_AGENTS_CONFIG_ROOT='$xdg/coding-agents-dev'$" "$TEST_TMP/out"
+expect_grep '"type":"env-detect"' "$xdg/coding-agents/security-events.log"
 
 # Upgrade keeps the old one as previous; rollback swaps them back.
 expect_status 0 "$CA_BIN" install ca-0.2.0.tar.gz --pubkey k.pub --prefix "$prefix"
