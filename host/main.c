@@ -50,7 +50,8 @@ static void print_usage(FILE *f)
                 (void) fprintf(f, "   %-10s %s\n", commands[i].name, commands[i].summary);
         (void) fprintf(f, "\n'coding-agents <command> --help' describes a command.\n"
                           "Environment: CODING_AGENTS_CONFIG_DIR overrides the config root "
-                          "(default: $XDG_CONFIG_HOME/coding-agents).\n");
+                          "(default: $XDG_CONFIG_HOME/coding-agents, or coding-agents-dev\n"
+                          "for a binary run from a build tree; see 'coding-agents env').\n");
 }
 
 int cmd_version(int argc, char **argv, struct cli_ctx *ctx)
