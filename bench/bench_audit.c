@@ -12,20 +12,13 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "bench.h"
 #include "buf.h"
 #include "error.h"
 #include "fileio.h"
 #include "json.h"
 #include "parse.h"
 #include "paths.h"
-
-static double now(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 int main(int argc, char **argv)
 {
@@ -54,7 +47,7 @@ int main(int argc, char **argv)
                 return 1;
         }
 
-        t0 = now();
+        t0 = bench_now();
         for (uint64_t i = 0; i < count; i++) {
                 if (audit_append(log, AUDIT_CAPABILITY_REDEEMED, "bench-session", fields, NULL,
                                  &err) < 0) {
@@ -62,14 +55,14 @@ int main(int argc, char **argv)
                         return 1;
                 }
         }
-        chain_s = now() - t0;
+        chain_s = bench_now() - t0;
         audit_close(log);
 
         /* The baseline: a line of the same shape, serialised the same way, appended plainly. */
         fd = open(plain_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0)
                 return 1;
-        t0 = now();
+        t0 = bench_now();
         for (uint64_t i = 0; i < count; i++) {
                 json_t *o = json_pack("{s:s, s:s, s:I, s:O}", "type", "capability-redeemed",
                                       "session", "bench-session", "seq", (json_int_t) i,
@@ -80,7 +73,7 @@ int main(int argc, char **argv)
                         return 1;
                 json_decref(o);
         }
-        plain_s = now() - t0;
+        plain_s = bench_now() - t0;
         (void) close(fd);
 
         (void) printf("events: %llu\n", (unsigned long long) count);

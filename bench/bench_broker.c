@@ -23,6 +23,7 @@
 
 #include <sodium.h>
 
+#include "bench.h"
 #include "broker.h"
 #include "broker_client.h"
 #include "broker_proto.h"
@@ -34,22 +35,6 @@
 
 extern char **environ;
 
-static double now(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *) a;
-        double y = *(const double *) b;
-
-        return (x > y) - (x < y);
-}
-
 struct stats {
         double p50, p99, per_s;
 };
@@ -58,7 +43,7 @@ static struct stats summarise(double *t, size_t n, double wall)
 {
         struct stats s;
 
-        qsort(t, n, sizeof(*t), cmp_double);
+        qsort(t, n, sizeof(*t), bench_cmp_double);
         s.p50 = t[n / 2];
         s.p99 = t[(n * 99) / 100];
         s.per_s = (double) n / wall;
@@ -121,23 +106,23 @@ static struct stats bench_baseline(const char *self, const char *dir, size_t cou
         /* Wait for the server's "ready" line: no sleeps. */
         if (read(p[0], line, sizeof(line)) <= 0)
                 exit(1);
-        start = now();
+        start = bench_now();
         for (size_t i = 0; i < count; i++) {
                 json_t *reply = NULL;
                 int fds[1];
                 size_t nfds = 0;
-                double t0 = now();
+                double t0 = bench_now();
                 if (broker_call(path, req, NULL, 0, &reply, fds, 1, &nfds, &err) < 0) {
                         (void) fprintf(stderr, "baseline: %s\n", err.msg);
                         exit(1);
                 }
-                t[i] = now() - t0;
+                t[i] = bench_now() - t0;
                 json_decref(reply);
                 for (size_t k = 0; k < nfds; k++)
                         (void) close(fds[k]);
         }
         {
-                struct stats s = summarise(t, count, now() - start);
+                struct stats s = summarise(t, count, bench_now() - start);
                 json_t *reply = NULL;
                 int fds[1];
                 size_t nfds = 0;
@@ -251,7 +236,7 @@ int main(int argc, char **argv)
         creds = calloc(count, sizeof(*creds));
         if (!t || !creds)
                 return 1;
-        start = now();
+        start = bench_now();
         for (size_t i = 0; i < count; i++) {
                 struct cred c;
                 char session[32];
@@ -259,27 +244,27 @@ int main(int argc, char **argv)
 
                 /* Sessions hold at most 256 capabilities: spread them. */
                 (void) snprintf(session, sizeof(session), "bench-round-%zu", i / 200);
-                t0 = now();
+                t0 = bench_now();
                 issue(admin, session, &c);
                 redeem(&c);
-                t[i] = now() - t0;
+                t[i] = bench_now() - t0;
                 free(c.capability);
                 free(c.socket);
         }
-        round = summarise(t, count, now() - start);
+        round = summarise(t, count, bench_now() - start);
 
         for (size_t i = 0; i < count; i++) {
                 char session[32];
                 (void) snprintf(session, sizeof(session), "bench-redeem-%zu", i / 200);
                 issue(admin, session, &creds[i]);
         }
-        start = now();
+        start = bench_now();
         for (size_t i = 0; i < count; i++) {
-                double t0 = now();
+                double t0 = bench_now();
                 redeem(&creds[i]);
-                t[i] = now() - t0;
+                t[i] = bench_now() - t0;
         }
-        only = summarise(t, count, now() - start);
+        only = summarise(t, count, bench_now() - start);
 
         (void) printf("round trips: %llu each\n", (unsigned long long) count);
         (void) printf("baseline (bare SEQPACKET + SCM_RIGHTS): p50 %.1f us, p99 %.1f us, %.0f/s\n",

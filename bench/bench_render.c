@@ -11,26 +11,11 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench.h"
 #include "config.h"
 #include "error.h"
 #include "parse.h"
 #include "render.h"
-
-static double now(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *) a;
-        double y = *(const double *) b;
-
-        return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -54,7 +39,7 @@ int main(int argc, char **argv)
                 bool write = i >= rounds;
                 char dir[4096];
                 char sha[65];
-                double t0 = now();
+                double t0 = bench_now();
 
                 for (int a = 0; a < RENDER_AGENTS; a++) {
                         if (config_load(&cfgs[a], files, 1, &err) < 0) {
@@ -69,13 +54,13 @@ int main(int argc, char **argv)
                         (void) fprintf(stderr, "bench-render: %s\n", err.msg);
                         return 1;
                 }
-                t[i] = now() - t0;
+                t[i] = bench_now() - t0;
                 render_result_clear(&res);
                 for (int a = 0; a < RENDER_AGENTS; a++)
                         config_clear(&cfgs[a]);
         }
-        qsort(t, rounds, sizeof(*t), cmp_double);
-        qsort(t + rounds, rounds, sizeof(*t), cmp_double);
+        qsort(t, rounds, sizeof(*t), bench_cmp_double);
+        qsort(t + rounds, rounds, sizeof(*t), bench_cmp_double);
         (void) printf("render_seconds %.9f %.9f\n", t[rounds / 2], t[rounds + rounds / 2]);
         free(t);
         return 0;

@@ -8,27 +8,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench.h"
 #include "buf.h"
 #include "error.h"
 #include "fileio.h"
 #include "parse.h"
 #include "toml.h"
-
-static double now(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *) a;
-        double y = *(const double *) b;
-
-        return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -50,7 +35,7 @@ int main(int argc, char **argv)
                 return 1;
         for (uint64_t i = 0; i < rounds; i++) {
                 struct toml_doc *doc = NULL;
-                double start = now();
+                double start = bench_now();
                 if (toml_parse(b.data, b.len, argv[1], &doc, &err) < 0) {
                         (void) fprintf(stderr, "bench-toml: %s\n", err.msg);
                         free(t);
@@ -58,9 +43,9 @@ int main(int argc, char **argv)
                         return 1;
                 }
                 toml_doc_free(doc);
-                t[i] = now() - start;
+                t[i] = bench_now() - start;
         }
-        qsort(t, rounds, sizeof(*t), cmp_double);
+        qsort(t, rounds, sizeof(*t), bench_cmp_double);
         (void) printf("toml_parse_seconds %.9f\n", t[rounds / 2]);
         free(t);
         buf_clear(&b);

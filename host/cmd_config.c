@@ -33,47 +33,25 @@ static const char usage[] =
 
 #define MAX_SOURCES 64
 
-static json_t *strv_json(const struct config_strv *v)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; a && i < v->len; i++) {
-                if (json_array_append_new(a, json_string(v->items[i])) < 0)
-                        return json_decref(a), NULL;
-        }
-        return a;
-}
-
-static json_t *kv_json(const struct config_kv *kv, size_t n)
-{
-        json_t *o = json_object();
-
-        for (size_t i = 0; o && i < n; i++) {
-                if (json_object_set_new(o, kv[i].name, json_string(kv[i].value)) < 0)
-                        return json_decref(o), NULL;
-        }
-        return o;
-}
-
 static json_t *server_json(const struct config_server *s)
 {
         json_t *o = json_pack("{s:s, s:s, s:b, s:o}", "name", s->name, "transport",
                               config_transport_name(s->transport), "enabled", s->enabled,
-                              "secrets", strv_json(&s->secrets));
+                              "secrets", config_strv_json(&s->secrets));
 
         if (!o)
                 return NULL;
         if (s->transport == CONFIG_TRANSPORT_STDIO) {
                 if (json_object_set_new(o, "command", json_string(s->command)) < 0 ||
-                    json_object_set_new(o, "args", strv_json(&s->args)) < 0 ||
-                    json_object_set_new(o, "env", kv_json(s->env, s->nenv)) < 0 ||
+                    json_object_set_new(o, "args", config_strv_json(&s->args)) < 0 ||
+                    json_object_set_new(o, "env", config_kv_json(s->env, s->nenv)) < 0 ||
                     json_object_set_new(o, "network",
                                         json_string(config_network_name(s->network))) < 0)
                         return json_decref(o), NULL;
         } else {
                 if (json_object_set_new(o, "url", json_string(s->url)) < 0 ||
-                    json_object_set_new(o, "headers", kv_json(s->headers, s->nheaders)) < 0 ||
-                    json_object_set_new(o, "pins", strv_json(&s->pins)) < 0 ||
+                    json_object_set_new(o, "headers", config_kv_json(s->headers, s->nheaders)) < 0 ||
+                    json_object_set_new(o, "pins", config_strv_json(&s->pins)) < 0 ||
                     json_object_set_new(o, "trust", json_string(s->trust)) < 0)
                         return json_decref(o), NULL;
                 if (s->bearer_token_env_var &&
@@ -98,7 +76,7 @@ static json_t *config_json(const struct config *cfg, const char *const *sources,
         for (size_t i = 0; files && i < n; i++)
                 (void) json_array_append_new(files, json_string(sources[i]));
         o = json_pack("{s:o, s:o, s:{s:o, s:o}}", "sources", files, "mcp_servers", servers,
-                      "network", "allow_domains", strv_json(&cfg->allow_domains), "allow_ports",
+                      "network", "allow_domains", config_strv_json(&cfg->allow_domains), "allow_ports",
                       ports);
         return o;
 }

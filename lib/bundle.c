@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fts.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,80 +15,25 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fileio.h"
+#include "tree.h"
 
-struct item {
-        char *rel;
-        bool dir;
-        bool exec;
-        off_t size;
-};
-
-static int cmp_item(const void *a, const void *b)
+/* Everything to bundle: regular files and directories only. */
+static int list_stage(const char *stage, struct tree *t, struct ca_error *err)
 {
-        return strcmp(((const struct item *) a)->rel, ((const struct item *) b)->rel);
-}
+        int r = tree_list(stage, 100000, t, err);
 
-static void items_free(struct item *it, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                free(it[i].rel);
-        free(it);
-}
-
-static int list_stage(const char *stage, struct item **ret, size_t *ret_n, struct ca_error *err)
-{
-        char *const roots[] = {(char *) stage, NULL};
-        size_t base = strlen(stage);
-        struct item *it = NULL;
-        size_t n = 0;
-        size_t cap = 0;
-        FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
-        FTSENT *e;
-
-        while (base > 1 && stage[base - 1] == '/')
-                base--;
-        if (!fts)
-                return ca_error_set(err, errno, "cannot walk '%s'", stage);
-        for (e = fts_read(fts); e; e = fts_read(fts)) {
-                if (e->fts_level == 0 || e->fts_info == FTS_DP)
-                        continue;
-                if (e->fts_info != FTS_F && e->fts_info != FTS_D) {
-                        int code = e->fts_info == FTS_SL ? EINVAL : e->fts_errno ? e->fts_errno : EINVAL;
-                        (void) ca_error_setx(err, code,
-                                             "'%s' is not a regular file or directory: refusing "
-                                             "to bundle it",
-                                             e->fts_path);
-                        (void) fts_close(fts);
-                        items_free(it, n);
-                        return -code;
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < t->n; i++) {
+                if (t->items[i].kind == TREE_OTHER) {
+                        r = ca_error_setx(err, EINVAL,
+                                          "'%s/%s' is not a regular file or directory: refusing "
+                                          "to bundle it",
+                                          stage, t->items[i].path);
+                        tree_clear(t);
+                        return r;
                 }
-                if (n == cap) {
-                        size_t ncap = cap ? cap * 2 : 128;
-                        struct item *ni = realloc(it, ncap * sizeof(*ni));
-                        if (!ni) {
-                                (void) fts_close(fts);
-                                items_free(it, n);
-                                return ca_error_setx(err, ENOMEM, "out of memory");
-                        }
-                        it = ni;
-                        cap = ncap;
-                }
-                it[n] = (struct item) {.rel = strdup(e->fts_path + base + 1),
-                                       .dir = e->fts_info == FTS_D,
-                                       .exec = (e->fts_statp->st_mode & 0111) != 0,
-                                       .size = e->fts_statp->st_size};
-                if (!it[n].rel) {
-                        (void) fts_close(fts);
-                        items_free(it, n);
-                        return ca_error_setx(err, ENOMEM, "out of memory");
-                }
-                n++;
         }
-        (void) fts_close(fts);
-        if (n > 1)
-                qsort(it, n, sizeof(*it), cmp_item);
-        *ret = it;
-        *ret_n = n;
         return 0;
 }
 
@@ -102,28 +46,28 @@ static int archive_fail(struct archive *a, struct ca_error *err, const char *wha
                              msg ? msg : "libarchive error");
 }
 
-static int add_file(struct archive *a, struct archive_entry *ae, int dfd, const struct item *it,
-                    struct ca_error *err)
+static int add_file(struct archive *a, struct archive_entry *ae, int dfd,
+                    const struct tree_item *it, struct ca_error *err)
 {
-        _cleanup_close_ int fd = openat(dfd, it->rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd = openat(dfd, it->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         char chunk[65536];
         off_t done = 0;
 
         if (fd < 0)
-                return ca_error_set(err, errno, "cannot open '%s'", it->rel);
+                return ca_error_set(err, errno, "cannot open '%s'", it->path);
         if (archive_write_header(a, ae) != ARCHIVE_OK)
-                return archive_fail(a, err, it->rel);
+                return archive_fail(a, err, it->path);
         while (done < it->size) {
                 ssize_t n = read(fd, chunk, sizeof(chunk));
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
                         return ca_error_set(err, n < 0 ? errno : EIO,
-                                            "'%s' changed while being bundled", it->rel);
+                                            "'%s' changed while being bundled", it->path);
                 if (n > it->size - done)
                         n = (ssize_t) (it->size - done);
                 if (archive_write_data(a, chunk, (size_t) n) != n)
-                        return archive_fail(a, err, it->rel);
+                        return archive_fail(a, err, it->path);
                 done += n;
         }
         return 0;
@@ -134,8 +78,7 @@ int bundle_write(const char *stage, const char *top, int64_t mtime, const char *
 {
         _cleanup_close_ int dfd = -1;
         _cleanup_free_ char *tmp = NULL;
-        struct item *it = NULL;
-        size_t n = 0;
+        struct tree t = {0};
         struct archive *a = NULL;
         struct archive_entry *ae = NULL;
         int r;
@@ -143,12 +86,12 @@ int bundle_write(const char *stage, const char *top, int64_t mtime, const char *
         dfd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return ca_error_set(err, errno, "cannot open '%s'", stage);
-        r = list_stage(stage, &it, &n, err);
+        r = list_stage(stage, &t, err);
         if (r < 0)
                 return r;
         if (asprintf(&tmp, "%s.tmp-%d", out, (int) getpid()) < 0) {
                 tmp = NULL;
-                items_free(it, n);
+                tree_clear(&t);
                 return ca_error_setx(err, ENOMEM, "out of memory");
         }
         a = archive_write_new();
@@ -169,9 +112,9 @@ int bundle_write(const char *stage, const char *top, int64_t mtime, const char *
         {
                 char name[4096];
 
-                for (size_t i = 0; i <= n; i++) {
-                        const struct item *x = i == 0 ? NULL : &it[i - 1];
-                        int len = x ? snprintf(name, sizeof(name), "%s/%s", top, x->rel)
+                for (size_t i = 0; i <= t.n; i++) {
+                        const struct tree_item *x = i == 0 ? NULL : &t.items[i - 1];
+                        int len = x ? snprintf(name, sizeof(name), "%s/%s", top, x->path)
                                     : snprintf(name, sizeof(name), "%s", top);
 
                         if (len < 0 || (size_t) len >= sizeof(name)) {
@@ -185,7 +128,7 @@ int bundle_write(const char *stage, const char *top, int64_t mtime, const char *
                         archive_entry_set_gid(ae, 0);
                         archive_entry_set_uname(ae, "root");
                         archive_entry_set_gname(ae, "root");
-                        if (!x || x->dir) {
+                        if (!x || x->kind == TREE_DIR) {
                                 archive_entry_set_filetype(ae, AE_IFDIR);
                                 archive_entry_set_perm(ae, 0755);
                                 if (archive_write_header(a, ae) != ARCHIVE_OK) {
@@ -217,7 +160,7 @@ out:
         if (a)
                 archive_write_free(a);
         archive_entry_free(ae);
-        items_free(it, n);
+        tree_clear(&t);
         return r;
 }
 

@@ -863,3 +863,29 @@ const struct config_server *config_find_server(const struct config *cfg, const c
         }
         return NULL;
 }
+
+json_t *config_strv_json(const struct config_strv *v)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; a && i < v->len; i++) {
+                if (json_array_append_new(a, json_string(v->items[i])) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
+json_t *config_kv_json(const struct config_kv *kv, size_t n)
+{
+        json_t *o = json_object();
+
+        for (size_t i = 0; o && i < n; i++) {
+                if (json_object_set_new(o, kv[i].name, json_string(kv[i].value)) < 0) {
+                        json_decref(o);
+                        return NULL;
+                }
+        }
+        return o;
+}

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json.h"
 #include "macro.h"
 
 struct ca_error;
@@ -133,6 +134,10 @@ int config_scan_placeholders(const char *s, int (*cb)(void *userdata, const char
 
 /* True for a valid secret / environment variable name: [A-Za-z_][A-Za-z0-9_]*, <= 128. */
 bool config_is_secret_name(const char *s, size_t len);
+
+/* A JSON array of the strings / a JSON object of the pairs (NULL on OOM). */
+json_t *config_strv_json(const struct config_strv *v);
+json_t *config_kv_json(const struct config_kv *kv, size_t n);
 
 static inline void config_clearp(struct config *cfg)
 {

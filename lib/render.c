@@ -75,42 +75,20 @@ static void plan_clear(struct plan *p)
         p->n = 0;
 }
 
-static json_t *strv_json(const struct config_strv *v)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; a && i < v->len; i++) {
-                if (json_array_append_new(a, json_string(v->items[i])) < 0)
-                        return json_decref(a), NULL;
-        }
-        return a;
-}
-
-static json_t *kv_json(const struct config_kv *kv, size_t n)
-{
-        json_t *o = json_object();
-
-        for (size_t i = 0; o && i < n; i++) {
-                if (json_object_set_new(o, kv[i].name, json_string(kv[i].value)) < 0)
-                        return json_decref(o), NULL;
-        }
-        return o;
-}
-
 /* The definition as the manifest records it: original values, placeholders intact. */
 static json_t *server_def(const struct config_server *s, enum config_network network)
 {
         if (s->transport == CONFIG_TRANSPORT_STDIO)
                 return json_pack("{s:s, s:s, s:o, s:o, s:s, s:o}", "transport", "stdio",
-                                 "command", s->command, "args", strv_json(&s->args), "env",
-                                 kv_json(s->env, s->nenv), "network",
+                                 "command", s->command, "args", config_strv_json(&s->args), "env",
+                                 config_kv_json(s->env, s->nenv), "network",
                                  config_network_name(network), "secrets",
-                                 strv_json(&s->secrets));
+                                 config_strv_json(&s->secrets));
         return json_pack("{s:s, s:s, s:o, s:o, s:s, s:s?, s:o}", "transport",
                          config_transport_name(s->transport), "url", s->url, "headers",
-                         kv_json(s->headers, s->nheaders), "pins", strv_json(&s->pins), "trust",
+                         config_kv_json(s->headers, s->nheaders), "pins", config_strv_json(&s->pins), "trust",
                          s->trust, "bearer_token_env_var", s->bearer_token_env_var, "secrets",
-                         strv_json(&s->secrets));
+                         config_strv_json(&s->secrets));
 }
 
 static bool str_eq(const char *a, const char *b)

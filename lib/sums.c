@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fts.h>
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,6 +16,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fileio.h"
+#include "tree.h"
 
 #define SUMS_FILE_MAX ((size_t) 64 << 20)
 #define CHUNK ((size_t) 256 << 10)
@@ -255,89 +255,6 @@ static int run_jobs(struct job *j, unsigned threads)
         return -atomic_load(&j->error);
 }
 
-/* ---- walking the directory ------------------------------------------------------------------ */
-
-struct walk_item {
-        char *path;
-        bool regular;
-};
-
-static int cmp_item(const void *a, const void *b)
-{
-        return strcmp(((const struct walk_item *) a)->path, ((const struct walk_item *) b)->path);
-}
-
-static void items_free(struct walk_item *it, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                free(it[i].path);
-        free(it);
-}
-
-/* Lists everything under `dir` except directories and SHA256SUMS, sorted by path. */
-static int walk(const char *dir, struct walk_item **ret, size_t *ret_n, struct ca_error *err)
-{
-        char *const roots[] = {(char *) dir, NULL};
-        size_t base = strlen(dir);
-        struct walk_item *it = NULL;
-        size_t n = 0;
-        size_t cap = 0;
-        FTSENT *ent;
-        FTS *fts;
-
-        while (base > 1 && dir[base - 1] == '/')
-                base--;
-        fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
-        if (!fts)
-                return ca_error_set(err, errno, "cannot walk '%s'", dir);
-        for (ent = fts_read(fts); ent; ent = fts_read(fts)) {
-                const char *rel;
-
-                if (ent->fts_level == 0 || ent->fts_info == FTS_D || ent->fts_info == FTS_DP)
-                        continue;
-                if (ent->fts_info == FTS_DNR || ent->fts_info == FTS_ERR) {
-                        (void) fts_close(fts);
-                        items_free(it, n);
-                        return ca_error_set(err, ent->fts_errno, "cannot read '%s'",
-                                            ent->fts_path);
-                }
-                rel = ent->fts_path + base + 1;
-                if (strcmp(rel, SUMS_FILE) == 0)
-                        continue;
-                if (n >= SUMS_MAX_ENTRIES) {
-                        (void) fts_close(fts);
-                        items_free(it, n);
-                        return ca_error_setx(err, EFBIG, "more than %d files under '%s'",
-                                             SUMS_MAX_ENTRIES, dir);
-                }
-                if (n == cap) {
-                        size_t ncap = cap ? cap * 2 : 256;
-                        struct walk_item *ni = realloc(it, ncap * sizeof(*ni));
-                        if (!ni) {
-                                (void) fts_close(fts);
-                                items_free(it, n);
-                                return ca_error_setx(err, ENOMEM, "out of memory");
-                        }
-                        it = ni;
-                        cap = ncap;
-                }
-                it[n].path = strdup(rel);
-                it[n].regular = ent->fts_info == FTS_F;
-                if (!it[n].path) {
-                        (void) fts_close(fts);
-                        items_free(it, n);
-                        return ca_error_setx(err, ENOMEM, "out of memory");
-                }
-                n++;
-        }
-        (void) fts_close(fts);
-        if (n > 1)
-                qsort(it, n, sizeof(*it), cmp_item);
-        *ret = it;
-        *ret_n = n;
-        return 0;
-}
-
 /* ---- verify and write ------------------------------------------------------------------------ */
 
 void sums_report_clear(struct sums_report *rep)
@@ -358,8 +275,7 @@ int sums_verify_dir(const char *dir, unsigned threads, struct sums_report *rep,
         _cleanup_close_ int dfd = -1;
         _cleanup_buf_ struct buf b = BUF_INIT;
         _cleanup_free_ unsigned char *status = NULL;
-        struct walk_item *items = NULL;
-        size_t nitems = 0;
+        struct tree t = {0};
         struct sums s = {0};
         struct job j;
         size_t k = 0;
@@ -390,7 +306,7 @@ int sums_verify_dir(const char *dir, unsigned threads, struct sums_report *rep,
         atomic_init(&j.error, 0);
         r = run_jobs(&j, threads);
         if (r >= 0)
-                r = walk(dir, &items, &nitems, err);
+                r = tree_list(dir, SUMS_MAX_ENTRIES + 1, &t, err);
         else
                 r = ca_error_set(err, -r, "hashing failed");
         if (r < 0) {
@@ -405,17 +321,20 @@ int sums_verify_dir(const char *dir, unsigned threads, struct sums_report *rep,
                 else if (status[i] == ST_MISSING)
                         r = problem(rep, "missing", s.e[i].path);
         }
-        for (size_t i = 0; r >= 0 && i < nitems; i++) {
-                while (k < s.n && strcmp(s.e[k].path, items[i].path) < 0)
-                        k++;
-                if (k < s.n && strcmp(s.e[k].path, items[i].path) == 0 && items[i].regular)
+        for (size_t i = 0; r >= 0 && i < t.n; i++) {
+                const struct tree_item *it = &t.items[i];
+
+                if (it->kind == TREE_DIR || strcmp(it->path, SUMS_FILE) == 0)
                         continue;
-                if (k < s.n && strcmp(s.e[k].path, items[i].path) == 0)
-                        continue; /* listed but not a regular file: already "missing" */
-                r = problem(rep, items[i].regular ? "unlisted" : "unlisted (not a regular file)",
-                            items[i].path);
+                while (k < s.n && strcmp(s.e[k].path, it->path) < 0)
+                        k++;
+                if (k < s.n && strcmp(s.e[k].path, it->path) == 0)
+                        continue; /* listed: checked above (a non-file is "missing") */
+                r = problem(rep,
+                            it->kind == TREE_FILE ? "unlisted" : "unlisted (not a regular file)",
+                            it->path);
         }
-        items_free(items, nitems);
+        tree_clear(&t);
         sums_clear(&s);
         if (r < 0)
                 return ca_error_setx(err, ENOMEM, "out of memory");
@@ -426,10 +345,9 @@ int sums_write_dir(const char *dir, const char *const *skip, size_t nskip, struc
 {
         _cleanup_close_ int dfd = -1;
         _cleanup_buf_ struct buf out = BUF_INIT;
-        struct walk_item *items = NULL;
+        struct tree t = {0};
         struct sums_entry *e = NULL;
         uint8_t (*got)[DIGEST_SHA256_LEN] = NULL;
-        size_t nitems = 0;
         size_t n = 0;
         struct job j;
         int r;
@@ -437,30 +355,32 @@ int sums_write_dir(const char *dir, const char *const *skip, size_t nskip, struc
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return ca_error_set(err, errno, "cannot open '%s'", dir);
-        r = walk(dir, &items, &nitems, err);
+        r = tree_list(dir, SUMS_MAX_ENTRIES + 1, &t, err);
         if (r < 0)
                 return r;
-        e = calloc(nitems + 1, sizeof(*e));
-        got = calloc(nitems + 1, sizeof(*got));
+        e = calloc(t.n + 1, sizeof(*e));
+        got = calloc(t.n + 1, sizeof(*got));
         if (!e || !got) {
                 r = ca_error_setx(err, ENOMEM, "out of memory");
                 goto out;
         }
-        for (size_t i = 0; i < nitems; i++) {
-                bool skipped = false;
+        for (size_t i = 0; i < t.n; i++) {
+                const struct tree_item *it = &t.items[i];
+                bool skipped = strcmp(it->path, SUMS_FILE) == 0 || it->kind == TREE_DIR;
+
                 for (size_t k = 0; k < nskip; k++) {
-                        if (strcmp(items[i].path, skip[k]) == 0)
+                        if (strcmp(it->path, skip[k]) == 0)
                                 skipped = true;
                 }
                 if (skipped)
                         continue;
-                if (!items[i].regular || !sums_valid_path(items[i].path)) {
-                        r = ca_error_setx(err, EINVAL, "'%s/%s' is not a regular file with a "
-                                                       "plain name",
-                                          dir, items[i].path);
+                if (it->kind != TREE_FILE || !sums_valid_path(it->path)) {
+                        r = ca_error_setx(err, EINVAL,
+                                          "'%s/%s' is not a regular file with a plain name", dir,
+                                          it->path);
                         goto out;
                 }
-                e[n++].path = items[i].path;
+                e[n++].path = it->path;
         }
         j = (struct job) {.dirfd = dfd, .e = e, .n = n, .got = got};
         atomic_init(&j.next, 0);
@@ -483,6 +403,6 @@ int sums_write_dir(const char *dir, const char *const *skip, size_t nskip, struc
 out:
         free(e);
         free(got);
-        items_free(items, nitems);
+        tree_clear(&t);
         return r;
 }
