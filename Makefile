@@ -62,6 +62,14 @@ release: build
 	SOURCE_DATE_EPOCH=$(RELEASE_EPOCH) $(BUILD)/bin/coding-agents release bundle \
 		--version $(VERSION) --stage $(BUILD)/stage \
 		--out $(BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).tar.gz
+	@if [ -n "$(RELEASE_SECRET)" ] && [ -n "$(RELEASE_PUBLIC)" ]; then \
+		$(BUILD)/bin/coding-agents release sign --secret $(RELEASE_SECRET) \
+			$(BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).tar.gz && \
+		bash packaging/make-installer.sh $(BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).tar.gz \
+			$(RELEASE_PUBLIC) >$(BUILD)/install.sh && echo "installer $(BUILD)/install.sh"; \
+	else \
+		echo "(set RELEASE_SECRET and RELEASE_PUBLIC to sign and write install.sh)"; \
+	fi
 
 clean:
 	rm -rf build build-asan build-fuzz

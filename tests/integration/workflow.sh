@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The release workflow cannot run here; keep it valid YAML with the structure docs/releasing.md
+# describes (tag trigger, OIDC permission, test, minisign and cosign signing, publishing).
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+/usr/bin/python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml is not installed"
+check "release workflow" /usr/bin/python3 - "$CA_SOURCE_DIR/.github/workflows/release.yml" <<'PY'
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+on = d.get("on", d.get(True))
+assert on["push"]["tags"] == ["v*"], on
+assert d["permissions"] == {"contents": "write", "id-token": "write"}
+steps = d["jobs"]["release"]["steps"]
+runs = " ".join(s.get("run", "") for s in steps)
+uses = [s.get("uses", "") for s in steps]
+assert "make test" in runs and "make release" in runs and "cosign sign-blob" in runs
+assert "release verify" in runs
+assert any(u.startswith("sigstore/cosign-installer@") for u in uses)
+assert any(u.startswith("actions/checkout@") for u in uses)
+PY
+finish
