@@ -59,6 +59,8 @@ lint: build
 release: build
 	rm -rf $(BUILD)/stage
 	cmake --install $(BUILD) --prefix $(CURDIR)/$(BUILD)/stage >/dev/null
+	SOURCE_DATE_EPOCH=$(RELEASE_EPOCH) python3 packaging/make-sbom.py $(BUILD)/stage $(VERSION) \
+		>$(BUILD)/sbom.json && mv $(BUILD)/sbom.json $(BUILD)/stage/sbom.json
 	SOURCE_DATE_EPOCH=$(RELEASE_EPOCH) $(BUILD)/bin/coding-agents release bundle \
 		--version $(VERSION) --stage $(BUILD)/stage \
 		--out $(BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).tar.gz

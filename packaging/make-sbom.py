@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""CycloneDX 1.5 SBOM of a staged release (syft is not packaged in Debian, so we write it).
+
+    packaging/make-sbom.py STAGE VERSION > STAGE/sbom.json
+
+Components: every ELF executable of the stage (type application, with its SHA-256), and every
+shared library they link (from ldd), mapped with dpkg to its Debian package as
+pkg:deb/debian/<name>@<version>?arch=<arch>. Deterministic for a given stage: the timestamp is
+SOURCE_DATE_EPOCH and the serial number is derived from the content. (npm packages baked into
+container images join with the images.)
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+import uuid
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def is_elf(path):
+    with open(path, "rb") as f:
+        return f.read(4) == b"\x7fELF"
+
+
+def linked_libraries(path):
+    out = subprocess.run(["ldd", path], check=True, capture_output=True, text=True,
+                         env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"}).stdout
+    libs = []
+    for line in out.splitlines():
+        parts = line.split()
+        if "=>" in parts:
+            target = parts[parts.index("=>") + 1]
+        elif parts and parts[0].startswith("/"):
+            target = parts[0]
+        else:
+            continue  # linux-vdso: no file
+        if target.startswith("/"):
+            libs.append(target)
+    return libs
+
+
+def debian_package(path):
+    """(name, version, arch) of the package owning `path` (merged /usr aware)."""
+    candidates = [path, os.path.realpath(path)]
+    for p in list(candidates):
+        if p.startswith("/usr/"):
+            candidates.append(p[4:])
+        else:
+            candidates.append("/usr" + p)
+    for p in candidates:
+        r = subprocess.run(["dpkg", "-S", p], capture_output=True, text=True)
+        if r.returncode == 0:
+            # "libsodium23:amd64: /usr/lib/..." -> "libsodium23:amd64"
+            owner = r.stdout.split(": ")[0].split(",")[0].strip()
+            q = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version} ${Architecture}", owner],
+                               check=True, capture_output=True, text=True).stdout.split()
+            return q[0], q[1], q[2]
+    raise SystemExit(f"make-sbom: no Debian package owns {path}")
+
+
+def purl(name, version, arch):
+    return (f"pkg:deb/debian/{urllib.parse.quote(name, safe='')}@{urllib.parse.quote(version, safe='')}"
+            f"?arch={urllib.parse.quote(arch, safe='')}")
+
+
+def main():
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: make-sbom.py STAGE VERSION")
+    stage, version = sys.argv[1], sys.argv[2]
+    apps, libs, deps = [], {}, []
+    for root, dirs, files in os.walk(stage):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            rel = os.path.relpath(path, stage)
+            if os.path.islink(path) or not os.access(path, os.X_OK) or not is_elf(path):
+                continue
+            ref = f"file:{rel}"
+            apps.append({"type": "application", "bom-ref": ref, "name": rel,
+                         "version": version,
+                         "hashes": [{"alg": "SHA-256", "content": sha256(path)}]})
+            on = []
+            for lib in linked_libraries(path):
+                pkg = debian_package(lib)
+                p = purl(*pkg)
+                libs[p] = {"type": "library", "bom-ref": p, "name": pkg[0], "version": pkg[1],
+                           "purl": p}
+                on.append(p)
+            deps.append({"ref": ref, "dependsOn": sorted(set(on))})
+    components = apps + [libs[k] for k in sorted(libs)]
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    digest = hashlib.sha256(json.dumps(components, sort_keys=True).encode()).hexdigest()
+    bom = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "serialNumber": uuid.uuid5(uuid.NAMESPACE_URL, f"coding-agents/{version}/{digest}").urn,
+        "version": 1,
+        "metadata": {
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch)),
+            "component": {"type": "application", "bom-ref": "coding-agents",
+                          "name": "coding-agents", "version": version},
+            "tools": {"components": [{"type": "application", "name": "make-sbom.py"}]},
+        },
+        "components": components,
+        "dependencies": [{"ref": "coding-agents", "dependsOn": [a["bom-ref"] for a in apps]}] + deps,
+    }
+    json.dump(bom, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The release SBOM: valid against the official CycloneDX 1.5 JSON schema (from the npm package
+# @cyclonedx/cyclonedx-library), every binary with its SHA-256, every library it links mapped
+# to its Debian package as pkg:deb/debian/<name>@<version>?arch=<arch>, and deterministic.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+schemas="${CA_NPM_BIN:-}/../@cyclonedx/cyclonedx-library/res/schema"
+[ -f "$schemas/bom-1.5.SNAPSHOT.schema.json" ] || skip "CycloneDX schemas not installed (scripts/install-npm.sh)"
+/usr/bin/python3 -c 'import jsonschema' 2>/dev/null || skip "python3-jsonschema is not installed"
+command -v dpkg >/dev/null || skip "dpkg is needed to map libraries to packages"
+
+stage="$TEST_TMP/stage"
+mkdir -p "$stage/bin" "$stage/share/doc"
+cp "$CA_BIN" "$stage/bin/coding-agents"
+echo doc >"$stage/share/doc/README"
+export SOURCE_DATE_EPOCH=1700000000
+expect_status 0 /usr/bin/python3 "$CA_SOURCE_DIR/packaging/make-sbom.py" "$stage" 0.1.0
+cp "$TEST_TMP/out" "$TEST_TMP/sbom.json"
+expect_status 0 /usr/bin/python3 "$CA_SOURCE_DIR/packaging/make-sbom.py" "$stage" 0.1.0
+check "the SBOM is not deterministic" cmp -s "$TEST_TMP/out" "$TEST_TMP/sbom.json"
+
+check "SBOM invalid or incomplete" /usr/bin/python3 - "$TEST_TMP/sbom.json" "$schemas" "$stage" <<'PY'
+import hashlib, json, os, subprocess, sys
+import jsonschema
+sbom_path, schemas, stage = sys.argv[1:4]
+bom = json.load(open(sbom_path))
+def load(name):
+    return json.load(open(os.path.join(schemas, name)))
+schema = load("bom-1.5.SNAPSHOT.schema.json")
+store = {}
+for name in ("spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json"):
+    s = load(name)
+    store[s.get("$id", name)] = s
+    store[name.replace(".SNAPSHOT", "")] = s
+resolver = jsonschema.RefResolver.from_schema(schema, store=store)
+jsonschema.Draft7Validator(schema, resolver=resolver).validate(bom)
+
+apps = [c for c in bom["components"] if c["type"] == "application"]
+assert [a["name"] for a in apps] == ["bin/coding-agents"], apps
+digest = hashlib.sha256(open(os.path.join(stage, "bin/coding-agents"), "rb").read()).hexdigest()
+assert apps[0]["hashes"] == [{"alg": "SHA-256", "content": digest}]
+purls = {c["purl"] for c in bom["components"] if c["type"] == "library"}
+ldd = subprocess.run(["ldd", os.path.join(stage, "bin/coding-agents")], capture_output=True, text=True).stdout
+libs = [l.split("=>")[1].split()[0] for l in ldd.splitlines() if "=>" in l and "/" in l]
+assert libs
+# Every linked library's package is listed (several libraries may share one package).
+from urllib.parse import quote
+for lib in libs:
+    owner = None
+    for path in {lib, os.path.realpath(lib), "/usr" + lib, os.path.realpath(lib).removeprefix("/usr")}:
+        r = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
+        if r.returncode == 0:
+            owner = r.stdout.split(": ")[0].split(",")[0].split(":")[0]
+            break
+    assert owner, lib
+    assert any(p.startswith(f"pkg:deb/debian/{quote(owner, safe='')}@") for p in purls), (lib, owner)
+for p in purls:
+    assert p.startswith("pkg:deb/debian/") and "?arch=" in p, p
+assert any(p.startswith("pkg:deb/debian/libsodium23@") for p in purls)
+assert any(p.startswith("pkg:deb/debian/libjansson4@") for p in purls)
+assert bom["metadata"]["timestamp"] == "2023-11-14T22:13:20Z"
+PY
+finish
