@@ -7,6 +7,7 @@
 #   make fuzz     short libFuzzer run of every target (FUZZ_SECONDS each)
 #   make lint     clang-tidy, cppcheck, shellcheck and the banned-function check
 #   make release  a reproducible coding-agents-<version>-linux-<arch>.tar.gz in $(BUILD)/
+#   make dogfood  install that release through its install.sh and smoke-test prod and dev
 
 SANITIZE ?= 0
 FUZZ_SECONDS ?= 60
@@ -25,7 +26,7 @@ VERSION := $(shell grep -m1 -o 'coding-agents VERSION [0-9.]*' CMakeLists.txt | 
 ARCH := $(shell uname -m)
 RELEASE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: all deps build test demo bench fuzz lint release clean
+.PHONY: all deps build test demo bench fuzz lint release dogfood clean
 
 all: build
 
@@ -72,6 +73,9 @@ release: build
 	else \
 		echo "(set RELEASE_SECRET and RELEASE_PUBLIC to sign and write install.sh)"; \
 	fi
+
+dogfood: release
+	bash scripts/dogfood.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz

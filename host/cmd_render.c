@@ -16,9 +16,12 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "config.h"
+#include "digest.h"
 #include "error.h"
+#include "fileio.h"
 #include "json.h"
 #include "paths.h"
+#include "profile.h"
 #include "render.h"
 #include "spawn.h"
 
@@ -192,6 +195,27 @@ static int measure(const char *src, json_t **ret, json_t **ret_dirty, struct ca_
         return *ret ? 0 : -ENOMEM;
 }
 
+static int measure_release(const struct profile_info *p, json_t **ret, struct ca_error *err)
+{
+        _cleanup_free_ char *sums = paths_join(p->release_dir, "SHA256SUMS");
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        uint8_t md[DIGEST_SHA256_LEN];
+        char hex[DIGEST_SHA256_HEX_LEN + 1];
+        int r;
+
+        if (!sums)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = fileio_read_path(sums, (size_t) 64 << 20, &b, err);
+        if (r < 0)
+                return r;
+        if (digest_sha256(b.data ? b.data : "", b.len, md) < 0)
+                return ca_error_setx(err, EIO, "SHA-256 failed");
+        digest_hex(md, sizeof(md), hex);
+        *ret = json_pack("{s:s, s:s, s:s, s:s}", "kind", "release", "version", p->version,
+                         "release", p->release_dir, "sha256sums_sha256", hex);
+        return *ret ? 0 : ca_error_setx(err, ENOMEM, "out of memory");
+}
+
 /* ---- the command ------------------------------------------------------------------------------ */
 
 static void default_session(const struct render_cli *o, char *out, size_t outlen)
@@ -336,6 +360,7 @@ int cmd_render(int argc, char **argv, struct cli_ctx *ctx)
         const char *src = secure_getenv("CODING_AGENTS_SOURCE_DIR");
         char session[CAP_SESSION_MAX + 1];
         char sha[65];
+        struct profile_info prof;
         int status = CLI_FAIL;
         size_t i;
         json_t *w;
@@ -349,6 +374,16 @@ int cmd_render(int argc, char **argv, struct cli_ctx *ctx)
         else
                 default_session(&o, session, sizeof(session));
 
+        /* Before anything else: a prod binary refuses to set up a session from a release
+         * that no longer matches its SHA256SUMS. */
+        profile_detect(NULL, &prof);
+        {
+                _cleanup_free_ char *log = paths_events_log(ctx->config_root);
+
+                if (!log || profile_preflight(&prof, log, session, &err) < 0)
+                        return log ? cli_fail(&err) : cli_error("out of memory");
+        }
+
         for (int a = 0; a < RENDER_AGENTS; a++) {
                 if (!(o.agents & (1u << a)))
                         continue;
@@ -360,12 +395,18 @@ int cmd_render(int argc, char **argv, struct cli_ctx *ctx)
                 cfgp[a] = &cfgs[a];
         }
 
-        /* TODO(#10): a release install measures itself against its SHA256SUMS instead. */
 #ifdef CA_SOURCE_DIR
         if (!src)
                 src = CA_SOURCE_DIR;
 #endif
-        if (measure(src, &tree, &dirty, &err) < 0) {
+        if (prof.profile == PATHS_PROFILE_PROD) {
+                /* The release was just verified against its SHA256SUMS: that file is the
+                 * measurement of the trusted tree. */
+                if (measure_release(&prof, &tree, &err) < 0) {
+                        status = cli_fail(&err);
+                        goto out;
+                }
+        } else if (measure(src, &tree, &dirty, &err) < 0) {
                 status = cli_fail(&err);
                 goto out;
         }

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #include "profile.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "error.h"
+#include "json.h"
 #include "sums.h"
 
 /* Cuts the last path component off `p` in place; false when none is left. */
@@ -51,4 +54,47 @@ void profile_detect(const char *exe, struct profile_info *out)
                 return;
         (void) snprintf(out->prefix, sizeof(out->prefix), "%s", path);
         out->profile = PATHS_PROFILE_PROD;
+}
+
+int profile_preflight(const struct profile_info *p, const char *event_log, const char *session,
+                      struct ca_error *err)
+{
+        struct sums_report rep = {0};
+        json_t *fields;
+        int e;
+        int r;
+
+        /* The decision must be on record: a log that cannot be written stops the launch. */
+        if (p->profile != PATHS_PROFILE_PROD) {
+                fields = json_pack("{s:s, s:s, s:s}", "profile", "dev", "binary", p->exe,
+                                   "result", "unverified build tree");
+                r = audit_emit(event_log, AUDIT_INTEGRITY_OK, session, fields, err);
+                json_decref(fields);
+                return r;
+        }
+        r = sums_verify_dir(p->release_dir, 0, &rep, err);
+        fields = json_pack("{s:s, s:s, s:s, s:I}", "profile", "prod", "release", p->release_dir,
+                           "version", p->version, "problems", (json_int_t) rep.problems);
+        if (fields && rep.problems)
+                (void) json_object_set_new(
+                        fields, "first",
+                        json_stringn(rep.text.data, rep.text.len > 2000 ? 2000 : rep.text.len));
+        if (r >= 0) {
+                e = audit_emit(event_log, r == 0 ? AUDIT_INTEGRITY_OK : AUDIT_INTEGRITY_FAILED,
+                               session, fields, err);
+                if (e < 0) {
+                        json_decref(fields);
+                        sums_report_clear(&rep);
+                        return e;
+                }
+        }
+        json_decref(fields);
+        if (r > 0)
+                r = ca_error_setx(err, EBADMSG,
+                                  "the installed release '%s' failed its integrity check (%zu "
+                                  "problem%s): refusing to start; run 'coding-agents verify' "
+                                  "and reinstall",
+                                  p->release_dir, rep.problems, rep.problems == 1 ? "" : "s");
+        sums_report_clear(&rep);
+        return r < 0 ? r : 0;
 }

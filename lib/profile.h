@@ -25,3 +25,13 @@ struct profile_info {
 /* Detects the profile of the binary at `exe` (NULL: this process's /proc/self/exe). Never
  * fails: anything that does not prove prod is dev. */
 void profile_detect(const char *exe, struct profile_info *out);
+
+/*
+ * The integrity gate in front of anything that sets up a session: in prod, the release this
+ * binary runs from must match its SHA256SUMS; a mismatch is recorded (integrity-failed) and
+ * refused (-EBADMSG) before anything else happens. In dev there is no release to check: an
+ * event records that the session runs from an unverified build tree, and it goes on.
+ * `event_log` receives the event; `session` may be NULL.
+ */
+int profile_preflight(const struct profile_info *p, const char *event_log, const char *session,
+                      struct ca_error *err) CA_MUST_CHECK;

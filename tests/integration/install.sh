@@ -55,6 +55,23 @@ expect_grep "^CODING_AGENTS_PROFILE='dev'$" "$TEST_TMP/out"
 expect_grep "^CODING_AGENTS_CONFIG_ROOT='$xdg/coding-agents-dev'$" "$TEST_TMP/out"
 expect_grep '"type":"env-detect"' "$xdg/coding-agents/security-events.log"
 
+# A prod session setup verifies the release first, and measures the release itself.
+mkdir -p "$TEST_TMP/ws"
+printf '[mcp_servers.x]\ncommand = "c"\n' >"$TEST_TMP/ws/config.toml"
+prod_render() {
+        CODING_AGENTS_CONFIG_DIR="$TEST_TMP/prodcfg" "$prefix/current/bin/coding-agents" render \
+                --agent claude --workspace "$TEST_TMP/ws" --session-id s --out "$1"
+}
+expect_status 0 prod_render "$TEST_TMP/prod-session"
+expect_grep '"kind":"release"' "$TEST_TMP/prod-session/manifest.json"
+chmod u+w "$prefix/releases/0.1.0/share/doc/VERSION"
+echo tampered >>"$prefix/releases/0.1.0/share/doc/VERSION"
+expect_status 1 prod_render "$TEST_TMP/prod-session2"
+expect_grep "failed its integrity check" "$TEST_TMP/err"
+check "a refused session wrote output" [ ! -e "$TEST_TMP/prod-session2" ]
+expect_grep '"type":"integrity-failed"' "$TEST_TMP/prodcfg/security-events.log"
+expect_no_grep '"type":"session-config".*"session":"s".*prod-session2' "$TEST_TMP/prodcfg/security-events.log"
+
 # Upgrade keeps the old one as previous; rollback swaps them back.
 expect_status 0 "$CA_BIN" install ca-0.2.0.tar.gz --pubkey k.pub --prefix "$prefix"
 check "current after upgrade" [ "$(current)" = releases/0.2.0 ]
