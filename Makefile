@@ -26,7 +26,7 @@ VERSION := $(shell grep -m1 -o 'coding-agents VERSION [0-9.]*' CMakeLists.txt | 
 ARCH := $(shell uname -m)
 RELEASE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: all deps build test demo bench fuzz lint release dogfood clean
+.PHONY: all deps build test demo bench fuzz lint release reproducible dogfood clean
 
 all: build
 
@@ -57,25 +57,35 @@ lint: build
 	@bash scripts/install-deps.sh --lint
 	bash scripts/lint.sh $(BUILD)
 
-release: build
-	rm -rf $(BUILD)/stage
-	cmake --install $(BUILD) --prefix $(CURDIR)/$(BUILD)/stage >/dev/null
-	SOURCE_DATE_EPOCH=$(RELEASE_EPOCH) python3 packaging/make-sbom.py $(BUILD)/stage $(VERSION) \
-		>$(BUILD)/sbom.json && mv $(BUILD)/sbom.json $(BUILD)/stage/sbom.json
-	SOURCE_DATE_EPOCH=$(RELEASE_EPOCH) $(BUILD)/bin/coding-agents release bundle \
-		--version $(VERSION) --stage $(BUILD)/stage \
-		--out $(BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).tar.gz
+# The release is built in its own tree with CA_RELEASE=ON (no paths in the binary).
+RELEASE_BUILD ?= build-release
+
+release: deps
+	cmake -S . -B $(RELEASE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCA_RELEASE=ON >/dev/null
+	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target coding-agents
+	rm -rf $(RELEASE_BUILD)/stage
+	cmake --install $(RELEASE_BUILD) --prefix $(abspath $(RELEASE_BUILD))/stage >/dev/null
+	SOURCE_DATE_EPOCH=$(RELEASE_EPOCH) python3 packaging/make-sbom.py $(RELEASE_BUILD)/stage \
+		$(VERSION) >$(RELEASE_BUILD)/sbom.json && mv $(RELEASE_BUILD)/sbom.json $(RELEASE_BUILD)/stage/sbom.json
+	SOURCE_DATE_EPOCH=$(RELEASE_EPOCH) $(RELEASE_BUILD)/bin/coding-agents release bundle \
+		--version $(VERSION) --stage $(RELEASE_BUILD)/stage \
+		--out $(RELEASE_BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).tar.gz
 	@if [ -n "$(RELEASE_SECRET)" ] && [ -n "$(RELEASE_PUBLIC)" ]; then \
-		$(BUILD)/bin/coding-agents release sign --secret $(RELEASE_SECRET) \
-			$(BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).tar.gz && \
-		bash packaging/make-installer.sh $(BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).tar.gz \
-			$(RELEASE_PUBLIC) >$(BUILD)/install.sh && echo "installer $(BUILD)/install.sh"; \
+		$(RELEASE_BUILD)/bin/coding-agents release sign --secret $(RELEASE_SECRET) \
+			$(RELEASE_BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).tar.gz && \
+		bash packaging/make-installer.sh \
+			$(RELEASE_BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).tar.gz \
+			$(RELEASE_PUBLIC) >$(RELEASE_BUILD)/install.sh && echo "installer $(RELEASE_BUILD)/install.sh"; \
 	else \
 		echo "(set RELEASE_SECRET and RELEASE_PUBLIC to sign and write install.sh)"; \
 	fi
 
-dogfood: release
-	bash scripts/dogfood.sh $(BUILD)
+# Two release builds in two fresh directories must give the same bytes.
+reproducible:
+	bash scripts/reproducible.sh
+
+dogfood: release build
+	bash scripts/dogfood.sh $(RELEASE_BUILD) $(BUILD)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-release

@@ -4,16 +4,17 @@
 # throwaway key, installs it with its own install.sh into a temporary root-owned prefix, and
 # runs the same smoke tests against the installed binary (prod) and the build tree's (dev).
 #
-#   scripts/dogfood.sh BUILD_DIR      (as root)
+#   scripts/dogfood.sh RELEASE_BUILD_DIR DEV_BUILD_DIR      (as root)
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=$(cd "${1:-$src/build}" && pwd)
+release_build=$(cd "${1:-$src/build-release}" && pwd)
+build=$(cd "${2:-$src/build}" && pwd)
 if [ "$(id -u)" -ne 0 ]; then
         echo "dogfood.sh: run as root (installs need a root-owned prefix)" >&2
         exit 1
 fi
-bundle=$(ls "$build"/coding-agents-*-linux-*.tar.gz)
+bundle=$(ls "$release_build"/coding-agents-*-linux-*.tar.gz)
 work=$(mktemp -d /tmp/ca-dogfood.XXXXXX)
 base=$(mktemp -d /var/lib/ca-dogfood.XXXXXX)
 chmod 755 "$base"
