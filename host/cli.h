@@ -56,6 +56,7 @@ int cmd_kill(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_render(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_rollback(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_trust(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_uninstall(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_verify(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_version(int argc, char **argv, struct cli_ctx *ctx);

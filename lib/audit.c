@@ -45,6 +45,7 @@ static const char *const type_names[AUDIT_TYPE_MAX] = {
         [AUDIT_RUNTIME_BLOCKED] = "runtime-blocked",
         [AUDIT_OVERRIDE_USED] = "override-used",
         [AUDIT_AUDIT_AGENT] = "audit-agent",
+        [AUDIT_TRUST_CHANGED] = "trust-changed",
 };
 
 static const char genesis[DIGEST_SHA256_HEX_LEN + 1] =

@@ -58,6 +58,7 @@ enum audit_type {
         AUDIT_RUNTIME_BLOCKED,
         AUDIT_OVERRIDE_USED,
         AUDIT_AUDIT_AGENT,
+        AUDIT_TRUST_CHANGED,
         AUDIT_TYPE_MAX,
 };
 

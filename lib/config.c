@@ -308,7 +308,7 @@ static bool header_name_ok(const char *s)
         return is_header_name(s);
 }
 
-static bool valid_pin(const char *s)
+bool config_is_pin(const char *s)
 {
         unsigned char bin[64];
         size_t binlen = 0;
@@ -325,7 +325,7 @@ static bool valid_pin(const char *s)
         return end == s + len && binlen == 32;
 }
 
-static bool valid_bundle_name(const char *s)
+bool config_is_trust_name(const char *s)
 {
         size_t n = strlen(s);
 
@@ -492,7 +492,7 @@ static int merge_server_key(const struct loader *ld, struct config_server *s,
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < s->pins.len; i++) {
-                        if (!valid_pin(s->pins.items[i]))
+                        if (!config_is_pin(s->pins.items[i]))
                                 return fail_pos(ld, &v->u.array.items[i]->pos,
                                                 "bad pin: expected 'sha256//' and the base64 "
                                                 "of a 32-byte SPKI hash");
@@ -503,7 +503,7 @@ static int merge_server_key(const struct loader *ld, struct config_server *s,
                 r = get_string(ld, kv, k, &str);
                 if (r < 0)
                         return r;
-                if (strcmp(str, "system") != 0 && !valid_bundle_name(str))
+                if (strcmp(str, "system") != 0 && !config_is_trust_name(str))
                         return fail_pos(ld, &v->pos,
                                         "'trust' must be 'system' or a bundle name ([a-z0-9._-])");
                 s->trust_origin = origin_of(ld, &v->pos);

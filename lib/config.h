@@ -132,6 +132,12 @@ int config_scan_placeholders(const char *s, int (*cb)(void *userdata, const char
                              void *userdata, const char **ret_reason,
                              size_t *ret_offset) CA_MUST_CHECK;
 
+/* True for "sha256//" + the base64 of a 32-byte SPKI hash. */
+bool config_is_pin(const char *s);
+
+/* True for a trust bundle name: 1-64 of [a-z0-9._-], not starting with '.' or '-'. */
+bool config_is_trust_name(const char *s);
+
 /* True for a valid secret / environment variable name: [A-Za-z_][A-Za-z0-9_]*, <= 128. */
 bool config_is_secret_name(const char *s, size_t len);
 
