@@ -14,6 +14,7 @@
 #include "error.h"
 #include "json.h"
 #include "paths.h"
+#include "trust.h"
 
 static const char usage[] =
         "usage: coding-agents config check [--config FILE]... [--workspace DIR] [--json]\n"
@@ -171,7 +172,8 @@ static int config_check(int argc, char **argv, struct cli_ctx *ctx)
                 if (access(root_file, F_OK) == 0)
                         sources[n++] = root_file;
         }
-        if (config_load(&cfg, sources, n, &err) < 0)
+        if (config_load(&cfg, sources, n, &err) < 0 ||
+            trust_check_config(ctx->config_root, &cfg, &err) < 0)
                 return cli_fail(&err);
         if (json) {
                 _cleanup_json_ json_t *o = config_json(&cfg, sources, n);

@@ -24,6 +24,7 @@
 #include "profile.h"
 #include "render.h"
 #include "spawn.h"
+#include "trust.h"
 
 static const char usage[] =
         "usage: coding-agents render --agent claude|codex|copilot|all --out DIR\n"
@@ -99,7 +100,8 @@ static int load_agent(const struct render_cli *o, const char *root, enum render_
                 }
                 (void) json_array_append_new(sources, json_string(files[i]));
         }
-        return config_finish(cfg, err);
+        r = config_finish(cfg, err);
+        return r < 0 ? r : trust_check_config(root, cfg, err);
 }
 
 /* ---- trusted-tree measurement --------------------------------------------------------------- */

@@ -290,3 +290,29 @@ int trust_list(const char *root, json_t **ret, struct ca_error *err)
         *ret = out;
         return 0;
 }
+
+int trust_check_config(const char *root, const struct config *cfg, struct ca_error *err)
+{
+        _cleanup_close_ int dfd = -1;
+
+        for (size_t i = 0; i < cfg->nservers; i++) {
+                const struct config_server *s = &cfg->servers[i];
+                const struct config_origin *o = &s->trust_origin;
+
+                if (!s->enabled || !s->trust || strcmp(s->trust, "system") == 0)
+                        continue;
+                if (dfd == -1) {
+                        dfd = open_dir(root, false, err);
+                        if (dfd < 0 && dfd != -ENOENT)
+                                return dfd;
+                }
+                if (dfd >= 0 && exists_at(dfd, s->trust, ".pem"))
+                        continue;
+                return ca_error_input(err,
+                                      "%s:%u:%u: server '%s': trust '%s' is not a curated bundle "
+                                      "(add it: coding-agents trust add %s --bundle FILE.pem)",
+                                      o->file ? o->file : "?", o->line, o->col, s->name, s->trust,
+                                      s->trust);
+        }
+        return 0;
+}

@@ -30,3 +30,10 @@ int trust_remove(const char *root, const char *name, struct ca_error *err) CA_MU
 
 /* [{name, kind: "bundle"|"pins", count, certificates|pins}] sorted by name. */
 int trust_list(const char *root, json_t **ret, struct ca_error *err) CA_MUST_CHECK;
+
+struct config;
+
+/* Every enabled remote server's `trust` is "system" or a bundle in the store; otherwise
+ * -EINVAL (bad input) with the file:line:col of its `trust` key. */
+int trust_check_config(const char *root, const struct config *cfg,
+                       struct ca_error *err) CA_MUST_CHECK;

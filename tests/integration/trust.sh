@@ -31,6 +31,26 @@ check "the bundle is not the canonical certificate" cmp -s "$dir/corp.pem" "$TES
 check "store mode $(stat -c %a "$dir")" [ "$(stat -c %a "$dir")" = 700 ]
 check "bundle mode $(stat -c %a "$dir/corp.pem")" [ "$(stat -c %a "$dir/corp.pem")" = 600 ]
 
+# A server's `trust` must name a bundle in the store: config check and render say where.
+cat >"$TEST_TMP/remote.toml" <<'TOML'
+[mcp_servers.corpapi]
+url = "https://mcp.corp.test/mcp"
+trust = "corp"
+
+[mcp_servers.other]
+url = "https://other.test/mcp"
+trust = "nosuch"
+enabled = false
+TOML
+expect_status 0 "$CA_BIN" config check --config "$TEST_TMP/remote.toml"
+sed -i 's/"corp"/"corp2"/' "$TEST_TMP/remote.toml"
+expect_status 2 "$CA_BIN" config check --config "$TEST_TMP/remote.toml"
+expect_grep "remote.toml:3:9: server 'corpapi': trust 'corp2' is not a curated bundle" "$TEST_TMP/err"
+expect_status 2 "$CA_BIN" render --agent claude --out "$TEST_TMP/r" --config "$TEST_TMP/remote.toml"
+expect_grep "trust 'corp2' is not a curated bundle" "$TEST_TMP/err"
+check "render wrote output for a bad config" [ ! -e "$TEST_TMP/r" ]
+sed -i 's/"corp2"/"corp"/' "$TEST_TMP/remote.toml"
+
 # Refused, exit 2, nothing written: a private key, garbage, an empty file, a bad name.
 cat "$TEST_TMP/ca.pem" "$TEST_TMP/ca.key" >"$TEST_TMP/with-key.pem"
 expect_status 2 "$CA_BIN" trust add leak --bundle "$TEST_TMP/with-key.pem"
@@ -75,6 +95,7 @@ PY
 
 # Remove; removing what is not there is a runtime error.
 expect_status 0 "$CA_BIN" trust remove corp
+expect_status 2 "$CA_BIN" config check --config "$TEST_TMP/remote.toml"
 expect_status 1 "$CA_BIN" trust remove corp
 expect_grep "no trust named 'corp'" "$TEST_TMP/err"
 expect_status 0 "$CA_BIN" trust remove api

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "error.h"
 #include "json.h"
 #include "paths.h"
@@ -127,10 +128,43 @@ static void test_trust_store(void **state)
         rm_rf(root);
 }
 
+static void test_trust_check_config(void **state)
+{
+        static const char toml[] = "[mcp_servers.a]\nurl = \"https://a.test/\"\n"
+                                   "trust = \"corp\"\n";
+        char *root = make_tmpdir();
+        struct config cfg = CONFIG_INIT;
+        struct ca_error err = {0};
+        (void) state;
+
+        assert_int_equal(config_merge_buf(&cfg, toml, strlen(toml), "c.toml", &err), 0);
+        assert_int_equal(config_finish(&cfg, &err), 0);
+        /* No store at all, then a store without it: refused at the trust key. */
+        assert_int_equal(trust_check_config(root, &cfg, &err), -EINVAL);
+        assert_true(err.bad_input);
+        assert_int_equal(strncmp(err.msg, "c.toml:3:9: server 'a': trust 'corp'", 36), 0);
+        {
+                char *p = paths_join(root, "ca.pem");
+                const char *pins[] = {PIN_A};
+
+                err = (struct ca_error) {0};
+                assert_int_equal(trust_add_pins(root, "corp", pins, 1, &err), 0);
+                assert_int_equal(trust_check_config(root, &cfg, &err), -EINVAL);
+                assert_int_equal(trust_remove(root, "corp", &err), 0);
+                write_file(p, TEST_CERT_PEM);
+                assert_int_equal(trust_add_bundle(root, "corp", p, NULL, NULL, &err), 0);
+                assert_int_equal(trust_check_config(root, &cfg, &err), 0);
+                free(p);
+        }
+        config_clear(&cfg);
+        rm_rf(root);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_trust_store),
+                cmocka_unit_test(test_trust_check_config),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
