@@ -207,3 +207,95 @@ int fileio_mkdir_p(const char *path, mode_t mode, struct ca_error *err)
         }
         return 0;
 }
+
+static int publish_one(int dfd, const struct fileio_entry *e, mode_t file_mode, mode_t dir_mode,
+                       struct ca_error *err)
+{
+        const char *slash = strchr(e->name, '/');
+        _cleanup_close_ int sfd = -1;
+        _cleanup_close_ int fd = -1;
+        const char *base = e->name;
+        int r;
+
+        if (slash) {
+                _cleanup_free_ char *sub = strndup(e->name, (size_t) (slash - e->name));
+
+                if (!sub)
+                        return ca_error_setx(err, ENOMEM, "out of memory");
+                if (mkdirat(dfd, sub, dir_mode) < 0 && errno != EEXIST)
+                        return ca_error_set(err, errno, "cannot create '%s'", sub);
+                sfd = openat(dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (sfd < 0)
+                        return ca_error_set(err, errno, "cannot open '%s'", sub);
+                if (fchmod(sfd, dir_mode) < 0)
+                        return ca_error_set(err, errno, "cannot set the mode of '%s'", sub);
+                base = slash + 1;
+        }
+        fd = openat(sfd >= 0 ? sfd : dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                    file_mode);
+        if (fd < 0)
+                return ca_error_set(err, errno, "cannot create '%s'", e->name);
+        if (fchmod(fd, file_mode) < 0)
+                return ca_error_set(err, errno, "cannot set the mode of '%s'", e->name);
+        r = fileio_write_all(fd, e->data ? e->data : "", e->len);
+        if (r < 0)
+                return ca_error_set(err, -r, "cannot write '%s'", e->name);
+        if (close(take_fd(&fd)) < 0)
+                return ca_error_set(err, errno, "cannot close '%s'", e->name);
+        return 0;
+}
+
+static void unpublish(const char *tmp, const struct fileio_entry *entries, size_t n)
+{
+        _cleanup_close_ int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+        if (dfd >= 0) {
+                /* Files first, then their directories (rmdir of a non-empty one just fails). */
+                for (size_t i = 0; i < n; i++)
+                        (void) unlinkat(dfd, entries[i].name, 0);
+                for (size_t i = 0; i < n; i++) {
+                        const char *slash = strchr(entries[i].name, '/');
+                        _cleanup_free_ char *sub =
+                                slash ? strndup(entries[i].name,
+                                                (size_t) (slash - entries[i].name))
+                                      : NULL;
+
+                        if (sub)
+                                (void) unlinkat(dfd, sub, AT_REMOVEDIR);
+                }
+        }
+        (void) rmdir(tmp);
+}
+
+int fileio_publish_dir(const char *dir, const struct fileio_entry *entries, size_t n,
+                       mode_t file_mode, mode_t dir_mode, struct ca_error *err)
+{
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int dfd = -1;
+        struct stat st;
+        int r = 0;
+
+        if (lstat(dir, &st) == 0 && (!S_ISDIR(st.st_mode) || rmdir(dir) < 0))
+                return ca_error_setx(err, EEXIST,
+                                     "'%s' exists and is not an empty directory: choose another "
+                                     "--out",
+                                     dir);
+        if (asprintf(&tmp, "%s.tmp-XXXXXX", dir) < 0) {
+                tmp = NULL;
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        if (!mkdtemp(tmp))
+                return ca_error_set(err, errno, "cannot create a directory next to '%s'", dir);
+        dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                r = ca_error_set(err, errno, "cannot open '%s'", tmp);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = publish_one(dfd, &entries[i], file_mode, dir_mode, err);
+        if (r >= 0 && fchmod(dfd, dir_mode) < 0)
+                r = ca_error_set(err, errno, "cannot set the mode of '%s'", tmp);
+        if (r >= 0 && rename(tmp, dir) < 0)
+                r = ca_error_set(err, errno, "cannot move the new directory to '%s'", dir);
+        if (r < 0)
+                unpublish(tmp, entries, n);
+        return r;
+}

@@ -40,3 +40,17 @@ int fileio_write_atomic_at(int dirfd, const char *name, const void *data, size_t
 
 /* Creates `path` and missing parents with `mode` (existing directories are left as they are). */
 int fileio_mkdir_p(const char *path, mode_t mode, struct ca_error *err) CA_MUST_CHECK;
+
+struct fileio_entry {
+        const char *name; /* "file" or "subdir/file" (one level) */
+        const void *data;
+        size_t len;
+};
+
+/*
+ * Publishes a new directory `dir` holding `entries`: `dir` must not exist or be an empty
+ * directory; the files are written into a temporary sibling (files `file_mode`, directories
+ * `dir_mode`) that is renamed into place at the end, so a failure leaves nothing behind.
+ */
+int fileio_publish_dir(const char *dir, const struct fileio_entry *entries, size_t n,
+                       mode_t file_mode, mode_t dir_mode, struct ca_error *err) CA_MUST_CHECK;

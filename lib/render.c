@@ -576,69 +576,16 @@ done:
  * into place as a whole: atomicity comes from that rename, and none of them needs to survive
  * a crash, so they are written plainly (no fsync per file).
  */
-static int write_file_at(int dfd, const char *name, const struct buf *b, struct ca_error *err)
-{
-        _cleanup_close_ int fd = -1;
-        int r;
-
-        fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return ca_error_set(err, errno, "cannot create '%s'", name);
-        r = fileio_write_all(fd, b->data ? b->data : "", b->len);
-        if (r < 0)
-                return ca_error_set(err, -r, "cannot write '%s'", name);
-        if (close(take_fd(&fd)) < 0)
-                return ca_error_set(err, errno, "cannot close '%s'", name);
-        return 0;
-}
-
-static int write_in(int dfd, const char *sub, const char *name, const struct buf *b,
-                    struct ca_error *err)
-{
-        _cleanup_close_ int sfd = -1;
-
-        if (mkdirat(dfd, sub, 0700) < 0)
-                return ca_error_set(err, errno, "cannot create '%s'", sub);
-        sfd = openat(dfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (sfd < 0)
-                return ca_error_set(err, errno, "cannot open '%s'", sub);
-        return write_file_at(sfd, name, b, err);
-}
-
-static void remove_tree(const char *tmp)
-{
-        _cleanup_close_ int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-
-        if (dfd >= 0) {
-                for (int a = 0; a < RENDER_AGENTS; a++) {
-                        int sfd = openat(dfd, agent_names[a],
-                                         O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-                        if (sfd >= 0) {
-                                (void) unlinkat(sfd, agent_files[a], 0);
-                                (void) close(sfd);
-                        }
-                        (void) unlinkat(dfd, agent_names[a], AT_REMOVEDIR);
-                }
-                (void) unlinkat(dfd, "manifest.json", 0);
-        }
-        (void) rmdir(tmp);
-}
-
 int render_write(const struct render_result *r, const char *dir, char sha256[65],
                  struct ca_error *err)
 {
         _cleanup_buf_ struct buf manifest = BUF_INIT;
-        _cleanup_free_ char *tmp = NULL;
-        _cleanup_close_ int dfd = -1;
+        char names[RENDER_AGENTS][64];
+        struct fileio_entry entries[RENDER_AGENTS + 1];
         uint8_t md[DIGEST_SHA256_LEN];
-        struct stat st;
+        size_t n = 0;
         int ret;
 
-        if (lstat(dir, &st) == 0 && (!S_ISDIR(st.st_mode) || rmdir(dir) < 0))
-                return ca_error_setx(err, EEXIST,
-                                     "'%s' exists and is not an empty directory: choose another "
-                                     "--out",
-                                     dir);
         ret = ca_json_canonical(r->manifest, &manifest, err);
         if (ret < 0)
                 return ret;
@@ -646,30 +593,13 @@ int render_write(const struct render_result *r, const char *dir, char sha256[65]
                 return ca_error_setx(err, EIO, "SHA-256 failed");
         digest_hex(md, sizeof(md), sha256);
 
-        if (asprintf(&tmp, "%s.tmp-XXXXXX", dir) < 0) {
-                tmp = NULL;
-                return ca_error_setx(err, ENOMEM, "out of memory");
+        entries[n++] = (struct fileio_entry){"manifest.json", manifest.data, manifest.len};
+        for (int a = 0; a < RENDER_AGENTS; a++) {
+                if (!r->files[a].len)
+                        continue;
+                (void) snprintf(names[a], sizeof(names[a]), "%s/%s", agent_names[a],
+                                agent_files[a]);
+                entries[n++] = (struct fileio_entry){names[a], r->files[a].data, r->files[a].len};
         }
-        if (!mkdtemp(tmp))
-                return ca_error_set(err, errno, "cannot create a directory next to '%s'", dir);
-        dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (dfd < 0) {
-                ret = ca_error_set(err, errno, "cannot open '%s'", tmp);
-                goto fail;
-        }
-        ret = write_file_at(dfd, "manifest.json", &manifest, err);
-        for (int a = 0; ret >= 0 && a < RENDER_AGENTS; a++) {
-                if (r->files[a].len)
-                        ret = write_in(dfd, agent_names[a], agent_files[a], &r->files[a], err);
-        }
-        if (ret < 0)
-                goto fail;
-        if (rename(tmp, dir) < 0) {
-                ret = ca_error_set(err, errno, "cannot move the rendered session to '%s'", dir);
-                goto fail;
-        }
-        return 0;
-fail:
-        remove_tree(tmp);
-        return ret;
+        return fileio_publish_dir(dir, entries, n, 0600, 0700, err);
 }
