@@ -2,6 +2,7 @@
 /* coding-agents config check|paths: load, merge and validate config.toml files. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,9 +77,11 @@ static json_t *config_json(const struct config *cfg, const char *const *sources,
                 (void) json_array_append_new(ports, json_integer(cfg->allow_ports[i]));
         for (size_t i = 0; files && i < n; i++)
                 (void) json_array_append_new(files, json_string(sources[i]));
-        o = json_pack("{s:o, s:o, s:{s:o, s:o}}", "sources", files, "mcp_servers", servers,
-                      "network", "allow_domains", config_strv_json(&cfg->allow_domains), "allow_ports",
-                      ports);
+        o = json_pack("{s:o, s:o, s:{s:o, s:o, s:o, s:I, s:I}}", "sources", files, "mcp_servers",
+                      servers, "network", "allow_domains", config_strv_json(&cfg->allow_domains),
+                      "allow_ports", ports, "registries", config_strv_json(&cfg->registries),
+                      "max_request_bytes", (json_int_t) config_max_request(cfg),
+                      "max_reply_bytes", (json_int_t) config_max_reply(cfg));
         return o;
 }
 
@@ -117,7 +120,12 @@ static void print_human(const struct config *cfg, const char *const *sources, si
         (void) printf("%s; allow_ports:", cfg->allow_domains.len ? "" : " (none)");
         for (size_t i = 0; i < cfg->nallow_ports; i++)
                 (void) printf(" %u", cfg->allow_ports[i]);
-        (void) printf("%s\n", cfg->nallow_ports ? "" : " 443 (default)");
+        (void) printf("%s; registries:", cfg->nallow_ports ? "" : " 443 (default)");
+        for (size_t i = 0; i < cfg->registries.len; i++)
+                (void) printf(" %s", cfg->registries.items[i]);
+        (void) printf("%s\n", cfg->registries.len ? "" : " (none)");
+        (void) printf("network: max_request_bytes: %" PRIu64 "; max_reply_bytes: %" PRIu64 "\n",
+                      config_max_request(cfg), config_max_reply(cfg));
 }
 
 static int config_check(int argc, char **argv, struct cli_ctx *ctx)

@@ -550,6 +550,33 @@ static int merge_servers(const struct loader *ld, const struct toml_kv *top)
         return 0;
 }
 
+static const struct {
+        const char *name;
+        const char *const domains[4];
+} registries[] = {
+        {"crates", {"crates.io", "index.crates.io", "static.crates.io", NULL}},
+        {"debian", {"deb.debian.org", "security.debian.org", NULL}},
+        {"go", {"proxy.golang.org", "sum.golang.org", NULL}},
+        {"maven", {"repo.maven.apache.org", "repo1.maven.org", NULL}},
+        {"npm", {"registry.npmjs.org", NULL}},
+        {"pypi", {"pypi.org", "files.pythonhosted.org", NULL}},
+        {"rubygems", {"rubygems.org", "index.rubygems.org", NULL}},
+};
+
+const char *const *config_registry_domains(const char *name)
+{
+        for (size_t i = 0; i < CA_ELEMENTSOF(registries); i++) {
+                if (strcmp(registries[i].name, name) == 0)
+                        return registries[i].domains;
+        }
+        return NULL;
+}
+
+const char *config_registry_names(void)
+{
+        return "crates, debian, go, maven, npm, pypi, rubygems";
+}
+
 static bool valid_domain(const char *s)
 {
         /* "example.com", or ".example.com" for the domain and all its subdomains. */
@@ -604,6 +631,28 @@ static int merge_network(const struct loader *ld, const struct toml_kv *top)
                         free(cfg->allow_ports);
                         cfg->allow_ports = ports;
                         cfg->nallow_ports = v->u.array.len;
+                } else if (strcmp(kv->key, "registries") == 0) {
+                        r = get_strv(ld, kv, kv->key, false, &cfg->registries);
+                        if (r < 0)
+                                return r;
+                        for (size_t j = 0; j < cfg->registries.len; j++) {
+                                if (!config_registry_domains(cfg->registries.items[j]))
+                                        return fail_pos(ld, &v->u.array.items[j]->pos,
+                                                        "unknown registry '%s' (known: %s)",
+                                                        cfg->registries.items[j],
+                                                        config_registry_names());
+                        }
+                } else if (strcmp(kv->key, "max_request_bytes") == 0 ||
+                           strcmp(kv->key, "max_reply_bytes") == 0) {
+                        if (v->type != TOML_INTEGER || v->u.integer < 1 ||
+                            (uint64_t) v->u.integer > CONFIG_MAX_BODY_LIMIT)
+                                return fail_pos(ld, &v->pos,
+                                                "'%s' must be an integer from 1 to 2^40 (bytes)",
+                                                kv->key);
+                        if (strcmp(kv->key, "max_request_bytes") == 0)
+                                cfg->max_request_bytes = (uint64_t) v->u.integer;
+                        else
+                                cfg->max_reply_bytes = (uint64_t) v->u.integer;
                 } else {
                         return fail_pos(ld, &kv->pos, "unknown key '%s' in [network]", kv->key);
                 }
@@ -849,6 +898,7 @@ void config_clear(struct config *cfg)
         free(cfg->servers);
         strv_free(&cfg->allow_domains);
         free(cfg->allow_ports);
+        strv_free(&cfg->registries);
         for (size_t i = 0; i < cfg->nfiles; i++)
                 free(cfg->files[i]);
         free(cfg->files);

@@ -5,7 +5,8 @@
  * replaced whole), then validated as a whole.
  *
  *   [mcp_servers.<name>]     command/args/env (stdio) or url (Streamable HTTP / SSE)
- *   [network]                allow_domains, allow_ports
+ *   [network]                allow_domains, allow_ports, registries, max_request_bytes,
+ *                            max_reply_bytes
  *
  * Every error is "file:line:col: message" with bad_input set (exit status 2); nothing is ever
  * written while loading. Secrets appear only as placeholders `${NAME}` / `$NAME` (and `$$` for a
@@ -91,11 +92,37 @@ struct config {
         struct config_strv allow_domains;
         uint16_t *allow_ports;
         size_t nallow_ports;
+        struct config_strv registries; /* names from config_registry_domains() */
+        uint64_t max_request_bytes;    /* 0 = CONFIG_MAX_REQUEST_DEFAULT */
+        uint64_t max_reply_bytes;      /* 0 = CONFIG_MAX_REPLY_DEFAULT */
         char **files; /* every file name seen, owned here */
         size_t nfiles;
 };
 
 #define CONFIG_INIT {0}
+
+/* Egress size caps (ARCHITECTURE §9): 10 MB request bodies, 100 MB replies. */
+#define CONFIG_MAX_REQUEST_DEFAULT ((uint64_t) 10 << 20)
+#define CONFIG_MAX_REPLY_DEFAULT ((uint64_t) 100 << 20)
+#define CONFIG_MAX_BODY_LIMIT ((uint64_t) 1 << 40)
+
+/*
+ * The domains of a named package registry ("npm", "pypi", ...), as allow_domains entries, in a
+ * NULL-terminated static array; NULL for an unknown name.
+ */
+const char *const *config_registry_domains(const char *name);
+/* A comma-separated list of the known registry names, for messages. */
+const char *config_registry_names(void);
+
+static inline uint64_t config_max_request(const struct config *cfg)
+{
+        return cfg->max_request_bytes ? cfg->max_request_bytes : CONFIG_MAX_REQUEST_DEFAULT;
+}
+
+static inline uint64_t config_max_reply(const struct config *cfg)
+{
+        return cfg->max_reply_bytes ? cfg->max_reply_bytes : CONFIG_MAX_REPLY_DEFAULT;
+}
 
 /* Parses one TOML source and merges it over what `cfg` holds. */
 int config_merge_buf(struct config *cfg, const char *data, size_t len, const char *name,
