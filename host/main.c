@@ -33,6 +33,7 @@ static const struct command commands[] = {
         {"events", cmd_events, CMD_NEEDS_CONFIG_ROOT, "verify and read the security event log"},
         {"install", cmd_install, CMD_NEEDS_CONFIG_ROOT, "install a signed release bundle"},
         {"kill", cmd_kill, CMD_NEEDS_CONFIG_ROOT, "revoke everything a session holds"},
+        {"proxy", cmd_proxy, CMD_NEEDS_CONFIG_ROOT, "the egress proxy: render, run, read its logs"},
         {"release", cmd_release, 0, "sign and verify release bundles (minisign format)"},
         {"render", cmd_render, CMD_NEEDS_CONFIG_ROOT, "render a session's manifest and agent configs"},
         {"rollback", cmd_rollback, 0, "switch back to the previous release"},

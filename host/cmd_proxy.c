@@ -1,0 +1,777 @@
+/* SPDX-License-Identifier: MIT */
+/* coding-agents proxy config|run|events: the egress proxy (squid + dnsmasq), ARCHITECTURE §9. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "capability.h"
+#include "cleanup.h"
+#include "cli.h"
+#include "config.h"
+#include "egress.h"
+#include "error.h"
+#include "fileio.h"
+#include "json.h"
+#include "lines.h"
+#include "parse.h"
+#include "paths.h"
+#include "proxylog.h"
+#include "spawn.h"
+
+static const char usage[] =
+        "usage: coding-agents proxy config [--config FILE]... [--workspace DIR] --out DIR\n"
+        "                                  [--root PATH] [--resolver ADDRESS]... [--port N]\n"
+        "       coding-agents proxy run --dir DIR [--squid PATH] [--dnsmasq PATH]\n"
+        "       coding-agents proxy events --dir DIR [--follow] [--session ID]\n"
+        "\n"
+        "The egress proxy: the only way out of a session's containers.\n"
+        "\n"
+        "config  renders squid.conf, dnsmasq.conf, error pages and proxy.json into DIR (which\n"
+        "        must not exist) from [network] in config.toml plus the hosts of enabled\n"
+        "        remote MCP servers. --root is where DIR will be at run time (default: DIR\n"
+        "        itself; the sidecar image uses /etc/coding-agents/proxy). --resolver names\n"
+        "        the upstream DNS servers (default: the non-loopback nameservers of\n"
+        "        /etc/resolv.conf). --port is squid's port (default 3128).\n"
+        "run     runs dnsmasq and squid in the foreground until SIGTERM/SIGINT; prints\n"
+        "        'proxy ready' once both answer. Meant for the proxy's own network namespace\n"
+        "        (the sidecar container or a test namespace): dnsmasq takes 127.0.0.1:53.\n"
+        "events  reads DIR/run/access.log and DIR/run/dnsmasq.log from where it last\n"
+        "        stopped and appends proxy-denied, proxy-limit and dns-denied events to the\n"
+        "        security event log; --follow keeps waiting for new lines. Malformed lines\n"
+        "        are counted and reported, never fatal.\n"
+        "\n"
+        "See docs/network-proxy.md.\n";
+
+#define MAX_SOURCES 64
+#define MAX_RESOLVERS 8
+
+/* ---- proxy config ---- */
+
+static int default_resolvers(char **out, size_t max, size_t *n)
+{
+        _cleanup_fclose_ FILE *f = fopen("/etc/resolv.conf", "re");
+        char line[512];
+
+        *n = 0;
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof(line), f) && *n < max) {
+                char *save = NULL, *key = strtok_r(line, " \t\n", &save);
+                char *addr = key ? strtok_r(NULL, " \t\n", &save) : NULL;
+                struct in6_addr a6;
+                struct in_addr a4;
+
+                if (!key || !addr || strcmp(key, "nameserver") != 0)
+                        continue;
+                /* The proxy's namespace cannot reach the host's loopback resolvers. */
+                if ((inet_pton(AF_INET, addr, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
+                    (inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6)))
+                        continue;
+                out[*n] = strdup(addr);
+                if (!out[*n])
+                        return -ENOMEM;
+                (*n)++;
+        }
+        return 0;
+}
+
+static char *absolute_dir(const char *dir)
+{
+        _cleanup_free_ char *copy = strdup(dir);
+        _cleanup_free_ char *parent = NULL;
+        char *slash, *real, *res = NULL;
+        const char *base;
+
+        if (!copy)
+                return NULL;
+        while (strlen(copy) > 1 && copy[strlen(copy) - 1] == '/')
+                copy[strlen(copy) - 1] = '\0';
+        slash = strrchr(copy, '/');
+        if (slash) {
+                *slash = '\0';
+                parent = strdup(slash == copy ? "/" : copy);
+                base = slash + 1;
+        } else {
+                parent = strdup(".");
+                base = copy;
+        }
+        if (!parent || !*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+                return NULL;
+        real = realpath(parent, NULL);
+        if (!real)
+                return NULL;
+        if (asprintf(&res, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base) < 0)
+                res = NULL;
+        free(real);
+        return res;
+}
+
+static int proxy_config(int argc, char **argv, struct cli_ctx *ctx)
+{
+        static const struct option opts[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"config", required_argument, NULL, 'c'},
+                {"workspace", required_argument, NULL, 'w'},
+                {"out", required_argument, NULL, 'o'},
+                {"root", required_argument, NULL, 'r'},
+                {"resolver", required_argument, NULL, 'R'},
+                {"port", required_argument, NULL, 'p'},
+                {0},
+        };
+        _cleanup_config_ struct config cfg = CONFIG_INIT;
+        const char *sources[MAX_SOURCES];
+        char *resolvers[MAX_RESOLVERS] = {0};
+        _cleanup_free_ char *ws_file = NULL, *root_file = NULL, *abs_out = NULL;
+        const char *workspace = ".", *out = NULL, *root = NULL;
+        struct egress_result res = {0};
+        struct egress_opts eo = {0};
+        struct ca_error err = {0};
+        size_t n = 0, nres = 0;
+        int c, ret;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "hc:w:o:", opts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        return cli_help(usage);
+                case 'c':
+                        if (n == MAX_SOURCES)
+                                return cli_usage_error(ctx, "more than %d --config files",
+                                                       MAX_SOURCES);
+                        sources[n++] = optarg;
+                        break;
+                case 'w':
+                        workspace = optarg;
+                        break;
+                case 'o':
+                        out = optarg;
+                        break;
+                case 'r':
+                        root = optarg;
+                        break;
+                case 'R':
+                        if (nres == MAX_RESOLVERS)
+                                return cli_usage_error(ctx, "more than %d --resolver",
+                                                       MAX_RESOLVERS);
+                        resolvers[nres] = strdup(optarg);
+                        if (!resolvers[nres++])
+                                return cli_error("out of memory");
+                        break;
+                case 'p': {
+                        uint64_t v;
+
+                        if (parse_uint(optarg, 1, 65535, &v) < 0)
+                                return cli_usage_error(ctx, "bad --port '%s'", optarg);
+                        eo.port = (uint16_t) v;
+                        break;
+                }
+                default:
+                        return cli_usage_error(ctx, "unknown option");
+                }
+        }
+        if (optind < argc)
+                return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
+        if (!out)
+                return cli_usage_error(ctx, "--out DIR is required");
+        if (n == 0) {
+                ws_file = paths_join(workspace, "config.toml");
+                root_file = paths_join(ctx->config_root, "config.toml");
+                if (!ws_file || !root_file)
+                        return cli_error("out of memory");
+                if (access(ws_file, F_OK) == 0)
+                        sources[n++] = ws_file;
+                if (access(root_file, F_OK) == 0)
+                        sources[n++] = root_file;
+        }
+        abs_out = absolute_dir(out);
+        if (!abs_out)
+                return cli_usage_error(ctx, "bad --out '%s': its parent must exist", out);
+        if (!nres && default_resolvers(resolvers, MAX_RESOLVERS, &nres) < 0)
+                return cli_error("out of memory");
+        eo.root = root ? root : abs_out;
+        eo.resolvers = (const char *const *) resolvers;
+        eo.nresolvers = nres;
+        ret = config_load(&cfg, sources, n, &err);
+        if (ret >= 0)
+                ret = egress_render(&cfg, &eo, &res, &err);
+        if (ret >= 0)
+                ret = egress_write(&res, out, &err);
+        if (ret >= 0)
+                (void) printf("proxy configuration written to %s (%zu files)\n", out, res.nfiles);
+        egress_result_clear(&res);
+        for (size_t i = 0; i < nres; i++)
+                free(resolvers[i]);
+        if (ret < 0)
+                return cli_fail(&err);
+        return cli_finish(CLI_OK);
+}
+
+/* ---- shared: the rendered directory ---- */
+
+struct proxy_dir {
+        char *dir; /* absolute */
+        json_t *summary;
+        uint16_t port;
+};
+
+static void proxy_dir_clear(struct proxy_dir *p)
+{
+        free(p->dir);
+        json_decref(p->summary);
+        memset(p, 0, sizeof(*p));
+}
+
+static int proxy_dir_load(const char *dir, struct proxy_dir *p, struct ca_error *err)
+{
+        _cleanup_free_ char *file = NULL;
+        const char *root;
+        json_int_t port;
+
+        memset(p, 0, sizeof(*p));
+        p->dir = realpath(dir, NULL);
+        if (!p->dir)
+                return ca_error_set(err, errno, "cannot open the proxy directory '%s'", dir);
+        file = paths_join(p->dir, "proxy.json");
+        if (!file)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (ca_json_parse_file(file, 1 << 20, &p->summary, err) < 0)
+                return ca_error_prefix(err, "not a rendered proxy directory (see 'proxy config')");
+        root = json_string_value(json_object_get(p->summary, "root"));
+        port = json_integer_value(json_object_get(p->summary, "port"));
+        if (json_integer_value(json_object_get(p->summary, "version")) != 1 || !root ||
+            port < 1 || port > 65535)
+                return ca_error_input(err, "%s: not a proxy.json this version understands", file);
+        if (strcmp(root, p->dir) != 0)
+                return ca_error_input(err,
+                                      "'%s' was rendered for root '%s': run it there (or "
+                                      "render again with --root %s)",
+                                      dir, root, p->dir);
+        p->port = (uint16_t) port;
+        return 0;
+}
+
+/* ---- proxy run ---- */
+
+static bool squid_listening(uint16_t port)
+{
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return fd >= 0 && connect(fd, (const struct sockaddr *) &a, sizeof(a)) == 0;
+}
+
+static bool file_exists_at(int dfd, const char *name)
+{
+        struct stat st;
+
+        return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_size > 0;
+}
+
+/* Squid reads its files after dropping to `pw`: every directory above them must let it in. */
+static int check_reachable(const char *dir, const struct passwd *pw, struct ca_error *err)
+{
+        _cleanup_free_ char *p = strdup(dir);
+        char *slash;
+
+        if (!p)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        for (;;) {
+                struct stat st;
+
+                if (stat(p[0] ? p : "/", &st) < 0)
+                        return ca_error_set(err, errno, "cannot stat '%s'", p[0] ? p : "/");
+                if (!(st.st_mode & S_IXOTH) && st.st_uid != pw->pw_uid &&
+                    !(st.st_gid == pw->pw_gid && (st.st_mode & S_IXGRP)))
+                        return ca_error_input(err,
+                                              "squid runs as user '%s' and cannot enter '%s' "
+                                              "(mode %04o): allow it (chmod o+x) or render "
+                                              "elsewhere",
+                                              pw->pw_name, p[0] ? p : "/",
+                                              (unsigned) (st.st_mode & 07777));
+                slash = strrchr(p, '/');
+                if (!slash || !p[0])
+                        return 0;
+                *slash = '\0';
+        }
+}
+
+static int prepare_run_dir(const char *dir, int *ret_fd, struct ca_error *err)
+{
+        _cleanup_free_ char *run = paths_join(dir, "run");
+        _cleanup_close_ int fd = -1;
+
+        if (!run)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (mkdir(run, 0750) < 0 && errno != EEXIST)
+                return ca_error_set(err, errno, "cannot create '%s'", run);
+        fd = open(run, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", run);
+        /* Started as root, squid drops to its own user ("proxy" on Debian) before writing. */
+        if (geteuid() == 0) {
+                const struct passwd *pw = getpwnam("proxy");
+
+                if (pw && check_reachable(dir, pw, err) < 0)
+                        return -EINVAL;
+                if (pw && fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
+                        return ca_error_set(err, errno, "cannot hand '%s' to user proxy", run);
+        }
+        (void) unlinkat(fd, "squid.pid", 0);
+        (void) unlinkat(fd, "dnsmasq.pid", 0);
+        *ret_fd = take_fd(&fd);
+        return 0;
+}
+
+static pid_t start_child(const char *path, char *const *argv, struct ca_error *err)
+{
+        static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+        struct spawn_req req = SPAWN_REQ_INIT;
+        pid_t pid;
+
+        req.path = path;
+        req.argv = argv;
+        req.envp = envp;
+        req.stdout_fd = STDERR_FILENO;
+        req.stderr_fd = STDERR_FILENO;
+        if (spawn_start(&req, &pid, err) < 0)
+                return -1;
+        return pid;
+}
+
+static void stop_children(pid_t *pids, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (pids[i] > 0)
+                        (void) kill(pids[i], SIGTERM);
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (pids[i] > 0)
+                        (void) waitpid(pids[i], NULL, 0);
+                pids[i] = -1;
+        }
+}
+
+static int proxy_run(int argc, char **argv, struct cli_ctx *ctx)
+{
+        static const struct option opts[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"dir", required_argument, NULL, 'd'},
+                {"squid", required_argument, NULL, 's'},
+                {"dnsmasq", required_argument, NULL, 'D'},
+                {0},
+        };
+        const char *dir = NULL, *squid = "/usr/sbin/squid", *dnsmasq = "/usr/sbin/dnsmasq";
+        _cleanup_free_ char *squid_conf = NULL, *dnsmasq_conf = NULL, *conf_arg = NULL;
+        struct proxy_dir pd = {0};
+        _cleanup_close_ int run_fd = -1, sfd = -1;
+        struct ca_error err = {0};
+        _cleanup_buf_ struct buf parse_out = BUF_INIT;
+        pid_t pids[2] = {-1, -1};
+        sigset_t mask;
+        bool ready = false;
+        int c, status = CLI_FAIL;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "hd:", opts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        return cli_help(usage);
+                case 'd':
+                        dir = optarg;
+                        break;
+                case 's':
+                        squid = optarg;
+                        break;
+                case 'D':
+                        dnsmasq = optarg;
+                        break;
+                default:
+                        return cli_usage_error(ctx, "unknown option");
+                }
+        }
+        if (optind < argc)
+                return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
+        if (!dir)
+                return cli_usage_error(ctx, "--dir DIR is required");
+        if (squid[0] != '/' || dnsmasq[0] != '/')
+                return cli_usage_error(ctx, "--squid and --dnsmasq take absolute paths");
+        if (proxy_dir_load(dir, &pd, &err) < 0 || prepare_run_dir(pd.dir, &run_fd, &err) < 0) {
+                proxy_dir_clear(&pd);
+                return cli_fail(&err);
+        }
+        squid_conf = paths_join(pd.dir, "squid.conf");
+        dnsmasq_conf = paths_join(pd.dir, "dnsmasq.conf");
+        if (!squid_conf || !dnsmasq_conf ||
+            asprintf(&conf_arg, "--conf-file=%s", dnsmasq_conf) < 0) {
+                conf_arg = NULL;
+                proxy_dir_clear(&pd);
+                return cli_error("out of memory");
+        }
+        {
+                /* Refuse a configuration squid does not accept before starting anything. */
+                char *const pargv[] = {(char *) "squid", (char *) "-k", (char *) "parse",
+                                       (char *) "-f", squid_conf, NULL};
+                static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+                struct spawn_req req = SPAWN_REQ_INIT;
+
+                req.path = squid;
+                req.argv = pargv;
+                req.envp = envp;
+                if (spawn_capture(&req, 1 << 20, &parse_out, &err) < 0) {
+                        if (parse_out.len)
+                                (void) fwrite(parse_out.data, 1, parse_out.len, stderr);
+                        proxy_dir_clear(&pd);
+                        return cli_fail(&err);
+                }
+        }
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGCHLD);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+            (sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+                proxy_dir_clear(&pd);
+                return cli_error("signalfd failed: %m");
+        }
+        {
+                char *const dargv[] = {(char *) "dnsmasq", (char *) "--keep-in-foreground",
+                                       conf_arg, NULL};
+                char *const sargv[] = {(char *) "squid", (char *) "-N", (char *) "-f", squid_conf,
+                                       NULL};
+
+                pids[0] = start_child(dnsmasq, dargv, &err);
+                if (pids[0] > 0)
+                        pids[1] = start_child(squid, sargv, &err);
+                if (pids[0] < 0 || pids[1] < 0) {
+                        stop_children(pids, 2);
+                        proxy_dir_clear(&pd);
+                        return cli_fail(&err);
+                }
+        }
+        /* Readiness: squid accepts on its port and dnsmasq has written its pid file (after
+         * binding). Checked every 50 ms for at most 60 s; a child exiting ends it early. */
+        for (int i = 0; i < 1200 && !ready; i++) {
+                struct pollfd p = {.fd = sfd, .events = POLLIN};
+
+                ready = file_exists_at(run_fd, "dnsmasq.pid") && squid_listening(pd.port);
+                if (!ready && poll(&p, 1, 50) > 0)
+                        break;
+        }
+        if (ready) {
+                (void) printf("proxy ready: squid on port %u, resolver 127.0.0.1:53, logs in "
+                              "%s/run\n",
+                              pd.port, pd.dir);
+                (void) fflush(stdout);
+        } else {
+                (void) cli_error("the proxy did not come up; see %s/run/cache.log", pd.dir);
+        }
+        while (ready) {
+                struct signalfd_siginfo si;
+                struct pollfd p = {.fd = sfd, .events = POLLIN};
+                ssize_t k;
+
+                if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                        break;
+                k = read(sfd, &si, sizeof(si));
+                if (k != (ssize_t) sizeof(si))
+                        continue;
+                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+                        status = CLI_OK;
+                        break;
+                }
+                for (size_t i = 0; i < 2; i++) {
+                        int wst;
+
+                        if (pids[i] > 0 && waitpid(pids[i], &wst, WNOHANG) == pids[i]) {
+                                (void) cli_error("%s exited unexpectedly (status %d)",
+                                                 i ? "squid" : "dnsmasq",
+                                                 WIFEXITED(wst) ? WEXITSTATUS(wst)
+                                                                : 128 + WTERMSIG(wst));
+                                pids[i] = -1;
+                                ready = false;
+                        }
+                }
+        }
+        stop_children(pids, 2);
+        proxy_dir_clear(&pd);
+        return cli_finish(status);
+}
+
+/* ---- proxy events ---- */
+
+struct cursor {
+        const char *name;
+        uint64_t offset;
+        uint64_t ino;
+};
+
+static void load_state(int run_fd, struct cursor *cur, size_t n)
+{
+        _cleanup_close_ int fd = openat(run_fd, "events.state", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        struct ca_error err = {0};
+
+        if (fd < 0 || fileio_read_fd(fd, 4096, &b, &err) < 0 || buf_append_char(&b, '\0') < 0)
+                return;
+        for (char *line = b.data, *next; line && *line; line = next) {
+                char *f[3], *save = NULL;
+                uint64_t off, ino;
+                size_t k = 0;
+
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                for (char *t = strtok_r(line, " ", &save); t && k < 3; t = strtok_r(NULL, " ", &save))
+                        f[k++] = t;
+                if (k != 3 || parse_uint(f[1], 0, UINT64_MAX, &off) < 0 ||
+                    parse_uint(f[2], 0, UINT64_MAX, &ino) < 0)
+                        continue;
+                for (size_t i = 0; i < n; i++) {
+                        if (strcmp(cur[i].name, f[0]) == 0) {
+                                cur[i].offset = off;
+                                cur[i].ino = ino;
+                        }
+                }
+        }
+}
+
+static int save_state(int run_fd, const struct cursor *cur, size_t n, struct ca_error *err)
+{
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = buf_printf(&b, "%s %" PRIu64 " %" PRIu64 "\n", cur[i].name, cur[i].offset,
+                               cur[i].ino);
+        if (r < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        return fileio_write_atomic_at(run_fd, "events.state", b.data, b.len, 0600, err);
+}
+
+struct events_ctx {
+        struct proxylog pl;
+        const char *log;
+        const char *session;
+        uint64_t events;
+};
+
+static int emit(struct events_ctx *ec, const char *type, json_t *fields, struct ca_error *err)
+{
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        int t = audit_type_from_name(type);
+        int r;
+
+        if (t < 0)
+                r = ca_error_setx(err, EINVAL, "unknown event type '%s'", type);
+        else
+                r = audit_emit(ec->log, (enum audit_type) t, ec->session, fields, err);
+        if (r >= 0 && ca_json_canonical(fields, &b, err) >= 0)
+                (void) printf("%s %.*s\n", type, (int) b.len, b.data);
+        json_decref(fields);
+        if (r >= 0)
+                ec->events++;
+        return r;
+}
+
+/* Reads the complete lines appended to `cur` since its offset. */
+static int drain(int run_fd, struct cursor *cur, struct events_ctx *ec, bool dns,
+                 struct ca_error *err)
+{
+        _cleanup_close_ int fd = openat(run_fd, cur->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        struct lines lr;
+        struct stat st;
+        off_t pos;
+        int r = 0;
+
+        if (fd < 0)
+                return errno == ENOENT ? 0 : ca_error_set(err, errno, "cannot open '%s'", cur->name);
+        if (fstat(fd, &st) < 0)
+                return ca_error_set(err, errno, "cannot stat '%s'", cur->name);
+        if ((uint64_t) st.st_ino != cur->ino || (uint64_t) st.st_size < cur->offset) {
+                cur->ino = (uint64_t) st.st_ino; /* new or truncated: from the start */
+                cur->offset = 0;
+        }
+        if (lseek(fd, (off_t) cur->offset, SEEK_SET) < 0)
+                return ca_error_set(err, errno, "cannot seek in '%s'", cur->name);
+        lines_init(&lr, fd, PROXYLOG_MAX_LINE);
+        lr.hold_partial = true;
+        for (;;) {
+                const char *line, *type = NULL;
+                size_t len;
+                bool term;
+                json_t *fields = NULL;
+                struct ca_error lerr = {0};
+
+                r = lines_next(&lr, &line, &len, &term, &lerr);
+                if (r == -EMSGSIZE) {
+                        ec->pl.lines++;
+                        ec->pl.malformed++;
+                        continue;
+                }
+                if (r < 0) {
+                        r = ca_error_setx(err, lerr.code, "%s: %s", cur->name, lerr.msg);
+                        break;
+                }
+                if (r == 0)
+                        break;
+                r = dns ? proxylog_feed_dns(&ec->pl, line, len, &type, &fields)
+                        : proxylog_feed_access(&ec->pl, line, len, &type, &fields);
+                if (r < 0) {
+                        r = ca_error_setx(err, ENOMEM, "out of memory");
+                        break;
+                }
+                if (r == 1 && (r = emit(ec, type, fields, err)) < 0)
+                        break;
+        }
+        pos = lseek(fd, 0, SEEK_CUR);
+        if (pos >= 0)
+                cur->offset = (uint64_t) pos - (lr.buf.len - lr.start);
+        lines_clear(&lr);
+        return r < 0 ? r : 0;
+}
+
+static int proxy_events(int argc, char **argv, struct cli_ctx *ctx)
+{
+        static const struct option opts[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"dir", required_argument, NULL, 'd'},
+                {"follow", no_argument, NULL, 'f'},
+                {"session", required_argument, NULL, 's'},
+                {0},
+        };
+        struct cursor cur[2] = {{"dnsmasq.log", 0, 0}, {"access.log", 0, 0}};
+        _cleanup_free_ char *log = paths_events_log(ctx->config_root);
+        _cleanup_free_ char *run = NULL;
+        struct events_ctx ec = {0};
+        struct proxy_dir pd = {0};
+        _cleanup_close_ int run_fd = -1, in = -1, sfd = -1;
+        struct ca_error err = {0};
+        const char *dir = NULL;
+        bool follow = false;
+        int c, r = 0;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "hd:f", opts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        return cli_help(usage);
+                case 'd':
+                        dir = optarg;
+                        break;
+                case 'f':
+                        follow = true;
+                        break;
+                case 's':
+                        if (!capability_valid_session(optarg))
+                                return cli_usage_error(ctx, "bad session id '%s'", optarg);
+                        ec.session = optarg;
+                        break;
+                default:
+                        return cli_usage_error(ctx, "unknown option");
+                }
+        }
+        if (optind < argc)
+                return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
+        if (!dir)
+                return cli_usage_error(ctx, "--dir DIR is required");
+        if (!log)
+                return cli_error("out of memory");
+        if (proxy_dir_load(dir, &pd, &err) < 0) {
+                proxy_dir_clear(&pd);
+                return cli_fail(&err);
+        }
+        ec.log = log;
+        ec.pl.max_request =
+                (uint64_t) json_integer_value(json_object_get(pd.summary, "max_request_bytes"));
+        ec.pl.max_reply =
+                (uint64_t) json_integer_value(json_object_get(pd.summary, "max_reply_bytes"));
+        run = paths_join(pd.dir, "run");
+        proxy_dir_clear(&pd);
+        if (!run)
+                return cli_error("out of memory");
+        run_fd = open(run, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (run_fd < 0)
+                return cli_error("cannot open '%s': %m (has 'proxy run' started?)", run);
+        load_state(run_fd, cur, 2);
+        if (follow) {
+                sigset_t mask;
+
+                sigemptyset(&mask);
+                sigaddset(&mask, SIGTERM);
+                sigaddset(&mask, SIGINT);
+                in = inotify_init1(IN_CLOEXEC);
+                if (in < 0 || inotify_add_watch(in, run, IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0)
+                        return cli_error("cannot watch '%s': %m", run);
+                if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
+                    (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0)
+                        return cli_error("signalfd failed: %m");
+        }
+        for (;;) {
+                /* dnsmasq first: its answers name the addresses squid's denials refer to. */
+                for (size_t i = 0; r >= 0 && i < 2; i++)
+                        r = drain(run_fd, &cur[i], &ec, i == 0, &err);
+                if (r >= 0)
+                        r = save_state(run_fd, cur, 2, &err);
+                (void) fflush(stdout);
+                if (r < 0 || !follow)
+                        break;
+                {
+                        char evbuf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+                        struct pollfd p[2] = {{.fd = in, .events = POLLIN},
+                                              {.fd = sfd, .events = POLLIN}};
+
+                        if (poll(p, 2, -1) < 0 && errno != EINTR) {
+                                r = ca_error_set(&err, errno, "poll failed");
+                                break;
+                        }
+                        if (p[1].revents)
+                                break;
+                        if (p[0].revents && read(in, evbuf, sizeof(evbuf)) < 0 &&
+                            errno != EINTR) {
+                                r = ca_error_set(&err, errno, "inotify read failed");
+                                break;
+                        }
+                }
+        }
+        (void) fprintf(stderr, "proxy events: %" PRIu64 " lines read, %" PRIu64 " events, %" PRIu64
+                               " malformed\n",
+                       ec.pl.lines, ec.events, ec.pl.malformed);
+        if (r < 0)
+                return cli_fail(&err);
+        return cli_finish(CLI_OK);
+}
+
+int cmd_proxy(int argc, char **argv, struct cli_ctx *ctx)
+{
+        if (argc < 2)
+                return cli_usage_error(ctx, "missing subcommand (config, run or events)");
+        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
+                return cli_help(usage);
+        if (strcmp(argv[1], "config") == 0)
+                return proxy_config(argc - 1, argv + 1, ctx);
+        if (strcmp(argv[1], "run") == 0)
+                return proxy_run(argc - 1, argv + 1, ctx);
+        if (strcmp(argv[1], "events") == 0)
+                return proxy_events(argc - 1, argv + 1, ctx);
+        return cli_usage_error(ctx, "unknown subcommand '%s'", argv[1]);
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The egress proxy's configuration (ARCHITECTURE §9): from the [network] table and the remote
+ * MCP servers of a merged configuration, renders
+ *
+ *   squid.conf      deny by *resolved destination address* first (metadata, loopback,
+ *                   link-local, private, CGNAT, special, multicast/reserved, IPv4-embedding
+ *                   IPv6 prefixes), then allow only the allowed domains; CONNECT only to the
+ *                   allowed ports; no cache, no Via / X-Forwarded-For; size caps; a custom
+ *                   access-log format that `proxy events` reads
+ *   dnsmasq.conf    the only resolver squid uses: forwards allowed names to the upstream
+ *                   resolvers, answers NXDOMAIN for everything else, strips TXT/ANY data,
+ *                   logs every query
+ *   errors/ERR_*    plain-text error pages; a denial names the rule, a size refusal the limit
+ *   proxy.json      what was rendered (domains, ports, limits), for `proxy events` and people
+ *
+ * Every deny rule has its own error page (deny_info), so the access log's %err_code says which
+ * rule fired: ERR_CA_<RULE> with the rule name upper-cased and '-' as '_'.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "config.h"
+#include "json.h"
+#include "macro.h"
+
+struct ca_error;
+
+#define EGRESS_DEFAULT_PORT 3128
+#define EGRESS_LOG_FORMAT "ca1"
+
+struct egress_rule {
+        const char *name;  /* "metadata", "private-address", ... */
+        const char *why;   /* one line for the error page and the docs */
+        const char *hint;  /* what a user can do about it */
+        const char *const *dst; /* NULL-terminated CIDRs for a `dst` ACL, or NULL */
+};
+
+/* The rules in the order squid applies them; `n` gets the count. */
+const struct egress_rule *egress_rules(size_t *n);
+/* The rule for an ERR_CA_* error code (or NULL). */
+const struct egress_rule *egress_rule_for_error(const char *err_code);
+
+struct egress_opts {
+        const char *root;     /* absolute path of the rendered directory at run time */
+        uint16_t port;        /* squid's listening port (0 = EGRESS_DEFAULT_PORT) */
+        const char *const *resolvers; /* upstream resolvers: IPv4/IPv6 addresses */
+        size_t nresolvers;
+};
+
+struct egress_file {
+        char *name; /* relative: "squid.conf", "errors/ERR_TOO_BIG", ... */
+        struct buf data;
+};
+
+struct egress_result {
+        struct egress_file *files;
+        size_t nfiles;
+        json_t *summary; /* the content of proxy.json */
+};
+
+/*
+ * Renders the files for `cfg` (finished). Domains are the [network] allow_domains, the
+ * registries' domains and the hosts of enabled remote MCP servers, de-duplicated (an entry
+ * covered by a ".domain" wildcard is dropped) and sorted. Bad options give -EINVAL with
+ * bad_input set.
+ */
+int egress_render(const struct config *cfg, const struct egress_opts *o,
+                  struct egress_result *out, struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * Writes the result into `dir`, which must not exist or be empty: everything goes into a
+ * temporary sibling that is renamed into place, so a failure leaves nothing behind.
+ */
+int egress_write(const struct egress_result *r, const char *dir,
+                 struct ca_error *err) CA_MUST_CHECK;
+
+void egress_result_clear(struct egress_result *r);
