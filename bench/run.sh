@@ -136,3 +136,8 @@ echo "== Broker: issue+redeem and redeem vs a bare SEQPACKET round trip with one
 mkdir -m 700 "$work/broker"
 "$build/bench/bench-broker" "$build/bin/coding-agents" "$work/broker" "$broker_rounds"
 pkill -f "^$build/bin/coding-agents broker serve" 2>/dev/null || true
+
+echo
+echo "== Egress: wrk through squid vs straight to the same nginx, closed netns topology, same run"
+if [ "$quick" = 1 ]; then egress_secs=2; else egress_secs=10; fi
+bash "$src/bench/egress.sh" "$build" "$egress_secs"

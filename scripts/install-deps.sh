@@ -11,7 +11,8 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config python3 ca-certificates
       libsodium-dev libssl-dev libcurl4-openssl-dev libjansson-dev libseccomp-dev libcap-dev
       libmicrohttpd-dev libarchive-dev libsystemd-dev libcmocka-dev
-      git util-linux inotify-tools minisign python3-yaml python3-jsonschema)
+      git util-linux inotify-tools minisign python3-yaml python3-jsonschema
+      squid dnsmasq-base iproute2 bind9-dnsutils curl wrk nginx)
 for arg in "$@"; do
         case "$arg" in
         --lint) pkgs+=(clang clang-tidy cppcheck shellcheck) ;;

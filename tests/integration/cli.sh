@@ -15,7 +15,7 @@ expect_grep "^try 'coding-agents --help'$" "$TEST_TMP/err"
 expect_status 2 "$CA_BIN" --bogus
 
 # Every command answers -h and --help on stdout with exit 0, even with an unusable config root.
-for cmd in broker config env events install kill release render rollback trust uninstall verify version; do
+for cmd in broker config env events install kill proxy release render rollback trust uninstall verify version; do
         for h in -h --help; do
                 CODING_AGENTS_CONFIG_DIR=relative/not/allowed expect_status 0 "$CA_BIN" "$cmd" "$h"
                 expect_grep '^usage: coding-agents' "$TEST_TMP/out"
