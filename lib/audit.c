@@ -46,6 +46,7 @@ static const char *const type_names[AUDIT_TYPE_MAX] = {
         [AUDIT_OVERRIDE_USED] = "override-used",
         [AUDIT_AUDIT_AGENT] = "audit-agent",
         [AUDIT_TRUST_CHANGED] = "trust-changed",
+        [AUDIT_HELPER_DENIED] = "helper-denied",
 };
 
 static const char genesis[DIGEST_SHA256_HEX_LEN + 1] =

@@ -59,6 +59,7 @@ enum audit_type {
         AUDIT_OVERRIDE_USED,
         AUDIT_AUDIT_AGENT,
         AUDIT_TRUST_CHANGED,
+        AUDIT_HELPER_DENIED,
         AUDIT_TYPE_MAX,
 };
 
