@@ -1,0 +1,1182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mcp-helper: one per remote MCP server, under its own UID (ARCHITECTURE §8). Listens on
+ * 127.0.0.1:<port> for the agent's MCP client (libmicrohttpd, a thread per connection) and
+ * forwards each request to the one configured upstream origin over verified TLS (libcurl +
+ * OpenSSL, a multi handle driven from the same thread, connections shared between threads).
+ *
+ *   - The local token (a file) must come as "Authorization: Bearer <token>"; it is removed and
+ *     the upstream credential, redeemed once from the broker at start, is set instead. Neither
+ *     is ever in argv, the environment or a log.
+ *   - Only origin-form targets under the base path, GET/POST/DELETE, Host = this helper, no
+ *     upgrades (lib/helper_http.c). Headers pass through an allow-list, both ways.
+ *   - Streaming both ways with back-pressure: upstream bytes are paused while the client is
+ *     slow; a client that goes away cancels the upstream transfer and vice versa. SSE responses
+ *     are read event by event (lib/sse.c): per-event cap, idle timeout, and the legacy
+ *     `endpoint` event rewritten to a path on this helper.
+ *   - TLS verification cannot be turned off; SPKI pins are checked in the handshake, before any
+ *     request byte or credential is sent: a mismatch is a 502 and a pin-mismatch event.
+ *   - Limits: request bodies over --max-request (413, refused from Content-Length before the
+ *     body is read), responses over --max-response (cut; SSE gets an error event).
+ *   - GET /healthz needs no token and says nothing secret. SIGTERM: stop accepting, let streams
+ *     finish for --grace seconds, then end them, zero the secrets, exit 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sodium.h>
+
+#include "audit.h"
+#include "broker_client.h"
+#include "buf.h"
+#include "capability.h"
+#include "cleanup.h"
+#include "config.h"
+#include "digest.h"
+#include "error.h"
+#include "helper_http.h"
+#include "json.h"
+#include "parse.h"
+#include "secret.h"
+#include "sse.h"
+#include "url.h"
+
+#define MAX_PINS 16
+#define MAX_ALLOW 32
+#define OUT_HIGH_WATER ((size_t) 1 << 20)
+#define MAX_RESP_HEADERS 16
+
+static const char usage[] =
+        "usage: mcp-helper --upstream URL --listen 127.0.0.1:PORT --credential FILE\n"
+        "                  --token-file FILE [--name NAME] [--base-path /PATH/]\n"
+        "                  [--ca-file FILE.pem] [--pin sha256//<base64>]...\n"
+        "                  [--allow-method M]... [--allow-path /PREFIX]...\n"
+        "                  [--max-request BYTES] [--max-response BYTES] [--sse-event-max BYTES]\n"
+        "                  [--idle-timeout SECONDS] [--grace SECONDS]\n"
+        "                  [--events FILE] [--session ID]\n"
+        "\n"
+        "A localhost proxy for one remote MCP server (Streamable HTTP and legacy SSE). The\n"
+        "credential file is a broker credential (capability, key, socket): the upstream token\n"
+        "is redeemed from the broker once, at start. The token file holds the local token the\n"
+        "agent must send as 'Authorization: Bearer <token>'. TLS verification is always on:\n"
+        "--ca-file replaces the system store, --pin adds SPKI pins (several for rotation).\n"
+        "--listen 127.0.0.1:0 picks a free port (printed on start).\n"
+        "Defaults: base path = the upstream path's directory, --max-request 10485760,\n"
+        "--max-response 104857600, --sse-event-max 1048576, --idle-timeout 300, --grace 5.\n";
+
+struct helper {
+        const char *name;
+        char origin[320];
+        char base[512];
+        char upstream_path[1024];
+        uint16_t port;
+        const char *ca_file;
+        const char *pins[MAX_PINS];
+        uint8_t pin_hash[MAX_PINS][32];
+        size_t npins;
+        char curl_pins[MAX_PINS * 60];
+        const char *allow_methods[MAX_ALLOW];
+        size_t nmethods;
+        const char *allow_paths[MAX_ALLOW];
+        size_t npaths;
+        uint64_t max_request, max_response, sse_event_max;
+        uint64_t idle_timeout_s, grace_s;
+        const char *events_log;
+        const char *session;
+        /* secrets */
+        struct ca_secret *auth_header; /* "Authorization: Bearer <credential>" */
+        struct ca_secret *token;
+        /* shared state */
+        CURLSH *share;
+        pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+        atomic_int active;
+        atomic_bool draining;
+        atomic_llong drain_deadline_ms;
+        atomic_int health; /* 0 unknown, 1 upstream answering, 2 failing */
+        atomic_ullong served;
+        int done_fd; /* eventfd: a request finished */
+};
+
+static struct helper H;
+static int ssl_req_index = -1;
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- events ---- */
+
+static void event(enum audit_type type, json_t *fields)
+{
+        struct ca_error err = {0};
+
+        if (!fields)
+                return;
+        (void) json_object_set_new(fields, "helper", json_string(H.name));
+        if (H.events_log && audit_emit(H.events_log, type, H.session, fields, &err) < 0)
+                (void) fprintf(stderr, "mcp-helper: cannot record an event: %s\n", err.msg);
+        json_decref(fields);
+}
+
+static void set_health(int state, const char *detail)
+{
+        int old = atomic_exchange(&H.health, state);
+
+        if (old != state)
+                event(AUDIT_HELPER_HEALTH,
+                      json_pack("{s:s, s:s}", "upstream", state == 1 ? "ok" : "failing",
+                                "detail", detail));
+}
+
+/* ---- per request ---- */
+
+struct resp_header {
+        char *name, *value;
+};
+
+struct req {
+        /* upstream */
+        CURL *easy;
+        CURLM *multi;
+        struct curl_slist *hdrs;
+        char *url;
+        long status;
+        size_t nrh;
+        /* towards the client */
+        size_t out_off;
+        uint64_t sent;
+        int64_t last_data_ms;
+        struct buf body;
+        struct buf out;
+        struct sse_parser parser;
+        struct resp_header rh[MAX_RESP_HEADERS];
+        CURLcode result;
+        bool too_big;
+        bool headers_done;
+        bool upstream_done;
+        bool paused;
+        bool sse;
+        bool rewrite_endpoint;
+        bool finished; /* nothing more will be added to out */
+        bool failed;   /* end the client stream with an error */
+        bool pin_mismatch;
+        bool counted;
+        int refs; /* the connection, and the response once there is one */
+        char presented[80]; /* the SPKI hash seen when a pin did not match */
+};
+
+static void req_free_upstream(struct req *r)
+{
+        if (r->multi && r->easy)
+                (void) curl_multi_remove_handle(r->multi, r->easy);
+        if (r->easy)
+                curl_easy_cleanup(r->easy);
+        if (r->multi)
+                (void) curl_multi_cleanup(r->multi);
+        curl_slist_free_all(r->hdrs);
+        r->easy = NULL;
+        r->multi = NULL;
+        r->hdrs = NULL;
+}
+
+static void req_unref(struct req *r)
+{
+        if (!r || --r->refs > 0)
+                return;
+        req_free_upstream(r);
+        free(r->url);
+        for (size_t i = 0; i < r->nrh; i++) {
+                free(r->rh[i].name);
+                free(r->rh[i].value);
+        }
+        sodium_memzero(r->body.data, r->body.cap);
+        buf_clear(&r->body);
+        buf_clear(&r->out);
+        sse_clear(&r->parser);
+        if (r->counted) {
+                uint64_t one = 1;
+
+                atomic_fetch_sub(&H.active, 1);
+                (void) !write(H.done_fd, &one, sizeof(one));
+        }
+        free(r);
+}
+
+/* ---- simple responses ---- */
+
+static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, const char *ctype,
+                                    const char *body)
+{
+        struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), (void *) body,
+                                                                    MHD_RESPMEM_MUST_COPY);
+        enum MHD_Result ret;
+
+        if (!resp)
+                return MHD_NO;
+        (void) MHD_add_response_header(resp, "Content-Type", ctype);
+        (void) MHD_add_response_header(resp, "Cache-Control", "no-store");
+        if (status == 401)
+                (void) MHD_add_response_header(resp, "WWW-Authenticate",
+                                               "Bearer realm=\"mcp-helper\"");
+        ret = MHD_queue_response(c, status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *why)
+{
+        char body[512];
+
+        (void) snprintf(body, sizeof(body), "{\"error\":\"mcp-helper: %s\"}\n", why);
+        return respond_text(c, status, "application/json", body);
+}
+
+static void denied(const char *reason, const char *method, const char *url)
+{
+        char path[256];
+
+        /* Only the path's start: enough to see what was tried, bounded. */
+        (void) snprintf(path, sizeof(path), "%s", url ? url : "");
+        event(AUDIT_HELPER_DENIED,
+              json_pack("{s:s, s:s, s:s}", "reason", reason, "method", method, "path", path));
+}
+
+/* ---- TLS pinning ---- */
+
+static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
+{
+        SSL *ssl;
+        SSL_CTX *ctx;
+        struct req *r;
+        X509 *cert;
+        unsigned char *der = NULL;
+        int len;
+        uint8_t md[32];
+
+        if (!preverify_ok || X509_STORE_CTX_get_error_depth(store) != 0 || H.npins == 0)
+                return preverify_ok;
+        ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+        ctx = ssl ? SSL_get_SSL_CTX(ssl) : NULL;
+        r = ctx ? SSL_CTX_get_ex_data(ctx, ssl_req_index) : NULL;
+        cert = X509_STORE_CTX_get_current_cert(store);
+        if (!cert)
+                return 0;
+        len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+        if (len <= 0 || digest_sha256(der, (size_t) len, md) < 0) {
+                OPENSSL_free(der);
+                return 0;
+        }
+        OPENSSL_free(der);
+        for (size_t i = 0; i < H.npins; i++) {
+                if (sodium_memcmp(md, H.pin_hash[i], sizeof(md)) == 0)
+                        return 1;
+        }
+        if (r) {
+                char b64[64];
+
+                sodium_bin2base64(b64, sizeof(b64), md, sizeof(md),
+                                  sodium_base64_VARIANT_ORIGINAL);
+                (void) snprintf(r->presented, sizeof(r->presented), "sha256//%s", b64);
+                r->pin_mismatch = true;
+        }
+        return 0; /* fail the handshake: nothing is sent */
+}
+
+static CURLcode ssl_ctx_cb(CURL *easy, void *sslctx, void *userdata)
+{
+        (void) easy;
+        SSL_CTX_set_ex_data(sslctx, ssl_req_index, userdata);
+        SSL_CTX_set_verify(sslctx, SSL_VERIFY_PEER, verify_cb);
+        return CURLE_OK;
+}
+
+/* ---- upstream callbacks ---- */
+
+static size_t header_cb(char *data, size_t size, size_t n, void *userdata)
+{
+        struct req *r = userdata;
+        size_t len = size * n;
+        const char *colon;
+        size_t nlen;
+
+        if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+                /* A new status line (after a 1xx or a redirect we do not follow). */
+                for (size_t i = 0; i < r->nrh; i++) {
+                        free(r->rh[i].name);
+                        free(r->rh[i].value);
+                }
+                r->nrh = 0;
+                r->sse = false;
+                return len;
+        }
+        if (len <= 2 && (data[0] == '\r' || data[0] == '\n')) {
+                long code = 0;
+
+                (void) curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+                if (code >= 200) {
+                        r->status = code;
+                        r->headers_done = true;
+                }
+                return len;
+        }
+        colon = memchr(data, ':', len);
+        if (!colon || r->nrh == MAX_RESP_HEADERS)
+                return len;
+        nlen = (size_t) (colon - data);
+        {
+                char name[64];
+                const char *v = colon + 1;
+                size_t vlen = (size_t) (data + len - v);
+
+                if (nlen >= sizeof(name))
+                        return len;
+                memcpy(name, data, nlen);
+                name[nlen] = '\0';
+                while (vlen && (*v == ' ' || *v == '\t')) {
+                        v++;
+                        vlen--;
+                }
+                while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+                        vlen--;
+                if (!helper_forward_response_header(name))
+                        return len;
+                if (strcasecmp(name, "content-type") == 0 && vlen >= 17 &&
+                    strncasecmp(v, "text/event-stream", 17) == 0)
+                        r->sse = true;
+                r->rh[r->nrh].name = strdup(name);
+                r->rh[r->nrh].value = strndup(v, vlen);
+                if (r->rh[r->nrh].name && r->rh[r->nrh].value)
+                        r->nrh++;
+        }
+        return len;
+}
+
+static void limit_event(const char *limit, uint64_t max)
+{
+        event(AUDIT_HELPER_LIMIT, json_pack("{s:s, s:I}", "limit", limit, "max", (json_int_t) max));
+}
+
+static void sse_error(struct req *r, const char *msg)
+{
+        /* Out of memory here only loses the explanation; the stream still ends. */
+        if (buf_printf(&r->out, "event: error\ndata: {\"error\":\"mcp-helper: %s\"}\n\n",
+                       msg) < 0)
+                r->failed = true;
+}
+
+/* Appends to what the client gets, enforcing the response cap. */
+static int emit_out(struct req *r, const char *data, size_t len)
+{
+        if (r->finished)
+                return 0;
+        if (r->sent + (r->out.len - r->out_off) + len > H.max_response) {
+                limit_event("response", H.max_response);
+                r->finished = true;
+                if (r->sse) {
+                        sse_error(r, "response exceeds the helper's size limit");
+                } else {
+                        size_t room = (size_t) (H.max_response - r->sent - (r->out.len - r->out_off));
+                        if (buf_append(&r->out, data, room) < 0)
+                                return -ENOMEM;
+                        r->failed = true;
+                }
+                return -E2BIG;
+        }
+        return buf_append(&r->out, data, len);
+}
+
+static int on_event(void *userdata, const char *ev, size_t len)
+{
+        struct req *r = userdata;
+
+        if (r->rewrite_endpoint) {
+                char type[32];
+                _cleanup_buf_ struct buf data = BUF_INIT;
+                char path[2048];
+
+                if (sse_event_fields(ev, len, type, sizeof(type), &data) == 0 &&
+                    strcmp(type, "endpoint") == 0) {
+                        char line[2200];
+                        int n;
+
+                        if (!data.data || strlen(data.data) != data.len ||
+                            !helper_rewrite_endpoint(data.data, H.origin, H.base, path,
+                                                     sizeof(path))) {
+                                denied("endpoint-origin", "GET", data.data);
+                                r->finished = true;
+                                sse_error(r, "the upstream named an endpoint outside its origin");
+                                return -EPERM;
+                        }
+                        n = snprintf(line, sizeof(line), "event: endpoint\ndata: %s\n\n", path);
+                        return emit_out(r, line, (size_t) n);
+                }
+        }
+        return emit_out(r, ev, len);
+}
+
+static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
+{
+        struct req *r = userdata;
+        size_t len = size * n;
+        int ret;
+
+        if (r->finished)
+                return 0; /* abort the transfer */
+        if (r->out.len - r->out_off > OUT_HIGH_WATER) {
+                r->paused = true;
+                return CURL_WRITEFUNC_PAUSE;
+        }
+        r->last_data_ms = now_ms();
+        if (r->sse) {
+                ret = sse_feed(&r->parser, data, len, on_event, r);
+                if (ret == -EMSGSIZE && !r->finished) {
+                        limit_event("sse-event", H.sse_event_max);
+                        r->finished = true;
+                        sse_error(r, "an event exceeds the helper's per-event size limit");
+                }
+        } else {
+                ret = emit_out(r, data, len);
+        }
+        return ret < 0 ? 0 : len;
+}
+
+/* ---- driving the transfer ---- */
+
+static void drive(struct req *r, int timeout_ms)
+{
+        int running = 0, k = 0;
+        CURLMsg *m;
+
+        (void) curl_multi_perform(r->multi, &running);
+        while ((m = curl_multi_info_read(r->multi, &k))) {
+                if (m->msg == CURLMSG_DONE) {
+                        r->upstream_done = true;
+                        r->result = m->data.result;
+                }
+        }
+        if (!r->upstream_done && !r->headers_done && running == 0) {
+                r->upstream_done = true;
+                r->result = CURLE_RECV_ERROR;
+        }
+        if (r->upstream_done || (r->out.len > r->out_off) || timeout_ms == 0)
+                return;
+        (void) curl_multi_poll(r->multi, NULL, 0, timeout_ms, NULL);
+        (void) curl_multi_perform(r->multi, &running);
+        while ((m = curl_multi_info_read(r->multi, &k))) {
+                if (m->msg == CURLMSG_DONE) {
+                        r->upstream_done = true;
+                        r->result = m->data.result;
+                }
+        }
+}
+
+static bool draining_expired(void)
+{
+        return atomic_load(&H.draining) && now_ms() >= atomic_load(&H.drain_deadline_ms);
+}
+
+static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+        struct req *r = cls;
+        size_t avail;
+
+        (void) pos;
+        while (r->out.len == r->out_off) {
+                buf_reset(&r->out);
+                r->out_off = 0;
+                if (r->finished || r->upstream_done) {
+                        if (r->finished && r->failed)
+                                return MHD_CONTENT_READER_END_WITH_ERROR;
+                        if (r->upstream_done && r->result != CURLE_OK && !r->finished) {
+                                r->finished = true;
+                                if (r->sse) {
+                                        sse_error(r, "the upstream connection failed");
+                                        continue;
+                                }
+                                return MHD_CONTENT_READER_END_WITH_ERROR;
+                        }
+                        return MHD_CONTENT_READER_END_OF_STREAM;
+                }
+                if (draining_expired()) {
+                        r->finished = true;
+                        if (r->sse)
+                                sse_error(r, "the helper is shutting down");
+                        continue;
+                }
+                if (r->paused) {
+                        r->paused = false;
+                        (void) curl_easy_pause(r->easy, CURLPAUSE_CONT);
+                }
+                drive(r, 200);
+                if (r->sse && !r->finished && H.idle_timeout_s &&
+                    now_ms() - r->last_data_ms > (int64_t) H.idle_timeout_s * 1000) {
+                        limit_event("idle", H.idle_timeout_s);
+                        r->finished = true;
+                        sse_error(r, "the stream was idle for too long");
+                }
+        }
+        avail = r->out.len - r->out_off;
+        if (avail > max)
+                avail = max;
+        memcpy(buf, r->out.data + r->out_off, avail);
+        r->out_off += avail;
+        r->sent += avail;
+        return (ssize_t) avail;
+}
+
+static void reader_free(void *cls)
+{
+        struct req *r = cls;
+
+        /* The client is gone or the response is complete: stop the upstream transfer. MHD may
+         * call this before or after the request-completed callback, hence the count. */
+        req_free_upstream(r);
+        req_unref(r);
+}
+
+/* ---- the request ---- */
+
+struct hdr_ctx {
+        struct curl_slist *list;
+        bool oom;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+        struct hdr_ctx *hc = cls;
+        char line[4096];
+        struct curl_slist *n;
+
+        (void) kind;
+        if (!value || !helper_forward_request_header(key) || strpbrk(value, "\r\n"))
+                return MHD_YES;
+        if (snprintf(line, sizeof(line), "%s: %s", key, value) >= (int) sizeof(line))
+                return MHD_YES;
+        n = curl_slist_append(hc->list, line);
+        if (!n)
+                hc->oom = true;
+        else
+                hc->list = n;
+        return MHD_YES;
+}
+
+struct query_ctx {
+        struct buf *b;
+        bool first;
+};
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+        struct query_ctx *q = cls;
+
+        (void) kind;
+        if (buf_printf(q->b, "%s%s%s%s", q->first ? "?" : "&", key, value ? "=" : "",
+                       value ? value : "") < 0)
+                return MHD_NO;
+        q->first = false;
+        return MHD_YES;
+}
+
+static bool allowed_by_lists(const char *method, const char *path)
+{
+        bool m = H.nmethods == 0, p = H.npaths == 0;
+
+        for (size_t i = 0; i < H.nmethods && !m; i++)
+                m = strcmp(H.allow_methods[i], method) == 0;
+        for (size_t i = 0; i < H.npaths && !p; i++)
+                p = strncmp(path, H.allow_paths[i], strlen(H.allow_paths[i])) == 0;
+        return m && p;
+}
+
+static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
+                                      const char *method, const char *path)
+{
+        struct hdr_ctx hc = {0};
+        _cleanup_buf_ struct buf url = BUF_INIT;
+        struct query_ctx qc = {&url, true};
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+        CURL *e;
+
+        if (buf_printf(&url, "%s%s", H.origin, path) < 0 ||
+            MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qc) < 0 ||
+            buf_append_char(&url, '\0') < 0)
+                return respond_error(c, 500, "out of memory");
+        {
+                const char *q = strchr(url.data + strlen(H.origin), '?');
+                if (q && !helper_query_ok(q + 1)) {
+                        denied("query", method, path);
+                        return respond_error(c, 400, "bad query string");
+                }
+        }
+        (void) MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hc);
+        hc.list = curl_slist_append(hc.list, (const char *) H.auth_header->buf);
+        if (hc.list)
+                hc.list = curl_slist_append(hc.list, "Expect:");
+        r->hdrs = hc.list;
+        r->easy = e = curl_easy_init();
+        r->multi = curl_multi_init();
+        r->url = strdup(url.data);
+        if (hc.oom || !hc.list || !e || !r->multi || !r->url)
+                return respond_error(c, 500, "out of memory");
+        (void) curl_easy_setopt(e, CURLOPT_URL, r->url);
+        (void) curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
+        (void) curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+        (void) curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        (void) curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+        (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (H.ca_file)
+                (void) curl_easy_setopt(e, CURLOPT_CAINFO, H.ca_file);
+        if (H.npins) {
+                (void) curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, H.curl_pins);
+                (void) curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+                (void) curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, r);
+        }
+        (void) curl_easy_setopt(e, CURLOPT_SHARE, H.share);
+        (void) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 15L);
+        (void) curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+        (void) curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
+        (void) curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+        (void) curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+        (void) curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+        (void) curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+        if (strcmp(method, "POST") == 0) {
+                (void) curl_easy_setopt(e, CURLOPT_POST, 1L);
+                (void) curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data ? r->body.data : "");
+                (void) curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body.len);
+        } else if (strcmp(method, "DELETE") == 0) {
+                (void) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
+        }
+        /* Legacy SSE: any `endpoint` event on a GET stream is made to point back here. */
+        r->rewrite_endpoint = strcmp(method, "GET") == 0;
+        sse_init(&r->parser, H.sse_event_max);
+        r->last_data_ms = now_ms();
+        if (curl_multi_add_handle(r->multi, e) != CURLM_OK)
+                return respond_error(c, 500, "cannot start the upstream request");
+        /* Wait for the upstream's status and headers (or its failure). */
+        while (!r->headers_done && !r->upstream_done) {
+                if (draining_expired())
+                        return respond_error(c, 503, "the helper is shutting down");
+                drive(r, 1000);
+        }
+        if (!r->headers_done) {
+                char why[256];
+
+                if (r->pin_mismatch || r->result == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
+                        event(AUDIT_PIN_MISMATCH,
+                              json_pack("{s:s, s:s}", "origin", H.origin, "presented",
+                                        r->presented[0] ? r->presented : "unknown"));
+                        (void) snprintf(why, sizeof(why),
+                                        "upstream certificate does not match the configured pins "
+                                        "(presented %s); nothing was sent",
+                                        r->presented[0] ? r->presented : "unknown");
+                } else {
+                        (void) snprintf(why, sizeof(why), "upstream failed: %s",
+                                        curl_easy_strerror(r->result));
+                }
+                set_health(2, curl_easy_strerror(r->result));
+                req_free_upstream(r);
+                return respond_error(c, 502, why);
+        }
+        set_health(1, "upstream answered");
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, (size_t) 64 << 10, reader, r,
+                                                 reader_free);
+        if (!resp)
+                return respond_error(c, 500, "out of memory");
+        r->refs++;
+        for (size_t i = 0; i < r->nrh; i++)
+                (void) MHD_add_response_header(resp, r->rh[i].name, r->rh[i].value);
+        if (r->sse)
+                (void) MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+        ret = MHD_queue_response(c, (unsigned) r->status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+static enum MHD_Result health(struct MHD_Connection *c)
+{
+        char body[512];
+        int h = atomic_load(&H.health);
+
+        (void) snprintf(body, sizeof(body),
+                        "{\"status\":\"%s\",\"helper\":\"%s\",\"upstream\":\"%s\",\"active\":%d,"
+                        "\"served\":%llu}\n",
+                        atomic_load(&H.draining) ? "draining" : "ok", H.name,
+                        h == 1 ? "ok" : h == 2 ? "failing" : "unknown", atomic_load(&H.active),
+                        (unsigned long long) atomic_load(&H.served));
+        return respond_text(c, 200, "application/json", body);
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls)
+{
+        struct req *r = *con_cls;
+        enum helper_verdict v = HELPER_OK;
+        const char *reason = NULL;
+
+        (void) cls;
+        (void) version;
+        if (!r) {
+                const char *auth, *clen, *accept;
+
+                if (strcmp(url, "/healthz") == 0 && strcmp(method, "GET") == 0)
+                        return health(c);
+                if (!helper_method_ok(method))
+                        v = HELPER_BAD_METHOD, reason = "method";
+                else if (url[0] != '/')
+                        v = HELPER_BAD_TARGET, reason = "target";
+                else if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade"))
+                        v = HELPER_UPGRADE, reason = "upgrade";
+                else if (!helper_host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"),
+                                         H.port))
+                        v = HELPER_BAD_HOST, reason = "host";
+                if (v != HELPER_OK) {
+                        denied(reason, method, url);
+                        return respond_error(c, (unsigned) helper_verdict_status(v),
+                                             helper_verdict_reason(v));
+                }
+                auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+                if (!helper_token_ok(auth, H.token->buf, H.token->len)) {
+                        denied(auth ? "bad-token" : "missing-token", method, url);
+                        return respond_error(c, 401, "missing or wrong local token");
+                }
+                if (!helper_path_ok(url, H.base) || !allowed_by_lists(method, url)) {
+                        denied("path", method, url);
+                        return respond_error(c, 400, helper_verdict_reason(HELPER_BAD_TARGET));
+                }
+                accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+                if (strcmp(method, "GET") == 0 &&
+                    helper_accept_quality(accept, "text/event-stream") == 0)
+                        return respond_error(c, 406, "GET streams need Accept: text/event-stream");
+                clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+                if (clen) {
+                        uint64_t n;
+
+                        if (parse_uint(clen, 0, UINT64_MAX, &n) < 0)
+                                return respond_error(c, 400, "bad Content-Length");
+                        if (n > H.max_request) {
+                                limit_event("request-body", H.max_request);
+                                return respond_error(c, 413, "request body exceeds the helper's "
+                                                             "size limit");
+                        }
+                }
+                if (atomic_load(&H.draining))
+                        return respond_error(c, 503, "the helper is shutting down");
+                r = calloc(1, sizeof(*r));
+                if (!r)
+                        return MHD_NO;
+                r->counted = true;
+                r->refs = 1;
+                atomic_fetch_add(&H.active, 1);
+                *con_cls = r;
+                return MHD_YES;
+        }
+        if (*upload_size) {
+                if (!r->too_big && r->body.len + *upload_size > H.max_request)
+                        r->too_big = true;
+                if (!r->too_big && buf_append(&r->body, upload, *upload_size) < 0)
+                        return MHD_NO;
+                *upload_size = 0;
+                return MHD_YES;
+        }
+        if (r->too_big) {
+                limit_event("request-body", H.max_request);
+                return respond_error(c, 413, "request body exceeds the helper's size limit");
+        }
+        atomic_fetch_add(&H.served, 1);
+        return start_upstream(c, r, method, url);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+        (void) cls;
+        (void) c;
+        (void) toe;
+        req_unref(*con_cls);
+        *con_cls = NULL;
+}
+
+/* Raw paths: what is checked is exactly what is forwarded. */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+        (void) cls;
+        (void) c;
+        return strlen(s);
+}
+
+/* ---- curl share locks ---- */
+
+static void share_lock(CURL *e, curl_lock_data data, curl_lock_access access, void *u)
+{
+        (void) e;
+        (void) access;
+        (void) u;
+        (void) pthread_mutex_lock(&H.locks[data]);
+}
+
+static void share_unlock(CURL *e, curl_lock_data data, void *u)
+{
+        (void) e;
+        (void) u;
+        (void) pthread_mutex_unlock(&H.locks[data]);
+}
+
+/* ---- start-up ---- */
+
+static int load_secrets(const char *credential, const char *token_file, struct ca_error *err)
+{
+        _cleanup_json_ json_t *cred = NULL;
+        struct broker_redeemed got[4];
+        uint8_t key[CAP_KEY_LEN];
+        const char *socket, *cap, *hex;
+        _cleanup_close_ int fd = -1;
+        int n;
+
+        if (ca_json_parse_file(credential, 65536, &cred, err) < 0)
+                return -EINVAL;
+        socket = json_string_value(json_object_get(cred, "socket"));
+        cap = json_string_value(json_object_get(cred, "capability"));
+        hex = json_string_value(json_object_get(cred, "key"));
+        if (!socket || !cap || !hex ||
+            sodium_hex2bin(key, sizeof(key), hex, strlen(hex), NULL, NULL, NULL) < 0)
+                return ca_error_input(err, "'%s' is not a broker credential", credential);
+        n = broker_redeem(socket, cap, key, got, 4, err);
+        sodium_memzero(key, sizeof(key));
+        if (n < 0)
+                return n;
+        if (n < 1) {
+                broker_redeemed_clear(got, (size_t) n);
+                return ca_error_setx(err, EPROTO, "the broker returned no secret");
+        }
+        {
+                static const char prefix[] = "Authorization: Bearer ";
+                size_t len = sizeof(prefix) - 1 + got[0].value->len;
+
+                H.auth_header = secret_new(len);
+                if (H.auth_header) {
+                        memcpy(H.auth_header->buf, prefix, sizeof(prefix) - 1);
+                        memcpy(H.auth_header->buf + sizeof(prefix) - 1, got[0].value->buf,
+                               got[0].value->len);
+                }
+        }
+        broker_redeemed_clear(got, (size_t) n);
+        if (!H.auth_header)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (memchr(H.auth_header->buf, '\n', H.auth_header->len) ||
+            memchr(H.auth_header->buf, '\r', H.auth_header->len))
+                return ca_error_input(err, "the upstream credential contains a line break");
+        fd = open(token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return ca_error_set(err, errno, "cannot open the token file '%s'", token_file);
+        if (secret_read_fd(fd, true, &H.token, err) < 0)
+                return -EINVAL;
+        if (H.token->len < 16)
+                return ca_error_input(err, "the local token is shorter than 16 bytes");
+        return 0;
+}
+
+static int parse_listen(const char *s, uint16_t *port)
+{
+        uint64_t v;
+
+        if (strncmp(s, "127.0.0.1:", 10) != 0 || parse_uint(s + 10, 0, 65535, &v) < 0)
+                return -EINVAL;
+        *port = (uint16_t) v;
+        return 0;
+}
+
+static int fail_usage(const char *msg, const char *arg)
+{
+        (void) fprintf(stderr, "mcp-helper: %s%s%s%s\n", msg, arg ? " '" : "", arg ? arg : "",
+                       arg ? "'" : "");
+        return 2;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"upstream", required_argument, NULL, 'u'},
+                {"listen", required_argument, NULL, 'l'},
+                {"credential", required_argument, NULL, 'c'},
+                {"token-file", required_argument, NULL, 't'},
+                {"name", required_argument, NULL, 'n'},
+                {"base-path", required_argument, NULL, 'b'},
+                {"ca-file", required_argument, NULL, 'C'},
+                {"pin", required_argument, NULL, 'p'},
+                {"allow-method", required_argument, NULL, 'M'},
+                {"allow-path", required_argument, NULL, 'P'},
+                {"max-request", required_argument, NULL, 'q'},
+                {"max-response", required_argument, NULL, 'r'},
+                {"sse-event-max", required_argument, NULL, 'e'},
+                {"idle-timeout", required_argument, NULL, 'i'},
+                {"grace", required_argument, NULL, 'g'},
+                {"events", required_argument, NULL, 'E'},
+                {"session", required_argument, NULL, 's'},
+                {0},
+        };
+        const char *upstream = NULL, *listen_s = NULL, *credential = NULL, *token_file = NULL;
+        const char *base = NULL;
+        struct ca_error err = {0};
+        struct MHD_Daemon *d;
+        struct url u;
+        sigset_t mask;
+        int c, sfd;
+
+        H.name = "mcp";
+        H.max_request = CONFIG_MAX_REQUEST_DEFAULT;
+        H.max_response = CONFIG_MAX_REPLY_DEFAULT;
+        H.sse_event_max = (uint64_t) 1 << 20;
+        H.idle_timeout_s = 300;
+        H.grace_s = 5;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                uint64_t *num = NULL;
+
+                switch (c) {
+                case 'h':
+                        (void) fputs(usage, stdout);
+                        return 0;
+                case 'u':
+                        upstream = optarg;
+                        break;
+                case 'l':
+                        listen_s = optarg;
+                        break;
+                case 'c':
+                        credential = optarg;
+                        break;
+                case 't':
+                        token_file = optarg;
+                        break;
+                case 'n':
+                        H.name = optarg;
+                        break;
+                case 'b':
+                        base = optarg;
+                        break;
+                case 'C':
+                        H.ca_file = optarg;
+                        break;
+                case 'p':
+                        if (H.npins == MAX_PINS || !config_is_pin(optarg))
+                                return fail_usage("bad or too many --pin", optarg);
+                        H.pins[H.npins++] = optarg;
+                        break;
+                case 'M':
+                        if (H.nmethods == MAX_ALLOW || !helper_method_ok(optarg))
+                                return fail_usage("bad --allow-method", optarg);
+                        H.allow_methods[H.nmethods++] = optarg;
+                        break;
+                case 'P':
+                        if (H.npaths == MAX_ALLOW || optarg[0] != '/')
+                                return fail_usage("bad --allow-path", optarg);
+                        H.allow_paths[H.npaths++] = optarg;
+                        break;
+                case 'q':
+                        num = &H.max_request;
+                        break;
+                case 'r':
+                        num = &H.max_response;
+                        break;
+                case 'e':
+                        num = &H.sse_event_max;
+                        break;
+                case 'i':
+                        num = &H.idle_timeout_s;
+                        break;
+                case 'g':
+                        num = &H.grace_s;
+                        break;
+                case 'E':
+                        H.events_log = optarg;
+                        break;
+                case 's':
+                        if (!capability_valid_session(optarg))
+                                return fail_usage("bad --session", optarg);
+                        H.session = optarg;
+                        break;
+                default:
+                        return fail_usage("unknown option; see --help", NULL);
+                }
+                if (num && parse_uint(optarg, 0, CONFIG_MAX_BODY_LIMIT, num) < 0)
+                        return fail_usage("bad number", optarg);
+        }
+        if (optind < argc)
+                return fail_usage("unexpected argument", argv[optind]);
+        if (!upstream || !listen_s || !credential || !token_file)
+                return fail_usage("--upstream, --listen, --credential and --token-file are "
+                                  "required",
+                                  NULL);
+        if (url_parse(upstream, &u, NULL) < 0 || !u.https)
+                return fail_usage("--upstream must be an https URL", upstream);
+        if (parse_listen(listen_s, &H.port) < 0)
+                return fail_usage("--listen must be 127.0.0.1:PORT", listen_s);
+        if (u.port_explicit)
+                (void) snprintf(H.origin, sizeof(H.origin), "https://%s%s%s:%u",
+                                u.host_ipv6 ? "[" : "", u.host, u.host_ipv6 ? "]" : "", u.port);
+        else
+                (void) snprintf(H.origin, sizeof(H.origin), "https://%s%s%s",
+                                u.host_ipv6 ? "[" : "", u.host, u.host_ipv6 ? "]" : "");
+        (void) snprintf(H.upstream_path, sizeof(H.upstream_path), "%.*s",
+                        (int) (u.path_len ? u.path_len : 1), u.path_len ? u.path : "/");
+        if (base) {
+                (void) snprintf(H.base, sizeof(H.base), "%s", base);
+        } else {
+                const char *slash = strrchr(H.upstream_path, '/');
+                (void) snprintf(H.base, sizeof(H.base), "%.*s",
+                                (int) (slash - H.upstream_path + 1), H.upstream_path);
+        }
+        if (H.base[0] != '/' || H.base[strlen(H.base) - 1] != '/' ||
+            !helper_path_ok(H.base, "/"))
+                return fail_usage("--base-path must be an absolute path ending in '/'", H.base);
+        {
+                size_t off = 0;
+
+                for (size_t i = 0; i < H.npins; i++) {
+                        size_t blen;
+
+                        if (sodium_base642bin(H.pin_hash[i], 32, H.pins[i] + 8,
+                                              strlen(H.pins[i] + 8), NULL, &blen, NULL,
+                                              sodium_base64_VARIANT_ORIGINAL) < 0 ||
+                            blen != 32)
+                                return fail_usage("bad --pin", H.pins[i]);
+                        off += (size_t) snprintf(H.curl_pins + off, sizeof(H.curl_pins) - off,
+                                                 "%s%s", i ? ";" : "", H.pins[i]);
+                }
+        }
+        if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                (void) fprintf(stderr, "mcp-helper: cannot initialise libraries\n");
+                return 1;
+        }
+        ssl_req_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+        if (load_secrets(credential, token_file, &err) < 0) {
+                (void) fprintf(stderr, "mcp-helper: %s\n", err.msg);
+                return err.bad_input ? 2 : 1;
+        }
+        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+                (void) pthread_mutex_init(&H.locks[i], NULL);
+        H.share = curl_share_init();
+        (void) curl_share_setopt(H.share, CURLSHOPT_LOCKFUNC, share_lock);
+        (void) curl_share_setopt(H.share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+        (void) curl_share_setopt(H.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+        (void) curl_share_setopt(H.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+        (void) curl_share_setopt(H.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        H.done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+        /* Signals go to the main thread only (the server threads inherit the mask). */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGPIPE);
+        (void) pthread_sigmask(SIG_BLOCK, &mask, NULL);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        {
+                struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(H.port)};
+
+                sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                                             MHD_USE_ERROR_LOG,
+                                     H.port, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+                                     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                                     MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned) 1024,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 0,
+                                     MHD_OPTION_END);
+        }
+        if (!d || sfd < 0 || H.done_fd < 0 || !H.share) {
+                (void) fprintf(stderr, "mcp-helper: cannot listen on %s: %s\n", listen_s,
+                               strerror(errno));
+                return 1;
+        }
+        if (H.port == 0) {
+                /* Port 0: the kernel chose; Host checks need the real one. */
+                const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+
+                if (!di || !di->port) {
+                        (void) fprintf(stderr, "mcp-helper: cannot tell the bound port\n");
+                        return 1;
+                }
+                H.port = di->port;
+        }
+        {
+                static char bound[32];
+
+                (void) snprintf(bound, sizeof(bound), "127.0.0.1:%u", H.port);
+                listen_s = bound;
+        }
+        event(AUDIT_HELPER_START, json_pack("{s:s, s:s, s:s, s:i}", "listen", listen_s, "origin",
+                                            H.origin, "trust", H.ca_file ? "bundle" : "system",
+                                            "pins", (int) H.npins));
+        (void) printf("mcp-helper %s: listening on %s for %s\n", H.name, listen_s, H.origin);
+        (void) fflush(stdout);
+
+        for (;;) {
+                struct signalfd_siginfo si;
+
+                if (read(sfd, &si, sizeof(si)) != (ssize_t) sizeof(si)) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+                        break;
+        }
+        /* Stop accepting; let streams finish within the grace period, then end them. */
+        {
+                MHD_socket ls = MHD_quiesce_daemon(d);
+
+                if (ls != MHD_INVALID_SOCKET)
+                        (void) close(ls);
+        }
+        atomic_store(&H.drain_deadline_ms, now_ms() + (int64_t) H.grace_s * 1000);
+        atomic_store(&H.draining, true);
+        while (atomic_load(&H.active) > 0) {
+                struct pollfd p = {.fd = H.done_fd, .events = POLLIN};
+                uint64_t v;
+
+                if (poll(&p, 1, 1000) > 0)
+                        (void) !read(H.done_fd, &v, sizeof(v));
+                if (now_ms() > atomic_load(&H.drain_deadline_ms) + 10000)
+                        break; /* a stuck client: MHD_stop_daemon closes it */
+        }
+        MHD_stop_daemon(d);
+        curl_share_cleanup(H.share);
+        event(AUDIT_HELPER_STOP, json_pack("{s:s, s:I}", "reason", "signal", "served",
+                                           (json_int_t) atomic_load(&H.served)));
+        secret_free(H.auth_header);
+        secret_free(H.token);
+        curl_global_cleanup();
+        (void) close(sfd);
+        (void) close(H.done_fd);
+        return 0;
+}
