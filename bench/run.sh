@@ -141,3 +141,8 @@ echo
 echo "== Egress: wrk through squid vs straight to the same nginx, closed netns topology, same run"
 if [ "$quick" = 1 ]; then egress_secs=2; else egress_secs=10; fi
 bash "$src/bench/egress.sh" "$build" "$egress_secs"
+
+echo
+echo "== MCP helper: POST latency and SSE throughput through mcp-helper vs direct HTTPS, same run"
+if [ "$quick" = 1 ]; then helper_rounds=200; else helper_rounds=3000; fi
+bash "$src/bench/helper.sh" "$build" "$helper_rounds"

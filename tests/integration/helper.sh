@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# mcp-helper between the MCP SDK's own client and a real MCP upstream (the SDK's Streamable
+# HTTP and legacy SSE servers behind Node's https, tests/npm/mcp-upstream.mjs) with a test CA
+# made here. The upstream credential comes from the real broker; the upstream's log proves
+# what it received (and that it received nothing when it must not).
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# shellcheck source=tests/mcp/env.sh
+. "$CA_SOURCE_DIR/tests/mcp/env.sh"
+missing=$(mcp_missing | tr '\n' ' ')
+[ -z "$missing" ] || skip "needs: $missing"
+
+# KEEP=1 leaves the test directory for a look afterwards.
+trap 'mcp_down; [ -n "${KEEP:-}" ] || cleanup_tmp' EXIT
+log="$CODING_AGENTS_CONFIG_DIR/security-events.log"
+t=$TEST_TMP
+mcp_up "$t" || { fail "the MCP upstream did not start: $(cat "$t"/*.err)"; finish; }
+
+upstream_lines() { grep -c '' "$t/upstream.log"; }
+
+client() { (cd "$npm_dir" && node mcp-client.mjs "$@"); }
+
+# req PORT ARGS...: curl to the helper with the local token; status (and size, exit) to code.
+req() {
+        local p=$1
+        shift
+        curl -s -o "$t/body" -w '%{http_code} %{size_download} %{exitcode}' \
+                -H "Authorization: Bearer $token" "$@" "http://127.0.0.1:$p" >"$t/code" 2>/dev/null || true
+}
+code() { cut -d' ' -f1 "$t/code"; }
+
+# ==== Streamable HTTP, through the SDK client ====
+start_helper remote "$origin/api/mcp" --ca-file "$t/helper-test-ca.pem" ||
+        fail "the helper did not start: $(cat "$t/remote.err")"
+http=$port
+http_pid=$helper_pid
+expect_status 0 client session --url "http://127.0.0.1:$http/api/mcp" --transport http \
+        --token-file "$t/token" --stream 200
+expect_grep '"server":"upstream-under-test"' "$t/out"
+expect_grep '"tools":\["echo","stream"\]' "$t/out"
+expect_grep '"echo":"hello through the helper"' "$t/out"
+expect_grep '"progress":200,"streamed":"streamed 200"' "$t/out"
+expect_grep '"method":"POST","path":"/api/mcp","auth":"ok"' "$t/upstream.log"
+expect_no_grep '"auth":"(bad|missing)"' "$t/upstream.log"
+
+# ==== legacy SSE, through the SDK client; the endpoint event points back at the helper ====
+start_helper legacy "$origin/sse" --ca-file "$t/helper-test-ca.pem"
+sse=$port
+expect_status 0 client session --url "http://127.0.0.1:$sse/sse" --transport sse --token-file "$t/token"
+expect_grep '"echo":"hello through the helper"' "$t/out"
+expect_grep '"method":"POST","path":"/messages","auth":"ok"' "$t/upstream.log"
+req "$sse/sse" -H 'Accept: text/event-stream' --max-time 2
+expect_grep '^data: /messages\?sessionId=' "$t/body"
+# A long stream on both helpers, event by event.
+expect_status 0 client tail --url "http://127.0.0.1:$sse/ticks?n=5000" --token-file "$t/token"
+expect_grep '^ended ticks=5000$' "$t/out"
+expect_status 0 client tail --url "http://127.0.0.1:$http/api/ticks?n=5000" --token-file "$t/token"
+expect_grep '^ended ticks=5000$' "$t/out"
+# An absolute endpoint on the upstream's origin is rewritten; one elsewhere ends the stream.
+req "$http/api/abs-endpoint" -H 'Accept: text/event-stream'
+expect_grep '^data: /api/messages\?sessionId=abc$' "$t/body"
+expect_no_grep "127.0.0.1:$up_port" "$t/body"
+req "$http/api/evil-endpoint" -H 'Accept: text/event-stream'
+expect_grep 'endpoint outside its origin' "$t/body"
+expect_no_grep 'evil.example' "$t/body"
+
+# ==== the credential stays between helper and upstream ====
+for f in "$t"/*.err "$t/out" "$t/body" "$log"; do
+        expect_no_grep "$credential" "$f"
+done
+check "the helper's command line holds no secret" bash -c "! tr '\\0' ' ' </proc/$http_pid/cmdline | grep -q -e '$credential' -e '$token'"
+check "the helper's environment holds no secret" bash -c "! tr '\\0' '\\n' </proc/$http_pid/environ | grep -q -e '$credential' -e '$token'"
+
+# ==== the local token ====
+before=$(upstream_lines)
+curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http/api/mcp" >"$t/code" || true
+check "no token: 401" grep -qx 401 "$t/code"
+curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${token}x" "http://127.0.0.1:$http/api/mcp" >"$t/code" || true
+check "wrong token: 401" grep -qx 401 "$t/code"
+curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Basic $token" "http://127.0.0.1:$http/api/mcp" >"$t/code" || true
+check "another scheme: 401" grep -qx 401 "$t/code"
+check "the upstream saw none of them" [ "$(upstream_lines)" = "$before" ]
+expect_grep '"reason":"missing-token".*"type":"helper-denied"' "$log"
+expect_grep '"reason":"bad-token".*"type":"helper-denied"' "$log"
+curl -s "http://127.0.0.1:$http/healthz" >"$t/health"
+expect_grep '"status":"ok".*"upstream":"ok"' "$t/health"
+expect_no_grep "$token|$credential|upstream-credential" "$t/health"
+
+# ==== one origin, one base path ====
+before=$(upstream_lines)
+for target in 'http://evil.test/api/mcp' '/api/../admin' '/api/%2e%2e/admin' '/api/%2E%2E/admin' \
+        '/api/x%2fy' '/api/x%5cy' '/api/.' '/api//x' '/admin' '*' '/api/x%00' '/api/x y'; do
+        curl -s -o /dev/null -w '%{http_code}' --path-as-is --request-target "$target" \
+                -H "Authorization: Bearer $token" -H 'Accept: text/event-stream' \
+                "http://127.0.0.1:$http/" >"$t/code" 2>/dev/null || true
+        check "target '$target' refused ($(cat "$t/code"))" grep -Eqx '4[0-9][0-9]' "$t/code"
+done
+req "$http/api/mcp" -H 'Host: evil.test'
+check "a foreign Host: 421" [ "$(code)" = 421 ]
+req "$http/api/mcp" -H 'Host: 127.0.0.1:1'
+check "another port in Host: 421" [ "$(code)" = 421 ]
+req "$http/api/mcp" -X CONNECT
+check "CONNECT: 405" [ "$(code)" = 405 ]
+req "$http/api/mcp" -X PUT -d x
+check "PUT: 405" [ "$(code)" = 405 ]
+req "$http/api/mcp" -H 'Upgrade: websocket' -H 'Connection: Upgrade'
+check "an upgrade: 400" [ "$(code)" = 400 ]
+req "$http/api/mcp" -H 'Accept: application/json'
+check "a GET stream without text/event-stream: 406" [ "$(code)" = 406 ]
+check "the upstream saw none of them" [ "$(upstream_lines)" = "$before" ]
+expect_grep '"reason":"path".*"type":"helper-denied"' "$log"
+expect_grep '"reason":"host".*"type":"helper-denied"' "$log"
+# DELETE passes through with the session header.
+req "$http/api/mcp" -X DELETE -H 'Mcp-Session-Id: no-such-session'
+check "DELETE reaches the upstream (its 404)" [ "$(code)" = 404 ]
+expect_grep '"method":"DELETE","path":"/api/mcp","auth":"ok"' "$t/upstream.log"
+
+# ==== limits ====
+head -c $((10 << 20)) /dev/zero >"$t/exact"
+head -c $(((10 << 20) + 1)) /dev/zero >"$t/over"
+req "$http/api/echo-size" --data-binary @"$t/exact" -H 'Content-Type: application/octet-stream'
+check "a 10 MB body passes" grep -qx 10485760 "$t/body"
+before=$(upstream_lines)
+req "$http/api/echo-size" --data-binary @"$t/over" -H 'Content-Type: application/octet-stream'
+check "a 10 MB + 1 body: 413" [ "$(code)" = 413 ]
+req "$http/api/echo-size" --data-binary @"$t/over" -H 'Transfer-Encoding: chunked'
+check "a chunked 10 MB + 1 body: 413" [ "$(code)" = 413 ]
+check "the upstream got neither" [ "$(upstream_lines)" = "$before" ]
+expect_grep '"limit":"request-body","max":10485760.*"type":"helper-limit"' "$log"
+req "$http/api/big?n=$((100 << 20))"
+check "a 100 MB response arrives whole ($(cat "$t/code"))" grep -qx "200 $((100 << 20)) 0" "$t/code"
+req "$http/api/big?n=$(((100 << 20) + 1))"
+check "a 100 MB + 1 response is cut ($(cat "$t/code"))" grep -Eqx "200 $((100 << 20)) (18|56)" "$t/code"
+expect_grep '"limit":"response","max":104857600.*"type":"helper-limit"' "$log"
+req "$http/api/sse-big?n=$((2 << 20))" -H 'Accept: text/event-stream'
+expect_grep "per-event size limit" "$t/body"
+expect_grep '"limit":"sse-event".*"type":"helper-limit"' "$log"
+
+# ==== TLS trust: unknown CA, pins, a bundle from `trust add` ====
+start_helper nocat "$origin/api/mcp"
+before=$(upstream_lines)
+req "$port/api/mcp" -H 'Accept: text/event-stream'
+check "an unknown CA: 502" [ "$(code)" = 502 ]
+start_helper pinned "$origin/api/mcp" --ca-file "$t/helper-test-ca.pem" --pin "$wrong_pin"
+req "$port/api/mcp" -H 'Accept: text/event-stream'
+check "a wrong pin: 502" [ "$(code)" = 502 ]
+expect_grep "does not match the configured pins \\(presented ${spki_pin//+/\\+}\\); nothing was sent" "$t/body"
+check "the upstream received nothing from either" [ "$(upstream_lines)" = "$before" ]
+expect_grep "\"presented\":\"${spki_pin//+/\\+}\".*\"type\":\"pin-mismatch\"" "$log"
+start_helper rotated "$origin/api/mcp" --ca-file "$t/helper-test-ca.pem" --pin "$wrong_pin" --pin "$spki_pin"
+expect_status 0 client session --url "http://127.0.0.1:$port/api/mcp" --token-file "$t/token"
+expect_grep '"echo":"hello through the helper"' "$t/out"
+expect_status 0 "$CA_BIN" trust add helpertest --bundle "$t/helper-test-ca.pem"
+start_helper curated "$origin/api/mcp" --ca-file "$CODING_AGENTS_CONFIG_DIR/trust-overrides/helpertest.pem"
+expect_status 0 client session --url "http://127.0.0.1:$port/api/mcp" --token-file "$t/token"
+expect_grep '"echo":"hello through the helper"' "$t/out"
+start_helper wrongca "$origin/api/mcp" --ca-file "$t/other-ca.pem"
+req "$port/api/mcp" -H 'Accept: text/event-stream'
+check "a bundle without the server's CA: 502" [ "$(code)" = 502 ]
+
+# ==== 100 concurrent SSE streams ====
+mkfifo "$t/streams.fifo" "$t/streams.in"
+client streams --url "http://127.0.0.1:$sse/sse" --token-file "$t/token" --count 100 \
+        <"$t/streams.in" >"$t/streams.fifo" 2>"$t/streams.err" &
+streams_pid=$!
+exec {sin}>"$t/streams.in"
+exec {sfd}<"$t/streams.fifo"
+IFS= read -r -u "$sfd" line || line=""
+check "100 concurrent streams open ($line)" [ "$line" = "open 100" ]
+exec {sin}>&-
+wait "$streams_pid" || fail "the streams client failed: $(cat "$t/streams.err")"
+
+# ==== idle timeout, and SIGTERM in the middle of a stream ====
+start_helper idle "$origin/api/mcp" --ca-file "$t/helper-test-ca.pem" --idle-timeout 1
+expect_status 0 client tail --url "http://127.0.0.1:$port/api/idle" --token-file "$t/token"
+expect_grep 'idle for too long' "$t/out"
+expect_grep '"limit":"idle".*"type":"helper-limit"' "$log"
+start_helper stopping "$origin/api/mcp" --ca-file "$t/helper-test-ca.pem" --grace 1
+stop_pid=$helper_pid
+mkfifo "$t/tail.fifo"
+client tail --url "http://127.0.0.1:$port/api/idle" --token-file "$t/token" >"$t/tail.fifo" &
+tail_pid=$!
+exec {tfd}<"$t/tail.fifo"
+IFS= read -r -u "$tfd" line || line=""
+check "the stream is open ($line)" [ "$line" = open ]
+kill -TERM "$stop_pid"
+status=0
+wait "$stop_pid" || status=$?
+check "the helper exits 0 on SIGTERM (got $status)" [ "$status" = 0 ]
+cat <&"$tfd" >"$t/tail.rest"
+wait "$tail_pid" || true
+expect_grep 'shutting down' "$t/tail.rest"
+expect_grep '^ended' "$t/tail.rest"
+expect_grep '"helper":"stopping".*"type":"helper-stop"' "$log"
+expect_grep '"helper":"remote".*"type":"helper-start"' "$log"
+
+# ==== usage ====
+expect_status 0 "$helper" --help
+expect_grep '^usage: mcp-helper' "$t/out"
+expect_status 2 "$helper"
+expect_status 2 "$helper" --upstream http://x/ --listen 127.0.0.1:1 --credential a --token-file b
+expect_grep 'https URL' "$t/err"
+expect_status 2 "$helper" --upstream https://x/ --listen 0.0.0.0:1 --credential a --token-file b
+expect_status 2 "$helper" --upstream https://x/ --listen 127.0.0.1:1 --credential a --token-file b --pin nope
+
+expect_status 0 "$CA_BIN" events verify
+finish
