@@ -37,6 +37,9 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,7 +71,7 @@
 #define MAX_RESP_HEADERS 16
 
 static const char usage[] =
-        "usage: mcp-helper --upstream URL --listen 127.0.0.1:PORT --credential FILE\n"
+        "usage: mcp-helper --upstream URL --listen 127.0.0.1:PORT|unix:PATH --credential FILE\n"
         "                  --token-file FILE [--name NAME] [--base-path /PATH/]\n"
         "                  [--ca-file FILE.pem] [--pin sha256//<base64>]...\n"
         "                  [--allow-method M]... [--allow-path /PREFIX]...\n"
@@ -81,7 +84,8 @@ static const char usage[] =
         "is redeemed from the broker once, at start. The token file holds the local token the\n"
         "agent must send as 'Authorization: Bearer <token>'. TLS verification is always on:\n"
         "--ca-file replaces the system store, --pin adds SPKI pins (several for rotation).\n"
-        "--listen 127.0.0.1:0 picks a free port (printed on start).\n"
+        "--listen 127.0.0.1:0 picks a free port (printed on start); unix:PATH listens on a\n"
+        "Unix-domain socket, mode 0660 (no Host check there: browsers cannot reach it).\n"
         "Defaults: base path = the upstream path's directory, --max-request 10485760,\n"
         "--max-response 104857600, --sse-event-max 1048576, --idle-timeout 300, --grace 5.\n";
 
@@ -91,6 +95,7 @@ struct helper {
         char base[512];
         char upstream_path[1024];
         uint16_t port;
+        const char *unix_path; /* --listen unix:PATH */
         const char *ca_file;
         const char *pins[MAX_PINS];
         uint8_t pin_hash[MAX_PINS][32];
@@ -756,7 +761,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                         v = HELPER_BAD_TARGET, reason = "target";
                 else if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade"))
                         v = HELPER_UPGRADE, reason = "upgrade";
-                else if (!helper_host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"),
+                else if (!H.unix_path &&
+                         !helper_host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"),
                                          H.port))
                         v = HELPER_BAD_HOST, reason = "host";
                 if (v != HELPER_OK) {
@@ -909,10 +915,60 @@ static int parse_listen(const char *s, uint16_t *port)
 {
         uint64_t v;
 
+        if (strncmp(s, "unix:", 5) == 0) {
+                H.unix_path = s + 5;
+                return H.unix_path[0] == '/' && strlen(H.unix_path) < 108 ? 0 : -EINVAL;
+        }
         if (strncmp(s, "127.0.0.1:", 10) != 0 || parse_uint(s + 10, 0, 65535, &v) < 0)
                 return -EINVAL;
         *port = (uint16_t) v;
         return 0;
+}
+
+/* A Unix socket (mode 0660: the launcher gives the agent's group access) or 127.0.0.1:port. */
+static struct MHD_Daemon *start_daemon(const char *listen_s)
+{
+        const unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                               MHD_USE_ITC | MHD_USE_ERROR_LOG;
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(H.port)};
+
+        (void) listen_s;
+        if (H.unix_path) {
+                struct sockaddr_un su = {.sun_family = AF_UNIX};
+                struct stat st;
+                mode_t old;
+                int fd, r;
+
+                if (lstat(H.unix_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+                        errno = EEXIST;
+                        return NULL;
+                }
+                (void) unlink(H.unix_path);
+                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0)
+                        return NULL;
+                memcpy(su.sun_path, H.unix_path, strlen(H.unix_path) + 1);
+                old = umask(0117);
+                r = bind(fd, (const struct sockaddr *) &su, sizeof(su));
+                (void) umask(old);
+                if (r < 0 || listen(fd, 128) < 0) {
+                        (void) close(fd);
+                        return NULL;
+                }
+                return MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL,
+                                        MHD_OPTION_LISTEN_SOCKET, fd,
+                                        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                                        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+                                        MHD_OPTION_CONNECTION_LIMIT, (unsigned) 1024,
+                                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 0,
+                                        MHD_OPTION_END);
+        }
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return MHD_start_daemon(flags, H.port, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+                                MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                                MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+                                MHD_OPTION_CONNECTION_LIMIT, (unsigned) 1024,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 0, MHD_OPTION_END);
 }
 
 static int fail_usage(const char *msg, const char *arg)
@@ -1040,7 +1096,8 @@ int main(int argc, char **argv)
         if (url_parse(upstream, &u, NULL) < 0 || !u.https)
                 return fail_usage("--upstream must be an https URL", upstream);
         if (parse_listen(listen_s, &H.port) < 0)
-                return fail_usage("--listen must be 127.0.0.1:PORT", listen_s);
+                return fail_usage("--listen must be 127.0.0.1:PORT or unix:/ABSOLUTE/PATH",
+                                  listen_s);
         if (u.port_explicit)
                 (void) snprintf(H.origin, sizeof(H.origin), "https://%s%s%s:%u",
                                 u.host_ipv6 ? "[" : "", u.host, u.host_ipv6 ? "]" : "", u.port);
@@ -1100,25 +1157,13 @@ int main(int argc, char **argv)
         sigaddset(&mask, SIGPIPE);
         (void) pthread_sigmask(SIG_BLOCK, &mask, NULL);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-        {
-                struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(H.port)};
-
-                sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-                                             MHD_USE_ERROR_LOG,
-                                     H.port, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-                                     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                                     MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned) 1024,
-                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 0,
-                                     MHD_OPTION_END);
-        }
+        d = start_daemon(listen_s);
         if (!d || sfd < 0 || H.done_fd < 0 || !H.share) {
                 (void) fprintf(stderr, "mcp-helper: cannot listen on %s: %s\n", listen_s,
                                strerror(errno));
                 return 1;
         }
-        if (H.port == 0) {
+        if (!H.unix_path && H.port == 0) {
                 /* Port 0: the kernel chose; Host checks need the real one. */
                 const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 
@@ -1128,7 +1173,7 @@ int main(int argc, char **argv)
                 }
                 H.port = di->port;
         }
-        {
+        if (!H.unix_path) {
                 static char bound[32];
 
                 (void) snprintf(bound, sizeof(bound), "127.0.0.1:%u", H.port);
@@ -1170,6 +1215,8 @@ int main(int argc, char **argv)
                         break; /* a stuck client: MHD_stop_daemon closes it */
         }
         MHD_stop_daemon(d);
+        if (H.unix_path)
+                (void) unlink(H.unix_path);
         curl_share_cleanup(H.share);
         event(AUDIT_HELPER_STOP, json_pack("{s:s, s:I}", "reason", "signal", "served",
                                            (json_int_t) atomic_load(&H.served)));

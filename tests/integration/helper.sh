@@ -173,6 +173,68 @@ check "100 concurrent streams open ($line)" [ "$line" = "open 100" ]
 exec {sin}>&-
 wait "$streams_pid" || fail "the streams client failed: $(cat "$t/streams.err")"
 
+# ==== a client that goes away cancels the upstream transfer, and the other way round ====
+mkfifo "$t/cancel.fifo"
+client tail --url "http://127.0.0.1:$http/api/ticks?n=1000000000" --token-file "$t/token" >"$t/cancel.fifo" &
+cancel_pid=$!
+exec {cfd}<"$t/cancel.fifo"
+IFS= read -r -u "$cfd" line || line=""
+check "the endless stream is open ($line)" [ "$line" = open ]
+kill "$cancel_pid"
+wait "$cancel_pid" 2>/dev/null || true
+exec {cfd}<&-
+IFS= read -r -t 60 -u "$upstream_fd" line || line=""
+check "the upstream saw its stream cancelled ($line)" grep -q '^gone /api/ticks after' <<<"$line"
+expect_status 0 client tail --url "http://127.0.0.1:$http/api/drop" --token-file "$t/token"
+expect_grep 'the upstream connection failed' "$t/out"
+expect_grep '^ended' "$t/out"
+
+# ==== a Unix socket instead of a port ====
+start_helper unixsock "$origin/api/mcp" --ca-file "$t/helper-test-ca.pem" --listen "unix:$t/helper.sock"
+check "the socket is 0660" [ "$(stat -c %a "$t/helper.sock")" = 660 ]
+curl -s -o /dev/null -w '%{http_code}' --unix-socket "$t/helper.sock" http://localhost/api/mcp >"$t/code" || true
+check "no token over the socket: 401" grep -qx 401 "$t/code"
+curl -s --unix-socket "$t/helper.sock" -H "Authorization: Bearer $token" \
+        -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+        -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}' \
+        http://localhost/api/mcp >"$t/body" || true
+expect_grep '"name":"upstream-under-test"' "$t/body"
+
+# ==== unprivileged, as its own UID, with the broker socket bind-mounted as in a container ====
+huid=57123
+hd="$t/uid"
+chmod 0711 "$t"
+mkdir -m 0700 "$hd"
+"$CA_BIN" broker issue --session helper-test --stub ownuid --secret UPSTREAM_TOKEN --uid "$huid" \
+        --out "$hd/cred.json" >/dev/null
+sock=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).socket)' "$hd/cred.json")
+node -e 'const fs=require("fs"); const c=JSON.parse(fs.readFileSync(process.argv[1]));
+        c.socket=process.argv[2]; fs.writeFileSync(process.argv[1], JSON.stringify(c));' \
+        "$hd/cred.json" "$hd/broker.sock"
+: >"$hd/broker.sock"
+cp "$t/token" "$t/helper-test-ca.pem" "$hd/"
+chown -R "$huid:$huid" "$hd"
+mkfifo "$t/uid.fifo"
+# shellcheck disable=SC2016 # the inner script takes its values as "$1".."$6"
+unshare --mount --propagation private bash -c 'mount --bind "$1" "$2/broker.sock" &&
+        exec setpriv --reuid "$3" --regid "$3" --clear-groups "$4" --name ownuid \
+        --upstream "$5" --listen 127.0.0.1:0 --credential "$2/cred.json" --token-file "$2/token" \
+        --ca-file "$2/helper-test-ca.pem" --events "$2/events.log"' \
+        _ "$sock" "$hd" "$huid" "$helper" "$origin/api/mcp" >"$t/uid.fifo" 2>"$t/uid.err" &
+uid_pid=$!
+mcp_pids+=("$uid_pid")
+exec {ufifo}<"$t/uid.fifo"
+IFS= read -r -u "$ufifo" line || line=""
+uport=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\) .*/\1/p' <<<"$line")
+if [ -n "$uport" ]; then
+        check "the helper runs as uid $huid" grep -Eq "^Uid:\s+$huid\s" "/proc/$uid_pid/status"
+        expect_status 0 client session --url "http://127.0.0.1:$uport/api/mcp" --token-file "$t/token"
+        expect_grep '"echo":"hello through the helper"' "$t/out"
+        expect_grep "\"stub\":\"ownuid\",\"uid\":$huid,.*\"type\":\"capability-redeemed\"" "$log"
+else
+        fail "the helper did not start as uid $huid: $(cat "$t/uid.err")"
+fi
+
 # ==== idle timeout, and SIGTERM in the middle of a stream ====
 start_helper idle "$origin/api/mcp" --ca-file "$t/helper-test-ca.pem" --idle-timeout 1
 expect_status 0 client tail --url "http://127.0.0.1:$port/api/idle" --token-file "$t/token"

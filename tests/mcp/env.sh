@@ -9,7 +9,7 @@
 #   start_helper NAME URL ARGS...   an mcp-helper for URL; sets $port and $helper_pid
 #   mcp_down               stops everything started here
 #
-# Sets: npm_dir helper origin up_port token credential spki_pin wrong_pin; files in DIR:
+# Sets: npm_dir helper origin up_port token credential spki_pin wrong_pin upstream_fd; in DIR:
 # helper-test-ca.pem other-ca.pem srv.pem token upstream.log
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables set here are for the scripts that source this one
@@ -39,7 +39,7 @@ mkca() {
 }
 
 mcp_up() {
-        local t=$1 ready line ufd
+        local t=$1 ready line
         mcp_dir=$t
         # A test CA, a server certificate for 127.0.0.1, and an unrelated CA.
         mkca "$t" helper-test-ca
@@ -71,8 +71,9 @@ mcp_up() {
                 --credential-file "$t/upstream-credential" --log "$t/upstream.log") \
                 >"$t/upstream.fifo" 2>"$t/upstream.err" &
         mcp_pids+=($!)
-        exec {ufd}<"$t/upstream.fifo"
-        IFS= read -r -u "$ufd" line || return 1
+        # Kept open: the upstream reports cancelled streams there ("gone PATH after N").
+        exec {upstream_fd}<"$t/upstream.fifo"
+        IFS= read -r -u "$upstream_fd" line || return 1
         up_port=${line#ready }
         : >>"$t/upstream.log"
         origin="https://127.0.0.1:$up_port"

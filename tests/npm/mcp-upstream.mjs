@@ -146,7 +146,15 @@ async function handle(req, res) {
       res.end();
     };
     res.on("error", () => {});
+    // A client that went away (through the helper: the helper cancelled us) is reported.
+    res.on("close", () => {
+      if (i < n) process.stdout.write(`gone ${url.pathname} after ${i}\n`);
+    });
     pump();
+  } else if (url.pathname === "/api/drop") {
+    // One event, then the connection is cut without a proper end.
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write("event: tick\ndata: 1\n\n", () => setImmediate(() => res.socket.destroy()));
   } else if (url.pathname === "/api/echo-size" && req.method === "POST") {
     const body = await readBody(req);
     res.writeHead(200, { "content-type": "text/plain" }).end(String(body.length));
