@@ -146,3 +146,8 @@ echo
 echo "== MCP helper: POST latency and SSE throughput through mcp-helper vs direct HTTPS, same run"
 if [ "$quick" = 1 ]; then helper_rounds=200; else helper_rounds=3000; fi
 bash "$src/bench/helper.sh" "$build" "$helper_rounds"
+
+echo
+echo "== MCP stubs: spawn -> initialize and stdio throughput through mcp-stub vs direct, same run"
+if [ "$quick" = 1 ]; then stub_rounds=3; else stub_rounds=20; fi
+bash "$src/bench/stub.sh" "$build" "$stub_rounds"

@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
 const { values: args, positionals } = parseArgs({
@@ -20,10 +21,11 @@ const { values: args, positionals } = parseArgs({
   options: {
     url: { type: "string" }, transport: { type: "string", default: "http" },
     "token-file": { type: "string" }, stream: { type: "string", default: "0" },
-    count: { type: "string", default: "1" },
+    count: { type: "string", default: "1" }, command: { type: "string" },
+    arg: { type: "string", multiple: true, default: [] }, call: { type: "string", multiple: true, default: [] },
   },
 });
-const token = readFileSync(args["token-file"], "utf8").trim();
+const token = args["token-file"] ? readFileSync(args["token-file"], "utf8").trim() : "";
 const headers = { Authorization: `Bearer ${token}` };
 
 async function session() {
@@ -103,7 +105,33 @@ async function tail() {
   process.stdout.write(`ended ticks=${ticks}\n`);
 }
 
-const modes = { session, streams, tail };
+// stdio --command PATH [--arg A]... [--call TOOL=JSON]...: the SDK's stdio client spawning
+// PATH (a stub, or the server itself); initialize, tools/list, tools/call echo, then each
+// --call; prints one JSON line.
+async function stdio() {
+  const env = { ...getDefaultEnvironment() };
+  if (process.env.CODING_AGENTS_STUB_SOCKET) env.CODING_AGENTS_STUB_SOCKET = process.env.CODING_AGENTS_STUB_SOCKET;
+  const transport = new StdioClientTransport({ command: args.command, args: args.arg, env, stderr: "inherit" });
+  const client = new Client({ name: "stub-test-client", version: "1.0.0" });
+  await client.connect(transport);
+  const out = { server: client.getServerVersion()?.name };
+  const tools = (await client.listTools()).tools.map((t) => t.name);
+  out.tools = tools.length;
+  if (tools.includes("echo")) {
+    const r = await client.callTool({ name: "echo", arguments: { message: "hello through the stub" } });
+    out.echo = r.content[0].text;
+  }
+  out.calls = {};
+  for (const c of args.call) {
+    const i = c.indexOf("=");
+    const r = await client.callTool({ name: c.slice(0, i), arguments: JSON.parse(c.slice(i + 1)) });
+    out.calls[c.slice(0, i)] = r.content[0].text;
+  }
+  await client.close();
+  process.stdout.write(JSON.stringify(out) + "\n");
+}
+
+const modes = { session, streams, tail, stdio };
 modes[positionals[0]]().catch((e) => {
   process.stderr.write(`client: ${e.stack ?? e}\n`);
   process.exit(1);
