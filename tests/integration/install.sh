@@ -103,7 +103,7 @@ refuse "expected $(printf '0%.0s' $(seq 64))" ca-0.1.0.tar.gz --pubkey k.pub --s
 refuse "another key" ca-0.1.0.tar.gz --pubkey other.pub
 cp ca-0.10.0.tar.gz tampered.tar.gz
 cp ca-0.10.0.tar.gz.minisig tampered.tar.gz.minisig
-printf '\x00' | dd of=tampered.tar.gz bs=1 seek=500 conv=notrunc status=none
+flip_byte tampered.tar.gz 500
 refuse "does not verify" tampered.tar.gz --pubkey k.pub
 
 # Hostile bundles, properly signed: traversal, absolute paths, links, two top directories.

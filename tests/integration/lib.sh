@@ -74,6 +74,15 @@ expect_no_grep() {
         pass
 }
 
+# flip_byte FILE OFFSET: inverts one byte in place (a fixed value would change nothing when
+# the byte already had it).
+flip_byte() {
+        local old
+        old=$(od -An -tu1 -j "$2" -N 1 "$1" | tr -d ' ')
+        # shellcheck disable=SC2059 # the format is the octal escape of the new byte
+        printf "\\$(printf '%03o' $((old ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 finish() {
         if [ "$failures" -ne 0 ]; then
                 echo "$TEST_NAME: $failures of $((checks + failures)) checks failed" >&2

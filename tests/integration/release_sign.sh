@@ -25,7 +25,8 @@ expect_grep "^trusted comment: version:0.1.0 file:bundle.tar.gz$" "$TEST_TMP/out
 
 # A flipped byte in the file: both refuse.
 cp bundle.tar.gz flipped.tar.gz
-printf '\x00' | dd of=flipped.tar.gz bs=1 seek=1000 conv=notrunc status=none
+flip_byte flipped.tar.gz 1000
+check "the byte changed" bash -c "! cmp -s bundle.tar.gz flipped.tar.gz"
 cp bundle.tar.gz.minisig flipped.tar.gz.minisig
 expect_status 1 minisign -Vm flipped.tar.gz -p k.pub
 expect_status 1 "$CA_BIN" release verify --public k.pub flipped.tar.gz
