@@ -49,7 +49,7 @@ int main(int argc, char **argv)
 {
         static char buf[BROKER_MSG_MAX + 1];
         const char *name = argc > 0 ? stub_name_from_argv0(argv[0]) : NULL;
-        const char *path = getenv("CODING_AGENTS_STUB_SOCKET");
+        const char *path = secure_getenv("CODING_AGENTS_STUB_SOCKET");
         struct stub_msg m = {.op = STUB_OP_SPAWN};
         struct ca_error err = {0};
         _cleanup_close_ int sock = -1, sfd = -1;

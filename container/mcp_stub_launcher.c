@@ -23,57 +23,27 @@
  * A failure at any step reaches the stub as one line ("sandbox setup failed at 'redeem': ...")
  * and a stub-stop event with the reason; nothing stays mounted or running.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <inttypes.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <sys/capability.h>
 #include <sodium.h>
 
-#include "audit.h"
-#include "broker_client.h"
-#include "broker_proto.h"
-#include "buf.h"
-#include "capability.h"
 #include "cleanup.h"
 #include "error.h"
 #include "json.h"
+#include "launcher.h"
 #include "parse.h"
 #include "sandbox.h"
-#include "secret.h"
-#include "stubproto.h"
 #include "usock.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define CA_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CA_SANITIZED 1
-#endif
-#endif
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 static const char usage[] =
         "usage: mcp-stub-launcher --manifest FILE --socket PATH --agent-uid UID\n"
@@ -88,525 +58,6 @@ static const char usage[] =
 
 #define MAX_HANDLERS 1024
 
-struct launcher {
-        pid_t handlers[MAX_HANDLERS];
-        json_t *manifest;
-        const char *socket_path;
-        uid_t agent_uid;
-        const char *cred_dir;
-        const char *events;
-        const char *run_dir;
-        const char *session;
-        void *seccomp;
-};
-
-static struct launcher L;
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void event(enum audit_type type, json_t *fields)
-{
-        struct ca_error err = {0};
-
-        if (fields && L.events && audit_emit(L.events, type, L.session, fields, &err) < 0)
-                (void) fprintf(stderr, "mcp-stub-launcher: cannot record an event: %s\n", err.msg);
-        json_decref(fields);
-}
-
-static const json_t *find_server(const char *name)
-{
-        size_t i;
-        json_t *s;
-
-        json_array_foreach(json_object_get(L.manifest, "servers"), i, s) {
-                const char *n = json_string_value(json_object_get(s, "name"));
-                const char *t = json_string_value(json_object_get(s, "transport"));
-
-                if (n && t && strcmp(n, name) == 0 && strcmp(t, "stdio") == 0)
-                        return s;
-        }
-        return NULL;
-}
-
-/* ---- the sandboxed child (after fork: report failures through the pipe, then _exit) ---- */
-
-static void child_fail(int pipe_fd, const char *step, const char *detail)
-{
-        char msg[300];
-        int n = snprintf(msg, sizeof(msg), "sandbox setup failed at '%s': %s", step, detail);
-
-        if (n > 0)
-                (void) !write(pipe_fd, msg, (size_t) n < sizeof(msg) ? (size_t) n : sizeof(msg) - 1);
-        _exit(127);
-}
-
-#define CHILD_TRY(cond, step)                                                                   \
-        do {                                                                                    \
-                if (!(cond))                                                                    \
-                        child_fail(pipe_fd, (step), strerror(errno));                           \
-        } while (0)
-
-struct spawn_ctx {
-        const char *name;
-        uid_t uid;
-        const json_t *server;
-        const json_t *cred; /* NULL: no secrets */
-        int fds[3];
-        int pipe_fd;
-        int sync_w, ack_r; /* child -> reaper "redeemed"; reaper -> child "socket gone" */
-        char tmpfs[512];
-        char broker_sock[600]; /* the session socket, bind-mounted into the tmpfs */
-};
-
-static void drop_privileges(const struct spawn_ctx *c)
-{
-        int pipe_fd = c->pipe_fd;
-        struct rlimit nofile = {4096, 4096}, nproc = {512, 512}, core = {0, 0};
-        struct rlimit data = {(rlim_t) 8 << 30, (rlim_t) 8 << 30};
-        cap_t none;
-
-        CHILD_TRY(setrlimit(RLIMIT_NOFILE, &nofile) == 0, "rlimits");
-        CHILD_TRY(setrlimit(RLIMIT_NPROC, &nproc) == 0, "rlimits");
-        CHILD_TRY(setrlimit(RLIMIT_CORE, &core) == 0, "rlimits");
-#ifndef CA_SANITIZED
-        CHILD_TRY(setrlimit(RLIMIT_DATA, &data) == 0, "rlimits");
-#else
-        (void) data; /* ASan's shadow and allocator mappings exceed any sane data limit */
-#endif
-        /* The bounding set needs CAP_SETPCAP: before the UID change. */
-        for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
-                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-                        child_fail(pipe_fd, "bounding set", strerror(errno));
-        }
-        CHILD_TRY(setgroups(0, NULL) == 0, "setgroups");
-        CHILD_TRY(setresgid(c->uid, c->uid, c->uid) == 0, "setresgid");
-        CHILD_TRY(setresuid(c->uid, c->uid, c->uid) == 0, "setresuid");
-        none = cap_init();
-        CHILD_TRY(none && cap_set_proc(none) == 0, "capabilities");
-        cap_free(none);
-        CHILD_TRY(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0, "ambient set");
-        /* The UID change reset these two. */
-        CHILD_TRY(prctl(PR_SET_PDEATHSIG, SIGKILL) == 0, "pdeathsig");
-        CHILD_TRY(prctl(PR_SET_DUMPABLE, 0) == 0, "dumpable");
-}
-
-/* Redeems the server's capability as its own UID and writes each secret into the tmpfs. */
-static size_t redeem(const struct spawn_ctx *c, struct broker_redeemed *got, size_t max)
-{
-        int pipe_fd = c->pipe_fd;
-        struct ca_error err = {0};
-        uint8_t key[CAP_KEY_LEN];
-        const char *sock = c->broker_sock;
-        const char *cap = json_string_value(json_object_get(c->cred, "capability"));
-        const char *hex = json_string_value(json_object_get(c->cred, "key"));
-        int n, dfd;
-
-        if (!sock || !cap || !hex ||
-            sodium_hex2bin(key, sizeof(key), hex, strlen(hex), NULL, NULL, NULL) < 0)
-                child_fail(pipe_fd, "redeem", "the credential file is not a broker credential");
-        n = broker_redeem(sock, cap, key, got, max, &err);
-        sodium_memzero(key, sizeof(key));
-        if (n < 0)
-                child_fail(pipe_fd, "redeem", err.msg);
-        /* Tell the reaper, and wait until it has removed the broker socket from our view. */
-        {
-                char b = 'r';
-
-                CHILD_TRY(write(c->sync_w, &b, 1) == 1, "redeem");
-                CHILD_TRY(read(c->ack_r, &b, 1) == 1, "redeem");
-        }
-        dfd = open(c->tmpfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        CHILD_TRY(dfd >= 0, "secret files");
-        for (int i = 0; i < n; i++) {
-                int fd = openat(dfd, got[i].name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-                                                          O_NOFOLLOW,
-                                0400);
-
-                if (fd < 0 || write(fd, got[i].value->buf, got[i].value->len) !=
-                                      (ssize_t) got[i].value->len)
-                        child_fail(pipe_fd, "secret files", strerror(errno));
-                (void) close(fd);
-        }
-        (void) close(dfd);
-        return (size_t) n;
-}
-
-static char *expand(const struct spawn_ctx *c, const char *tmpl, const struct sandbox_secret *s,
-                    size_t n)
-{
-        struct buf b = BUF_INIT;
-        const char *missing = NULL;
-        size_t mlen = 0;
-        int r = sandbox_expand(tmpl, s, n, &b, &missing, &mlen);
-
-        if (r == -ENOENT) {
-                char why[128];
-                (void) snprintf(why, sizeof(why), "no secret '%.*s' was granted", (int) mlen,
-                                missing);
-                child_fail(c->pipe_fd, "placeholders", why);
-        }
-        if (r < 0)
-                child_fail(c->pipe_fd, "placeholders", "bad placeholder");
-        return buf_detach(&b, NULL);
-}
-
-static void exec_server(struct spawn_ctx *c)
-{
-        int pipe_fd = c->pipe_fd;
-        struct broker_redeemed got[CAP_MAX_SECRETS];
-        struct sandbox_secret sec[CAP_MAX_SECRETS];
-        const json_t *args = json_object_get(c->server, "args");
-        const json_t *env = json_object_get(c->server, "env");
-        size_t n = 0, nargs = json_array_size(args), nenv = json_object_size(env), k = 0;
-        char **argv = calloc(nargs + 2, sizeof(*argv));
-        char **envp = calloc(nenv + 8, sizeof(*envp));
-        char *path;
-        const char *key;
-        json_t *v;
-
-        CHILD_TRY(argv && envp, "allocation");
-        drop_privileges(c);
-        if (c->cred)
-                n = redeem(c, got, CAP_MAX_SECRETS);
-        for (size_t i = 0; i < n; i++)
-                sec[i] = (struct sandbox_secret){got[i].name, got[i].value};
-        path = sandbox_find_command(json_string_value(json_object_get(c->server, "command")));
-        if (!path)
-                child_fail(pipe_fd, "command", "not found in /usr/local/bin:/usr/bin:/bin");
-        argv[0] = path;
-        for (size_t i = 0; i < nargs; i++)
-                argv[i + 1] = expand(c, json_string_value(json_array_get(args, i)), sec, n);
-        CHILD_TRY(asprintf(&envp[k++], "PATH=/usr/local/bin:/usr/bin:/bin") > 0, "env");
-        CHILD_TRY(asprintf(&envp[k++], "HOME=%s", c->tmpfs) > 0, "env");
-        CHILD_TRY(asprintf(&envp[k++], "LANG=C.UTF-8") > 0, "env");
-        CHILD_TRY(asprintf(&envp[k++], "CODING_AGENTS_SECRETS_DIR=%s", c->tmpfs) > 0, "env");
-        json_object_foreach((json_t *) env, key, v) {
-                char *val = expand(c, json_string_value(v), sec, n);
-                CHILD_TRY(asprintf(&envp[k++], "%s=%s", key, val) > 0, "env");
-                sodium_memzero(val, strlen(val));
-                free(val);
-        }
-        broker_redeemed_clear(got, n);
-        /* The agent's own descriptors, exactly: no relay, nothing copied. */
-        for (int fd = 0; fd < 3; fd++)
-                CHILD_TRY(dup2(c->fds[fd], fd) == fd, "stdio");
-        CHILD_TRY(syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0, "close_range");
-        CHILD_TRY(chdir(c->tmpfs) == 0, "chdir");
-        if (sandbox_seccomp_load(L.seccomp) < 0)
-                child_fail(pipe_fd, "seccomp", "cannot load the filter");
-        execve(path, argv, envp);
-        child_fail(pipe_fd, "execve", strerror(errno));
-}
-
-/* ---- PID 1 of the server's namespace ---- */
-
-static volatile pid_t server_pid;
-
-static void relay(int sig)
-{
-        if (server_pid > 0)
-                (void) kill(server_pid, sig);
-}
-
-static void zero_and_unmount(const char *dir)
-{
-        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        static char zeros[4096];
-
-        if (dfd >= 0) {
-                DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
-                struct dirent *e;
-
-                while (d && (e = readdir(d))) {
-                        struct stat st;
-                        int fd;
-
-                        if (e->d_name[0] == '.')
-                                continue;
-                        fd = openat(dfd, e->d_name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-                        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-                                for (off_t off = 0; off < st.st_size; off += (off_t) sizeof(zeros))
-                                        (void) !write(fd, zeros, sizeof(zeros));
-                                (void) fsync(fd);
-                        }
-                        if (fd >= 0)
-                                (void) close(fd);
-                        (void) unlinkat(dfd, e->d_name, 0);
-                }
-                if (d)
-                        (void) closedir(d);
-        }
-        (void) umount2(dir, MNT_DETACH);
-}
-
-static void run_reaper(struct spawn_ctx *c, bool no_network)
-{
-        int pipe_fd = c->pipe_fd;
-        char opts[128];
-        struct sigaction sa = {.sa_handler = relay};
-        int status = 0, sync[2] = {-1, -1}, ack[2] = {-1, -1};
-        pid_t pid;
-
-        CHILD_TRY(prctl(PR_SET_PDEATHSIG, SIGKILL) == 0, "pdeathsig");
-        CHILD_TRY(unshare(CLONE_NEWNS | (no_network ? CLONE_NEWNET : 0)) == 0, "unshare");
-        CHILD_TRY(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0, "mount propagation");
-        CHILD_TRY(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0,
-                  "mount /proc");
-        CHILD_TRY(mkdir(L.run_dir, 0755) == 0 || errno == EEXIST, "mkdir run dir");
-        CHILD_TRY(mkdir(c->tmpfs, 0700) == 0 || errno == EEXIST, "mkdir tmpfs");
-        (void) snprintf(opts, sizeof(opts), "mode=0700,uid=%u,gid=%u,size=64m", (unsigned) c->uid,
-                        (unsigned) c->uid);
-        CHILD_TRY(mount("tmpfs", c->tmpfs, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) == 0,
-                  "mount tmpfs");
-        if (c->cred) {
-                /* The server's UID cannot reach the broker's directory: the session socket is
-                 * bound into its tmpfs for the redemption only, then unmounted. */
-                const char *sock = json_string_value(json_object_get(c->cred, "socket"));
-                int fd;
-
-                struct stat st;
-
-                if (!sock)
-                        child_fail(pipe_fd, "redeem", "the credential names no socket");
-                if (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
-                        child_fail(pipe_fd, "redeem",
-                                   "the broker's session socket is missing: is the broker running?");
-                (void) snprintf(c->broker_sock, sizeof(c->broker_sock), "%s/.broker.sock",
-                                c->tmpfs);
-                fd = open(c->broker_sock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-                CHILD_TRY(fd >= 0, "broker socket");
-                (void) close(fd);
-                CHILD_TRY(mount(sock, c->broker_sock, NULL, MS_BIND, NULL) == 0, "broker socket");
-                CHILD_TRY(pipe2(sync, O_CLOEXEC) == 0 && pipe2(ack, O_CLOEXEC) == 0, "pipe");
-                c->sync_w = sync[1];
-                c->ack_r = ack[0];
-        }
-        pid = fork();
-        CHILD_TRY(pid >= 0, "fork");
-        if (pid == 0)
-                exec_server(c);
-        server_pid = pid;
-        if (c->cred) {
-                char b;
-
-                (void) close(sync[1]);
-                (void) close(ack[0]);
-                /* EOF instead of a byte: the child failed and said why on the error pipe. */
-                if (read(sync[0], &b, 1) == 1) {
-                        (void) umount2(c->broker_sock, MNT_DETACH);
-                        (void) unlink(c->broker_sock);
-                        (void) !write(ack[1], &b, 1);
-                }
-                (void) close(sync[0]);
-                (void) close(ack[1]);
-        }
-        /* Only the server holds the agent's descriptors and the error pipe from here on. */
-        for (int fd = 0; fd < 3; fd++)
-                (void) close(c->fds[fd]);
-        (void) close(pipe_fd);
-        (void) sigaction(SIGTERM, &sa, NULL);
-        (void) sigaction(SIGINT, &sa, NULL);
-        (void) sigaction(SIGHUP, &sa, NULL);
-        for (;;) {
-                int st;
-                pid_t w = waitpid(-1, &st, 0);
-
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0)
-                        break;
-                if (w == pid) {
-                        status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-                        /* Whatever the server left behind goes with it. */
-                        (void) kill(-1, SIGKILL);
-                }
-        }
-        zero_and_unmount(c->tmpfs);
-        _exit(status);
-}
-
-/* ---- the connection handler (a forked process per stub) ---- */
-
-static void send_to_stub(int conn, const struct stub_msg *m)
-{
-        struct ca_error err = {0};
-        json_t *o = stub_msg_json(m);
-
-        /* A stub that went away cannot be told; the events still say what happened. */
-        if (o && broker_send(conn, o, NULL, 0, &err) < 0)
-                (void) fprintf(stderr, "mcp-stub-launcher: %s, ignoring\n", err.msg);
-        json_decref(o);
-}
-
-static int refuse(int conn, const char *name, uid_t caller, const char *why)
-{
-        struct stub_msg m = {.op = STUB_OP_ERROR};
-
-        /* The event first: once the stub has its answer, the record is already there. */
-        (void) snprintf(m.message, sizeof(m.message), "%s", why);
-        event(AUDIT_STUB_STOP, json_pack("{s:s, s:i, s:s, s:s}", "name", name, "caller",
-                                         (int) caller, "outcome", "refused", "reason", why));
-        send_to_stub(conn, &m);
-        return 1;
-}
-
-/* The server's pid on the host: the reaper's only child. */
-static pid_t child_of(pid_t pid)
-{
-        char path[64], text[32] = {0};
-        _cleanup_close_ int fd = -1;
-        uint64_t v;
-
-        (void) snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int) pid, (int) pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || read(fd, text, sizeof(text) - 1) <= 0)
-                return 0;
-        text[strcspn(text, " \n")] = '\0';
-        if (parse_uint(text, 1, 1 << 22, &v) < 0)
-                return 0;
-        return (pid_t) v;
-}
-
-static int handle(int conn)
-{
-        static char buf[BROKER_MSG_MAX + 1];
-        struct ucred peer;
-        socklen_t plen = sizeof(peer);
-        struct ca_error err = {0};
-        struct stub_msg m;
-        struct spawn_ctx c = {.fds = {-1, -1, -1}};
-        _cleanup_json_ json_t *cred = NULL;
-        int fds[3], pipefd[2], status = 0, n;
-        size_t nfds = 0;
-        const json_t *server, *secrets;
-        const char *network;
-        int64_t t0;
-        pid_t reaper;
-
-        if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &plen) < 0)
-                return 1;
-        n = broker_recv(conn, buf, fds, 3, &nfds, &err);
-        if (n <= 0 || stub_msg_parse(buf, (size_t) n, &m) < 0 || m.op != STUB_OP_SPAWN) {
-                for (size_t i = 0; i < nfds; i++)
-                        (void) close(fds[i]);
-                return refuse(conn, "?", peer.uid, "bad request from the stub");
-        }
-        if (peer.uid != L.agent_uid)
-                return refuse(conn, m.name, peer.uid, "only the agent's user may start servers");
-        if (nfds != 3)
-                return refuse(conn, m.name, peer.uid, "the stub must pass exactly 3 descriptors");
-        server = find_server(m.name);
-        if (!server)
-                return refuse(conn, m.name, peer.uid, "no stdio MCP server of that name in this session");
-        c.name = m.name;
-        c.server = server;
-        c.uid = (uid_t) json_integer_value(json_object_get(server, "uid"));
-        memcpy(c.fds, fds, sizeof(fds));
-        if (c.uid < 1000)
-                return refuse(conn, m.name, peer.uid, "the manifest gives the server no proper uid");
-        (void) snprintf(c.tmpfs, sizeof(c.tmpfs), "%s/%s", L.run_dir, m.name);
-        secrets = json_object_get(server, "secrets");
-        if (json_array_size(secrets)) {
-                char path[700];
-
-                (void) snprintf(path, sizeof(path), "%s/%s.cred", L.cred_dir, m.name);
-                if (ca_json_parse_file(path, 65536, &cred, &err) < 0)
-                        return refuse(conn, m.name, peer.uid, "no credential for this server");
-                c.cred = cred;
-        }
-        network = json_string_value(json_object_get(server, "network"));
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return refuse(conn, m.name, peer.uid, "pipe failed");
-        c.pipe_fd = pipefd[1];
-        if (unshare(CLONE_NEWPID) < 0)
-                return refuse(conn, m.name, peer.uid, "cannot create a PID namespace");
-        reaper = fork();
-        if (reaper < 0)
-                return refuse(conn, m.name, peer.uid, "fork failed");
-        if (reaper == 0) {
-                (void) close(pipefd[0]);
-                (void) close(conn);
-                run_reaper(&c, network && strcmp(network, "none") == 0);
-        }
-        (void) close(pipefd[1]);
-        for (int i = 0; i < 3; i++)
-                (void) close(fds[i]);
-        {
-                /* EOF: the server reached execve. Data: a failure, one line. */
-                struct stub_msg e = {.op = STUB_OP_ERROR};
-                ssize_t k = read(pipefd[0], e.message, sizeof(e.message) - 1);
-
-                (void) close(pipefd[0]);
-                if (k > 0) {
-                        int st;
-
-                        (void) waitpid(reaper, &st, 0);
-                        event(AUDIT_STUB_STOP,
-                              json_pack("{s:s, s:i, s:s, s:s}", "name", m.name, "uid", (int) c.uid,
-                                        "outcome", "failed", "reason", e.message));
-                        send_to_stub(conn, &e);
-                        return 1;
-                }
-        }
-        {
-                struct stub_msg s = {.op = STUB_OP_STARTED, .value = (int) child_of(reaper)};
-
-                if (s.value <= 0)
-                        s.value = (int) reaper;
-                event(AUDIT_STUB_START, json_pack("{s:s, s:i, s:i, s:s}", "name", m.name, "uid",
-                                                  (int) c.uid, "pid", s.value, "network",
-                                                  network ? network : "proxy"));
-                send_to_stub(conn, &s);
-                _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, reaper, 0);
-
-                t0 = now_ms();
-                for (;;) {
-                        struct pollfd p[2] = {{.fd = conn, .events = POLLIN},
-                                              {.fd = pidfd, .events = POLLIN}};
-                        int st;
-                        pid_t w = waitpid(reaper, &st, WNOHANG);
-
-                        if (w == reaper) {
-                                status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-                                break;
-                        }
-                        /* The pidfd becomes readable when the reaper exits. */
-                        if (poll(p, 2, -1) > 0 && (p[0].revents & (POLLIN | POLLHUP))) {
-                                struct stub_msg in;
-                                size_t z = 0;
-
-                                n = broker_recv(conn, buf, NULL, 0, &z, &err);
-                                if (n <= 0) {
-                                        /* The stub is gone: so is its server. */
-                                        (void) kill(reaper, SIGKILL);
-                                        (void) waitpid(reaper, &st, 0);
-                                        status = 128 + SIGKILL;
-                                        break;
-                                }
-                                if (stub_msg_parse(buf, (size_t) n, &in) == 0 &&
-                                    in.op == STUB_OP_SIGNAL)
-                                        (void) kill(reaper, in.value);
-                        }
-                }
-                event(AUDIT_STUB_STOP,
-                      json_pack("{s:s, s:i, s:i, s:i, s:I, s:s}", "name", m.name, "uid",
-                                (int) c.uid, "pid", s.value, "status", status, "duration_ms",
-                                (json_int_t) (now_ms() - t0), "outcome", "exited"));
-                {
-                        struct stub_msg x = {.op = STUB_OP_EXIT, .value = status};
-
-                        send_to_stub(conn, &x);
-                }
-        }
-        return 0;
-}
-
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -619,14 +70,16 @@ int main(int argc, char **argv)
                 {"run-dir", required_argument, NULL, 'r'},
                 {0},
         };
-        const char *manifest = NULL;
+        const char *manifest = NULL, *socket_path = NULL;
+        struct launcher_cfg cfg = {.run_dir = "/run/mcp"};
+        pid_t handlers[MAX_HANDLERS] = {0};
+        json_t *mf = NULL;
         struct ca_error err = {0};
         uint64_t uid = UINT64_MAX;
         _cleanup_close_ int lfd = -1, sfd = -1;
         sigset_t mask;
         int c;
 
-        L.run_dir = "/run/mcp";
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'h':
@@ -636,7 +89,7 @@ int main(int argc, char **argv)
                         manifest = optarg;
                         break;
                 case 's':
-                        L.socket_path = optarg;
+                        socket_path = optarg;
                         break;
                 case 'u':
                         if (parse_uint(optarg, 1, 0x7fffffff, &uid) < 0) {
@@ -645,37 +98,38 @@ int main(int argc, char **argv)
                         }
                         break;
                 case 'c':
-                        L.cred_dir = optarg;
+                        cfg.cred_dir = optarg;
                         break;
                 case 'e':
-                        L.events = optarg;
+                        cfg.events = optarg;
                         break;
                 case 'r':
-                        L.run_dir = optarg;
+                        cfg.run_dir = optarg;
                         break;
                 default:
                         (void) fputs(usage, stderr);
                         return 2;
                 }
         }
-        if (optind < argc || !manifest || !L.socket_path || uid == UINT64_MAX || !L.cred_dir ||
-            L.run_dir[0] != '/') {
+        if (optind < argc || !manifest || !socket_path || uid == UINT64_MAX || !cfg.cred_dir ||
+            cfg.run_dir[0] != '/') {
                 (void) fprintf(stderr, "mcp-stub-launcher: --manifest, --socket, --agent-uid and "
                                        "--credentials are required; see --help\n");
                 return 2;
         }
-        L.agent_uid = (uid_t) uid;
+        cfg.agent_uid = (uid_t) uid;
         if (geteuid() != 0) {
                 (void) fprintf(stderr, "mcp-stub-launcher: must run as root\n");
                 return 1;
         }
-        if (sodium_init() < 0 || ca_json_parse_file(manifest, 16 << 20, &L.manifest, &err) < 0) {
+        if (sodium_init() < 0 || ca_json_parse_file(manifest, 16 << 20, &mf, &err) < 0) {
                 (void) fprintf(stderr, "mcp-stub-launcher: %s\n", err.msg);
                 return 2;
         }
-        L.session = json_string_value(json_object_get(L.manifest, "session"));
-        L.seccomp = sandbox_seccomp_build(&err);
-        if (!L.seccomp) {
+        cfg.manifest = mf;
+        cfg.session = json_string_value(json_object_get(mf, "session"));
+        cfg.seccomp = sandbox_seccomp_build(&err);
+        if (!cfg.seccomp) {
                 (void) fprintf(stderr, "mcp-stub-launcher: %s\n", err.msg);
                 return 1;
         }
@@ -686,7 +140,7 @@ int main(int argc, char **argv)
         sigaddset(&mask, SIGPIPE);
         (void) sigprocmask(SIG_BLOCK, &mask, NULL);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        lfd = usock_listen(L.socket_path, 0666, &err);
+        lfd = usock_listen(socket_path, 0666, &err);
         if (lfd < 0 || sfd < 0) {
                 (void) fprintf(stderr, "mcp-stub-launcher: %s\n", err.msg);
                 return 1;
@@ -706,8 +160,8 @@ int main(int argc, char **argv)
                                 stop = stop || si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT;
                         for (pid_t w; (w = waitpid(-1, NULL, WNOHANG)) > 0;) {
                                 for (size_t i = 0; i < MAX_HANDLERS; i++) {
-                                        if (L.handlers[i] == w)
-                                                L.handlers[i] = 0;
+                                        if (handlers[i] == w)
+                                                handlers[i] = 0;
                                 }
                         }
                         if (stop)
@@ -722,8 +176,8 @@ int main(int argc, char **argv)
                         h = fork();
                         if (h > 0) {
                                 for (size_t i = 0; i < MAX_HANDLERS; i++) {
-                                        if (L.handlers[i] <= 0) {
-                                                L.handlers[i] = h;
+                                        if (handlers[i] <= 0) {
+                                                handlers[i] = h;
                                                 break;
                                         }
                                 }
@@ -735,20 +189,20 @@ int main(int argc, char **argv)
                                 (void) close(lfd);
                                 (void) close(sfd);
                                 (void) sigprocmask(SIG_SETMASK, &none, NULL);
-                                _exit(handle(conn));
+                                _exit(launcher_serve_stub(&cfg, conn));
                         }
                         (void) close(conn);
                 }
         }
         /* Handlers go with us; their servers' reapers have PDEATHSIG and take the rest. */
         for (size_t i = 0; i < MAX_HANDLERS; i++) {
-                if (L.handlers[i] > 0) {
-                        (void) kill(L.handlers[i], SIGTERM);
-                        (void) waitpid(L.handlers[i], NULL, 0);
+                if (handlers[i] > 0) {
+                        (void) kill(handlers[i], SIGTERM);
+                        (void) waitpid(handlers[i], NULL, 0);
                 }
         }
-        (void) unlink(L.socket_path);
-        sandbox_seccomp_free(L.seccomp);
-        json_decref(L.manifest);
+        (void) unlink(socket_path);
+        sandbox_seccomp_free(cfg.seccomp);
+        json_decref(mf);
         return 0;
 }

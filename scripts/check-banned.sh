@@ -51,10 +51,13 @@ while IFS= read -r hit; do
         report "$hit (use \"re\"/\"we\")"
 done < <(grep -nE '\bfopen\([^,]+,\s*"[rwa]\+?"' "${files[@]}" || true)
 
-# lib/ never exits and never reads the environment with getenv().
+# lib/ never exits and never reads the environment with getenv(). The one exception is a
+# process that lib/ itself forked (the sandbox in lib/launcher.c), which must end with _exit()
+# and says so on the line: "/* forked child */".
 while IFS= read -r hit; do
         report "$hit (lib/ must not exit)"
-done < <(grep -nE '\b_?exit\(' lib/*.c lib/*.h | grep -vE '^\S+:[0-9]+:\s*(\*|/\*)' || true)
+done < <(grep -nE '\b_?exit\(' lib/*.c lib/*.h | grep -vE '^\S+:[0-9]+:\s*(\*|/\*)' |
+        grep -vE '\b_exit\([^;]*\); /\* forked child' || true)
 while IFS= read -r hit; do
         report "$hit (use secure_getenv)"
 done < <(grep -nE '\bgetenv\(' lib/*.c host/*.c 2>/dev/null || true)

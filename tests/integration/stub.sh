@@ -115,9 +115,20 @@ expect_status 0 client --command "$t/bin/mcp-stub-filesystem" --call "list_direc
 expect_grep 'visible.txt' "$t/out"
 
 # ==== secrets: environment, placeholders in args, files; never in events ====
+# A listener on the host's loopback: reachable from here, not from a network = "none" server.
+mkfifo "$t/listen.fifo"
+"$py" -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+while True:
+    s.accept()[0].close()' >"$t/listen.fifo" &
+pids+=($!)
+exec {lsn}<"$t/listen.fifo"
+IFS= read -r -u "$lsn" lport || lport=1
+check "the host listener is reachable from the host" bash -c "exec 3<>/dev/tcp/127.0.0.1/$lport"
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 expect_status 0 client --command "$t/bin/mcp-stub-probe" --call 'env_hash={"name":"PROBE_TOKEN"}' \
-        --call 'arg_hash={"index":0}' --call 'whoami={}' --call 'connect={"host":"127.0.0.1","port":1}' \
+        --call 'arg_hash={"index":0}' --call 'whoami={}' --call "connect={\"host\":\"127.0.0.1\",\"port\":$lport}" \
         --call "kill={\"pid\":$launcher}" --call 'ptrace={"pid":1}' --call 'fds={}'
 cp "$t/out" "$t/probe"
 expect_grep "\"env_hash\":\"$(sha probe-token-value)\"" "$t/probe"
