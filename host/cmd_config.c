@@ -54,7 +54,10 @@ static json_t *server_json(const struct config_server *s)
                 if (json_object_set_new(o, "url", json_string(s->url)) < 0 ||
                     json_object_set_new(o, "headers", config_kv_json(s->headers, s->nheaders)) < 0 ||
                     json_object_set_new(o, "pins", config_strv_json(&s->pins)) < 0 ||
-                    json_object_set_new(o, "trust", json_string(s->trust)) < 0)
+                    json_object_set_new(o, "trust", json_string(s->trust)) < 0 ||
+                    json_object_set_new(o, "allow_methods",
+                                        config_strv_json(&s->allow_methods)) < 0 ||
+                    json_object_set_new(o, "allow_paths", config_strv_json(&s->allow_paths)) < 0)
                         return json_decref(o), NULL;
                 if (s->bearer_token_env_var &&
                     json_object_set_new(o, "bearer_token_env_var",

@@ -509,6 +509,28 @@ static int merge_server_key(const struct loader *ld, struct config_server *s,
                 s->trust_origin = origin_of(ld, &v->pos);
                 return replace_str(ld->err, &s->trust, str);
         }
+        if (strcmp(k, "allow_methods") == 0) {
+                r = get_strv(ld, kv, k, false, &s->allow_methods);
+                for (size_t i = 0; r >= 0 && i < s->allow_methods.len; i++) {
+                        const char *m = s->allow_methods.items[i];
+                        if (strcmp(m, "GET") != 0 && strcmp(m, "POST") != 0 &&
+                            strcmp(m, "DELETE") != 0)
+                                return fail_pos(ld, &v->u.array.items[i]->pos,
+                                                "'allow_methods' takes GET, POST and DELETE");
+                }
+                return r;
+        }
+        if (strcmp(k, "allow_paths") == 0) {
+                r = get_strv(ld, kv, k, false, &s->allow_paths);
+                for (size_t i = 0; r >= 0 && i < s->allow_paths.len; i++) {
+                        if (s->allow_paths.items[i][0] != '/' ||
+                            strpbrk(s->allow_paths.items[i], " ?#%\\"))
+                                return fail_pos(ld, &v->u.array.items[i]->pos,
+                                                "'allow_paths' takes path prefixes starting with "
+                                                "'/' (no spaces, '?', '#', '%%' or '\\')");
+                }
+                return r;
+        }
         if (strcmp(k, "enabled") == 0) {
                 if (v->type != TOML_BOOL)
                         return fail_pos(ld, &v->pos, "'enabled' must be true or false");
@@ -848,6 +870,13 @@ static int finish_server(struct config_server *s, struct ca_error *err)
                         return fail_at(err, &s->trust_origin,
                                        "'trust' applies only to remote servers ('%s' is stdio)",
                                        s->name);
+                if (s->allow_methods.len || s->allow_paths.len)
+                        return fail_at(err,
+                                       s->allow_methods.len ? &s->allow_methods.origin
+                                                            : &s->allow_paths.origin,
+                                       "'allow_methods' and 'allow_paths' apply only to remote "
+                                       "servers ('%s' is stdio)",
+                                       s->name);
         }
         return collect_secrets(s, err);
 }
@@ -886,6 +915,8 @@ static void server_clear(struct config_server *s)
         kv_free(s->headers, s->nheaders);
         strv_free(&s->pins);
         free(s->trust);
+        strv_free(&s->allow_methods);
+        strv_free(&s->allow_paths);
         strv_free(&s->secrets);
 }
 

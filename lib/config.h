@@ -82,6 +82,8 @@ struct config_server {
         struct config_strv pins;
         char *trust; /* "system" or a bundle name */
         struct config_origin trust_origin;
+        struct config_strv allow_methods; /* optional: the helper forwards only these */
+        struct config_strv allow_paths;   /* optional: path prefixes the helper forwards */
         /* derived by config_finish(): sorted, unique secret names */
         struct config_strv secrets;
 };

@@ -84,11 +84,15 @@ static json_t *server_def(const struct config_server *s, enum config_network net
                                  config_kv_json(s->env, s->nenv), "network",
                                  config_network_name(network), "secrets",
                                  config_strv_json(&s->secrets));
-        return json_pack("{s:s, s:s, s:o, s:o, s:s, s:s?, s:o}", "transport",
+        /* The helper's allow-lists appear only when set (older manifests stay byte-identical). */
+        return json_pack("{s:s, s:s, s:o, s:o, s:s, s:s?, s:o, s:o*, s:o*}", "transport",
                          config_transport_name(s->transport), "url", s->url, "headers",
                          config_kv_json(s->headers, s->nheaders), "pins", config_strv_json(&s->pins), "trust",
                          s->trust, "bearer_token_env_var", s->bearer_token_env_var, "secrets",
-                         config_strv_json(&s->secrets));
+                         config_strv_json(&s->secrets), "allow_methods",
+                         s->allow_methods.len ? config_strv_json(&s->allow_methods) : NULL,
+                         "allow_paths",
+                         s->allow_paths.len ? config_strv_json(&s->allow_paths) : NULL);
 }
 
 static bool str_eq(const char *a, const char *b)
@@ -125,7 +129,9 @@ static bool same_server(const struct config_server *a, const struct config_serve
                strv_eq(&a->args, &b->args) && kv_eq(a->env, a->nenv, b->env, b->nenv) &&
                str_eq(a->url, b->url) && kv_eq(a->headers, a->nheaders, b->headers, b->nheaders) &&
                strv_eq(&a->pins, &b->pins) && str_eq(a->trust, b->trust) &&
-               str_eq(a->bearer_token_env_var, b->bearer_token_env_var);
+               str_eq(a->bearer_token_env_var, b->bearer_token_env_var) &&
+               strv_eq(&a->allow_methods, &b->allow_methods) &&
+               strv_eq(&a->allow_paths, &b->allow_paths);
 }
 
 static bool disabled_by_flag(const struct render_opts *o, const char *name)

@@ -149,6 +149,16 @@ static void test_config_finish_errors(void **state)
                                "must name a secret"));
         assert_non_null(strstr(load_err("[mcp_servers.x]\ncommand = \"${X}\"\n"),
                                "cannot hold placeholders"));
+        assert_string_equal(load_err("[mcp_servers.x]\nurl = \"https://h.example/\"\n"
+                                     "allow_methods = [\"POST\", \"PUT\"]\n"),
+                            "c.toml:3:26: 'allow_methods' takes GET, POST and DELETE");
+        assert_non_null(strstr(load_err("[mcp_servers.x]\nurl = \"https://h.example/\"\n"
+                                        "allow_paths = [\"mcp\"]\n"),
+                               "c.toml:3:16: 'allow_paths' takes path prefixes"));
+        assert_non_null(strstr(load_err("[mcp_servers.x]\ncommand = \"c\"\n"
+                                        "allow_paths = [\"/mcp\"]\n"),
+                               "c.toml:3:15: 'allow_methods' and 'allow_paths' apply only to "
+                               "remote servers"));
         assert_string_equal(load_err("[mcp]\n"), "c.toml:1:2: unknown top-level key 'mcp'");
         assert_non_null(strstr(load_err("[network]\nallow_ports = [0]\n"), "1 to 65535"));
         assert_non_null(strstr(load_err("[network]\nallow_domains = [\"Bad_Domain\"]\n"),

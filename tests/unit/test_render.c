@@ -33,7 +33,8 @@ static const char *const cfg_text =
         "[mcp_servers.b]\ncommand = \"x\"\n"
         "[mcp_servers.a]\ncommand = \"y\"\nargs = [\"${S}\"]\n"
         "[mcp_servers.r2]\nurl = \"https://two.example/sse?k=${K}\"\ntransport = \"sse\"\n"
-        "[mcp_servers.r1]\nurl = \"https://one.example/mcp\"\n";
+        "[mcp_servers.r1]\nurl = \"https://one.example/mcp\"\nallow_methods = [\"POST\"]\n"
+        "allow_paths = [\"/mcp\"]\n";
 
 static void test_render_build_all_agents(void **state)
 {
@@ -56,6 +57,12 @@ static void test_render_build_all_agents(void **state)
         assert_int_equal(json_integer_value(json_object_get(json_object_get(r2, "helper"), "port")),
                          52101);
         assert_true(json_integer_value(json_object_get(r1, "uid")) >= RENDER_HELPER_UID_BASE);
+        /* The helper's allow-lists reach the manifest only when set. */
+        assert_string_equal(json_string_value(json_array_get(json_object_get(r1, "allow_methods"), 0)),
+                            "POST");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(r1, "allow_paths"), 0)),
+                            "/mcp");
+        assert_null(json_object_get(r2, "allow_methods"));
         assert_true(json_integer_value(json_object_get(server(&r, "a"), "uid")) >=
                     RENDER_STUB_UID_BASE);
         /* Codex leaves the SSE server out, with a warning. */
