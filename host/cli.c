@@ -5,8 +5,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
+#include "paths.h"
 
 static void vprint_error(const char *fmt, va_list ap) CA_PRINTF(1, 0);
 
@@ -62,4 +64,18 @@ int cli_help(const char *text)
 {
         (void) fputs(text, stdout);
         return cli_finish(CLI_OK);
+}
+
+int cli_default_sources(const struct cli_ctx *ctx, const char *workspace, char *owned[2],
+                        const char **sources, size_t *n)
+{
+        owned[0] = paths_join(workspace, "config.toml");
+        owned[1] = paths_join(ctx->config_root, "config.toml");
+        if (!owned[0] || !owned[1])
+                return -ENOMEM;
+        for (size_t i = 0; i < 2; i++) {
+                if (access(owned[i], F_OK) == 0)
+                        sources[(*n)++] = owned[i];
+        }
+        return 0;
 }

@@ -9,6 +9,8 @@
  */
 #pragma once
 
+#include <stdlib.h>
+
 #include <stdbool.h>
 
 #include "macro.h"
@@ -46,6 +48,20 @@ int cli_finish(int status);
 
 /* Prints `text` to stdout and returns cli_finish(CLI_OK): for --help. */
 int cli_help(const char *text);
+
+/*
+ * The default configuration sources when no --config was given: <workspace>/config.toml and
+ * <config root>/config.toml, those that exist, lowest priority first. The paths are allocated
+ * into `owned` (freed by the caller) and appended to `sources` (*n updated). -ENOMEM on OOM.
+ */
+int cli_default_sources(const struct cli_ctx *ctx, const char *workspace, char *owned[2],
+                        const char **sources, size_t *n);
+
+static inline void cli_sources_free(char *(*owned)[2])
+{
+        free((*owned)[0]);
+        free((*owned)[1]);
+}
 
 int cmd_broker(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);

@@ -142,8 +142,7 @@ static int config_check(int argc, char **argv, struct cli_ctx *ctx)
         };
         _cleanup_config_ struct config cfg = CONFIG_INIT;
         const char *sources[MAX_SOURCES];
-        _cleanup_free_ char *ws_file = NULL;
-        _cleanup_free_ char *root_file = NULL;
+        _cleanup_(cli_sources_free) char *owned[2] = {NULL, NULL};
         const char *workspace = ".";
         struct ca_error err = {0};
         size_t n = 0;
@@ -173,16 +172,8 @@ static int config_check(int argc, char **argv, struct cli_ctx *ctx)
         }
         if (optind < argc)
                 return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
-        if (n == 0) {
-                ws_file = paths_join(workspace, "config.toml");
-                root_file = paths_join(ctx->config_root, "config.toml");
-                if (!ws_file || !root_file)
-                        return cli_error("out of memory");
-                if (access(ws_file, F_OK) == 0)
-                        sources[n++] = ws_file;
-                if (access(root_file, F_OK) == 0)
-                        sources[n++] = root_file;
-        }
+        if (n == 0 && cli_default_sources(ctx, workspace, owned, sources, &n) < 0)
+                return cli_error("out of memory");
         if (config_load(&cfg, sources, n, &err) < 0 ||
             trust_check_config(ctx->config_root, &cfg, &err) < 0)
                 return cli_fail(&err);

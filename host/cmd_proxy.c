@@ -139,7 +139,8 @@ static int proxy_config(int argc, char **argv, struct cli_ctx *ctx)
         _cleanup_config_ struct config cfg = CONFIG_INIT;
         const char *sources[MAX_SOURCES];
         char *resolvers[MAX_RESOLVERS] = {0};
-        _cleanup_free_ char *ws_file = NULL, *root_file = NULL, *abs_out = NULL;
+        _cleanup_(cli_sources_free) char *owned[2] = {NULL, NULL};
+        _cleanup_free_ char *abs_out = NULL;
         const char *workspace = ".", *out = NULL, *root = NULL;
         struct egress_result res = {0};
         struct egress_opts eo = {0};
@@ -191,16 +192,8 @@ static int proxy_config(int argc, char **argv, struct cli_ctx *ctx)
                 return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
         if (!out)
                 return cli_usage_error(ctx, "--out DIR is required");
-        if (n == 0) {
-                ws_file = paths_join(workspace, "config.toml");
-                root_file = paths_join(ctx->config_root, "config.toml");
-                if (!ws_file || !root_file)
-                        return cli_error("out of memory");
-                if (access(ws_file, F_OK) == 0)
-                        sources[n++] = ws_file;
-                if (access(root_file, F_OK) == 0)
-                        sources[n++] = root_file;
-        }
+        if (n == 0 && cli_default_sources(ctx, workspace, owned, sources, &n) < 0)
+                return cli_error("out of memory");
         abs_out = absolute_dir(out);
         if (!abs_out)
                 return cli_usage_error(ctx, "bad --out '%s': its parent must exist", out);
