@@ -73,6 +73,7 @@ int cmd_proxy(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_release(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_render(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_rollback(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_runtime(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_trust(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_uninstall(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_verify(int argc, char **argv, struct cli_ctx *ctx);

@@ -37,6 +37,7 @@ static const struct command commands[] = {
         {"release", cmd_release, 0, "sign and verify release bundles (minisign format)"},
         {"render", cmd_render, CMD_NEEDS_CONFIG_ROOT, "render a session's manifest and agent configs"},
         {"rollback", cmd_rollback, 0, "switch back to the previous release"},
+        {"runtime", cmd_runtime, CMD_NEEDS_CONFIG_ROOT, "check the container engine"},
         {"trust", cmd_trust, CMD_NEEDS_CONFIG_ROOT, "manage CA bundles and pins for helpers"},
         {"uninstall", cmd_uninstall, 0, "remove every installed release"},
         {"verify", cmd_verify, CMD_NEEDS_CONFIG_ROOT, "check a release against its SHA256SUMS"},

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The container runtime interface (ARCHITECTURE §5): preflight, images, create, start, wait,
+ * stop, remove, inspect, list, logs. One implementation today, `docker` (host/runtime/docker.c):
+ * the Docker Engine REST API on its Unix socket, spoken with libcurl; never the `docker` CLI.
+ *
+ * Every container coding-agents creates carries the label RUNTIME_LABEL_SESSION (plus agent,
+ * workspace); `list` and the leak checks find them by that label, nothing else is touched.
+ * Removing or stopping something already gone is success (idempotent kill/stop/rm).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "engine.h"
+#include "macro.h"
+
+struct ca_error;
+struct runtime;
+
+#define RUNTIME_LABEL_SESSION "io.coding-agents.session"
+#define RUNTIME_LABEL_AGENT "io.coding-agents.agent"
+#define RUNTIME_LABEL_WORKSPACE "io.coding-agents.workspace"
+#define RUNTIME_LABEL_MODE "io.coding-agents.mode"
+#define RUNTIME_LABEL_INPUTS "io.coding-agents.inputs"
+#define RUNTIME_DEFAULT_SOCKET "/var/run/docker.sock"
+
+/* A bind mount: host path -> container path. */
+struct runtime_mount {
+        const char *source;
+        const char *target;
+        bool read_only;
+};
+
+/* A tmpfs: container path with mount options ("mode=0711,size=64m"); always nosuid,nodev,noexec. */
+struct runtime_tmpfs {
+        const char *target;
+        const char *options;
+};
+
+struct runtime_spec {
+        const char *name;               /* container name */
+        const char *image;
+        const char *const *cmd;         /* NULL-terminated argv after the entrypoint */
+        const char *const *env;         /* NULL-terminated "NAME=value" */
+        const json_t *labels;           /* object of strings */
+        const struct runtime_mount *mounts;
+        size_t nmounts;
+        const struct runtime_tmpfs *tmpfs;
+        size_t ntmpfs;
+        const char *const *cap_add;     /* NULL-terminated; everything else is dropped */
+        const char *seccomp_json;       /* profile contents */
+        const char *apparmor;           /* profile name, or NULL where the host has none */
+        const char *network;            /* "none" or a network name */
+        const char *workdir;
+        int64_t memory_bytes;
+        int64_t pids_limit;
+        bool tty;
+};
+
+/* Opens the runtime `name` ("docker") at `endpoint` (a socket path; NULL: DOCKER_HOST's
+ * unix:// path, else RUNTIME_DEFAULT_SOCKET). Does not contact the engine. */
+int runtime_open(const char *name, const char *endpoint, struct runtime **ret,
+                 struct ca_error *err) CA_MUST_CHECK;
+struct runtime *runtime_close(struct runtime *rt);
+static inline void runtime_closep(struct runtime **rt)
+{
+        *rt = runtime_close(*rt);
+}
+#define _cleanup_runtime_ __attribute__((cleanup(runtime_closep)))
+
+/* The socket path in use. */
+const char *runtime_endpoint(const struct runtime *rt);
+
+/*
+ * Asks the engine who it is (/_ping, /version, /info) and decides (engine_facts_check).
+ * Fills `facts` either way when the engine answered. -EPERM: refused (err has the reason and
+ * the remedy); other negative errno: unreachable or not an engine.
+ */
+int runtime_preflight(struct runtime *rt, struct engine_facts *facts,
+                      struct ca_error *err) CA_MUST_CHECK;
+
+/* 1 and the inspect object (when `ret` is not NULL) when the image exists, 0 when not. */
+int runtime_image_inspect(struct runtime *rt, const char *ref, json_t **ret,
+                          struct ca_error *err) CA_MUST_CHECK;
+
+/* Called with each progress line the engine reports while building or importing. */
+typedef void (*runtime_progress_fn)(const char *line, void *userdata);
+
+/*
+ * Imports the tar file at `tar_path` as image `repo`:`tag` (POST /images/create?fromSrc=-),
+ * with Dockerfile-style `changes` (NULL-terminated, e.g. "LABEL a=b"; may be NULL).
+ */
+int runtime_image_import(struct runtime *rt, const char *tar_path, const char *repo,
+                         const char *tag, const char *const *changes, runtime_progress_fn fn,
+                         void *userdata, struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * Builds the build context tar at `tar_path` (Dockerfile at its root) as `tag`, with build
+ * args and labels (JSON objects of strings, may be NULL), no network during RUN steps, and
+ * intermediate containers removed. Progress lines go to `fn`.
+ */
+int runtime_image_build(struct runtime *rt, const char *tar_path, const char *tag,
+                        const json_t *buildargs, const json_t *labels, runtime_progress_fn fn,
+                        void *userdata, struct ca_error *err) CA_MUST_CHECK;
+
+/* Creates the container; stores its id (64 hex) in `id`. -EEXIST when the name is taken. */
+int runtime_create(struct runtime *rt, const struct runtime_spec *spec, char id[65],
+                   struct ca_error *err) CA_MUST_CHECK;
+int runtime_start(struct runtime *rt, const char *id, struct ca_error *err) CA_MUST_CHECK;
+/* Waits for the container to stop; stores its exit status. */
+int runtime_wait(struct runtime *rt, const char *id, int *exit_code,
+                 struct ca_error *err) CA_MUST_CHECK;
+/* SIGTERM, then SIGKILL after `grace_seconds`. Already stopped or gone: 0. */
+int runtime_stop(struct runtime *rt, const char *id, unsigned grace_seconds,
+                 struct ca_error *err) CA_MUST_CHECK;
+/* Sends `signal` ("SIGKILL"). Not running or gone: 0. */
+int runtime_signal(struct runtime *rt, const char *id, const char *signal,
+                   struct ca_error *err) CA_MUST_CHECK;
+/* Removes the container (force: even running) and its anonymous volumes. Gone: 0. */
+int runtime_remove(struct runtime *rt, const char *id, bool force,
+                   struct ca_error *err) CA_MUST_CHECK;
+/* The inspect object; -ENOENT when no such container. */
+int runtime_inspect(struct runtime *rt, const char *id, json_t **ret,
+                    struct ca_error *err) CA_MUST_CHECK;
+/* Containers (running or not) carrying label `key` (any value): the engine's list objects. */
+int runtime_list(struct runtime *rt, const char *key, json_t **ret,
+                 struct ca_error *err) CA_MUST_CHECK;
+/*
+ * Copies the container's output to `out_fd` / `err_fd` until it ends (`follow`) or up to now;
+ * demultiplexes non-TTY streams.
+ */
+int runtime_logs(struct runtime *rt, const char *id, bool follow, int out_fd, int err_fd,
+                 struct ca_error *err) CA_MUST_CHECK;
