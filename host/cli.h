@@ -67,6 +67,7 @@ int cmd_broker(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_env(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_events(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_image(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_install(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_kill(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_proxy(int argc, char **argv, struct cli_ctx *ctx);

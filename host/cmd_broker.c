@@ -336,19 +336,6 @@ static int simple_op(int argc, char **argv, struct cli_ctx *ctx, const char *op,
 
 /* ---- issue ---------------------------------------------------------------------------------- */
 
-static int hash_file(const char *path, char out[2 * DIGEST_SHA256_LEN + 1], struct ca_error *err)
-{
-        _cleanup_buf_ struct buf b = BUF_INIT;
-        uint8_t md[DIGEST_SHA256_LEN];
-        int r = fileio_read_path(path, (size_t) 1 << 30, &b, err);
-
-        if (r < 0)
-                return r;
-        if (digest_sha256(b.data ? b.data : "", b.len, md) < 0)
-                return ca_error_setx(err, EIO, "SHA-256 failed");
-        digest_hex(md, sizeof(md), out);
-        return 0;
-}
 
 static int broker_issue(int argc, char **argv, struct cli_ctx *ctx)
 {
@@ -408,7 +395,7 @@ static int broker_issue(int argc, char **argv, struct cli_ctx *ctx)
                         (void) json_object_set_new(req, "cgroup", json_string(optarg));
                         break;
                 case 'b':
-                        if (hash_file(optarg, hash, &err) < 0)
+                        if (digest_file_hex(optarg, hash, &err) < 0)
                                 return cli_fail(&err);
                         (void) json_object_set_new(req, "binary_sha256", json_string(hash));
                         break;

@@ -31,6 +31,7 @@ static const struct command commands[] = {
         {"config", cmd_config, CMD_NEEDS_CONFIG_ROOT, "check and show the merged configuration"},
         {"env", cmd_env, CMD_NEEDS_CONFIG_ROOT, "show the profile (prod or dev) and paths"},
         {"events", cmd_events, CMD_NEEDS_CONFIG_ROOT, "verify and read the security event log"},
+        {"image", cmd_image, CMD_NEEDS_CONFIG_ROOT, "build the agent image"},
         {"install", cmd_install, CMD_NEEDS_CONFIG_ROOT, "install a signed release bundle"},
         {"kill", cmd_kill, CMD_NEEDS_CONFIG_ROOT, "revoke everything a session holds"},
         {"proxy", cmd_proxy, CMD_NEEDS_CONFIG_ROOT, "the egress proxy: render, run, read its logs"},

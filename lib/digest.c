@@ -2,8 +2,12 @@
 #include "digest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include "error.h"
 
 struct digest_ctx {
         EVP_MD_CTX *md;
@@ -62,4 +66,37 @@ void digest_hex(const uint8_t *in, size_t len, char *out)
                 out[2 * i + 1] = hex[in[i] & 0xf];
         }
         out[2 * len] = '\0';
+}
+
+int digest_file_hex(const char *path, char out[DIGEST_SHA256_HEX_LEN + 1], struct ca_error *err)
+{
+        uint8_t md[DIGEST_SHA256_LEN];
+        uint8_t chunk[65536];
+        struct digest_ctx *ctx;
+        ssize_t n;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", path);
+        ctx = digest_sha256_new();
+        if (!ctx) {
+                (void) close(fd);
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 || digest_update(ctx, chunk, (size_t) n) < 0) {
+                        int e = n < 0 ? errno : EIO;
+
+                        (void) close(fd);
+                        digest_free(ctx);
+                        return ca_error_set(err, e, "cannot hash '%s'", path);
+                }
+        }
+        (void) close(fd);
+        if (digest_final(ctx, md) < 0)
+                return ca_error_setx(err, EIO, "SHA-256 failed");
+        digest_hex(md, sizeof(md), out);
+        return 0;
 }

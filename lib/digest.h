@@ -25,3 +25,7 @@ struct digest_ctx *digest_free(struct digest_ctx *ctx);
 
 /* Lower-case hex of `len` bytes into `out` (2*len+1 bytes, NUL-terminated). */
 void digest_hex(const uint8_t *in, size_t len, char *out);
+
+/* SHA-256 of the file at `path` as lower-case hex (65 bytes with the NUL), read in chunks. */
+int digest_file_hex(const char *path, char out[DIGEST_SHA256_HEX_LEN + 1],
+                    struct ca_error *err) CA_MUST_CHECK;

@@ -817,3 +817,20 @@ int runtime_logs(struct runtime *rt, const char *id, bool follow, int out_fd, in
         buf_clear(&c.answer);
         return r;
 }
+
+int runtime_image_tag(struct runtime *rt, const char *ref, const char *repo, const char *tag,
+                      struct ca_error *err)
+{
+        static const long ok[] = {200, 201, 0};
+        _cleanup_free_ char *eref = escape(rt, ref);
+        _cleanup_free_ char *erepo = escape(rt, repo);
+        _cleanup_free_ char *etag = escape(rt, tag);
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!eref || !erepo || !etag ||
+            asprintf(&path, "/images/%s/tag?repo=%s&tag=%s", eref, erepo, etag) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = call_json(rt, "POST", path, NULL, ok, NULL, err);
+        return r < 0 ? r : 0;
+}

@@ -136,3 +136,7 @@ int runtime_list(struct runtime *rt, const char *key, json_t **ret,
  */
 int runtime_logs(struct runtime *rt, const char *id, bool follow, int out_fd, int err_fd,
                  struct ca_error *err) CA_MUST_CHECK;
+
+/* Tags image `ref` as `repo`:`tag` (replacing what had that tag). */
+int runtime_image_tag(struct runtime *rt, const char *ref, const char *repo, const char *tag,
+                      struct ca_error *err) CA_MUST_CHECK;

@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent-init: PID 1 of an agent container (ARCHITECTURE §5 step 5). Runs as root with the few
+ * capabilities the control plane needs (docs/security-model.md lists each), and:
+ *
+ *   1. remounts /proc with hidepid=invisible, so no UID sees another UID's processes;
+ *   2. lays out per-UID homes in the /run/coding-agents tmpfs (each 0700, owned by its UID),
+ *      and installs the agent's rendered MCP configuration from the read-only session
+ *      directory (/run/coding-agents/config/<agent>/) into agentcli's home;
+ *   3. drops CAP_SYS_ADMIN from itself and clears the bounding set it hands on;
+ *   4. starts the command as `agentcli` (or `agentuser` with --as agentuser): groups cleared,
+ *      setresgid/setresuid, every capability gone, no_new_privs, a fixed environment that
+ *      points the agent CLI at its configuration;
+ *   5. reaps every zombie, forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2/SIGWINCH to
+ *      the command, and when the command ends: SIGTERM to everything left, SIGKILL after the
+ *      grace period, scrubs the homes (files overwritten with zeros, as their owner) and exits
+ *      with the command's status (128 + signal when it was killed).
+ *
+ * It prints one line per step on stderr ("agent-init: ...") and never a secret.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "image.h"
+#include "macro.h"
+#include "parse.h"
+
+#define CONFIG_DIR IMAGE_CONFIG_DIR
+#define HOME_DIR IMAGE_HOME_DIR
+#define AGENTUSER_UID IMAGE_AGENTUSER_UID
+#define AGENTCLI_UID IMAGE_AGENTCLI_UID
+#define MAX_CONFIG_FILE ((size_t) 4 << 20)
+
+static const char usage[] =
+        "usage: agent-init [--agent NAME] [--as agentcli|agentuser] [--grace SECONDS]\n"
+        "                  [--no-hidepid] -- COMMAND [ARGS...]\n"
+        "\n"
+        "PID 1 of a coding-agents container: hides processes between UIDs, installs the\n"
+        "agent's rendered configuration from " CONFIG_DIR "/NAME into agentcli's tmpfs home,\n"
+        "runs COMMAND as agentcli (no capabilities, no_new_privs), forwards signals, reaps\n"
+        "zombies, and on exit stops what is left (SIGKILL after --grace, default 10 s) and\n"
+        "scrubs the homes. Exits with COMMAND's status.\n";
+
+static const struct {
+        const char *agent;
+        const char *var;
+} agent_env[] = {
+        {"claude", "CLAUDE_CONFIG_DIR"},
+        {"codex", "CODEX_HOME"},
+        {"copilot", "COPILOT_HOME"},
+};
+
+static void say(const char *fmt, ...) CA_PRINTF(1, 2);
+static void say(const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) fputs("agent-init: ", stderr);
+        (void) vfprintf(stderr, fmt, ap);
+        (void) fputc('\n', stderr);
+        va_end(ap);
+}
+
+CA_NORETURN static void die(const char *fmt, ...) CA_PRINTF(1, 2);
+static void die(const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) fputs("agent-init: ", stderr);
+        (void) vfprintf(stderr, fmt, ap);
+        (void) fputc('\n', stderr);
+        va_end(ap);
+        exit(126);
+}
+
+/* Copies the regular files of `src` into `dst` (created 0700), all owned by `uid` in the end. */
+static int install_dir(const char *src, const char *dst, uid_t uid)
+{
+        _cleanup_close_ int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dfd = -1;
+        DIR *d;
+        struct dirent *e;
+        int r = 0;
+
+        if (sfd < 0)
+                return -errno;
+        if (mkdir(dst, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        dfd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;
+        d = fdopendir(sfd);
+        if (!d)
+                return -errno;
+        sfd = -1; /* owned by d now */
+        while ((e = readdir(d))) {
+                _cleanup_close_ int in = -1, out = -1;
+                char buf[65536];
+                size_t total = 0;
+                ssize_t n;
+
+                if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+                        continue;
+                in = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (in < 0) {
+                        r = -errno;
+                        break;
+                }
+                out = openat(dfd, e->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                             0600);
+                if (out < 0) {
+                        r = -errno;
+                        break;
+                }
+                while ((n = read(in, buf, sizeof(buf))) > 0) {
+                        total += (size_t) n;
+                        if (total > MAX_CONFIG_FILE || write(out, buf, (size_t) n) != n) {
+                                r = -EFBIG;
+                                break;
+                        }
+                }
+                if (n < 0)
+                        r = -errno;
+                if (r == 0 && fchown(out, uid, uid) < 0)
+                        r = -errno;
+                if (r < 0)
+                        break;
+        }
+        (void) closedir(d);
+        if (r == 0 && fchown(dfd, uid, uid) < 0)
+                r = -errno;
+        return r;
+}
+
+/* A home: <HOME_DIR>/<name>, 0700, owned by uid. */
+static void make_home(const char *name, uid_t uid, char *path, size_t size)
+{
+        (void) snprintf(path, size, "%s/%s", HOME_DIR, name);
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                die("cannot create %s: %s", path, strerror(errno));
+        if (chmod(path, 0700) < 0 || chown(path, uid, uid) < 0)
+                die("cannot own %s: %s", path, strerror(errno));
+}
+
+/* Removes everything under the directory fd `dfd`, overwriting regular files with zeros. */
+static void scrub_at(int dfd)
+{
+        DIR *d = fdopendir(dfd);
+        struct dirent *e;
+
+        if (!d) {
+                (void) close(dfd);
+                return;
+        }
+        while ((e = readdir(d))) {
+                struct stat st;
+
+                if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+                        continue;
+                if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        int sub = openat(dirfd(d), e->d_name,
+                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+                        if (sub >= 0)
+                                scrub_at(sub);
+                        (void) unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+                        continue;
+                }
+                if (S_ISREG(st.st_mode)) {
+                        int fd = openat(dirfd(d), e->d_name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+
+                        if (fd >= 0) {
+                                static const char zeros[65536];
+                                off_t left = st.st_size;
+
+                                while (left > 0) {
+                                        size_t n = left > (off_t) sizeof(zeros) ? sizeof(zeros)
+                                                                                 : (size_t) left;
+                                        if (write(fd, zeros, n) != (ssize_t) n)
+                                                break;
+                                        left -= (off_t) n;
+                                }
+                                (void) fsync(fd);
+                                (void) close(fd);
+                        }
+                }
+                (void) unlinkat(dirfd(d), e->d_name, 0);
+        }
+        (void) closedir(d);
+}
+
+/* Scrubs a home as its owner (root has no DAC override here), then removes it. */
+static void scrub_home(const char *path, uid_t uid)
+{
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                int fd;
+
+                if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+                    setresuid(uid, uid, uid) < 0)
+                        _exit(1);
+                fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd >= 0)
+                        scrub_at(fd);
+                _exit(0);
+        }
+        if (pid > 0)
+                (void) waitpid(pid, NULL, 0);
+        if (rmdir(path) < 0 && errno != ENOENT)
+                say("cannot remove %s: %s", path, strerror(errno));
+}
+
+/* Drops CAP_SYS_ADMIN from this process for good; the rest stays for the control plane. */
+static void drop_sys_admin(void)
+{
+        cap_t caps = cap_get_proc();
+        cap_value_t v = CAP_SYS_ADMIN;
+
+        if (!caps || cap_set_flag(caps, CAP_EFFECTIVE, 1, &v, CAP_CLEAR) < 0 ||
+            cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_CLEAR) < 0 ||
+            cap_set_flag(caps, CAP_INHERITABLE, 1, &v, CAP_CLEAR) < 0 || cap_set_proc(caps) < 0)
+                die("cannot drop CAP_SYS_ADMIN: %s", strerror(errno));
+        cap_free(caps);
+        if (prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) < 0 && errno != EINVAL)
+                die("cannot drop CAP_SYS_ADMIN from the bounding set: %s", strerror(errno));
+}
+
+struct child_opts {
+        uid_t uid;
+        const char *user;
+        const char *home;
+        const char *agent_var;   /* CLAUDE_CONFIG_DIR ..., or NULL */
+        const char *agent_dir;
+        char **argv;
+        sigset_t mask;
+};
+
+CA_NORETURN static void exec_child(const struct child_opts *o)
+{
+        char *env[16];
+        size_t n = 0;
+        char home[320], user[64], logname[64], agentvar[400], term[96];
+        const char *t = secure_getenv("TERM");
+        const char *session = secure_getenv("CODING_AGENTS_SESSION");
+        char sess[160];
+        cap_t none;
+
+        /* Bounding set first (needs CAP_SETPCAP), then the UID change clears the rest. */
+        for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                        die("cannot clear the bounding set: %s", strerror(errno));
+        if (setgroups(0, NULL) < 0 || setresgid(o->uid, o->uid, o->uid) < 0 ||
+            setresuid(o->uid, o->uid, o->uid) < 0)
+                die("cannot become %s: %s", o->user, strerror(errno));
+        none = cap_init();
+        if (!none || cap_set_proc(none) < 0)
+                die("cannot clear capabilities: %s", strerror(errno));
+        cap_free(none);
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
+            prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                die("cannot lock privileges: %s", strerror(errno));
+        if (sigprocmask(SIG_UNBLOCK, &o->mask, NULL) < 0)
+                die("cannot unblock signals: %s", strerror(errno));
+        (void) snprintf(home, sizeof(home), "HOME=%s", o->home);
+        (void) snprintf(user, sizeof(user), "USER=%s", o->user);
+        (void) snprintf(logname, sizeof(logname), "LOGNAME=%s", o->user);
+        env[n++] = (char *) "PATH=/usr/local/bin:/usr/bin:/bin";
+        env[n++] = home;
+        env[n++] = user;
+        env[n++] = logname;
+        env[n++] = (char *) "LANG=C.UTF-8";
+        env[n++] = (char *) "SHELL=/bin/bash";
+        /* The vendor CLIs must not update themselves in a read-only image. */
+        env[n++] = (char *) "DISABLE_AUTOUPDATER=1";
+        env[n++] = (char *) "NO_UPDATE_NOTIFIER=1";
+        if (t && strlen(t) < 64) {
+                (void) snprintf(term, sizeof(term), "TERM=%s", t);
+                env[n++] = term;
+        }
+        if (session && strlen(session) < 120) {
+                (void) snprintf(sess, sizeof(sess), "CODING_AGENTS_SESSION=%s", session);
+                env[n++] = sess;
+        }
+        if (o->agent_var) {
+                (void) snprintf(agentvar, sizeof(agentvar), "%s=%s", o->agent_var, o->agent_dir);
+                env[n++] = agentvar;
+        }
+        env[n] = NULL;
+        if (chdir(IMAGE_WORKSPACE) < 0 && chdir(o->home) < 0)
+                die("cannot enter /workspace: %s", strerror(errno));
+        environ = env;
+        execvp(o->argv[0], o->argv);
+        say("cannot run '%s': %s", o->argv[0], strerror(errno));
+        _exit(127);
+}
+
+/* Waits for everything but us to be gone, SIGKILL after `grace` seconds. */
+static void stop_everything(int sfd, unsigned grace)
+{
+        _cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+        struct itimerspec its = {.it_value = {.tv_sec = (time_t) grace}};
+        bool killed = false;
+
+        if (kill(-1, SIGTERM) < 0 && errno == ESRCH)
+                return;
+        if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
+                (void) kill(-1, SIGKILL);
+                killed = true;
+        }
+        for (;;) {
+                struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN}, {.fd = tfd, .events = POLLIN}};
+                struct signalfd_siginfo si;
+
+                while (waitpid(-1, NULL, WNOHANG) > 0)
+                        ;
+                if (kill(-1, 0) < 0 && errno == ESRCH)
+                        return;
+                if (poll(pfd, tfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+                        return;
+                if (pfd[0].revents & POLLIN)
+                        (void) !read(sfd, &si, sizeof(si));
+                if (tfd >= 0 && (pfd[1].revents & POLLIN) && !killed) {
+                        uint64_t x;
+
+                        (void) !read(tfd, &x, sizeof(x));
+                        say("grace period over: SIGKILL to what is left");
+                        (void) kill(-1, SIGKILL);
+                        killed = true;
+                }
+        }
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"agent", required_argument, NULL, 'a'},
+                {"as", required_argument, NULL, 'u'},
+                {"grace", required_argument, NULL, 'g'},
+                {"no-hidepid", no_argument, NULL, 'P'},
+                {0},
+        };
+        static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+        struct child_opts co = {.uid = AGENTCLI_UID, .user = "agentcli"};
+        char cli_home[256], user_home[256], agent_dir[320];
+        const char *agent = NULL;
+        uint64_t grace = 10;
+        bool hidepid = true;
+        int c, sfd, status = 0;
+        pid_t child;
+
+        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        (void) fputs(usage, stdout);
+                        return 0;
+                case 'a':
+                        agent = optarg;
+                        break;
+                case 'u':
+                        if (strcmp(optarg, "agentuser") == 0) {
+                                co.uid = AGENTUSER_UID;
+                                co.user = "agentuser";
+                        } else if (strcmp(optarg, "agentcli") != 0) {
+                                die("--as takes agentcli or agentuser");
+                        }
+                        break;
+                case 'g':
+                        if (parse_uint(optarg, 0, 3600, &grace) < 0)
+                                die("--grace takes seconds (0-3600)");
+                        break;
+                case 'P':
+                        hidepid = false;
+                        break;
+                default:
+                        (void) fputs(usage, stderr);
+                        return 2;
+                }
+        }
+        if (optind >= argc) {
+                (void) fputs(usage, stderr);
+                return 2;
+        }
+        co.argv = argv + optind;
+        if (getuid() != 0)
+                die("must start as root (PID 1 of the container)");
+        sigemptyset(&co.mask);
+        sigaddset(&co.mask, SIGCHLD);
+        for (size_t i = 0; i < CA_ELEMENTSOF(forwarded); i++)
+                sigaddset(&co.mask, forwarded[i]);
+        if (sigprocmask(SIG_BLOCK, &co.mask, NULL) < 0)
+                die("cannot block signals: %s", strerror(errno));
+        sfd = signalfd(-1, &co.mask, SFD_CLOEXEC);
+        if (sfd < 0)
+                die("signalfd: %s", strerror(errno));
+
+        if (hidepid && mount(NULL, "/proc", NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                             "hidepid=invisible") < 0)
+                die("cannot remount /proc with hidepid: %s", strerror(errno));
+        umask(077);
+        /* 0711: each UID reaches its own home, nobody lists the others. */
+        if ((mkdir(HOME_DIR, 0711) < 0 && errno != EEXIST) || chmod(HOME_DIR, 0711) < 0)
+                die("cannot create %s: %s", HOME_DIR, strerror(errno));
+        make_home("agentcli", AGENTCLI_UID, cli_home, sizeof(cli_home));
+        make_home("agentuser", AGENTUSER_UID, user_home, sizeof(user_home));
+        co.home = co.uid == AGENTCLI_UID ? cli_home : user_home;
+        if (agent) {
+                char src[300];
+                size_t i;
+
+                for (i = 0; i < CA_ELEMENTSOF(agent_env); i++)
+                        if (strcmp(agent_env[i].agent, agent) == 0)
+                                break;
+                if (i == CA_ELEMENTSOF(agent_env))
+                        die("unknown agent '%s'", agent);
+                (void) snprintf(src, sizeof(src), "%s/%s", CONFIG_DIR, agent);
+                (void) snprintf(agent_dir, sizeof(agent_dir), "%s/%s", cli_home, agent);
+                if (install_dir(src, agent_dir, AGENTCLI_UID) < 0)
+                        die("cannot install the %s configuration from %s: %s", agent, src,
+                            strerror(errno));
+                co.agent_var = agent_env[i].var;
+                co.agent_dir = agent_dir;
+                say("installed the %s configuration for agentcli", agent);
+        }
+        drop_sys_admin();
+
+        child = fork();
+        if (child < 0)
+                die("fork: %s", strerror(errno));
+        if (child == 0)
+                exec_child(&co);
+        say("started '%s' as %s (pid %d)", co.argv[0], co.user, (int) child);
+
+        for (;;) {
+                struct signalfd_siginfo si;
+                pid_t p;
+                int st;
+
+                if (read(sfd, &si, sizeof(si)) != (ssize_t) sizeof(si)) {
+                        if (errno == EINTR)
+                                continue;
+                        die("signalfd read: %s", strerror(errno));
+                }
+                if (si.ssi_signo != SIGCHLD) {
+                        (void) kill(child, (int) si.ssi_signo);
+                        continue;
+                }
+                while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+                        if (p == child) {
+                                status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+                                child = 0;
+                        }
+                if (child == 0)
+                        break;
+        }
+        say("'%s' exited with status %d; stopping the rest", co.argv[0], status);
+        stop_everything(sfd, (unsigned) grace);
+        scrub_home(cli_home, AGENTCLI_UID);
+        scrub_home(user_home, AGENTUSER_UID);
+        say("homes scrubbed; exiting with %d", status);
+        return status;
+}

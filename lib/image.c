@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* The agent image's contract (image.h). */
+#include <stdbool.h>
+#include <string.h>
+
+#include "buf.h"
+#include "error.h"
+#include "image.h"
+
+const char *const image_programs[IMAGE_NPROGRAMS] = {"agent-init", "mcp-helper", "mcp-stub",
+                                                     "mcp-stub-launcher"};
+
+static bool package_char(char c, bool first)
+{
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               (!first && (c == '+' || c == '.' || c == '-'));
+}
+
+int image_package_list(const char *text, size_t len, char **ret, struct ca_error *err)
+{
+        _cleanup_buf_ struct buf out = BUF_INIT;
+        const char *p = text, *end = text + len;
+        unsigned line = 0;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                const char *le = nl ? nl : end;
+                const char *s = p, *e;
+
+                line++;
+                while (s < le && (*s == ' ' || *s == '\t'))
+                        s++;
+                e = s;
+                while (e < le && *e != '#' && *e != ' ' && *e != '\t' && *e != '\r')
+                        e++;
+                if (e > s) {
+                        for (const char *q = s; q < e; q++)
+                                if (!package_char(*q, q == s))
+                                        return ca_error_input(err, "line %u: not a Debian "
+                                                                   "package name",
+                                                              line);
+                        if (e - s < 2)
+                                return ca_error_input(err, "line %u: not a Debian package name",
+                                                      line);
+                        for (const char *q = e; q < le && *q != '#'; q++)
+                                if (*q != ' ' && *q != '\t' && *q != '\r')
+                                        return ca_error_input(err, "line %u: one package per "
+                                                                   "line",
+                                                              line);
+                        if ((out.len && buf_append_char(&out, ',') < 0) ||
+                            buf_append(&out, s, (size_t) (e - s)) < 0)
+                                return ca_error_setx(err, ENOMEM, "out of memory");
+                }
+                p = nl ? nl + 1 : end;
+        }
+        if (out.len == 0)
+                return ca_error_input(err, "no packages listed");
+        if (buf_append_char(&out, '\0') < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        *ret = buf_detach(&out, NULL);
+        return 0;
+}
