@@ -23,6 +23,7 @@
 #include "paths.h"
 #include "profile.h"
 #include "render.h"
+#include "session.h"
 #include "spawn.h"
 #include "trust.h"
 
@@ -42,213 +43,10 @@ static const char usage[] =
         "lib/) and refuses to render from a dirty tree unless <config root>/overrides/allow-dirty\n"
         "exists (an override-used event then lists the dirty files).\n";
 
-#define MAX_ITEMS 64
-#define TREE_DIRS "host", "container", "docker", "lib"
-
 struct render_cli {
-        unsigned agents;
-        const char *configs[MAX_ITEMS];
-        size_t nconfigs;
-        const char *disable[MAX_ITEMS];
-        size_t ndisable;
-        const char *workspace;
-        const char *session;
-        const char *out;
-        bool network_set;
-        enum config_network network;
+        struct session_request rq;
         bool json;
 };
-
-/* ---- loading -------------------------------------------------------------------------------- */
-
-static bool exists(const char *path)
-{
-        struct stat st;
-
-        return stat(path, &st) == 0;
-}
-
-static int load_agent(const struct render_cli *o, const char *root, enum render_agent a,
-                      struct config *cfg, json_t *sources, struct ca_error *err)
-{
-        _cleanup_free_ char *ws = paths_join(o->workspace, "config.toml");
-        _cleanup_free_ char *rc = paths_join(root, "config.toml");
-        _cleanup_free_ char *ac = NULL;
-        const char *files[3 + MAX_ITEMS];
-        char name[64];
-        size_t n = 0;
-        int r;
-
-        (void) snprintf(name, sizeof(name), "config-%s.toml", render_agent_name(a));
-        ac = paths_join(root, name);
-        if (!ws || !rc || !ac)
-                return ca_error_setx(err, ENOMEM, "out of memory");
-        if (exists(ws))
-                files[n++] = ws;
-        if (exists(rc))
-                files[n++] = rc;
-        if (exists(ac))
-                files[n++] = ac;
-        for (size_t i = 0; i < o->nconfigs; i++)
-                files[n++] = o->configs[i];
-        for (size_t i = 0; i < n; i++) {
-                r = config_merge_file(cfg, files[i], err);
-                if (r < 0) {
-                        /* An unreadable configuration is the user's input problem: exit 2. */
-                        err->bad_input = true;
-                        return r;
-                }
-                (void) json_array_append_new(sources, json_string(files[i]));
-        }
-        r = config_finish(cfg, err);
-        return r < 0 ? r : trust_check_config(root, cfg, err);
-}
-
-/* ---- trusted-tree measurement --------------------------------------------------------------- */
-
-static int git(const char *src, char *const *args, size_t nargs, struct buf *out,
-               struct ca_error *err)
-{
-        char *argv[16];
-        _cleanup_free_ char *path_env = NULL;
-        const char *path = secure_getenv("PATH");
-        size_t n = 0;
-
-        if (asprintf(&path_env, "PATH=%s", path ? path : "/usr/bin:/bin") < 0) {
-                path_env = NULL;
-                return ca_error_setx(err, ENOMEM, "out of memory");
-        }
-        {
-                /* No GIT_DIR/GIT_WORK_TREE or config from the environment can redirect the
-                 * measurement. */
-                char *const envp[] = {path_env, (char *) "LC_ALL=C",
-                                      (char *) "GIT_CONFIG_NOSYSTEM=1", (char *) "HOME=/",
-                                      NULL};
-                struct spawn_req req = SPAWN_REQ_INIT;
-
-                argv[n++] = (char *) "git";
-                argv[n++] = (char *) "-C";
-                argv[n++] = (char *) src;
-                for (size_t i = 0; i < nargs && n < 15; i++)
-                        argv[n++] = args[i];
-                argv[n] = NULL;
-                req.path = "git";
-                req.search_path = true;
-                req.argv = argv;
-                req.envp = envp;
-                return spawn_capture(&req, (size_t) 4 << 20, out, err);
-        }
-}
-
-/*
- * {"kind":"git","trees":{"host":...},"dirty":bool} for a git work tree, else
- * {"kind":"unmeasured","reason":...}. Dirty file names go to *ret_dirty.
- */
-static int measure(const char *src, json_t **ret, json_t **ret_dirty, struct ca_error *err)
-{
-        char *ls[] = {(char *) "ls-tree", (char *) "HEAD", (char *) "--", TREE_DIRS};
-        char *st[] = {(char *) "status", (char *) "--porcelain=v1", (char *) "-z",
-                      (char *) "--untracked-files=all", (char *) "--", TREE_DIRS};
-        _cleanup_buf_ struct buf out = BUF_INIT;
-        json_t *trees;
-        json_t *dirty;
-        char *save = NULL;
-        int r;
-
-        *ret_dirty = NULL;
-        if (!src || !*src) {
-                *ret = json_pack("{s:s, s:s}", "kind", "unmeasured", "reason", "no source tree");
-                return *ret ? 0 : -ENOMEM;
-        }
-        r = git(src, ls, CA_ELEMENTSOF(ls), &out, err);
-        if (r != 0) {
-                *ret = json_pack("{s:s, s:s}", "kind", "unmeasured", "reason",
-                                 r < 0 ? "git is not available" : "not a git work tree");
-                return *ret ? 0 : -ENOMEM;
-        }
-        trees = json_object();
-        /* "040000 tree <hash>\t<dir>" per line. */
-        for (char *line = strtok_r(out.data ? out.data : (char *) "", "\n", &save); line;
-             line = strtok_r(NULL, "\n", &save)) {
-                char *tab = strchr(line, '\t');
-                char *hash = strstr(line, " tree ");
-                if (!tab || !hash)
-                        continue;
-                *tab = '\0';
-                (void) json_object_set_new(trees, tab + 1, json_string(hash + 6));
-        }
-        buf_reset(&out);
-        r = git(src, st, CA_ELEMENTSOF(st), &out, err);
-        if (r != 0) {
-                json_decref(trees);
-                return r < 0 ? r : ca_error_setx(err, EIO, "git status failed in '%s'", src);
-        }
-        dirty = json_array();
-        for (size_t i = 0; out.data && i < out.len;) {
-                const char *entry = out.data + i;
-                size_t len = strlen(entry);
-                if (len > 3)
-                        (void) json_array_append_new(dirty, json_string(entry + 3));
-                i += len + 1;
-        }
-        *ret = json_pack("{s:s, s:o, s:b}", "kind", "git", "trees", trees, "dirty",
-                         json_array_size(dirty) > 0);
-        *ret_dirty = dirty;
-        return *ret ? 0 : -ENOMEM;
-}
-
-static int measure_release(const struct profile_info *p, json_t **ret, struct ca_error *err)
-{
-        _cleanup_free_ char *sums = paths_join(p->release_dir, "SHA256SUMS");
-        _cleanup_buf_ struct buf b = BUF_INIT;
-        uint8_t md[DIGEST_SHA256_LEN];
-        char hex[DIGEST_SHA256_HEX_LEN + 1];
-        int r;
-
-        if (!sums)
-                return ca_error_setx(err, ENOMEM, "out of memory");
-        r = fileio_read_path(sums, (size_t) 64 << 20, &b, err);
-        if (r < 0)
-                return r;
-        if (digest_sha256(b.data ? b.data : "", b.len, md) < 0)
-                return ca_error_setx(err, EIO, "SHA-256 failed");
-        digest_hex(md, sizeof(md), hex);
-        *ret = json_pack("{s:s, s:s, s:s, s:s}", "kind", "release", "version", p->version,
-                         "release", p->release_dir, "sha256sums_sha256", hex);
-        return *ret ? 0 : ca_error_setx(err, ENOMEM, "out of memory");
-}
-
-/* ---- the command ------------------------------------------------------------------------------ */
-
-static void default_session(const struct render_cli *o, char *out, size_t outlen)
-{
-        char cwd[4096];
-        const char *repo = "repo";
-        uint8_t rnd[3];
-        char agent[16];
-        size_t n;
-
-        if (realpath(o->workspace, cwd)) {
-                const char *slash = strrchr(cwd, '/');
-                if (slash && slash[1])
-                        repo = slash + 1;
-        }
-        randombytes_buf(rnd, sizeof(rnd));
-        (void) snprintf(agent, sizeof(agent), "%s",
-                        __builtin_popcount(o->agents) == 1
-                                ? render_agent_name((enum render_agent) __builtin_ctz(o->agents))
-                                : "all");
-        (void) snprintf(out, outlen, "%s-%.40s-%02x%02x%02x", agent, repo, rnd[0], rnd[1],
-                        rnd[2]);
-        /* Session ids are [A-Za-z0-9._-]. */
-        n = strlen(out);
-        for (size_t i = 0; i < n; i++) {
-                char c = out[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-                        out[i] = '_';
-        }
-}
 
 static int parse_opts(int argc, char **argv, struct cli_ctx *ctx, struct render_cli *o)
 {
@@ -273,7 +71,7 @@ static int parse_opts(int argc, char **argv, struct cli_ctx *ctx, struct render_
                         return cli_help(usage);
                 case 'a':
                         if (strcmp(optarg, "all") == 0) {
-                                o->agents = (1u << RENDER_AGENTS) - 1;
+                                o->rq.agents = (1u << RENDER_AGENTS) - 1;
                         } else {
                                 int a = render_agent_from_name(optarg);
                                 if (a < 0)
@@ -282,41 +80,41 @@ static int parse_opts(int argc, char **argv, struct cli_ctx *ctx, struct render_
                                                 "unknown agent '%s' (claude, codex, copilot or "
                                                 "all)",
                                                 optarg);
-                                o->agents |= 1u << a;
+                                o->rq.agents |= 1u << a;
                         }
                         break;
                 case 'c':
-                        if (o->nconfigs == MAX_ITEMS)
+                        if (o->rq.nconfigs == SESSION_MAX_ITEMS)
                                 return cli_usage_error(ctx, "too many --config files");
-                        o->configs[o->nconfigs++] = optarg;
+                        o->rq.configs[o->rq.nconfigs++] = optarg;
                         break;
                 case 'w':
-                        o->workspace = optarg;
+                        o->rq.workspace = optarg;
                         break;
                 case 's':
                         if (!capability_valid_session(optarg))
                                 return cli_usage_error(
                                         ctx, "bad --session-id '%s': 1-64 of [A-Za-z0-9._-]",
                                         optarg);
-                        o->session = optarg;
+                        o->rq.session = optarg;
                         break;
                 case 'o':
-                        o->out = optarg;
+                        o->rq.out = optarg;
                         break;
                 case 'j':
                         o->json = true;
                         break;
                 case 'd':
-                        if (o->ndisable == MAX_ITEMS)
+                        if (o->rq.ndisable == SESSION_MAX_ITEMS)
                                 return cli_usage_error(ctx, "too many --disable");
-                        o->disable[o->ndisable++] = optarg;
+                        o->rq.disable[o->rq.ndisable++] = optarg;
                         break;
                 case 'n':
                         if (strcmp(optarg, "none") != 0 && strcmp(optarg, "proxy") != 0)
                                 return cli_usage_error(ctx, "bad --network '%s' (none or proxy)",
                                                        optarg);
-                        o->network_set = true;
-                        o->network = optarg[0] == 'n' ? CONFIG_NETWORK_NONE
+                        o->rq.network_set = true;
+                        o->rq.network = optarg[0] == 'n' ? CONFIG_NETWORK_NONE
                                                       : CONFIG_NETWORK_PROXY;
                         break;
                 default:
@@ -325,44 +123,19 @@ static int parse_opts(int argc, char **argv, struct cli_ctx *ctx, struct render_
         }
         if (optind < argc)
                 return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
-        if (!o->agents || !o->out)
+        if (!o->rq.agents || !o->rq.out)
                 return cli_usage_error(ctx, "render needs --agent and --out");
         return -1;
 }
 
-static int emit(const char *root, enum audit_type type, const char *session, json_t *fields)
-{
-        _cleanup_free_ char *log = paths_events_log(root);
-        struct ca_error err = {0};
-        int r;
-
-        if (!log) {
-                json_decref(fields);
-                return -ENOMEM;
-        }
-        r = audit_emit(log, type, session, fields, &err);
-        json_decref(fields);
-        if (r < 0)
-                (void) cli_error("cannot write the event log: %s", err.msg);
-        return r;
-}
-
 int cmd_render(int argc, char **argv, struct cli_ctx *ctx)
 {
-        struct render_cli o = {.workspace = "."};
-        struct config cfgs[RENDER_AGENTS] = {CONFIG_INIT, CONFIG_INIT, CONFIG_INIT};
-        const struct config *cfgp[RENDER_AGENTS] = {NULL, NULL, NULL};
-        struct render_opts ro = {0};
+        struct render_cli o = {.rq = {.workspace = "."}};
         struct render_result res = {0};
         struct ca_error err = {0};
-        _cleanup_json_ json_t *tree = NULL;
-        _cleanup_json_ json_t *dirty = NULL;
         _cleanup_json_ json_t *sources = json_array();
-        _cleanup_free_ char *override = NULL;
-        const char *src = secure_getenv("CODING_AGENTS_SOURCE_DIR");
         char session[CAP_SESSION_MAX + 1];
         char sha[65];
-        struct profile_info prof;
         int status = CLI_FAIL;
         size_t i;
         json_t *w;
@@ -371,84 +144,22 @@ int cmd_render(int argc, char **argv, struct cli_ctx *ctx)
         r = parse_opts(argc, argv, ctx, &o);
         if (r >= 0)
                 return r;
-        if (o.session)
-                (void) snprintf(session, sizeof(session), "%s", o.session);
+        if (!sources)
+                return cli_error("out of memory");
+        if (o.rq.session)
+                (void) snprintf(session, sizeof(session), "%s", o.rq.session);
         else
-                default_session(&o, session, sizeof(session));
+                session_default_name(o.rq.agents, o.rq.workspace, session, sizeof(session));
+        o.rq.session = session;
 
         /* Before anything else: a prod binary refuses to set up a session from a release
          * that no longer matches its SHA256SUMS. */
-        profile_detect(NULL, &prof);
-        {
-                _cleanup_free_ char *log = paths_events_log(ctx->config_root);
-
-                if (!log || profile_preflight(&prof, log, session, &err) < 0)
-                        return log ? cli_fail(&err) : cli_error("out of memory");
-        }
-
-        for (int a = 0; a < RENDER_AGENTS; a++) {
-                if (!(o.agents & (1u << a)))
-                        continue;
-                if (load_agent(&o, ctx->config_root, (enum render_agent) a, &cfgs[a], sources,
-                               &err) < 0) {
-                        status = cli_fail(&err);
-                        goto out;
-                }
-                cfgp[a] = &cfgs[a];
-        }
-
-#ifdef CA_SOURCE_DIR
-        if (!src)
-                src = CA_SOURCE_DIR;
-#endif
-        if (prof.profile == PATHS_PROFILE_PROD) {
-                /* The release was just verified against its SHA256SUMS: that file is the
-                 * measurement of the trusted tree. */
-                if (measure_release(&prof, &tree, &err) < 0) {
-                        status = cli_fail(&err);
-                        goto out;
-                }
-        } else if (measure(src, &tree, &dirty, &err) < 0) {
+        if (session_integrity(ctx, session, &err) < 0)
+                return cli_fail(&err);
+        if (session_render(ctx, &o.rq, &res, sha, sources, &err) < 0) {
                 status = cli_fail(&err);
                 goto out;
         }
-        if (json_array_size(dirty) > 0) {
-                override = paths_join(ctx->config_root, "overrides/allow-dirty");
-                if (!override || !exists(override)) {
-                        status = cli_error("the source tree '%s' has %zu uncommitted change%s in "
-                                           "host/, container/, docker/ or lib/: commit them, "
-                                           "or create '%s' to render anyway",
-                                           src, json_array_size(dirty),
-                                           json_array_size(dirty) == 1 ? "" : "s",
-                                           override ? override : "overrides/allow-dirty");
-                        goto out;
-                }
-        }
-
-        ro.session = session;
-        ro.agents = o.agents;
-        ro.network_set = o.network_set;
-        ro.network = o.network;
-        ro.disable = o.disable;
-        ro.ndisable = o.ndisable;
-        ro.tree = tree;
-        if (render_build(cfgp, &ro, &res, &err) < 0 || render_write(&res, o.out, sha, &err) < 0) {
-                status = cli_fail(&err);
-                goto out;
-        }
-        if (override && emit(ctx->config_root, AUDIT_OVERRIDE_USED, session,
-                             json_pack("{s:s, s:O, s:s}", "override", "allow-dirty",
-                                       "dirty_files", dirty, "source", src)) < 0)
-                goto out;
-        if (emit(ctx->config_root, AUDIT_SESSION_CONFIG, session,
-                 json_pack("{s:s, s:O, s:I, s:s, s:O}", "manifest_sha256", sha, "agents",
-                           json_object_get(res.manifest, "agents"), "servers",
-                           (json_int_t) json_array_size(json_object_get(res.manifest, "servers")),
-                           "network",
-                           json_string_value(json_object_get(res.manifest, "network")),
-                           "tree", tree)) < 0)
-                goto out;
-
         json_array_foreach(res.warnings, i, w)
                 (void) fprintf(stderr, "coding-agents: warning: %s\n", json_string_value(w));
         if (o.json) {
@@ -458,15 +169,15 @@ int cmd_render(int argc, char **argv, struct cli_ctx *ctx)
                 for (int a = 0; a < RENDER_AGENTS; a++) {
                         _cleanup_free_ char *d = NULL;
                         _cleanup_free_ char *f = NULL;
-                        if (!(o.agents & (1u << a)))
+                        if (!(o.rq.agents & (1u << a)))
                                 continue;
-                        d = paths_join(o.out, render_agent_name((enum render_agent) a));
+                        d = paths_join(o.rq.out, render_agent_name((enum render_agent) a));
                         f = d ? paths_join(d, render_agent_file((enum render_agent) a)) : NULL;
                         (void) json_object_set_new(files, render_agent_name((enum render_agent) a),
                                                    json_string(f ? f : ""));
                 }
                 summary = json_pack("{s:s, s:s, s:s, s:O, s:O, s:O}", "session", session,
-                                    "manifest_sha256", sha, "out", o.out, "files", files,
+                                    "manifest_sha256", sha, "out", o.rq.out, "files", files,
                                     "sources", sources, "warnings", res.warnings);
                 if (!summary || ca_json_pretty(summary, &b, &err) < 0) {
                         status = cli_error("cannot build JSON output");
@@ -474,12 +185,12 @@ int cmd_render(int argc, char **argv, struct cli_ctx *ctx)
                 }
                 (void) fwrite(b.data, 1, b.len, stdout);
         } else {
-                (void) printf("session %s\nmanifest %s/manifest.json sha256 %s\n", session, o.out,
-                              sha);
+                (void) printf("session %s\nmanifest %s/manifest.json sha256 %s\n", session,
+                              o.rq.out, sha);
                 for (int a = 0; a < RENDER_AGENTS; a++) {
-                        if (o.agents & (1u << a))
+                        if (o.rq.agents & (1u << a))
                                 (void) printf("%-8s %s/%s/%s\n",
-                                              render_agent_name((enum render_agent) a), o.out,
+                                              render_agent_name((enum render_agent) a), o.rq.out,
                                               render_agent_name((enum render_agent) a),
                                               render_agent_file((enum render_agent) a));
                 }
@@ -487,7 +198,5 @@ int cmd_render(int argc, char **argv, struct cli_ctx *ctx)
         status = cli_finish(CLI_OK);
 out:
         render_result_clear(&res);
-        for (int a = 0; a < RENDER_AGENTS; a++)
-                config_clear(&cfgs[a]);
         return status;
 }

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/* Session plumbing shared by render, run and launch (session.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "cleanup.h"
+#include "cli.h"
+#include "digest.h"
+#include "error.h"
+#include "fileio.h"
+#include "json.h"
+#include "paths.h"
+#include "profile.h"
+#include "session.h"
+#include "spawn.h"
+#include "trust.h"
+
+#define TREE_DIRS "host", "container", "docker", "lib"
+
+
+/* ---- loading -------------------------------------------------------------------------------- */
+
+static bool exists(const char *path)
+{
+        struct stat st;
+
+        return stat(path, &st) == 0;
+}
+
+static int load_agent(const struct session_request *o, const char *root, enum render_agent a,
+                      struct config *cfg, json_t *sources, struct ca_error *err)
+{
+        _cleanup_free_ char *ws = paths_join(o->workspace, "config.toml");
+        _cleanup_free_ char *rc = paths_join(root, "config.toml");
+        _cleanup_free_ char *ac = NULL;
+        const char *files[3 + SESSION_MAX_ITEMS];
+        char name[64];
+        size_t n = 0;
+        int r;
+
+        (void) snprintf(name, sizeof(name), "config-%s.toml", render_agent_name(a));
+        ac = paths_join(root, name);
+        if (!ws || !rc || !ac)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (exists(ws))
+                files[n++] = ws;
+        if (exists(rc))
+                files[n++] = rc;
+        if (exists(ac))
+                files[n++] = ac;
+        for (size_t i = 0; i < o->nconfigs; i++)
+                files[n++] = o->configs[i];
+        for (size_t i = 0; i < n; i++) {
+                r = config_merge_file(cfg, files[i], err);
+                if (r < 0) {
+                        /* An unreadable configuration is the user's input problem: exit 2. */
+                        err->bad_input = true;
+                        return r;
+                }
+                (void) json_array_append_new(sources, json_string(files[i]));
+        }
+        r = config_finish(cfg, err);
+        return r < 0 ? r : trust_check_config(root, cfg, err);
+}
+
+/* ---- trusted-tree measurement --------------------------------------------------------------- */
+
+static int git(const char *src, char *const *args, size_t nargs, struct buf *out,
+               struct ca_error *err)
+{
+        char *argv[16];
+        _cleanup_free_ char *path_env = NULL;
+        const char *path = secure_getenv("PATH");
+        size_t n = 0;
+
+        if (asprintf(&path_env, "PATH=%s", path ? path : "/usr/bin:/bin") < 0) {
+                path_env = NULL;
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        {
+                /* No GIT_DIR/GIT_WORK_TREE or config from the environment can redirect the
+                 * measurement. */
+                char *const envp[] = {path_env, (char *) "LC_ALL=C",
+                                      (char *) "GIT_CONFIG_NOSYSTEM=1", (char *) "HOME=/",
+                                      NULL};
+                struct spawn_req req = SPAWN_REQ_INIT;
+
+                argv[n++] = (char *) "git";
+                argv[n++] = (char *) "-C";
+                argv[n++] = (char *) src;
+                for (size_t i = 0; i < nargs && n < 15; i++)
+                        argv[n++] = args[i];
+                argv[n] = NULL;
+                req.path = "git";
+                req.search_path = true;
+                req.argv = argv;
+                req.envp = envp;
+                return spawn_capture(&req, (size_t) 4 << 20, out, err);
+        }
+}
+
+/*
+ * {"kind":"git","trees":{"host":...},"dirty":bool} for a git work tree, else
+ * {"kind":"unmeasured","reason":...}. Dirty file names go to *ret_dirty.
+ */
+static int measure(const char *src, json_t **ret, json_t **ret_dirty, struct ca_error *err)
+{
+        char *ls[] = {(char *) "ls-tree", (char *) "HEAD", (char *) "--", TREE_DIRS};
+        char *st[] = {(char *) "status", (char *) "--porcelain=v1", (char *) "-z",
+                      (char *) "--untracked-files=all", (char *) "--", TREE_DIRS};
+        _cleanup_buf_ struct buf out = BUF_INIT;
+        json_t *trees;
+        json_t *dirty;
+        char *save = NULL;
+        int r;
+
+        *ret_dirty = NULL;
+        if (!src || !*src) {
+                *ret = json_pack("{s:s, s:s}", "kind", "unmeasured", "reason", "no source tree");
+                return *ret ? 0 : -ENOMEM;
+        }
+        r = git(src, ls, CA_ELEMENTSOF(ls), &out, err);
+        if (r != 0) {
+                *ret = json_pack("{s:s, s:s}", "kind", "unmeasured", "reason",
+                                 r < 0 ? "git is not available" : "not a git work tree");
+                return *ret ? 0 : -ENOMEM;
+        }
+        trees = json_object();
+        /* "040000 tree <hash>\t<dir>" per line. */
+        for (char *line = strtok_r(out.data ? out.data : (char *) "", "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+                char *tab = strchr(line, '\t');
+                char *hash = strstr(line, " tree ");
+                if (!tab || !hash)
+                        continue;
+                *tab = '\0';
+                (void) json_object_set_new(trees, tab + 1, json_string(hash + 6));
+        }
+        buf_reset(&out);
+        r = git(src, st, CA_ELEMENTSOF(st), &out, err);
+        if (r != 0) {
+                json_decref(trees);
+                return r < 0 ? r : ca_error_setx(err, EIO, "git status failed in '%s'", src);
+        }
+        dirty = json_array();
+        for (size_t i = 0; out.data && i < out.len;) {
+                const char *entry = out.data + i;
+                size_t len = strlen(entry);
+                if (len > 3)
+                        (void) json_array_append_new(dirty, json_string(entry + 3));
+                i += len + 1;
+        }
+        *ret = json_pack("{s:s, s:o, s:b}", "kind", "git", "trees", trees, "dirty",
+                         json_array_size(dirty) > 0);
+        *ret_dirty = dirty;
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int measure_release(const struct profile_info *p, json_t **ret, struct ca_error *err)
+{
+        _cleanup_free_ char *sums = paths_join(p->release_dir, "SHA256SUMS");
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        uint8_t md[DIGEST_SHA256_LEN];
+        char hex[DIGEST_SHA256_HEX_LEN + 1];
+        int r;
+
+        if (!sums)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = fileio_read_path(sums, (size_t) 64 << 20, &b, err);
+        if (r < 0)
+                return r;
+        if (digest_sha256(b.data ? b.data : "", b.len, md) < 0)
+                return ca_error_setx(err, EIO, "SHA-256 failed");
+        digest_hex(md, sizeof(md), hex);
+        *ret = json_pack("{s:s, s:s, s:s, s:s}", "kind", "release", "version", p->version,
+                         "release", p->release_dir, "sha256sums_sha256", hex);
+        return *ret ? 0 : ca_error_setx(err, ENOMEM, "out of memory");
+}
+
+void session_default_name(unsigned agents, const char *workspace, char *out, size_t outlen)
+{
+        char cwd[4096];
+        const char *repo = "repo";
+        uint8_t rnd[3];
+        char agent[16];
+        size_t n;
+
+        if (realpath(workspace, cwd)) {
+                const char *slash = strrchr(cwd, '/');
+                if (slash && slash[1])
+                        repo = slash + 1;
+        }
+        randombytes_buf(rnd, sizeof(rnd));
+        (void) snprintf(agent, sizeof(agent), "%s",
+                        __builtin_popcount(agents) == 1
+                                ? render_agent_name((enum render_agent) __builtin_ctz(agents))
+                                : "all");
+        (void) snprintf(out, outlen, "%s-%.40s-%02x%02x%02x", agent, repo, rnd[0], rnd[1],
+                        rnd[2]);
+        /* Session ids are [A-Za-z0-9._-]. */
+        n = strlen(out);
+        for (size_t i = 0; i < n; i++) {
+                char c = out[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+                        out[i] = '_';
+        }
+}
+
+int session_emit(const char *root, enum audit_type type, const char *session, json_t *fields)
+{
+        _cleanup_free_ char *log = paths_events_log(root);
+        struct ca_error err = {0};
+        int r;
+
+        if (!log) {
+                json_decref(fields);
+                return -ENOMEM;
+        }
+        r = audit_emit(log, type, session, fields, &err);
+        json_decref(fields);
+        if (r < 0)
+                (void) cli_error("cannot write the event log: %s", err.msg);
+        return r;
+}
+
+int session_integrity(const struct cli_ctx *ctx, const char *session, struct ca_error *err)
+{
+        _cleanup_free_ char *log = paths_events_log(ctx->config_root);
+        struct profile_info prof;
+
+        if (!log)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        profile_detect(NULL, &prof);
+        return profile_preflight(&prof, log, session, err);
+}
+
+int session_render(const struct cli_ctx *ctx, const struct session_request *o,
+                   struct render_result *res, char sha[65], json_t *sources, struct ca_error *err)
+{
+        struct config cfgs[RENDER_AGENTS] = {CONFIG_INIT, CONFIG_INIT, CONFIG_INIT};
+        const struct config *cfgp[RENDER_AGENTS] = {NULL, NULL, NULL};
+        struct render_opts ro = {0};
+        _cleanup_json_ json_t *tree = NULL;
+        _cleanup_json_ json_t *dirty = NULL;
+        _cleanup_json_ json_t *srcs = sources ? json_incref(sources) : json_array();
+        _cleanup_free_ char *override = NULL;
+        const char *src = secure_getenv("CODING_AGENTS_SOURCE_DIR");
+        struct profile_info prof;
+        int r = 0;
+
+        if (!srcs)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        profile_detect(NULL, &prof);
+        for (int a = 0; a < RENDER_AGENTS && r == 0; a++) {
+                if (!(o->agents & (1u << a)))
+                        continue;
+                r = load_agent(o, ctx->config_root, (enum render_agent) a, &cfgs[a], srcs, err);
+                cfgp[a] = &cfgs[a];
+        }
+        if (r < 0)
+                goto out;
+#ifdef CA_SOURCE_DIR
+        if (!src)
+                src = CA_SOURCE_DIR;
+#endif
+        /* In prod the release was just verified against its SHA256SUMS: that file is the
+         * measurement of the trusted tree. */
+        r = prof.profile == PATHS_PROFILE_PROD ? measure_release(&prof, &tree, err)
+                                               : measure(src, &tree, &dirty, err);
+        if (r < 0)
+                goto out;
+        if (json_array_size(dirty) > 0) {
+                override = paths_join(ctx->config_root, "overrides/allow-dirty");
+                if (!override || !exists(override)) {
+                        r = ca_error_setx(err, EPERM,
+                                          "the source tree '%s' has %zu uncommitted change%s in "
+                                          "host/, container/, docker/ or lib/: commit them, "
+                                          "or create '%s' to render anyway",
+                                          src, json_array_size(dirty),
+                                          json_array_size(dirty) == 1 ? "" : "s",
+                                          override ? override : "overrides/allow-dirty");
+                        goto out;
+                }
+        }
+        ro.session = o->session;
+        ro.agents = o->agents;
+        ro.network_set = o->network_set;
+        ro.network = o->network;
+        ro.disable = o->disable;
+        ro.ndisable = o->ndisable;
+        ro.tree = tree;
+        r = render_build(cfgp, &ro, res, err);
+        if (r == 0)
+                r = render_write(res, o->out, sha, err);
+        if (r < 0)
+                goto out;
+        if (override && session_emit(ctx->config_root, AUDIT_OVERRIDE_USED, o->session,
+                                     json_pack("{s:s, s:O, s:s}", "override", "allow-dirty",
+                                               "dirty_files", dirty, "source", src)) < 0) {
+                r = ca_error_setx(err, EIO, "cannot record the override-used event");
+                goto out;
+        }
+        if (session_emit(ctx->config_root, AUDIT_SESSION_CONFIG, o->session,
+                         json_pack("{s:s, s:O, s:I, s:s, s:O}", "manifest_sha256", sha, "agents",
+                                   json_object_get(res->manifest, "agents"), "servers",
+                                   (json_int_t) json_array_size(
+                                           json_object_get(res->manifest, "servers")),
+                                   "network",
+                                   json_string_value(json_object_get(res->manifest, "network")),
+                                   "tree", tree)) < 0)
+                r = ca_error_setx(err, EIO, "cannot record the session-config event");
+out:
+        for (int a = 0; a < RENDER_AGENTS; a++)
+                config_clear(&cfgs[a]);
+        return r;
+}
