@@ -154,14 +154,19 @@ static int install_dir(const char *src, const char *dst, uid_t uid)
         return r;
 }
 
-/* A home: <HOME_DIR>/<name>, 0700, owned by uid. */
-static void make_home(const char *name, uid_t uid, char *path, size_t size)
+/* A home: <HOME_DIR>/<name>, 0700, still root's: own_home() hands it over once filled (root
+ * has no DAC override here, so it cannot write into a directory it gave away). */
+static void make_home(const char *name, char *path, size_t size)
 {
         (void) snprintf(path, size, "%s/%s", HOME_DIR, name);
-        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        if ((mkdir(path, 0700) < 0 && errno != EEXIST) || chmod(path, 0700) < 0)
                 die("cannot create %s: %s", path, strerror(errno));
-        if (chmod(path, 0700) < 0 || chown(path, uid, uid) < 0)
-                die("cannot own %s: %s", path, strerror(errno));
+}
+
+static void own_home(const char *path, uid_t uid)
+{
+        if (chown(path, uid, uid) < 0)
+                die("cannot hand %s over: %s", path, strerror(errno));
 }
 
 /* Removes everything under the directory fd `dfd`, overwriting regular files with zeros. */
@@ -426,8 +431,8 @@ int main(int argc, char **argv)
         /* 0711: each UID reaches its own home, nobody lists the others. */
         if ((mkdir(HOME_DIR, 0711) < 0 && errno != EEXIST) || chmod(HOME_DIR, 0711) < 0)
                 die("cannot create %s: %s", HOME_DIR, strerror(errno));
-        make_home("agentcli", AGENTCLI_UID, cli_home, sizeof(cli_home));
-        make_home("agentuser", AGENTUSER_UID, user_home, sizeof(user_home));
+        make_home("agentcli", cli_home, sizeof(cli_home));
+        make_home("agentuser", user_home, sizeof(user_home));
         co.home = co.uid == AGENTCLI_UID ? cli_home : user_home;
         if (agent) {
                 char src[300];
@@ -440,13 +445,17 @@ int main(int argc, char **argv)
                         die("unknown agent '%s'", agent);
                 (void) snprintf(src, sizeof(src), "%s/%s", CONFIG_DIR, agent);
                 (void) snprintf(agent_dir, sizeof(agent_dir), "%s/%s", cli_home, agent);
-                if (install_dir(src, agent_dir, AGENTCLI_UID) < 0)
+                int r = install_dir(src, agent_dir, AGENTCLI_UID);
+
+                if (r < 0)
                         die("cannot install the %s configuration from %s: %s", agent, src,
-                            strerror(errno));
+                            strerror(-r));
                 co.agent_var = agent_env[i].var;
                 co.agent_dir = agent_dir;
                 say("installed the %s configuration for agentcli", agent);
         }
+        own_home(cli_home, AGENTCLI_UID);
+        own_home(user_home, AGENTUSER_UID);
         drop_sys_admin();
 
         child = fork();

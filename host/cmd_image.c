@@ -38,6 +38,7 @@
 #include "profile.h"
 #include "runtime/preflight.h"
 #include "sandbox.h"
+#include "session.h"
 #include "spawn.h"
 
 static const char usage[] =
@@ -113,13 +114,12 @@ static int run(const struct build *b, const char *cwd, char *const *argv, struct
         return r < 0 ? ca_error_prefix(err, "%s", argv[0]) : 0;
 }
 
-static int remove_tree(const struct build *b, const char *path)
+static void remove_tree(const char *path)
 {
-        char *argv[] = {(char *) "rm", (char *) "-rf", (char *) "--one-file-system", (char *) path,
-                        NULL};
         struct ca_error err = {0};
 
-        return run(b, NULL, argv, &err);
+        if (fileio_remove_tree(path, &err) < 0)
+                (void) fprintf(stderr, "coding-agents: %s\n", err.msg);
 }
 
 /* Where the docker/ contexts and our container programs are, for dev and prod. */
@@ -131,16 +131,8 @@ static int locate(struct build *b, struct ca_error *err)
         profile_detect(NULL, &p);
         (void) snprintf(exe, sizeof(exe), "%s", p.exe);
         pathf(b->bin_dir, sizeof(b->bin_dir), "%s", dirname(exe));
-        if (p.profile == PATHS_PROFILE_PROD) {
-                pathf(b->docker_dir, sizeof(b->docker_dir),
-                                "%s/share/coding-agents/docker", p.release_dir);
-        } else {
-#ifdef CA_SOURCE_DIR
-                pathf(b->docker_dir, sizeof(b->docker_dir), "%s/docker", CA_SOURCE_DIR);
-#else
-                return ca_error_setx(err, ENOENT, "this build knows no docker/ directory");
-#endif
-        }
+        if (session_docker_dir(b->docker_dir, sizeof(b->docker_dir), err) < 0)
+                return -ENOENT;
         b->node = sandbox_find_command("node");
         if (!b->node)
                 return ca_error_setx(err, ENOENT,
@@ -206,7 +198,7 @@ static int ensure_base(struct build *b, struct ca_error *err)
                 r = run(b, NULL, argv, err);
                 if (r == 0)
                         r = run(b, NULL, tar_argv, err);
-                (void) remove_tree(b, rootfs);
+                remove_tree(rootfs);
         }
         if (r == 0) {
                 char tag[32];
@@ -245,7 +237,7 @@ static int ensure_agents(struct build *b, const char *lock_hex, struct ca_error 
                 pathf(to, sizeof(to), "%s/%s", tmp, name);
                 r = read_text(from, &f, err);
                 if (r < 0 || (r = fileio_write_atomic(to, f.data, f.len, 0644, err)) < 0) {
-                        (void) remove_tree(b, tmp);
+                        remove_tree(tmp);
                         return r;
                 }
         }
@@ -253,7 +245,7 @@ static int ensure_agents(struct build *b, const char *lock_hex, struct ca_error 
         if (r == 0 && rename(tmp, b->agents_dir) < 0)
                 r = ca_error_set(err, errno, "cannot rename '%s'", tmp);
         if (r < 0)
-                (void) remove_tree(b, tmp);
+                remove_tree(tmp);
         return r;
 }
 
@@ -349,7 +341,7 @@ static int build_agent(struct build *b, struct ca_error *err)
                 if (r == 0)
                         r = run(b, NULL, tar_argv, err);
         }
-        (void) remove_tree(b, ctx);
+        remove_tree(ctx);
         buildargs = json_pack("{s:s}", "BASE", b->base_tag);
         labels = json_pack("{s:s, s:s}", RUNTIME_LABEL_INPUTS, hex, IMAGE_LABEL_AGENT_INIT,
                            init_hex);

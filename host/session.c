@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Session plumbing shared by render, run and launch (session.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,11 @@
 #include "digest.h"
 #include "error.h"
 #include "fileio.h"
+#include "image.h"
 #include "json.h"
 #include "paths.h"
 #include "profile.h"
+#include "runtime/runtime.h"
 #include "session.h"
 #include "spawn.h"
 #include "trust.h"
@@ -322,4 +325,104 @@ out:
         for (int a = 0; a < RENDER_AGENTS; a++)
                 config_clear(&cfgs[a]);
         return r;
+}
+
+/* ---- sessions on the engine ------------------------------------------------------------------ */
+
+char *session_dir(const char *config_root, const char *name)
+{
+        char *p = NULL;
+
+        return asprintf(&p, "%s/sessions/%s", config_root, name) < 0 ? NULL : p;
+}
+
+int session_docker_dir(char *out, size_t size, struct ca_error *err)
+{
+        struct profile_info p;
+        int n;
+
+        profile_detect(NULL, &p);
+        if (p.profile == PATHS_PROFILE_PROD)
+                n = snprintf(out, size, "%s/share/coding-agents/docker", p.release_dir);
+        else
+#ifdef CA_SOURCE_DIR
+                n = snprintf(out, size, "%s/docker", CA_SOURCE_DIR);
+#else
+                return ca_error_setx(err, ENOENT, "this build knows no docker/ directory");
+#endif
+        if (n < 0 || (size_t) n >= size)
+                return ca_error_setx(err, ENAMETOOLONG, "the docker/ directory's path is too long");
+        return 0;
+}
+
+void session_check_image(const json_t *image, const char *ref)
+{
+        const char *want = json_string_value(json_object_get(
+                json_object_get(json_object_get(image, "Config"), "Labels"), IMAGE_LABEL_AGENT_INIT));
+        struct profile_info p;
+        char path[PATH_MAX + 16], *slash, have[DIGEST_SHA256_HEX_LEN + 1];
+
+        profile_detect(NULL, &p);
+        (void) snprintf(path, sizeof(path), "%s", p.exe);
+        slash = strrchr(path, '/');
+        if (!slash)
+                return;
+        (void) snprintf(slash + 1, sizeof(path) - (size_t) (slash + 1 - path), "agent-init");
+        if (digest_file_hex(path, have, NULL) < 0)
+                return;
+        if (!want || strcmp(want, have) != 0)
+                (void) fprintf(stderr,
+                               "coding-agents: warning: image '%s' was not built from this "
+                               "install's agent-init; run 'coding-agents image build'\n",
+                               ref);
+}
+
+int session_lookup(struct runtime *rt, const char *name, json_t **ret, struct ca_error *err)
+{
+        _cleanup_json_ json_t *ins = NULL;
+        const char *label;
+        int r = runtime_inspect(rt, name, &ins, err);
+
+        if (r == -ENOENT) {
+                ca_error_clear(err);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        label = json_string_value(json_object_get(
+                json_object_get(json_object_get(ins, "Config"), "Labels"), RUNTIME_LABEL_SESSION));
+        if (!label || strcmp(label, name) != 0)
+                return ca_error_setx(err, EPERM,
+                                     "the container '%s' is not a coding-agents session: "
+                                     "not touching it",
+                                     name);
+        if (ret) {
+                *ret = ins;
+                ins = NULL;
+        }
+        return 1;
+}
+
+void session_remove_dir(const char *config_root, const char *name)
+{
+        _cleanup_free_ char *dir = session_dir(config_root, name);
+        struct ca_error err = {0};
+
+        if (dir && fileio_remove_tree(dir, &err) < 0)
+                (void) fprintf(stderr, "coding-agents: %s\n", err.msg);
+}
+
+int session_remove(const char *config_root, struct runtime *rt, const char *name,
+                   struct ca_error *err)
+{
+        int r = rt ? session_lookup(rt, name, NULL, err) : 0;
+
+        if (r < 0)
+                return r;
+        if (r > 0 && runtime_remove(rt, name, true, err) < 0)
+                return -EIO;
+        session_remove_dir(config_root, name);
+        (void) session_emit(config_root, AUDIT_SESSION_REMOVED, name,
+                            json_pack("{s:b}", "container_existed", r > 0));
+        return 0;
 }

@@ -56,3 +56,35 @@ int session_render(const struct cli_ctx *ctx, const struct session_request *rq,
 /* Records an event in the config root's log (fields are consumed). Failures are printed. */
 int session_emit(const char *config_root, enum audit_type type, const char *session,
                  json_t *fields);
+
+/* ---- sessions on the engine ------------------------------------------------------------------ */
+
+struct runtime;
+
+#define SESSION_APPARMOR_PROFILE "coding-agents-agent"
+
+/* <config root>/sessions/<name> (allocated; NULL on OOM). */
+char *session_dir(const char *config_root, const char *name);
+
+/* The docker/ directory of this install (prod: the release's share/coding-agents/docker; dev:
+ * the source tree's). */
+int session_docker_dir(char *out, size_t size, struct ca_error *err) CA_MUST_CHECK;
+
+/* Warns when the image's agent-init is not the one next to this binary (a stale image). */
+void session_check_image(const json_t *image_inspect, const char *ref);
+
+/*
+ * Finds the session's container: 1 (and its inspect object when `ret` is not NULL) when it
+ * exists, 0 when there is none. A container of that name that is not a coding-agents session
+ * is refused (-EPERM): we never touch what we did not create.
+ */
+int session_lookup(struct runtime *rt, const char *name, json_t **ret,
+                   struct ca_error *err) CA_MUST_CHECK;
+
+/* Removes the container (forced) and the session directory; records session-removed. Gone
+ * already: success. */
+int session_remove(const char *config_root, struct runtime *rt, const char *name,
+                   struct ca_error *err) CA_MUST_CHECK;
+
+/* Removes the session directory only (best effort). */
+void session_remove_dir(const char *config_root, const char *name);

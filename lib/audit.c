@@ -47,6 +47,9 @@ static const char *const type_names[AUDIT_TYPE_MAX] = {
         [AUDIT_AUDIT_AGENT] = "audit-agent",
         [AUDIT_TRUST_CHANGED] = "trust-changed",
         [AUDIT_HELPER_DENIED] = "helper-denied",
+        [AUDIT_SESSION_START] = "session-start",
+        [AUDIT_SESSION_STOP] = "session-stop",
+        [AUDIT_SESSION_REMOVED] = "session-removed",
 };
 
 static const char genesis[DIGEST_SHA256_HEX_LEN + 1] =

@@ -60,6 +60,9 @@ enum audit_type {
         AUDIT_AUDIT_AGENT,
         AUDIT_TRUST_CHANGED,
         AUDIT_HELPER_DENIED,
+        AUDIT_SESSION_START,
+        AUDIT_SESSION_STOP,
+        AUDIT_SESSION_REMOVED,
         AUDIT_TYPE_MAX,
 };
 

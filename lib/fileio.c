@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -298,4 +299,79 @@ int fileio_publish_dir(const char *dir, const struct fileio_entry *entries, size
         if (r < 0)
                 unpublish(tmp, entries, n);
         return r;
+}
+
+/* Empties the directory `fd` (consumed), staying on device `dev`. */
+static int remove_below(int fd, dev_t dev)
+{
+        DIR *d = fdopendir(fd);
+        struct dirent *e;
+        int r = 0;
+
+        if (!d) {
+                r = -errno;
+                (void) close(fd);
+                return r;
+        }
+        while ((e = readdir(d))) {
+                struct stat st;
+
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                        continue;
+                if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno != ENOENT && r == 0)
+                                r = -errno;
+                        continue;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        int sub;
+
+                        if (st.st_dev != dev) {
+                                if (r == 0)
+                                        r = -EXDEV;
+                                continue;
+                        }
+                        sub = openat(dirfd(d), e->d_name,
+                                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub < 0) {
+                                if (r == 0)
+                                        r = -errno;
+                                continue;
+                        }
+                        {
+                                int r2 = remove_below(sub, dev);
+
+                                if (r2 < 0 && r == 0)
+                                        r = r2;
+                        }
+                }
+                if (unlinkat(dirfd(d), e->d_name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0 &&
+                    errno != ENOENT && r == 0)
+                        r = -errno;
+        }
+        (void) closedir(d);
+        return r;
+}
+
+int fileio_remove_tree(const char *path, struct ca_error *err)
+{
+        struct stat st;
+        int fd, r;
+
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : ca_error_set(err, errno, "cannot remove '%s'", path);
+        if (S_ISDIR(st.st_mode)) {
+                fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return ca_error_set(err, errno, "cannot remove '%s'", path);
+                r = remove_below(fd, st.st_dev);
+                if (r < 0)
+                        return ca_error_set(err, -r, "cannot remove everything under '%s'", path);
+                if (rmdir(path) < 0 && errno != ENOENT)
+                        return ca_error_set(err, errno, "cannot remove '%s'", path);
+                return 0;
+        }
+        if (unlink(path) < 0 && errno != ENOENT)
+                return ca_error_set(err, errno, "cannot remove '%s'", path);
+        return 0;
 }

@@ -54,3 +54,10 @@ struct fileio_entry {
  */
 int fileio_publish_dir(const char *dir, const struct fileio_entry *entries, size_t n,
                        mode_t file_mode, mode_t dir_mode, struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * Removes `path` and everything below it without following symbolic links or crossing into
+ * other file systems. A missing path is success. Returns 0 or a negative errno (the first
+ * failure; it goes on removing what it can).
+ */
+int fileio_remove_tree(const char *path, struct ca_error *err) CA_MUST_CHECK;

@@ -42,6 +42,7 @@ struct call {
         bool (*chunk)(struct call *c, const char *data, size_t len);
         void *userdata;
         int cb_error;            /* set by `chunk` on failure */
+        CURL *curl;              /* for the status while streaming */
 };
 
 static size_t on_write(char *data, size_t size, size_t n, void *userdata)
@@ -49,8 +50,11 @@ static size_t on_write(char *data, size_t size, size_t n, void *userdata)
         struct call *c = userdata;
         size_t len = size * n;
 
-        if (c->chunk)
+        if (c->chunk) {
+                if (c->status == 0)
+                        (void) curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &c->status);
                 return c->chunk(c, data, len) ? len : 0;
+        }
         if (c->answer.len + len > MAX_ANSWER) {
                 c->too_big = true;
                 return 0;
@@ -117,6 +121,7 @@ static int perform(struct runtime *rt, const char *path, struct call *c, struct 
         if (asprintf(&url, "%s%s", API_PREFIX, path) < 0)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         curl_easy_reset(rt->curl);
+        c->curl = rt->curl;
         (void) curl_easy_setopt(rt->curl, CURLOPT_UNIX_SOCKET_PATH, rt->socket);
         (void) curl_easy_setopt(rt->curl, CURLOPT_URL, url);
         (void) curl_easy_setopt(rt->curl, CURLOPT_PROTOCOLS_STR, "http");
@@ -267,7 +272,7 @@ const char *runtime_endpoint(const struct runtime *rt)
         return rt->socket;
 }
 
-static bool host_apparmor_enabled(void)
+bool runtime_host_apparmor(void)
 {
         char c = 'N';
         int fd = open("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
@@ -306,7 +311,7 @@ int runtime_preflight(struct runtime *rt, struct engine_facts *facts, struct ca_
         r = engine_facts_parse(version, info, c.server, facts, err);
         if (r < 0)
                 return r;
-        return engine_facts_check(facts, host_apparmor_enabled(), err);
+        return engine_facts_check(facts, runtime_host_apparmor(), err);
 }
 
 /* `s` percent-encoded for a URL query or path segment. */

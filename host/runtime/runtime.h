@@ -140,3 +140,6 @@ int runtime_logs(struct runtime *rt, const char *id, bool follow, int out_fd, in
 /* Tags image `ref` as `repo`:`tag` (replacing what had that tag). */
 int runtime_image_tag(struct runtime *rt, const char *ref, const char *repo, const char *tag,
                       struct ca_error *err) CA_MUST_CHECK;
+
+/* Whether the host kernel enforces AppArmor. */
+bool runtime_host_apparmor(void);

@@ -1,0 +1,627 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sessions on the container engine: run, launch, list, stop, rm (and the container half of
+ * kill). A session is a container named after the session, labelled io.coding-agents.session,
+ * plus its rendered configuration in <config root>/sessions/<name>/ (0700), which is
+ * bind-mounted read-only at /run/coding-agents/config where only agent-init (root) reads it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "cli.h"
+#include "digest.h"
+#include "error.h"
+#include "fileio.h"
+#include "image.h"
+#include "json.h"
+#include "parse.h"
+#include "paths.h"
+#include "profile.h"
+#include "runtime/preflight.h"
+#include "session.h"
+
+#define DEFAULT_MEMORY ((int64_t) 4 << 30)
+#define DEFAULT_PIDS 1024
+#define DEFAULT_GRACE 10
+#define MAX_ARGS 256
+
+/* The control plane's capabilities (docs/security-model.md says why each). */
+static const char *const control_caps[] = {"CHOWN", "KILL", "SETGID", "SETPCAP", "SETUID",
+                                           "SYS_ADMIN", NULL};
+
+static const char run_usage[] =
+        "usage: coding-agents run|launch <agent> [PATH] [--config FILE]... [--disable NAME]...\n"
+        "                        [--image REF] [--memory BYTES] [--pids N] [--grace SECONDS]\n"
+        "                        [--endpoint SOCKET] [-- COMMAND [ARGS...]]\n"
+        "\n"
+        "Starts a session of <agent> (claude, codex, copilot) on the workspace PATH (default:\n"
+        "the current directory) in a hardened container of the agent image (see 'coding-agents\n"
+        "image build'): read-only root, no-new-privileges, our seccomp profile (and AppArmor\n"
+        "profile where the host enforces AppArmor), every capability dropped except the control\n"
+        "plane's, tmpfs /run/coding-agents and /tmp (nosuid,nodev,noexec), pids and memory\n"
+        "limits, no network. agent-init installs the rendered MCP configuration and runs the\n"
+        "agent CLI as agentcli; COMMAND (default: the agent CLI with ARGS) replaces it.\n"
+        "\n"
+        "run     stays attached: prints the session's output, stops it on Ctrl-C, removes it\n"
+        "        when it ends, and exits with its status.\n"
+        "launch  starts it detached and prints the session name (see list, stop, kill, rm).\n"
+        "\n"
+        "Before anything else, a prod install verifies itself (integrity-failed refuses), and\n"
+        "the engine must pass 'coding-agents runtime check' (runtime-blocked refuses).\n";
+
+struct run_opts {
+        struct session_request rq;
+        const char *agent;
+        const char *image;
+        const char *endpoint;
+        int64_t memory;
+        int64_t pids;
+        uint64_t grace;
+        char *const *cmd; /* after "--", or NULL */
+        int ncmd;
+        bool detach;
+};
+
+static int parse_run(int argc, char **argv, struct cli_ctx *ctx, struct run_opts *o)
+{
+        static const struct option opts[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"config", required_argument, NULL, 'c'},
+                {"disable", required_argument, NULL, 'd'},
+                {"image", required_argument, NULL, 'i'},
+                {"memory", required_argument, NULL, 'm'},
+                {"pids", required_argument, NULL, 'p'},
+                {"grace", required_argument, NULL, 'g'},
+                {"endpoint", required_argument, NULL, 'e'},
+                {0},
+        };
+        uint64_t v;
+        int c, a;
+
+        /* "-- COMMAND [ARGS...]" is split off before option parsing (getopt would permute
+         * it in with <agent> and PATH). */
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--") == 0) {
+                        o->cmd = argv + i + 1;
+                        o->ncmd = argc - i - 1;
+                        argc = i;
+                        break;
+                }
+        }
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        return cli_help(run_usage);
+                case 'c':
+                        if (o->rq.nconfigs == SESSION_MAX_ITEMS)
+                                return cli_usage_error(ctx, "too many --config files");
+                        o->rq.configs[o->rq.nconfigs++] = optarg;
+                        break;
+                case 'd':
+                        if (o->rq.ndisable == SESSION_MAX_ITEMS)
+                                return cli_usage_error(ctx, "too many --disable");
+                        o->rq.disable[o->rq.ndisable++] = optarg;
+                        break;
+                case 'i':
+                        o->image = optarg;
+                        break;
+                case 'm':
+                        if (parse_uint(optarg, (uint64_t) 64 << 20, (uint64_t) 1 << 40, &v) < 0)
+                                return cli_usage_error(ctx, "bad --memory '%s' (bytes, 64 MiB "
+                                                            "to 1 TiB)",
+                                                       optarg);
+                        o->memory = (int64_t) v;
+                        break;
+                case 'p':
+                        if (parse_uint(optarg, 16, 1 << 20, &v) < 0)
+                                return cli_usage_error(ctx, "bad --pids '%s' (16 to 1048576)",
+                                                       optarg);
+                        o->pids = (int64_t) v;
+                        break;
+                case 'g':
+                        if (parse_uint(optarg, 0, 3600, &o->grace) < 0)
+                                return cli_usage_error(ctx, "bad --grace '%s' (0-3600 seconds)",
+                                                       optarg);
+                        break;
+                case 'e':
+                        o->endpoint = optarg;
+                        break;
+                default:
+                        return cli_usage_error(ctx, "unknown option");
+                }
+        }
+        if (o->cmd && o->ncmd == 0)
+                return cli_usage_error(ctx, "'--' needs a command after it");
+        if (o->ncmd > MAX_ARGS)
+                return cli_usage_error(ctx, "too many command arguments");
+        if (argc - optind < 1 || argc - optind > 2)
+                return cli_usage_error(ctx, "%s takes an agent and an optional PATH",
+                                       ctx->command);
+        o->agent = argv[optind];
+        a = render_agent_from_name(o->agent);
+        if (a < 0)
+                return cli_usage_error(ctx, "unknown agent '%s' (claude, codex or copilot)",
+                                       o->agent);
+        o->rq.agents = 1u << a;
+        if (argc - optind == 2)
+                o->rq.workspace = argv[optind + 1];
+        return -1;
+}
+
+/* The seccomp profile and, where the host enforces AppArmor, the loaded AppArmor profile. */
+static int load_profiles(struct buf *seccomp, const char **apparmor, struct ca_error *err)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_json_ json_t *v = NULL;
+        _cleanup_buf_ struct buf loaded = BUF_INIT;
+        char docker[PATH_MAX];
+        int r;
+
+        r = session_docker_dir(docker, sizeof(docker), err);
+        if (r < 0)
+                return r;
+        if (asprintf(&path, "%s/profiles/seccomp.json", docker) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = fileio_read_path(path, (size_t) 1 << 20, seccomp, err);
+        if (r < 0)
+                return r;
+        r = ca_json_parse(seccomp->data, seccomp->len, path, &v, err);
+        if (r < 0)
+                return r;
+        if (buf_append_char(seccomp, '\0') < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        *apparmor = NULL;
+        if (!runtime_host_apparmor())
+                return 0;
+        if (fileio_read_path("/sys/kernel/security/apparmor/profiles", (size_t) 4 << 20, &loaded,
+                             NULL) < 0 ||
+            buf_append_char(&loaded, '\0') < 0 ||
+            !strstr(loaded.data, SESSION_APPARMOR_PROFILE " ("))
+                return ca_error_setx(err, EPERM,
+                                     "this host enforces AppArmor but the profile '%s' is not "
+                                     "loaded. Remedy: apparmor_parser -r -W "
+                                     "%s/profiles/apparmor-coding-agents",
+                                     SESSION_APPARMOR_PROFILE, docker);
+        *apparmor = SESSION_APPARMOR_PROFILE;
+        return 0;
+}
+
+/* Builds argv for agent-init: --agent A --grace N -- COMMAND... */
+static const char **init_argv(const struct run_opts *o, char *grace)
+{
+        const char **v = calloc((size_t) o->ncmd + 8, sizeof(*v));
+        size_t n = 0;
+
+        if (!v)
+                return NULL;
+        (void) snprintf(grace, 24, "%llu", (unsigned long long) o->grace);
+        v[n++] = "--agent";
+        v[n++] = o->agent;
+        v[n++] = "--grace";
+        v[n++] = grace;
+        v[n++] = "--";
+        if (o->cmd) {
+                for (int i = 0; i < o->ncmd; i++)
+                        v[n++] = o->cmd[i];
+        } else {
+                v[n++] = o->agent;
+        }
+        v[n] = NULL;
+        return v;
+}
+
+/* Ctrl-C / SIGTERM during `run`: stop the session (agent-init gets SIGTERM and the grace). */
+struct stopper {
+        const char *endpoint;
+        const char *name;
+        unsigned grace;
+        sigset_t set;
+};
+
+static void *stopper_main(void *arg)
+{
+        struct stopper *s = arg;
+        int sig;
+
+        while (sigwait(&s->set, &sig) == 0) {
+                _cleanup_runtime_ struct runtime *rt = NULL;
+                struct ca_error err = {0};
+
+                (void) fprintf(stderr, "coding-agents: stopping session %s\n", s->name);
+                if (runtime_open("docker", s->endpoint, &rt, &err) < 0 ||
+                    runtime_stop(rt, s->name, s->grace, &err) < 0)
+                        (void) fprintf(stderr, "coding-agents: %s\n", err.msg);
+        }
+        return NULL;
+}
+
+static int start_session(struct cli_ctx *ctx, struct run_opts *o)
+{
+        _cleanup_runtime_ struct runtime *rt = NULL;
+        _cleanup_buf_ struct buf seccomp = BUF_INIT;
+        _cleanup_json_ json_t *labels = NULL;
+        _cleanup_json_ json_t *img = NULL;
+        _cleanup_free_ char *sdir = NULL;
+        _cleanup_free_ char *cdir = NULL;
+        _cleanup_free_ const char **cmd = NULL;
+        struct render_result res = {0};
+        struct ca_error err = {0};
+        char workspace[PATH_MAX], session[CAP_SESSION_MAX + 1], sha[65], id[65], grace[24];
+        char env_session[CAP_SESSION_MAX + 32];
+        const char *apparmor = NULL;
+        const char *env[3] = {env_session, NULL, NULL};
+        struct stat st;
+        int r, status = CLI_FAIL;
+
+        if (!realpath(o->rq.workspace, workspace) || stat(workspace, &st) < 0 ||
+            !S_ISDIR(st.st_mode))
+                return cli_usage_error(ctx, "workspace '%s' is not a directory", o->rq.workspace);
+        session_default_name(o->rq.agents, workspace, session, sizeof(session));
+        o->rq.workspace = workspace;
+        o->rq.session = session;
+        /* Sessions have no network yet: the proxy mode arrives with the egress sidecar. */
+        o->rq.network_set = true;
+        o->rq.network = CONFIG_NETWORK_NONE;
+
+        /* 1. integrity (prod refuses a tampered release), 2. the engine, 3. the image. */
+        if (session_integrity(ctx, session, &err) < 0)
+                return cli_fail(&err);
+        if (runtime_gate(ctx->config_root, o->endpoint, session, &rt, NULL, &err) < 0)
+                return cli_fail(&err);
+        r = runtime_image_inspect(rt, o->image, &img, &err);
+        if (r < 0)
+                return cli_fail(&err);
+        if (r == 0)
+                return cli_error("no image '%s' on the engine: run 'coding-agents image build' "
+                                 "first",
+                                 o->image);
+        session_check_image(img, o->image);
+        if (load_profiles(&seccomp, &apparmor, &err) < 0)
+                return cli_fail(&err);
+
+        /* 4. render into <config root>/sessions/<name>/config. */
+        sdir = session_dir(ctx->config_root, session);
+        cdir = sdir ? paths_join(sdir, "config") : NULL;
+        if (!cdir)
+                return cli_error("out of memory");
+        if (fileio_mkdir_p(sdir, 0700, &err) < 0)
+                return cli_fail(&err);
+        o->rq.out = cdir;
+        if (session_render(ctx, &o->rq, &res, sha, NULL, &err) < 0) {
+                status = cli_fail(&err);
+                session_remove_dir(ctx->config_root, session);
+                goto out;
+        }
+        {
+                json_t *w;
+                size_t i;
+
+                json_array_foreach(res.warnings, i, w)
+                        (void) fprintf(stderr, "coding-agents: warning: %s\n",
+                                       json_string_value(w));
+        }
+
+        /* 5. the container. */
+        (void) snprintf(env_session, sizeof(env_session), "CODING_AGENTS_SESSION=%s", session);
+        cmd = init_argv(o, grace);
+        labels = json_pack("{s:s, s:s, s:s, s:s, s:s}", RUNTIME_LABEL_SESSION, session,
+                           RUNTIME_LABEL_AGENT, o->agent, RUNTIME_LABEL_WORKSPACE, workspace,
+                           RUNTIME_LABEL_MODE, o->detach ? "launch" : "run",
+                           "io.coding-agents.manifest-sha256", sha);
+        if (!cmd || !labels) {
+                status = cli_error("out of memory");
+                goto fail;
+        }
+        {
+                const struct runtime_mount mounts[] = {
+                        {workspace, IMAGE_WORKSPACE, false},
+                        {cdir, IMAGE_CONFIG_DIR, true},
+                };
+                const struct runtime_tmpfs tmpfs[] = {
+                        {IMAGE_RUN_DIR, "mode=0711,size=64m"},
+                        {"/tmp", "mode=1777,size=512m"},
+                };
+                const struct runtime_spec spec = {
+                        .name = session,
+                        .image = o->image,
+                        .cmd = cmd,
+                        .env = env,
+                        .labels = labels,
+                        .mounts = mounts,
+                        .nmounts = CA_ELEMENTSOF(mounts),
+                        .tmpfs = tmpfs,
+                        .ntmpfs = CA_ELEMENTSOF(tmpfs),
+                        .cap_add = control_caps,
+                        .seccomp_json = seccomp.data,
+                        .apparmor = apparmor,
+                        .network = "none",
+                        .workdir = IMAGE_WORKSPACE,
+                        .memory_bytes = o->memory,
+                        .pids_limit = o->pids,
+                };
+
+                if (runtime_create(rt, &spec, id, &err) < 0 || runtime_start(rt, id, &err) < 0) {
+                        status = cli_fail(&err);
+                        goto fail;
+                }
+        }
+        (void) session_emit(ctx->config_root, AUDIT_SESSION_START, session,
+                            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "agent", o->agent,
+                                      "mode", o->detach ? "launch" : "run", "container", id,
+                                      "image", o->image, "workspace", workspace,
+                                      "manifest_sha256", sha));
+        if (o->detach) {
+                (void) printf("%s\n", session);
+                status = cli_finish(CLI_OK);
+                goto out;
+        }
+
+        /* 6. run: follow the output until the container ends, then remove it. */
+        {
+                struct stopper s = {.endpoint = runtime_endpoint(rt), .name = session,
+                                    .grace = (unsigned) o->grace};
+                pthread_t t;
+                int code = 0;
+
+                sigemptyset(&s.set);
+                sigaddset(&s.set, SIGINT);
+                sigaddset(&s.set, SIGTERM);
+                sigaddset(&s.set, SIGHUP);
+                if (pthread_sigmask(SIG_BLOCK, &s.set, NULL) != 0 ||
+                    pthread_create(&t, NULL, stopper_main, &s) != 0) {
+                        status = cli_error("cannot set up signal handling");
+                        goto fail;
+                }
+                (void) pthread_detach(t);
+                (void) fflush(stdout);
+                if (runtime_logs(rt, id, true, STDOUT_FILENO, STDERR_FILENO, &err) < 0)
+                        (void) fprintf(stderr, "coding-agents: %s\n", err.msg);
+                if (runtime_wait(rt, id, &code, &err) < 0) {
+                        status = cli_fail(&err);
+                        goto fail;
+                }
+                (void) session_emit(ctx->config_root, AUDIT_SESSION_STOP, session,
+                                    json_pack("{s:s, s:i}", "container", id, "exit_status",
+                                              code));
+                status = code;
+        }
+fail:
+        /* An ephemeral session (or one that failed to start) leaves nothing behind. */
+        if (session_remove(ctx->config_root, rt, session, &err) < 0) {
+                (void) cli_fail(&err);
+                status = CLI_FAIL;
+        }
+out:
+        render_result_clear(&res);
+        return status;
+}
+
+static int cmd_start(int argc, char **argv, struct cli_ctx *ctx, bool detach)
+{
+        struct run_opts o = {
+                .rq = {.workspace = "."},
+                .image = IMAGE_CURRENT,
+                .memory = DEFAULT_MEMORY,
+                .pids = DEFAULT_PIDS,
+                .grace = DEFAULT_GRACE,
+                .detach = detach,
+        };
+        int r = parse_run(argc, argv, ctx, &o);
+
+        if (r >= 0)
+                return r;
+        return start_session(ctx, &o);
+}
+
+int cmd_run(int argc, char **argv, struct cli_ctx *ctx)
+{
+        return cmd_start(argc, argv, ctx, false);
+}
+
+int cmd_launch(int argc, char **argv, struct cli_ctx *ctx)
+{
+        return cmd_start(argc, argv, ctx, true);
+}
+
+/* ---- list ----------------------------------------------------------------------------------- */
+
+static const char list_usage[] =
+        "usage: coding-agents list [--json] [--endpoint SOCKET]\n"
+        "\n"
+        "Lists the sessions on the engine (containers labelled io.coding-agents.session):\n"
+        "name, agent, state, workspace.\n";
+
+int cmd_list(int argc, char **argv, struct cli_ctx *ctx)
+{
+        static const struct option opts[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"json", no_argument, NULL, 'j'},
+                {"endpoint", required_argument, NULL, 'e'},
+                {0},
+        };
+        _cleanup_runtime_ struct runtime *rt = NULL;
+        _cleanup_json_ json_t *all = NULL;
+        _cleanup_json_ json_t *out = json_array();
+        const char *endpoint = NULL;
+        struct ca_error err = {0};
+        bool json = false;
+        size_t i;
+        json_t *c;
+        int ch;
+
+        optind = 0;
+        while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (ch) {
+                case 'h':
+                        return cli_help(list_usage);
+                case 'j':
+                        json = true;
+                        break;
+                case 'e':
+                        endpoint = optarg;
+                        break;
+                default:
+                        return cli_usage_error(ctx, "unknown option");
+                }
+        }
+        if (optind < argc)
+                return cli_usage_error(ctx, "list takes no arguments");
+        if (!out)
+                return cli_error("out of memory");
+        if (runtime_open("docker", endpoint, &rt, &err) < 0 ||
+            runtime_list(rt, RUNTIME_LABEL_SESSION, &all, &err) < 0)
+                return cli_fail(&err);
+        json_array_foreach(all, i, c) {
+                const json_t *l = json_object_get(c, "Labels");
+                json_t *row = json_pack(
+                        "{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:I}", "session",
+                        json_string_value(json_object_get(l, RUNTIME_LABEL_SESSION)), "agent",
+                        json_string_value(json_object_get(l, RUNTIME_LABEL_AGENT)), "mode",
+                        json_string_value(json_object_get(l, RUNTIME_LABEL_MODE)), "workspace",
+                        json_string_value(json_object_get(l, RUNTIME_LABEL_WORKSPACE)), "state",
+                        json_string_value(json_object_get(c, "State")), "status",
+                        json_string_value(json_object_get(c, "Status")), "created",
+                        json_integer_value(json_object_get(c, "Created")));
+
+                if (!row || json_array_append_new(out, row) < 0)
+                        return cli_error("out of memory");
+        }
+        if (json) {
+                _cleanup_buf_ struct buf b = BUF_INIT;
+
+                if (ca_json_pretty(out, &b, &err) < 0)
+                        return cli_fail(&err);
+                (void) fwrite(b.data, 1, b.len, stdout);
+                return cli_finish(CLI_OK);
+        }
+        (void) printf("%-40s %-8s %-8s %s\n", "SESSION", "AGENT", "STATE", "WORKSPACE");
+        json_array_foreach(out, i, c) {
+                const char *s = json_string_value(json_object_get(c, "session"));
+                const char *a = json_string_value(json_object_get(c, "agent"));
+                const char *st = json_string_value(json_object_get(c, "state"));
+                const char *w = json_string_value(json_object_get(c, "workspace"));
+
+                (void) printf("%-40s %-8s %-8s %s\n", s ? s : "?", a ? a : "?", st ? st : "?",
+                              w ? w : "?");
+        }
+        return cli_finish(CLI_OK);
+}
+
+/* ---- stop, rm -------------------------------------------------------------------------------- */
+
+static int one_session(int argc, char **argv, struct cli_ctx *ctx, const char *usage,
+                       const char **endpoint, uint64_t *grace, bool *force)
+{
+        static const struct option opts[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"endpoint", required_argument, NULL, 'e'},
+                {"grace", required_argument, NULL, 'g'},
+                {"force", no_argument, NULL, 'f'},
+                {0},
+        };
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "hf", opts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        return cli_help(usage);
+                case 'e':
+                        *endpoint = optarg;
+                        break;
+                case 'g':
+                        if (!grace || parse_uint(optarg, 0, 3600, grace) < 0)
+                                return cli_usage_error(ctx, "bad --grace");
+                        break;
+                case 'f':
+                        if (!force)
+                                return cli_usage_error(ctx, "unknown option");
+                        *force = true;
+                        break;
+                default:
+                        return cli_usage_error(ctx, "unknown option");
+                }
+        }
+        if (argc - optind != 1)
+                return cli_usage_error(ctx, "%s takes one session", ctx->command);
+        if (!capability_valid_session(argv[optind]))
+                return cli_usage_error(ctx, "bad session name '%s'", argv[optind]);
+        return -1;
+}
+
+int cmd_stop(int argc, char **argv, struct cli_ctx *ctx)
+{
+        static const char usage[] =
+                "usage: coding-agents stop <session> [--grace SECONDS] [--endpoint SOCKET]\n"
+                "\n"
+                "Stops the session's container: SIGTERM to agent-init, which stops the agent and\n"
+                "everything else, scrubs the homes and exits; SIGKILL after --grace (default 10).\n"
+                "The container stays until 'rm' or 'kill'. Idempotent.\n";
+        _cleanup_runtime_ struct runtime *rt = NULL;
+        const char *endpoint = NULL;
+        uint64_t grace = DEFAULT_GRACE;
+        struct ca_error err = {0};
+        const char *name;
+        int r = one_session(argc, argv, ctx, usage, &endpoint, &grace, NULL);
+
+        if (r >= 0)
+                return r;
+        name = argv[optind];
+        if (runtime_open("docker", endpoint, &rt, &err) < 0)
+                return cli_fail(&err);
+        r = session_lookup(rt, name, NULL, &err);
+        if (r < 0)
+                return cli_fail(&err);
+        if (r > 0 && runtime_stop(rt, name, (unsigned) grace + 2, &err) < 0)
+                return cli_fail(&err);
+        (void) session_emit(ctx->config_root, AUDIT_SESSION_STOP, name,
+                            json_pack("{s:s, s:b}", "by", "stop", "existed", r > 0));
+        (void) printf("session %s: stopped\n", name);
+        return cli_finish(CLI_OK);
+}
+
+int cmd_rm(int argc, char **argv, struct cli_ctx *ctx)
+{
+        static const char usage[] =
+                "usage: coding-agents rm <session> [--force] [--endpoint SOCKET]\n"
+                "\n"
+                "Removes a stopped session: its container and its rendered configuration. A\n"
+                "running session is refused unless --force (which kills it without revoking its\n"
+                "capabilities; 'kill' does both). Idempotent.\n";
+        _cleanup_runtime_ struct runtime *rt = NULL;
+        _cleanup_json_ json_t *ins = NULL;
+        const char *endpoint = NULL;
+        struct ca_error err = {0};
+        bool force = false;
+        const char *name;
+        int r = one_session(argc, argv, ctx, usage, &endpoint, NULL, &force);
+
+        if (r >= 0)
+                return r;
+        name = argv[optind];
+        if (runtime_open("docker", endpoint, &rt, &err) < 0)
+                return cli_fail(&err);
+        r = session_lookup(rt, name, &ins, &err);
+        if (r < 0)
+                return cli_fail(&err);
+        if (r > 0 && !force &&
+            json_is_true(json_object_get(json_object_get(ins, "State"), "Running")))
+                return cli_error("session %s is running: stop it first (or kill it)", name);
+        if (session_remove(ctx->config_root, rt, name, &err) < 0)
+                return cli_fail(&err);
+        (void) printf("session %s: removed\n", name);
+        return cli_finish(CLI_OK);
+}
