@@ -51,6 +51,16 @@
 #define AGENTCLI_UID IMAGE_AGENTCLI_UID
 #define MAX_CONFIG_FILE ((size_t) 4 << 20)
 
+#if defined(__SANITIZE_ADDRESS__)
+/* The sanitizer build runs as PID 1 of a container whose seccomp profile denies ptrace, which
+ * LeakSanitizer's stop-the-world needs: leaks are checked by the host-side test runs instead. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+        return "detect_leaks=0";
+}
+#endif
+
 static const char usage[] =
         "usage: agent-init [--agent NAME] [--as agentcli|agentuser] [--grace SECONDS]\n"
         "                  [--no-hidepid] -- COMMAND [ARGS...]\n"
@@ -161,6 +171,34 @@ static void make_home(const char *name, char *path, size_t size)
         (void) snprintf(path, size, "%s/%s", HOME_DIR, name);
         if ((mkdir(path, 0700) < 0 && errno != EEXIST) || chmod(path, 0700) < 0)
                 die("cannot create %s: %s", path, strerror(errno));
+}
+
+/* Links each entry of the image's read-only cache (/opt/coding-agents/cache: the unpacked
+ * Copilot CLI) into <home>/.cache, so nothing that large lands in the tmpfs. */
+static void link_cache(const char *home, uid_t uid)
+{
+        char dir[320], target[600], link[600];
+        DIR *d = opendir(IMAGE_CACHE_DIR);
+        struct dirent *e;
+
+        if (!d)
+                return;
+        (void) snprintf(dir, sizeof(dir), "%s/.cache", home);
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                die("cannot create %s: %s", dir, strerror(errno));
+        while ((e = readdir(d))) {
+                if (e->d_name[0] == '.')
+                        continue;
+                (void) snprintf(target, sizeof(target), "%s/%s", IMAGE_CACHE_DIR, e->d_name);
+                (void) snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
+                if (symlink(target, link) < 0 && errno != EEXIST)
+                        die("cannot link %s: %s", link, strerror(errno));
+                if (lchown(link, uid, uid) < 0)
+                        die("cannot own %s: %s", link, strerror(errno));
+        }
+        (void) closedir(d);
+        if (chown(dir, uid, uid) < 0)
+                die("cannot own %s: %s", dir, strerror(errno));
 }
 
 static void own_home(const char *path, uid_t uid)
@@ -454,6 +492,7 @@ int main(int argc, char **argv)
                 co.agent_dir = agent_dir;
                 say("installed the %s configuration for agentcli", agent);
         }
+        link_cache(cli_home, AGENTCLI_UID);
         own_home(cli_home, AGENTCLI_UID);
         own_home(user_home, AGENTUSER_UID);
         drop_sys_admin();

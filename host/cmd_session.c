@@ -331,7 +331,7 @@ static int start_session(struct cli_ctx *ctx, struct run_opts *o)
                         {cdir, IMAGE_CONFIG_DIR, true},
                 };
                 const struct runtime_tmpfs tmpfs[] = {
-                        {IMAGE_RUN_DIR, "mode=0711,size=64m"},
+                        {IMAGE_RUN_DIR, "mode=0711,size=512m"},
                         {"/tmp", "mode=1777,size=512m"},
                 };
                 const struct runtime_spec spec = {

@@ -25,6 +25,9 @@ struct ca_error;
 #define IMAGE_CONFIG_DIR IMAGE_RUN_DIR "/config"
 #define IMAGE_HOME_DIR IMAGE_RUN_DIR "/home"
 #define IMAGE_WORKSPACE "/workspace"
+/* Read-only caches baked into the image (the unpacked Copilot CLI), linked into agentcli's
+ * ~/.cache by agent-init. */
+#define IMAGE_CACHE_DIR "/opt/coding-agents/cache"
 
 /* Our programs inside the image, agent-init first. */
 #define IMAGE_NPROGRAMS 4

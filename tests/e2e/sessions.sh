@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Sessions on a real Docker engine (started here): the engine gate (Podman refused for real),
+# the agent image, each agent CLI running in a hardened session, what a hostile agentuser
+# cannot do inside, the lifecycle commands and the kill switch, and no leaks afterwards.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source=tests/e2e/docker-env.sh
+. "$(dirname "$0")/docker-env.sh"
+
+command -v git >/dev/null || skip "git is needed for the trusted-tree measurement"
+command -v docker >/dev/null || skip "the docker client is needed to poke inside (docker.io)"
+docker_up
+chmod 0711 "$TEST_TMP"
+log="$CODING_AGENTS_CONFIG_DIR/security-events.log"
+mkdir -p "$CODING_AGENTS_CONFIG_DIR/overrides"
+# Sessions are rendered from this (possibly uncommitted) tree on purpose.
+touch "$CODING_AGENTS_CONFIG_DIR/overrides/allow-dirty"
+
+# ---- the engine gate ------------------------------------------------------------------------
+expect_status 0 "$CA_BIN" runtime check
+expect_grep '^engine: docker .*seccomp yes.*usable' "$TEST_TMP/out"
+expect_status 0 "$CA_BIN" runtime check --json
+check "runtime check --json is not usable=true" "$CA_PYTHON3" -c '
+import json, sys; d = json.load(open(sys.argv[1])); assert d["usable"] is True and d["product"] == "docker", d' "$TEST_TMP/out"
+
+if command -v podman >/dev/null; then
+        # The real Podman API service, socket-activated like dockerd.
+        mkfifo "$TEST_TMP/podman.fifo"
+        "$CA_PYTHON3" "$e2e_dir/socket-activate.py" --notify "$TEST_TMP/podman.fifo" \
+                "$TEST_TMP/podman.sock" -- podman system service --time=0 \
+                >"$TEST_TMP/podman.log" 2>&1 &
+        podman_pid=$!
+        read -r _ <"$TEST_TMP/podman.fifo"
+        expect_status 1 "$CA_BIN" runtime check --endpoint "$TEST_TMP/podman.sock"
+        expect_grep 'Podman .*refused.*Remedy' "$TEST_TMP/err"
+        expect_grep '"product":"podman".*"type":"runtime-blocked"' "$log"
+        mkdir -p "$TEST_TMP/ws-podman"
+        expect_status 1 "$CA_BIN" run claude "$TEST_TMP/ws-podman" --endpoint "$TEST_TMP/podman.sock"
+        expect_grep 'Podman' "$TEST_TMP/err"
+        check "a refused engine got a container" test "$(curl -sf --unix-socket "$TEST_TMP/podman.sock" 'http://localhost/v1.41/containers/json?all=1')" = "[]"
+        check "a refused run left a session directory" test ! -e "$CODING_AGENTS_CONFIG_DIR/sessions"
+        kill "$podman_pid"
+        wait "$podman_pid" 2>/dev/null || true
+elif [ "${CI:-}" = true ]; then
+        fail "podman is not installed: the Podman refusal is tested against the real thing"
+fi
+expect_status 1 "$CA_BIN" runtime check --endpoint "$TEST_TMP/nothing.sock"
+expect_grep 'cannot reach the container engine' "$TEST_TMP/err"
+
+# ---- the image ------------------------------------------------------------------------------
+check "image build failed: $(tail -5 "$TEST_TMP/err" 2>/dev/null)" agent_image
+expect_status 0 "$CA_BIN" image build --cache "$CA_E2E_ROOT/cache" --quiet
+expect_grep 'is up to date' "$TEST_TMP/err"
+api GET "/images/coding-agents-agent:current/json" >"$TEST_TMP/image.json"
+check "image lacks its input label" "$CA_PYTHON3" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+labels = d["Config"]["Labels"]
+assert len(labels["io.coding-agents.inputs"]) == 64 and len(labels["io.coding-agents.agent-init"]) == 64
+assert d["Config"]["Entrypoint"] == ["/usr/lib/coding-agents/bin/agent-init"]
+env = " ".join(d["Config"].get("Env") or [])
+assert "TOKEN" not in env and "KEY" not in env, env' "$TEST_TMP/image.json"
+# No setuid/setgid file and no secret-looking file in any layer; the users are there.
+docker run --rm --network none --entrypoint /bin/sh coding-agents-agent:current -c \
+        'find / -xdev -perm /6000 -type f; getent passwd agentuser agentcli; awk -F: "\$3>=57000 && \$3<65000" /etc/passwd' \
+        >"$TEST_TMP/image-scan" 2>&1
+check "setuid/setgid files in the image: $(cat "$TEST_TMP/image-scan")" test "$(grep -c '^/' "$TEST_TMP/image-scan" || true)" = 0
+expect_grep '^agentuser:x:1000:1000:' "$TEST_TMP/image-scan"
+expect_grep '^agentcli:x:1001:1001:' "$TEST_TMP/image-scan"
+check "the mcp_* UID range is not free in the image" test "$(wc -l <"$TEST_TMP/image-scan")" = 2
+
+# ---- each agent CLI runs in a session ---------------------------------------------------------
+ws="$TEST_TMP/myrepo"
+mkdir -p "$ws"
+chmod 0777 "$ws"
+cat >"$ws/config.toml" <<'EOF'
+[mcp_servers.everything]
+command = "npx"
+args = ["-y", "@modelcontextprotocol/server-everything"]
+
+[mcp_servers.notes]
+url = "https://notes.example.test/mcp"
+EOF
+expect_status 0 "$CA_BIN" run codex "$ws" -- codex --version
+expect_grep '^codex-cli 0\.171\.0$' "$TEST_TMP/out"
+expect_status 0 "$CA_BIN" run copilot "$ws" -- copilot --version
+expect_grep 'GitHub Copilot CLI 1\.0\.102' "$TEST_TMP/out"
+expect_status 0 "$CA_BIN" run claude "$ws" -- claude --version
+expect_grep '2\.1\.197 \(Claude Code\)' "$TEST_TMP/out"
+# Claude, inside, lists the servers rendered for this session (the stubs are wired in by the
+# complete-session work, so the server shows as not connected). Sessions have no network yet,
+# so the remote server is left out, and render says so.
+expect_status 0 "$CA_BIN" run claude "$ws" -- claude mcp list
+expect_grep '^everything: mcp-stub-everything .*Failed to connect' "$TEST_TMP/out"
+expect_no_grep '^notes:' "$TEST_TMP/out"
+expect_grep "remote server 'notes' is unavailable with --network none" "$TEST_TMP/err"
+# The exit status is the session's; the session is gone afterwards.
+expect_status 7 "$CA_BIN" run claude "$ws" -- sh -c 'exit 7'
+check "run left a container behind" test "$(api GET '/containers/json?all=1&filters=%7B%22label%22%3A%5B%22io.coding-agents.session%22%5D%7D')" = "[]"
+check "run left a session directory" test -z "$(ls -A "$CODING_AGENTS_CONFIG_DIR/sessions")"
+
+# ---- the hardening, seen from inside ------------------------------------------------------------
+expect_status 0 "$CA_BIN" launch claude "$ws" -- sleep infinity
+session=$(cat "$TEST_TMP/out")
+check "session name '$session' is not <agent>-<repo>-<id>" grep -Eq '^claude-myrepo-[0-9a-f]{6}$' <<<"$session"
+api GET "/containers/$session/json" >"$TEST_TMP/inspect.json"
+check "container is not hardened as documented" "$CA_PYTHON3" -c '
+import json, sys
+d = json.load(open(sys.argv[1])); h = d["HostConfig"]
+assert h["ReadonlyRootfs"] is True
+assert h["CapDrop"] == ["ALL"], h["CapDrop"]
+assert sorted(h["CapAdd"]) == ["CHOWN", "KILL", "SETGID", "SETPCAP", "SETUID", "SYS_ADMIN"], h["CapAdd"]
+assert "no-new-privileges:true" in h["SecurityOpt"]
+assert any(o.startswith("seccomp=") and "ptrace" in o for o in h["SecurityOpt"])
+assert h["NetworkMode"] == "none"
+assert h["PidsLimit"] == 1024 and h["Memory"] == 4 << 30
+for t in ("/run/coding-agents", "/tmp"):
+    assert set("nosuid,nodev,noexec".split(",")) <= set(h["Tmpfs"][t].split(",")), h["Tmpfs"]
+assert any(b.endswith(":/workspace:rw,rprivate") for b in h["Binds"])
+assert any(b.endswith(":/run/coding-agents/config:ro,rprivate") for b in h["Binds"])
+assert d["Config"]["Labels"]["io.coding-agents.session"] == d["Name"].lstrip("/")' "$TEST_TMP/inspect.json"
+
+expect_status 0 "$CA_BIN" list --json
+check "list does not show the running session" "$CA_PYTHON3" -c '
+import json, sys
+rows = [r for r in json.load(open(sys.argv[1])) if r["session"] == sys.argv[2]]
+assert len(rows) == 1 and rows[0]["state"] == "running" and rows[0]["agent"] == "claude", rows' \
+        "$TEST_TMP/out" "$session"
+expect_status 0 "$CA_BIN" list
+expect_grep "^$session +claude +running +$ws\$" "$TEST_TMP/out"
+
+# As agentuser (what a workload or an attached shell is): every probe must fail.
+hostile() {
+        docker exec -u 1000:1000 "$session" sh -c "$1" >"$TEST_TMP/hostile" 2>&1
+}
+for probe in \
+        'cat /run/coding-agents/home/agentcli/claude/.claude.json' \
+        'ls /run/coding-agents/home/agentcli' \
+        'ls /run/coding-agents/config' \
+        'cat /run/coding-agents/config/manifest.json' \
+        'ls /run/coding-agents/home' \
+        'touch /usr/local/bin/x' \
+        'touch /x' \
+        'mount -t tmpfs none /tmp' \
+        'unshare -U true' \
+        'unshare -r true' \
+        'kill -0 1'; do
+        if hostile "$probe"; then
+                fail "agentuser could: $probe ($(cat "$TEST_TMP/hostile"))"
+        else
+                pass
+        fi
+done
+hostile 'touch /x' || true
+expect_grep 'Read-only file system' "$TEST_TMP/hostile"
+# No capabilities, no way to gain them, and no other UID's processes in /proc.
+check "agentuser has capabilities or can gain them" docker exec -u 1000:1000 "$session" sh -c \
+        'grep -q "^CapPrm:[[:space:]]*0000000000000000$" /proc/self/status &&
+         grep -q "^CapEff:[[:space:]]*0000000000000000$" /proc/self/status &&
+         grep -q "^NoNewPrivs:[[:space:]]*1$" /proc/self/status'
+check "agentuser sees another UID's processes" docker exec -u 1000:1000 "$session" sh -c \
+        'for p in /proc/[0-9]*; do [ "$(stat -c %u "$p")" = 1000 ] || { echo "$p"; exit 1; }; done'
+check "agentuser sees agentcli's sleep" docker exec -u 1000:1000 "$session" sh -c \
+        '! grep -l "^sleep" /proc/[0-9]*/comm'
+# agentcli's own view: its configuration is there, 0600 and its own.
+check "agentcli's configuration is not 0600 agentcli" docker exec -u 1001:1001 "$session" sh -c \
+        'test "$(stat -c "%a %U" /run/coding-agents/home/agentcli/claude/.claude.json)" = "600 agentcli"'
+
+# ---- lifecycle: stop, rm, kill --------------------------------------------------------------------
+expect_status 1 "$CA_BIN" rm "$session"
+expect_grep 'is running' "$TEST_TMP/err"
+expect_status 0 "$CA_BIN" stop "$session"
+api GET "/containers/$session/json" >"$TEST_TMP/inspect.json"
+check "stop did not stop it" "$CA_PYTHON3" -c '
+import json, sys; s = json.load(open(sys.argv[1]))["State"]; assert not s["Running"] and s["ExitCode"] == 143, s' "$TEST_TMP/inspect.json"
+expect_status 0 "$CA_BIN" stop "$session"
+expect_status 0 "$CA_BIN" rm "$session"
+check "rm left the container" test "$(api GET "/containers/$session/json" -o /dev/null -w '%{http_code}' || true)" = 404
+check "rm left the session directory" test ! -e "$CODING_AGENTS_CONFIG_DIR/sessions/$session"
+expect_status 0 "$CA_BIN" rm "$session"
+
+# kill mid-session: capabilities revoked, container gone, events in order.
+expect_status 0 "$CA_BIN" launch codex "$ws" -- sleep infinity
+session=$(cat "$TEST_TMP/out")
+printf 's3cret' | "$CA_BIN" broker store DEMO_TOKEN >/dev/null
+"$CA_BIN" broker issue --session "$session" --stub stub1 --secret DEMO_TOKEN --uid "$(id -u)" \
+        --out "$TEST_TMP/cred" 2>"$TEST_TMP/err" || fail "broker issue: $(cat "$TEST_TMP/err")"
+expect_status 0 "$CA_BIN" kill "$session"
+expect_grep 'capabilities revoked' "$TEST_TMP/out"
+check "kill left the container" test "$(api GET "/containers/$session/json" -o /dev/null -w '%{http_code}' || true)" = 404
+expect_status 1 "$CA_BIN" broker redeem --credential "$TEST_TMP/cred" --stdout
+expect_status 0 "$CA_BIN" kill "$session"
+check "events of the killed session are not in order" "$CA_PYTHON3" - "$log" "$session" <<'PY'
+import json, sys
+types = [e["type"] for e in map(json.loads, open(sys.argv[1])) if e.get("session") == sys.argv[2]]
+want = ["session-config", "session-start", "capabilities-issued", "capability-revoked", "session-removed"]
+it = iter(types)
+assert all(t in it for t in want), types
+PY
+expect_status 0 "$CA_BIN" events verify
+
+# Bad input and missing pieces: clear messages, nothing left behind.
+expect_status 2 "$CA_BIN" run nosuchagent "$ws"
+expect_status 2 "$CA_BIN" run claude "$TEST_TMP/does-not-exist"
+expect_status 2 "$CA_BIN" run claude "$ws" --
+expect_status 1 "$CA_BIN" run claude "$ws" --image coding-agents-agent:no-such-tag
+expect_grep "no image 'coding-agents-agent:no-such-tag'.*image build" "$TEST_TMP/err"
+printf '[mcp_servers.bad]\ncommand = 5\n' >"$TEST_TMP/bad.toml"
+expect_status 2 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/bad.toml"
+expect_grep 'bad\.toml:2:' "$TEST_TMP/err"
+
+# ---- no leaks: containers, networks, mounts -----------------------------------------------------
+check "containers left: $(api GET '/containers/json?all=1')" test "$(api GET '/containers/json?all=1')" = "[]"
+check "networks left beyond host/none" "$CA_PYTHON3" -c '
+import json, sys; names = sorted(n["Name"] for n in json.loads(sys.stdin.read())); assert names == ["host", "none"], names' \
+        < <(api GET /networks)
+check "session directories left" test -z "$(ls -A "$CODING_AGENTS_CONFIG_DIR/sessions")"
+docker_down
+check "mounts left under the engine's exec root" test -z "$(grep " $TEST_TMP/exec" /proc/self/mountinfo || true)"
+finish
