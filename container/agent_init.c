@@ -40,8 +40,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "broker_client.h"
+#include "buf.h"
 #include "cleanup.h"
+#include "error.h"
+#include "fileio.h"
 #include "image.h"
+#include "json.h"
+#include "secret.h"
 #include "macro.h"
 #include "parse.h"
 
@@ -105,7 +113,7 @@ static void die(const char *fmt, ...)
         exit(126);
 }
 
-/* Copies the regular files of `src` into `dst` (created 0700), all owned by `uid` in the end. */
+/* Copies the regular files of `src` into `dst` (created 0700, still root's), each owned by `uid`. */
 static int install_dir(const char *src, const char *dst, uid_t uid)
 {
         _cleanup_close_ int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -159,8 +167,6 @@ static int install_dir(const char *src, const char *dst, uid_t uid)
                         break;
         }
         (void) closedir(d);
-        if (r == 0 && fchown(dfd, uid, uid) < 0)
-                r = -errno;
         return r;
 }
 
@@ -293,19 +299,87 @@ static void drop_sys_admin(void)
                 die("cannot drop CAP_SYS_ADMIN from the bounding set: %s", strerror(errno));
 }
 
+/*
+ * Redeems the agent CLI credential (IMAGE_CREDENTIAL, bind-mounted by the host) at the
+ * session's broker socket, as root in this process: the broker attests UID 0, the session's
+ * cgroup and this binary's SHA-256. A file credential is written into `agent_dir` (0600,
+ * agentcli); an environment credential is returned in *env_value ("NAME=value", for the CLI
+ * only). No credential file: nothing to do. Any failure stops the session.
+ */
+static void redeem_credential(const char *agent, const char *agent_dir, char **env_value)
+{
+        _cleanup_buf_ struct buf text = BUF_INIT;
+        _cleanup_json_ json_t *cred = NULL;
+        struct broker_redeemed got[1];
+        struct ca_error err = {0};
+        const struct image_credential *c;
+        uint8_t key[CAP_KEY_LEN];
+        const char *cap, *hex;
+        int n;
+
+        *env_value = NULL;
+        if (access(IMAGE_CREDENTIAL, F_OK) < 0)
+                return;
+        if (!agent)
+                die("a credential was given without --agent");
+        if (fileio_read_path(IMAGE_CREDENTIAL, 65536, &text, &err) < 0 ||
+            ca_json_parse(text.data, text.len, IMAGE_CREDENTIAL, &cred, &err) < 0)
+                die("%s", err.msg);
+        sodium_memzero(text.data, text.len);
+        cap = json_string_value(json_object_get(cred, "capability"));
+        hex = json_string_value(json_object_get(cred, "key"));
+        if (!cap || !hex ||
+            sodium_hex2bin(key, sizeof(key), hex, strlen(hex), NULL, NULL, NULL) < 0)
+                die("%s: not a credential", IMAGE_CREDENTIAL);
+        n = broker_redeem(IMAGE_BROKER_SOCKET, cap, key, got, 1, &err);
+        sodium_memzero(key, sizeof(key));
+        if (n < 0)
+                die("the broker refused the %s credential: %s", agent, err.msg);
+        if (n != 1 || !(c = image_credential_find(agent, got[0].name))) {
+                broker_redeemed_clear(got, (size_t) n);
+                die("the broker returned an unexpected secret for %s", agent);
+        }
+        if (c->file) {
+                _cleanup_close_ int dfd = open(agent_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int fd = -1;
+
+                if (dfd >= 0)
+                        fd = openat(dfd, c->file,
+                                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd < 0 || fileio_write_all(fd, got[0].value->buf, got[0].value->len) < 0 ||
+                    fchown(fd, AGENTCLI_UID, AGENTCLI_UID) < 0) {
+                        broker_redeemed_clear(got, 1);
+                        die("cannot install the %s credential: %s", agent, strerror(errno));
+                }
+        } else if (c->env) {
+                size_t len = strlen(c->env) + 1 + got[0].value->len + 1;
+
+                *env_value = malloc(len);
+                if (!*env_value) {
+                        broker_redeemed_clear(got, 1);
+                        die("out of memory");
+                }
+                (void) snprintf(*env_value, len, "%s=%.*s", c->env, (int) got[0].value->len,
+                                (const char *) got[0].value->buf);
+        }
+        broker_redeemed_clear(got, 1);
+        say("redeemed the %s credential for agentcli", agent);
+}
+
 struct child_opts {
         uid_t uid;
         const char *user;
         const char *home;
         const char *agent_var;   /* CLAUDE_CONFIG_DIR ..., or NULL */
         const char *agent_dir;
+        const char *credential_env; /* "NAME=value" or NULL */
         char **argv;
         sigset_t mask;
 };
 
 CA_NORETURN static void exec_child(const struct child_opts *o)
 {
-        char *env[16];
+        char *env[18];
         size_t n = 0;
         char home[320], user[64], logname[64], agentvar[400], term[96];
         const char *t = secure_getenv("TERM");
@@ -353,6 +427,8 @@ CA_NORETURN static void exec_child(const struct child_opts *o)
                 (void) snprintf(agentvar, sizeof(agentvar), "%s=%s", o->agent_var, o->agent_dir);
                 env[n++] = agentvar;
         }
+        if (o->credential_env)
+                env[n++] = (char *) o->credential_env;
         env[n] = NULL;
         if (chdir(IMAGE_WORKSPACE) < 0 && chdir(o->home) < 0)
                 die("cannot enter /workspace: %s", strerror(errno));
@@ -410,7 +486,8 @@ int main(int argc, char **argv)
         };
         static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
         struct child_opts co = {.uid = AGENTCLI_UID, .user = "agentcli"};
-        char cli_home[256], user_home[256], agent_dir[320];
+        char cli_home[256], user_home[256], agent_dir[320] = "";
+        char *credential_env = NULL;
         const char *agent = NULL;
         uint64_t grace = 10;
         bool hidepid = true;
@@ -452,6 +529,8 @@ int main(int argc, char **argv)
         co.argv = argv + optind;
         if (getuid() != 0)
                 die("must start as root (PID 1 of the container)");
+        if (sodium_init() < 0)
+                die("libsodium failed to initialise");
         sigemptyset(&co.mask);
         sigaddset(&co.mask, SIGCHLD);
         for (size_t i = 0; i < CA_ELEMENTSOF(forwarded); i++)
@@ -466,6 +545,10 @@ int main(int argc, char **argv)
                              "hidepid=invisible") < 0)
                 die("cannot remount /proc with hidepid: %s", strerror(errno));
         umask(077);
+        /* The broker socket and the credential: the control plane's alone, before anything
+         * else runs. */
+        if (chmod(IMAGE_CONTROL_DIR, 0700) < 0 && errno != ENOENT)
+                die("cannot close %s: %s", IMAGE_CONTROL_DIR, strerror(errno));
         /* 0711: each UID reaches its own home, nobody lists the others. */
         if ((mkdir(HOME_DIR, 0711) < 0 && errno != EEXIST) || chmod(HOME_DIR, 0711) < 0)
                 die("cannot create %s: %s", HOME_DIR, strerror(errno));
@@ -492,6 +575,10 @@ int main(int argc, char **argv)
                 co.agent_dir = agent_dir;
                 say("installed the %s configuration for agentcli", agent);
         }
+        redeem_credential(agent, agent_dir, &credential_env);
+        co.credential_env = credential_env;
+        if (agent && chown(agent_dir, AGENTCLI_UID, AGENTCLI_UID) < 0)
+                die("cannot hand %s over: %s", agent_dir, strerror(errno));
         link_cache(cli_home, AGENTCLI_UID);
         own_home(cli_home, AGENTCLI_UID);
         own_home(user_home, AGENTUSER_UID);
@@ -502,6 +589,11 @@ int main(int argc, char **argv)
                 die("fork: %s", strerror(errno));
         if (child == 0)
                 exec_child(&co);
+        if (credential_env) {
+                sodium_memzero(credential_env, strlen(credential_env));
+                free(credential_env);
+                co.credential_env = NULL;
+        }
         say("started '%s' as %s (pid %d)", co.argv[0], co.user, (int) child);
 
         for (;;) {

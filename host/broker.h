@@ -5,9 +5,14 @@
  */
 #pragma once
 
+#include <stddef.h>
+
+#include <jansson.h>
+
 #include "macro.h"
 
 struct ca_error;
+struct cli_ctx;
 
 /* Redemptions a session may make in one daemon lifetime, and capabilities it may hold. */
 #define BROKER_SESSION_REDEMPTIONS 4096
@@ -30,3 +35,14 @@ int broker_daemon_run(const char *config_root, int ready_fd, struct ca_error *er
  */
 int broker_ensure_running(const char *self_exe, const char *config_root,
                           struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * One admin request (takes `req`, even on failure); the daemon of ctx's config root is started
+ * first when needed, and one that dies mid-request is waited for and replaced (admin
+ * operations are safe to repeat).
+ */
+int broker_admin_call(const struct cli_ctx *ctx, json_t *req, const int *fds, size_t nfds,
+                      json_t **ret, struct ca_error *err) CA_MUST_CHECK;
+
+/* The running binary's path (static storage), or NULL. */
+const char *broker_self_exe(void);

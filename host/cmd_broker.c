@@ -57,47 +57,6 @@ static const char usage[] =
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static const char *self_exe(void)
-{
-        static char path[4096];
-        ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-
-        if (n <= 0)
-                return NULL;
-        path[n] = '\0';
-        return path;
-}
-
-/* One admin request (takes `req`); the daemon is started first when needed. */
-static int admin_call(const struct cli_ctx *ctx, json_t *req, const int *fds, size_t nfds,
-                      json_t **ret, struct ca_error *err)
-{
-        _cleanup_json_ json_t *owned = req;
-        _cleanup_free_ char *sock = broker_admin_socket(ctx->config_root);
-        const char *exe = self_exe();
-        int r;
-
-        if (!sock || !req)
-                return ca_error_setx(err, ENOMEM, "out of memory");
-        if (!exe)
-                return ca_error_set(err, errno, "cannot find our own executable");
-        /* A daemon that dies mid-request (crash, kill -9) is waited for and replaced: admin
-         * operations are safe to repeat. Redemptions are never retried this way. */
-        for (int attempt = 0;; attempt++) {
-                pid_t peer = 0;
-
-                r = broker_ensure_running(exe, ctx->config_root, err);
-                if (r < 0)
-                        return r;
-                r = broker_call_peer(sock, req, fds, nfds, ret, NULL, 0, NULL, &peer, err);
-                if (attempt == 3 || (r != -ECONNRESET && r != -EPIPE && r != -ECONNREFUSED &&
-                                     r != -ENOENT))
-                        return r;
-                if (peer > 0 && broker_wait_exit(peer, 10000) < 0)
-                        return r;
-        }
-}
-
 static int print_json(const json_t *v)
 {
         _cleanup_buf_ struct buf b = BUF_INIT;
@@ -163,7 +122,7 @@ static int broker_serve(int argc, char **argv, struct cli_ctx *ctx)
         if (optind < argc)
                 return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
         if (daemon) {
-                const char *exe = self_exe();
+                const char *exe = broker_self_exe();
                 if (!exe)
                         return cli_error("cannot find our own executable");
                 if (broker_ensure_running(exe, ctx->config_root, &err) < 0)
@@ -264,7 +223,7 @@ static int broker_store(int argc, char **argv, struct cli_ctx *ctx)
         memfd = broker_secret_memfd(value, &err);
         if (memfd < 0)
                 return cli_fail(&err);
-        if (admin_call(ctx, json_pack("{s:s, s:s}", "op", "store", "name", name), &memfd, 1,
+        if (broker_admin_call(ctx, json_pack("{s:s, s:s}", "op", "store", "name", name), &memfd, 1,
                        &reply, &err) < 0)
                 return cli_fail(&err);
         (void) printf("stored %s (%zu bytes)\n", name, value->len);
@@ -299,7 +258,7 @@ static int broker_list(int argc, char **argv, struct cli_ctx *ctx)
         }
         if (optind < argc)
                 return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
-        if (admin_call(ctx, json_pack("{s:s}", "op", "list"), NULL, 0, &reply, &err) < 0)
+        if (broker_admin_call(ctx, json_pack("{s:s}", "op", "list"), NULL, 0, &reply, &err) < 0)
                 return cli_fail(&err);
         if (json)
                 return print_json(json_object_get(reply, "secrets"));
@@ -323,7 +282,7 @@ static int simple_op(int argc, char **argv, struct cli_ctx *ctx, const char *op,
                 return r;
         req = nargs ? json_pack("{s:s, s:s}", "op", op, "name", argv[optind])
                     : json_pack("{s:s}", "op", op);
-        if (admin_call(ctx, req, NULL, 0, &reply, &err) < 0)
+        if (broker_admin_call(ctx, req, NULL, 0, &reply, &err) < 0)
                 return cli_fail(&err);
         if (strcmp(op, "health") == 0)
                 (void) printf("broker: up (pid %" JSON_INTEGER_FORMAT ", version %s, %" JSON_INTEGER_FORMAT
@@ -427,7 +386,7 @@ static int broker_issue(int argc, char **argv, struct cli_ctx *ctx)
         if (!json_object_get(req, "session") || !json_object_get(req, "stub") ||
             !json_object_get(req, "uid") || json_array_size(json_object_get(req, "secrets")) == 0)
                 return cli_usage_error(ctx, "issue needs --session, --stub, --secret and --uid");
-        if (admin_call(ctx, json_incref(req), NULL, 0, &reply, &err) < 0)
+        if (broker_admin_call(ctx, json_incref(req), NULL, 0, &reply, &err) < 0)
                 return cli_fail(&err);
         cred = json_pack("{s:O, s:O, s:O, s:O, s:O}", "capability",
                          json_object_get(reply, "capability"), "key",
@@ -569,7 +528,7 @@ static int broker_revoke(int argc, char **argv, struct cli_ctx *ctx)
         }
         if (optind < argc || json_object_size(req) != 2)
                 return cli_usage_error(ctx, "revoke takes exactly one of --cap ID, --session S");
-        if (admin_call(ctx, json_incref(req), NULL, 0, &reply, &err) < 0)
+        if (broker_admin_call(ctx, json_incref(req), NULL, 0, &reply, &err) < 0)
                 return cli_fail(&err);
         (void) printf("revoked\n");
         return cli_finish(CLI_OK);
@@ -608,7 +567,7 @@ static int broker_dump(int argc, char **argv, struct cli_ctx *ctx)
         }
         if (optind < argc || !session)
                 return cli_usage_error(ctx, "dump needs --session S");
-        if (admin_call(ctx, json_pack("{s:s, s:s}", "op", "dump", "session", session), NULL, 0,
+        if (broker_admin_call(ctx, json_pack("{s:s, s:s}", "op", "dump", "session", session), NULL, 0,
                        &reply, &err) < 0)
                 return cli_fail(&err);
         if (json)
@@ -699,7 +658,7 @@ int cmd_kill(int argc, char **argv, struct cli_ctx *ctx)
         name = argv[optind];
         if (!capability_valid_session(name))
                 return cli_usage_error(ctx, "bad session name '%s'", name);
-        if (admin_call(ctx, json_pack("{s:s, s:s}", "op", "revoke", "session", name), NULL, 0,
+        if (broker_admin_call(ctx, json_pack("{s:s, s:s}", "op", "revoke", "session", name), NULL, 0,
                        &reply, &err) < 0)
                 return cli_fail(&err);
         (void) printf("session %s: all capabilities revoked\n", name);

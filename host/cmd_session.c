@@ -18,9 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "credential.h"
 #include "digest.h"
 #include "error.h"
 #include "fileio.h"
@@ -30,6 +32,7 @@
 #include "paths.h"
 #include "profile.h"
 #include "runtime/preflight.h"
+#include "secret.h"
 #include "session.h"
 
 #define DEFAULT_MEMORY ((int64_t) 4 << 30)
@@ -257,6 +260,12 @@ static int start_session(struct cli_ctx *ctx, struct run_opts *o)
         _cleanup_free_ char *sdir = NULL;
         _cleanup_free_ char *cdir = NULL;
         _cleanup_free_ const char **cmd = NULL;
+        _cleanup_free_ char *ctl = NULL, *cred_file = NULL, *broker_sock = NULL;
+        _cleanup_free_ char *agent_init = NULL, *cgroup = NULL, *cgroup_path = NULL;
+        _cleanup_secret_ struct ca_secret *secret = NULL;
+        const struct image_credential *which = NULL;
+        struct engine_facts facts;
+        bool issued = false;
         struct render_result res = {0};
         struct ca_error err = {0};
         char workspace[PATH_MAX], session[CAP_SESSION_MAX + 1], sha[65], id[65], grace[24];
@@ -279,7 +288,7 @@ static int start_session(struct cli_ctx *ctx, struct run_opts *o)
         /* 1. integrity (prod refuses a tampered release), 2. the engine, 3. the image. */
         if (session_integrity(ctx, session, &err) < 0)
                 return cli_fail(&err);
-        if (runtime_gate(ctx->config_root, o->endpoint, session, &rt, NULL, &err) < 0)
+        if (runtime_gate(ctx->config_root, o->endpoint, session, &rt, &facts, &err) < 0)
                 return cli_fail(&err);
         r = runtime_image_inspect(rt, o->image, &img, &err);
         if (r < 0)
@@ -291,6 +300,12 @@ static int start_session(struct cli_ctx *ctx, struct run_opts *o)
         session_check_image(img, o->image);
         if (load_profiles(&seccomp, &apparmor, &err) < 0)
                 return cli_fail(&err);
+        /* The agent CLI's credential: missing -> say which file to create, nothing started. */
+        if (credential_load(o->agent, &which, &secret, &err) < 0)
+                return cli_fail(&err);
+        agent_init = session_sibling("agent-init");
+        if (!agent_init)
+                return cli_error("out of memory");
 
         /* 4. render into <config root>/sessions/<name>/config. */
         sdir = session_dir(ctx->config_root, session);
@@ -314,7 +329,27 @@ static int start_session(struct cli_ctx *ctx, struct run_opts *o)
                                        json_string_value(w));
         }
 
-        /* 5. the container. */
+        /* 5. the credential's capability, bound to agent-init (uid 0, its hash) in this
+         * session's cgroup, which the container is created under. */
+        ctl = paths_join(sdir, "control");
+        cred_file = ctl ? paths_join(ctl, "credential.json") : NULL;
+        if (!cred_file || session_cgroup(session, facts.cgroup_systemd, &cgroup, &cgroup_path) < 0) {
+                status = cli_error("out of memory");
+                goto fail;
+        }
+        if (fileio_mkdir_p(ctl, 0700, &err) < 0) {
+                status = cli_fail(&err);
+                goto fail;
+        }
+        issued = true;
+        if (credential_issue(ctx, session, which, secret, cgroup_path, agent_init,
+                             cred_file, &broker_sock, &err) < 0) {
+                status = cli_fail(&err);
+                goto fail;
+        }
+        secret = secret_free(secret);
+
+        /* 6. the container. */
         (void) snprintf(env_session, sizeof(env_session), "CODING_AGENTS_SESSION=%s", session);
         cmd = init_argv(o, grace);
         labels = json_pack("{s:s, s:s, s:s, s:s, s:s}", RUNTIME_LABEL_SESSION, session,
@@ -329,6 +364,8 @@ static int start_session(struct cli_ctx *ctx, struct run_opts *o)
                 const struct runtime_mount mounts[] = {
                         {workspace, IMAGE_WORKSPACE, false},
                         {cdir, IMAGE_CONFIG_DIR, true},
+                        {cred_file, IMAGE_CREDENTIAL, true},
+                        {broker_sock, IMAGE_BROKER_SOCKET, false},
                 };
                 const struct runtime_tmpfs tmpfs[] = {
                         {IMAGE_RUN_DIR, "mode=0711,size=512m"},
@@ -349,11 +386,12 @@ static int start_session(struct cli_ctx *ctx, struct run_opts *o)
                         .apparmor = apparmor,
                         .network = "none",
                         .workdir = IMAGE_WORKSPACE,
+                        .cgroup_parent = cgroup,
                         .memory_bytes = o->memory,
                         .pids_limit = o->pids,
                 };
 
-                if (runtime_create(rt, &spec, id, &err) < 0 || runtime_start(rt, id, &err) < 0) {
+                if (runtime_create(rt, &spec, id, &err) < 0) {
                         status = cli_fail(&err);
                         goto fail;
                 }
@@ -363,13 +401,17 @@ static int start_session(struct cli_ctx *ctx, struct run_opts *o)
                                       "mode", o->detach ? "launch" : "run", "container", id,
                                       "image", o->image, "workspace", workspace,
                                       "manifest_sha256", sha));
+        if (runtime_start(rt, id, &err) < 0) {
+                status = cli_fail(&err);
+                goto fail;
+        }
         if (o->detach) {
                 (void) printf("%s\n", session);
                 status = cli_finish(CLI_OK);
                 goto out;
         }
 
-        /* 6. run: follow the output until the container ends, then remove it. */
+        /* 7. run: follow the output until the container ends, then remove it. */
         {
                 struct stopper s = {.endpoint = runtime_endpoint(rt), .name = session,
                                     .grace = (unsigned) o->grace};
@@ -399,7 +441,16 @@ static int start_session(struct cli_ctx *ctx, struct run_opts *o)
                 status = code;
         }
 fail:
-        /* An ephemeral session (or one that failed to start) leaves nothing behind. */
+        /* An ephemeral session (or one that failed to start) leaves nothing behind, and its
+         * capabilities die with it. */
+        if (issued) {
+                _cleanup_json_ json_t *reply = NULL;
+
+                if (broker_admin_call(ctx, json_pack("{s:s, s:s}", "op", "revoke", "session",
+                                                     session),
+                                      NULL, 0, &reply, &err) < 0)
+                        (void) cli_fail(&err);
+        }
         if (session_remove(ctx->config_root, rt, session, &err) < 0) {
                 (void) cli_fail(&err);
                 status = CLI_FAIL;

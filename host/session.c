@@ -426,3 +426,45 @@ int session_remove(const char *config_root, struct runtime *rt, const char *name
                             json_pack("{s:b}", "container_existed", r > 0));
         return 0;
 }
+
+char *session_sibling(const char *name)
+{
+        struct profile_info p;
+        char *slash, *out = NULL;
+
+        profile_detect(NULL, &p);
+        slash = strrchr(p.exe, '/');
+        if (!slash)
+                return NULL;
+        *slash = '\0';
+        return asprintf(&out, "%s/%s", p.exe, name) < 0 ? NULL : out;
+}
+
+int session_cgroup(const char *session, bool systemd, char **parent, char **path)
+{
+        char unit[CAP_SESSION_MAX + 1];
+        size_t i;
+
+        *parent = *path = NULL;
+        if (!systemd) {
+                if (asprintf(parent, "/coding-agents/%s", session) < 0) {
+                        *parent = NULL;
+                        return -ENOMEM;
+                }
+                *path = strdup(*parent);
+                return *path ? 0 : -ENOMEM;
+        }
+        /* In slice names '-' means nesting: the session's own dashes become '_'. */
+        for (i = 0; session[i] && i < CAP_SESSION_MAX; i++)
+                unit[i] = session[i] == '-' || session[i] == '.' ? '_' : session[i];
+        unit[i] = '\0';
+        if (asprintf(parent, "codingagents-%s.slice", unit) < 0) {
+                *parent = NULL;
+                return -ENOMEM;
+        }
+        if (asprintf(path, "/codingagents.slice/%s", *parent) < 0) {
+                *path = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}

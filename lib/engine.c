@@ -105,6 +105,8 @@ int engine_facts_parse(const json_t *version, const json_t *info, const char *se
                          json_string_value(json_object_get(info, "OperatingSystem")));
                 if (cg && (strcmp(cg, "1") == 0 || strcmp(cg, "2") == 0))
                         f->cgroup_version = cg[0] - '0';
+                cg = json_string_value(json_object_get(info, "CgroupDriver"));
+                f->cgroup_systemd = cg && strcmp(cg, "systemd") == 0;
         }
         return 0;
 }
@@ -148,8 +150,9 @@ int engine_facts_check(const struct engine_facts *f, bool host_apparmor, struct 
 
 json_t *engine_facts_json(const struct engine_facts *f)
 {
-        return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:i}", "product", f->product,
+        return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:i, s:s}", "product", f->product,
                          "version", f->version, "api_version", f->api_version, "os", f->os,
                          "seccomp", f->seccomp, "apparmor", f->apparmor, "rootless", f->rootless,
-                         "userns", f->userns, "cgroup_version", f->cgroup_version);
+                         "userns", f->userns, "cgroup_version", f->cgroup_version, "cgroup_driver",
+                         f->cgroup_systemd ? "systemd" : "cgroupfs");
 }

@@ -40,6 +40,7 @@ struct engine_facts {
         bool rootless;
         bool userns;
         int cgroup_version;   /* 1, 2, or 0 when not said */
+        bool cgroup_systemd;  /* CgroupDriver "systemd" (else cgroupfs) */
 };
 
 /*

@@ -10,6 +10,24 @@
 const char *const image_programs[IMAGE_NPROGRAMS] = {"agent-init", "mcp-helper", "mcp-stub",
                                                      "mcp-stub-launcher"};
 
+/* In order of preference per agent: Claude's OAuth file before its API key. */
+const struct image_credential image_credentials[IMAGE_NCREDENTIALS] = {
+        {"claude", "AGENT_CLAUDE_CREDENTIALS", ".claude/.credentials.json", NULL,
+         ".credentials.json", NULL},
+        {"claude", "AGENT_CLAUDE_API_KEY", NULL, "ANTHROPIC_API_KEY", NULL, "ANTHROPIC_API_KEY"},
+        {"codex", "AGENT_CODEX_AUTH", ".codex/auth.json", NULL, "auth.json", NULL},
+        {"copilot", "AGENT_COPILOT_CONFIG", ".copilot/config.json", NULL, "config.json", NULL},
+};
+
+const struct image_credential *image_credential_find(const char *agent, const char *secret)
+{
+        for (size_t i = 0; i < IMAGE_NCREDENTIALS; i++)
+                if (strcmp(image_credentials[i].agent, agent) == 0 &&
+                    strcmp(image_credentials[i].secret, secret) == 0)
+                        return &image_credentials[i];
+        return NULL;
+}
+
 static bool package_char(char c, bool first)
 {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||

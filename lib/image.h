@@ -29,6 +29,35 @@ struct ca_error;
  * ~/.cache by agent-init. */
 #define IMAGE_CACHE_DIR "/opt/coding-agents/cache"
 
+/* Where the session's control files are bind-mounted (agent-init makes the directory 0700
+ * before anything else runs): the broker's session socket and the agent CLI credential. */
+#define IMAGE_CONTROL_DIR IMAGE_RUN_DIR "/control"
+#define IMAGE_BROKER_SOCKET IMAGE_CONTROL_DIR "/broker.sock"
+#define IMAGE_CREDENTIAL IMAGE_CONTROL_DIR "/credential.json"
+/* The capability's stub name for agent CLI credentials. */
+#define IMAGE_CREDENTIAL_STUB "agent-cli"
+
+/*
+ * Agent CLI credentials (docs/running-agents.md): where each comes from on the host, the broker
+ * secret that holds it, and where agent-init puts it inside (a file in the agent's config
+ * directory, 0600 agentcli; or a variable in the CLI's environment). Looked up by agent and
+ * secret name, so a credential file cannot direct agent-init anywhere else.
+ */
+struct image_credential {
+        const char *agent;     /* "claude" */
+        const char *secret;    /* "AGENT_CLAUDE_CREDENTIALS" */
+        const char *host_file; /* relative to the host user's HOME, or NULL */
+        const char *host_env;  /* host environment variable, or NULL */
+        const char *file;      /* inside: relative to the agent's config directory, or NULL */
+        const char *env;       /* inside: the CLI's environment variable, or NULL */
+};
+
+#define IMAGE_NCREDENTIALS 4
+extern const struct image_credential image_credentials[IMAGE_NCREDENTIALS];
+
+/* The entry for (agent, secret), or NULL. */
+const struct image_credential *image_credential_find(const char *agent, const char *secret);
+
 /* Our programs inside the image, agent-init first. */
 #define IMAGE_NPROGRAMS 4
 extern const char *const image_programs[IMAGE_NPROGRAMS];

@@ -552,6 +552,9 @@ static json_t *host_config(const struct runtime_spec *s)
         }
         if (json_array_append_new(secopt, json_string("no-new-privileges:true")) < 0)
                 goto oom;
+        if (s->cgroup_parent &&
+            json_object_set_new(hc, "CgroupParent", json_string(s->cgroup_parent)) < 0)
+                goto oom;
         if (s->seccomp_json) {
                 if (asprintf(&seccomp, "seccomp=%s", s->seccomp_json) < 0 ||
                     json_array_append_new(secopt, json_string(seccomp)) < 0)

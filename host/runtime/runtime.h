@@ -57,6 +57,7 @@ struct runtime_spec {
         const char *apparmor;           /* profile name, or NULL where the host has none */
         const char *network;            /* "none" or a network name */
         const char *workdir;
+        const char *cgroup_parent;      /* NULL: the engine's default */
         int64_t memory_bytes;
         int64_t pids_limit;
         bool tty;

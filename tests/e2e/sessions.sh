@@ -71,6 +71,15 @@ expect_grep '^agentuser:x:1000:1000:' "$TEST_TMP/image-scan"
 expect_grep '^agentcli:x:1001:1001:' "$TEST_TMP/image-scan"
 check "the mcp_* UID range is not free in the image" test "$(wc -l <"$TEST_TMP/image-scan")" = 2
 
+# ---- credentials: the host's, through the broker ---------------------------------------------------
+export HOME="$TEST_TMP/home"
+mkdir -p "$HOME/.claude" "$HOME/.codex" "$HOME/.copilot"
+for f in .claude/.credentials.json .codex/auth.json .copilot/config.json; do
+        printf '{"token":"%s"}' "$(head -c 48 /dev/urandom | base64 -w0)" >"$HOME/$f"
+        chmod 0600 "$HOME/$f"
+done
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
 # ---- each agent CLI runs in a session ---------------------------------------------------------
 ws="$TEST_TMP/myrepo"
 mkdir -p "$ws"
@@ -96,6 +105,38 @@ expect_status 0 "$CA_BIN" run claude "$ws" -- claude mcp list
 expect_grep '^everything: mcp-stub-everything .*Failed to connect' "$TEST_TMP/out"
 expect_no_grep '^notes:' "$TEST_TMP/out"
 expect_grep "remote server 'notes' is unavailable with --network none" "$TEST_TMP/err"
+# Inside, the credential is byte-identical to the host's, in the agent's own directory.
+expect_status 0 "$CA_BIN" run claude "$ws" -- sh -c 'sha256sum <"$CLAUDE_CONFIG_DIR/.credentials.json"'
+expect_grep "^$(sha "$HOME/.claude/.credentials.json")  -\$" "$TEST_TMP/out"
+expect_grep 'redeemed the claude credential' "$TEST_TMP/err"
+expect_status 0 "$CA_BIN" run codex "$ws" -- sh -c 'sha256sum <"$CODEX_HOME/auth.json"'
+expect_grep "^$(sha "$HOME/.codex/auth.json")  -\$" "$TEST_TMP/out"
+expect_status 0 "$CA_BIN" run copilot "$ws" -- sh -c 'sha256sum <"$COPILOT_HOME/config.json"'
+expect_grep "^$(sha "$HOME/.copilot/config.json")  -\$" "$TEST_TMP/out"
+check "a session did not redeem its credential exactly once" "$CA_PYTHON3" -c '
+import collections, json, sys
+events = list(map(json.loads, open(sys.argv[1])))
+started = {e["session"] for e in events if e["type"] == "session-start"}
+redeemed = collections.Counter(e["session"] for e in events if e["type"] == "capability-redeemed"
+                               and e["fields"].get("stub") == "agent-cli")
+assert started and all(redeemed[s] == 1 for s in started), (started, redeemed)' "$log"
+# Claude with an API key instead of the OAuth file: in the CLI's environment only.
+mv "$HOME/.claude/.credentials.json" "$TEST_TMP/claude-creds"
+ANTHROPIC_API_KEY="sk-test-$(head -c 24 /dev/urandom | base64 -w0)"
+export ANTHROPIC_API_KEY
+expect_status 0 "$CA_BIN" run claude "$ws" -- sh -c 'printf %s "$ANTHROPIC_API_KEY" | sha256sum'
+expect_grep "^$(printf %s "$ANTHROPIC_API_KEY" | sha256sum | cut -d' ' -f1)  -\$" "$TEST_TMP/out"
+unset ANTHROPIC_API_KEY
+# No credential at all: the message names the file, exit 1, nothing started or left.
+expect_status 1 "$CA_BIN" run claude "$ws"
+expect_grep "no claude credential.*$HOME/\.claude/\.credentials\.json or set ANTHROPIC_API_KEY" "$TEST_TMP/err"
+mv "$TEST_TMP/claude-creds" "$HOME/.claude/.credentials.json"
+mv "$HOME/.codex/auth.json" "$TEST_TMP/codex-auth"
+expect_status 1 "$CA_BIN" run codex "$ws" -- true
+expect_grep "no codex credential.*$HOME/\.codex/auth\.json" "$TEST_TMP/err"
+mv "$TEST_TMP/codex-auth" "$HOME/.codex/auth.json"
+check "a refused credential left a container" test "$(api GET '/containers/json?all=1')" = "[]"
+
 # The exit status is the session's; the session is gone afterwards.
 expect_status 7 "$CA_BIN" run claude "$ws" -- sh -c 'exit 7'
 check "run left a container behind" test "$(api GET '/containers/json?all=1&filters=%7B%22label%22%3A%5B%22io.coding-agents.session%22%5D%7D')" = "[]"
@@ -137,6 +178,10 @@ hostile() {
 }
 for probe in \
         'cat /run/coding-agents/home/agentcli/claude/.claude.json' \
+        'cat /run/coding-agents/home/agentcli/claude/.credentials.json' \
+        'ls /run/coding-agents/control' \
+        'cat /run/coding-agents/control/credential.json' \
+        'test -e /run/coding-agents/control/broker.sock' \
         'ls /run/coding-agents/home/agentcli' \
         'ls /run/coding-agents/config' \
         'cat /run/coding-agents/config/manifest.json' \
@@ -195,7 +240,8 @@ expect_status 0 "$CA_BIN" kill "$session"
 check "events of the killed session are not in order" "$CA_PYTHON3" - "$log" "$session" <<'PY'
 import json, sys
 types = [e["type"] for e in map(json.loads, open(sys.argv[1])) if e.get("session") == sys.argv[2]]
-want = ["session-config", "session-start", "capabilities-issued", "capability-revoked", "session-removed"]
+want = ["session-config", "capabilities-issued", "session-start", "capability-redeemed",
+        "capabilities-issued", "capability-revoked", "session-removed"]
 it = iter(types)
 assert all(t in it for t in want), types
 PY

@@ -15,6 +15,7 @@ static const char docker_version[] =
         "\"Version\":\"20.10.24+dfsg1\",\"ApiVersion\":\"1.41\",\"MinAPIVersion\":\"1.12\"}";
 static const char docker_info[] =
         "{\"SecurityOptions\":[\"name=seccomp,profile=default\"],\"CgroupVersion\":\"1\","
+        "\"CgroupDriver\":\"cgroupfs\","
         "\"OperatingSystem\":\"Debian GNU/Linux 12 (bookworm)\"}";
 static const char podman_version[] =
         "{\"Platform\":{\"Name\":\"linux/amd64/debian-12\"},\"Components\":[{\"Name\":"
@@ -57,6 +58,7 @@ static void test_engine_docker_accepted(void **state)
         assert_int_equal(f.api_minor, 41);
         assert_true(f.seccomp);
         assert_int_equal(f.cgroup_version, 1);
+        assert_false(f.cgroup_systemd);
         j = engine_facts_json(&f);
         assert_non_null(j);
         assert_string_equal(json_string_value(json_object_get(j, "product")), "docker");

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Agent CLI credentials through the broker (docs/running-agents.md "Credentials"). The host's
+ * credential (Claude's ~/.claude/.credentials.json or ANTHROPIC_API_KEY, Codex's
+ * ~/.codex/auth.json, Copilot's ~/.copilot/config.json) is stored in the broker on each launch,
+ * and the session gets one single-use capability for it, bound to UID 0 (agent-init), the
+ * session's cgroup and agent-init's SHA-256. Only agent-init, inside, redeems it.
+ */
+#pragma once
+
+#include "image.h"
+#include "macro.h"
+
+struct ca_error;
+struct ca_secret;
+struct cli_ctx;
+
+/*
+ * Reads the host credential of `agent` into guarded memory (*value, freed with secret_free).
+ * -ENOENT with a message naming the file to create (or the variable to set) when there is none.
+ */
+int credential_load(const char *agent, const struct image_credential **which,
+                    struct ca_secret **value, struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * Stores `value` in the broker as which->secret, issues the session's capability (uid 0,
+ * `cgroup`, the SHA-256 of `agent_init`, single use, short expiry) and writes the credential
+ * JSON {capability, key, socket} to `out_file` (0600). *ret_socket: the session's broker
+ * socket on the host (allocated).
+ */
+int credential_issue(const struct cli_ctx *ctx, const char *session,
+                     const struct image_credential *which, const struct ca_secret *value,
+                     const char *cgroup, const char *agent_init, const char *out_file,
+                     char **ret_socket, struct ca_error *err) CA_MUST_CHECK;
