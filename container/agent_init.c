@@ -116,23 +116,19 @@ static void die(const char *fmt, ...)
 /* Copies the regular files of `src` into `dst` (created 0700, still root's), each owned by `uid`. */
 static int install_dir(const char *src, const char *dst, uid_t uid)
 {
-        _cleanup_close_ int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_close_ int dfd = -1;
         DIR *d;
         struct dirent *e;
         int r = 0;
 
-        if (sfd < 0)
-                return -errno;
         if (mkdir(dst, 0700) < 0 && errno != EEXIST)
                 return -errno;
         dfd = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
-        d = fdopendir(sfd);
+        d = opendir(src);
         if (!d)
                 return -errno;
-        sfd = -1; /* owned by d now */
         while ((e = readdir(d))) {
                 _cleanup_close_ int in = -1, out = -1;
                 char buf[65536];

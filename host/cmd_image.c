@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,11 +125,11 @@ static void remove_tree(const char *path)
 static int locate(struct build *b, struct ca_error *err)
 {
         struct profile_info p;
-        char exe[PATH_MAX];
 
         profile_detect(NULL, &p);
-        (void) snprintf(exe, sizeof(exe), "%s", p.exe);
-        pathf(b->bin_dir, sizeof(b->bin_dir), "%s", dirname(exe));
+        pathf(b->bin_dir, sizeof(b->bin_dir), "%s", p.exe);
+        if (strrchr(b->bin_dir, '/'))
+                *strrchr(b->bin_dir, '/') = '\0';
         if (session_docker_dir(b->docker_dir, sizeof(b->docker_dir), err) < 0)
                 return -ENOENT;
         b->node = sandbox_find_command("node");

@@ -251,8 +251,9 @@ static void *stopper_main(void *arg)
         return NULL;
 }
 
-static int start_session(struct cli_ctx *ctx, struct run_opts *o)
+static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
 {
+        struct session_request rq = o->rq;
         _cleanup_runtime_ struct runtime *rt = NULL;
         _cleanup_buf_ struct buf seccomp = BUF_INIT;
         _cleanup_json_ json_t *labels = NULL;
@@ -275,15 +276,15 @@ static int start_session(struct cli_ctx *ctx, struct run_opts *o)
         struct stat st;
         int r, status = CLI_FAIL;
 
-        if (!realpath(o->rq.workspace, workspace) || stat(workspace, &st) < 0 ||
+        if (!realpath(rq.workspace, workspace) || stat(workspace, &st) < 0 ||
             !S_ISDIR(st.st_mode))
-                return cli_usage_error(ctx, "workspace '%s' is not a directory", o->rq.workspace);
-        session_default_name(o->rq.agents, workspace, session, sizeof(session));
-        o->rq.workspace = workspace;
-        o->rq.session = session;
+                return cli_usage_error(ctx, "workspace '%s' is not a directory", rq.workspace);
+        session_default_name(rq.agents, workspace, session, sizeof(session));
+        rq.workspace = workspace;
+        rq.session = session;
         /* Sessions have no network yet: the proxy mode arrives with the egress sidecar. */
-        o->rq.network_set = true;
-        o->rq.network = CONFIG_NETWORK_NONE;
+        rq.network_set = true;
+        rq.network = CONFIG_NETWORK_NONE;
 
         /* 1. integrity (prod refuses a tampered release), 2. the engine, 3. the image. */
         if (session_integrity(ctx, session, &err) < 0)
@@ -314,8 +315,8 @@ static int start_session(struct cli_ctx *ctx, struct run_opts *o)
                 return cli_error("out of memory");
         if (fileio_mkdir_p(sdir, 0700, &err) < 0)
                 return cli_fail(&err);
-        o->rq.out = cdir;
-        if (session_render(ctx, &o->rq, &res, sha, NULL, &err) < 0) {
+        rq.out = cdir;
+        if (session_render(ctx, &rq, &res, sha, NULL, &err) < 0) {
                 status = cli_fail(&err);
                 session_remove_dir(ctx->config_root, session);
                 goto out;

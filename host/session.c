@@ -455,7 +455,7 @@ int session_cgroup(const char *session, bool systemd, char **parent, char **path
                 return *path ? 0 : -ENOMEM;
         }
         /* In slice names '-' means nesting: the session's own dashes become '_'. */
-        for (i = 0; session[i] && i < CAP_SESSION_MAX; i++)
+        for (i = 0; i < CAP_SESSION_MAX && session[i]; i++)
                 unit[i] = session[i] == '-' || session[i] == '.' ? '_' : session[i];
         unit[i] = '\0';
         if (asprintf(parent, "codingagents-%s.slice", unit) < 0) {

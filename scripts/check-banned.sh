@@ -60,7 +60,7 @@ done < <(grep -nE '\b_?exit\(' lib/*.c lib/*.h | grep -vE '^\S+:[0-9]+:\s*(\*|/\
         grep -vE '\b_exit\([^;]*\); /\* forked child' || true)
 while IFS= read -r hit; do
         report "$hit (use secure_getenv)"
-done < <(grep -nE '\bgetenv\(' lib/*.c host/*.c 2>/dev/null || true)
+done < <(grep -nE '\bgetenv\(' lib/*.c host/*.c host/*/*.c 2>/dev/null || true)
 
 [ "$status" -eq 0 ] && echo "banned: clean (${#files[@]} files)"
 exit "$status"

@@ -3,6 +3,7 @@
 # Sessions on a real Docker engine (started here): the engine gate (Podman refused for real),
 # the agent image, each agent CLI running in a hardened session, what a hostile agentuser
 # cannot do inside, the lifecycle commands and the kill switch, and no leaks afterwards.
+# shellcheck disable=SC2016 # single-quoted commands expand inside the container, not here
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
