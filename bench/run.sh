@@ -151,3 +151,8 @@ echo
 echo "== MCP stubs: spawn -> initialize and stdio throughput through mcp-stub vs direct, same run"
 if [ "$quick" = 1 ]; then stub_rounds=3; else stub_rounds=20; fi
 bash "$src/bench/stub.sh" "$build" "$stub_rounds"
+
+echo
+echo "== sessions: run -> exit of a hardened session vs a bare Engine API container, same run"
+if [ "$quick" = 1 ]; then session_rounds=3; else session_rounds=20; fi
+bash "$src/bench/sessions.sh" "$build" "$session_rounds"

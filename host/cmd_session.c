@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -251,9 +252,27 @@ static void *stopper_main(void *arg)
         return NULL;
 }
 
+static double now_ms(void)
+{
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
+}
+
+/* With CODING_AGENTS_TIMING set: how long `run` spent on the host before the container
+ * started, without the engine's own work (bench/sessions.sh reads this line). */
+static void report_timing(double t_entry, double engine_ms)
+{
+        if (secure_getenv("CODING_AGENTS_TIMING"))
+                (void) fprintf(stderr, "coding-agents: timing: host %.3f ms engine %.3f ms\n",
+                               now_ms() - t_entry - engine_ms, engine_ms);
+}
+
 static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
 {
         struct session_request rq = o->rq;
+        double t_entry = now_ms(), t, engine_ms = 0;
         _cleanup_runtime_ struct runtime *rt = NULL;
         _cleanup_buf_ struct buf seccomp = BUF_INIT;
         _cleanup_json_ json_t *labels = NULL;
@@ -289,9 +308,11 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
         /* 1. integrity (prod refuses a tampered release), 2. the engine, 3. the image. */
         if (session_integrity(ctx, session, &err) < 0)
                 return cli_fail(&err);
+        t = now_ms();
         if (runtime_gate(ctx->config_root, o->endpoint, session, &rt, &facts, &err) < 0)
                 return cli_fail(&err);
         r = runtime_image_inspect(rt, o->image, &img, &err);
+        engine_ms += now_ms() - t;
         if (r < 0)
                 return cli_fail(&err);
         if (r == 0)
@@ -392,7 +413,10 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                         .pids_limit = o->pids,
                 };
 
-                if (runtime_create(rt, &spec, id, &err) < 0) {
+                t = now_ms();
+                r = runtime_create(rt, &spec, id, &err);
+                engine_ms += now_ms() - t;
+                if (r < 0) {
                         status = cli_fail(&err);
                         goto fail;
                 }
@@ -402,10 +426,14 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                                       "mode", o->detach ? "launch" : "run", "container", id,
                                       "image", o->image, "workspace", workspace,
                                       "manifest_sha256", sha));
-        if (runtime_start(rt, id, &err) < 0) {
+        t = now_ms();
+        r = runtime_start(rt, id, &err);
+        engine_ms += now_ms() - t;
+        if (r < 0) {
                 status = cli_fail(&err);
                 goto fail;
         }
+        report_timing(t_entry, engine_ms);
         if (o->detach) {
                 (void) printf("%s\n", session);
                 status = cli_finish(CLI_OK);
@@ -416,7 +444,7 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
         {
                 struct stopper s = {.endpoint = runtime_endpoint(rt), .name = session,
                                     .grace = (unsigned) o->grace};
-                pthread_t t;
+                pthread_t thread;
                 int code = 0;
 
                 sigemptyset(&s.set);
@@ -424,11 +452,11 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                 sigaddset(&s.set, SIGTERM);
                 sigaddset(&s.set, SIGHUP);
                 if (pthread_sigmask(SIG_BLOCK, &s.set, NULL) != 0 ||
-                    pthread_create(&t, NULL, stopper_main, &s) != 0) {
+                    pthread_create(&thread, NULL, stopper_main, &s) != 0) {
                         status = cli_error("cannot set up signal handling");
                         goto fail;
                 }
-                (void) pthread_detach(t);
+                (void) pthread_detach(thread);
                 (void) fflush(stdout);
                 if (runtime_logs(rt, id, true, STDOUT_FILENO, STDERR_FILENO, &err) < 0)
                         (void) fprintf(stderr, "coding-agents: %s\n", err.msg);

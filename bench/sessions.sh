@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Sessions on the Docker engine: `coding-agents run claude WS -- true` (integrity check, engine
+# gate, render, credential through the broker, hardened create + start, agent-init, removal,
+# revocation) vs a bare Engine API create + start + wait + remove of the same image running
+# `true` (no network, as sessions), same engine, same run; and the host-side time before the container starts, without
+# the engine's own work (what `run` prints with CODING_AGENTS_TIMING=1). Nothing is asserted.
+#
+#   bench/sessions.sh BUILD_DIR [ROUNDS]
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$src/build}" && pwd)
+rounds=${2:-20}
+bin="$build/bin/coding-agents"
+python=/usr/bin/python3
+root=${CA_E2E_ROOT:-/var/tmp/coding-agents-e2e}
+if [ "$(id -u)" -ne 0 ] || ! command -v dockerd >/dev/null; then
+        echo "sessions benchmark: skipped, needs root and dockerd"
+        [ "${CI:-}" != true ] || exit 1
+        exit 0
+fi
+work=$(mktemp -d /tmp/ca-bench-sessions.XXXXXX)
+chmod 0711 "$work"
+dockerd_pid=
+cleanup() {
+        local broker
+        broker=$("$bin" broker health 2>/dev/null | sed -n 's/^broker: up (pid \([0-9]*\),.*/\1/p')
+        [ -z "$broker" ] || kill "$broker" 2>/dev/null || true
+        [ -z "$dockerd_pid" ] || { kill "$dockerd_pid" 2>/dev/null; wait "$dockerd_pid" 2>/dev/null; }
+        rm -rf "$work"
+}
+trap cleanup EXIT
+export CODING_AGENTS_CONFIG_DIR="$work/config" HOME="$work/home"
+mkdir -p "$CODING_AGENTS_CONFIG_DIR/overrides" "$HOME/.claude" "$work/ws" "$root/cache"
+chmod 0700 "$root/cache"
+touch "$CODING_AGENTS_CONFIG_DIR/overrides/allow-dirty"
+printf '{"token":"bench"}' >"$HOME/.claude/.credentials.json"
+mkfifo "$work/fifo"
+"$python" "$src/tests/e2e/socket-activate.py" --notify "$work/fifo" "$work/docker.sock" -- \
+        dockerd -H fd:// --data-root "$root/docker" --exec-root "$work/exec" \
+        --pidfile "$work/dockerd.pid" --iptables=false --ip-masq=false --bridge=none \
+        --log-level=warn >"$work/dockerd.log" 2>&1 &
+dockerd_pid=$!
+read -r _ <"$work/fifo"
+export DOCKER_HOST="unix://$work/docker.sock"
+"$bin" image build --cache "$root/cache" --quiet >/dev/null 2>&1
+
+"$python" - "$bin" "$work/docker.sock" "$work/ws" "$rounds" <<'PY'
+import http.client, json, os, socket, statistics, subprocess, sys, time
+
+binary, sock, ws, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+
+class UnixHTTP(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(sock)
+
+def call(conn, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    conn.request(method, "/v1.41" + path, body=data,
+                 headers={"Content-Type": "application/json"} if data else {})
+    r = conn.getresponse()
+    out = r.read()
+    if r.status >= 300:
+        raise SystemExit(f"{method} {path}: {r.status} {out[:200]}")
+    return json.loads(out) if out else None
+
+def bare():
+    conn = UnixHTTP("localhost")
+    t = time.perf_counter()
+    cid = call(conn, "POST", "/containers/create", {
+        "Image": "coding-agents-agent:current", "Entrypoint": ["true"], "Cmd": [],
+        "NetworkDisabled": True, "HostConfig": {"NetworkMode": "none"}})["Id"]
+    call(conn, "POST", f"/containers/{cid}/start")
+    t_started = time.perf_counter()
+    call(conn, "POST", f"/containers/{cid}/wait")
+    call(conn, "DELETE", f"/containers/{cid}?force=1")
+    end = time.perf_counter()
+    conn.close()
+    return end - t, t_started - t
+
+def ours():
+    env = dict(os.environ, CODING_AGENTS_TIMING="1")
+    t = time.perf_counter()
+    p = subprocess.run([binary, "run", "claude", ws, "--", "true"], env=env,
+                       capture_output=True, text=True)
+    end = time.perf_counter()
+    if p.returncode != 0:
+        raise SystemExit(f"run failed: {p.stderr[-400:]}")
+    host = [l for l in p.stderr.splitlines() if "timing: host" in l][0].split()
+    return end - t, float(host[3]) / 1e3
+
+bare(); ours()  # warm the engine's caches and the broker
+b_total, b_start, o_total, o_host = [], [], [], []
+for _ in range(rounds):
+    tot, st = bare(); b_total.append(tot); b_start.append(st)
+    tot, host = ours(); o_total.append(tot); o_host.append(host)
+bt, ot = statistics.median(b_total), statistics.median(o_total)
+bs, oh = statistics.median(b_start), statistics.median(o_host)
+print(f"launch to exit (create, start, `true`, wait, remove): ours {ot*1e3:.0f} ms, "
+      f"bare Engine API {bt*1e3:.0f} ms: {ot/bt:.2f}x (goal <= 1.3x), {rounds} rounds")
+print(f"host-side work before the container starts (engine excluded): {oh*1e3:.1f} ms, "
+      f"{oh/bs*100:.0f}% of the bare create+start ({bs*1e3:.0f} ms)")
+PY
