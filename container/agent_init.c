@@ -71,13 +71,13 @@ const char *__asan_default_options(void)
 
 static const char usage[] =
         "usage: agent-init [--agent NAME] [--as agentcli|agentuser] [--grace SECONDS]\n"
-        "                  [--no-hidepid] -- COMMAND [ARGS...]\n"
+        "                  [--no-hidepid] [--quiet] -- COMMAND [ARGS...]\n"
         "\n"
         "PID 1 of a coding-agents container: hides processes between UIDs, installs the\n"
         "agent's rendered configuration from " CONFIG_DIR "/NAME into agentcli's tmpfs home,\n"
         "runs COMMAND as agentcli (no capabilities, no_new_privs), forwards signals, reaps\n"
         "zombies, and on exit stops what is left (SIGKILL after --grace, default 10 s) and\n"
-        "scrubs the homes. Exits with COMMAND's status.\n";
+        "scrubs the homes. Exits with COMMAND's status. --quiet: errors only.\n";
 
 static const struct {
         const char *agent;
@@ -88,11 +88,15 @@ static const struct {
         {"copilot", "COPILOT_HOME"},
 };
 
+static bool quiet;
+
 static void say(const char *fmt, ...) CA_PRINTF(1, 2);
 static void say(const char *fmt, ...)
 {
         va_list ap;
 
+        if (quiet)
+                return;
         va_start(ap, fmt);
         (void) fputs("agent-init: ", stderr);
         (void) vfprintf(stderr, fmt, ap);
@@ -478,6 +482,7 @@ int main(int argc, char **argv)
                 {"as", required_argument, NULL, 'u'},
                 {"grace", required_argument, NULL, 'g'},
                 {"no-hidepid", no_argument, NULL, 'P'},
+                {"quiet", no_argument, NULL, 'q'},
                 {0},
         };
         static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
@@ -512,6 +517,9 @@ int main(int argc, char **argv)
                         break;
                 case 'P':
                         hidepid = false;
+                        break;
+                case 'q':
+                        quiet = true;
                         break;
                 default:
                         (void) fputs(usage, stderr);

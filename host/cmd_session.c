@@ -33,6 +33,7 @@
 #include "paths.h"
 #include "profile.h"
 #include "runtime/preflight.h"
+#include "runtime/terminal.h"
 #include "secret.h"
 #include "session.h"
 
@@ -204,13 +205,15 @@ static int load_profiles(struct buf *seccomp, const char **apparmor, struct ca_e
 }
 
 /* Builds argv for agent-init: --agent A --grace N -- COMMAND... */
-static const char **init_argv(const struct run_opts *o, char *grace)
+static const char **init_argv(const struct run_opts *o, char *grace, bool quiet)
 {
-        const char **v = calloc((size_t) o->ncmd + 8, sizeof(*v));
+        const char **v = calloc((size_t) o->ncmd + 9, sizeof(*v));
         size_t n = 0;
 
         if (!v)
                 return NULL;
+        if (quiet)
+                v[n++] = "--quiet";
         (void) snprintf(grace, 24, "%llu", (unsigned long long) o->grace);
         v[n++] = "--agent";
         v[n++] = o->agent;
@@ -252,6 +255,21 @@ static void *stopper_main(void *arg)
         return NULL;
 }
 
+struct resize_target {
+        struct runtime *rt;
+        const char *id;
+};
+
+static void resize_container(unsigned rows, unsigned cols, void *userdata)
+{
+        const struct resize_target *t = userdata;
+        struct ca_error err = {0};
+
+        /* A lost resize only leaves the window size stale. */
+        if (runtime_resize(t->rt, t->id, rows, cols, &err) < 0)
+                err.code = 0;
+}
+
 static double now_ms(void)
 {
         struct timespec ts;
@@ -286,6 +304,10 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
         const struct image_credential *which = NULL;
         struct engine_facts facts;
         bool issued = false;
+        /* In a terminal, `run` joins it to the session's; otherwise it streams the output. */
+        bool interactive = !o->detach && terminal_interactive();
+        _cleanup_buf_ struct buf early = BUF_INIT;
+        _cleanup_close_ int attach_fd = -1;
         struct render_result res = {0};
         struct ca_error err = {0};
         char workspace[PATH_MAX], session[CAP_SESSION_MAX + 1], sha[65], id[65], grace[24];
@@ -373,7 +395,7 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
 
         /* 6. the container. */
         (void) snprintf(env_session, sizeof(env_session), "CODING_AGENTS_SESSION=%s", session);
-        cmd = init_argv(o, grace);
+        cmd = init_argv(o, grace, interactive);
         labels = json_pack("{s:s, s:s, s:s, s:s, s:s}", RUNTIME_LABEL_SESSION, session,
                            RUNTIME_LABEL_AGENT, o->agent, RUNTIME_LABEL_WORKSPACE, workspace,
                            RUNTIME_LABEL_MODE, o->detach ? "launch" : "run",
@@ -411,6 +433,7 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                         .cgroup_parent = cgroup,
                         .memory_bytes = o->memory,
                         .pids_limit = o->pids,
+                        .tty = interactive,
                 };
 
                 t = now_ms();
@@ -426,6 +449,11 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                                       "mode", o->detach ? "launch" : "run", "container", id,
                                       "image", o->image, "workspace", workspace,
                                       "manifest_sha256", sha));
+        /* Attached before it starts, so that nothing it prints is lost. */
+        if (interactive && runtime_attach(rt, id, &attach_fd, &early, &err) < 0) {
+                status = cli_fail(&err);
+                goto fail;
+        }
         t = now_ms();
         r = runtime_start(rt, id, &err);
         engine_ms += now_ms() - t;
@@ -458,8 +486,14 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                 }
                 (void) pthread_detach(thread);
                 (void) fflush(stdout);
-                if (runtime_logs(rt, id, true, STDOUT_FILENO, STDERR_FILENO, &err) < 0)
+                if (interactive) {
+                        struct resize_target rz = {rt, id};
+
+                        if (terminal_pump(attach_fd, &early, resize_container, &rz) < 0)
+                                (void) fprintf(stderr, "coding-agents: cannot use the terminal\n");
+                } else if (runtime_logs(rt, id, true, STDOUT_FILENO, STDERR_FILENO, &err) < 0) {
                         (void) fprintf(stderr, "coding-agents: %s\n", err.msg);
+                }
                 if (runtime_wait(rt, id, &code, &err) < 0) {
                         status = cli_fail(&err);
                         goto fail;

@@ -44,7 +44,7 @@ static int make_addr(const char *path, struct sockaddr_un *sa, int *dirfd, struc
         return 0;
 }
 
-int usock_connect(const char *path, struct ca_error *err)
+static int connect_type(const char *path, int type, struct ca_error *err)
 {
         _cleanup_close_ int dirfd = -1;
         _cleanup_close_ int fd = -1;
@@ -54,7 +54,7 @@ int usock_connect(const char *path, struct ca_error *err)
         r = make_addr(path, &sa, &dirfd, err);
         if (r < 0)
                 return r;
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return ca_error_set(err, errno, "socket failed");
         while (connect(fd, (const struct sockaddr *) &sa, sizeof(sa)) < 0) {
@@ -62,6 +62,16 @@ int usock_connect(const char *path, struct ca_error *err)
                         return ca_error_set(err, errno, "cannot connect to '%s'", path);
         }
         return take_fd(&fd);
+}
+
+int usock_connect(const char *path, struct ca_error *err)
+{
+        return connect_type(path, SOCK_SEQPACKET, err);
+}
+
+int usock_connect_stream(const char *path, struct ca_error *err)
+{
+        return connect_type(path, SOCK_STREAM, err);
 }
 
 int usock_listen(const char *path, mode_t mode, struct ca_error *err)

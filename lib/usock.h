@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SOCK_SEQPACKET Unix sockets at paths of any length: sun_path holds 108 bytes, so a longer
+ * Unix sockets (SOCK_SEQPACKET unless said otherwise) at paths of any length: sun_path holds 108 bytes, so a longer
  * path is reached through "/proc/self/fd/<dirfd>/<name>" on its directory. All sockets are
  * close-on-exec.
  */
@@ -14,6 +14,9 @@ struct ca_error;
 
 /* Connects to the socket at `path`. Returns the fd. -ENOENT/-ECONNREFUSED when nobody listens. */
 int usock_connect(const char *path, struct ca_error *err) CA_MUST_CHECK;
+
+/* The same for a SOCK_STREAM socket (the container engine's API). */
+int usock_connect_stream(const char *path, struct ca_error *err) CA_MUST_CHECK;
 
 /*
  * Binds and listens at `path` (a stale socket there is replaced; anything else is refused),

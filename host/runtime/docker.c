@@ -16,8 +16,11 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "error.h"
+#include "fileio.h"
+#include "httphead.h"
 #include "json.h"
 #include "runtime.h"
+#include "usock.h"
 
 #define API_PREFIX "http://localhost/v1.41"
 #define MAX_ANSWER ((size_t) 32 << 20)
@@ -588,10 +591,11 @@ int runtime_create(struct runtime *rt, const struct runtime_spec *s, char id[65]
         const char *cid;
         int r;
 
-        body = json_pack("{s:s, s:o, s:o, s:O, s:o, s:b, s:b, s:b, s:b, s:s, s:b}", "Image",
-                         s->image, "Cmd", string_array(s->cmd), "Env", string_array(s->env),
-                         "Labels", s->labels ? s->labels : json_object(), "HostConfig", hc,
-                         "Tty", s->tty, "OpenStdin", 0, "AttachStdout", 1, "AttachStderr", 1,
+        body = json_pack("{s:s, s:o, s:o, s:O, s:o, s:b, s:b, s:b, s:b, s:b, s:b, s:s, s:b}",
+                         "Image", s->image, "Cmd", string_array(s->cmd), "Env",
+                         string_array(s->env), "Labels", s->labels ? s->labels : json_object(),
+                         "HostConfig", hc, "Tty", s->tty, "OpenStdin", s->tty, "StdinOnce",
+                         s->tty, "AttachStdin", s->tty, "AttachStdout", 1, "AttachStderr", 1,
                          "WorkingDir", s->workdir ? s->workdir : "/", "NetworkDisabled",
                          s->network == NULL || strcmp(s->network, "none") == 0);
         if (!body || !ename || asprintf(&path, "/containers/create?name=%s", ename) < 0)
@@ -841,4 +845,158 @@ int runtime_image_tag(struct runtime *rt, const char *ref, const char *repo, con
                 return ca_error_setx(err, ENOMEM, "out of memory");
         r = call_json(rt, "POST", path, NULL, ok, NULL, err);
         return r < 0 ? r : 0;
+}
+
+/* ---- upgraded connections (terminals) ------------------------------------------------------ */
+
+/*
+ * POSTs `path` (JSON `body`, may be NULL) on a fresh stream connection asking for an upgrade,
+ * reads the answer's head (lib/httphead) and hands over the socket.
+ */
+static int upgrade(struct runtime *rt, const char *path, const char *body, int *ret_fd,
+                   struct buf *early, struct ca_error *err)
+{
+        _cleanup_buf_ struct buf req = BUF_INIT;
+        _cleanup_buf_ struct buf in = BUF_INIT;
+        size_t blen = body ? strlen(body) : 0;
+        int fd, status = 0, head = 0;
+
+        if (buf_printf(&req,
+                       "POST /v1.41%s HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n"
+                       "Upgrade: tcp\r\nContent-Type: application/json\r\n"
+                       "Content-Length: %zu\r\n\r\n%s",
+                       path, blen, body ? body : "") < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        fd = usock_connect_stream(rt->socket, err);
+        if (fd < 0)
+                return ca_error_prefix(err, "cannot reach the container engine");
+        if (fileio_write_all(fd, req.data, req.len) < 0) {
+                (void) close(fd);
+                return ca_error_set(err, errno, "engine POST %s", path);
+        }
+        while (head == 0) {
+                char chunk[4096];
+                ssize_t n = read(fd, chunk, sizeof(chunk));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0 || buf_append(&in, chunk, (size_t) n) < 0) {
+                        (void) close(fd);
+                        return ca_error_setx(err, EPROTO, "engine POST %s: the connection ended "
+                                                          "before an answer",
+                                             path);
+                }
+                head = httphead_parse(in.data, in.len, &status);
+        }
+        if (head < 0 || (status != 101 && status != 200)) {
+                (void) close(fd);
+                if (head < 0)
+                        return ca_error_setx(err, EPROTO, "engine POST %s: not an HTTP answer",
+                                             path);
+                return ca_error_setx(err, status == 404 ? ENOENT : EIO,
+                                     "engine POST %s: HTTP status %d", path, status);
+        }
+        if ((size_t) head < in.len && buf_append(early, in.data + head, in.len - (size_t) head) < 0) {
+                (void) close(fd);
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+int runtime_attach(struct runtime *rt, const char *id, int *ret_fd, struct buf *early,
+                   struct ca_error *err)
+{
+        _cleanup_free_ char *eid = escape(rt, id);
+        _cleanup_free_ char *path = NULL;
+
+        if (!eid ||
+            asprintf(&path, "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1", eid) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        return upgrade(rt, path, NULL, ret_fd, early, err);
+}
+
+static int resize(struct runtime *rt, const char *kind, const char *id, unsigned rows,
+                  unsigned cols, struct ca_error *err)
+{
+        static const long ok[] = {200, 201, 0};
+        _cleanup_free_ char *eid = escape(rt, id);
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!eid || asprintf(&path, "/%s/%s/resize?h=%u&w=%u", kind, eid, rows, cols) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = call_json(rt, "POST", path, NULL, ok, NULL, err);
+        return r < 0 ? r : 0;
+}
+
+int runtime_resize(struct runtime *rt, const char *id, unsigned rows, unsigned cols,
+                   struct ca_error *err)
+{
+        return resize(rt, "containers", id, rows, cols, err);
+}
+
+int runtime_exec_resize(struct runtime *rt, const char *exec_id, unsigned rows, unsigned cols,
+                        struct ca_error *err)
+{
+        return resize(rt, "exec", exec_id, rows, cols, err);
+}
+
+int runtime_exec_create(struct runtime *rt, const char *id, const char *user,
+                        const char *const *cmd, const char *const *env, char exec_id[65],
+                        struct ca_error *err)
+{
+        static const long ok[] = {201, 0};
+        _cleanup_free_ char *eid = escape(rt, id);
+        _cleanup_free_ char *path = NULL;
+        _cleanup_json_ json_t *body = NULL;
+        _cleanup_json_ json_t *ans = NULL;
+        const char *xid;
+        int r;
+
+        body = json_pack("{s:b, s:b, s:b, s:b, s:s, s:o, s:o, s:b}", "AttachStdin", 1,
+                         "AttachStdout", 1, "AttachStderr", 1, "Tty", 1, "User", user, "Cmd",
+                         string_array(cmd), "Env", string_array(env), "Privileged", 0);
+        if (!body || !eid || asprintf(&path, "/containers/%s/exec", eid) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = call_json(rt, "POST", path, body, ok, &ans, err);
+        if (r < 0)
+                return r;
+        xid = json_string_value(json_object_get(ans, "Id"));
+        if (!xid || strlen(xid) != 64 || strspn(xid, "0123456789abcdef") != 64)
+                return ca_error_setx(err, EPROTO, "engine: exec create gave no valid Id");
+        memcpy(exec_id, xid, 65);
+        return 0;
+}
+
+int runtime_exec_start(struct runtime *rt, const char *exec_id, int *ret_fd, struct buf *early,
+                       struct ca_error *err)
+{
+        _cleanup_free_ char *eid = escape(rt, exec_id);
+        _cleanup_free_ char *path = NULL;
+
+        if (!eid || asprintf(&path, "/exec/%s/start", eid) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        return upgrade(rt, path, "{\"Detach\":false,\"Tty\":true}", ret_fd, early, err);
+}
+
+int runtime_exec_status(struct runtime *rt, const char *exec_id, int *exit_code,
+                        struct ca_error *err)
+{
+        _cleanup_free_ char *eid = escape(rt, exec_id);
+        _cleanup_free_ char *path = NULL;
+        _cleanup_json_ json_t *ans = NULL;
+        json_t *code;
+        int r;
+
+        if (!eid || asprintf(&path, "/exec/%s/json", eid) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = call_json(rt, "GET", path, NULL, ok_200, &ans, err);
+        if (r < 0)
+                return r;
+        code = json_object_get(ans, "ExitCode");
+        if (!json_is_integer(code))
+                return ca_error_setx(err, EPROTO, "engine: exec has no exit status yet");
+        *exit_code = (int) json_integer_value(code);
+        return 0;
 }

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "engine.h"
 #include "macro.h"
 
@@ -60,7 +61,7 @@ struct runtime_spec {
         const char *cgroup_parent;      /* NULL: the engine's default */
         int64_t memory_bytes;
         int64_t pids_limit;
-        bool tty;
+        bool tty;                       /* a terminal, with stdin open (attach) */
 };
 
 /* Opens the runtime `name` ("docker") at `endpoint` (a socket path; NULL: DOCKER_HOST's
@@ -144,3 +145,30 @@ int runtime_image_tag(struct runtime *rt, const char *ref, const char *repo, con
 
 /* Whether the host kernel enforces AppArmor. */
 bool runtime_host_apparmor(void);
+
+/*
+ * Interactive streams (a terminal): the engine upgrades the HTTP connection and the socket then
+ * carries the raw stream both ways. `*ret_fd` is that socket; stream bytes that arrived with
+ * the answer's head are appended to `early` (write them out first).
+ *
+ * runtime_attach: the container's stdin/stdout/stderr (created with tty + open stdin); attach
+ * before starting it, so that no output is lost.
+ */
+int runtime_attach(struct runtime *rt, const char *id, int *ret_fd, struct buf *early,
+                   struct ca_error *err) CA_MUST_CHECK;
+/* Sets the container's terminal size. */
+int runtime_resize(struct runtime *rt, const char *id, unsigned rows, unsigned cols,
+                   struct ca_error *err) CA_MUST_CHECK;
+
+/* Creates an exec of `cmd` as `user` ("1000:1000") in a running container, with a terminal. */
+int runtime_exec_create(struct runtime *rt, const char *id, const char *user,
+                        const char *const *cmd, const char *const *env, char exec_id[65],
+                        struct ca_error *err) CA_MUST_CHECK;
+/* Starts it and returns its terminal stream (as runtime_attach). */
+int runtime_exec_start(struct runtime *rt, const char *exec_id, int *ret_fd, struct buf *early,
+                       struct ca_error *err) CA_MUST_CHECK;
+int runtime_exec_resize(struct runtime *rt, const char *exec_id, unsigned rows, unsigned cols,
+                        struct ca_error *err) CA_MUST_CHECK;
+/* The exec's exit status once it has ended. */
+int runtime_exec_status(struct runtime *rt, const char *exec_id, int *exit_code,
+                        struct ca_error *err) CA_MUST_CHECK;

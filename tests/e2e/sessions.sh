@@ -138,6 +138,13 @@ expect_grep "no codex credential.*$HOME/\.codex/auth\.json" "$TEST_TMP/err"
 mv "$TEST_TMP/codex-auth" "$HOME/.codex/auth.json"
 check "a refused credential left a container" test "$(api GET '/containers/json?all=1')" = "[]"
 
+# In a terminal, run joins it to the session's: keys in, screen out, its size, its status.
+printf 'stty size; echo "in-$((6*7))-$(id -un)"; exit 5\r' >"$TEST_TMP/typed"
+expect_status 5 "$CA_PYTHON3" "$e2e_dir/pty-run.py" "$TEST_TMP/typed" -- "$CA_BIN" run codex "$ws" -- bash
+expect_grep '40 120' "$TEST_TMP/out"
+expect_grep 'in-42-agentcli' "$TEST_TMP/out"
+expect_no_grep 'agent-init:' "$TEST_TMP/out"
+
 # The exit status is the session's; the session is gone afterwards.
 expect_status 7 "$CA_BIN" run claude "$ws" -- sh -c 'exit 7'
 check "run left a container behind" test "$(api GET '/containers/json?all=1&filters=%7B%22label%22%3A%5B%22io.coding-agents.session%22%5D%7D')" = "[]"
