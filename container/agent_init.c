@@ -373,6 +373,7 @@ struct child_opts {
         const char *agent_var;   /* CLAUDE_CONFIG_DIR ..., or NULL */
         const char *agent_dir;
         const char *credential_env; /* "NAME=value" or NULL */
+        bool tmux;                  /* TMUX_TMPDIR = home: the agent's tmux socket is private */
         char **argv;
         sigset_t mask;
 };
@@ -381,7 +382,7 @@ CA_NORETURN static void exec_child(const struct child_opts *o)
 {
         char *env[18];
         size_t n = 0;
-        char home[320], user[64], logname[64], agentvar[400], term[96];
+        char home[320], user[64], logname[64], agentvar[400], term[96], tmuxdir[340];
         const char *t = secure_getenv("TERM");
         const char *session = secure_getenv("CODING_AGENTS_SESSION");
         char sess[160];
@@ -429,6 +430,10 @@ CA_NORETURN static void exec_child(const struct child_opts *o)
         }
         if (o->credential_env)
                 env[n++] = (char *) o->credential_env;
+        if (o->tmux) {
+                (void) snprintf(tmuxdir, sizeof(tmuxdir), "TMUX_TMPDIR=%s", o->home);
+                env[n++] = tmuxdir;
+        }
         env[n] = NULL;
         if (chdir(IMAGE_WORKSPACE) < 0 && chdir(o->home) < 0)
                 die("cannot enter /workspace: %s", strerror(errno));
@@ -483,6 +488,7 @@ int main(int argc, char **argv)
                 {"grace", required_argument, NULL, 'g'},
                 {"no-hidepid", no_argument, NULL, 'P'},
                 {"quiet", no_argument, NULL, 'q'},
+                {"tmux", no_argument, NULL, 't'},
                 {0},
         };
         static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
@@ -521,6 +527,9 @@ int main(int argc, char **argv)
                 case 'q':
                         quiet = true;
                         break;
+                case 't':
+                        co.tmux = true;
+                        break;
                 default:
                         (void) fputs(usage, stderr);
                         return 2;
@@ -531,6 +540,22 @@ int main(int argc, char **argv)
                 return 2;
         }
         co.argv = argv + optind;
+        if (co.tmux) {
+                /* The command runs in a detached tmux session "agent" of agentcli's own
+                 * server, which outlives this client; the session ends with the command. */
+                static const char *const pre[] = {"tmux", "-f", "/dev/null", "new-session", "-d",
+                                                  "-s", "agent", "-x", "200", "-y", "50"};
+                size_t k = CA_ELEMENTSOF(pre), nargs = (size_t) (argc - optind);
+                char **v = calloc(k + nargs + 1, sizeof(*v));
+
+                if (!v)
+                        die("out of memory");
+                for (size_t i = 0; i < k; i++)
+                        v[i] = (char *) pre[i];
+                for (size_t i = 0; i < nargs; i++)
+                        v[k + i] = argv[optind + (int) i];
+                co.argv = v;
+        }
         if (getuid() != 0)
                 die("must start as root (PID 1 of the container)");
         if (sodium_init() < 0)
@@ -611,15 +636,26 @@ int main(int argc, char **argv)
                         die("signalfd read: %s", strerror(errno));
                 }
                 if (si.ssi_signo != SIGCHLD) {
-                        (void) kill(child, (int) si.ssi_signo);
-                        continue;
+                        if (child > 0) {
+                                (void) kill(child, (int) si.ssi_signo);
+                                continue;
+                        }
+                        /* tmux mode, the client gone: a stop request ends the session. */
+                        if (si.ssi_signo == SIGWINCH)
+                                continue;
+                        status = 128 + (int) si.ssi_signo;
+                        break;
                 }
                 while ((p = waitpid(-1, &st, WNOHANG)) > 0)
                         if (p == child) {
                                 status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
                                 child = 0;
                         }
-                if (child == 0)
+                if (child > 0)
+                        continue;
+                /* The tmux client has set the session up and left: the session lives in its
+                 * server, reparented to us, until no process is left. */
+                if (!co.tmux || status != 0 || (p < 0 && errno == ECHILD))
                         break;
         }
         say("'%s' exited with status %d; stopping the rest", co.argv[0], status);

@@ -65,6 +65,7 @@ static inline void cli_sources_free(char *(*owned)[2])
 
 int cmd_broker(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_connect(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_env(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_events(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_image(int argc, char **argv, struct cli_ctx *ctx);

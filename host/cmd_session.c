@@ -59,9 +59,11 @@ static const char run_usage[] =
         "limits, no network. agent-init installs the rendered MCP configuration and runs the\n"
         "agent CLI as agentcli; COMMAND (default: the agent CLI with ARGS) replaces it.\n"
         "\n"
-        "run     stays attached: prints the session's output, stops it on Ctrl-C, removes it\n"
-        "        when it ends, and exits with its status.\n"
-        "launch  starts it detached and prints the session name (see list, stop, kill, rm).\n"
+        "run     stays attached: in a terminal, joins it to the session's (keys, screen, size);\n"
+        "        otherwise prints the session's output. Stops it on SIGTERM/SIGHUP (and Ctrl-C\n"
+        "        outside a terminal), removes it when it ends, exits with its status.\n"
+        "launch  starts it detached, the agent in a tmux session, and prints the session name\n"
+        "        (see connect, list, stop, kill, rm).\n"
         "\n"
         "Before anything else, a prod install verifies itself (integrity-failed refuses), and\n"
         "the engine must pass 'coding-agents runtime check' (runtime-blocked refuses).\n";
@@ -207,13 +209,16 @@ static int load_profiles(struct buf *seccomp, const char **apparmor, struct ca_e
 /* Builds argv for agent-init: --agent A --grace N -- COMMAND... */
 static const char **init_argv(const struct run_opts *o, char *grace, bool quiet)
 {
-        const char **v = calloc((size_t) o->ncmd + 9, sizeof(*v));
+        const char **v = calloc((size_t) o->ncmd + 10, sizeof(*v));
         size_t n = 0;
 
         if (!v)
                 return NULL;
         if (quiet)
                 v[n++] = "--quiet";
+        /* launch: the agent lives in a tmux session that `connect` attaches to. */
+        if (o->detach)
+                v[n++] = "--tmux";
         (void) snprintf(grace, 24, "%llu", (unsigned long long) o->grace);
         v[n++] = "--agent";
         v[n++] = o->agent;
@@ -738,4 +743,99 @@ int cmd_rm(int argc, char **argv, struct cli_ctx *ctx)
                 return cli_fail(&err);
         (void) printf("session %s: removed\n", name);
         return cli_finish(CLI_OK);
+}
+
+/* ---- connect --------------------------------------------------------------------------------- */
+
+struct resize_exec {
+        struct runtime *rt;
+        const char *exec_id;
+};
+
+static void resize_exec(unsigned rows, unsigned cols, void *userdata)
+{
+        const struct resize_exec *t = userdata;
+        struct ca_error err = {0};
+
+        if (runtime_exec_resize(t->rt, t->exec_id, rows, cols, &err) < 0)
+                err.code = 0;
+}
+
+int cmd_connect(int argc, char **argv, struct cli_ctx *ctx)
+{
+        static const char usage[] =
+                "usage: coding-agents connect <session> [--shell] [--endpoint SOCKET]\n"
+                "\n"
+                "Joins this terminal to a launched session: its agent's tmux session (as\n"
+                "agentcli; detach with C-b d, the agent keeps running), or with --shell a new\n"
+                "shell as agentuser, the workload user, who can read neither the agent's\n"
+                "credential nor its configuration. Exits with the status of what ran.\n";
+        static const struct option opts[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"shell", no_argument, NULL, 's'},
+                {"endpoint", required_argument, NULL, 'e'},
+                {0},
+        };
+        static const char *const attach_cmd[] = {"tmux", "attach-session", "-t", "agent", NULL};
+        static const char *const shell_cmd[] = {"bash", NULL};
+        _cleanup_runtime_ struct runtime *rt = NULL;
+        _cleanup_json_ json_t *ins = NULL;
+        _cleanup_buf_ struct buf early = BUF_INIT;
+        _cleanup_close_ int fd = -1;
+        const char *endpoint = NULL, *name, *term = secure_getenv("TERM");
+        char exec_id[65], env_term[96], env_home[128], env_tmux[128];
+        const char *env[4] = {env_term, env_home, NULL, NULL};
+        struct ca_error err = {0};
+        bool shell = false;
+        int c, r, code = 0;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        return cli_help(usage);
+                case 's':
+                        shell = true;
+                        break;
+                case 'e':
+                        endpoint = optarg;
+                        break;
+                default:
+                        return cli_usage_error(ctx, "unknown option");
+                }
+        }
+        if (argc - optind != 1 || !capability_valid_session(argv[optind]))
+                return cli_usage_error(ctx, "connect takes one session");
+        name = argv[optind];
+        if (!terminal_interactive())
+                return cli_usage_error(ctx, "connect needs a terminal on stdin and stdout");
+        if (runtime_open("docker", endpoint, &rt, &err) < 0)
+                return cli_fail(&err);
+        r = session_lookup(rt, name, &ins, &err);
+        if (r < 0)
+                return cli_fail(&err);
+        if (r == 0 || !json_is_true(json_object_get(json_object_get(ins, "State"), "Running")))
+                return cli_error("no running session %s (see 'coding-agents list')", name);
+        (void) snprintf(env_term, sizeof(env_term), "TERM=%s",
+                        term && strlen(term) < 64 ? term : "xterm-256color");
+        (void) snprintf(env_home, sizeof(env_home), "HOME=%s/%s", IMAGE_HOME_DIR,
+                        shell ? "agentuser" : "agentcli");
+        if (!shell) {
+                (void) snprintf(env_tmux, sizeof(env_tmux), "TMUX_TMPDIR=%s/agentcli",
+                                IMAGE_HOME_DIR);
+                env[2] = env_tmux;
+        }
+        if (runtime_exec_create(rt, name, shell ? "1000:1000" : "1001:1001",
+                                shell ? shell_cmd : attach_cmd, env, exec_id, &err) < 0 ||
+            runtime_exec_start(rt, exec_id, &fd, &early, &err) < 0)
+                return cli_fail(&err);
+        {
+                struct resize_exec rz = {rt, exec_id};
+
+                if (terminal_pump(fd, &early, resize_exec, &rz) < 0)
+                        return cli_error("cannot use the terminal");
+        }
+        if (runtime_exec_status(rt, exec_id, &code, &err) < 0)
+                return cli_fail(&err);
+        return cli_finish(code);
 }

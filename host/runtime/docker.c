@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -991,12 +992,22 @@ int runtime_exec_status(struct runtime *rt, const char *exec_id, int *exit_code,
 
         if (!eid || asprintf(&path, "/exec/%s/json", eid) < 0)
                 return ca_error_setx(err, ENOMEM, "out of memory");
-        r = call_json(rt, "GET", path, NULL, ok_200, &ans, err);
-        if (r < 0)
-                return r;
-        code = json_object_get(ans, "ExitCode");
-        if (!json_is_integer(code))
-                return ca_error_setx(err, EPROTO, "engine: exec has no exit status yet");
-        *exit_code = (int) json_integer_value(code);
-        return 0;
+        /* The stream can close a moment before the engine has recorded the exit: the engine
+         * offers no way to wait for an exec, so ask again, briefly (at most ~5 s). */
+        for (int attempt = 0; attempt < 500; attempt++) {
+                const struct timespec pause = {0, 10 * 1000 * 1000};
+
+                json_decref(ans);
+                ans = NULL;
+                r = call_json(rt, "GET", path, NULL, ok_200, &ans, err);
+                if (r < 0)
+                        return r;
+                code = json_object_get(ans, "ExitCode");
+                if (!json_is_true(json_object_get(ans, "Running")) && json_is_integer(code)) {
+                        *exit_code = (int) json_integer_value(code);
+                        return 0;
+                }
+                (void) nanosleep(&pause, NULL);
+        }
+        return ca_error_setx(err, ETIMEDOUT, "engine: the exec did not report its exit status");
 }

@@ -221,6 +221,15 @@ check "agentuser sees agentcli's sleep" docker exec -u 1000:1000 "$session" sh -
 check "agentcli's configuration is not 0600 agentcli" docker exec -u 1001:1001 "$session" sh -c \
         'test "$(stat -c "%a %U" /run/coding-agents/home/agentcli/claude/.claude.json)" = "600 agentcli"'
 
+# ---- launch + connect: the agent in tmux, a terminal joined to it ---------------------------------
+expect_status 2 "$CA_BIN" connect "$session"
+expect_grep 'needs a terminal' "$TEST_TMP/err"
+# --shell: a workload shell as agentuser, who cannot read the agent's credential.
+printf 'id -un; cat /run/coding-agents/home/agentcli/claude/.credentials.json; exit 3\r' >"$TEST_TMP/typed"
+expect_status 3 "$CA_PYTHON3" "$e2e_dir/pty-run.py" "$TEST_TMP/typed" -- "$CA_BIN" connect --shell "$session"
+expect_grep 'agentuser' "$TEST_TMP/out"
+expect_grep 'Permission denied' "$TEST_TMP/out"
+
 # ---- lifecycle: stop, rm, kill --------------------------------------------------------------------
 expect_status 1 "$CA_BIN" rm "$session"
 expect_grep 'is running' "$TEST_TMP/err"
@@ -233,6 +242,24 @@ expect_status 0 "$CA_BIN" rm "$session"
 check "rm left the container" test "$(api GET "/containers/$session/json" -o /dev/null -w '%{http_code}' || true)" = 404
 check "rm left the session directory" test ! -e "$CODING_AGENTS_CONFIG_DIR/sessions/$session"
 expect_status 0 "$CA_BIN" rm "$session"
+
+# connect joins the agent's tmux session as agentcli; C-b d detaches and the agent goes on; when
+# the agent ends, so does the session.
+expect_status 0 "$CA_BIN" launch codex "$ws" -- bash
+session=$(cat "$TEST_TMP/out")
+printf '\002d' >"$TEST_TMP/typed"
+expect_status 0 "$CA_PYTHON3" "$e2e_dir/pty-run.py" "$TEST_TMP/typed" -- "$CA_BIN" connect "$session"
+expect_grep 'detached' "$TEST_TMP/out"
+check "detaching stopped the session" test "$(api GET "/containers/$session/json" | "$CA_PYTHON3" -c 'import json,sys; print(json.load(sys.stdin)["State"]["Running"])')" = True
+printf 'echo "c-$((6*7))-$(id -un)" >/workspace/proof; exit\r' >"$TEST_TMP/typed"
+expect_status 0 "$CA_PYTHON3" "$e2e_dir/pty-run.py" "$TEST_TMP/typed" -- "$CA_BIN" connect "$session"
+check "the keys did not reach the agent's shell" test "$(cat "$ws/proof")" = "c-42-agentcli"
+api POST "/containers/$session/wait" >"$TEST_TMP/wait.json"
+expect_grep '"StatusCode":0' "$TEST_TMP/wait.json"
+expect_status 0 "$CA_BIN" rm "$session"
+: >"$TEST_TMP/typed"
+expect_status 1 "$CA_PYTHON3" "$e2e_dir/pty-run.py" "$TEST_TMP/typed" -- "$CA_BIN" connect "$session"
+expect_grep "no running session $session" "$TEST_TMP/out"
 
 # kill mid-session: capabilities revoked, container gone, events in order.
 expect_status 0 "$CA_BIN" launch codex "$ws" -- sleep infinity
