@@ -7,9 +7,14 @@
 Components: every ELF executable of the stage (type application, with its SHA-256), and every
 shared library they link (from ldd), mapped with dpkg to its Debian package as
 pkg:deb/debian/<name>@<version>?arch=<arch>. Deterministic for a given stage: the timestamp is
-SOURCE_DATE_EPOCH and the serial number is derived from the content. (npm packages baked into
-container images join with the images.)
+SOURCE_DATE_EPOCH and the serial number is derived from the content.
+
+The agent image's npm packages (share/coding-agents/docker/agent/package-lock.json: the agent
+CLIs, installed with `npm ci` by `coding-agents image build`) are listed as
+pkg:npm/<scope>/<name>@<version> with their SHA-512 from the lockfile, under a container
+component for the image: those for this architecture and glibc, which is what npm installs.
 """
+import base64
 import hashlib
 import json
 import os
@@ -74,6 +79,42 @@ def purl(name, version, arch):
             f"?arch={urllib.parse.quote(arch, safe='')}")
 
 
+NPM_CPU = {"x86_64": "x64", "aarch64": "arm64"}
+
+
+def npm_components(stage):
+    """The image's npm packages, and the container component that depends on them."""
+    lock_path = os.path.join(stage, "share/coding-agents/docker/agent/package-lock.json")
+    if not os.path.exists(lock_path):
+        return None, []
+    lock = json.load(open(lock_path))
+    cpu = NPM_CPU.get(os.uname().machine, os.uname().machine)
+    comps = []
+    for key in sorted(lock.get("packages", {})):
+        meta = lock["packages"][key]
+        if not key.startswith("node_modules/"):
+            continue
+        if ("os" in meta and "linux" not in meta["os"]) or ("cpu" in meta and cpu not in meta["cpu"]) \
+                or "musl" in meta.get("libc", []):
+            continue
+        name = key[len("node_modules/"):].split("/node_modules/")[-1]
+        scope, _, base = name.rpartition("/")
+        p = "pkg:npm/" + (urllib.parse.quote(scope, safe="") + "/" if scope else "") + \
+            f"{urllib.parse.quote(base, safe='')}@{urllib.parse.quote(meta['version'], safe='')}"
+        c = {"type": "library", "bom-ref": p, "name": base, "version": meta["version"], "purl": p}
+        if scope:
+            c["group"] = scope
+        integrity = meta.get("integrity", "")
+        if integrity.startswith("sha512-"):
+            c["hashes"] = [{"alg": "SHA-512",
+                            "content": base64.b64decode(integrity[7:]).hex()}]
+        comps.append(c)
+    image = {"type": "container", "bom-ref": "image:coding-agents-agent",
+             "name": "coding-agents-agent",
+             "description": "the agent image built by `coding-agents image build`"}
+    return image, comps
+
+
 def main():
     if len(sys.argv) != 3:
         raise SystemExit("usage: make-sbom.py STAGE VERSION")
@@ -99,6 +140,10 @@ def main():
                 on.append(p)
             deps.append({"ref": ref, "dependsOn": sorted(set(on))})
     components = apps + [libs[k] for k in sorted(libs)]
+    image, npm = npm_components(stage)
+    if image:
+        components += [image] + npm
+        deps.append({"ref": image["bom-ref"], "dependsOn": [c["bom-ref"] for c in npm]})
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
     digest = hashlib.sha256(json.dumps(components, sort_keys=True).encode()).hexdigest()
     bom = {
@@ -113,7 +158,9 @@ def main():
             "tools": {"components": [{"type": "application", "name": "make-sbom.py"}]},
         },
         "components": components,
-        "dependencies": [{"ref": "coding-agents", "dependsOn": [a["bom-ref"] for a in apps]}] + deps,
+        "dependencies": [{"ref": "coding-agents",
+                          "dependsOn": [a["bom-ref"] for a in apps] + ([image["bom-ref"]] if image else [])}]
+                        + deps,
     }
     json.dump(bom, sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")

@@ -16,6 +16,8 @@ stage="$TEST_TMP/stage"
 mkdir -p "$stage/bin" "$stage/share/doc"
 cp "$CA_BIN" "$stage/bin/coding-agents"
 echo doc >"$stage/share/doc/README"
+mkdir -p "$stage/share/coding-agents/docker/agent"
+cp "$CA_SOURCE_DIR/docker/agent/package-lock.json" "$stage/share/coding-agents/docker/agent/"
 export SOURCE_DATE_EPOCH=1700000000
 expect_status 0 /usr/bin/python3 "$CA_SOURCE_DIR/packaging/make-sbom.py" "$stage" 0.1.0
 cp "$TEST_TMP/out" "$TEST_TMP/sbom.json"
@@ -42,7 +44,8 @@ apps = [c for c in bom["components"] if c["type"] == "application"]
 assert [a["name"] for a in apps] == ["bin/coding-agents"], apps
 digest = hashlib.sha256(open(os.path.join(stage, "bin/coding-agents"), "rb").read()).hexdigest()
 assert apps[0]["hashes"] == [{"alg": "SHA-256", "content": digest}]
-purls = {c["purl"] for c in bom["components"] if c["type"] == "library"}
+purls = {c["purl"] for c in bom["components"]
+         if c["type"] == "library" and not c["purl"].startswith("pkg:npm/")}
 ldd = subprocess.run(["ldd", os.path.join(stage, "bin/coding-agents")], capture_output=True, text=True).stdout
 libs = [l.split("=>")[1].split()[0] for l in ldd.splitlines() if "=>" in l and "/" in l]
 assert libs
@@ -62,5 +65,17 @@ for p in purls:
 assert any(p.startswith("pkg:deb/debian/libsodium23@") for p in purls)
 assert any(p.startswith("pkg:deb/debian/libjansson4@") for p in purls)
 assert bom["metadata"]["timestamp"] == "2023-11-14T22:13:20Z"
+
+# The agent image's npm packages: the three CLIs and this platform's native parts, with the
+# lockfile's SHA-512, under the image component.
+npm = {c["purl"]: c for c in bom["components"] if c.get("purl", "").startswith("pkg:npm/")}
+cpu = {"x86_64": "x64", "aarch64": "arm64"}[os.uname().machine]
+for want in ("pkg:npm/%40anthropic-ai/claude-code@", "pkg:npm/%40openai/codex@",
+             "pkg:npm/%40github/copilot@", f"pkg:npm/%40openai/codex-linux-{cpu}@"):
+    assert any(p.startswith(want) for p in npm), (want, sorted(npm))
+assert not any("darwin" in p or "win32" in p or "musl" in p for p in npm), sorted(npm)
+assert all(len(c["hashes"][0]["content"]) == 128 for c in npm.values())
+image = [d for d in bom["dependencies"] if d["ref"] == "image:coding-agents-agent"][0]
+assert sorted(image["dependsOn"]) == sorted(npm)
 PY
 finish
