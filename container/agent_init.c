@@ -62,7 +62,7 @@
 #if defined(__SANITIZE_ADDRESS__)
 /* The sanitizer build runs as PID 1 of a container whose seccomp profile denies ptrace, which
  * LeakSanitizer's stop-the-world needs: leaks are checked by the host-side test runs instead. */
-const char *__asan_default_options(void);
+CA_EXPORT const char *__asan_default_options(void);
 const char *__asan_default_options(void)
 {
         return "detect_leaks=0";
