@@ -8,10 +8,12 @@
 
 #define MAX_WORD 512
 
-/* The next whitespace-separated word of [*p, end) into w (truncated words fail later). */
+/* The next whitespace-separated word of [*p, end) into w; one with a NUL or too long for w
+ * comes out unusable (it contains \001), so it matches nothing. */
 static bool next_word(const char **p, const char *end, char *w, size_t size)
 {
         size_t n = 0;
+        bool cut = false;
 
         while (*p < end && (**p == ' ' || **p == '\t'))
                 (*p)++;
@@ -19,16 +21,28 @@ static bool next_word(const char **p, const char *end, char *w, size_t size)
                 return false;
         while (*p < end && **p != ' ' && **p != '\t') {
                 if (n + 1 < size)
-                        w[n++] = **p;
+                        w[n++] = **p ? **p : '\001'; /* a NUL must not end the word early */
+                else
+                        cut = true;
                 (*p)++;
         }
         w[n] = '\0';
+        if (cut)
+                w[0] = '\001'; /* a truncated word matches nothing */
         return n > 0;
 }
 
+/* An http(s) URI of printable ASCII with a host after the scheme. */
 static bool http_uri(const char *u)
 {
-        return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
+        size_t skip = strncmp(u, "http://", 7) == 0 ? 7 : strncmp(u, "https://", 8) == 0 ? 8 : 0;
+
+        if (!skip || u[skip] == '\0' || u[skip] == '/')
+                return false;
+        for (; *u; u++)
+                if ((unsigned char) *u <= 0x20 || (unsigned char) *u >= 0x7f)
+                        return false;
+        return true;
 }
 
 /* Does the space-separated list [p, end) contain `word`? */

@@ -58,6 +58,12 @@ static void test_aptsrc_one_line(void **state)
                          -ENOENT);
         assert_int_equal(mirror("deb http://m/debian bookworm main\n", out, 8), -ENAMETOOLONG);
         assert_int_equal(mirror("", out, sizeof(out)), -ENOENT);
+        /* A URI with a NUL, a control byte or no host is no mirror (found by fuzz_aptsrc). */
+        assert_int_equal(aptsrc_mirror("deb http://\0x/debian bookworm main\n", 36, "bookworm",
+                                       out, sizeof(out)),
+                         -ENOENT);
+        assert_int_equal(mirror("deb http:/// bookworm main\n", out, sizeof(out)), -ENOENT);
+        assert_int_equal(mirror("deb http://m\001/d bookworm main\n", out, sizeof(out)), -ENOENT);
 }
 
 int main(void)
