@@ -71,6 +71,14 @@ expect_grep "failed its integrity check" "$TEST_TMP/err"
 check "a refused session wrote output" [ ! -e "$TEST_TMP/prod-session2" ]
 expect_grep '"type":"integrity-failed"' "$TEST_TMP/prodcfg/security-events.log"
 expect_no_grep '"type":"session-config".*"session":"s".*prod-session2' "$TEST_TMP/prodcfg/security-events.log"
+# A prod `run` refuses the same way before anything else: no engine is asked (there is none at
+# DOCKER_HOST, which would be the error otherwise), no credential read, no container.
+CODING_AGENTS_CONFIG_DIR="$TEST_TMP/prodcfg" DOCKER_HOST="unix://$TEST_TMP/no-engine.sock" \
+        HOME="$TEST_TMP/nohome" expect_status 1 "$prefix/current/bin/coding-agents" run claude "$TEST_TMP/ws"
+expect_grep "failed its integrity check" "$TEST_TMP/err"
+expect_no_grep "engine|credential" "$TEST_TMP/err"
+check "a refused run left no integrity-failed event" test "$(grep -c '"type":"integrity-failed"' "$TEST_TMP/prodcfg/security-events.log")" -ge 2
+expect_no_grep '"type":"(session-start|runtime-blocked)"' "$TEST_TMP/prodcfg/security-events.log"
 
 # Upgrade keeps the old one as previous; rollback swaps them back.
 expect_status 0 "$CA_BIN" install ca-0.2.0.tar.gz --pubkey k.pub --prefix "$prefix"
