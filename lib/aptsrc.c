@@ -35,9 +35,13 @@ static bool next_word(const char **p, const char *end, char *w, size_t size)
 /* An http(s) URI of printable ASCII with a host after the scheme. */
 static bool http_uri(const char *u)
 {
-        size_t skip = strncmp(u, "http://", 7) == 0 ? 7 : strncmp(u, "https://", 8) == 0 ? 8 : 0;
+        size_t len = strlen(u), skip = 0;
 
-        if (!skip || u[skip] == '\0' || u[skip] == '/')
+        if (len > 7 && strncmp(u, "http://", 7) == 0)
+                skip = 7;
+        else if (len > 8 && strncmp(u, "https://", 8) == 0)
+                skip = 8;
+        if (!skip || u[skip] == '/')
                 return false;
         for (; *u; u++)
                 if ((unsigned char) *u <= 0x20 || (unsigned char) *u >= 0x7f)
@@ -48,7 +52,7 @@ static bool http_uri(const char *u)
 /* Does the space-separated list [p, end) contain `word`? */
 static bool list_has(const char *p, const char *end, const char *word)
 {
-        char w[MAX_WORD];
+        char w[MAX_WORD] = {0};
 
         while (next_word(&p, end, w, sizeof(w)))
                 if (strcmp(w, word) == 0)
@@ -72,7 +76,7 @@ static int store(const char *uri, size_t n, char *out, size_t size)
 /* One-line format. */
 static int one_line(const char *p, const char *end, const char *suite, char *out, size_t size)
 {
-        char w[MAX_WORD], uri[MAX_WORD];
+        char w[MAX_WORD] = {0}, uri[MAX_WORD] = {0};
 
         if (!next_word(&p, end, w, sizeof(w)) || strcmp(w, "deb") != 0)
                 return -ENOENT;
@@ -85,7 +89,7 @@ static int one_line(const char *p, const char *end, const char *suite, char *out
                 if (!next_word(&p, end, w, sizeof(w)))
                         return -ENOENT;
         }
-        memcpy(uri, w, sizeof(uri));
+        memcpy(uri, w, strlen(w) + 1);
         if (!http_uri(uri) || !next_word(&p, end, w, sizeof(w)) || strcmp(w, suite) != 0 ||
             !list_has(p, end, "main"))
                 return -ENOENT;
@@ -134,7 +138,7 @@ int aptsrc_mirror(const char *text, size_t len, const char *suite, char *out, si
                         } else if (colon) {
                                 size_t klen = (size_t) (colon - q);
                                 const char *v = colon + 1;
-                                char w[MAX_WORD];
+                                char w[MAX_WORD] = {0};
 
                                 in_stanza = true;
                                 if (klen == 5 && strncasecmp(q, "Types", 5) == 0)

@@ -995,7 +995,7 @@ int runtime_exec_status(struct runtime *rt, const char *exec_id, int *exit_code,
         /* The stream can close a moment before the engine has recorded the exit: the engine
          * offers no way to wait for an exec, so ask again, briefly (at most ~5 s). */
         for (int attempt = 0; attempt < 500; attempt++) {
-                const struct timespec pause = {0, 10 * 1000 * 1000};
+                const struct timespec pause = {0, 10000000L}; /* 10 ms */
 
                 json_decref(ans);
                 ans = NULL;

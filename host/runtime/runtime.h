@@ -61,7 +61,7 @@ struct runtime_spec {
         const char *cgroup_parent;      /* NULL: the engine's default */
         int64_t memory_bytes;
         int64_t pids_limit;
-        bool tty;                       /* a terminal, with stdin open (attach) */
+        bool tty;                       /* a terminal; stdin kept open for attaching */
 };
 
 /* Opens the runtime `name` ("docker") at `endpoint` (a socket path; NULL: DOCKER_HOST's
