@@ -308,6 +308,7 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
         _cleanup_secret_ struct ca_secret *secret = NULL;
         const struct image_credential *which = NULL;
         struct engine_facts facts;
+        sigset_t stop_signals;
         bool issued = false;
         /* In a terminal, `run` joins it to the session's; otherwise it streams the output. */
         bool interactive = !o->detach && terminal_interactive();
@@ -322,6 +323,14 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
         struct stat st;
         int r, status = CLI_FAIL;
 
+        /* run: a stop request (SIGINT/SIGTERM/SIGHUP) stays pending until the container runs
+         * and the stopper thread takes it, so that none is lost or kills us half-way. */
+        sigemptyset(&stop_signals);
+        sigaddset(&stop_signals, SIGINT);
+        sigaddset(&stop_signals, SIGTERM);
+        sigaddset(&stop_signals, SIGHUP);
+        if (!o->detach && pthread_sigmask(SIG_BLOCK, &stop_signals, NULL) != 0)
+                return cli_error("cannot set up signal handling");
         if (!realpath(rq.workspace, workspace) || stat(workspace, &st) < 0 ||
             !S_ISDIR(st.st_mode))
                 return cli_usage_error(ctx, "workspace '%s' is not a directory", rq.workspace);
@@ -480,12 +489,8 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                 pthread_t thread;
                 int code = 0;
 
-                sigemptyset(&s.set);
-                sigaddset(&s.set, SIGINT);
-                sigaddset(&s.set, SIGTERM);
-                sigaddset(&s.set, SIGHUP);
-                if (pthread_sigmask(SIG_BLOCK, &s.set, NULL) != 0 ||
-                    pthread_create(&thread, NULL, stopper_main, &s) != 0) {
+                s.set = stop_signals;
+                if (pthread_create(&thread, NULL, stopper_main, &s) != 0) {
                         status = cli_error("cannot set up signal handling");
                         goto fail;
                 }

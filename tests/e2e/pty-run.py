@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""pty-run.py INPUT -- COMMAND [ARGS...]
+"""pty-run.py [--after TEXT] INPUT -- COMMAND [ARGS...]
 
 Runs COMMAND on a new pseudo-terminal of 40 rows and 120 columns, types the bytes of the file
-INPUT into it, copies everything the terminal shows to stdout and exits with COMMAND's status:
-a user at a terminal, for the tests of `run` and `connect`.
+INPUT into it (with --after, only once TEXT has appeared on the screen: a program that switches
+its terminal to raw mode may discard what was typed before), copies everything the terminal
+shows to stdout and exits with COMMAND's status: a user at a terminal, for the tests of `run`
+and `connect`.
 """
 import fcntl
 import os
@@ -15,15 +17,22 @@ import termios
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[2] != "--":
+    args = sys.argv[1:]
+    after = None
+    if len(args) > 2 and args[0] == "--after":
+        after, args = args[1].encode(), args[2:]
+    if len(args) < 3 or args[1] != "--":
         sys.stderr.write(__doc__)
         return 2
-    data = open(sys.argv[1], "rb").read()
+    data = open(args[0], "rb").read()
     pid, master = pty.fork()
     if pid == 0:
-        os.execvp(sys.argv[3], sys.argv[3:])
+        os.execvp(args[2], args[2:])
     fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    os.write(master, data)
+    typed = False
+    if after is None:
+        os.write(master, data)
+        typed = True
     out = bytearray()
     while True:
         try:
@@ -33,6 +42,9 @@ def main():
         if not chunk:
             break
         out += chunk
+        if not typed and after in out:
+            os.write(master, data)
+            typed = True
     _, status = os.waitpid(pid, 0)
     sys.stdout.buffer.write(bytes(out))
     return os.waitstatus_to_exitcode(status) & 0xFF

@@ -140,7 +140,7 @@ check "a refused credential left a container" test "$(api GET '/containers/json?
 
 # In a terminal, run joins it to the session's: keys in, screen out, its size, its status.
 printf 'stty size; echo "in-$((6*7))-$(id -un)"; exit 5\r' >"$TEST_TMP/typed"
-expect_status 5 "$CA_PYTHON3" "$e2e_dir/pty-run.py" "$TEST_TMP/typed" -- "$CA_BIN" run codex "$ws" -- bash
+expect_status 5 "$CA_PYTHON3" "$e2e_dir/pty-run.py" --after 'agentcli@' "$TEST_TMP/typed" -- "$CA_BIN" run codex "$ws" -- bash
 expect_grep '40 120' "$TEST_TMP/out"
 expect_grep 'in-42-agentcli' "$TEST_TMP/out"
 expect_no_grep 'agent-init:' "$TEST_TMP/out"
@@ -226,7 +226,7 @@ expect_status 2 "$CA_BIN" connect "$session"
 expect_grep 'needs a terminal' "$TEST_TMP/err"
 # --shell: a workload shell as agentuser, who cannot read the agent's credential.
 printf 'id -un; cat /run/coding-agents/home/agentcli/claude/.credentials.json; exit 3\r' >"$TEST_TMP/typed"
-expect_status 3 "$CA_PYTHON3" "$e2e_dir/pty-run.py" "$TEST_TMP/typed" -- "$CA_BIN" connect --shell "$session"
+expect_status 3 "$CA_PYTHON3" "$e2e_dir/pty-run.py" --after 'agentuser@' "$TEST_TMP/typed" -- "$CA_BIN" connect --shell "$session"
 expect_grep 'agentuser' "$TEST_TMP/out"
 expect_grep 'Permission denied' "$TEST_TMP/out"
 
@@ -248,11 +248,11 @@ expect_status 0 "$CA_BIN" rm "$session"
 expect_status 0 "$CA_BIN" launch codex "$ws" -- bash
 session=$(cat "$TEST_TMP/out")
 printf '\002d' >"$TEST_TMP/typed"
-expect_status 0 "$CA_PYTHON3" "$e2e_dir/pty-run.py" "$TEST_TMP/typed" -- "$CA_BIN" connect "$session"
+expect_status 0 "$CA_PYTHON3" "$e2e_dir/pty-run.py" --after '[agent]' "$TEST_TMP/typed" -- "$CA_BIN" connect "$session"
 expect_grep 'detached' "$TEST_TMP/out"
 check "detaching stopped the session" test "$(api GET "/containers/$session/json" | "$CA_PYTHON3" -c 'import json,sys; print(json.load(sys.stdin)["State"]["Running"])')" = True
 printf 'echo "c-$((6*7))-$(id -un)" >/workspace/proof; exit\r' >"$TEST_TMP/typed"
-expect_status 0 "$CA_PYTHON3" "$e2e_dir/pty-run.py" "$TEST_TMP/typed" -- "$CA_BIN" connect "$session"
+expect_status 0 "$CA_PYTHON3" "$e2e_dir/pty-run.py" --after 'agentcli@' "$TEST_TMP/typed" -- "$CA_BIN" connect "$session"
 check "the keys did not reach the agent's shell" test "$(cat "$ws/proof")" = "c-42-agentcli"
 api POST "/containers/$session/wait" >"$TEST_TMP/wait.json"
 expect_grep '"StatusCode":0' "$TEST_TMP/wait.json"
@@ -260,6 +260,25 @@ expect_status 0 "$CA_BIN" rm "$session"
 : >"$TEST_TMP/typed"
 expect_status 1 "$CA_PYTHON3" "$e2e_dir/pty-run.py" "$TEST_TMP/typed" -- "$CA_BIN" connect "$session"
 expect_grep "no running session $session" "$TEST_TMP/out"
+
+# run (not in a terminal) stops its session on SIGTERM, with the grace period, and cleans up.
+# It is signalled once agent-init has redeemed the credential: the container is running then.
+mkfifo "$TEST_TMP/redeemed"
+"$CA_BIN" events tail -f -n 0 --type capability-redeemed --json >"$TEST_TMP/redeemed" &
+tail_pid=$!
+exec {redeemed_fd}<"$TEST_TMP/redeemed"
+"$CA_BIN" run codex "$ws" -- sleep infinity >"$TEST_TMP/run.out" 2>"$TEST_TMP/run.err" &
+run_pid=$!
+IFS= read -r -u "$redeemed_fd" _
+kill -TERM "$run_pid"
+run_status=0
+wait "$run_pid" || run_status=$?
+kill "$tail_pid"
+wait "$tail_pid" 2>/dev/null || true
+exec {redeemed_fd}<&-
+check "run exited $run_status on SIGTERM, not 143: $(tail -3 "$TEST_TMP/run.err")" test "$run_status" = 143
+expect_grep 'stopping session' "$TEST_TMP/run.err"
+check "a stopped run left its container" test "$(api GET '/containers/json?all=1')" = "[]"
 
 # kill mid-session: capabilities revoked, container gone, events in order.
 expect_status 0 "$CA_BIN" launch codex "$ws" -- sleep infinity
