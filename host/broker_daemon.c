@@ -245,15 +245,18 @@ static void op_store(struct daemon *d, int conn, const struct broker_request *re
                 reply_error(conn, "bad-request", "store needs exactly one sealed memfd");
                 return;
         }
-        if (broker_secret_from_memfd(fds[0], &value, &err) < 0 ||
-            store_put(d->store, req->name, value, &err) < 0) {
-                secret_free(value);
+        int r = broker_secret_from_memfd(fds[0], &value, &err);
+
+        if (r == 0)
+                r = store_put(d->store, req->name, value, &err);
+        secret_free(value);
+        if (r < 0) {
                 reply_failure(conn, &err);
                 return;
         }
-        secret_free(value);
-        event(d, AUDIT_STORE_CHANGED, NULL, change_fields("store", req->name));
-        reply(conn, json_pack("{s:b}", "ok", 1), NULL, 0);
+        if (r == 0)
+                event(d, AUDIT_STORE_CHANGED, NULL, change_fields("store", req->name));
+        reply(conn, json_pack("{s:b, s:b}", "ok", 1, "unchanged", r == 1), NULL, 0);
 }
 
 static void op_issue(struct daemon *d, int conn, const struct broker_request *req)

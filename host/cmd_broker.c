@@ -671,7 +671,7 @@ int cmd_kill(int argc, char **argv, struct cli_ctx *ctx)
                                runtime_endpoint(rt));
                 rt = runtime_close(rt);
         }
-        if (session_remove(ctx->config_root, rt, name, &err) < 0)
+        if (session_remove(ctx->config_root, rt, name, false, &err) < 0)
                 return cli_fail(&err);
         (void) printf("session %s: container and configuration removed\n", name);
         return cli_finish(CLI_OK);

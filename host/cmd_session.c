@@ -296,6 +296,7 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
 {
         struct session_request rq = o->rq;
         double t_entry = now_ms(), t, engine_ms = 0;
+        double t_started = 0, t_out = 0, t_wait = 0, t_revoke = 0;
         _cleanup_runtime_ struct runtime *rt = NULL;
         _cleanup_buf_ struct buf seccomp = BUF_INIT;
         _cleanup_json_ json_t *labels = NULL;
@@ -309,7 +310,7 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
         const struct image_credential *which = NULL;
         struct engine_facts facts;
         sigset_t stop_signals;
-        bool issued = false;
+        bool issued = false, created = false;
         /* In a terminal, `run` joins it to the session's; otherwise it streams the output. */
         bool interactive = !o->detach && terminal_interactive();
         _cleanup_buf_ struct buf early = BUF_INIT;
@@ -457,14 +458,16 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                         status = cli_fail(&err);
                         goto fail;
                 }
+                created = true;
         }
         (void) session_emit(ctx->config_root, AUDIT_SESSION_START, session,
                             json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "agent", o->agent,
                                       "mode", o->detach ? "launch" : "run", "container", id,
                                       "image", o->image, "workspace", workspace,
                                       "manifest_sha256", sha));
-        /* Attached before it starts, so that nothing it prints is lost. */
-        if (interactive && runtime_attach(rt, id, &attach_fd, &early, &err) < 0) {
+        /* run attaches before it starts, so that nothing it prints is lost (and learns that it
+         * stopped the moment its output ends). */
+        if (!o->detach && runtime_attach(rt, id, interactive, &attach_fd, &early, &err) < 0) {
                 status = cli_fail(&err);
                 goto fail;
         }
@@ -476,6 +479,7 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                 goto fail;
         }
         report_timing(t_entry, engine_ms);
+        t_started = now_ms();
         if (o->detach) {
                 (void) printf("%s\n", session);
                 status = cli_finish(CLI_OK);
@@ -501,13 +505,17 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
 
                         if (terminal_pump(attach_fd, &early, resize_container, &rz) < 0)
                                 (void) fprintf(stderr, "coding-agents: cannot use the terminal\n");
-                } else if (runtime_logs(rt, id, true, STDOUT_FILENO, STDERR_FILENO, &err) < 0) {
-                        (void) fprintf(stderr, "coding-agents: %s\n", err.msg);
+                } else if (runtime_copy_output(attach_fd, &early, false, STDOUT_FILENO,
+                                               STDERR_FILENO) < 0) {
+                        (void) fprintf(stderr, "coding-agents: the session's output was cut "
+                                               "short\n");
                 }
+                t_out = now_ms();
                 if (runtime_wait(rt, id, &code, &err) < 0) {
                         status = cli_fail(&err);
                         goto fail;
                 }
+                t_wait = now_ms();
                 (void) session_emit(ctx->config_root, AUDIT_SESSION_STOP, session,
                                     json_pack("{s:s, s:i}", "container", id, "exit_status",
                                               code));
@@ -524,10 +532,17 @@ fail:
                                       NULL, 0, &reply, &err) < 0)
                         (void) cli_fail(&err);
         }
-        if (session_remove(ctx->config_root, rt, session, &err) < 0) {
+        t_revoke = now_ms();
+        if (session_remove(ctx->config_root, rt, session, created, &err) < 0) {
                 (void) cli_fail(&err);
                 status = CLI_FAIL;
         }
+        if (t_out > 0 && secure_getenv("CODING_AGENTS_TIMING"))
+                (void) fprintf(stderr,
+                               "coding-agents: timing: output %.3f ms wait %.3f ms revoke %.3f "
+                               "ms remove %.3f ms\n",
+                               t_out - t_started, t_wait - t_out, t_revoke - t_wait,
+                               now_ms() - t_revoke);
 out:
         render_result_clear(&res);
         return status;
@@ -744,7 +759,7 @@ int cmd_rm(int argc, char **argv, struct cli_ctx *ctx)
         if (r > 0 && !force &&
             json_is_true(json_object_get(json_object_get(ins, "State"), "Running")))
                 return cli_error("session %s is running: stop it first (or kill it)", name);
-        if (session_remove(ctx->config_root, rt, name, &err) < 0)
+        if (session_remove(ctx->config_root, rt, name, false, &err) < 0)
                 return cli_fail(&err);
         (void) printf("session %s: removed\n", name);
         return cli_finish(CLI_OK);

@@ -412,10 +412,10 @@ void session_remove_dir(const char *config_root, const char *name)
                 (void) fprintf(stderr, "coding-agents: %s\n", err.msg);
 }
 
-int session_remove(const char *config_root, struct runtime *rt, const char *name,
+int session_remove(const char *config_root, struct runtime *rt, const char *name, bool ours,
                    struct ca_error *err)
 {
-        int r = rt ? session_lookup(rt, name, NULL, err) : 0;
+        int r = !rt ? 0 : ours ? 1 : session_lookup(rt, name, NULL, err);
 
         if (r < 0)
                 return r;

@@ -82,8 +82,8 @@ int session_lookup(struct runtime *rt, const char *name, json_t **ret,
                    struct ca_error *err) CA_MUST_CHECK;
 
 /* Removes the container (forced) and the session directory; records session-removed. Gone
- * already: success. */
-int session_remove(const char *config_root, struct runtime *rt, const char *name,
+ * already: success. `ours`: the caller created it in this process, no need to look it up. */
+int session_remove(const char *config_root, struct runtime *rt, const char *name, bool ours,
                    struct ca_error *err) CA_MUST_CHECK;
 
 /* Removes the session directory only (best effort). */

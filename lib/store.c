@@ -543,6 +543,22 @@ int store_put(struct store *st, const char *name, const struct ca_secret *value,
                                   STORE_MAX_SECRETS);
                 goto out;
         }
+        /* The same value again (sessions store the agent CLI's login at every launch): nothing
+         * to write, and no fsync. */
+        if (old && json_is_string(json_object_get(old, "sealed"))) {
+                struct ca_secret *cur = NULL;
+
+                if (unseal(t.master, name, json_string_value(json_object_get(old, "sealed")), &cur,
+                           NULL) == 0) {
+                        bool same = secret_equal(cur, value);
+
+                        secret_free(cur);
+                        if (same) {
+                                r = 1;
+                                goto out;
+                        }
+                }
+        }
         r = seal(t.master, name, value, &sealed, err);
         if (r < 0)
                 goto out;

@@ -49,7 +49,8 @@ struct store *store_close(struct store *st);
 /* True for names the store accepts: secret names as in config (letters, digits, '_'). */
 bool store_valid_name(const char *name);
 
-/* Seals and saves `value` under `name`, replacing an old value. */
+/* Seals and saves `value` under `name`, replacing an old value. Returns 0 when written, 1 when
+ * `name` already held this very value (nothing written). */
 int store_put(struct store *st, const char *name, const struct ca_secret *value,
               struct ca_error *err) CA_MUST_CHECK;
 

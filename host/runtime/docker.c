@@ -736,43 +736,22 @@ int runtime_list(struct runtime *rt, const char *key, json_t **ret, struct ca_er
         return r < 0 ? r : 0;
 }
 
-/* Log streams: 8-byte frame headers (stream, 0, 0, 0, big-endian size) unless TTY. */
-struct logs {
+/* An attached container's output: 8-byte frame headers (stream, 0, 0, 0, big-endian size)
+ * unless it has a terminal. */
+struct output {
         int out_fd, err_fd;
         bool tty;
         unsigned char hdr[8];
         size_t hdr_len;
         uint32_t left;
         int stream;
-        struct ca_error *err;
 };
 
-static bool write_all(int fd, const char *p, size_t len)
+/* Feeds stream bytes to the demultiplexer (or straight through for a terminal). */
+static bool demux(struct output *l, const char *data, size_t len)
 {
-        while (len) {
-                ssize_t w = write(fd, p, len);
-
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0)
-                        return false;
-                p += w;
-                len -= (size_t) w;
-        }
-        return true;
-}
-
-static bool logs_chunk(struct call *c, const char *data, size_t len)
-{
-        struct logs *l = c->userdata;
-
-        if (c->status != 200) {
-                if (c->answer.len + len > 65536)
-                        return false;
-                return buf_append(&c->answer, data, len) == 0;
-        }
         if (l->tty)
-                return write_all(l->out_fd, data, len);
+                return fileio_write_all(l->out_fd, data, len) == 0;
         while (len) {
                 if (l->left == 0) {
                         size_t take = sizeof(l->hdr) - l->hdr_len;
@@ -793,7 +772,7 @@ static bool logs_chunk(struct call *c, const char *data, size_t len)
                 }
                 size_t take = len < l->left ? len : l->left;
 
-                if (!write_all(l->stream == 2 ? l->err_fd : l->out_fd, data, take))
+                if (fileio_write_all(l->stream == 2 ? l->err_fd : l->out_fd, data, take) < 0)
                         return false;
                 data += take;
                 len -= take;
@@ -802,33 +781,25 @@ static bool logs_chunk(struct call *c, const char *data, size_t len)
         return true;
 }
 
-int runtime_logs(struct runtime *rt, const char *id, bool follow, int out_fd, int err_fd,
-                 struct ca_error *err)
+int runtime_copy_output(int sock, const struct buf *early, bool tty, int out_fd, int err_fd)
 {
-        _cleanup_json_ json_t *ins = NULL;
-        _cleanup_free_ char *eid = escape(rt, id);
-        _cleanup_free_ char *path = NULL;
-        struct logs l = {.out_fd = out_fd, .err_fd = err_fd, .err = err};
-        struct call c;
-        char msg[256];
-        int r;
+        struct output l = {.out_fd = out_fd, .err_fd = err_fd, .tty = tty};
+        char chunk[65536];
 
-        r = runtime_inspect(rt, id, &ins, err);
-        if (r < 0)
-                return r;
-        l.tty = json_is_true(json_object_get(json_object_get(ins, "Config"), "Tty"));
-        if (!eid || asprintf(&path, "/containers/%s/logs?stdout=1&stderr=1&follow=%d", eid,
-                             follow ? 1 : 0) < 0)
-                return ca_error_setx(err, ENOMEM, "out of memory");
-        call_init(&c, "GET");
-        c.chunk = logs_chunk;
-        c.userdata = &l;
-        r = perform(rt, path, &c, err);
-        if (r == 0 && c.status != 200)
-                r = ca_error_setx(err, c.status == 404 ? ENOENT : EIO, "engine GET %s: %s", path,
-                                  engine_message(&c, msg, sizeof(msg)));
-        buf_clear(&c.answer);
-        return r;
+        if (early && early->len && !demux(&l, early->data, early->len))
+                return -EIO;
+        for (;;) {
+                ssize_t n = read(sock, chunk, sizeof(chunk));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return 0;
+                if (!demux(&l, chunk, (size_t) n))
+                        return -EIO;
+        }
 }
 
 int runtime_image_tag(struct runtime *rt, const char *ref, const char *repo, const char *tag,
@@ -905,14 +876,14 @@ static int upgrade(struct runtime *rt, const char *path, const char *body, int *
         return 0;
 }
 
-int runtime_attach(struct runtime *rt, const char *id, int *ret_fd, struct buf *early,
-                   struct ca_error *err)
+int runtime_attach(struct runtime *rt, const char *id, bool with_stdin, int *ret_fd,
+                   struct buf *early, struct ca_error *err)
 {
         _cleanup_free_ char *eid = escape(rt, id);
         _cleanup_free_ char *path = NULL;
 
-        if (!eid ||
-            asprintf(&path, "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1", eid) < 0)
+        if (!eid || asprintf(&path, "/containers/%s/attach?stream=1&stdin=%d&stdout=1&stderr=1",
+                             eid, with_stdin ? 1 : 0) < 0)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         return upgrade(rt, path, NULL, ret_fd, early, err);
 }

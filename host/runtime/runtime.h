@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The container runtime interface (ARCHITECTURE §5): preflight, images, create, start, wait,
- * stop, remove, inspect, list, logs. One implementation today, `docker` (host/runtime/docker.c):
+ * stop, remove, inspect, list, and attach/exec for output and terminals. One implementation today, `docker` (host/runtime/docker.c):
  * the Docker Engine REST API on its Unix socket, spoken with libcurl; never the `docker` CLI.
  *
  * Every container coding-agents creates carries the label RUNTIME_LABEL_SESSION (plus agent,
@@ -132,12 +132,6 @@ int runtime_inspect(struct runtime *rt, const char *id, json_t **ret,
 /* Containers (running or not) carrying label `key` (any value): the engine's list objects. */
 int runtime_list(struct runtime *rt, const char *key, json_t **ret,
                  struct ca_error *err) CA_MUST_CHECK;
-/*
- * Copies the container's output to `out_fd` / `err_fd` until it ends (`follow`) or up to now;
- * demultiplexes non-TTY streams.
- */
-int runtime_logs(struct runtime *rt, const char *id, bool follow, int out_fd, int err_fd,
-                 struct ca_error *err) CA_MUST_CHECK;
 
 /* Tags image `ref` as `repo`:`tag` (replacing what had that tag). */
 int runtime_image_tag(struct runtime *rt, const char *ref, const char *repo, const char *tag,
@@ -151,11 +145,18 @@ bool runtime_host_apparmor(void);
  * carries the raw stream both ways. `*ret_fd` is that socket; stream bytes that arrived with
  * the answer's head are appended to `early` (write them out first).
  *
- * runtime_attach: the container's stdin/stdout/stderr (created with tty + open stdin); attach
- * before starting it, so that no output is lost.
+ * runtime_attach: the container's stdout/stderr, and stdin (`with_stdin`; created with tty +
+ * open stdin); attach before starting it, so that no output is lost. Without a terminal the
+ * stream is multiplexed: runtime_copy_output() takes it apart.
  */
-int runtime_attach(struct runtime *rt, const char *id, int *ret_fd, struct buf *early,
-                   struct ca_error *err) CA_MUST_CHECK;
+int runtime_attach(struct runtime *rt, const char *id, bool with_stdin, int *ret_fd,
+                   struct buf *early, struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * Copies an attached container's output (after `early`) to `out_fd` / `err_fd` until the
+ * stream ends, i.e. until the container has stopped. 0, or a negative errno.
+ */
+int runtime_copy_output(int sock, const struct buf *early, bool tty, int out_fd, int err_fd);
 /* Sets the container's terminal size. */
 int runtime_resize(struct runtime *rt, const char *id, unsigned rows, unsigned cols,
                    struct ca_error *err) CA_MUST_CHECK;

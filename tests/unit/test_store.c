@@ -281,11 +281,42 @@ static void test_store_open_completes_resealed_rotation(void **state)
         store_close(st);
 }
 
+/* Storing the value a name already holds writes nothing; a different value is written. */
+static void test_store_put_same_value_writes_nothing(void **state)
+{
+        struct fixture *f = *state;
+        struct store *st = NULL;
+        struct ca_secret *a = secret_new_from("value-a", 7);
+        struct ca_secret *b = secret_new_from("value-b", 7);
+        struct ca_error err = {0};
+        struct stat before, after;
+        char *path = NULL;
+
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_int_equal(store_open(f->dir, true, &st, &err), 0);
+        assert_int_equal(store_put(st, "TOKEN", a, &err), 0);
+        assert_true(asprintf(&path, "%s/secrets.json", f->dir) > 0);
+        assert_int_equal(stat(path, &before), 0);
+        assert_int_equal(store_put(st, "TOKEN", a, &err), 1);
+        assert_int_equal(stat(path, &after), 0);
+        assert_int_equal(before.st_ino, after.st_ino); /* not replaced */
+        assert_int_equal(store_put(st, "TOKEN", b, &err), 0);
+        assert_int_equal(stat(path, &after), 0);
+        assert_int_not_equal(before.st_ino, after.st_ino);
+        expect_secret(st, "TOKEN", "value-b");
+        free(path);
+        secret_free(a);
+        secret_free(b);
+        store_close(st);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         const struct CMUnitTest tests[] = {
                 T(test_store_put_get_list_remove),
+                T(test_store_put_same_value_writes_nothing),
                 T(test_store_open_refuses_open_directory),
                 T(test_store_get_detects_tampering),
                 T(test_store_rotate_master),
