@@ -366,6 +366,127 @@ static void redeem_credential(const char *agent, const char *agent_dir, char **e
         say("redeemed the %s credential for agentcli", agent);
 }
 
+/*
+ * The stdio MCP servers (docs/stubs.md): when the session's manifest names any, links
+ * mcp-stub-<name> for each into IMAGE_STUB_BIN (on agentcli's PATH) and starts
+ * mcp-stub-launcher as root, keeping CAP_SYS_ADMIN for the servers' namespaces (this process
+ * drops it right after), and waits until it listens. Its per-server credentials are the
+ * host's, in the control directory.
+ */
+static pid_t launcher_pid;
+
+/* Whether this process has no child left but the stub launcher (/proc/.../children). */
+static bool only_launcher_left(void)
+{
+        char path[64], buf[4096];
+        ssize_t n;
+        int fd;
+
+        (void) snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int) gettid());
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        n = read(fd, buf, sizeof(buf) - 1);
+        (void) close(fd);
+        if (n < 0)
+                return false;
+        buf[n] = '\0';
+        for (char *tok = buf; *tok;) {
+                long pid = 0;
+
+                while (*tok == ' ')
+                        tok++;
+                if (!*tok)
+                        break;
+                while (*tok >= '0' && *tok <= '9')
+                        pid = pid * 10 + (*tok++ - '0');
+                if (pid != (long) launcher_pid)
+                        return false;
+        }
+        return true;
+}
+
+static void start_stub_launcher(void)
+{
+        _cleanup_buf_ struct buf text = BUF_INIT;
+        _cleanup_json_ json_t *manifest = NULL;
+        struct ca_error err = {0};
+        int pipefd[2], n = 0;
+        char line[16] = "";
+        size_t i;
+        json_t *srv;
+        pid_t pid;
+
+        if (access(IMAGE_CONFIG_DIR "/manifest.json", F_OK) < 0)
+                return;
+        if (fileio_read_path(IMAGE_CONFIG_DIR "/manifest.json", (size_t) 16 << 20, &text, &err) <
+                    0 ||
+            ca_json_parse(text.data, text.len, "manifest.json", &manifest, &err) < 0)
+                die("%s", err.msg);
+        if ((mkdir(IMAGE_STUB_BIN, 0755) < 0 && errno != EEXIST) || chmod(IMAGE_STUB_BIN, 0755) < 0)
+                die("cannot create %s: %s", IMAGE_STUB_BIN, strerror(errno));
+        json_array_foreach(json_object_get(manifest, "servers"), i, srv) {
+                const char *name = json_string_value(json_object_get(srv, "name"));
+                const char *t = json_string_value(json_object_get(srv, "transport"));
+                char link[300];
+
+                if (!name || !t || strcmp(t, "stdio") != 0 || strchr(name, '/'))
+                        continue;
+                (void) snprintf(link, sizeof(link), "%s/mcp-stub-%s", IMAGE_STUB_BIN, name);
+                if (symlink(IMAGE_BIN_DIR "/mcp-stub", link) < 0 && errno != EEXIST)
+                        die("cannot link %s: %s", link, strerror(errno));
+                n++;
+        }
+        if (n == 0)
+                return;
+        /* (umask is 077 here: modes are set explicitly.) */
+        if ((mkdir(IMAGE_STUB_RUN, 0711) < 0 && errno != EEXIST) || chmod(IMAGE_STUB_RUN, 0711) < 0 ||
+            (mkdir(IMAGE_STUB_CREDENTIALS, 0700) < 0 && errno != EEXIST))
+                die("cannot create the stubs' directories: %s", strerror(errno));
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                die("pipe: %s", strerror(errno));
+        pid = fork();
+        if (pid < 0)
+                die("fork: %s", strerror(errno));
+        if (pid == 0) {
+                char uid[16];
+                char *const args[] = {(char *) IMAGE_BIN_DIR "/mcp-stub-launcher",
+                                      (char *) "--manifest",
+                                      (char *) IMAGE_CONFIG_DIR "/manifest.json",
+                                      (char *) "--socket",
+                                      (char *) IMAGE_STUB_SOCKET,
+                                      (char *) "--agent-uid",
+                                      uid,
+                                      (char *) "--credentials",
+                                      (char *) IMAGE_STUB_CREDENTIALS,
+                                      (char *) "--run-dir",
+                                      (char *) IMAGE_STUB_RUN,
+                                      NULL};
+
+                (void) snprintf(uid, sizeof(uid), "%d", AGENTCLI_UID);
+                if (dup2(pipefd[1], STDOUT_FILENO) < 0)
+                        _exit(126);
+                execv(args[0], args);
+                _exit(127);
+        }
+        launcher_pid = pid;
+        (void) close(pipefd[1]);
+        /* "ready\n" once it listens; anything else (or its end) is a failure. */
+        for (size_t got = 0; got + 1 < sizeof(line);) {
+                ssize_t r = read(pipefd[0], line + got, 1);
+
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0 || line[got] == '\n')
+                        break;
+                got++;
+        }
+        (void) close(pipefd[0]);
+        if (strncmp(line, "ready", 5) != 0)
+                die("mcp-stub-launcher did not start");
+        say("stub launcher ready for %d stdio server%s", n, n == 1 ? "" : "s");
+}
+
 struct child_opts {
         uid_t uid;
         const char *user;
@@ -407,7 +528,7 @@ CA_NORETURN static void exec_child(const struct child_opts *o)
         (void) snprintf(home, sizeof(home), "HOME=%s", o->home);
         (void) snprintf(user, sizeof(user), "USER=%s", o->user);
         (void) snprintf(logname, sizeof(logname), "LOGNAME=%s", o->user);
-        env[n++] = (char *) "PATH=/usr/local/bin:/usr/bin:/bin";
+        env[n++] = (char *) "PATH=" IMAGE_STUB_BIN ":/usr/local/bin:/usr/bin:/bin";
         env[n++] = home;
         env[n++] = user;
         env[n++] = logname;
@@ -611,6 +732,7 @@ int main(int argc, char **argv)
         link_cache(cli_home, AGENTCLI_UID);
         own_home(cli_home, AGENTCLI_UID);
         own_home(user_home, AGENTUSER_UID);
+        start_stub_launcher();
         drop_sys_admin();
 
         child = fork();
@@ -655,7 +777,8 @@ int main(int argc, char **argv)
                         continue;
                 /* The tmux client has set the session up and left: the session lives in its
                  * server, reparented to us, until no process is left. */
-                if (!co.tmux || status != 0 || (p < 0 && errno == ECHILD))
+                if (!co.tmux || status != 0 || (p < 0 && errno == ECHILD) ||
+                    (launcher_pid > 0 && only_launcher_left()))
                         break;
         }
         say("'%s' exited with status %d; stopping the rest", co.argv[0], status);

@@ -34,6 +34,12 @@ struct ca_error;
 #define IMAGE_CONTROL_DIR IMAGE_RUN_DIR "/control"
 #define IMAGE_BROKER_SOCKET IMAGE_CONTROL_DIR "/broker.sock"
 #define IMAGE_CREDENTIAL IMAGE_CONTROL_DIR "/credential.json"
+/* The stdio MCP servers: agentcli's mcp-stub-<name> links (first on its PATH), the launcher's
+ * socket (mcp-stub's default), the servers' tmpfs parent and their broker credentials. */
+#define IMAGE_STUB_BIN IMAGE_RUN_DIR "/bin"
+#define IMAGE_STUB_SOCKET IMAGE_RUN_DIR "/stub.sock"
+#define IMAGE_STUB_RUN IMAGE_RUN_DIR "/mcp"
+#define IMAGE_STUB_CREDENTIALS IMAGE_CONTROL_DIR "/stubs"
 /* The capability's stub name for agent CLI credentials. */
 #define IMAGE_CREDENTIAL_STUB "agent-cli"
 

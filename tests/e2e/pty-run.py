@@ -6,7 +6,9 @@ Runs COMMAND on a new pseudo-terminal of 40 rows and 120 columns, types the byte
 INPUT into it (with --after, only once TEXT has appeared on the screen: a program that switches
 its terminal to raw mode may discard what was typed before), copies everything the terminal
 shows to stdout and exits with COMMAND's status: a user at a terminal, for the tests of `run`
-and `connect`.
+and `connect`. Like a terminal, it answers the queries full-screen programs send (device
+attributes, version, cursor position): tmux waits for those answers and takes keys typed
+meanwhile for them.
 """
 import fcntl
 import os
@@ -14,6 +16,13 @@ import pty
 import struct
 import sys
 import termios
+
+ANSWERS = [
+    (b"\x1b[>q", b"\x1bP>|pty-run 1.0\x1b\\"),  # XTVERSION
+    (b"\x1b[>c", b"\x1b[>0;10;1c"),              # secondary device attributes
+    (b"\x1b[c", b"\x1b[?1;2c"),                  # primary device attributes
+    (b"\x1b[6n", b"\x1b[1;1R"),                  # cursor position
+]
 
 
 def main():
@@ -41,7 +50,17 @@ def main():
             break
         if not chunk:
             break
+        seen = len(out)
         out += chunk
+        # Queries ending in the new bytes (they may start in the previous chunk).
+        start = max(0, seen - 8)
+        window = bytes(out[start:])
+        for query, answer in ANSWERS:
+            pos = window.find(query)
+            while pos >= 0:
+                if start + pos + len(query) > seen:
+                    os.write(master, answer)
+                pos = window.find(query, pos + 1)
         if not typed and after in out:
             os.write(master, data)
             typed = True

@@ -138,6 +138,15 @@ expect_grep "no codex credential.*$HOME/\.codex/auth\.json" "$TEST_TMP/err"
 mv "$TEST_TMP/codex-auth" "$HOME/.codex/auth.json"
 check "a refused credential left a container" test "$(api GET '/containers/json?all=1')" = "[]"
 
+# A stdio server the image can run (node, and a script in the workspace): agent-init's stub
+# launcher starts it in its sandbox for Claude's mcp-stub-echo, and Claude sees it connected.
+cp "$e2e_dir/echo-mcp.mjs" "$ws/echo-mcp.mjs"
+chmod 0644 "$ws/echo-mcp.mjs"
+printf '[mcp_servers.echo]\ncommand = "node"\nargs = ["/workspace/echo-mcp.mjs"]\n' >"$TEST_TMP/echo.toml"
+expect_status 0 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/echo.toml" -- claude mcp list
+expect_grep '^echo: mcp-stub-echo .*Connected' "$TEST_TMP/out"
+expect_grep 'stub launcher ready for 2 stdio servers' "$TEST_TMP/err"
+
 # In a terminal, run joins it to the session's: keys in, screen out, its size, its status.
 printf 'stty size; echo "in-$((6*7))-$(id -un)"; exit 5\r' >"$TEST_TMP/typed"
 expect_status 5 "$CA_PYTHON3" "$e2e_dir/pty-run.py" --after 'agentcli@' "$TEST_TMP/typed" -- "$CA_BIN" run codex "$ws" -- bash
