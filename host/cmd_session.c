@@ -318,7 +318,7 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
         struct render_result res = {0};
         struct ca_error err = {0};
         char workspace[PATH_MAX], session[CAP_SESSION_MAX + 1], sha[65], id[65], grace[24];
-        char env_session[CAP_SESSION_MAX + 32];
+        char env_session[CAP_SESSION_MAX + 32], init_sha256[DIGEST_SHA256_HEX_LEN + 1];
         const char *apparmor = NULL;
         const char *env[3] = {env_session, NULL, NULL};
         struct stat st;
@@ -356,15 +356,18 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                 return cli_error("no image '%s' on the engine: run 'coding-agents image build' "
                                  "first",
                                  o->image);
-        session_check_image(img, o->image);
+        /* This install's agent-init: the image must carry it, the credential is bound to it. */
+        agent_init = session_sibling("agent-init");
+        if (!agent_init)
+                return cli_error("out of memory");
+        if (digest_file_hex(agent_init, init_sha256, &err) < 0)
+                return cli_fail(&err);
+        session_check_image(img, o->image, init_sha256);
         if (load_profiles(&seccomp, &apparmor, &err) < 0)
                 return cli_fail(&err);
         /* The agent CLI's credential: missing -> say which file to create, nothing started. */
         if (credential_load(o->agent, &which, &secret, &err) < 0)
                 return cli_fail(&err);
-        agent_init = session_sibling("agent-init");
-        if (!agent_init)
-                return cli_error("out of memory");
 
         /* 4. render into <config root>/sessions/<name>/config. */
         sdir = session_dir(ctx->config_root, session);
@@ -401,7 +404,7 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                 goto fail;
         }
         issued = true;
-        if (credential_issue(ctx, session, which, secret, cgroup_path, agent_init,
+        if (credential_issue(ctx, session, which, secret, cgroup_path, init_sha256,
                              cred_file, &broker_sock, &err) < 0) {
                 status = cli_fail(&err);
                 goto fail;

@@ -14,7 +14,6 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "credential.h"
-#include "digest.h"
 #include "error.h"
 #include "fileio.h"
 #include "json.h"
@@ -80,7 +79,7 @@ int credential_load(const char *agent, const struct image_credential **which,
 
 int credential_issue(const struct cli_ctx *ctx, const char *session,
                      const struct image_credential *which, const struct ca_secret *value,
-                     const char *cgroup, const char *agent_init, const char *out_file,
+                     const char *cgroup, const char *agent_init_sha256, const char *out_file,
                      char **ret_socket, struct ca_error *err)
 {
         _cleanup_json_ json_t *reply = NULL;
@@ -88,13 +87,9 @@ int credential_issue(const struct cli_ctx *ctx, const char *session,
         _cleanup_json_ json_t *cred = NULL;
         _cleanup_buf_ struct buf out = BUF_INIT;
         _cleanup_close_ int memfd = -1;
-        char hash[DIGEST_SHA256_HEX_LEN + 1];
         const char *sock;
         int r;
 
-        r = digest_file_hex(agent_init, hash, err);
-        if (r < 0)
-                return r;
         memfd = broker_secret_memfd(value, err);
         if (memfd < 0)
                 return memfd;
@@ -107,7 +102,7 @@ int credential_issue(const struct cli_ctx *ctx, const char *session,
                               json_pack("{s:s, s:s, s:s, s:[s], s:i, s:s, s:s, s:i, s:i}", "op",
                                         "issue", "session", session, "stub", IMAGE_CREDENTIAL_STUB,
                                         "secrets", which->secret, "uid", 0, "cgroup", cgroup,
-                                        "binary_sha256", hash, "ttl", CREDENTIAL_TTL, "max_uses",
+                                        "binary_sha256", agent_init_sha256, "ttl", CREDENTIAL_TTL, "max_uses",
                                         1),
                               NULL, 0, &issued, err);
         if (r < 0)

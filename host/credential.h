@@ -24,11 +24,11 @@ int credential_load(const char *agent, const struct image_credential **which,
 
 /*
  * Stores `value` in the broker as which->secret, issues the session's capability (uid 0,
- * `cgroup`, the SHA-256 of `agent_init`, single use, short expiry) and writes the credential
+ * `cgroup`, agent-init's SHA-256 in hex, single use, short expiry) and writes the credential
  * JSON {capability, key, socket} to `out_file` (0600). *ret_socket: the session's broker
  * socket on the host (allocated).
  */
 int credential_issue(const struct cli_ctx *ctx, const char *session,
                      const struct image_credential *which, const struct ca_secret *value,
-                     const char *cgroup, const char *agent_init, const char *out_file,
+                     const char *cgroup, const char *agent_init_sha256, const char *out_file,
                      char **ret_socket, struct ca_error *err) CA_MUST_CHECK;

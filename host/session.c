@@ -355,22 +355,12 @@ int session_docker_dir(char *out, size_t size, struct ca_error *err)
         return 0;
 }
 
-void session_check_image(const json_t *image, const char *ref)
+void session_check_image(const json_t *image, const char *ref, const char *agent_init_sha256)
 {
         const char *want = json_string_value(json_object_get(
                 json_object_get(json_object_get(image, "Config"), "Labels"), IMAGE_LABEL_AGENT_INIT));
-        struct profile_info p;
-        char path[PATH_MAX + 16], *slash, have[DIGEST_SHA256_HEX_LEN + 1];
 
-        profile_detect(NULL, &p);
-        (void) snprintf(path, sizeof(path), "%s", p.exe);
-        slash = strrchr(path, '/');
-        if (!slash)
-                return;
-        (void) snprintf(slash + 1, sizeof(path) - (size_t) (slash + 1 - path), "agent-init");
-        if (digest_file_hex(path, have, NULL) < 0)
-                return;
-        if (!want || strcmp(want, have) != 0)
+        if (!want || strcmp(want, agent_init_sha256) != 0)
                 (void) fprintf(stderr,
                                "coding-agents: warning: image '%s' was not built from this "
                                "install's agent-init; run 'coding-agents image build'\n",

@@ -70,8 +70,9 @@ char *session_dir(const char *config_root, const char *name);
  * the source tree's). */
 int session_docker_dir(char *out, size_t size, struct ca_error *err) CA_MUST_CHECK;
 
-/* Warns when the image's agent-init is not the one next to this binary (a stale image). */
-void session_check_image(const json_t *image_inspect, const char *ref);
+/* Warns when the image's agent-init is not this install's (SHA-256 hex): a stale image. */
+void session_check_image(const json_t *image_inspect, const char *ref,
+                         const char *agent_init_sha256);
 
 /*
  * Finds the session's container: 1 (and its inspect object when `ret` is not NULL) when it
