@@ -236,9 +236,14 @@ static const char **init_argv(const struct run_opts *o, char *grace, bool quiet)
 }
 
 /* Ctrl-C / SIGTERM during `run`: stop the session (agent-init gets SIGTERM and the grace). */
+/*
+ * The stopper thread's own copy of what it needs: it outlives start_session()'s frame (a stop
+ * request can be handled while `run` is already cleaning up), so it shares no memory with it.
+ * Allocated once per process and never freed: the thread runs until the process exits.
+ */
 struct stopper {
-        const char *endpoint;
-        const char *name;
+        char endpoint[4096];
+        char name[CAP_SESSION_MAX + 1];
         unsigned grace;
         sigset_t set;
 };
@@ -491,13 +496,19 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
 
         /* 7. run: follow the output until the container ends, then remove it. */
         {
-                struct stopper s = {.endpoint = runtime_endpoint(rt), .name = session,
-                                    .grace = (unsigned) o->grace};
+                struct stopper *stopper = calloc(1, sizeof(*stopper));
                 pthread_t thread;
                 int code = 0;
 
-                s.set = stop_signals;
-                if (pthread_create(&thread, NULL, stopper_main, &s) != 0) {
+                if (stopper) {
+                        (void) snprintf(stopper->endpoint, sizeof(stopper->endpoint), "%s",
+                                        runtime_endpoint(rt));
+                        (void) snprintf(stopper->name, sizeof(stopper->name), "%s", session);
+                        stopper->grace = (unsigned) o->grace;
+                        stopper->set = stop_signals;
+                }
+                if (!stopper || pthread_create(&thread, NULL, stopper_main, stopper) != 0) {
+                        free(stopper);
                         status = cli_error("cannot set up signal handling");
                         goto fail;
                 }
