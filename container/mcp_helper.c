@@ -77,7 +77,7 @@ static const char usage[] =
         "                  [--allow-method M]... [--allow-path /PREFIX]...\n"
         "                  [--max-request BYTES] [--max-response BYTES] [--sse-event-max BYTES]\n"
         "                  [--idle-timeout SECONDS] [--grace SECONDS]\n"
-        "                  [--events FILE] [--session ID]\n"
+        "                  [--events FILE | --events-fd FD] [--session ID] [--proxy URL]\n"
         "\n"
         "A localhost proxy for one remote MCP server (Streamable HTTP and legacy SSE). The\n"
         "credential file is a broker credential (capability, key, socket): the upstream token\n"
@@ -87,7 +87,11 @@ static const char usage[] =
         "--listen 127.0.0.1:0 picks a free port (printed on start); unix:PATH listens on a\n"
         "Unix-domain socket, mode 0660 (no Host check there: browsers cannot reach it).\n"
         "Defaults: base path = the upstream path's directory, --max-request 10485760,\n"
-        "--max-response 104857600, --sse-event-max 1048576, --idle-timeout 300, --grace 5.\n";
+        "--max-response 104857600, --sse-event-max 1048576, --idle-timeout 300, --grace 5.\n"
+        "--proxy http://HOST:PORT reaches the upstream through that HTTP proxy (a CONNECT\n"
+        "tunnel: TLS, verification and pins stay end to end). --events-fd writes each event as\n"
+        "one JSON line {type, fields} to FD instead of appending to a log (agent-init records\n"
+        "them). A credential that redeems no secret sends no Authorization upstream.\n";
 
 struct helper {
         const char *name;
@@ -108,6 +112,8 @@ struct helper {
         uint64_t max_request, max_response, sse_event_max;
         uint64_t idle_timeout_s, grace_s;
         const char *events_log;
+        int events_fd; /* -1: none */
+        const char *proxy;
         const char *session;
         /* secrets */
         struct ca_secret *auth_header; /* "Authorization: Bearer <credential>" */
@@ -143,8 +149,25 @@ static void event(enum audit_type type, json_t *fields)
         if (!fields)
                 return;
         (void) json_object_set_new(fields, "helper", json_string(H.name));
-        if (H.events_log && audit_emit(H.events_log, type, H.session, fields, &err) < 0)
+        if (H.events_fd >= 0) {
+                /* One line per write(): atomic on a pipe below PIPE_BUF, and the reader
+                 * refuses anything longer. */
+                _cleanup_json_ json_t *line = json_pack("{s:s, s:O}", "type",
+                                                        audit_type_name(type), "fields", fields);
+                char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+
+                if (text) {
+                        size_t n = strlen(text);
+
+                        text[n] = '\n';
+                        if (n + 1 > PIPE_BUF || write(H.events_fd, text, n + 1) != (ssize_t) (n + 1))
+                                (void) fprintf(stderr, "mcp-helper: cannot pass an event on\n");
+                        text[n] = '\0';
+                        free(text);
+                }
+        } else if (H.events_log && audit_emit(H.events_log, type, H.session, fields, &err) < 0) {
                 (void) fprintf(stderr, "mcp-helper: cannot record an event: %s\n", err.msg);
+        }
         json_decref(fields);
 }
 
@@ -642,9 +665,9 @@ static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
                 }
         }
         (void) MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hc);
-        hc.list = curl_slist_append(hc.list, (const char *) H.auth_header->buf);
-        if (hc.list)
-                hc.list = curl_slist_append(hc.list, "Expect:");
+        if (H.auth_header)
+                hc.list = curl_slist_append(hc.list, (const char *) H.auth_header->buf);
+        hc.list = curl_slist_append(hc.list, "Expect:");
         r->hdrs = hc.list;
         r->easy = e = curl_easy_init();
         r->multi = curl_multi_init();
@@ -665,6 +688,10 @@ static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
                 (void) curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
                 (void) curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, r);
         }
+        /* Never a proxy from the environment: only the one given, and only for this. */
+        (void) curl_easy_setopt(e, CURLOPT_PROXY, H.proxy ? H.proxy : "");
+        if (H.proxy)
+                (void) curl_easy_setopt(e, CURLOPT_PROXYTYPE, (long) CURLPROXY_HTTP);
         (void) curl_easy_setopt(e, CURLOPT_SHARE, H.share);
         (void) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 15L);
         (void) curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -880,11 +907,7 @@ static int load_secrets(const char *credential, const char *token_file, struct c
         sodium_memzero(key, sizeof(key));
         if (n < 0)
                 return n;
-        if (n < 1) {
-                broker_redeemed_clear(got, (size_t) n);
-                return ca_error_setx(err, EPROTO, "the broker returned no secret");
-        }
-        {
+        if (n >= 1) {
                 static const char prefix[] = "Authorization: Bearer ";
                 size_t len = sizeof(prefix) - 1 + got[0].value->len;
 
@@ -896,10 +919,11 @@ static int load_secrets(const char *credential, const char *token_file, struct c
                 }
         }
         broker_redeemed_clear(got, (size_t) n);
-        if (!H.auth_header)
+        /* No secret: a server that needs no upstream credential. */
+        if (n >= 1 && !H.auth_header)
                 return ca_error_setx(err, ENOMEM, "out of memory");
-        if (memchr(H.auth_header->buf, '\n', H.auth_header->len) ||
-            memchr(H.auth_header->buf, '\r', H.auth_header->len))
+        if (H.auth_header && (memchr(H.auth_header->buf, '\n', H.auth_header->len) ||
+                              memchr(H.auth_header->buf, '\r', H.auth_header->len)))
                 return ca_error_input(err, "the upstream credential contains a line break");
         fd = open(token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
@@ -998,6 +1022,8 @@ int main(int argc, char **argv)
                 {"idle-timeout", required_argument, NULL, 'i'},
                 {"grace", required_argument, NULL, 'g'},
                 {"events", required_argument, NULL, 'E'},
+                {"events-fd", required_argument, NULL, 'F'},
+                {"proxy", required_argument, NULL, 'x'},
                 {"session", required_argument, NULL, 's'},
                 {0},
         };
@@ -1010,6 +1036,7 @@ int main(int argc, char **argv)
         int c, sfd;
 
         H.name = "mcp";
+        H.events_fd = -1;
         H.max_request = CONFIG_MAX_REQUEST_DEFAULT;
         H.max_response = CONFIG_MAX_REPLY_DEFAULT;
         H.sse_event_max = (uint64_t) 1 << 20;
@@ -1076,6 +1103,24 @@ int main(int argc, char **argv)
                 case 'E':
                         H.events_log = optarg;
                         break;
+                case 'F': {
+                        uint64_t fd;
+
+                        if (parse_uint(optarg, 3, 1023, &fd) < 0 || fcntl((int) fd, F_GETFD) < 0)
+                                return fail_usage("--events-fd takes an open descriptor", optarg);
+                        H.events_fd = (int) fd;
+                        (void) fcntl(H.events_fd, F_SETFD, FD_CLOEXEC);
+                        break;
+                }
+                case 'x': {
+                        struct url pu;
+
+                        if (url_parse(optarg, &pu, NULL) < 0 || pu.https || !pu.port_explicit ||
+                            pu.query || (pu.path_len && strcmp(pu.path, "/") != 0))
+                                return fail_usage("--proxy takes http://HOST:PORT", optarg);
+                        H.proxy = optarg;
+                        break;
+                }
                 case 's':
                         if (!capability_valid_session(optarg))
                                 return fail_usage("bad --session", optarg);
