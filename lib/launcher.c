@@ -255,7 +255,28 @@ static void exec_server(struct spawn_ctx *c)
 
 /* ---- PID 1 of the server's namespace ---- */
 
-static void zero_and_unmount(const char *dir)
+/* Overwrites the tmpfs's files with zeros and removes them, then unmounts it. The files are
+ * the server's (0600) and root has no DAC_OVERRIDE in a session's container: the zeroing is
+ * done by a child that becomes the server's UID. */
+static void zero_files(const char *dir);
+
+static void zero_and_unmount(const char *dir, uid_t uid)
+{
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+                    setresuid(uid, uid, uid) < 0)
+                        _exit(1);
+                zero_files(dir);
+                _exit(0);
+        }
+        if (pid > 0)
+                (void) waitpid(pid, NULL, 0);
+        (void) umount2(dir, MNT_DETACH);
+}
+
+static void zero_files(const char *dir)
 {
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         static char zeros[4096];
@@ -283,7 +304,6 @@ static void zero_and_unmount(const char *dir)
                 if (d)
                         (void) closedir(d);
         }
-        (void) umount2(dir, MNT_DETACH);
 }
 
 static void run_reaper(struct spawn_ctx *c, bool no_network)
@@ -311,8 +331,9 @@ static void run_reaper(struct spawn_ctx *c, bool no_network)
                   "mount /proc");
         CHILD_TRY(mkdir(c->cfg->run_dir, 0755) == 0 || errno == EEXIST, "mkdir run dir");
         CHILD_TRY(mkdir(c->tmpfs, 0700) == 0 || errno == EEXIST, "mkdir tmpfs");
-        (void) snprintf(opts, sizeof(opts), "mode=0700,uid=%u,gid=%u,size=64m", (unsigned) c->uid,
-                        (unsigned) c->uid);
+        /* Root's while the broker socket's mount point is made (root has no DAC_OVERRIDE in
+         * a session's container), then the server's. */
+        (void) snprintf(opts, sizeof(opts), "mode=0700,uid=0,gid=0,size=64m");
         CHILD_TRY(mount("tmpfs", c->tmpfs, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) == 0,
                   "mount tmpfs");
         if (c->cred) {
@@ -338,6 +359,7 @@ static void run_reaper(struct spawn_ctx *c, bool no_network)
                 c->sync_w = sync[1];
                 c->ack_r = ack[0];
         }
+        CHILD_TRY(chown(c->tmpfs, c->uid, c->uid) == 0, "tmpfs owner");
         pid = fork();
         CHILD_TRY(pid >= 0, "fork");
         if (pid == 0) {
@@ -392,7 +414,7 @@ static void run_reaper(struct spawn_ctx *c, bool no_network)
                         }
                 }
         }
-        zero_and_unmount(c->tmpfs);
+        zero_and_unmount(c->tmpfs, c->uid);
         _exit(status); /* forked child: PID 1 of the server's namespace ends here */
 }
 
