@@ -130,7 +130,20 @@ struct domains {
         size_t n;
         char **ips; /* IP-literal hosts of remote servers */
         size_t nips;
+        /* CONNECT (and extra HTTP) ports: allow_ports (default 443) and the explicit ports of
+         * remote servers, which their helpers reach through the proxy. */
+        uint16_t ports[64];
+        size_t nports;
 };
+
+static void add_port(struct domains *d, uint16_t port)
+{
+        for (size_t i = 0; i < d->nports; i++)
+                if (d->ports[i] == port)
+                        return;
+        if (d->nports < CA_ELEMENTSOF(d->ports))
+                d->ports[d->nports++] = port;
+}
 
 static void domains_clear(struct domains *d)
 {
@@ -176,6 +189,10 @@ static int collect_domains(const struct config *cfg, struct domains *d)
                 for (; r >= 0 && names && *names; names++)
                         r = push(&d->v, &d->n, *names);
         }
+        for (size_t i = 0; i < cfg->nallow_ports; i++)
+                add_port(d, cfg->allow_ports[i]);
+        if (!cfg->nallow_ports)
+                add_port(d, 443);
         for (size_t i = 0; r >= 0 && i < cfg->nservers; i++) {
                 const struct config_server *s = &cfg->servers[i];
                 struct url u;
@@ -183,6 +200,7 @@ static int collect_domains(const struct config *cfg, struct domains *d)
                 if (!s->enabled || s->transport == CONFIG_TRANSPORT_STDIO || !s->url ||
                     url_parse(s->url, &u, NULL) < 0)
                         continue;
+                add_port(d, u.port);
                 if (url_is_dns_name(u.host, strlen(u.host)))
                         r = push(&d->v, &d->n, u.host);
                 else
@@ -343,16 +361,13 @@ static int render_squid(const struct config *cfg, const struct egress_opts *o,
         /* Ports: CONNECT only to the allowed ports; plain HTTP to 80 and those. */
         if (r >= 0)
                 r = buf_append_str(&b, "acl ca_connect method CONNECT\nacl ca_connect_ports port");
-        for (size_t i = 0; r >= 0 && i < cfg->nallow_ports; i++)
-                r = buf_printf(&b, " %u", cfg->allow_ports[i]);
-        if (r >= 0 && !cfg->nallow_ports)
-                r = buf_append_str(&b, " 443");
+        for (size_t i = 0; r >= 0 && i < d->nports; i++)
+                r = buf_printf(&b, " %u", d->ports[i]);
         if (r >= 0)
                 r = buf_append_str(&b, "\nacl ca_http_ports port 80");
-        for (size_t i = 0; r >= 0 && i < cfg->nallow_ports; i++)
-                r = buf_printf(&b, " %u", cfg->allow_ports[i]);
-        if (r >= 0 && !cfg->nallow_ports)
-                r = buf_append_str(&b, " 443");
+        for (size_t i = 0; r >= 0 && i < d->nports; i++)
+                if (d->ports[i] != 80)
+                        r = buf_printf(&b, " %u", d->ports[i]);
         /* A label over 63 bytes or a name over 253: refused before any DNS query. */
         if (r >= 0)
                 r = buf_append_str(&b, "\nacl ca_bad_name dstdom_regex -n [^.]{64} ^.{254}\n");
@@ -500,10 +515,8 @@ int egress_render(const struct config *cfg, const struct egress_opts *o,
                 r = render_pages(cfg, out);
         if (r >= 0) {
                 ports = json_array();
-                for (size_t i = 0; ports && i < cfg->nallow_ports; i++)
-                        (void) json_array_append_new(ports, json_integer(cfg->allow_ports[i]));
-                if (ports && !cfg->nallow_ports)
-                        (void) json_array_append_new(ports, json_integer(443));
+                for (size_t i = 0; ports && i < d.nports; i++)
+                        (void) json_array_append_new(ports, json_integer(d.ports[i]));
                 out->summary = json_pack(
                         "{s:i, s:s, s:i, s:o, s:o, s:o, s:I, s:I}", "version", 1, "root", o->root,
                         "port", o->port ? o->port : EGRESS_DEFAULT_PORT, "domains",
