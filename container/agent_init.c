@@ -48,6 +48,8 @@
 #include "error.h"
 #include "fileio.h"
 #include "image.h"
+#include "init.h"
+#include "init_helpers.h"
 #include "json.h"
 #include "secret.h"
 #include "macro.h"
@@ -90,8 +92,10 @@ static const struct {
 
 static bool quiet;
 
-static void say(const char *fmt, ...) CA_PRINTF(1, 2);
-static void say(const char *fmt, ...)
+#define say init_say
+#define die init_die
+
+void init_say(const char *fmt, ...)
 {
         va_list ap;
 
@@ -104,8 +108,7 @@ static void say(const char *fmt, ...)
         va_end(ap);
 }
 
-CA_NORETURN static void die(const char *fmt, ...) CA_PRINTF(1, 2);
-static void die(const char *fmt, ...)
+void init_die(const char *fmt, ...)
 {
         va_list ap;
 
@@ -263,7 +266,7 @@ static void scrub_at(int dfd)
 }
 
 /* Scrubs a home as its owner (root has no DAC override here), then removes it. */
-static void scrub_home(const char *path, uid_t uid)
+void init_scrub_dir(const char *path, uid_t uid)
 {
         pid_t pid = fork();
 
@@ -375,8 +378,11 @@ static void redeem_credential(const char *agent, const char *agent_dir, char **e
  */
 static pid_t launcher_pid;
 
-/* Whether this process has no child left but the stub launcher (/proc/.../children). */
-static bool only_launcher_left(void)
+static struct init_helpers *helpers;
+
+/* Whether this process has no child left but the control plane's: the stub launcher and the
+ * helpers (/proc/.../children). */
+static bool only_control_plane_left(void)
 {
         char path[64], buf[4096];
         ssize_t n;
@@ -400,29 +406,38 @@ static bool only_launcher_left(void)
                         break;
                 while (*tok >= '0' && *tok <= '9')
                         pid = pid * 10 + (*tok++ - '0');
-                if (pid != (long) launcher_pid)
+                if (pid != (long) launcher_pid && !init_helpers_owns(helpers, (pid_t) pid))
                         return false;
         }
         return true;
 }
 
-static void start_stub_launcher(void)
+/* The session manifest, or NULL when the session has none (agent-init run by hand). */
+static json_t *load_manifest(void)
 {
         _cleanup_buf_ struct buf text = BUF_INIT;
-        _cleanup_json_ json_t *manifest = NULL;
         struct ca_error err = {0};
+        json_t *manifest = NULL;
+
+        if (access(IMAGE_CONFIG_DIR "/manifest.json", F_OK) < 0)
+                return NULL;
+        if (fileio_read_path(IMAGE_CONFIG_DIR "/manifest.json", (size_t) 16 << 20, &text, &err) <
+                    0 ||
+            ca_json_parse(text.data, text.len, "manifest.json", &manifest, &err) < 0)
+                die("%s", err.msg);
+        return manifest;
+}
+
+static void start_stub_launcher(const json_t *manifest)
+{
         int pipefd[2], n = 0;
         char line[16] = "";
         size_t i;
         json_t *srv;
         pid_t pid;
 
-        if (access(IMAGE_CONFIG_DIR "/manifest.json", F_OK) < 0)
+        if (!manifest)
                 return;
-        if (fileio_read_path(IMAGE_CONFIG_DIR "/manifest.json", (size_t) 16 << 20, &text, &err) <
-                    0 ||
-            ca_json_parse(text.data, text.len, "manifest.json", &manifest, &err) < 0)
-                die("%s", err.msg);
         if ((mkdir(IMAGE_STUB_BIN, 0755) < 0 && errno != EEXIST) || chmod(IMAGE_STUB_BIN, 0755) < 0)
                 die("cannot create %s: %s", IMAGE_STUB_BIN, strerror(errno));
         json_array_foreach(json_object_get(manifest, "servers"), i, srv) {
@@ -450,18 +465,25 @@ static void start_stub_launcher(void)
                 die("fork: %s", strerror(errno));
         if (pid == 0) {
                 char uid[16];
-                char *const args[] = {(char *) IMAGE_BIN_DIR "/mcp-stub-launcher",
-                                      (char *) "--manifest",
-                                      (char *) IMAGE_CONFIG_DIR "/manifest.json",
-                                      (char *) "--socket",
-                                      (char *) IMAGE_STUB_SOCKET,
-                                      (char *) "--agent-uid",
-                                      uid,
-                                      (char *) "--credentials",
-                                      (char *) IMAGE_STUB_CREDENTIALS,
-                                      (char *) "--run-dir",
-                                      (char *) IMAGE_STUB_RUN,
-                                      NULL};
+                char *args[] = {(char *) IMAGE_BIN_DIR "/mcp-stub-launcher",
+                                (char *) "--manifest",
+                                (char *) IMAGE_CONFIG_DIR "/manifest.json",
+                                (char *) "--socket",
+                                (char *) IMAGE_STUB_SOCKET,
+                                (char *) "--agent-uid",
+                                uid,
+                                (char *) "--credentials",
+                                (char *) IMAGE_STUB_CREDENTIALS,
+                                (char *) "--run-dir",
+                                (char *) IMAGE_STUB_RUN,
+                                NULL, NULL, NULL};
+
+                /* Its stub-start / stub-stop events go to the host's log (with the manifest's
+                 * session). */
+                if (access(IMAGE_EVENTS_LOG, F_OK) == 0) {
+                        args[11] = (char *) "--events";
+                        args[12] = (char *) IMAGE_EVENTS_LOG;
+                }
 
                 (void) snprintf(uid, sizeof(uid), "%d", AGENTCLI_UID);
                 if (dup2(pipefd[1], STDOUT_FILENO) < 0)
@@ -495,27 +517,23 @@ struct child_opts {
         const char *agent_dir;
         const char *credential_env; /* "NAME=value" or NULL */
         bool tmux;                  /* TMUX_TMPDIR = home: the agent's tmux socket is private */
+        const char *extra[72];      /* helper tokens, proxy settings */
+        size_t nextra;
         char **argv;
         sigset_t mask;
 };
 
-CA_NORETURN static void exec_child(const struct child_opts *o)
+void init_become(uid_t uid, const char *user)
 {
-        char *env[18];
-        size_t n = 0;
-        char home[320], user[64], logname[64], agentvar[400], term[96], tmuxdir[340];
-        const char *t = secure_getenv("TERM");
-        const char *session = secure_getenv("CODING_AGENTS_SESSION");
-        char sess[160];
         cap_t none;
 
         /* Bounding set first (needs CAP_SETPCAP), then the UID change clears the rest. */
         for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
                 if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
                         die("cannot clear the bounding set: %s", strerror(errno));
-        if (setgroups(0, NULL) < 0 || setresgid(o->uid, o->uid, o->uid) < 0 ||
-            setresuid(o->uid, o->uid, o->uid) < 0)
-                die("cannot become %s: %s", o->user, strerror(errno));
+        if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+            setresuid(uid, uid, uid) < 0)
+                die("cannot become %s: %s", user, strerror(errno));
         none = cap_init();
         if (!none || cap_set_proc(none) < 0)
                 die("cannot clear capabilities: %s", strerror(errno));
@@ -523,6 +541,18 @@ CA_NORETURN static void exec_child(const struct child_opts *o)
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
             prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 die("cannot lock privileges: %s", strerror(errno));
+}
+
+CA_NORETURN static void exec_child(const struct child_opts *o)
+{
+        char *env[18 + CA_ELEMENTSOF(o->extra)];
+        size_t n = 0;
+        char home[320], user[64], logname[64], agentvar[400], term[96], tmuxdir[340];
+        const char *t = secure_getenv("TERM");
+        const char *session = secure_getenv("CODING_AGENTS_SESSION");
+        char sess[160];
+
+        init_become(o->uid, o->user);
         if (sigprocmask(SIG_UNBLOCK, &o->mask, NULL) < 0)
                 die("cannot unblock signals: %s", strerror(errno));
         (void) snprintf(home, sizeof(home), "HOME=%s", o->home);
@@ -555,6 +585,8 @@ CA_NORETURN static void exec_child(const struct child_opts *o)
                 (void) snprintf(tmuxdir, sizeof(tmuxdir), "TMUX_TMPDIR=%s", o->home);
                 env[n++] = tmuxdir;
         }
+        for (size_t i = 0; i < o->nextra; i++)
+                env[n++] = (char *) o->extra[i];
         env[n] = NULL;
         if (chdir(IMAGE_WORKSPACE) < 0 && chdir(o->home) < 0)
                 die("cannot enter /workspace: %s", strerror(errno));
@@ -610,13 +642,17 @@ int main(int argc, char **argv)
                 {"no-hidepid", no_argument, NULL, 'P'},
                 {"quiet", no_argument, NULL, 'q'},
                 {"tmux", no_argument, NULL, 't'},
+                {"proxy", required_argument, NULL, 'x'},
                 {0},
         };
         static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
         struct child_opts co = {.uid = AGENTCLI_UID, .user = "agentcli"};
         char cli_home[256], user_home[256], agent_dir[320] = "";
         char *credential_env = NULL;
-        const char *agent = NULL;
+        const char *agent = NULL, *proxy = NULL;
+        const char *session = secure_getenv("CODING_AGENTS_SESSION");
+        _cleanup_json_ json_t *manifest = NULL;
+        char proxy_env[4][300];
         uint64_t grace = 10;
         bool hidepid = true;
         int c, sfd, status = 0;
@@ -650,6 +686,11 @@ int main(int argc, char **argv)
                         break;
                 case 't':
                         co.tmux = true;
+                        break;
+                case 'x':
+                        if (strncmp(optarg, "http://", 7) != 0 || strlen(optarg) > 200)
+                                die("--proxy takes http://HOST:PORT");
+                        proxy = optarg;
                         break;
                 default:
                         (void) fputs(usage, stderr);
@@ -732,8 +773,26 @@ int main(int argc, char **argv)
         link_cache(cli_home, AGENTCLI_UID);
         own_home(cli_home, AGENTCLI_UID);
         own_home(user_home, AGENTUSER_UID);
-        start_stub_launcher();
+        manifest = load_manifest();
+        start_stub_launcher(manifest);
         drop_sys_admin();
+        /* The remote servers' helpers, healthy before the agent starts; their local tokens
+         * (and the proxy, in proxy mode) are in the agent's environment only. */
+        init_helpers_start(manifest, session, proxy, &helpers);
+        co.nextra = init_helpers_env(helpers, co.extra, CA_ELEMENTSOF(co.extra) - 6);
+        if (proxy) {
+                static const char *const vars[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
+                                                   "https_proxy"};
+
+                for (size_t i = 0; i < CA_ELEMENTSOF(vars); i++) {
+                        (void) snprintf(proxy_env[i], sizeof(proxy_env[i]), "%s=%s", vars[i],
+                                        proxy);
+                        co.extra[co.nextra++] = proxy_env[i];
+                }
+                /* The helpers are local: never through the proxy. */
+                co.extra[co.nextra++] = "NO_PROXY=127.0.0.1,localhost,::1";
+                co.extra[co.nextra++] = "no_proxy=127.0.0.1,localhost,::1";
+        }
 
         child = fork();
         if (child < 0)
@@ -752,8 +811,21 @@ int main(int argc, char **argv)
                 pid_t p;
                 int st;
 
-                if (read(sfd, &si, sizeof(si)) != (ssize_t) sizeof(si)) {
+                struct pollfd pfd[1 + 1 + 64];
+                size_t npfd = 1;
+
+                pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+                npfd += init_helpers_pollfds(helpers, pfd + 1, CA_ELEMENTSOF(pfd) - 1);
+                if (poll(pfd, (nfds_t) npfd, -1) < 0) {
                         if (errno == EINTR)
+                                continue;
+                        die("poll: %s", strerror(errno));
+                }
+                init_helpers_dispatch(helpers);
+                if (!(pfd[0].revents & POLLIN))
+                        continue;
+                if (read(sfd, &si, sizeof(si)) != (ssize_t) sizeof(si)) {
+                        if (errno == EINTR || errno == EAGAIN)
                                 continue;
                         die("signalfd read: %s", strerror(errno));
                 }
@@ -769,7 +841,9 @@ int main(int argc, char **argv)
                         break;
                 }
                 while ((p = waitpid(-1, &st, WNOHANG)) > 0)
-                        if (p == child) {
+                        if (init_helpers_reaped(helpers, p, st))
+                                continue;
+                        else if (p == child) {
                                 status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
                                 child = 0;
                         }
@@ -778,13 +852,16 @@ int main(int argc, char **argv)
                 /* The tmux client has set the session up and left: the session lives in its
                  * server, reparented to us, until no process is left. */
                 if (!co.tmux || status != 0 || (p < 0 && errno == ECHILD) ||
-                    (launcher_pid > 0 && only_launcher_left()))
+                    ((launcher_pid > 0 || helpers) && only_control_plane_left()))
                         break;
         }
         say("'%s' exited with status %d; stopping the rest", co.argv[0], status);
+        init_helpers_stopping(helpers);
         stop_everything(sfd, (unsigned) grace);
-        scrub_home(cli_home, AGENTCLI_UID);
-        scrub_home(user_home, AGENTUSER_UID);
+        init_helpers_finish(helpers);
+        helpers = NULL;
+        init_scrub_dir(cli_home, AGENTCLI_UID);
+        init_scrub_dir(user_home, AGENTUSER_UID);
         say("homes scrubbed; exiting with %d", status);
         return status;
 }

@@ -34,13 +34,15 @@
 #include "parse.h"
 #include "paths.h"
 #include "proxylog.h"
+#include "session.h"
 #include "spawn.h"
 
 static const char usage[] =
         "usage: coding-agents proxy config [--config FILE]... [--workspace DIR] --out DIR\n"
         "                                  [--root PATH] [--resolver ADDRESS]... [--port N]\n"
         "       coding-agents proxy run --dir DIR [--squid PATH] [--dnsmasq PATH]\n"
-        "       coding-agents proxy events --dir DIR [--follow] [--session ID]\n"
+        "                               [--session ID --events-log FILE]\n"
+        "       coding-agents proxy events --dir DIR [--follow] [--session ID] [--log FILE]\n"
         "\n"
         "The egress proxy: the only way out of a session's containers.\n"
         "\n"
@@ -53,10 +55,12 @@ static const char usage[] =
         "run     runs dnsmasq and squid in the foreground until SIGTERM/SIGINT; prints\n"
         "        'proxy ready' once both answer. Meant for the proxy's own network namespace\n"
         "        (the sidecar container or a test namespace): dnsmasq takes 127.0.0.1:53.\n"
+        "        With --session and --events-log it also runs 'proxy events --follow' into\n"
+        "        FILE (a session's sidecar: the host's log, mounted).\n"
         "events  reads DIR/run/access.log and DIR/run/dnsmasq.log from where it last\n"
         "        stopped and appends proxy-denied, proxy-limit and dns-denied events to the\n"
-        "        security event log; --follow keeps waiting for new lines. Malformed lines\n"
-        "        are counted and reported, never fatal.\n"
+        "        security event log (or --log FILE); --follow keeps waiting for new lines.\n"
+        "        Malformed lines are counted and reported, never fatal.\n"
         "\n"
         "See docs/network-proxy.md.\n";
 
@@ -64,34 +68,6 @@ static const char usage[] =
 #define MAX_RESOLVERS 8
 
 /* ---- proxy config ---- */
-
-static int default_resolvers(char **out, size_t max, size_t *n)
-{
-        _cleanup_fclose_ FILE *f = fopen("/etc/resolv.conf", "re");
-        char line[512];
-
-        *n = 0;
-        if (!f)
-                return 0;
-        while (fgets(line, sizeof(line), f) && *n < max) {
-                char *save = NULL, *key = strtok_r(line, " \t\n", &save);
-                char *addr = key ? strtok_r(NULL, " \t\n", &save) : NULL;
-                struct in6_addr a6;
-                struct in_addr a4;
-
-                if (!key || !addr || strcmp(key, "nameserver") != 0)
-                        continue;
-                /* The proxy's namespace cannot reach the host's loopback resolvers. */
-                if ((inet_pton(AF_INET, addr, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
-                    (inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6)))
-                        continue;
-                out[*n] = strdup(addr);
-                if (!out[*n])
-                        return -ENOMEM;
-                (*n)++;
-        }
-        return 0;
-}
 
 static char *absolute_dir(const char *dir)
 {
@@ -197,7 +173,7 @@ static int proxy_config(int argc, char **argv, struct cli_ctx *ctx)
         abs_out = absolute_dir(out);
         if (!abs_out)
                 return cli_usage_error(ctx, "bad --out '%s': its parent must exist", out);
-        if (!nres && default_resolvers(resolvers, MAX_RESOLVERS, &nres) < 0)
+        if (!nres && session_default_resolvers(resolvers, MAX_RESOLVERS, &nres) < 0)
                 return cli_error("out of memory");
         eo.root = root ? root : abs_out;
         eo.resolvers = (const char *const *) resolvers;
@@ -370,15 +346,18 @@ static int proxy_run(int argc, char **argv, struct cli_ctx *ctx)
                 {"dir", required_argument, NULL, 'd'},
                 {"squid", required_argument, NULL, 's'},
                 {"dnsmasq", required_argument, NULL, 'D'},
+                {"session", required_argument, NULL, 'S'},
+                {"events-log", required_argument, NULL, 'E'},
                 {0},
         };
         const char *dir = NULL, *squid = "/usr/sbin/squid", *dnsmasq = "/usr/sbin/dnsmasq";
+        const char *session = NULL, *events_log = NULL;
         _cleanup_free_ char *squid_conf = NULL, *dnsmasq_conf = NULL, *conf_arg = NULL;
         struct proxy_dir pd = {0};
         _cleanup_close_ int run_fd = -1, sfd = -1;
         struct ca_error err = {0};
         _cleanup_buf_ struct buf parse_out = BUF_INIT;
-        pid_t pids[2] = {-1, -1};
+        pid_t pids[3] = {-1, -1, -1};
         sigset_t mask;
         bool ready = false;
         int c, status = CLI_FAIL;
@@ -397,6 +376,14 @@ static int proxy_run(int argc, char **argv, struct cli_ctx *ctx)
                 case 'D':
                         dnsmasq = optarg;
                         break;
+                case 'S':
+                        if (!capability_valid_session(optarg))
+                                return cli_usage_error(ctx, "bad session id '%s'", optarg);
+                        session = optarg;
+                        break;
+                case 'E':
+                        events_log = optarg;
+                        break;
                 default:
                         return cli_usage_error(ctx, "unknown option");
                 }
@@ -405,6 +392,8 @@ static int proxy_run(int argc, char **argv, struct cli_ctx *ctx)
                 return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
         if (!dir)
                 return cli_usage_error(ctx, "--dir DIR is required");
+        if (!session != !events_log || (events_log && events_log[0] != '/'))
+                return cli_usage_error(ctx, "--session and --events-log (absolute) go together");
         if (squid[0] != '/' || dnsmasq[0] != '/')
                 return cli_usage_error(ctx, "--squid and --dnsmasq take absolute paths");
         if (proxy_dir_load(dir, &pd, &err) < 0 || prepare_run_dir(pd.dir, &run_fd, &err) < 0) {
@@ -456,7 +445,7 @@ static int proxy_run(int argc, char **argv, struct cli_ctx *ctx)
                 if (pids[0] > 0)
                         pids[1] = start_child(squid, sargv, &err);
                 if (pids[0] < 0 || pids[1] < 0) {
-                        stop_children(pids, 2);
+                        stop_children(pids, 3);
                         proxy_dir_clear(&pd);
                         return cli_fail(&err);
                 }
@@ -469,6 +458,20 @@ static int proxy_run(int argc, char **argv, struct cli_ctx *ctx)
                 ready = file_exists_at(run_fd, "dnsmasq.pid") && squid_listening(pd.port);
                 if (!ready && poll(&p, 1, 50) > 0)
                         break;
+        }
+        if (ready && session) {
+                /* The log reader: this program again, following the logs into the host's. */
+                char *const eargv[] = {(char *) "coding-agents", (char *) "proxy",
+                                       (char *) "events", (char *) "--dir",
+                                       (char *) pd.dir, (char *) "--follow",
+                                       (char *) "--session", (char *) session,
+                                       (char *) "--log", (char *) events_log, NULL};
+
+                pids[2] = start_child("/proc/self/exe", eargv, &err);
+                if (pids[2] < 0) {
+                        ready = false;
+                        (void) cli_fail(&err);
+                }
         }
         if (ready) {
                 (void) printf("proxy ready: squid on port %u, resolver 127.0.0.1:53, logs in "
@@ -492,12 +495,13 @@ static int proxy_run(int argc, char **argv, struct cli_ctx *ctx)
                         status = CLI_OK;
                         break;
                 }
-                for (size_t i = 0; i < 2; i++) {
+                for (size_t i = 0; i < 3; i++) {
+                        static const char *const names[] = {"dnsmasq", "squid", "the log reader"};
                         int wst;
 
                         if (pids[i] > 0 && waitpid(pids[i], &wst, WNOHANG) == pids[i]) {
                                 (void) cli_error("%s exited unexpectedly (status %d)",
-                                                 i ? "squid" : "dnsmasq",
+                                                 names[i],
                                                  WIFEXITED(wst) ? WEXITSTATUS(wst)
                                                                 : 128 + WTERMSIG(wst));
                                 pids[i] = -1;
@@ -505,7 +509,7 @@ static int proxy_run(int argc, char **argv, struct cli_ctx *ctx)
                         }
                 }
         }
-        stop_children(pids, 2);
+        stop_children(pids, 3);
         proxy_dir_clear(&pd);
         return cli_finish(status);
 }
@@ -650,6 +654,7 @@ static int proxy_events(int argc, char **argv, struct cli_ctx *ctx)
                 {"dir", required_argument, NULL, 'd'},
                 {"follow", no_argument, NULL, 'f'},
                 {"session", required_argument, NULL, 's'},
+                {"log", required_argument, NULL, 'l'},
                 {0},
         };
         struct cursor cur[2] = {{"dnsmasq.log", 0, 0}, {"access.log", 0, 0}};
@@ -678,6 +683,12 @@ static int proxy_events(int argc, char **argv, struct cli_ctx *ctx)
                         if (!capability_valid_session(optarg))
                                 return cli_usage_error(ctx, "bad session id '%s'", optarg);
                         ec.session = optarg;
+                        break;
+                case 'l':
+                        free(log);
+                        log = strdup(optarg);
+                        if (!log || optarg[0] != '/')
+                                return cli_usage_error(ctx, "--log takes an absolute path");
                         break;
                 default:
                         return cli_usage_error(ctx, "unknown option");

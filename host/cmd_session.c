@@ -5,6 +5,7 @@
  * plus its rendered configuration in <config root>/sessions/<name>/ (0700), which is
  * bind-mounted read-only at /run/coding-agents/config where only agent-init (root) reads it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -25,6 +26,7 @@
 #include "cli.h"
 #include "credential.h"
 #include "digest.h"
+#include "egress.h"
 #include "error.h"
 #include "fileio.h"
 #include "image.h"
@@ -79,6 +81,9 @@ struct run_opts {
         char *const *cmd; /* after "--", or NULL */
         int ncmd;
         bool detach;
+        const char *egress_network;
+        const char *resolvers[8];
+        size_t nresolvers;
 };
 
 static int parse_run(int argc, char **argv, struct cli_ctx *ctx, struct run_opts *o)
@@ -92,6 +97,9 @@ static int parse_run(int argc, char **argv, struct cli_ctx *ctx, struct run_opts
                 {"pids", required_argument, NULL, 'p'},
                 {"grace", required_argument, NULL, 'g'},
                 {"endpoint", required_argument, NULL, 'e'},
+                {"network", required_argument, NULL, 'n'},
+                {"proxy-network", required_argument, NULL, 'N'},
+                {"proxy-resolver", required_argument, NULL, 'R'},
                 {0},
         };
         uint64_t v;
@@ -146,6 +154,31 @@ static int parse_run(int argc, char **argv, struct cli_ctx *ctx, struct run_opts
                 case 'e':
                         o->endpoint = optarg;
                         break;
+                case 'n':
+                        if (strcmp(optarg, "none") != 0 && strcmp(optarg, "proxy") != 0)
+                                return cli_usage_error(ctx, "bad --network '%s' (none or proxy)",
+                                                       optarg);
+                        o->rq.network = optarg[0] == 'n' ? CONFIG_NETWORK_NONE
+                                                         : CONFIG_NETWORK_PROXY;
+                        break;
+                case 'N':
+                        if (!*optarg || strlen(optarg) > 64 || strchr(optarg, '/'))
+                                return cli_usage_error(ctx, "bad --proxy-network '%s'", optarg);
+                        o->egress_network = optarg;
+                        break;
+                case 'R': {
+                        unsigned char a6[16];
+
+                        if (o->nresolvers == CA_ELEMENTSOF(o->resolvers))
+                                return cli_usage_error(ctx, "too many --proxy-resolver");
+                        if (inet_pton(AF_INET, optarg, a6) != 1 &&
+                            inet_pton(AF_INET6, optarg, a6) != 1)
+                                return cli_usage_error(ctx, "bad --proxy-resolver '%s' (an IP "
+                                                            "address)",
+                                                       optarg);
+                        o->resolvers[o->nresolvers++] = optarg;
+                        break;
+                }
                 default:
                         return cli_usage_error(ctx, "unknown option");
                 }
@@ -206,10 +239,11 @@ static int load_profiles(struct buf *seccomp, const char **apparmor, struct ca_e
         return 0;
 }
 
-/* Builds argv for agent-init: --agent A --grace N -- COMMAND... */
-static const char **init_argv(const struct run_opts *o, char *grace, bool quiet)
+/* Builds argv for agent-init: --agent A --grace N [--proxy URL] -- COMMAND... */
+static const char **init_argv(const struct run_opts *o, char *grace, bool quiet,
+                              const char *proxy_url)
 {
-        const char **v = calloc((size_t) o->ncmd + 10, sizeof(*v));
+        const char **v = calloc((size_t) o->ncmd + 12, sizeof(*v));
         size_t n = 0;
 
         if (!v)
@@ -224,6 +258,10 @@ static const char **init_argv(const struct run_opts *o, char *grace, bool quiet)
         v[n++] = o->agent;
         v[n++] = "--grace";
         v[n++] = grace;
+        if (proxy_url) {
+                v[n++] = "--proxy";
+                v[n++] = proxy_url;
+        }
         v[n++] = "--";
         if (o->cmd) {
                 for (int i = 0; i < o->ncmd; i++)
@@ -297,6 +335,23 @@ static void report_timing(double t_entry, double engine_ms)
                                now_ms() - t_entry - engine_ms, engine_ms);
 }
 
+/* The MCP servers' capabilities: the redeeming programs are this install's, as in the image. */
+static int issue_servers(const struct cli_ctx *ctx, const char *session, const json_t *manifest,
+                         const char *cgroup, const char *ctl, struct ca_error *err)
+{
+        _cleanup_free_ char *launcher = session_sibling("mcp-stub-launcher");
+        _cleanup_free_ char *helper = session_sibling("mcp-helper");
+        char launcher_sha[DIGEST_SHA256_HEX_LEN + 1], helper_sha[DIGEST_SHA256_HEX_LEN + 1];
+
+        if (!launcher || !helper)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (digest_file_hex(launcher, launcher_sha, err) < 0 ||
+            digest_file_hex(helper, helper_sha, err) < 0)
+                return -EIO;
+        return credential_issue_servers(ctx, session, manifest, cgroup, launcher_sha, helper_sha,
+                                        ctl, err);
+}
+
 static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
 {
         struct session_request rq = o->rq;
@@ -311,6 +366,12 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
         _cleanup_free_ const char **cmd = NULL;
         _cleanup_free_ char *ctl = NULL, *cred_file = NULL, *broker_sock = NULL;
         _cleanup_free_ char *agent_init = NULL, *cgroup = NULL, *cgroup_path = NULL;
+        _cleanup_free_ char *stubs_dir = NULL, *helpers_dir = NULL, *events_log = NULL;
+        _cleanup_free_ char *pdir = NULL, *resolv_conf = NULL;
+        char *host_resolvers[8] = {0};
+        size_t nhost_resolvers = 0;
+        char proxy_url[64] = "";
+        bool proxy_mode;
         _cleanup_secret_ struct ca_secret *secret = NULL;
         const struct image_credential *which = NULL;
         struct engine_facts facts;
@@ -343,9 +404,8 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
         session_default_name(rq.agents, workspace, session, sizeof(session));
         rq.workspace = workspace;
         rq.session = session;
-        /* Sessions have no network yet: the proxy mode arrives with the egress sidecar. */
         rq.network_set = true;
-        rq.network = CONFIG_NETWORK_NONE;
+        proxy_mode = rq.network == CONFIG_NETWORK_PROXY;
 
         /* 1. integrity (prod refuses a tampered release), 2. the engine, 3. the image. */
         if (session_integrity(ctx, session, &err) < 0)
@@ -382,6 +442,28 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
         if (fileio_mkdir_p(sdir, 0700, &err) < 0)
                 return cli_fail(&err);
         rq.out = cdir;
+        if (proxy_mode) {
+                /* The sidecar's files, rendered with the session's configuration. */
+                pdir = paths_join(sdir, "proxy");
+                if (!pdir) {
+                        status = cli_error("out of memory");
+                        goto out;
+                }
+                rq.proxy_out = pdir;
+                if (o->nresolvers) {
+                        rq.resolvers = o->resolvers;
+                        rq.nresolvers = o->nresolvers;
+                } else {
+                        if (session_default_resolvers(host_resolvers,
+                                                      CA_ELEMENTSOF(host_resolvers),
+                                                      &nhost_resolvers) < 0) {
+                                status = cli_error("out of memory");
+                                goto out;
+                        }
+                        rq.resolvers = (const char *const *) host_resolvers;
+                        rq.nresolvers = nhost_resolvers;
+                }
+        }
         if (session_render(ctx, &rq, &res, sha, NULL, &err) < 0) {
                 status = cli_fail(&err);
                 session_remove_dir(ctx->config_root, session);
@@ -415,10 +497,55 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                 goto fail;
         }
         secret = secret_free(secret);
+        /* ... and each MCP server's, bound to its UID and the program that redeems it. */
+        stubs_dir = paths_join(ctl, "stubs");
+        helpers_dir = paths_join(ctl, "helpers");
+        events_log = paths_events_log(ctx->config_root);
+        if (!stubs_dir || !helpers_dir || !events_log) {
+                status = cli_error("out of memory");
+                goto fail;
+        }
+        if (issue_servers(ctx, session, res.manifest, cgroup_path, ctl, &err) < 0) {
+                status = cli_fail(&err);
+                goto fail;
+        }
 
-        /* 6. the container. */
+        /* 6. proxy mode: the session's network and its egress proxy. */
+        if (proxy_mode) {
+                const struct session_proxy_opts po = {
+                        .session = session,
+                        .image = o->image,
+                        .proxy_dir = pdir,
+                        .events_log = events_log,
+                        .egress_network = o->egress_network ? o->egress_network : "bridge",
+                        .cgroup_parent = cgroup,
+                        .seccomp_json = seccomp.data,
+                        .port = EGRESS_DEFAULT_PORT,
+                };
+                _cleanup_free_ char *rc = paths_join(sdir, "resolv.conf");
+                static const char no_resolver[] =
+                        "# coding-agents: no resolver; the network is reached only through "
+                        "HTTP(S)_PROXY\n";
+
+                created = true; /* from here on, removal looks for the sidecar and network */
+                t = now_ms();
+                r = session_proxy_start(rt, &po, proxy_url, sizeof(proxy_url), &err);
+                engine_ms += now_ms() - t;
+                if (r < 0) {
+                        status = cli_fail(&err);
+                        goto fail;
+                }
+                resolv_conf = rc ? strdup(rc) : NULL;
+                if (!resolv_conf || fileio_write_atomic(resolv_conf, no_resolver,
+                                                        sizeof(no_resolver) - 1, 0644, &err) < 0) {
+                        status = resolv_conf ? cli_fail(&err) : cli_error("out of memory");
+                        goto fail;
+                }
+        }
+
+        /* 7. the container. */
         (void) snprintf(env_session, sizeof(env_session), "CODING_AGENTS_SESSION=%s", session);
-        cmd = init_argv(o, grace, interactive);
+        cmd = init_argv(o, grace, interactive, proxy_mode ? proxy_url : NULL);
         labels = json_pack("{s:s, s:s, s:s, s:s, s:s}", RUNTIME_LABEL_SESSION, session,
                            RUNTIME_LABEL_AGENT, o->agent, RUNTIME_LABEL_WORKSPACE, workspace,
                            RUNTIME_LABEL_MODE, o->detach ? "launch" : "run",
@@ -433,7 +560,12 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                         {cdir, IMAGE_CONFIG_DIR, true},
                         {cred_file, IMAGE_CREDENTIAL, true},
                         {broker_sock, IMAGE_BROKER_SOCKET, false},
+                        {stubs_dir, IMAGE_STUB_CREDENTIALS, true},
+                        {helpers_dir, IMAGE_HELPER_CREDENTIALS, true},
+                        {events_log, IMAGE_EVENTS_LOG, false},
+                        {resolv_conf, "/etc/resolv.conf", true},
                 };
+                static const char *const no_dns[] = {"127.0.0.1", NULL};
                 const struct runtime_tmpfs tmpfs[] = {
                         {IMAGE_RUN_DIR, "mode=0711,size=512m"},
                         {"/tmp", "mode=1777,size=512m"},
@@ -445,13 +577,14 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                         .env = env,
                         .labels = labels,
                         .mounts = mounts,
-                        .nmounts = CA_ELEMENTSOF(mounts),
+                        .nmounts = CA_ELEMENTSOF(mounts) - (resolv_conf ? 0 : 1),
                         .tmpfs = tmpfs,
                         .ntmpfs = CA_ELEMENTSOF(tmpfs),
                         .cap_add = control_caps,
                         .seccomp_json = seccomp.data,
                         .apparmor = apparmor,
-                        .network = "none",
+                        .network = proxy_mode ? session : "none",
+                        .dns = proxy_mode ? no_dns : NULL,
                         .workdir = IMAGE_WORKSPACE,
                         .cgroup_parent = cgroup,
                         .memory_bytes = o->memory,
@@ -558,6 +691,8 @@ fail:
                                t_out - t_started, t_wait - t_out, t_revoke - t_wait,
                                now_ms() - t_revoke);
 out:
+        for (size_t i = 0; i < nhost_resolvers; i++)
+                free(host_resolvers[i]);
         render_result_clear(&res);
         return status;
 }
@@ -565,7 +700,7 @@ out:
 static int cmd_start(int argc, char **argv, struct cli_ctx *ctx, bool detach)
 {
         struct run_opts o = {
-                .rq = {.workspace = "."},
+                .rq = {.workspace = ".", .network = CONFIG_NETWORK_PROXY},
                 .image = IMAGE_CURRENT,
                 .memory = DEFAULT_MEMORY,
                 .pids = DEFAULT_PIDS,

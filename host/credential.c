@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Agent CLI credentials through the broker (credential.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sodium.h>
 
 #include "broker.h"
+#include "cli.h"
 #include "broker_proto.h"
 #include "buf.h"
 #include "cleanup.h"
@@ -17,10 +19,16 @@
 #include "error.h"
 #include "fileio.h"
 #include "json.h"
+#include "paths.h"
 #include "secret.h"
 
 /* Credentials live a few minutes: agent-init redeems its one at start. */
 #define CREDENTIAL_TTL 300
+/* MCP servers' capabilities last the session (revoked with it, 1 day at most): a stdio server
+ * redeems at each start of its stub, a helper at each (re)start. */
+#define SERVER_CREDENTIAL_TTL 86400
+#define SERVER_STUB_USES 64
+#define SERVER_HELPER_USES 8
 
 int credential_load(const char *agent, const struct image_credential **which,
                     struct ca_secret **value, struct ca_error *err)
@@ -120,4 +128,108 @@ int credential_issue(const struct cli_ctx *ctx, const char *session,
                 return r;
         *ret_socket = strdup(sock);
         return *ret_socket ? 0 : ca_error_setx(err, ENOMEM, "out of memory");
+}
+
+/* One server's capability: its secrets, bound to its UID, the session's cgroup and the binary
+ * that redeems (the stub launcher's sandbox child, or mcp-helper), written to dir/<name>.cred
+ * with the in-container socket path. */
+static int issue_server(const struct cli_ctx *ctx, const char *session, const json_t *srv,
+                        const char *cgroup, const char *binary_sha256, const char *dir,
+                        unsigned max_uses, struct ca_error *err)
+{
+        const char *name = json_string_value(json_object_get(srv, "name"));
+        const char *bearer = json_string_value(json_object_get(srv, "bearer_token_env_var"));
+        const json_t *secrets = json_object_get(srv, "secrets");
+        _cleanup_json_ json_t *only_bearer = NULL;
+        _cleanup_json_ json_t *issued = NULL;
+        _cleanup_json_ json_t *cred = NULL;
+        _cleanup_buf_ struct buf out = BUF_INIT;
+        _cleanup_free_ char *file = NULL;
+        int r;
+
+        /* A helper's capability holds its upstream bearer token and nothing else (mcp-helper
+         * sends the first secret it redeems as `Authorization: Bearer`). */
+        if (json_object_get(srv, "helper")) {
+                if (json_array_size(secrets) > (bearer ? 1u : 0u))
+                        return ca_error_input(err,
+                                              "remote MCP server '%s': placeholders in its url "
+                                              "or headers are not supported in sessions yet "
+                                              "(only bearer_token_env_var)",
+                                              name);
+                only_bearer = bearer ? json_pack("[s]", bearer) : json_array();
+                if (!only_bearer)
+                        return ca_error_setx(err, ENOMEM, "out of memory");
+                secrets = only_bearer;
+        }
+        r = broker_admin_call(ctx,
+                              json_pack("{s:s, s:s, s:s, s:O, s:I, s:s, s:s, s:i, s:i}", "op",
+                                        "issue", "session", session, "stub", name, "secrets",
+                                        secrets, "uid", json_integer_value(json_object_get(srv, "uid")),
+                                        "cgroup", cgroup, "binary_sha256", binary_sha256, "ttl",
+                                        SERVER_CREDENTIAL_TTL, "max_uses", (int) max_uses),
+                              NULL, 0, &issued, err);
+        if (r < 0)
+                return ca_error_prefix(err,
+                                       "issuing MCP server '%s' its capability (its secrets "
+                                       "must be in the broker: coding-agents broker store NAME)",
+                                       name);
+        cred = json_pack("{s:O, s:O, s:s}", "capability", json_object_get(issued, "capability"),
+                         "key", json_object_get(issued, "key"), "socket", IMAGE_BROKER_SOCKET);
+        file = malloc(strlen(dir) + strlen(name) + 8);
+        if (!cred || !file || !json_object_get(issued, "capability") ||
+            ca_json_pretty(cred, &out, err) < 0)
+                return ca_error_setx(err, EPROTO, "the broker's answer to issue is incomplete");
+        (void) sprintf(file, "%s/%s.cred", dir, name);
+        r = fileio_write_atomic(file, out.data, out.len, 0600, err);
+        sodium_memzero(out.data, out.len);
+        return r;
+}
+
+/* A remote server's trust bundle (`trust = "NAME"`), copied next to its credential. */
+static int copy_bundle(const char *config_root, const json_t *srv, const char *dir,
+                       struct ca_error *err)
+{
+        const char *trust = json_string_value(json_object_get(srv, "trust"));
+        const char *name = json_string_value(json_object_get(srv, "name"));
+        _cleanup_buf_ struct buf pem = BUF_INIT;
+        _cleanup_free_ char *src = NULL, *dst = NULL;
+
+        if (!trust || strcmp(trust, "system") == 0)
+                return 0;
+        if (asprintf(&src, "%s/trust-overrides/%s.pem", config_root, trust) < 0 ||
+            asprintf(&dst, "%s/%s.pem", dir, name) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (fileio_read_path(src, (size_t) 4 << 20, &pem, err) < 0)
+                return ca_error_prefix(err, "MCP server '%s' trusts '%s'", name, trust);
+        return fileio_write_atomic(dst, pem.data, pem.len, 0600, err);
+}
+
+int credential_issue_servers(const struct cli_ctx *ctx, const char *session,
+                             const json_t *manifest, const char *cgroup,
+                             const char *launcher_sha256, const char *helper_sha256,
+                             const char *control_dir, struct ca_error *err)
+{
+        _cleanup_free_ char *stubs = paths_join(control_dir, "stubs");
+        _cleanup_free_ char *helpers = paths_join(control_dir, "helpers");
+        const json_t *srv;
+        size_t i;
+
+        if (!stubs || !helpers)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (fileio_mkdir_p(stubs, 0700, err) < 0 || fileio_mkdir_p(helpers, 0700, err) < 0)
+                return -EIO;
+        json_array_foreach(json_object_get(manifest, "servers"), i, srv) {
+                const char *t = json_string_value(json_object_get(srv, "transport"));
+                bool stdio = t && strcmp(t, "stdio") == 0;
+
+                if (stdio && json_array_size(json_object_get(srv, "secrets")) == 0)
+                        continue;
+                if (stdio ? issue_server(ctx, session, srv, cgroup, launcher_sha256, stubs,
+                                         SERVER_STUB_USES, err) < 0
+                          : issue_server(ctx, session, srv, cgroup, helper_sha256, helpers,
+                                         SERVER_HELPER_USES, err) < 0 ||
+                                    copy_bundle(ctx->config_root, srv, helpers, err) < 0)
+                        return -EIO;
+        }
+        return 0;
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "image.h"
+#include "json.h"
 #include "macro.h"
 
 struct ca_error;
@@ -32,3 +33,15 @@ int credential_issue(const struct cli_ctx *ctx, const char *session,
                      const struct image_credential *which, const struct ca_secret *value,
                      const char *cgroup, const char *agent_init_sha256, const char *out_file,
                      char **ret_socket, struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * The session's MCP servers' capabilities (docs/running-agents.md "MCP servers"): for each
+ * stdio server with secrets, control_dir/stubs/<name>.cred, bound to the server's UID, `cgroup`
+ * and the stub launcher's SHA-256; for each remote server, control_dir/helpers/<name>.cred
+ * bound to its UID and mcp-helper's SHA-256, plus <name>.pem when it trusts a curated bundle.
+ * The credentials name the broker socket as the container sees it.
+ */
+int credential_issue_servers(const struct cli_ctx *ctx, const char *session,
+                             const json_t *manifest, const char *cgroup,
+                             const char *launcher_sha256, const char *helper_sha256,
+                             const char *control_dir, struct ca_error *err) CA_MUST_CHECK;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Session plumbing shared by render, run and launch (session.h). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "digest.h"
+#include "egress.h"
 #include "error.h"
 #include "fileio.h"
 #include "image.h"
@@ -246,6 +248,65 @@ int session_integrity(const struct cli_ctx *ctx, const char *session, struct ca_
         return profile_preflight(&prof, log, session, err);
 }
 
+/* The egress proxy's files for the session's agent (its [network] and remote servers). */
+static int render_proxy(const struct session_request *o, const struct config *const *cfgp,
+                        struct ca_error *err)
+{
+        struct egress_opts eo = {.root = SESSION_PROXY_ROOT,
+                                 .resolvers = o->resolvers,
+                                 .nresolvers = o->nresolvers};
+        struct egress_result er = {0};
+        const struct config *cfg = NULL;
+        _cleanup_free_ char *run = NULL;
+        int r;
+
+        for (int a = 0; a < RENDER_AGENTS && !cfg; a++)
+                cfg = cfgp[a];
+        if (!cfg)
+                return ca_error_setx(err, EINVAL, "no agent to render the proxy for");
+        r = egress_render(cfg, &eo, &er, err);
+        if (r == 0)
+                r = egress_write(&er, o->proxy_out, err);
+        egress_result_clear(&er);
+        if (r < 0)
+                return r;
+        /* The sidecar mounts the directory read-only and a tmpfs on run/ (its logs). */
+        run = paths_join(o->proxy_out, "run");
+        if (!run)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (mkdir(run, 0755) < 0 && errno != EEXIST)
+                return ca_error_set(err, errno, "cannot create '%s'", run);
+        return 0;
+}
+
+int session_default_resolvers(char **out, size_t max, size_t *n)
+{
+        _cleanup_fclose_ FILE *f = fopen("/etc/resolv.conf", "re");
+        char line[512];
+
+        *n = 0;
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof(line), f) && *n < max) {
+                char *save = NULL, *key = strtok_r(line, " \t\n", &save);
+                char *addr = key ? strtok_r(NULL, " \t\n", &save) : NULL;
+                struct in6_addr a6;
+                struct in_addr a4;
+
+                if (!key || !addr || strcmp(key, "nameserver") != 0)
+                        continue;
+                /* The proxy's namespace cannot reach the host's loopback resolvers. */
+                if ((inet_pton(AF_INET, addr, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
+                    (inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6)))
+                        continue;
+                out[*n] = strdup(addr);
+                if (!out[*n])
+                        return -ENOMEM;
+                (*n)++;
+        }
+        return 0;
+}
+
 int session_render(const struct cli_ctx *ctx, const struct session_request *o,
                    struct render_result *res, char sha[65], json_t *sources, struct ca_error *err)
 {
@@ -304,6 +365,8 @@ int session_render(const struct cli_ctx *ctx, const struct session_request *o,
         r = render_build(cfgp, &ro, res, err);
         if (r == 0)
                 r = render_write(res, o->out, sha, err);
+        if (r == 0 && o->proxy_out)
+                r = render_proxy(o, cfgp, err);
         if (r < 0)
                 goto out;
         if (override && session_emit(ctx->config_root, AUDIT_OVERRIDE_USED, o->session,
@@ -411,10 +474,24 @@ int session_remove(const char *config_root, struct runtime *rt, const char *name
                 return r;
         if (r > 0 && runtime_remove(rt, name, true, err) < 0)
                 return -EIO;
+        /* The proxy mode's sidecar and network go with it (absent: nothing to do). */
+        if (rt) {
+                char proxy[CAP_SESSION_MAX + 16];
+
+                session_proxy_name(name, proxy, sizeof(proxy));
+                if (runtime_remove(rt, proxy, true, err) < 0 ||
+                    runtime_network_remove(rt, name, err) < 0)
+                        return -EIO;
+        }
         session_remove_dir(config_root, name);
         (void) session_emit(config_root, AUDIT_SESSION_REMOVED, name,
                             json_pack("{s:b}", "container_existed", r > 0));
         return 0;
+}
+
+void session_proxy_name(const char *session, char *out, size_t size)
+{
+        (void) snprintf(out, size, "%s-proxy", session);
 }
 
 char *session_sibling(const char *name)

@@ -31,7 +31,42 @@ struct session_request {
         const char *out;
         bool network_set;
         enum config_network network;
+        /* Also render the egress proxy's files (proxy config --root PROXY_ROOT) here: */
+        const char *proxy_out;
+        const char *const *resolvers;
+        size_t nresolvers;
 };
+
+/* The proxy mode's sidecar container: "<session>-proxy" (its network is "<session>"). */
+void session_proxy_name(const char *session, char *out, size_t size);
+
+/* Where a session's sidecar finds its rendered proxy directory. */
+#define SESSION_PROXY_ROOT "/etc/coding-agents/proxy"
+
+struct runtime;
+
+struct session_proxy_opts {
+        const char *session;
+        const char *image;          /* the agent image: it carries coding-agents, squid, dnsmasq */
+        const char *proxy_dir;      /* the rendered proxy directory on the host */
+        const char *events_log;     /* the host's security event log */
+        const char *egress_network; /* the sidecar's way out */
+        const char *cgroup_parent;
+        const char *seccomp_json;
+        unsigned port;              /* squid's */
+};
+
+/*
+ * Proxy mode: creates the session's internal network (named after the session) and its
+ * sidecar ("<session>-proxy", also on `egress_network`), starts it and waits until it is
+ * ready; `url` gets "http://<its address on the session network>:<port>". On failure what was
+ * created stays for session_remove() to take away.
+ */
+int session_proxy_start(struct runtime *rt, const struct session_proxy_opts *o, char *url,
+                        size_t url_size, struct ca_error *err) CA_MUST_CHECK;
+
+/* The non-loopback nameservers of the host's /etc/resolv.conf (malloc'd strings in out[]). */
+int session_default_resolvers(char **out, size_t max, size_t *n) CA_MUST_CHECK;
 
 /*
  * The integrity gate in front of anything that sets up a session (profile_preflight): prod

@@ -7,8 +7,10 @@
 #include "error.h"
 #include "image.h"
 
+/* agent-init first (build_agent() labels the image with its hash); coding-agents runs the
+ * proxy mode's sidecar (`proxy run`) from the same image. */
 const char *const image_programs[IMAGE_NPROGRAMS] = {"agent-init", "mcp-helper", "mcp-stub",
-                                                     "mcp-stub-launcher"};
+                                                     "mcp-stub-launcher", "coding-agents"};
 
 /* In order of preference per agent: Claude's OAuth file before its API key. */
 const struct image_credential image_credentials[IMAGE_NCREDENTIALS] = {

@@ -40,6 +40,13 @@ struct ca_error;
 #define IMAGE_STUB_SOCKET IMAGE_RUN_DIR "/stub.sock"
 #define IMAGE_STUB_RUN IMAGE_RUN_DIR "/mcp"
 #define IMAGE_STUB_CREDENTIALS IMAGE_CONTROL_DIR "/stubs"
+/* The remote MCP servers: their helpers' broker credentials and trust bundles (from the host),
+ * and the parent of each helper's private directory. */
+#define IMAGE_HELPER_CREDENTIALS IMAGE_CONTROL_DIR "/helpers"
+#define IMAGE_HELPER_RUN IMAGE_RUN_DIR "/helpers"
+/* The host's security event log, appended to by agent-init, the stub launcher and (through
+ * agent-init) the helpers, so that a session's events land in order with the broker's. */
+#define IMAGE_EVENTS_LOG IMAGE_CONTROL_DIR "/events.log"
 /* The capability's stub name for agent CLI credentials. */
 #define IMAGE_CREDENTIAL_STUB "agent-cli"
 
@@ -65,7 +72,7 @@ extern const struct image_credential image_credentials[IMAGE_NCREDENTIALS];
 const struct image_credential *image_credential_find(const char *agent, const char *secret);
 
 /* Our programs inside the image, agent-init first. */
-#define IMAGE_NPROGRAMS 4
+#define IMAGE_NPROGRAMS 5
 extern const char *const image_programs[IMAGE_NPROGRAMS];
 
 /*

@@ -556,6 +556,8 @@ static json_t *host_config(const struct runtime_spec *s)
         }
         if (json_array_append_new(secopt, json_string("no-new-privileges:true")) < 0)
                 goto oom;
+        if (s->dns && json_object_set_new(hc, "Dns", string_array(s->dns)) < 0)
+                goto oom;
         if (s->cgroup_parent &&
             json_object_set_new(hc, "CgroupParent", json_string(s->cgroup_parent)) < 0)
                 goto oom;
@@ -599,6 +601,9 @@ int runtime_create(struct runtime *rt, const struct runtime_spec *s, char id[65]
                          s->tty, "AttachStdin", s->tty, "AttachStdout", 1, "AttachStderr", 1,
                          "WorkingDir", s->workdir ? s->workdir : "/", "NetworkDisabled",
                          s->network == NULL || strcmp(s->network, "none") == 0);
+        if (body && s->entrypoint &&
+            json_object_set_new(body, "Entrypoint", string_array(s->entrypoint)) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
         if (!body || !ename || asprintf(&path, "/containers/create?name=%s", ename) < 0)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         r = call_json(rt, "POST", path, body, ok, &ans, err);
@@ -714,7 +719,9 @@ int runtime_inspect(struct runtime *rt, const char *id, json_t **ret, struct ca_
         return r < 0 ? r : 0;
 }
 
-int runtime_list(struct runtime *rt, const char *key, json_t **ret, struct ca_error *err)
+/* GET <what>?<all>filters={"label":[key]}: an array of the engine's list objects. */
+static int list_labelled(struct runtime *rt, const char *what, const char *key, json_t **ret,
+                         struct ca_error *err)
 {
         _cleanup_json_ json_t *filters = json_pack("{s:[s]}", "label", key);
         _cleanup_buf_ struct buf j = BUF_INIT;
@@ -725,13 +732,73 @@ int runtime_list(struct runtime *rt, const char *key, json_t **ret, struct ca_er
         if (!filters || ca_json_canonical(filters, &j, err) < 0 || buf_append_char(&j, '\0') < 0)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         e = escape(rt, j.data);
-        if (!e || asprintf(&path, "/containers/json?all=1&filters=%s", e) < 0)
+        if (!e || asprintf(&path, "%s%sfilters=%s", what,
+                           strcmp(what, "/containers/json") == 0 ? "?all=1&" : "?", e) < 0)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         r = call_json(rt, "GET", path, NULL, ok_200, ret, err);
         if (r >= 0 && !json_is_array(*ret)) {
                 json_decref(*ret);
                 *ret = NULL;
-                return ca_error_setx(err, EPROTO, "engine: container list is not an array");
+                return ca_error_setx(err, EPROTO, "engine: %s is not an array", what);
+        }
+        return r < 0 ? r : 0;
+}
+
+int runtime_list(struct runtime *rt, const char *key, json_t **ret, struct ca_error *err)
+{
+        return list_labelled(rt, "/containers/json", key, ret, err);
+}
+
+int runtime_network_list(struct runtime *rt, const char *key, json_t **ret, struct ca_error *err)
+{
+        return list_labelled(rt, "/networks", key, ret, err);
+}
+
+int runtime_network_create(struct runtime *rt, const char *name, bool internal,
+                           const json_t *labels, struct ca_error *err)
+{
+        static const long ok[] = {201, 0};
+        _cleanup_json_ json_t *body = NULL;
+        int r;
+
+        body = json_pack("{s:s, s:s, s:b, s:b, s:O, s:{s:s, s:s}}", "Name", name, "Driver",
+                         "bridge", "Internal", internal, "CheckDuplicate", 1, "Labels",
+                         labels ? labels : json_object(), "Options",
+                         "com.docker.network.bridge.enable_ip_masquerade",
+                         internal ? "false" : "true", "com.docker.network.bridge.enable_icc",
+                         "true");
+        if (!body)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = call_json(rt, "POST", "/networks/create", body, ok, NULL, err);
+        return r < 0 ? r : 0;
+}
+
+int runtime_network_connect(struct runtime *rt, const char *name, const char *id,
+                            struct ca_error *err)
+{
+        _cleanup_free_ char *ename = escape(rt, name);
+        _cleanup_free_ char *path = NULL;
+        _cleanup_json_ json_t *body = json_pack("{s:s}", "Container", id);
+        int r;
+
+        if (!ename || !body || asprintf(&path, "/networks/%s/connect", ename) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = call_json(rt, "POST", path, body, ok_200, NULL, err);
+        return r < 0 ? r : 0;
+}
+
+int runtime_network_remove(struct runtime *rt, const char *name, struct ca_error *err)
+{
+        _cleanup_free_ char *ename = escape(rt, name);
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!ename || asprintf(&path, "/networks/%s", ename) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = call_json(rt, "DELETE", path, NULL, ok_204, NULL, err);
+        if (r == -ENOENT) {
+                ca_error_clear(err);
+                return 0;
         }
         return r < 0 ? r : 0;
 }

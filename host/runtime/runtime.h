@@ -57,6 +57,8 @@ struct runtime_spec {
         const char *seccomp_json;       /* profile contents */
         const char *apparmor;           /* profile name, or NULL where the host has none */
         const char *network;            /* "none" or a network name */
+        const char *const *dns;         /* NULL-terminated resolver addresses, or NULL */
+        const char *const *entrypoint;  /* NULL: the image's */
         const char *workdir;
         const char *cgroup_parent;      /* NULL: the engine's default */
         int64_t memory_bytes;
@@ -129,6 +131,19 @@ int runtime_remove(struct runtime *rt, const char *id, bool force,
 /* The inspect object; -ENOENT when no such container. */
 int runtime_inspect(struct runtime *rt, const char *id, json_t **ret,
                     struct ca_error *err) CA_MUST_CHECK;
+/* Creates a bridge network `name` (internal: no route out of it, no masquerading) with
+ * `labels`. An existing one of that name is -EEXIST. */
+int runtime_network_create(struct runtime *rt, const char *name, bool internal,
+                           const json_t *labels, struct ca_error *err) CA_MUST_CHECK;
+/* Connects container `id` to network `name`. */
+int runtime_network_connect(struct runtime *rt, const char *name, const char *id,
+                            struct ca_error *err) CA_MUST_CHECK;
+/* Removes network `name`. Gone: 0. */
+int runtime_network_remove(struct runtime *rt, const char *name,
+                           struct ca_error *err) CA_MUST_CHECK;
+/* Networks carrying label `key`: the engine's list objects. */
+int runtime_network_list(struct runtime *rt, const char *key, json_t **ret,
+                         struct ca_error *err) CA_MUST_CHECK;
 /* Containers (running or not) carrying label `key` (any value): the engine's list objects. */
 int runtime_list(struct runtime *rt, const char *key, json_t **ret,
                  struct ca_error *err) CA_MUST_CHECK;
