@@ -761,12 +761,16 @@ int runtime_network_create(struct runtime *rt, const char *name, bool internal,
         _cleanup_json_ json_t *body = NULL;
         int r;
 
-        body = json_pack("{s:s, s:s, s:b, s:b, s:O, s:{s:s, s:s}}", "Name", name, "Driver",
+        /* Internal: the host takes no address on the bridge either (inhibit_ipv4), so the
+         * network has no way to the host or, through its routing, anywhere else, whatever
+         * the engine's firewall settings. */
+        body = json_pack("{s:s, s:s, s:b, s:b, s:O, s:{s:s, s:s, s:s}}", "Name", name, "Driver",
                          "bridge", "Internal", internal, "CheckDuplicate", 1, "Labels",
                          labels ? labels : json_object(), "Options",
                          "com.docker.network.bridge.enable_ip_masquerade",
                          internal ? "false" : "true", "com.docker.network.bridge.enable_icc",
-                         "true");
+                         "true", "com.docker.network.bridge.inhibit_ipv4",
+                         internal ? "true" : "false");
         if (!body)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         r = call_json(rt, "POST", "/networks/create", body, ok, NULL, err);

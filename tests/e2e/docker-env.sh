@@ -2,7 +2,8 @@
 # A real Docker engine for the e2e tests, started by the test itself (sourced, not run).
 #
 #   docker_up     starts dockerd on $TEST_TMP/docker.sock (socket activation: ready at once),
-#                 without iptables or a bridge (sessions use no network), its images kept in
+#                 without iptables or a default bridge (the tests make the networks they
+#                 need, on documentation ranges, and nothing routes off the machine), its images kept in
 #                 $CA_E2E_ROOT (default /var/tmp/coding-agents-e2e) so that the agent image is
 #                 built once per machine and input change (CTest runs e2e tests one at a time).
 #                 Exports DOCKER_HOST. Stopped (and its mounts gone) at exit, as is a broker
@@ -55,6 +56,10 @@ docker_up() {
         for id in $(api GET '/containers/json?all=1' | "$CA_PYTHON3" -c \
                 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))'); do
                 api DELETE "/containers/$id?force=1&v=1" >/dev/null
+        done
+        for id in $(api GET /networks | "$CA_PYTHON3" -c \
+                'import json,sys; print(" ".join(n["Id"] for n in json.load(sys.stdin) if n["Name"] not in ("host", "none", "bridge")))'); do
+                api DELETE "/networks/$id" >/dev/null
         done
 }
 

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Sessions on a real Docker engine (started here): the engine gate (Podman refused for real),
 # the agent image, each agent CLI running in a hardened session, what a hostile agentuser
-# cannot do inside, the lifecycle commands and the kill switch, and no leaks afterwards.
+# cannot do inside, the lifecycle commands and the kill switch, and no leaks afterwards. These
+# sessions run with --network none; tests/e2e/complete.sh covers the proxy mode (the default),
+# helpers and servers with secrets.
 # shellcheck disable=SC2016 # single-quoted commands expand inside the container, not here
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -38,7 +40,7 @@ if command -v podman >/dev/null; then
         expect_grep 'Podman .*refused.*Remedy' "$TEST_TMP/err"
         expect_grep '"product":"podman".*"type":"runtime-blocked"' "$log"
         mkdir -p "$TEST_TMP/ws-podman"
-        expect_status 1 "$CA_BIN" run claude "$TEST_TMP/ws-podman" --endpoint "$TEST_TMP/podman.sock"
+        expect_status 1 "$CA_BIN" run --network none claude "$TEST_TMP/ws-podman" --endpoint "$TEST_TMP/podman.sock"
         expect_grep 'Podman' "$TEST_TMP/err"
         check "a refused engine got a container" test "$(curl -sf --unix-socket "$TEST_TMP/podman.sock" 'http://localhost/v1.41/containers/json?all=1')" = "[]"
         check "a refused run left a session directory" test ! -e "$CODING_AGENTS_CONFIG_DIR/sessions"
@@ -93,26 +95,26 @@ args = ["-y", "@modelcontextprotocol/server-everything"]
 [mcp_servers.notes]
 url = "https://notes.example.test/mcp"
 EOF
-expect_status 0 "$CA_BIN" run codex "$ws" -- codex --version
+expect_status 0 "$CA_BIN" run --network none codex "$ws" -- codex --version
 expect_grep '^codex-cli 0\.171\.0$' "$TEST_TMP/out"
-expect_status 0 "$CA_BIN" run copilot "$ws" -- copilot --version
+expect_status 0 "$CA_BIN" run --network none copilot "$ws" -- copilot --version
 expect_grep 'GitHub Copilot CLI 1\.0\.102' "$TEST_TMP/out"
-expect_status 0 "$CA_BIN" run claude "$ws" -- claude --version
+expect_status 0 "$CA_BIN" run --network none claude "$ws" -- claude --version
 expect_grep '2\.1\.197 \(Claude Code\)' "$TEST_TMP/out"
-# Claude, inside, lists the servers rendered for this session (the stubs are wired in by the
-# complete-session work, so the server shows as not connected). Sessions have no network yet,
-# so the remote server is left out, and render says so.
-expect_status 0 "$CA_BIN" run claude "$ws" -- claude mcp list
+# Claude, inside, lists the servers rendered for this session (npx cannot fetch the server
+# without a network, so it shows as not connected); with --network none the remote server is
+# left out, and render says so.
+expect_status 0 "$CA_BIN" run --network none claude "$ws" -- claude mcp list
 expect_grep '^everything: mcp-stub-everything .*Failed to connect' "$TEST_TMP/out"
 expect_no_grep '^notes:' "$TEST_TMP/out"
 expect_grep "remote server 'notes' is unavailable with --network none" "$TEST_TMP/err"
 # Inside, the credential is byte-identical to the host's, in the agent's own directory.
-expect_status 0 "$CA_BIN" run claude "$ws" -- sh -c 'sha256sum <"$CLAUDE_CONFIG_DIR/.credentials.json"'
+expect_status 0 "$CA_BIN" run --network none claude "$ws" -- sh -c 'sha256sum <"$CLAUDE_CONFIG_DIR/.credentials.json"'
 expect_grep "^$(sha "$HOME/.claude/.credentials.json")  -\$" "$TEST_TMP/out"
 expect_grep 'redeemed the claude credential' "$TEST_TMP/err"
-expect_status 0 "$CA_BIN" run codex "$ws" -- sh -c 'sha256sum <"$CODEX_HOME/auth.json"'
+expect_status 0 "$CA_BIN" run --network none codex "$ws" -- sh -c 'sha256sum <"$CODEX_HOME/auth.json"'
 expect_grep "^$(sha "$HOME/.codex/auth.json")  -\$" "$TEST_TMP/out"
-expect_status 0 "$CA_BIN" run copilot "$ws" -- sh -c 'sha256sum <"$COPILOT_HOME/config.json"'
+expect_status 0 "$CA_BIN" run --network none copilot "$ws" -- sh -c 'sha256sum <"$COPILOT_HOME/config.json"'
 expect_grep "^$(sha "$HOME/.copilot/config.json")  -\$" "$TEST_TMP/out"
 check "a session did not redeem its credential exactly once" "$CA_PYTHON3" -c '
 import collections, json, sys
@@ -125,15 +127,15 @@ assert started and all(redeemed[s] == 1 for s in started), (started, redeemed)' 
 mv "$HOME/.claude/.credentials.json" "$TEST_TMP/claude-creds"
 ANTHROPIC_API_KEY="sk-test-$(head -c 24 /dev/urandom | base64 -w0)"
 export ANTHROPIC_API_KEY
-expect_status 0 "$CA_BIN" run claude "$ws" -- sh -c 'printf %s "$ANTHROPIC_API_KEY" | sha256sum'
+expect_status 0 "$CA_BIN" run --network none claude "$ws" -- sh -c 'printf %s "$ANTHROPIC_API_KEY" | sha256sum'
 expect_grep "^$(printf %s "$ANTHROPIC_API_KEY" | sha256sum | cut -d' ' -f1)  -\$" "$TEST_TMP/out"
 unset ANTHROPIC_API_KEY
 # No credential at all: the message names the file, exit 1, nothing started or left.
-expect_status 1 "$CA_BIN" run claude "$ws"
+expect_status 1 "$CA_BIN" run --network none claude "$ws"
 expect_grep "no claude credential.*$HOME/\.claude/\.credentials\.json or set ANTHROPIC_API_KEY" "$TEST_TMP/err"
 mv "$TEST_TMP/claude-creds" "$HOME/.claude/.credentials.json"
 mv "$HOME/.codex/auth.json" "$TEST_TMP/codex-auth"
-expect_status 1 "$CA_BIN" run codex "$ws" -- true
+expect_status 1 "$CA_BIN" run --network none codex "$ws" -- true
 expect_grep "no codex credential.*$HOME/\.codex/auth\.json" "$TEST_TMP/err"
 mv "$TEST_TMP/codex-auth" "$HOME/.codex/auth.json"
 check "a refused credential left a container" test "$(api GET '/containers/json?all=1')" = "[]"
@@ -143,24 +145,24 @@ check "a refused credential left a container" test "$(api GET '/containers/json?
 cp "$e2e_dir/echo-mcp.mjs" "$ws/echo-mcp.mjs"
 chmod 0644 "$ws/echo-mcp.mjs"
 printf '[mcp_servers.echo]\ncommand = "node"\nargs = ["/workspace/echo-mcp.mjs"]\n' >"$TEST_TMP/echo.toml"
-expect_status 0 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/echo.toml" -- claude mcp list
+expect_status 0 "$CA_BIN" run --network none claude "$ws" --config "$TEST_TMP/echo.toml" -- claude mcp list
 expect_grep '^echo: mcp-stub-echo .*Connected' "$TEST_TMP/out"
 expect_grep 'stub launcher ready for 2 stdio servers' "$TEST_TMP/err"
 
 # In a terminal, run joins it to the session's: keys in, screen out, its size, its status.
 printf 'stty size; echo "in-$((6*7))-$(id -un)"; exit 5\r' >"$TEST_TMP/typed"
-expect_status 5 "$CA_PYTHON3" "$e2e_dir/pty-run.py" --after 'agentcli@' "$TEST_TMP/typed" -- "$CA_BIN" run codex "$ws" -- bash
+expect_status 5 "$CA_PYTHON3" "$e2e_dir/pty-run.py" --after 'agentcli@' "$TEST_TMP/typed" -- "$CA_BIN" run --network none codex "$ws" -- bash
 expect_grep '40 120' "$TEST_TMP/out"
 expect_grep 'in-42-agentcli' "$TEST_TMP/out"
 expect_no_grep 'agent-init:' "$TEST_TMP/out"
 
 # The exit status is the session's; the session is gone afterwards.
-expect_status 7 "$CA_BIN" run claude "$ws" -- sh -c 'exit 7'
+expect_status 7 "$CA_BIN" run --network none claude "$ws" -- sh -c 'exit 7'
 check "run left a container behind" test "$(api GET '/containers/json?all=1&filters=%7B%22label%22%3A%5B%22io.coding-agents.session%22%5D%7D')" = "[]"
 check "run left a session directory" test -z "$(ls -A "$CODING_AGENTS_CONFIG_DIR/sessions")"
 
 # ---- the hardening, seen from inside ------------------------------------------------------------
-expect_status 0 "$CA_BIN" launch claude "$ws" -- sleep infinity
+expect_status 0 "$CA_BIN" launch --network none claude "$ws" -- sleep infinity
 session=$(cat "$TEST_TMP/out")
 check "session name '$session' is not <agent>-<repo>-<id>" grep -Eq '^claude-myrepo-[0-9a-f]{6}$' <<<"$session"
 api GET "/containers/$session/json" >"$TEST_TMP/inspect.json"
@@ -254,7 +256,7 @@ expect_status 0 "$CA_BIN" rm "$session"
 
 # connect joins the agent's tmux session as agentcli; C-b d detaches and the agent goes on; when
 # the agent ends, so does the session.
-expect_status 0 "$CA_BIN" launch codex "$ws" -- bash
+expect_status 0 "$CA_BIN" launch --network none codex "$ws" -- bash
 session=$(cat "$TEST_TMP/out")
 printf '\002d' >"$TEST_TMP/typed"
 expect_status 0 "$CA_PYTHON3" "$e2e_dir/pty-run.py" --after '[agent]' "$TEST_TMP/typed" -- "$CA_BIN" connect "$session"
@@ -276,7 +278,7 @@ mkfifo "$TEST_TMP/redeemed"
 "$CA_BIN" events tail -f -n 0 --type capability-redeemed --json >"$TEST_TMP/redeemed" &
 tail_pid=$!
 exec {redeemed_fd}<"$TEST_TMP/redeemed"
-"$CA_BIN" run codex "$ws" -- sleep infinity >"$TEST_TMP/run.out" 2>"$TEST_TMP/run.err" &
+"$CA_BIN" run --network none codex "$ws" -- sleep infinity >"$TEST_TMP/run.out" 2>"$TEST_TMP/run.err" &
 run_pid=$!
 IFS= read -r -u "$redeemed_fd" _
 kill -TERM "$run_pid"
@@ -290,7 +292,7 @@ expect_grep 'stopping session' "$TEST_TMP/run.err"
 check "a stopped run left its container" test "$(api GET '/containers/json?all=1')" = "[]"
 
 # kill mid-session: capabilities revoked, container gone, events in order.
-expect_status 0 "$CA_BIN" launch codex "$ws" -- sleep infinity
+expect_status 0 "$CA_BIN" launch --network none codex "$ws" -- sleep infinity
 session=$(cat "$TEST_TMP/out")
 printf 's3cret' | "$CA_BIN" broker store DEMO_TOKEN >/dev/null
 "$CA_BIN" broker issue --session "$session" --stub stub1 --secret DEMO_TOKEN --uid "$(id -u)" \
@@ -311,13 +313,13 @@ PY
 expect_status 0 "$CA_BIN" events verify
 
 # Bad input and missing pieces: clear messages, nothing left behind.
-expect_status 2 "$CA_BIN" run nosuchagent "$ws"
-expect_status 2 "$CA_BIN" run claude "$TEST_TMP/does-not-exist"
-expect_status 2 "$CA_BIN" run claude "$ws" --
-expect_status 1 "$CA_BIN" run claude "$ws" --image coding-agents-agent:no-such-tag
+expect_status 2 "$CA_BIN" run --network none nosuchagent "$ws"
+expect_status 2 "$CA_BIN" run --network none claude "$TEST_TMP/does-not-exist"
+expect_status 2 "$CA_BIN" run --network none claude "$ws" --
+expect_status 1 "$CA_BIN" run --network none claude "$ws" --image coding-agents-agent:no-such-tag
 expect_grep "no image 'coding-agents-agent:no-such-tag'.*image build" "$TEST_TMP/err"
 printf '[mcp_servers.bad]\ncommand = 5\n' >"$TEST_TMP/bad.toml"
-expect_status 2 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/bad.toml"
+expect_status 2 "$CA_BIN" run --network none claude "$ws" --config "$TEST_TMP/bad.toml"
 expect_grep 'bad\.toml:2:' "$TEST_TMP/err"
 
 # ---- no leaks: containers, networks, mounts -----------------------------------------------------

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A complete session on a real Docker engine (started here): stdio servers behind their stubs
+# (server-everything from the image, and one that needs a secret), remote servers behind
+# helpers, reaching a real HTTPS MCP upstream (test CA, pinned) through the session's squid
+# sidecar; Claude sees every server connected and the MCP SDK's client calls echo on each;
+# what a hostile agentuser cannot do; a wrong pin; the kill switch; the events, in order.
+# The "internet" is a test network on a documentation range (198.51.100.0/24) holding the
+# upstream and the DNS server the proxy resolves through; nothing routes off the machine.
+# shellcheck disable=SC2016 # single-quoted commands expand inside the container, not here
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source=tests/e2e/docker-env.sh
+. "$(dirname "$0")/docker-env.sh"
+# shellcheck source=tests/e2e/world.sh
+. "$(dirname "$0")/world.sh"
+
+command -v git >/dev/null || skip "git is needed for the trusted-tree measurement"
+command -v docker >/dev/null || skip "the docker client is needed to poke inside (docker.io)"
+command -v openssl >/dev/null || skip "openssl is needed for the test CA"
+docker_up
+chmod 0711 "$TEST_TMP"
+log="$CODING_AGENTS_CONFIG_DIR/security-events.log"
+mkdir -p "$CODING_AGENTS_CONFIG_DIR/overrides"
+touch "$CODING_AGENTS_CONFIG_DIR/overrides/allow-dirty"
+check "image build failed: $(tail -5 "$TEST_TMP/err" 2>/dev/null)" agent_image
+image=coding-agents-agent:current
+
+export HOME="$TEST_TMP/home"
+mkdir -p "$HOME/.claude"
+printf '{"token":"%s"}' "$(head -c 48 /dev/urandom | base64 -w0)" >"$HOME/.claude/.credentials.json"
+chmod 0600 "$HOME/.claude/.credentials.json"
+
+# ---- the outside world: an HTTPS MCP upstream and a DNS server on a documentation range --------
+check "the upstream did not start" world_up "$TEST_TMP/up" "$image"
+
+# ---- the session's configuration: secrets in the broker, the CA in the trust store -------------
+printf '%s' "$upstream_token" | "$CA_BIN" broker store UPSTREAM_TOKEN >/dev/null
+printf 'echo-secret-%s' "$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" |
+        "$CA_BIN" broker store ECHO_SECRET >/dev/null
+expect_status 0 "$CA_BIN" trust add e2e-ca --bundle "$world_ca"
+ws="$TEST_TMP/repo"
+mkdir -p "$ws"
+chmod 0777 "$ws"
+cp "$e2e_dir/echo-mcp.mjs" "$e2e_dir/session-client.mjs" "$ws/"
+chmod 0644 "$ws"/*.mjs
+servers() { # PIN
+        cat <<EOF
+[mcp_servers.everything]
+command = "/opt/coding-agents/agents/node_modules/.bin/mcp-server-everything"
+args = ["stdio"]
+
+[mcp_servers.echo]
+command = "node"
+args = ["/workspace/echo-mcp.mjs"]
+env = { ECHO_SECRET = "\${ECHO_SECRET}" }
+
+[mcp_servers.remote]
+url = "https://upstream.test:8443/mcp"
+bearer_token_env_var = "UPSTREAM_TOKEN"
+trust = "e2e-ca"
+pins = ["$1"]
+
+[mcp_servers.remote2]
+url = "https://upstream.test:8443/mcp"
+bearer_token_env_var = "UPSTREAM_TOKEN"
+trust = "e2e-ca"
+pins = ["$1"]
+EOF
+}
+servers "$pin" >"$TEST_TMP/servers.toml"
+servers "$wrong_pin" >"$TEST_TMP/wrong-pin.toml"
+
+# ---- every server connected, for Claude and for the MCP SDK's client --------------------------------
+expect_status 0 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/servers.toml" "${world[@]}" -- sh -c \
+        'claude mcp list; node /workspace/session-client.mjs stdio:everything stdio:echo http:remote:52100 http:remote2:52101'
+expect_grep '^everything: mcp-stub-everything +- ✔ Connected' "$TEST_TMP/out"
+expect_grep '^echo: mcp-stub-echo +- ✔ Connected' "$TEST_TMP/out"
+expect_grep '^remote: http://127\.0\.0\.1:52100/mcp \(HTTP\) - ✔ Connected' "$TEST_TMP/out"
+expect_grep '^remote2: http://127\.0\.0\.1:52101/mcp \(HTTP\) - ✔ Connected' "$TEST_TMP/out"
+expect_grep '^\{"server":"everything","name":"mcp-servers/everything","text":"Echo: hi everything"\}$' "$TEST_TMP/out"
+expect_grep '^\{"server":"echo","name":"echo-mcp","text":"hi echo"\}$' "$TEST_TMP/out"
+expect_grep '^\{"server":"remote","name":"upstream-e2e","text":"remote: hi remote"\}$' "$TEST_TMP/out"
+expect_grep '^\{"server":"remote2","name":"upstream-e2e","text":"remote: hi remote2"\}$' "$TEST_TMP/out"
+expect_grep 'stub launcher ready for 2 stdio servers' "$TEST_TMP/err"
+expect_grep '2 helpers ready' "$TEST_TMP/err"
+# The upstream saw the real credential on every request, and nothing else.
+expect_grep '"auth":"ok"' "$world_log"
+expect_no_grep '"auth":"(bad|missing)"' "$world_log"
+run_session=$(sed -n 's/.*"session":"\(claude-repo-[0-9a-f]*\)".*"type":"session-start".*/\1/p' "$log" | tail -1)
+check "no session-start event" test -n "$run_session"
+check "the session's events are not in order" "$CA_PYTHON3" - "$log" "$run_session" <<'PY'
+import json, sys
+events = [e for e in map(json.loads, open(sys.argv[1])) if e.get("session") == sys.argv[2]]
+types = [e["type"] for e in events]
+want = ["session-config", "capabilities-issued", "helper-start", "helper-health", "stub-start",
+        "capability-redeemed", "helper-stop", "session-stop", "capability-revoked",
+        "session-removed"]
+it = iter(types)
+assert all(t in it for t in want), types
+# One capability per server that needs one, each bound to that server's own UID.
+issued = {e["fields"]["stub"]: e["fields"]["uid"] for e in events if e["type"] == "capabilities-issued"}
+assert set(issued) == {"agent-cli", "echo", "remote", "remote2"}, issued
+assert len(set(issued.values())) == 4, issued
+redeemed = {e["fields"]["stub"] for e in events if e["type"] == "capability-redeemed"}
+assert redeemed == set(issued), redeemed
+helpers = {e["fields"]["helper"] for e in events if e["type"] == "helper-health"
+           and e["fields"].get("status") == "ok"}
+assert helpers == {"remote", "remote2"}, helpers
+PY
+# No secret anywhere but where it belongs: not in the log, not in the session's files.
+expect_no_grep "$upstream_token" "$log"
+check "run left its session directory" test -z "$(ls -A "$CODING_AGENTS_CONFIG_DIR/sessions")"
+
+# ---- the proxy mode's container: an internal network, the sidecar its only peer, no resolver ---------
+expect_status 0 "$CA_BIN" launch claude "$ws" --config "$TEST_TMP/servers.toml" "${world[@]}" -- sleep infinity
+session=$(cat "$TEST_TMP/out")
+api GET "/containers/$session/json" >"$TEST_TMP/inspect.json"
+api GET "/containers/$session-proxy/json" >"$TEST_TMP/proxy.json"
+api GET "/networks/$session" >"$TEST_TMP/net.json"
+check "the session's network is not as documented" "$CA_PYTHON3" - "$TEST_TMP/inspect.json" \
+        "$TEST_TMP/proxy.json" "$TEST_TMP/net.json" "$session" <<'PY'
+import json, sys
+agent, proxy, net = (json.load(open(p)) for p in sys.argv[1:4])
+s = sys.argv[4]
+assert agent["HostConfig"]["NetworkMode"] == s, agent["HostConfig"]["NetworkMode"]
+assert list(agent["NetworkSettings"]["Networks"]) == [s], agent["NetworkSettings"]["Networks"]
+assert sorted(proxy["NetworkSettings"]["Networks"]) == sorted([s, "ca-e2e-world"])
+assert net["Internal"] is True and net["Options"]["com.docker.network.bridge.inhibit_ipv4"] == "true"
+members = sorted(c["Name"] for c in net["Containers"].values())
+assert members == sorted([s, s + "-proxy"]), members
+assert any(b.endswith(":/etc/resolv.conf:ro,rprivate") for b in agent["HostConfig"]["Binds"])
+assert sorted(proxy["HostConfig"]["CapAdd"]) == ["CHOWN", "DAC_OVERRIDE", "KILL", "NET_BIND_SERVICE", "SETGID", "SETUID"]
+assert proxy["HostConfig"]["ReadonlyRootfs"] is True
+PY
+
+# As agentuser (a workload, an attached shell): every probe must fail.
+hostile() {
+        docker exec -u 1000:1000 "$session" sh -c "$1" >"$TEST_TMP/hostile" 2>&1
+}
+proxy_ip=$("$CA_PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["NetworkSettings"]["Networks"][sys.argv[2]]["IPAddress"])' \
+        "$TEST_TMP/proxy.json" "$session")
+for probe in \
+        'ls /run/coding-agents/helpers/remote' \
+        'cat /run/coding-agents/helpers/remote/token' \
+        'cat /run/coding-agents/helpers/remote/credential.json' \
+        'ls /run/coding-agents/control' \
+        'cat /run/coding-agents/control/helpers/remote.cred' \
+        'cat /run/coding-agents/control/stubs/echo.cred' \
+        'cat /run/coding-agents/control/events.log' \
+        'test -e /run/coding-agents/control/broker.sock' \
+        'ls /run/coding-agents/mcp/echo' \
+        'cat /run/coding-agents/config/manifest.json' \
+        'getent hosts upstream.test' \
+        'getent hosts example.com' \
+        'grep -l CODING_AGENTS_TOKEN /proc/[0-9]*/environ'; do
+        if hostile "$probe"; then
+                fail "agentuser could: $probe ($(cat "$TEST_TMP/hostile"))"
+        else
+                pass
+        fi
+done
+# The network, probed with tests/e2e/probe.mjs: each answer is the reason it failed.
+cp "$e2e_dir/probe.mjs" "$ws/"
+chmod 0644 "$ws/probe.mjs"
+probe() { # EXPECTED-REGEX ARGS...
+        local want=$1
+        shift
+        if docker exec -u 1000:1000 "$session" node /workspace/probe.mjs "$@" >"$TEST_TMP/hostile" 2>&1; then
+                fail "agentuser could: probe $* ($(cat "$TEST_TMP/hostile"))"
+        else
+                expect_grep "$want" "$TEST_TMP/hostile"
+        fi
+}
+# The helper wants the local token, which only the agent's environment has.
+probe '^401$' post http://127.0.0.1:52100/mcp
+probe '^401$' post http://127.0.0.1:52100/mcp not-the-token-0123456789abcdef
+# No route anywhere but the proxy: not the upstream, not the metadata service, not a private host.
+probe '^(ENETUNREACH|EHOSTUNREACH|timeout)$' post https://198.51.100.10:8443/mcp "$upstream_token"
+probe '^(ENETUNREACH|EHOSTUNREACH|timeout)$' post http://169.254.169.254/latest/meta-data/
+probe '^(ENETUNREACH|EHOSTUNREACH|timeout)$' post http://10.203.0.10/
+# Through the proxy, the rules: metadata and private ranges refused, by name or address.
+probe '^403$' proxy "$proxy_ip:3128" http://169.254.169.254/latest/meta-data/
+probe '^403$' proxy "$proxy_ip:3128" http://10.203.0.10/
+probe '^403$' proxy "$proxy_ip:3128" http://example.com/
+# No resolver: names do not resolve inside.
+probe '^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED)$' lookup upstream.test
+probe '^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED)$' lookup example.com
+check "the proxy's denials are not in the log" "$CA_PYTHON3" - "$log" "$session" <<'PY'
+import json, sys
+rules = {e["fields"]["rule"] for e in map(json.loads, open(sys.argv[1]))
+         if e.get("session") == sys.argv[2] and e["type"] == "proxy-denied"}
+assert {"metadata", "private-address", "domain"} <= rules, rules
+PY
+expect_grep '"type":"helper-denied"' "$log"
+# The resolver is gone: no nameserver, nothing answers on the agent's side.
+check "the session has a resolver" docker exec -u 1000:1000 "$session" sh -c '! grep -q "^nameserver" /etc/resolv.conf'
+
+# ---- a wrong pin: the remote servers fail closed, with pin-mismatch events -------------------------
+expect_status 0 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/wrong-pin.toml" "${world[@]}" -- claude mcp list
+expect_grep '^remote: http://127\.0\.0\.1:52100/mcp \(HTTP\) - ✘ Failed to connect' "$TEST_TMP/out"
+expect_grep '^echo: .* - ✔ Connected' "$TEST_TMP/out"
+expect_grep '"helper":"remote".*"type":"pin-mismatch"' "$log"
+
+# ---- the kill switch: container, sidecar, helpers, network gone; capabilities dead ------------------
+"$CA_BIN" broker issue --session "$session" --stub probe --secret ECHO_SECRET --uid "$(id -u)" \
+        --out "$TEST_TMP/cred" 2>"$TEST_TMP/err" || fail "broker issue: $(cat "$TEST_TMP/err")"
+expect_status 0 "$CA_BIN" kill "$session"
+expect_grep 'capabilities revoked' "$TEST_TMP/out"
+for thing in "/containers/$session/json" "/containers/$session-proxy/json" "/networks/$session"; do
+        check "kill left $thing" test "$(api GET "$thing" -o /dev/null -w '%{http_code}' || true)" = 404
+done
+expect_status 1 "$CA_BIN" broker redeem --credential "$TEST_TMP/cred" --stdout
+expect_status 0 "$CA_BIN" events verify
+
+# --network none: no sidecar, no network, remote servers left out (render says so).
+expect_status 0 "$CA_BIN" run claude "$ws" --network none --config "$TEST_TMP/servers.toml" -- claude mcp list
+expect_grep '^echo: .* - ✔ Connected' "$TEST_TMP/out"
+expect_no_grep '^remote' "$TEST_TMP/out"
+expect_grep "remote server 'remote' is unavailable with --network none" "$TEST_TMP/err"
+# Bad input: clear messages, nothing started.
+expect_status 2 "$CA_BIN" run claude "$ws" --network wifi
+expect_status 2 "$CA_BIN" run claude "$ws" --proxy-resolver not-an-address
+expect_status 1 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/servers.toml" --proxy-network no-such-network -- true
+expect_grep "no-such-network" "$TEST_TMP/err"
+
+# ---- no leaks ------------------------------------------------------------------------------------
+world_down
+check "containers left: $(api GET '/containers/json?all=1')" test "$(api GET '/containers/json?all=1')" = "[]"
+check "networks left beyond host/none" "$CA_PYTHON3" -c '
+import json, sys; names = sorted(n["Name"] for n in json.loads(sys.stdin.read())); assert names == ["host", "none"], names' \
+        < <(api GET /networks)
+check "session directories left" test -z "$(ls -A "$CODING_AGENTS_CONFIG_DIR/sessions")"
+docker_down
+check "mounts left under the engine's exec root" test -z "$(grep " $TEST_TMP/exec" /proc/self/mountinfo || true)"
+finish
