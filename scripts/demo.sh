@@ -9,7 +9,8 @@
 #  4. the session rendered for Claude Code, Codex and Copilot: stubs and helpers, no secrets
 #  5. the tamper-evident event log: every step above recorded, concurrent writers, then an
 #     edited line is caught
-# Later issues extend this to a full agent session.
+#  6. a complete session on a real Docker engine (scripts/demo-session.sh): Claude Code lists a
+#     stdio server and a remote one (a local HTTPS upstream) as connected
 #
 #   scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
@@ -122,5 +123,8 @@ say "coding-agents events verify"
 "$ca" events verify || status=$?
 echo "(exit status $status)"
 [ "$status" -eq 1 ]
+echo
+echo "== 6. a complete session"
+bash "$src/scripts/demo-session.sh" "$build"
 echo
 echo "demo: done (config root $CODING_AGENTS_CONFIG_DIR removed)"
