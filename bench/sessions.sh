@@ -3,8 +3,12 @@
 # Sessions on the Docker engine: `coding-agents run claude WS -- true` (integrity check, engine
 # gate, render, credential through the broker, hardened create + start, agent-init, removal,
 # revocation) vs a bare Engine API create + start + wait + remove of the same image running
-# `true` (no network, as sessions), same engine, same run; and the host-side time before the container starts, without
-# the engine's own work (what `run` prints with CODING_AGENTS_TIMING=1). Nothing is asserted.
+# `true` (no network, as sessions), same engine, same run; the host-side time before the
+# container starts, without the engine's own work (what `run` prints with CODING_AGENTS_TIMING=1);
+# and a complete session -- 2 stdio servers behind stubs, 2 remote servers behind helpers
+# through the squid sidecar to an HTTPS upstream (tests/e2e/world.sh) -- from launch until the
+# MCP SDK's client inside has called every server, against the runtime-only launch (`run
+# --network none`) until its command runs. Nothing is asserted.
 #
 #   bench/sessions.sh BUILD_DIR [ROUNDS]
 set -euo pipefail
@@ -23,8 +27,11 @@ fi
 work=$(mktemp -d /tmp/ca-bench-sessions.XXXXXX)
 chmod 0711 "$work"
 dockerd_pid=
+# shellcheck source=tests/e2e/world.sh
+. "$src/tests/e2e/world.sh"
 cleanup() {
         local broker
+        world_down
         broker=$("$bin" broker health 2>/dev/null | sed -n 's/^broker: up (pid \([0-9]*\),.*/\1/p')
         [ -z "$broker" ] || kill "$broker" 2>/dev/null || true
         [ -z "$dockerd_pid" ] || { kill "$dockerd_pid" 2>/dev/null; wait "$dockerd_pid" 2>/dev/null; }
@@ -45,11 +52,41 @@ dockerd_pid=$!
 read -r _ <"$work/fifo"
 export DOCKER_HOST="unix://$work/docker.sock"
 "$bin" image build --cache "$root/cache" --quiet >/dev/null 2>&1
+world_up "$work/world" coding-agents-agent:current
+printf '%s' "$upstream_token" | "$bin" broker store UPSTREAM_TOKEN >/dev/null
+printf 'bench-secret' | "$bin" broker store ECHO_SECRET >/dev/null
+"$bin" trust add bench-ca --bundle "$world_ca" >/dev/null
+cp "$src/tests/e2e/echo-mcp.mjs" "$src/tests/e2e/session-client.mjs" "$work/ws/"
+chmod 0755 "$work/ws"
+chmod 0644 "$work/ws"/*.mjs
+cat >"$work/servers.toml" <<TOML
+[mcp_servers.everything]
+command = "/opt/coding-agents/agents/node_modules/.bin/mcp-server-everything"
+args = ["stdio"]
 
-"$python" - "$bin" "$work/docker.sock" "$work/ws" "$rounds" <<'PY'
+[mcp_servers.echo]
+command = "node"
+args = ["/workspace/echo-mcp.mjs"]
+env = { ECHO_SECRET = "\${ECHO_SECRET}" }
+
+[mcp_servers.remote]
+url = "https://upstream.test:8443/mcp"
+bearer_token_env_var = "UPSTREAM_TOKEN"
+trust = "bench-ca"
+pins = ["$pin"]
+
+[mcp_servers.remote2]
+url = "https://upstream.test:8443/mcp"
+bearer_token_env_var = "UPSTREAM_TOKEN"
+trust = "bench-ca"
+pins = ["$pin"]
+TOML
+
+"$python" - "$bin" "$work/docker.sock" "$work/ws" "$rounds" "$work/servers.toml" "${world[@]}" <<'PY'
 import http.client, json, os, socket, statistics, subprocess, sys, time
 
-binary, sock, ws, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+binary, sock, ws, rounds, servers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+world = sys.argv[6:]
 
 class UnixHTTP(http.client.HTTPConnection):
     def connect(self):
@@ -83,7 +120,7 @@ def bare():
 def ours():
     env = dict(os.environ, CODING_AGENTS_TIMING="1")
     t = time.perf_counter()
-    p = subprocess.run([binary, "run", "claude", ws, "--", "true"], env=env,
+    p = subprocess.run([binary, "run", "claude", ws, "--network", "none", "--", "true"], env=env,
                        capture_output=True, text=True)
     end = time.perf_counter()
     if p.returncode != 0:
@@ -91,7 +128,28 @@ def ours():
     host = [l for l in p.stderr.splitlines() if "timing: host" in l][0].split()
     return end - t, float(host[3]) / 1e3
 
-bare(); ours()  # warm the engine's caches and the broker
+def stamped(args):
+    """Launch until the command inside printed its CLOCK_MONOTONIC stamp, and the whole run."""
+    t = time.monotonic_ns()
+    p = subprocess.run([binary, "run", "claude", ws] + args, capture_output=True, text=True)
+    end = time.monotonic_ns()
+    stamps = [json.loads(l)["connected_at_ns"] for l in p.stdout.splitlines()
+              if l.startswith('{"connected_at_ns"')]
+    if p.returncode != 0 or not stamps:
+        raise SystemExit(f"run failed: {p.stdout[-400:]} {p.stderr[-400:]}")
+    return (int(stamps[0]) - t) / 1e9, (end - t) / 1e9
+
+stamp = ["node", "-e", 'console.log(JSON.stringify({connected_at_ns: String(process.hrtime.bigint())}))']
+client = ["node", "/workspace/session-client.mjs", "stdio:everything", "stdio:echo",
+          "http:remote:52100", "http:remote2:52101"]
+
+def runtime_only():
+    return stamped(["--network", "none", "--"] + stamp)
+
+def complete():
+    return stamped(["--config", servers] + world + ["--"] + client)
+
+bare(); ours(); runtime_only(); complete()  # warm the engine's caches and the broker
 b_total, b_start, o_total, o_host = [], [], [], []
 for _ in range(rounds):
     tot, st = bare(); b_total.append(tot); b_start.append(st)
@@ -102,4 +160,13 @@ print(f"launch to exit (create, start, `true`, wait, remove): ours {ot*1e3:.0f} 
       f"bare Engine API {bt*1e3:.0f} ms: {ot/bt:.2f}x (goal <= 1.3x), {rounds} rounds")
 print(f"host-side work before the container starts (engine excluded): {oh*1e3:.1f} ms, "
       f"{oh/bs*100:.0f}% of the bare create+start ({bs*1e3:.0f} ms)")
+r_up, r_all, c_up, c_all = [], [], [], []
+for _ in range(max(3, rounds // 2)):
+    up, whole = runtime_only(); r_up.append(up); r_all.append(whole)
+    up, whole = complete(); c_up.append(up); c_all.append(whole)
+ru, cu = statistics.median(r_up), statistics.median(c_up)
+ra, ca = statistics.median(r_all), statistics.median(c_all)
+print(f"launch to all servers connected (2 stdio + 2 remote through the sidecar, the SDK's client "
+      f"called each): {cu*1e3:.0f} ms vs the runtime-only launch to its command: {ru*1e3:.0f} ms: "
+      f"{cu/ru:.2f}x; whole runs {ca*1e3:.0f} vs {ra*1e3:.0f} ms: {ca/ra:.2f}x, {len(c_up)} rounds")
 PY

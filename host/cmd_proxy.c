@@ -451,12 +451,12 @@ static int proxy_run(int argc, char **argv, struct cli_ctx *ctx)
                 }
         }
         /* Readiness: squid accepts on its port and dnsmasq has written its pid file (after
-         * binding). Checked every 50 ms for at most 60 s; a child exiting ends it early. */
-        for (int i = 0; i < 1200 && !ready; i++) {
+         * binding). Checked every 10 ms for at most 60 s; a child exiting ends it early. */
+        for (int i = 0; i < 6000 && !ready; i++) {
                 struct pollfd p = {.fd = sfd, .events = POLLIN};
 
                 ready = file_exists_at(run_fd, "dnsmasq.pid") && squid_listening(pd.port);
-                if (!ready && poll(&p, 1, 50) > 0)
+                if (!ready && poll(&p, 1, 10) > 0)
                         break;
         }
         if (ready && session) {

@@ -7,7 +7,9 @@
  * host's log (mounted) with the session's id.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -96,6 +98,8 @@ int session_proxy_start(struct runtime *rt, const struct session_proxy_opts *o, 
         const char *ip;
         int r;
 
+        int64_t t0 = now_ms(), t_net, t_created, t_started;
+
         session_proxy_name(o->session, name, sizeof(name));
         labels = json_pack("{s:s, s:s}", RUNTIME_LABEL_SESSION, o->session, RUNTIME_LABEL_MODE,
                            "proxy");
@@ -104,6 +108,7 @@ int session_proxy_start(struct runtime *rt, const struct session_proxy_opts *o, 
         r = runtime_network_create(rt, o->session, true, labels, err);
         if (r < 0)
                 return ca_error_prefix(err, "creating the session's network");
+        t_net = now_ms();
         {
                 const char *const entry[] = {IMAGE_BIN_DIR "/coding-agents", NULL};
                 const char *const cmd[] = {"proxy",     "run",         "--dir",
@@ -147,11 +152,19 @@ int session_proxy_start(struct runtime *rt, const struct session_proxy_opts *o, 
         if (r < 0)
                 return ca_error_prefix(err, "connecting the egress proxy to network '%s'",
                                        o->egress_network);
+        t_created = now_ms();
         r = runtime_attach(rt, id, false, &fd, &seen, err);
         if (r == 0)
                 r = runtime_start(rt, id, err);
+        t_started = now_ms();
         if (r == 0)
                 r = wait_ready(fd, &seen, err);
+        if (r == 0 && secure_getenv("CODING_AGENTS_TIMING"))
+                (void) fprintf(stderr,
+                               "coding-agents: timing: proxy network %" PRId64 " ms create %" PRId64
+                               " ms start %" PRId64 " ms ready %" PRId64 " ms\n",
+                               t_net - t0, t_created - t_net, t_started - t_created,
+                               now_ms() - t_started);
         if (r < 0) {
                 print_output(&seen);
                 return -EIO;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The MCP SDK's own client, run inside a session as agentcli (the SDK is in the agent image):
-// calls `echo` on each server named on the command line and prints one JSON line per server,
-// {server, name, text} or {server, error}.
+// calls `echo` on each server named on the command line (all at once) and prints one JSON line
+// per server, in the order given,
+// {server, name, text} or {server, error}; then, when every call succeeded, {connected_at_ns}:
+// CLOCK_MONOTONIC, the host's clock too (bench/sessions.sh measures launch-to-connected).
 //
 //   node session-client.mjs stdio:NAME... http:NAME:PORT[:PATH]...
 //
@@ -27,18 +29,18 @@ async function call(spec) {
   try {
     await client.connect(transport);
     const r = await client.callTool({ name: "echo", arguments: { message: `hi ${name}`, text: `hi ${name}` } });
-    return { server: name, name: client.getServerVersion()?.name, text: r.content?.[0]?.text };
+    return { client, out: { server: name, name: client.getServerVersion()?.name, text: r.content?.[0]?.text } };
   } catch (e) {
-    return { server: name, error: String(e?.message ?? e) };
-  } finally {
-    await client.close().catch(() => {});
+    return { client, out: { server: name, error: String(e?.message ?? e) } };
   }
 }
 
-let failed = false;
-for (const spec of process.argv.slice(2)) {
-  const r = await call(spec);
-  failed ||= r.error !== undefined;
-  console.log(JSON.stringify(r));
-}
+// All at once, as an agent connects to its servers; printed in the order given, and the
+// clients closed only after the stamp.
+const results = await Promise.all(process.argv.slice(2).map(call));
+const at = process.hrtime.bigint();
+const failed = results.some((r) => r.out.error !== undefined);
+for (const r of results) console.log(JSON.stringify(r.out));
+if (!failed) console.log(JSON.stringify({ connected_at_ns: String(at) }));
+await Promise.all(results.map((r) => r.client.close().catch(() => {})));
 process.exit(failed ? 1 : 0);
