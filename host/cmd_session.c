@@ -50,16 +50,26 @@ static const char *const control_caps[] = {"CHOWN", "KILL", "SETGID", "SETPCAP",
 
 static const char run_usage[] =
         "usage: coding-agents run|launch <agent> [PATH] [--config FILE]... [--disable NAME]...\n"
-        "                        [--image REF] [--memory BYTES] [--pids N] [--grace SECONDS]\n"
-        "                        [--endpoint SOCKET] [-- COMMAND [ARGS...]]\n"
+        "                        [--network proxy|none] [--proxy-network NET]\n"
+        "                        [--proxy-resolver ADDRESS]... [--image REF] [--memory BYTES]\n"
+        "                        [--pids N] [--grace SECONDS] [--endpoint SOCKET]\n"
+        "                        [-- COMMAND [ARGS...]]\n"
         "\n"
         "Starts a session of <agent> (claude, codex, copilot) on the workspace PATH (default:\n"
         "the current directory) in a hardened container of the agent image (see 'coding-agents\n"
         "image build'): read-only root, no-new-privileges, our seccomp profile (and AppArmor\n"
         "profile where the host enforces AppArmor), every capability dropped except the control\n"
         "plane's, tmpfs /run/coding-agents and /tmp (nosuid,nodev,noexec), pids and memory\n"
-        "limits, no network. agent-init installs the rendered MCP configuration and runs the\n"
-        "agent CLI as agentcli; COMMAND (default: the agent CLI with ARGS) replaces it.\n"
+        "limits. agent-init installs the rendered MCP configuration, starts the stdio servers'\n"
+        "stub launcher and one mcp-helper per remote server (each with its own capability from\n"
+        "the broker), and runs the agent CLI as agentcli; COMMAND (default: the agent CLI with\n"
+        "ARGS) replaces it.\n"
+        "\n"
+        "--network proxy (default): the container's only peer is the session's egress proxy\n"
+        "        (squid, a sidecar on an internal network), reached through HTTP(S)_PROXY; it has\n"
+        "        no resolver. The sidecar goes out through --proxy-network (default 'bridge')\n"
+        "        and resolves through --proxy-resolver (default: the host's nameservers).\n"
+        "--network none: no network at all; remote servers are left out (render says so).\n"
         "\n"
         "run     stays attached: in a terminal, joins it to the session's (keys, screen, size);\n"
         "        otherwise prints the session's output. Stops it on SIGTERM/SIGHUP (and Ctrl-C\n"
@@ -857,7 +867,8 @@ int cmd_stop(int argc, char **argv, struct cli_ctx *ctx)
                 "\n"
                 "Stops the session's container: SIGTERM to agent-init, which stops the agent and\n"
                 "everything else, scrubs the homes and exits; SIGKILL after --grace (default 10).\n"
-                "The container stays until 'rm' or 'kill'. Idempotent.\n";
+                "Then its egress proxy (proxy mode). The containers stay until 'rm' or 'kill'.\n"
+                "Idempotent.\n";
         _cleanup_runtime_ struct runtime *rt = NULL;
         const char *endpoint = NULL;
         uint64_t grace = DEFAULT_GRACE;
@@ -875,6 +886,14 @@ int cmd_stop(int argc, char **argv, struct cli_ctx *ctx)
                 return cli_fail(&err);
         if (r > 0 && runtime_stop(rt, name, (unsigned) grace + 2, &err) < 0)
                 return cli_fail(&err);
+        /* The proxy mode's sidecar stops after the agent (its helpers may still be talking). */
+        if (r > 0) {
+                char proxy[CAP_SESSION_MAX + 16];
+
+                session_proxy_name(name, proxy, sizeof(proxy));
+                if (runtime_stop(rt, proxy, 2, &err) < 0)
+                        return cli_fail(&err);
+        }
         (void) session_emit(ctx->config_root, AUDIT_SESSION_STOP, name,
                             json_pack("{s:s, s:b}", "by", "stop", "existed", r > 0));
         (void) printf("session %s: stopped\n", name);

@@ -197,6 +197,28 @@ expect_grep '"type":"helper-denied"' "$log"
 # The resolver is gone: no nameserver, nothing answers on the agent's side.
 check "the session has a resolver" docker exec -u 1000:1000 "$session" sh -c '! grep -q "^nameserver" /etc/resolv.conf'
 
+# ---- a helper that dies is restarted, with events ------------------------------------------------
+mkfifo "$TEST_TMP/restarted"
+"$CA_BIN" events tail -f -n 0 --type helper-health --json >"$TEST_TMP/restarted" &
+tail_pid=$!
+exec {restarted_fd}<"$TEST_TMP/restarted"
+# A crash, from outside (inside, hidepid hides a non-dumpable helper even from its own UID).
+helper_pid=$(docker top "$session" -eo pid,args | awk '/mcp-helper --name remote / {print $1; exit}')
+check "no helper process for remote" test -n "$helper_pid"
+restart_event=
+# (read -t: a safety net against a hang, not a synchronisation; the event ends the wait)
+[ -z "$helper_pid" ] || kill -KILL "$helper_pid"
+while [ -n "$helper_pid" ] && IFS= read -r -t 120 -u "$restarted_fd" line; do
+        case $line in *'"check":"start"'*'"restarts":1'*) restart_event=$line; break ;; esac
+done
+kill "$tail_pid"
+wait "$tail_pid" 2>/dev/null || true
+exec {restarted_fd}<&-
+check "no restart event: $restart_event" grep -q '"status":"ok"' <<<"$restart_event"
+expect_grep '"reason":"exited".*"restart_in_ms":500.*"type":"helper-stop"' "$log"
+# ... and it serves again (the local token still guards it).
+probe '^401$' post http://127.0.0.1:52100/mcp
+
 # ---- a wrong pin: the remote servers fail closed, with pin-mismatch events -------------------------
 expect_status 0 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/wrong-pin.toml" "${world[@]}" -- claude mcp list
 expect_grep '^remote: http://127\.0\.0\.1:52100/mcp \(HTTP\) - ✘ Failed to connect' "$TEST_TMP/out"
