@@ -49,6 +49,40 @@ static void render(const char *toml, struct egress_result *out)
         config_clear(&cfg);
 }
 
+/* A remote server's explicit port joins the CONNECT ports (its helper tunnels to it); the
+ * default port of its scheme adds nothing new, and duplicates appear once. */
+static void test_remote_server_ports(void **state)
+{
+        struct egress_result r;
+        char *squid;
+        json_t *ports;
+        (void) state;
+
+        render("[mcp_servers.a]\nurl = \"https://a.example.test:8443/mcp\"\n"
+               "[mcp_servers.b]\nurl = \"https://b.example.test/mcp\"\n"
+               "[mcp_servers.c]\nurl = \"https://c.example.test:8443/mcp\"\n"
+               "[mcp_servers.d]\nurl = \"https://d.example.test:9443/mcp\"\nenabled = false\n",
+               &r);
+        squid = text_of(&r, "squid.conf");
+        assert_non_null(strstr(squid, "acl ca_connect_ports port 443 8443\n"));
+        assert_non_null(strstr(squid, "acl ca_http_ports port 80 443 8443\n"));
+        assert_null(strstr(squid, "9443"));
+        ports = json_object_get(r.summary, "connect_ports");
+        assert_int_equal(json_array_size(ports), 2);
+        assert_int_equal(json_integer_value(json_array_get(ports, 1)), 8443);
+        free(squid);
+        egress_result_clear(&r);
+
+        /* With allow_ports set, the servers' ports are added to it. */
+        render("[network]\nallow_ports = [443, 80]\n"
+               "[mcp_servers.a]\nurl = \"https://a.example.test:8443/mcp\"\n", &r);
+        squid = text_of(&r, "squid.conf");
+        assert_non_null(strstr(squid, "acl ca_connect_ports port 443 80 8443\n"));
+        assert_non_null(strstr(squid, "acl ca_http_ports port 80 443 8443\n"));
+        free(squid);
+        egress_result_clear(&r);
+}
+
 static void test_squid_conf(void **state)
 {
         struct egress_result r;
@@ -243,6 +277,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_squid_conf),
+                cmocka_unit_test(test_remote_server_ports),
                 cmocka_unit_test(test_dnsmasq_conf),
                 cmocka_unit_test(test_pages_and_summary),
                 cmocka_unit_test(test_bad_options),
