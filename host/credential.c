@@ -175,11 +175,13 @@ static int issue_server(const struct cli_ctx *ctx, const char *session, const js
                                        name);
         cred = json_pack("{s:O, s:O, s:s}", "capability", json_object_get(issued, "capability"),
                          "key", json_object_get(issued, "key"), "socket", IMAGE_BROKER_SOCKET);
-        file = malloc(strlen(dir) + strlen(name) + 8);
-        if (!cred || !file || !json_object_get(issued, "capability") ||
+        if (asprintf(&file, "%s/%s.cred", dir, name) < 0) {
+                file = NULL;
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        if (!cred || !json_object_get(issued, "capability") ||
             ca_json_pretty(cred, &out, err) < 0)
                 return ca_error_setx(err, EPROTO, "the broker's answer to issue is incomplete");
-        (void) sprintf(file, "%s/%s.cred", dir, name);
         r = fileio_write_atomic(file, out.data, out.len, 0600, err);
         sodium_memzero(out.data, out.len);
         return r;

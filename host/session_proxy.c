@@ -111,9 +111,10 @@ int session_proxy_start(struct runtime *rt, const struct session_proxy_opts *o, 
         t_net = now_ms();
         {
                 const char *const entry[] = {IMAGE_BIN_DIR "/coding-agents", NULL};
-                const char *const cmd[] = {"proxy",     "run",         "--dir",
+                static const char events_log[] = SIDECAR_EVENTS;
+                const char *const cmd[] = {"proxy",        "run",      "--dir",
                                            SESSION_PROXY_ROOT, "--session", o->session,
-                                           "--events-log", SIDECAR_EVENTS, NULL};
+                                           "--events-log", events_log, NULL};
                 const char *const env[] = {"CODING_AGENTS_CONFIG_DIR=" SIDECAR_RUN, NULL};
                 const struct runtime_mount mounts[] = {
                         {o->proxy_dir, SESSION_PROXY_ROOT, true},

@@ -267,9 +267,9 @@ static void zero_and_unmount(const char *dir, uid_t uid)
         if (pid == 0) {
                 if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
                     setresuid(uid, uid, uid) < 0)
-                        _exit(1);
+                        _exit(1); /* forked child: cannot become the server's UID */
                 zero_files(dir);
-                _exit(0);
+                _exit(0); /* forked child: done zeroing */
         }
         if (pid > 0)
                 (void) waitpid(pid, NULL, 0);
