@@ -313,18 +313,22 @@ static void *stopper_main(void *arg)
         return NULL;
 }
 
+/* The terminal's size, passed on to the container's (exec: the exec session's). */
 struct resize_target {
         struct runtime *rt;
         const char *id;
+        bool exec;
 };
 
-static void resize_container(unsigned rows, unsigned cols, void *userdata)
+static void resize_terminal(unsigned rows, unsigned cols, void *userdata)
 {
         const struct resize_target *t = userdata;
         struct ca_error err = {0};
+        int r = t->exec ? runtime_exec_resize(t->rt, t->id, rows, cols, &err)
+                        : runtime_resize(t->rt, t->id, rows, cols, &err);
 
         /* A lost resize only leaves the window size stale. */
-        if (runtime_resize(t->rt, t->id, rows, cols, &err) < 0)
+        if (r < 0)
                 err.code = 0;
 }
 
@@ -658,9 +662,9 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                 (void) pthread_detach(thread);
                 (void) fflush(stdout);
                 if (interactive) {
-                        struct resize_target rz = {rt, id};
+                        struct resize_target rz = {rt, id, false};
 
-                        if (terminal_pump(attach_fd, &early, resize_container, &rz) < 0)
+                        if (terminal_pump(attach_fd, &early, resize_terminal, &rz) < 0)
                                 (void) fprintf(stderr, "coding-agents: cannot use the terminal\n");
                 } else if (runtime_copy_output(attach_fd, &early, false, STDOUT_FILENO,
                                                STDERR_FILENO) < 0) {
@@ -935,20 +939,6 @@ int cmd_rm(int argc, char **argv, struct cli_ctx *ctx)
 
 /* ---- connect --------------------------------------------------------------------------------- */
 
-struct resize_exec {
-        struct runtime *rt;
-        const char *exec_id;
-};
-
-static void resize_exec(unsigned rows, unsigned cols, void *userdata)
-{
-        const struct resize_exec *t = userdata;
-        struct ca_error err = {0};
-
-        if (runtime_exec_resize(t->rt, t->exec_id, rows, cols, &err) < 0)
-                err.code = 0;
-}
-
 int cmd_connect(int argc, char **argv, struct cli_ctx *ctx)
 {
         static const char usage[] =
@@ -1018,9 +1008,9 @@ int cmd_connect(int argc, char **argv, struct cli_ctx *ctx)
             runtime_exec_start(rt, exec_id, &fd, &early, &err) < 0)
                 return cli_fail(&err);
         {
-                struct resize_exec rz = {rt, exec_id};
+                struct resize_target rz = {rt, exec_id, true};
 
-                if (terminal_pump(fd, &early, resize_exec, &rz) < 0)
+                if (terminal_pump(fd, &early, resize_terminal, &rz) < 0)
                         return cli_error("cannot use the terminal");
         }
         if (runtime_exec_status(rt, exec_id, &code, &err) < 0)
