@@ -179,14 +179,20 @@ probe '^401$' post http://127.0.0.1:52100/mcp not-the-token-0123456789abcdef
 # No route anywhere but the proxy: not the upstream, not the metadata service, not a private host.
 probe '^(ENETUNREACH|EHOSTUNREACH|timeout)$' post https://198.51.100.10:8443/mcp "$upstream_token"
 probe '^(ENETUNREACH|EHOSTUNREACH|timeout)$' post http://169.254.169.254/latest/meta-data/
-probe '^(ENETUNREACH|EHOSTUNREACH|timeout)$' post http://10.203.0.10/
+probe '^(ENETUNREACH|EHOSTUNREACH|timeout)$' post https://10.203.0.10:8443/mcp
 # Through the proxy, the rules: metadata and private ranges refused, by name or address.
 probe '^403$' proxy "$proxy_ip:3128" http://169.254.169.254/latest/meta-data/
-probe '^403$' proxy "$proxy_ip:3128" http://10.203.0.10/
+probe '^403$' proxy "$proxy_ip:3128" http://10.203.0.10:8443/mcp
 probe '^403$' proxy "$proxy_ip:3128" http://example.com/
 # No resolver: names do not resolve inside.
 probe '^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED)$' lookup upstream.test
 probe '^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED)$' lookup example.com
+# The private-range host is there, and reachable from the proxy's side (a bare TCP connection
+# from inside the sidecar), yet it saw nothing.
+check "the private-range host is not reachable from the sidecar: the probes prove nothing" \
+        docker exec "$session-proxy" node -e \
+        'require("net").connect(8443, "10.203.0.10").on("connect", () => process.exit(0)).on("error", () => process.exit(1))'
+check "the private-range host got a request" test ! -s "$private_log"
 check "the proxy's denials are not in the log" "$CA_PYTHON3" - "$log" "$session" <<'PY'
 import json, sys
 rules = {e["fields"]["rule"] for e in map(json.loads, open(sys.argv[1]))

@@ -3,56 +3,71 @@
 # run; used by tests/e2e/complete.sh, bench/sessions.sh and `make demo`): a test network on a
 # documentation range (198.51.100.0/24) holding one container of the agent image that runs
 # tests/e2e/upstream-mcp.mjs -- an MCP server over HTTPS for upstream.test:8443, its
-# certificate from a test CA made here, and the DNS server that names it. Nothing there routes
+# certificate from a test CA made here, and the DNS server that names it -- and, on a network
+# of its own (10.203.0.0/24, which the host routes to), a "private-range host" (10.203.0.10,
+# the same server) that a session's proxy could reach but must refuse. Nothing there routes
 # off the machine.
 #
 #   world_up DIR IMAGE   makes the CA and certificate in DIR, starts the upstream; 1 if it did
 #                        not come up. Sets: world_ca (the CA bundle), pin (the server key's SPKI
 #                        pin), wrong_pin, upstream_token (the credential the upstream demands),
-#                        world_log (its request log), world=(the run/launch options that point
-#                        a session's proxy at this world)
+#                        world_log (its request log), private_log (the private host's),
+#                        world=(the run/launch options that point a session's proxy at this
+#                        world)
 #   world_down           removes the upstream and the network
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables set here are for the scripts that source this one
 
 world_up() {
-        local up=$1 image=$2 line logs_pid
-        mkdir -p "$up"
+        world_dir=$1 world_image=$2
+        mkdir -p "$world_dir"
         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-                -subj /CN=world-test-ca -keyout "$up/ca.key" -out "$up/ca.pem" 2>/dev/null
+                -subj /CN=world-test-ca -keyout "$world_dir/ca.key" -out "$world_dir/ca.pem" 2>/dev/null
         openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=upstream.test \
-                -keyout "$up/srv.key" -out "$up/srv.csr" 2>/dev/null
-        printf 'subjectAltName=DNS:upstream.test\nbasicConstraints=CA:FALSE\n' >"$up/ext"
-        openssl x509 -req -in "$up/srv.csr" -CA "$up/ca.pem" -CAkey "$up/ca.key" \
-                -CAcreateserial -days 2 -extfile "$up/ext" -out "$up/srv.pem" 2>/dev/null
-        world_ca="$up/ca.pem"
-        pin="sha256//$(openssl x509 -in "$up/srv.pem" -pubkey -noout |
+                -keyout "$world_dir/srv.key" -out "$world_dir/srv.csr" 2>/dev/null
+        printf 'subjectAltName=DNS:upstream.test\nbasicConstraints=CA:FALSE\n' >"$world_dir/ext"
+        openssl x509 -req -in "$world_dir/srv.csr" -CA "$world_dir/ca.pem" -CAkey "$world_dir/ca.key" \
+                -CAcreateserial -days 2 -extfile "$world_dir/ext" -out "$world_dir/srv.pem" 2>/dev/null
+        world_ca="$world_dir/ca.pem"
+        pin="sha256//$(openssl x509 -in "$world_dir/srv.pem" -pubkey -noout |
                 openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)"
         wrong_pin="sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
         upstream_token="upstream-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-        printf '%s' "$upstream_token" >"$up/credential"
-        cp "$(dirname "${BASH_SOURCE[0]}")/upstream-mcp.mjs" "$up/"
-        world_log="$up/log"
+        printf '%s' "$upstream_token" >"$world_dir/credential"
+        cp "$(dirname "${BASH_SOURCE[0]}")/upstream-mcp.mjs" "$world_dir/"
+        world_log="$world_dir/log"
         : >"$world_log"
-        chmod 0755 "$up"
-        chmod 0644 "$up"/*
+        chmod 0755 "$world_dir"
+        chmod 0644 "$world_dir"/*
+        private_log="$world_dir/private.log"
+        : >"$private_log"
+        chmod 0644 "$private_log" "$world_log"
         docker network create --subnet 198.51.100.0/24 ca-e2e-world >/dev/null || return 1
-        docker run -d --name ca-e2e-upstream --network ca-e2e-world --ip 198.51.100.10 \
-                -v "$up:/up" --entrypoint /usr/local/bin/node "$image" /up/upstream-mcp.mjs \
+        docker network create --subnet 10.203.0.0/24 ca-e2e-private >/dev/null || return 1
+        world_start ca-e2e-upstream ca-e2e-world 198.51.100.10 log || return 1
+        world_start ca-e2e-private ca-e2e-private 10.203.0.10 private.log || return 1
+        world=(--proxy-network ca-e2e-world --proxy-resolver 198.51.100.10)
+}
+
+# world_start NAME NETWORK ADDRESS LOG: one upstream-mcp.mjs container, ready (its first line
+# says it listens: read from its output, not waited for).
+world_start() {
+        local name=$1 network=$2 address=$3 log=$4 line logs_pid
+        docker run -d --name "$name" --network "$network" --ip "$address" \
+                -v "$world_dir:/up" --entrypoint /usr/local/bin/node "$world_image" /up/upstream-mcp.mjs \
                 --cert /up/srv.pem --key /up/srv.key --credential-file /up/credential \
-                --log /up/log --name upstream.test --address 198.51.100.10 >/dev/null || return 1
-        # Its first line says it listens (read from its output, not waited for).
-        mkfifo "$up/upstream.fifo"
-        docker logs -f ca-e2e-upstream >"$up/upstream.fifo" 2>&1 &
+                --log "/up/$log" --name upstream.test --address 198.51.100.10 >/dev/null ||
+                return 1
+        mkfifo "$world_dir/$name.fifo"
+        docker logs -f "$name" >"$world_dir/$name.fifo" 2>&1 &
         logs_pid=$!
-        IFS= read -r line <"$up/upstream.fifo" || line=
+        IFS= read -r line <"$world_dir/$name.fifo" || line=
         kill "$logs_pid" 2>/dev/null || true
         wait "$logs_pid" 2>/dev/null || true
-        world=(--proxy-network ca-e2e-world --proxy-resolver 198.51.100.10)
         [ "$line" = ready ]
 }
 
 world_down() {
-        docker rm -f ca-e2e-upstream >/dev/null 2>&1 || true
-        docker network rm ca-e2e-world >/dev/null 2>&1 || true
+        docker rm -f ca-e2e-upstream ca-e2e-private >/dev/null 2>&1 || true
+        docker network rm ca-e2e-world ca-e2e-private >/dev/null 2>&1 || true
 }
