@@ -73,13 +73,17 @@ const char *__asan_default_options(void)
 
 static const char usage[] =
         "usage: agent-init [--agent NAME] [--as agentcli|agentuser] [--grace SECONDS]\n"
-        "                  [--no-hidepid] [--quiet] -- COMMAND [ARGS...]\n"
+        "                  [--proxy http://HOST:PORT] [--tmux] [--no-hidepid] [--quiet]\n"
+        "                  -- COMMAND [ARGS...]\n"
         "\n"
         "PID 1 of a coding-agents container: hides processes between UIDs, installs the\n"
         "agent's rendered configuration from " CONFIG_DIR "/NAME into agentcli's tmpfs home,\n"
         "runs COMMAND as agentcli (no capabilities, no_new_privs), forwards signals, reaps\n"
         "zombies, and on exit stops what is left (SIGKILL after --grace, default 10 s) and\n"
-        "scrubs the homes. Exits with COMMAND's status. --quiet: errors only.\n";
+        "scrubs the homes. Exits with COMMAND's status. --quiet: errors only.\n"
+        "With a session manifest it also starts the stub launcher (stdio servers) and one\n"
+        "mcp-helper per remote server, healthy before COMMAND starts; --proxy is the session's\n"
+        "egress proxy (the helpers' way out, and HTTP(S)_PROXY for COMMAND).\n";
 
 static const struct {
         const char *agent;

@@ -788,7 +788,13 @@ int cmd_list(int argc, char **argv, struct cli_ctx *ctx)
                 return cli_fail(&err);
         json_array_foreach(all, i, c) {
                 const json_t *l = json_object_get(c, "Labels");
-                json_t *row = json_pack(
+                const char *mode = json_string_value(json_object_get(l, RUNTIME_LABEL_MODE));
+                json_t *row;
+
+                /* A session's egress proxy is part of it, not a session. */
+                if (mode && strcmp(mode, "proxy") == 0)
+                        continue;
+                row = json_pack(
                         "{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:I}", "session",
                         json_string_value(json_object_get(l, RUNTIME_LABEL_SESSION)), "agent",
                         json_string_value(json_object_get(l, RUNTIME_LABEL_AGENT)), "mode",

@@ -257,13 +257,21 @@ static int render_proxy(const struct session_request *o, const struct config *co
                                  .nresolvers = o->nresolvers};
         struct egress_result er = {0};
         const struct config *cfg = NULL;
+        const char *const *agent = NULL;
         _cleanup_free_ char *run = NULL;
         int r;
 
-        for (int a = 0; a < RENDER_AGENTS && !cfg; a++)
+        for (int a = 0; a < RENDER_AGENTS && !cfg; a++) {
                 cfg = cfgp[a];
+                if (cfg)
+                        agent = egress_agent_domains(render_agent_name((enum render_agent) a));
+        }
         if (!cfg)
                 return ca_error_setx(err, EINVAL, "no agent to render the proxy for");
+        /* The agent CLI's own service (its API, its login's refresh). */
+        while (agent && agent[eo.nextra_domains])
+                eo.nextra_domains++;
+        eo.extra_domains = agent;
         r = egress_render(cfg, &eo, &er, err);
         if (r == 0)
                 r = egress_write(&er, o->proxy_out, err);

@@ -175,7 +175,28 @@ static int push(char ***v, size_t *n, const char *s)
         return 0;
 }
 
-static int collect_domains(const struct config *cfg, struct domains *d)
+const char *const *egress_agent_domains(const char *agent)
+{
+        /* Each CLI's API and the endpoint that refreshes its login; nothing else. */
+        static const char *const claude[] = {"api.anthropic.com", "console.anthropic.com", NULL};
+        static const char *const codex[] = {"api.openai.com", "auth.openai.com", "chatgpt.com",
+                                            NULL};
+        static const char *const copilot[] = {".githubcopilot.com", "api.github.com",
+                                              "github.com", NULL};
+
+        if (!agent)
+                return NULL;
+        if (strcmp(agent, "claude") == 0)
+                return claude;
+        if (strcmp(agent, "codex") == 0)
+                return codex;
+        if (strcmp(agent, "copilot") == 0)
+                return copilot;
+        return NULL;
+}
+
+static int collect_domains(const struct config *cfg, const struct egress_opts *o,
+                           struct domains *d)
 {
         bool *covered;
         size_t keep = 0;
@@ -183,6 +204,8 @@ static int collect_domains(const struct config *cfg, struct domains *d)
 
         for (size_t i = 0; r >= 0 && i < cfg->allow_domains.len; i++)
                 r = push(&d->v, &d->n, cfg->allow_domains.items[i]);
+        for (size_t i = 0; r >= 0 && i < o->nextra_domains; i++)
+                r = push(&d->v, &d->n, o->extra_domains[i]);
         for (size_t i = 0; r >= 0 && i < cfg->registries.len; i++) {
                 const char *const *names = config_registry_domains(cfg->registries.items[i]);
 
@@ -506,7 +529,7 @@ int egress_render(const struct config *cfg, const struct egress_opts *o,
                                                        "address",
                                                   o->resolvers[i]);
         }
-        r = collect_domains(cfg, &d);
+        r = collect_domains(cfg, o, &d);
         if (r >= 0)
                 r = render_squid(cfg, o, &d, out);
         if (r >= 0)

@@ -50,7 +50,13 @@ struct egress_opts {
         uint16_t port;        /* squid's listening port (0 = EGRESS_DEFAULT_PORT) */
         const char *const *resolvers; /* upstream resolvers: IPv4/IPv6 addresses */
         size_t nresolvers;
+        const char *const *extra_domains; /* allowed besides [network]'s (a session's agent) */
+        size_t nextra_domains;
 };
+
+/* The domains an agent CLI needs for its own service (its API and login), allowed in its
+ * sessions' proxy: NULL-terminated, or NULL for an unknown agent. */
+const char *const *egress_agent_domains(const char *agent);
 
 struct egress_file {
         char *name; /* relative: "squid.conf", "errors/ERR_TOO_BIG", ... */

@@ -135,6 +135,19 @@ assert sorted(proxy["HostConfig"]["CapAdd"]) == ["CHOWN", "DAC_OVERRIDE", "KILL"
 assert proxy["HostConfig"]["ReadonlyRootfs"] is True
 PY
 
+check "the session's proxy does not allow what it must, and only that" "$CA_PYTHON3" -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+assert p["domains"] == sorted(["api.anthropic.com", "console.anthropic.com", "upstream.test"]), p["domains"]
+assert p["connect_ports"] == [443, 8443], p["connect_ports"]' \
+        "$CODING_AGENTS_CONFIG_DIR/sessions/$session/proxy/proxy.json"
+expect_status 0 "$CA_BIN" list --json
+check "list does not show the session once (and its proxy not as a session)" "$CA_PYTHON3" -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert [r["session"] for r in rows] == [sys.argv[2]] and rows[0]["mode"] == "launch", rows' \
+        "$TEST_TMP/out" "$session"
+
 # As agentuser (a workload, an attached shell): every probe must fail.
 hostile() {
         docker exec -u 1000:1000 "$session" sh -c "$1" >"$TEST_TMP/hostile" 2>&1

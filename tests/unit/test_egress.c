@@ -83,6 +83,38 @@ static void test_remote_server_ports(void **state)
         egress_result_clear(&r);
 }
 
+/* A session's agent CLI reaches its own service: its domains join [network]'s. */
+static void test_agent_domains(void **state)
+{
+        struct config cfg = CONFIG_INIT;
+        const char *const *claude = egress_agent_domains("claude");
+        struct egress_opts o = {.root = "/etc/ca-proxy", .resolvers = resolvers, .nresolvers = 2};
+        struct egress_result r;
+        struct ca_error err = {0};
+        char *dnsmasq;
+        size_t n = 0;
+        (void) state;
+
+        assert_non_null(claude);
+        assert_string_equal(claude[0], "api.anthropic.com");
+        assert_non_null(egress_agent_domains("codex"));
+        assert_non_null(egress_agent_domains("copilot"));
+        assert_null(egress_agent_domains("nosuch"));
+        assert_null(egress_agent_domains(NULL));
+        while (claude[n])
+                n++;
+        o.extra_domains = claude;
+        o.nextra_domains = n;
+        load(&cfg, "[network]\nallow_domains = [\"example.org\"]\n");
+        assert_int_equal(egress_render(&cfg, &o, &r, &err), 0);
+        dnsmasq = text_of(&r, "dnsmasq.conf");
+        assert_non_null(strstr(dnsmasq, "/api.anthropic.com/"));
+        assert_non_null(strstr(dnsmasq, "/example.org/"));
+        free(dnsmasq);
+        egress_result_clear(&r);
+        config_clear(&cfg);
+}
+
 static void test_squid_conf(void **state)
 {
         struct egress_result r;
@@ -278,6 +310,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_squid_conf),
                 cmocka_unit_test(test_remote_server_ports),
+                cmocka_unit_test(test_agent_domains),
                 cmocka_unit_test(test_dnsmasq_conf),
                 cmocka_unit_test(test_pages_and_summary),
                 cmocka_unit_test(test_bad_options),
