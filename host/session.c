@@ -268,6 +268,10 @@ static int render_proxy(const struct session_request *o, const struct config *co
         }
         if (!cfg)
                 return ca_error_setx(err, EINVAL, "no agent to render the proxy for");
+        if (!o->nresolvers)
+                return ca_error_input(err, "no DNS server for the egress proxy (the host's "
+                                           "/etc/resolv.conf names only loopback ones): give "
+                                           "--proxy-resolver ADDRESS, or use --network none");
         /* The agent CLI's own service (its API, its login's refresh). */
         while (agent && agent[eo.nextra_domains])
                 eo.nextra_domains++;

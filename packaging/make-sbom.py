@@ -89,7 +89,7 @@ def npm_components(stage):
         return None, []
     lock = json.load(open(lock_path))
     cpu = NPM_CPU.get(os.uname().machine, os.uname().machine)
-    comps = []
+    comps, seen = [], set()
     for key in sorted(lock.get("packages", {})):
         meta = lock["packages"][key]
         if not key.startswith("node_modules/"):
@@ -101,6 +101,11 @@ def npm_components(stage):
         scope, _, base = name.rpartition("/")
         p = "pkg:npm/" + (urllib.parse.quote(scope, safe="") + "/" if scope else "") + \
             f"{urllib.parse.quote(base, safe='')}@{urllib.parse.quote(meta['version'], safe='')}"
+        # The same package at the same version can sit in several node_modules directories:
+        # one component (bom-refs are unique).
+        if p in seen:
+            continue
+        seen.add(p)
         c = {"type": "library", "bom-ref": p, "name": base, "version": meta["version"], "purl": p}
         if scope:
             c["group"] = scope

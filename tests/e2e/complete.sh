@@ -265,6 +265,12 @@ expect_status 2 "$CA_BIN" run claude "$ws" --network wifi
 expect_status 2 "$CA_BIN" run claude "$ws" --proxy-resolver not-an-address
 expect_status 1 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/servers.toml" --proxy-network no-such-network -- true
 expect_grep "no-such-network" "$TEST_TMP/err"
+# A host whose resolv.conf names only a loopback resolver (systemd-resolved) and no
+# --proxy-resolver: the proxy would have no DNS server. Said so, exit 2, nothing started.
+printf 'nameserver 127.0.0.53
+' >"$TEST_TMP/resolv.conf"
+expect_status 2 unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh         "$TEST_TMP/resolv.conf" "$CA_BIN" run claude "$ws" --proxy-network ca-e2e-world -- true
+expect_grep 'no DNS server for the egress proxy.*--proxy-resolver' "$TEST_TMP/err"
 
 # ---- no leaks ------------------------------------------------------------------------------------
 world_down
