@@ -24,6 +24,7 @@
 #include "audit.h"
 #include "buf.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "error.h"
 #include "fileio.h"
 #include "image.h"
@@ -68,14 +69,6 @@ struct init_helpers {
         size_t n;
         struct helper h[MAX_HELPERS];
 };
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void init_event(int type, const char *session, void *fields)
 {
@@ -289,12 +282,12 @@ CA_NORETURN static void exec_helper(const struct init_helpers *hs, const struct 
 /* Reads one line from `fd` within `timeout_ms`. */
 static bool read_line(int fd, char *line, size_t size, int timeout_ms)
 {
-        int64_t deadline = now_ms() + timeout_ms;
+        int64_t deadline = clock_monotonic_ms() + timeout_ms;
         size_t got = 0;
 
         while (got + 1 < size) {
                 struct pollfd p = {.fd = fd, .events = POLLIN};
-                int64_t left = deadline - now_ms();
+                int64_t left = deadline - clock_monotonic_ms();
                 ssize_t r;
 
                 if (left <= 0 || poll(&p, 1, (int) left) <= 0)
@@ -317,7 +310,7 @@ static int check_health(const struct helper *h, char *detail, size_t size)
         _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         char req[160], resp[512];
         size_t got = 0;
-        int64_t deadline = now_ms() + HEALTH_TIMEOUT_MS;
+        int64_t deadline = clock_monotonic_ms() + HEALTH_TIMEOUT_MS;
         int n;
 
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -331,7 +324,7 @@ static int check_health(const struct helper *h, char *detail, size_t size)
         }
         while (got + 1 < sizeof(resp)) {
                 struct pollfd p = {.fd = fd, .events = POLLIN};
-                int64_t left = deadline - now_ms();
+                int64_t left = deadline - clock_monotonic_ms();
                 ssize_t r;
 
                 if (left <= 0 || poll(&p, 1, (int) left) <= 0)
@@ -488,7 +481,7 @@ static void arm_timer(struct init_helpers *hs)
                 if (hs->h[i].restart_at && (!next || hs->h[i].restart_at < next))
                         next = hs->h[i].restart_at;
         if (next) {
-                int64_t in = next - now_ms();
+                int64_t in = next - clock_monotonic_ms();
 
                 if (in < 1)
                         in = 1;
@@ -511,7 +504,7 @@ void init_helpers_dispatch(struct init_helpers *hs)
         for (size_t i = 0; i < hs->n; i++) {
                 struct helper *h = &hs->h[i];
 
-                if (!h->restart_at || h->restart_at > now_ms())
+                if (!h->restart_at || h->restart_at > clock_monotonic_ms())
                         continue;
                 h->restart_at = 0;
                 init_say("restarting helper %s (restart %u)", h->name, h->restarts);
@@ -544,7 +537,7 @@ bool init_helpers_reaped(struct init_helpers *hs, pid_t pid, int status)
                 if (delay > RESTART_MAX_MS)
                         delay = RESTART_MAX_MS;
                 h->restarts++;
-                h->restart_at = now_ms() + delay;
+                h->restart_at = clock_monotonic_ms() + delay;
                 init_event(AUDIT_HELPER_STOP, hs->session,
                            json_pack("{s:s, s:s, s:i, s:I}", "helper", h->name, "reason",
                                      "exited", "status", status, "restart_in_ms",

@@ -55,6 +55,7 @@
 #include "buf.h"
 #include "capability.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "config.h"
 #include "digest.h"
 #include "error.h"
@@ -131,14 +132,6 @@ struct helper {
 
 static struct helper H;
 static int ssl_req_index = -1;
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- events ---- */
 
@@ -479,7 +472,7 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
                 r->paused = true;
                 return CURL_WRITEFUNC_PAUSE;
         }
-        r->last_data_ms = now_ms();
+        r->last_data_ms = clock_monotonic_ms();
         if (r->sse) {
                 ret = sse_feed(&r->parser, data, len, on_event, r);
                 if (ret == -EMSGSIZE && !r->finished) {
@@ -525,7 +518,7 @@ static void drive(struct req *r, int timeout_ms)
 
 static bool draining_expired(void)
 {
-        return atomic_load(&H.draining) && now_ms() >= atomic_load(&H.drain_deadline_ms);
+        return atomic_load(&H.draining) && clock_monotonic_ms() >= atomic_load(&H.drain_deadline_ms);
 }
 
 static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
@@ -562,7 +555,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
                 }
                 drive(r, 200);
                 if (r->sse && !r->finished && H.idle_timeout_s &&
-                    now_ms() - r->last_data_ms > (int64_t) H.idle_timeout_s * 1000) {
+                    clock_monotonic_ms() - r->last_data_ms > (int64_t) H.idle_timeout_s * 1000) {
                         limit_event("idle", H.idle_timeout_s);
                         r->finished = true;
                         sse_error(r, "the stream was idle for too long");
@@ -710,7 +703,7 @@ static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
         /* Legacy SSE: any `endpoint` event on a GET stream is made to point back here. */
         r->rewrite_endpoint = strcmp(method, "GET") == 0;
         sse_init(&r->parser, H.sse_event_max);
-        r->last_data_ms = now_ms();
+        r->last_data_ms = clock_monotonic_ms();
         if (curl_multi_add_handle(r->multi, e) != CURLM_OK)
                 return respond_error(c, 500, "cannot start the upstream request");
         /* Wait for the upstream's status and headers (or its failure). */
@@ -1248,7 +1241,7 @@ int main(int argc, char **argv)
                 if (ls != MHD_INVALID_SOCKET)
                         (void) close(ls);
         }
-        atomic_store(&H.drain_deadline_ms, now_ms() + (int64_t) H.grace_s * 1000);
+        atomic_store(&H.drain_deadline_ms, clock_monotonic_ms() + (int64_t) H.grace_s * 1000);
         atomic_store(&H.draining, true);
         while (atomic_load(&H.active) > 0) {
                 struct pollfd p = {.fd = H.done_fd, .events = POLLIN};
@@ -1256,7 +1249,7 @@ int main(int argc, char **argv)
 
                 if (poll(&p, 1, 1000) > 0)
                         (void) !read(H.done_fd, &v, sizeof(v));
-                if (now_ms() > atomic_load(&H.drain_deadline_ms) + 10000)
+                if (clock_monotonic_ms() > atomic_load(&H.drain_deadline_ms) + 10000)
                         break; /* a stuck client: MHD_stop_daemon closes it */
         }
         MHD_stop_daemon(d);

@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "error.h"
 #include "image.h"
 #include "json.h"
@@ -35,22 +36,14 @@
 static const char *const sidecar_caps[] = {"CHOWN", "DAC_OVERRIDE", "KILL", "NET_BIND_SERVICE", "SETGID",
                                            "SETUID", NULL};
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads the sidecar's (multiplexed) output until "proxy ready", its end, or the deadline. */
 static int wait_ready(int fd, struct buf *seen, struct ca_error *err)
 {
-        int64_t deadline = now_ms() + SIDECAR_READY_MS;
+        int64_t deadline = clock_monotonic_ms() + SIDECAR_READY_MS;
 
         for (;;) {
                 struct pollfd p = {.fd = fd, .events = POLLIN};
-                int64_t left = deadline - now_ms();
+                int64_t left = deadline - clock_monotonic_ms();
                 char chunk[4096];
                 ssize_t n;
 
@@ -98,7 +91,7 @@ int session_proxy_start(struct runtime *rt, const struct session_proxy_opts *o, 
         const char *ip;
         int r;
 
-        int64_t t0 = now_ms(), t_net, t_created, t_started;
+        int64_t t0 = clock_monotonic_ms(), t_net, t_created, t_started;
 
         session_proxy_name(o->session, name, sizeof(name));
         labels = json_pack("{s:s, s:s}", RUNTIME_LABEL_SESSION, o->session, RUNTIME_LABEL_MODE,
@@ -108,7 +101,7 @@ int session_proxy_start(struct runtime *rt, const struct session_proxy_opts *o, 
         r = runtime_network_create(rt, o->session, true, labels, err);
         if (r < 0)
                 return ca_error_prefix(err, "creating the session's network");
-        t_net = now_ms();
+        t_net = clock_monotonic_ms();
         {
                 const char *const entry[] = {IMAGE_BIN_DIR "/coding-agents", NULL};
                 static const char events_log[] = SIDECAR_EVENTS;
@@ -153,11 +146,11 @@ int session_proxy_start(struct runtime *rt, const struct session_proxy_opts *o, 
         if (r < 0)
                 return ca_error_prefix(err, "connecting the egress proxy to network '%s'",
                                        o->egress_network);
-        t_created = now_ms();
+        t_created = clock_monotonic_ms();
         r = runtime_attach(rt, id, false, &fd, &seen, err);
         if (r == 0)
                 r = runtime_start(rt, id, err);
-        t_started = now_ms();
+        t_started = clock_monotonic_ms();
         if (r == 0)
                 r = wait_ready(fd, &seen, err);
         if (r == 0 && secure_getenv("CODING_AGENTS_TIMING"))
@@ -165,7 +158,7 @@ int session_proxy_start(struct runtime *rt, const struct session_proxy_opts *o, 
                                "coding-agents: timing: proxy network %" PRId64 " ms create %" PRId64
                                " ms start %" PRId64 " ms ready %" PRId64 " ms\n",
                                t_net - t0, t_created - t_net, t_started - t_created,
-                               now_ms() - t_started);
+                               clock_monotonic_ms() - t_started);
         if (r < 0) {
                 print_output(&seen);
                 return -EIO;

@@ -31,6 +31,7 @@
 #include "buf.h"
 #include "capability.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "error.h"
 #include "parse.h"
 #include "sandbox.h"
@@ -48,14 +49,6 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Records an event; a log that cannot be written loses it (lib/ does not print), ignoring. */
 static void event(const struct launcher_cfg *cfg, enum audit_type type, json_t *fields)
@@ -554,7 +547,7 @@ int launcher_serve_stub(const struct launcher_cfg *cfg, int conn)
                 send_to_stub(conn, &s);
                 _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, reaper, 0);
 
-                t0 = now_ms();
+                t0 = clock_monotonic_ms();
                 for (;;) {
                         struct pollfd p[2] = {{.fd = conn, .events = POLLIN},
                                               {.fd = pidfd, .events = POLLIN}};
@@ -586,7 +579,7 @@ int launcher_serve_stub(const struct launcher_cfg *cfg, int conn)
                 event(cfg, AUDIT_STUB_STOP,
                       json_pack("{s:s, s:i, s:i, s:i, s:I, s:s}", "name", m.name, "uid",
                                 (int) c.uid, "pid", s.value, "status", status, "duration_ms",
-                                (json_int_t) (now_ms() - t0), "outcome", "exited"));
+                                (json_int_t) (clock_monotonic_ms() - t0), "outcome", "exited"));
                 {
                         struct stub_msg x = {.op = STUB_OP_EXIT, .value = status};
 

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* CLOCK_MONOTONIC in milliseconds: deadlines and durations (never wall time). */
+#pragma once
+
+#include <stdint.h>
+#include <time.h>
+
+static inline int64_t clock_monotonic_ms(void)
+{
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
