@@ -265,6 +265,17 @@ expect_status 2 "$CA_BIN" run claude "$ws" --network wifi
 expect_status 2 "$CA_BIN" run claude "$ws" --proxy-resolver not-an-address
 expect_status 1 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/servers.toml" --proxy-network no-such-network -- true
 expect_grep "no-such-network" "$TEST_TMP/err"
+# A server whose secret the broker does not hold; a remote server with a placeholder in a
+# header (only bearer_token_env_var reaches the upstream): refused before anything starts.
+printf '[mcp_servers.lost]\ncommand = "node"\nenv = { K = "${NOT_STORED}" }\n' >"$TEST_TMP/lost.toml"
+expect_status 1 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/lost.toml" "${world[@]}" -- true
+expect_grep "issuing MCP server 'lost' its capability.*broker store" "$TEST_TMP/err"
+printf '[mcp_servers.hdr]\nurl = "https://upstream.test:8443/mcp"\nheaders = { X-Key = "${UPSTREAM_TOKEN}" }\n' \
+        >"$TEST_TMP/hdr.toml"
+expect_status 2 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/hdr.toml" "${world[@]}" -- true
+expect_grep "remote MCP server 'hdr': placeholders in its url or headers are not supported" "$TEST_TMP/err"
+check "a refused session started a container" test "$(api GET '/containers/json?all=1' |
+        "$CA_PYTHON3" -c 'import json,sys; print(len([c for c in json.load(sys.stdin) if "io.coding-agents.session" in c["Labels"]]))')" = 0
 # A host whose resolv.conf names only a loopback resolver (systemd-resolved) and no
 # --proxy-resolver: the proxy would have no DNS server. Said so, exit 2, nothing started.
 printf 'nameserver 127.0.0.53
