@@ -59,28 +59,7 @@ printf 'bench-secret' | "$bin" broker store ECHO_SECRET >/dev/null
 cp "$src/tests/e2e/echo-mcp.mjs" "$src/tests/e2e/session-client.mjs" "$work/ws/"
 chmod 0755 "$work/ws"
 chmod 0644 "$work/ws"/*.mjs
-cat >"$work/servers.toml" <<TOML
-[mcp_servers.everything]
-command = "/opt/coding-agents/agents/node_modules/.bin/mcp-server-everything"
-args = ["stdio"]
-
-[mcp_servers.echo]
-command = "node"
-args = ["/workspace/echo-mcp.mjs"]
-env = { ECHO_SECRET = "\${ECHO_SECRET}" }
-
-[mcp_servers.remote]
-url = "https://upstream.test:8443/mcp"
-bearer_token_env_var = "UPSTREAM_TOKEN"
-trust = "bench-ca"
-pins = ["$pin"]
-
-[mcp_servers.remote2]
-url = "https://upstream.test:8443/mcp"
-bearer_token_env_var = "UPSTREAM_TOKEN"
-trust = "bench-ca"
-pins = ["$pin"]
-TOML
+world_servers "$pin" bench-ca >"$work/servers.toml"
 
 "$python" - "$bin" "$work/docker.sock" "$work/ws" "$rounds" "$work/servers.toml" "${world[@]}" <<'PY'
 import http.client, json, os, socket, statistics, subprocess, sys, time

@@ -45,32 +45,8 @@ mkdir -p "$ws"
 chmod 0777 "$ws"
 cp "$e2e_dir/echo-mcp.mjs" "$e2e_dir/session-client.mjs" "$ws/"
 chmod 0644 "$ws"/*.mjs
-servers() { # PIN
-        cat <<EOF
-[mcp_servers.everything]
-command = "/opt/coding-agents/agents/node_modules/.bin/mcp-server-everything"
-args = ["stdio"]
-
-[mcp_servers.echo]
-command = "node"
-args = ["/workspace/echo-mcp.mjs"]
-env = { ECHO_SECRET = "\${ECHO_SECRET}" }
-
-[mcp_servers.remote]
-url = "https://upstream.test:8443/mcp"
-bearer_token_env_var = "UPSTREAM_TOKEN"
-trust = "e2e-ca"
-pins = ["$1"]
-
-[mcp_servers.remote2]
-url = "https://upstream.test:8443/mcp"
-bearer_token_env_var = "UPSTREAM_TOKEN"
-trust = "e2e-ca"
-pins = ["$1"]
-EOF
-}
-servers "$pin" >"$TEST_TMP/servers.toml"
-servers "$wrong_pin" >"$TEST_TMP/wrong-pin.toml"
+world_servers "$pin" e2e-ca >"$TEST_TMP/servers.toml"
+world_servers "$wrong_pin" e2e-ca >"$TEST_TMP/wrong-pin.toml"
 
 # ---- every server connected, for Claude and for the MCP SDK's client --------------------------------
 expect_status 0 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/servers.toml" "${world[@]}" -- sh -c \
@@ -278,18 +254,12 @@ check "a refused session started a container" test "$(api GET '/containers/json?
         "$CA_PYTHON3" -c 'import json,sys; print(len([c for c in json.load(sys.stdin) if "io.coding-agents.session" in c["Labels"]]))')" = 0
 # A host whose resolv.conf names only a loopback resolver (systemd-resolved) and no
 # --proxy-resolver: the proxy would have no DNS server. Said so, exit 2, nothing started.
-printf 'nameserver 127.0.0.53
-' >"$TEST_TMP/resolv.conf"
-expect_status 2 unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh         "$TEST_TMP/resolv.conf" "$CA_BIN" run claude "$ws" --proxy-network ca-e2e-world -- true
+printf 'nameserver 127.0.0.53\n' >"$TEST_TMP/resolv.conf"
+expect_status 2 unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh \
+        "$TEST_TMP/resolv.conf" "$CA_BIN" run claude "$ws" --proxy-network ca-e2e-world -- true
 expect_grep 'no DNS server for the egress proxy.*--proxy-resolver' "$TEST_TMP/err"
 
 # ---- no leaks ------------------------------------------------------------------------------------
 world_down
-check "containers left: $(api GET '/containers/json?all=1')" test "$(api GET '/containers/json?all=1')" = "[]"
-check "networks left beyond host/none" "$CA_PYTHON3" -c '
-import json, sys; names = sorted(n["Name"] for n in json.loads(sys.stdin.read())); assert names == ["host", "none"], names' \
-        < <(api GET /networks)
-check "session directories left" test -z "$(ls -A "$CODING_AGENTS_CONFIG_DIR/sessions")"
-docker_down
-check "mounts left under the engine's exec root" test -z "$(grep " $TEST_TMP/exec" /proc/self/mountinfo || true)"
+check_no_leaks
 finish

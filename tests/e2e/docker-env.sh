@@ -10,6 +10,8 @@
 #                 daemon the test's commands started.
 #   api METHOD PATH [curl args]   one Engine API call, body on stdout
 #   agent_image   builds (or finds) the agent image with `coding-agents image build`
+#   check_no_leaks   at a test's end: no container, no network but host/none, no session
+#                 directory; then stops the engine and checks that none of its mounts is left
 # shellcheck shell=bash
 
 CA_E2E_ROOT=${CA_E2E_ROOT:-/var/tmp/coding-agents-e2e}
@@ -74,4 +76,16 @@ agent_image() {
         mkdir -p "$CA_E2E_ROOT/cache"
         chmod 0700 "$CA_E2E_ROOT/cache"
         "$CA_BIN" image build --cache "$CA_E2E_ROOT/cache" --quiet
+}
+
+check_no_leaks() {
+        check "containers left: $(api GET '/containers/json?all=1')" \
+                test "$(api GET '/containers/json?all=1')" = "[]"
+        check "networks left beyond host/none" "$CA_PYTHON3" -c '
+import json, sys; names = sorted(n["Name"] for n in json.loads(sys.stdin.read())); assert names == ["host", "none"], names' \
+                < <(api GET /networks)
+        check "session directories left" test -z "$(ls -A "$CODING_AGENTS_CONFIG_DIR/sessions")"
+        docker_down
+        check "mounts left under the engine's exec root" \
+                test -z "$(grep " $TEST_TMP/exec" /proc/self/mountinfo || true)"
 }

@@ -323,11 +323,5 @@ expect_status 2 "$CA_BIN" run --network none claude "$ws" --config "$TEST_TMP/ba
 expect_grep 'bad\.toml:2:' "$TEST_TMP/err"
 
 # ---- no leaks: containers, networks, mounts -----------------------------------------------------
-check "containers left: $(api GET '/containers/json?all=1')" test "$(api GET '/containers/json?all=1')" = "[]"
-check "networks left beyond host/none" "$CA_PYTHON3" -c '
-import json, sys; names = sorted(n["Name"] for n in json.loads(sys.stdin.read())); assert names == ["host", "none"], names' \
-        < <(api GET /networks)
-check "session directories left" test -z "$(ls -A "$CODING_AGENTS_CONFIG_DIR/sessions")"
-docker_down
-check "mounts left under the engine's exec root" test -z "$(grep " $TEST_TMP/exec" /proc/self/mountinfo || true)"
+check_no_leaks
 finish

@@ -14,7 +14,11 @@
 #                        world_log (its request log), private_log (the private host's),
 #                        world=(the run/launch options that point a session's proxy at this
 #                        world)
-#   world_down           removes the upstream and the network
+#   world_servers PIN TRUST   prints a config.toml with 2 stdio servers (server-everything,
+#                        and echo-mcp.mjs from the workspace needing the ECHO_SECRET secret) and
+#                        2 remote servers on the upstream (bearer UPSTREAM_TOKEN, trust bundle
+#                        TRUST, pinned to PIN): the complete session of the test and benchmark
+#   world_down           removes the upstream and the networks
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables set here are for the scripts that source this one
 
@@ -65,6 +69,30 @@ world_start() {
         kill "$logs_pid" 2>/dev/null || true
         wait "$logs_pid" 2>/dev/null || true
         [ "$line" = ready ]
+}
+
+world_servers() {
+        local pin=$1 trust=$2 name
+        cat <<EOF
+[mcp_servers.everything]
+command = "/opt/coding-agents/agents/node_modules/.bin/mcp-server-everything"
+args = ["stdio"]
+
+[mcp_servers.echo]
+command = "node"
+args = ["/workspace/echo-mcp.mjs"]
+env = { ECHO_SECRET = "\${ECHO_SECRET}" }
+EOF
+        for name in remote remote2; do
+                cat <<EOF
+
+[mcp_servers.$name]
+url = "https://upstream.test:8443/mcp"
+bearer_token_env_var = "UPSTREAM_TOKEN"
+trust = "$trust"
+pins = ["$pin"]
+EOF
+        done
 }
 
 world_down() {
