@@ -108,6 +108,7 @@ int config_scan_placeholders(const char *s, int (*cb)(void *userdata, const char
 struct loader {
         struct config *cfg;
         const char *file; /* interned name of the file being merged */
+        enum config_source source;
         struct ca_error *err;
 };
 
@@ -540,6 +541,43 @@ static int merge_server_key(const struct loader *ld, struct config_server *s,
         return fail_pos(ld, &kv->pos, "unknown key '%s' in MCP server '%s'", k, s->name);
 }
 
+/*
+ * A workspace's file may define its own servers, never touch the user's: adding `env` to the
+ * user's stdio server (LD_PRELOAD) or `headers` to a remote one would run its code or send its
+ * secret elsewhere under the user's grant. One name from both kinds of source is refused, at
+ * the workspace's table.
+ */
+static int mark_source(const struct loader *ld, struct config_server *s)
+{
+        if (ld->source == CONFIG_SOURCE_WORKSPACE) {
+                if (!s->from_workspace)
+                        s->workspace_origin = s->origin;
+                s->from_workspace = true;
+        } else {
+                if (!s->from_user)
+                        s->user_origin = s->origin;
+                s->from_user = true;
+        }
+        if (s->from_workspace && s->from_user)
+                return fail_at(ld->err, &s->workspace_origin,
+                               "the workspace defines MCP server '%s', which your own "
+                               "configuration defines too (%s:%u:%u): a repository cannot change "
+                               "or shadow your servers; rename it",
+                               s->name, s->user_origin.file, s->user_origin.line,
+                               s->user_origin.col);
+        return 0;
+}
+
+/* A server table that sets nothing but `enabled`. */
+static bool only_enabled(const struct toml_value *t)
+{
+        for (size_t i = 0; i < t->u.table.len; i++) {
+                if (strcmp(t->u.table.items[i].key, "enabled") != 0)
+                        return false;
+        }
+        return true;
+}
+
 static int merge_servers(const struct loader *ld, const struct toml_kv *top)
 {
         const struct toml_value *t = top->value;
@@ -559,10 +597,21 @@ static int merge_servers(const struct loader *ld, const struct toml_kv *top)
                 if (kv->value->type != TOML_TABLE)
                         return fail_pos(ld, &kv->value->pos,
                                         "MCP server '%s' must be a table", kv->key);
+                if (config_is_launcher_stub(kv->key))
+                        return fail_pos(ld, &kv->pos,
+                                        "MCP server name '%s' is reserved for the launcher's own "
+                                        "capabilities; choose another",
+                                        kv->key);
                 s = server_get(ld->cfg, kv->key, kv->key_len, ld->err, &r);
                 if (!s)
                         return r;
                 s->origin = origin_of(ld, &kv->value->pos);
+                /* The user may always switch a workspace's server off. */
+                if (!(ld->source == CONFIG_SOURCE_USER && s->from_workspace &&
+                      only_enabled(kv->value)))
+                        r = mark_source(ld, s);
+                if (r < 0)
+                        return r;
                 for (size_t j = 0; j < kv->value->u.table.len; j++) {
                         r = merge_server_key(ld, s, &kv->value->u.table.items[j]);
                         if (r < 0)
@@ -682,6 +731,73 @@ static int merge_network(const struct loader *ld, const struct toml_kv *top)
         return 0;
 }
 
+/* ---- grants ------------------------------------------------------------------------------- */
+
+static struct config_grant *grant_find(const struct config *cfg, const char *secret)
+{
+        for (size_t i = 0; i < cfg->ngrants; i++) {
+                if (strcmp(cfg->grants[i].secret, secret) == 0)
+                        return &cfg->grants[i];
+        }
+        return NULL;
+}
+
+static int merge_grants(const struct loader *ld, const struct toml_kv *top)
+{
+        const struct toml_value *t = top->value;
+        struct config *cfg = ld->cfg;
+
+        if (ld->source == CONFIG_SOURCE_WORKSPACE)
+                return fail_pos(ld, &top->pos,
+                                "[secrets] grants secrets to servers, so it is read only in your "
+                                "own configuration (the config root's files and --config), never "
+                                "in a workspace's");
+        if (t->type != TOML_TABLE)
+                return fail_pos(ld, &t->pos, "'secrets' must be a table");
+        for (size_t i = 0; i < t->u.table.len; i++) {
+                const struct toml_kv *kv = &t->u.table.items[i];
+                const struct toml_value *v = kv->value;
+                struct config_grant *g;
+                int r;
+
+                if (!config_is_secret_name(kv->key, kv->key_len))
+                        return fail_pos(ld, &kv->pos,
+                                        "bad secret name '%s': letters, digits and '_', not "
+                                        "starting with a digit",
+                                        kv->key);
+                if (config_is_reserved_secret(kv->key))
+                        return fail_pos(ld, &kv->pos,
+                                        "the secret '%s' is reserved for the launcher (the agent "
+                                        "CLIs' logins) and is never released to an MCP server",
+                                        kv->key);
+                g = grant_find(cfg, kv->key);
+                if (!g) {
+                        g = realloc(cfg->grants, (cfg->ngrants + 1) * sizeof(*g));
+                        if (!g)
+                                return oom(ld->err);
+                        cfg->grants = g;
+                        g = &cfg->grants[cfg->ngrants];
+                        memset(g, 0, sizeof(*g));
+                        g->secret = strndup(kv->key, kv->key_len);
+                        if (!g->secret)
+                                return oom(ld->err);
+                        cfg->ngrants++;
+                }
+                g->origin = origin_of(ld, &kv->pos);
+                r = get_strv(ld, kv, kv->key, false, &g->servers);
+                if (r < 0)
+                        return r;
+                for (size_t j = 0; j < g->servers.len; j++) {
+                        const char *name = g->servers.items[j];
+                        if (!valid_server_name(name, strlen(name)))
+                                return fail_pos(ld, &v->u.array.items[j]->pos,
+                                                "[secrets] '%s': '%s' is not an MCP server name",
+                                                kv->key, name);
+                }
+        }
+        return 0;
+}
+
 static const char *intern_file(struct config *cfg, const char *name)
 {
         char **files;
@@ -700,10 +816,11 @@ static const char *intern_file(struct config *cfg, const char *name)
         return files[cfg->nfiles++];
 }
 
-static int merge_doc(struct config *cfg, const struct toml_doc *doc, struct ca_error *err)
+static int merge_doc(struct config *cfg, const struct toml_doc *doc, enum config_source source,
+                     struct ca_error *err)
 {
         const struct toml_value *root = toml_doc_root(doc);
-        struct loader ld = {.cfg = cfg, .err = err};
+        struct loader ld = {.cfg = cfg, .source = source, .err = err};
 
         ld.file = intern_file(cfg, toml_doc_name(doc));
         if (!ld.file)
@@ -716,6 +833,8 @@ static int merge_doc(struct config *cfg, const struct toml_doc *doc, struct ca_e
                         r = merge_servers(&ld, kv);
                 else if (strcmp(kv->key, "network") == 0)
                         r = merge_network(&ld, kv);
+                else if (strcmp(kv->key, "secrets") == 0)
+                        r = merge_grants(&ld, kv);
                 else
                         r = fail_pos(&ld, &kv->pos, "unknown top-level key '%s'", kv->key);
                 if (r < 0)
@@ -724,8 +843,8 @@ static int merge_doc(struct config *cfg, const struct toml_doc *doc, struct ca_e
         return 0;
 }
 
-int config_merge_buf(struct config *cfg, const char *data, size_t len, const char *name,
-                     struct ca_error *err)
+int config_merge_source(struct config *cfg, const char *data, size_t len, const char *name,
+                        enum config_source source, struct ca_error *err)
 {
         _cleanup_toml_doc_ struct toml_doc *doc = NULL;
         int r;
@@ -733,7 +852,13 @@ int config_merge_buf(struct config *cfg, const char *data, size_t len, const cha
         r = toml_parse(data, len, name, &doc, err);
         if (r < 0)
                 return r;
-        return merge_doc(cfg, doc, err);
+        return merge_doc(cfg, doc, source, err);
+}
+
+int config_merge_buf(struct config *cfg, const char *data, size_t len, const char *name,
+                     struct ca_error *err)
+{
+        return config_merge_source(cfg, data, len, name, CONFIG_SOURCE_USER, err);
 }
 
 int config_merge_file(struct config *cfg, const char *path, struct ca_error *err)
@@ -744,7 +869,7 @@ int config_merge_file(struct config *cfg, const char *path, struct ca_error *err
         r = toml_parse_file(path, &doc, err);
         if (r < 0)
                 return r;
-        return merge_doc(cfg, doc, err);
+        return merge_doc(cfg, doc, CONFIG_SOURCE_USER, err);
 }
 
 /* ---- validation ---------------------------------------------------------------------------- */
@@ -881,10 +1006,31 @@ static int finish_server(struct config_server *s, struct ca_error *err)
         return collect_secrets(s, err);
 }
 
+/* A reserved secret named anywhere is an error, enabled or not: it is never released. */
+static int refuse_reserved(const struct config_server *s, struct ca_error *err)
+{
+        for (size_t i = 0; i < s->secrets.len; i++) {
+                const char *name = s->secrets.items[i];
+                struct config_origin o;
+
+                if (!config_is_reserved_secret(name))
+                        continue;
+                o = config_secret_origin(s, name);
+                return fail_at(err, &o,
+                               "MCP server '%s' names the secret '%s', which is reserved for the "
+                               "launcher (the agent CLIs' logins) and is never released to an MCP "
+                               "server",
+                               s->name, name);
+        }
+        return 0;
+}
+
 int config_finish(struct config *cfg, struct ca_error *err)
 {
         for (size_t i = 0; i < cfg->nservers; i++) {
                 int r = finish_server(&cfg->servers[i], err);
+                if (r >= 0)
+                        r = refuse_reserved(&cfg->servers[i], err);
                 if (r < 0)
                         return r;
         }
@@ -902,6 +1048,106 @@ int config_load(struct config *cfg, const char *const *paths, size_t npaths,
                         return r;
         }
         return config_finish(cfg, err);
+}
+
+bool config_is_reserved_secret(const char *name)
+{
+        return strncmp(name, "AGENT_", 6) == 0 || strncmp(name, "CODING_AGENTS_", 14) == 0;
+}
+
+bool config_is_launcher_stub(const char *name)
+{
+        return strcmp(name, "agent-cli") == 0 || strcmp(name, "model-api") == 0;
+}
+
+bool config_granted(const struct config *cfg, const char *server, const char *secret)
+{
+        const struct config_grant *g = grant_find(cfg, secret);
+
+        for (size_t i = 0; g && i < g->servers.len; i++) {
+                if (strcmp(g->servers.items[i], server) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* Context of the origin search: is `name` among the placeholders of a string? */
+struct find_secret {
+        const char *name;
+        bool found;
+};
+
+static int match_secret(void *userdata, const char *name, size_t len)
+{
+        struct find_secret *f = userdata;
+
+        if (strlen(f->name) == len && memcmp(f->name, name, len) == 0)
+                f->found = true;
+        return 0;
+}
+
+static bool names_secret(const char *s, const char *name)
+{
+        struct find_secret f = {name, false};
+
+        return s && config_scan_placeholders(s, match_secret, &f, NULL, NULL) == 0 && f.found;
+}
+
+struct config_origin config_secret_origin(const struct config_server *s, const char *secret)
+{
+        if (s->bearer_token_env_var && strcmp(s->bearer_token_env_var, secret) == 0)
+                return s->bearer_origin;
+        for (size_t i = 0; i < s->nenv; i++) {
+                if (names_secret(s->env[i].value, secret))
+                        return s->env[i].origin;
+        }
+        for (size_t i = 0; i < s->args.len; i++) {
+                if (names_secret(s->args.items[i], secret))
+                        return s->args.origin;
+        }
+        for (size_t i = 0; i < s->nheaders; i++) {
+                if (names_secret(s->headers[i].value, secret))
+                        return s->headers[i].origin;
+        }
+        if (names_secret(s->url, secret))
+                return s->url_origin;
+        return s->origin;
+}
+
+int config_check_grants(const struct config *cfg, const char *grant_file, struct ca_error *err)
+{
+        for (size_t i = 0; i < cfg->nservers; i++) {
+                const struct config_server *s = &cfg->servers[i];
+
+                for (size_t j = 0; s->enabled && j < s->secrets.len; j++) {
+                        const char *name = s->secrets.items[j];
+                        const struct config_grant *g;
+                        struct config_origin o;
+                        char line[512];
+                        size_t used;
+
+                        if (config_granted(cfg, s->name, name))
+                                continue;
+                        /* The exact line to add: today's grant plus this server. */
+                        g = grant_find(cfg, name);
+                        used = (size_t) snprintf(line, sizeof(line), "%s = [", name);
+                        for (size_t k = 0; g && k < g->servers.len && used < sizeof(line); k++)
+                                used += (size_t) snprintf(line + used, sizeof(line) - used,
+                                                          "\"%s\", ", g->servers.items[k]);
+                        if (used < sizeof(line))
+                                (void) snprintf(line + used, sizeof(line) - used, "\"%s\"]",
+                                                s->name);
+                        o = config_secret_origin(s, name);
+                        return fail_at(err, &o,
+                                       "MCP server '%s' names the secret '%s', which your "
+                                       "configuration does not grant it (naming a secret is not a "
+                                       "grant); if it should have it, add to %s:\n  [secrets]\n  "
+                                       "%s",
+                                       s->name, name, grant_file ? grant_file : "your config.toml",
+                                       line);
+                }
+        }
+        return 0;
 }
 
 static void server_clear(struct config_server *s)
@@ -930,6 +1176,11 @@ void config_clear(struct config *cfg)
         strv_free(&cfg->allow_domains);
         free(cfg->allow_ports);
         strv_free(&cfg->registries);
+        for (size_t i = 0; i < cfg->ngrants; i++) {
+                free(cfg->grants[i].secret);
+                strv_free(&cfg->grants[i].servers);
+        }
+        free(cfg->grants);
         for (size_t i = 0; i < cfg->nfiles; i++)
                 free(cfg->files[i]);
         free(cfg->files);

@@ -7,6 +7,15 @@
  *   [mcp_servers.<name>]     command/args/env (stdio) or url (Streamable HTTP / SSE)
  *   [network]                allow_domains, allow_ports, registries, max_request_bytes,
  *                            max_reply_bytes
+ *   [secrets]                NAME = ["server", ...]: the servers a secret is granted to
+ *
+ * Sources differ in trust (ARCHITECTURE §4). The user's own files (the config root's, and
+ * --config files) are CONFIG_SOURCE_USER; a repository's config.toml is
+ * CONFIG_SOURCE_WORKSPACE, merged only once the user approved its content (host/workspace.c).
+ * A workspace source cannot grant secrets ([secrets] is refused there) and cannot define a
+ * server that a user source defines too (it could change or shadow it); naming a secret in a
+ * server is never a grant. Secrets the launcher keeps for itself (config_is_reserved_secret)
+ * can be neither named nor granted, whatever the source.
  *
  * Every error is "file:line:col: message" with bad_input set (exit status 2); nothing is ever
  * written while loading. Secrets appear only as placeholders `${NAME}` / `$NAME` (and `$$` for a
@@ -56,9 +65,18 @@ struct config_strv {
         struct config_origin origin;
 };
 
+enum config_source {
+        CONFIG_SOURCE_USER,      /* the config root's files, --config files: trusted */
+        CONFIG_SOURCE_WORKSPACE, /* a repository's config.toml, approved by the user */
+};
+
 struct config_server {
         char *name;
         struct config_origin origin; /* where the server's table was (last) written */
+        bool from_user;              /* defined (also) by a user source ... */
+        struct config_origin user_origin;
+        bool from_workspace;         /* ... or by a workspace source */
+        struct config_origin workspace_origin;
         bool enabled;
         bool transport_set;
         enum config_transport transport;
@@ -88,9 +106,18 @@ struct config_server {
         struct config_strv secrets;
 };
 
+/* One [secrets] entry: the servers `secret` is granted to (a later user file replaces it). */
+struct config_grant {
+        char *secret;
+        struct config_strv servers;
+        struct config_origin origin;
+};
+
 struct config {
         struct config_server *servers; /* sorted by name after config_finish() */
         size_t nservers;
+        struct config_grant *grants;
+        size_t ngrants;
         struct config_strv allow_domains;
         uint16_t *allow_ports;
         size_t nallow_ports;
@@ -126,18 +153,50 @@ static inline uint64_t config_max_reply(const struct config *cfg)
         return cfg->max_reply_bytes ? cfg->max_reply_bytes : CONFIG_MAX_REPLY_DEFAULT;
 }
 
-/* Parses one TOML source and merges it over what `cfg` holds. */
+/* Parses one TOML source of the given trust and merges it over what `cfg` holds. */
+int config_merge_source(struct config *cfg, const char *data, size_t len, const char *name,
+                        enum config_source source, struct ca_error *err) CA_MUST_CHECK;
+
+/* config_merge_source() of a user source. */
 int config_merge_buf(struct config *cfg, const char *data, size_t len, const char *name,
                      struct ca_error *err) CA_MUST_CHECK;
 
-/* Reads `path` and merges it (a missing file is an error: callers decide what is optional). */
+/* Reads `path` and merges it as a user source (a missing file is an error: callers decide
+ * what is optional). */
 int config_merge_file(struct config *cfg, const char *path, struct ca_error *err) CA_MUST_CHECK;
 
 /*
  * Validates the merged model (transport vs. command/url, keys that apply only to one kind of
- * server), derives each server's secret names and sorts servers by name.
+ * server), derives each server's secret names, refuses reserved secrets anywhere, and sorts
+ * servers by name.
  */
 int config_finish(struct config *cfg, struct ca_error *err) CA_MUST_CHECK;
+
+/* True when the user's configuration grants `secret` to the server `server`. */
+bool config_granted(const struct config *cfg, const char *server, const char *secret);
+
+/*
+ * Every secret an enabled server names must be granted to it ([secrets] of a user source).
+ * The first one that is not fails (-EINVAL, bad input) at the placeholder's file:line:col,
+ * with the exact line to add to `grant_file` (the user's config.toml; NULL: "your
+ * config.toml").
+ */
+int config_check_grants(const struct config *cfg, const char *grant_file,
+                        struct ca_error *err) CA_MUST_CHECK;
+
+/* Where `server` names `secret` (its first placeholder, or bearer_token_env_var). */
+struct config_origin config_secret_origin(const struct config_server *s, const char *secret);
+
+/*
+ * Secrets the launcher stores for itself (the agent CLIs' logins: AGENT_*; anything of its own:
+ * CODING_AGENTS_*). Never released to an MCP server or helper: config refuses them, and the
+ * broker refuses to issue or redeem them for any but the launcher's own stubs.
+ */
+bool config_is_reserved_secret(const char *name);
+
+/* The launcher's own capability stubs ("agent-cli": agent-init's login capability;
+ * "model-api": the model helper's). No MCP server may take one of these names. */
+bool config_is_launcher_stub(const char *name);
 
 /* Loads and merges `paths` in order, then config_finish(). */
 int config_load(struct config *cfg, const char *const *paths, size_t npaths,

@@ -19,7 +19,7 @@
 
 #include "macro.h"
 
-#define CA_ERROR_MSG_MAX 512
+#define CA_ERROR_MSG_MAX 1024
 
 struct ca_error {
         int code;       /* positive errno value, 0 when no error was recorded */

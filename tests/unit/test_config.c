@@ -224,6 +224,117 @@ static void test_config_load_files(void **state)
         rm_rf(dir);
 }
 
+/* A workspace source merged, then a user source: the result or the error message. */
+static int load_two(struct config *cfg, const char *workspace, const char *user,
+                    struct ca_error *err)
+{
+        int r = config_merge_source(cfg, workspace, strlen(workspace), "ws.toml",
+                                    CONFIG_SOURCE_WORKSPACE, err);
+
+        if (r == 0 && user)
+                r = config_merge_buf(cfg, user, strlen(user), "user.toml", err);
+        if (r == 0)
+                r = config_finish(cfg, err);
+        return r;
+}
+
+static void test_config_grants(void **state)
+{
+        struct config cfg = CONFIG_INIT;
+        struct ca_error err = {0};
+        (void) state;
+
+        /* Named is not granted: the error is at the placeholder, with the line to add. */
+        assert_int_equal(load_two(&cfg, "[mcp_servers.a]\ncommand = \"x\"\n"
+                                        "env = { K = \"${KEY}\" }\n",
+                                  "[secrets]\nKEY = [\"b\"]\n", &err),
+                         0);
+        assert_true(config_granted(&cfg, "b", "KEY"));
+        assert_false(config_granted(&cfg, "a", "KEY"));
+        assert_int_equal(config_check_grants(&cfg, "/root/config.toml", &err), -EINVAL);
+        assert_true(err.bad_input);
+        assert_non_null(strstr(err.msg, "ws.toml:3:9: MCP server 'a' names the secret 'KEY'"));
+        assert_non_null(strstr(err.msg, "/root/config.toml"));
+        assert_non_null(strstr(err.msg, "KEY = [\"b\", \"a\"]"));
+        config_clear(&cfg);
+
+        /* Granted by the user: fine; a disabled server needs no grant. */
+        assert_int_equal(load_two(&cfg, "[mcp_servers.a]\nurl = \"https://h.example/\"\n"
+                                        "bearer_token_env_var = \"TOK\"\n"
+                                        "[mcp_servers.off]\ncommand = \"x\"\nargs = [\"$OTHER\"]\n"
+                                        "enabled = false\n",
+                                  "[secrets]\nTOK = [\"a\"]\n", &err),
+                         0);
+        assert_int_equal(config_check_grants(&cfg, NULL, &err), 0);
+        config_clear(&cfg);
+}
+
+static void test_config_workspace_limits(void **state)
+{
+        struct config cfg = CONFIG_INIT;
+        struct ca_error err = {0};
+        (void) state;
+
+        /* A workspace cannot grant. */
+        assert_int_equal(load_two(&cfg, "[secrets]\nKEY = [\"a\"]\n", NULL, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "ws.toml:1:2: [secrets] grants secrets"));
+        config_clear(&cfg);
+        /* ... nor touch a user's server (shadowing), in either order of sources. */
+        assert_int_equal(load_two(&cfg, "[mcp_servers.mine]\nenv = { LD_PRELOAD = \"/x\" }\n",
+                                  "[mcp_servers.mine]\ncommand = \"x\"\n", &err),
+                         -EINVAL);
+        assert_non_null(strstr(err.msg, "ws.toml:1:1: the workspace defines MCP server 'mine'"));
+        assert_non_null(strstr(err.msg, "(user.toml:1:1)"));
+        config_clear(&cfg);
+        assert_int_equal(config_merge_buf(&cfg, "[mcp_servers.mine]\ncommand = \"x\"\n", 32,
+                                          "user.toml", &err),
+                         0);
+        assert_int_equal(config_merge_source(&cfg, "[mcp_servers.mine]\nargs = [\"y\"]\n", 33,
+                                             "ws.toml", CONFIG_SOURCE_WORKSPACE, &err),
+                         -EINVAL);
+        config_clear(&cfg);
+        /* ... but the user may switch a workspace's server off. */
+        assert_int_equal(load_two(&cfg, "[mcp_servers.w]\ncommand = \"x\"\n",
+                                  "[mcp_servers.w]\nenabled = false\n", &err),
+                         0);
+        assert_false(cfg.servers[0].enabled);
+        assert_false(cfg.servers[0].from_user);
+        config_clear(&cfg);
+}
+
+static void test_config_reserved(void **state)
+{
+        (void) state;
+
+        assert_true(config_is_reserved_secret("AGENT_CLAUDE_CREDENTIALS"));
+        assert_true(config_is_reserved_secret("CODING_AGENTS_X"));
+        assert_false(config_is_reserved_secret("GITHUB_TOKEN"));
+        assert_false(config_is_reserved_secret("AGENT"));
+        assert_true(config_is_launcher_stub("agent-cli"));
+        assert_false(config_is_launcher_stub("github"));
+        /* Named anywhere (env, args, headers, url, bearer), enabled or not: refused. */
+        assert_non_null(strstr(load_err("[mcp_servers.h]\ncommand = \"n\"\n"
+                                        "env = { L = \"${AGENT_CLAUDE_CREDENTIALS}\" }\n"),
+                               "c.toml:3:9: MCP server 'h' names the secret "
+                               "'AGENT_CLAUDE_CREDENTIALS', which is reserved"));
+        assert_non_null(strstr(load_err("[mcp_servers.h]\ncommand = \"n\"\nenabled = false\n"
+                                        "args = [\"$AGENT_CODEX_AUTH\"]\n"),
+                               "c.toml:4:8:"));
+        assert_non_null(strstr(load_err("[mcp_servers.h]\nurl = \"https://h.example/\"\n"
+                                        "bearer_token_env_var = \"AGENT_COPILOT_CONFIG\"\n"),
+                               "c.toml:3:24:"));
+        /* Granted: refused in [secrets] itself. */
+        assert_non_null(strstr(load_err("[secrets]\nAGENT_CLAUDE_API_KEY = [\"h\"]\n"),
+                               "c.toml:2:1: the secret 'AGENT_CLAUDE_API_KEY' is reserved"));
+        /* The launcher's stub names are not server names. */
+        assert_non_null(strstr(load_err("[mcp_servers.agent-cli]\ncommand = \"n\"\n"),
+                               "is reserved for the launcher"));
+        /* Grants name servers. */
+        assert_non_null(strstr(load_err("[secrets]\nK = [\"Bad Name\"]\n"),
+                               "c.toml:2:6: [secrets] 'K': 'Bad Name' is not an MCP server name"));
+        assert_non_null(strstr(load_err("[secrets]\n1K = [\"a\"]\n"), "bad secret name"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -232,6 +343,9 @@ int main(void)
                 cmocka_unit_test(test_config_finish_errors),
                 cmocka_unit_test(test_config_scan_placeholders),
                 cmocka_unit_test(test_config_load_files),
+                cmocka_unit_test(test_config_grants),
+                cmocka_unit_test(test_config_workspace_limits),
+                cmocka_unit_test(test_config_reserved),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
