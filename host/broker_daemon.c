@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "capability.h"
 #include "cleanup.h"
+#include "config.h"
 #include "digest.h"
 #include "error.h"
 #include "fileio.h"
@@ -259,6 +260,12 @@ static void op_store(struct daemon *d, int conn, const struct broker_request *re
         reply(conn, json_pack("{s:b, s:b}", "ok", 1, "unchanged", r == 1), NULL, 0);
 }
 
+/* A reserved secret (config_is_reserved_secret) asked for a stub that is not the launcher's. */
+static bool reserved_refused(const char *stub, const char *secret)
+{
+        return config_is_reserved_secret(secret) && !config_is_launcher_stub(stub);
+}
+
 static void op_issue(struct daemon *d, int conn, const struct broker_request *req)
 {
         struct ledger_entry e;
@@ -275,6 +282,20 @@ static void op_issue(struct daemon *d, int conn, const struct broker_request *re
         int r;
 
         memset(&e, 0, sizeof(e));
+        /* The launcher's own secrets (agent logins) go to its own stubs only, whatever the
+         * caller asks: policy here, not only in the CLI that renders the request. */
+        for (size_t i = 0; i < req->nsecrets; i++) {
+                if (reserved_refused(req->stub, req->secrets[i])) {
+                        event(d, AUDIT_CAPABILITY_DENIED, req->session,
+                              json_pack("{s:s, s:s, s:s, s:s}", "reason", "reserved-secret",
+                                        "stub", req->stub, "secret", req->secrets[i], "op",
+                                        "issue"));
+                        reply_error(conn, "denied",
+                                    "a reserved secret (the launcher's own, such as an agent "
+                                    "login) is never released to an MCP server");
+                        return;
+                }
+        }
         /* Every named secret must exist (and authenticate) now, not at redemption time. */
         for (size_t i = 0; i < req->nsecrets; i++) {
                 struct ca_secret *v = NULL;
@@ -736,6 +757,13 @@ static void op_redeem(struct daemon *d, struct session_sock *s, int conn,
                 sodium_memzero(key, sizeof(key));
                 deny(d, s, conn, "revoked", &cap, p);
                 return;
+        }
+        for (size_t i = 0; i < cap.nsecrets; i++) {
+                if (reserved_refused(cap.stub, cap.secrets[i])) {
+                        sodium_memzero(key, sizeof(key));
+                        deny(d, s, conn, "reserved-secret", &cap, p);
+                        return;
+                }
         }
         /* Attestation: uid, then cgroup, then the executable, then "still the same process". */
         if (p->uid != e.uid) {

@@ -114,6 +114,13 @@ expect_status 2 "$bin" broker store 1BAD </dev/null
 expect_status 2 "$bin" broker issue --session s1 --stub github --secret GITHUB_TOKEN
 expect_status 1 "$bin" broker issue --session s1 --stub github --secret NOPE --uid 0
 expect_grep "no secret named 'NOPE'" "$TEST_TMP/err"
+# The launcher's own secrets (agent logins) go to its own stubs only: the daemon's policy.
+printf 'login' | "$bin" broker store AGENT_CLAUDE_CREDENTIALS >/dev/null
+expect_status 1 "$bin" broker issue --session s1 --stub github --secret AGENT_CLAUDE_CREDENTIALS --uid 0
+expect_grep "reserved secret" "$TEST_TMP/err"
+expect_grep '"op":"issue","reason":"reserved-secret".*"stub":"github".*"type":"capability-denied"' \
+        "$CODING_AGENTS_CONFIG_DIR/security-events.log"
+expect_status 0 "$bin" broker issue --session s1 --stub agent-cli --secret AGENT_CLAUDE_CREDENTIALS --uid 0
 
 # Issue and redeem as the same uid: the value arrives, byte for byte, exactly once.
 issue --session s1 --stub github --secret GITHUB_TOKEN --uid 0 --out "$TEST_TMP/c1.json" >/dev/null
