@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: MIT */
+/* git on the host without running the repository's code (git.h). */
+#include "git.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "error.h"
+#include "fileio.h"
+#include "spawn.h"
+
+#define GIT_OUT_MAX ((size_t) 16 << 20)
+#define GIT_SMALL_MAX ((size_t) 64 << 10)
+#define GIT_CONFIG_MAX ((size_t) 4 << 20)
+#define MAX_ARGV 512
+
+/* What executes, switched off by `-c` (command-line values beat every config file). */
+static const char *const fixed_overrides[] = {
+        "core.fsmonitor=false",
+        "core.hooksPath=/dev/null",
+        "core.sshCommand=false",
+        "core.gitProxy=",
+        "core.askPass=false",
+        "core.pager=cat",
+        "core.editor=false",
+        "core.alternateRefsCommand=",
+        "core.attributesFile=/dev/null",
+        "core.untrackedCache=false",
+        "credential.helper=",
+        "diff.external=",
+        "diff.ignoreSubmodules=all",
+        "sequence.editor=false",
+        "gpg.program=false",
+        "gpg.ssh.program=false",
+        "gpg.x509.program=false",
+        "commit.gpgSign=false",
+        "tag.gpgSign=false",
+        "protocol.allow=never",
+        "submodule.recurse=false",
+        "status.submoduleSummary=false",
+        "fetch.recurseSubmodules=false",
+};
+
+/* Data-only settings a private config copies from the real one (GIT_READ). */
+static const char *const copied_keys[] = {
+        "core.repositoryformatversion", "core.filemode", "core.symlinks", "core.ignorecase",
+        "core.precomposeunicode", "core.autocrlf", "core.eol", "core.checkstat",
+        "core.trustctime", "core.quotepath",
+};
+
+struct git_repo {
+        char worktree[PATH_MAX];
+        char gitdir[PATH_MAX];    /* per-worktree directory (HEAD, index) */
+        char commondir[PATH_MAX]; /* config, objects, refs */
+};
+
+/* Reads a small regular file without following a link (a FIFO or device is refused). */
+static int read_small(const char *path, size_t max, bool optional, struct buf *out,
+                      struct ca_error *err)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+                                                    O_CLOEXEC);
+        struct stat st;
+
+        if (fd < 0 && errno == ENOENT && optional)
+                return 0;
+        if (fd < 0)
+                return ca_error_input(err, "cannot open '%s': %s%s", path, strerror(errno),
+                                      errno == ELOOP ? " (a symbolic link is refused)" : "");
+        if (fstat(fd, &st) < 0)
+                return ca_error_set(err, errno, "cannot stat '%s'", path);
+        if (!S_ISREG(st.st_mode))
+                return ca_error_input(err, "'%s' is not a regular file", path);
+        return fileio_read_fd(fd, max, out, err) < 0 ? -EIO : 1;
+}
+
+/* "gitdir: X" (relative to `base`) -> its canonical path. */
+static int gitfile_target(const char *file, const char *base, char out[PATH_MAX],
+                          struct ca_error *err)
+{
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        _cleanup_free_ char *joined = NULL;
+        char *p;
+        int r = read_small(file, 4096, false, &b, err);
+
+        if (r < 0)
+                return r;
+        if (buf_append_char(&b, '\0') < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        p = b.data;
+        if (strncmp(p, "gitdir: ", 8) == 0)
+                p += 8;
+        p[strcspn(p, "\r\n")] = '\0';
+        if (!*p)
+                return ca_error_input(err, "'%s' names no directory", file);
+        if (p[0] != '/' && asprintf(&joined, "%s/%s", base, p) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (!realpath(joined ? joined : p, out))
+                return ca_error_input(err, "'%s' names '%s', which is not there", file, p);
+        return 0;
+}
+
+/* 1 with the repository's directories, 0 when `worktree` holds no .git. */
+static int resolve(const char *worktree, struct git_repo *repo, struct ca_error *err)
+{
+        char dotgit[PATH_MAX], commonfile[PATH_MAX + 16];
+        struct stat st;
+        int r;
+
+        if (!realpath(worktree, repo->worktree))
+                return ca_error_set(err, errno, "'%s'", worktree);
+        if (snprintf(dotgit, sizeof(dotgit), "%s/.git", repo->worktree) >= (int) sizeof(dotgit))
+                return ca_error_setx(err, ENAMETOOLONG, "'%s': path too long", worktree);
+        if (lstat(dotgit, &st) < 0)
+                return errno == ENOENT ? 0 : ca_error_set(err, errno, "cannot stat '%s'", dotgit);
+        if (S_ISDIR(st.st_mode)) {
+                (void) snprintf(repo->gitdir, sizeof(repo->gitdir), "%s", dotgit);
+        } else if (S_ISREG(st.st_mode)) {
+                r = gitfile_target(dotgit, repo->worktree, repo->gitdir, err);
+                if (r < 0)
+                        return r;
+        } else {
+                return ca_error_input(err, "'%s' is neither a directory nor a gitdir file",
+                                      dotgit);
+        }
+        /* A linked worktree's directory names the repository's common one. */
+        (void) snprintf(commonfile, sizeof(commonfile), "%s/commondir", repo->gitdir);
+        if (access(commonfile, F_OK) == 0) {
+                r = gitfile_target(commonfile, repo->gitdir, repo->commondir, err);
+                if (r < 0)
+                        return r;
+        } else {
+                (void) snprintf(repo->commondir, sizeof(repo->commondir), "%s", repo->gitdir);
+        }
+        return 1;
+}
+
+/* The environment every git here gets; `extra` (NULL-terminated) appended. */
+struct git_env {
+        char *path;
+        char *vars[8];
+        size_t n;
+        const char *envp[24];
+};
+
+static void git_env_clear(struct git_env *e)
+{
+        free(e->path);
+        for (size_t i = 0; i < e->n; i++)
+                free(e->vars[i]);
+}
+
+static int git_env_add(struct git_env *e, const char *name, const char *value)
+{
+        char *v = NULL;
+
+        if (e->n == CA_ELEMENTSOF(e->vars) || asprintf(&v, "%s=%s", name, value) < 0)
+                return -ENOMEM;
+        e->vars[e->n++] = v;
+        return 0;
+}
+
+static int git_env_build(struct git_env *e)
+{
+        static const char *const fixed[] = {
+                "LC_ALL=C", "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent",
+                "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_ATTR_NOSYSTEM=1",
+                "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=/bin/false", "GIT_NO_REPLACE_OBJECTS=1",
+                "GIT_PROTOCOL_FROM_USER=0",
+        };
+        const char *path = secure_getenv("PATH");
+        size_t n = 0;
+
+        if (asprintf(&e->path, "PATH=%s", path ? path : "/usr/bin:/bin") < 0) {
+                e->path = NULL;
+                return -ENOMEM;
+        }
+        e->envp[n++] = e->path;
+        for (size_t i = 0; i < CA_ELEMENTSOF(fixed); i++)
+                e->envp[n++] = fixed[i];
+        for (size_t i = 0; i < e->n; i++)
+                e->envp[n++] = e->vars[i];
+        e->envp[n] = NULL;
+        return 0;
+}
+
+/* git with `argv` (argv[0] "git"), environment `e`, in `cwd`; stdout into `out`. */
+static int spawn_git(const char *const *argv, const struct git_env *e, const char *cwd,
+                     struct buf *out, struct ca_error *err)
+{
+        struct spawn_req req = SPAWN_REQ_INIT;
+        _cleanup_buf_ struct buf sink = BUF_INIT;
+
+        req.path = "git";
+        req.search_path = true;
+        req.argv = (char *const *) argv;
+        req.envp = (char *const *) e->envp;
+        req.cwd = cwd;
+        return spawn_capture(&req, GIT_OUT_MAX, out ? out : &sink, err);
+}
+
+/*
+ * `git config --file FILE --no-includes --null --list` as "key\nvalue\0" records: the file
+ * alone, never what it includes, run outside any repository.
+ */
+static int list_config(const char *file, struct buf *out, struct ca_error *err)
+{
+        _cleanup_(git_env_clear) struct git_env e = {0};
+        _cleanup_buf_ struct buf probe = BUF_INIT;
+        const char *argv[] = {"git", "config", "--file", file, "--no-includes", "--null",
+                              "--list", NULL};
+        int r = read_small(file, GIT_CONFIG_MAX, true, &probe, err);
+
+        if (r <= 0)
+                return r;
+        if (git_env_build(&e) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = spawn_git(argv, &e, "/", out, err);
+        if (r != 0)
+                return r < 0 ? r : ca_error_input(err, "git cannot read '%s'", file);
+        return 1;
+}
+
+/* Calls `cb` with each key (lower-case, as git lists it) and value of a --null listing. */
+static int foreach_key(const struct buf *list, int (*cb)(const char *key, const char *value,
+                                                          void *userdata),
+                       void *userdata)
+{
+        for (size_t i = 0; list->data && i < list->len;) {
+                char *rec = list->data + i;
+                size_t len = strnlen(rec, list->len - i);
+                char *nl = memchr(rec, '\n', len);
+                int r;
+
+                i += len + 1;
+                if (nl)
+                        *nl = '\0';
+                r = cb(rec, nl ? nl + 1 : "", userdata);
+                if (nl)
+                        *nl = '\n';
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- GIT_READ: a private GIT_DIR ---------------------------------------------------------- */
+
+static int copy_key(const char *key, const char *value, void *userdata)
+{
+        struct buf *cfg = userdata;
+        const char *dot = strchr(key, '.');
+        bool keep = strncmp(key, "extensions.", 11) == 0;
+
+        for (size_t i = 0; !keep && i < CA_ELEMENTSOF(copied_keys); i++)
+                keep = strcasecmp(key, copied_keys[i]) == 0;
+        if (!keep || !dot || strchr(dot + 1, '.') || strpbrk(value, "\"\\\n"))
+                return 0;
+        return buf_printf(cfg, "[%.*s]\n\t%s = %s\n", (int) (dot - key), key, dot + 1, value);
+}
+
+struct shadow {
+        char dir[PATH_MAX];
+};
+
+static void shadow_clear(struct shadow *s)
+{
+        /* Best effort: a leftover private directory holds a copy of HEAD and links only. */
+        if (s->dir[0] && fileio_remove_tree(s->dir, NULL) < 0)
+                s->dir[0] = '\0';
+}
+
+static int shadow_link(const struct shadow *s, const char *name, const char *target,
+                       struct ca_error *err)
+{
+        char link[PATH_MAX + 32];
+
+        (void) snprintf(link, sizeof(link), "%s/%s", s->dir, name);
+        if (access(target, F_OK) < 0)
+                return 0;
+        if (symlink(target, link) < 0)
+                return ca_error_set(err, errno, "cannot link '%s'", link);
+        return 0;
+}
+
+static int shadow_make(const struct git_repo *repo, struct shadow *s, struct ca_error *err)
+{
+        _cleanup_buf_ struct buf list = BUF_INIT;
+        _cleanup_buf_ struct buf cfg = BUF_INIT;
+        _cleanup_buf_ struct buf head = BUF_INIT;
+        char path[PATH_MAX + 32];
+        const char *tmp = secure_getenv("TMPDIR");
+        int dirfd, r;
+
+        if (snprintf(s->dir, sizeof(s->dir), "%s/coding-agents-git.XXXXXX",
+                     tmp && *tmp ? tmp : "/tmp") >= (int) sizeof(s->dir) ||
+            !mkdtemp(s->dir)) {
+                s->dir[0] = '\0';
+                return ca_error_set(err, errno, "cannot create a private git directory");
+        }
+        (void) snprintf(path, sizeof(path), "%s/config", repo->commondir);
+        r = list_config(path, &list, err);
+        if (r < 0)
+                return r;
+        if (buf_append_str(&cfg, "[core]\n\tbare = false\n") < 0 ||
+            foreach_key(&list, copy_key, &cfg) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        (void) snprintf(path, sizeof(path), "%s/HEAD", repo->gitdir);
+        r = read_small(path, 4096, false, &head, err);
+        if (r < 0)
+                return r;
+        dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", s->dir);
+        r = fileio_write_atomic_at(dirfd, "config", cfg.data, cfg.len, 0600, err);
+        if (r >= 0)
+                r = fileio_write_atomic_at(dirfd, "HEAD", head.data ? head.data : "", head.len,
+                                           0600, err);
+        (void) close(dirfd);
+        if (r < 0)
+                return r;
+        (void) snprintf(path, sizeof(path), "%s/refs", repo->commondir);
+        r = shadow_link(s, "refs", path, err);
+        (void) snprintf(path, sizeof(path), "%s/packed-refs", repo->commondir);
+        if (r >= 0)
+                r = shadow_link(s, "packed-refs", path, err);
+        (void) snprintf(path, sizeof(path), "%s/objects", repo->commondir);
+        if (r >= 0)
+                r = shadow_link(s, "objects", path, err);
+        /* info/exclude is data; info/attributes only names drivers, which are not defined. */
+        (void) snprintf(path, sizeof(path), "%s/info", repo->commondir);
+        if (r >= 0)
+                r = shadow_link(s, "info", path, err);
+        return r;
+}
+
+/* ---- GIT_WRITE: the real config, seen whole ------------------------------------------------- */
+
+struct drivers {
+        char *items[128];
+        size_t n;
+        const char *refused; /* the first include key */
+};
+
+static void drivers_clear(struct drivers *d)
+{
+        for (size_t i = 0; i < d->n; i++)
+                free(d->items[i]);
+}
+
+static int add_override(struct drivers *d, const char *key, int keylen, const char *value)
+{
+        char *v = NULL;
+
+        for (size_t i = 0; i < d->n; i++) {
+                if (strncmp(d->items[i], key, (size_t) keylen) == 0 &&
+                    d->items[i][keylen] == '=')
+                        return 0;
+        }
+        if (d->n == CA_ELEMENTSOF(d->items))
+                return -E2BIG;
+        if (asprintf(&v, "%.*s=%s", keylen, key, value) < 0)
+                return -ENOMEM;
+        d->items[d->n++] = v;
+        return 0;
+}
+
+/* filter.<X>.*, diff.<X>.*, merge.<X>.*: every driver the config defines gets neutralised. */
+static int scan_key(const char *key, const char *value, void *userdata)
+{
+        struct drivers *d = userdata;
+        const char *last = strrchr(key, '.');
+        int base;
+        int r = 0;
+
+        (void) value;
+        if (strncmp(key, "include.", 8) == 0 || strncmp(key, "includeif.", 10) == 0) {
+                if (!d->refused)
+                        d->refused = key[7] == '.' ? "include.path" : "includeIf";
+                return 0;
+        }
+        if (!last)
+                return 0;
+        base = (int) (last - key);
+        if (strncmp(key, "filter.", 7) == 0 && last > key + 6) {
+                char k[512];
+                static const char *const subs[] = {"clean", "smudge", "process"};
+
+                for (size_t i = 0; r >= 0 && i < CA_ELEMENTSOF(subs); i++) {
+                        (void) snprintf(k, sizeof(k), "%.*s.%s", base, key, subs[i]);
+                        r = add_override(d, k, (int) strlen(k), "");
+                }
+                (void) snprintf(k, sizeof(k), "%.*s.required", base, key);
+                return r < 0 ? r : add_override(d, k, (int) strlen(k), "false");
+        }
+        if (strncmp(key, "diff.", 5) == 0 && last > key + 4 &&
+            (strcmp(last, ".textconv") == 0 || strcmp(last, ".command") == 0))
+                return add_override(d, key, (int) strlen(key), "");
+        /* A custom merge driver fails: the merge stops with a conflict rather than trusting
+         * what the repository would have run. */
+        if (strncmp(key, "merge.", 6) == 0 && strcmp(last, ".driver") == 0)
+                return add_override(d, key, (int) strlen(key), "false");
+        return 0;
+}
+
+static int scan_write_config(const struct git_repo *repo, struct drivers *d,
+                             struct ca_error *err)
+{
+        const char *files[] = {repo->commondir, repo->gitdir};
+        const char *names[] = {"config", "config.worktree"};
+
+        for (size_t i = 0; i < CA_ELEMENTSOF(files); i++) {
+                _cleanup_buf_ struct buf list = BUF_INIT;
+                char path[PATH_MAX + 32];
+                int r;
+
+                (void) snprintf(path, sizeof(path), "%s/%s", files[i], names[i]);
+                r = list_config(path, &list, err);
+                if (r < 0)
+                        return r;
+                r = foreach_key(&list, scan_key, d);
+                if (r < 0)
+                        return ca_error_setx(err, -r, "too many drivers in '%s'", path);
+                if (d->refused)
+                        return ca_error_input(err,
+                                              "'%s' uses %s: coding-agents does not run git on a "
+                                              "repository whose configuration pulls in files it "
+                                              "cannot see; remove the include to continue",
+                                              path, d->refused);
+        }
+        return 0;
+}
+
+int git_run(const char *worktree, enum git_mode mode, const char *const *args, size_t nargs,
+            struct buf *out, struct ca_error *err)
+{
+        _cleanup_(git_env_clear) struct git_env e = {0};
+        _cleanup_(drivers_clear) struct drivers d = {0};
+        _cleanup_(shadow_clear) struct shadow s = {{0}};
+        struct git_repo repo;
+        const char *argv[MAX_ARGV];
+        char index[PATH_MAX + 16];
+        size_t n = 0;
+        int r;
+
+        r = resolve(worktree, &repo, err);
+        if (r <= 0)
+                return r < 0 ? r : 128;
+        if (mode == GIT_READ) {
+                r = shadow_make(&repo, &s, err);
+                (void) snprintf(index, sizeof(index), "%s/index", repo.gitdir);
+                if (r >= 0 && (git_env_add(&e, "GIT_DIR", s.dir) < 0 ||
+                               git_env_add(&e, "GIT_INDEX_FILE", index) < 0 ||
+                               git_env_add(&e, "GIT_OPTIONAL_LOCKS", "0") < 0))
+                        r = ca_error_setx(err, ENOMEM, "out of memory");
+        } else {
+                r = scan_write_config(&repo, &d, err);
+                if (r >= 0 && git_env_add(&e, "GIT_DIR", repo.gitdir) < 0)
+                        r = ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        if (r < 0)
+                return r;
+        if (git_env_add(&e, "GIT_WORK_TREE", repo.worktree) < 0 || git_env_build(&e) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (1 + 2 * (CA_ELEMENTSOF(fixed_overrides) + d.n) + nargs + 1 > MAX_ARGV)
+                return ca_error_setx(err, E2BIG, "too many git arguments");
+        argv[n++] = "git";
+        for (size_t i = 0; i < CA_ELEMENTSOF(fixed_overrides); i++) {
+                argv[n++] = "-c";
+                argv[n++] = fixed_overrides[i];
+        }
+        for (size_t i = 0; i < d.n; i++) {
+                argv[n++] = "-c";
+                argv[n++] = d.items[i];
+        }
+        for (size_t i = 0; i < nargs; i++)
+                argv[n++] = args[i];
+        argv[n] = NULL;
+        return spawn_git(argv, &e, repo.worktree, out, err);
+}
