@@ -31,13 +31,16 @@ static const char usage[] =
         "usage: coding-agents render --agent claude|codex|copilot|all --out DIR\n"
         "                            [--config FILE]... [--workspace DIR] [--session-id ID]\n"
         "                            [--disable NAME]... [--network none|proxy] [--json]\n"
+        "                            [--ignore-workspace-config]\n"
         "\n"
         "Renders a session: DIR/manifest.json (canonical JSON; its SHA-256 is printed and\n"
         "recorded in a session-config event) and each agent's MCP configuration, rewritten to\n"
         "mcp-stub-<name> (stdio) and http://127.0.0.1:<port>/ helpers (remote). No rendered\n"
         "file ever holds a secret. Sources, lowest priority first: <workspace>/config.toml,\n"
         "<config root>/config.toml, <config root>/config-<agent>.toml, each --config FILE.\n"
-        "DIR must not exist (or be empty); nothing is written on error.\n"
+        "DIR must not exist (or be empty); nothing is written on error. The workspace's\n"
+        "config.toml is read only once approved ('coding-agents config approve'); an unapproved\n"
+        "one is refused (exit 2) unless --ignore-workspace-config.\n"
         "\n"
         "A development build measures its source tree (git trees of host/, container/, docker/,\n"
         "lib/) and refuses to render from a dirty tree unless <config root>/overrides/allow-dirty\n"
@@ -60,6 +63,7 @@ static int parse_opts(int argc, char **argv, struct cli_ctx *ctx, struct render_
                 {"json", no_argument, NULL, 'j'},
                 {"disable", required_argument, NULL, 'd'},
                 {"network", required_argument, NULL, 'n'},
+                {"ignore-workspace-config", no_argument, NULL, 'W'},
                 {0},
         };
         int c;
@@ -103,6 +107,9 @@ static int parse_opts(int argc, char **argv, struct cli_ctx *ctx, struct render_
                         break;
                 case 'j':
                         o->json = true;
+                        break;
+                case 'W':
+                        o->rq.ignore_workspace_config = true;
                         break;
                 case 'd':
                         if (o->rq.ndisable == SESSION_MAX_ITEMS)

@@ -38,6 +38,7 @@
 #include "runtime/terminal.h"
 #include "secret.h"
 #include "session.h"
+#include "workspace.h"
 
 #define DEFAULT_MEMORY ((int64_t) 4 << 30)
 #define DEFAULT_PIDS 1024
@@ -53,7 +54,7 @@ static const char run_usage[] =
         "                        [--network proxy|none] [--proxy-network NET]\n"
         "                        [--proxy-resolver ADDRESS]... [--image REF] [--memory BYTES]\n"
         "                        [--pids N] [--grace SECONDS] [--endpoint SOCKET]\n"
-        "                        [-- COMMAND [ARGS...]]\n"
+        "                        [--ignore-workspace-config] [-- COMMAND [ARGS...]]\n"
         "\n"
         "Starts a session of <agent> (claude, codex, copilot) on the workspace PATH (default:\n"
         "the current directory) in a hardened container of the agent image (see 'coding-agents\n"
@@ -76,6 +77,12 @@ static const char run_usage[] =
         "        outside a terminal), removes it when it ends, exits with its status.\n"
         "launch  starts it detached, the agent in a tmux session, and prints the session name\n"
         "        (see connect, list, stop, kill, rm).\n"
+        "\n"
+        "The workspace's own config.toml is used only once approved ('coding-agents config\n"
+        "approve PATH'); an unapproved or changed one refuses the session (exit 2) unless\n"
+        "--ignore-workspace-config is given. Secrets go only to the servers your own\n"
+        "configuration grants them to ([secrets], see docs/configuration.md). In the session,\n"
+        "/workspace/.git/config, .git/hooks and .git/info are read-only.\n"
         "\n"
         "Before anything else, a prod install verifies itself (integrity-failed refuses), and\n"
         "the engine must pass 'coding-agents runtime check' (runtime-blocked refuses).\n";
@@ -110,6 +117,7 @@ static int parse_run(int argc, char **argv, struct cli_ctx *ctx, struct run_opts
                 {"network", required_argument, NULL, 'n'},
                 {"proxy-network", required_argument, NULL, 'N'},
                 {"proxy-resolver", required_argument, NULL, 'R'},
+                {"ignore-workspace-config", no_argument, NULL, 'W'},
                 {0},
         };
         uint64_t v;
@@ -142,6 +150,9 @@ static int parse_run(int argc, char **argv, struct cli_ctx *ctx, struct run_opts
                         break;
                 case 'i':
                         o->image = optarg;
+                        break;
+                case 'W':
+                        o->rq.ignore_workspace_config = true;
                         break;
                 case 'm':
                         if (parse_uint(optarg, (uint64_t) 64 << 20, (uint64_t) 1 << 40, &v) < 0)
@@ -397,6 +408,7 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
         _cleanup_close_ int attach_fd = -1;
         struct render_result res = {0};
         struct ca_error err = {0};
+        struct workspace_git_mounts git_mounts;
         char workspace[PATH_MAX], session[CAP_SESSION_MAX + 1], sha[65], id[65], grace[24];
         char env_session[CAP_SESSION_MAX + 32], init_sha256[DIGEST_SHA256_HEX_LEN + 1];
         const char *apparmor = NULL;
@@ -479,6 +491,11 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                 }
         }
         if (session_render(ctx, &rq, &res, sha, NULL, &err) < 0) {
+                status = cli_fail(&err);
+                session_remove_dir(ctx->config_root, session);
+                goto out;
+        }
+        if (session_git_snapshot(ctx->config_root, session, workspace, &err) < 0) {
                 status = cli_fail(&err);
                 session_remove_dir(ctx->config_root, session);
                 goto out;
@@ -569,7 +586,7 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                 goto fail;
         }
         {
-                const struct runtime_mount mounts[] = {
+                struct runtime_mount mounts[8 + WORKSPACE_GIT_MOUNTS] = {
                         {workspace, IMAGE_WORKSPACE, false},
                         {cdir, IMAGE_CONFIG_DIR, true},
                         {cred_file, IMAGE_CREDENTIAL, true},
@@ -577,8 +594,20 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                         {stubs_dir, IMAGE_STUB_CREDENTIALS, true},
                         {helpers_dir, IMAGE_HELPER_CREDENTIALS, true},
                         {events_log, IMAGE_EVENTS_LOG, false},
-                        {resolv_conf, "/etc/resolv.conf", true},
                 };
+                size_t nmounts = 7, ngit = 0;
+                if (resolv_conf)
+                        mounts[nmounts++] = (struct runtime_mount) {resolv_conf,
+                                                                     "/etc/resolv.conf", true};
+                /* The workspace's .git: nothing the agent writes there may later run on the
+                 * host (hooks, config, info), and what it changes anyway is reported at the
+                 * end (workspace-git-changed). */
+                if (workspace_git_mounts(workspace, IMAGE_WORKSPACE, &git_mounts,
+                                         mounts + nmounts, &ngit, &err) < 0) {
+                        status = cli_fail(&err);
+                        goto fail;
+                }
+                nmounts += ngit;
                 static const char *const no_dns[] = {"127.0.0.1", NULL};
                 const struct runtime_tmpfs tmpfs[] = {
                         {IMAGE_RUN_DIR, "mode=0711,size=512m"},
@@ -591,7 +620,7 @@ static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
                         .env = env,
                         .labels = labels,
                         .mounts = mounts,
-                        .nmounts = CA_ELEMENTSOF(mounts) - (resolv_conf ? 0 : 1),
+                        .nmounts = nmounts,
                         .tmpfs = tmpfs,
                         .ntmpfs = CA_ELEMENTSOF(tmpfs),
                         .cap_add = control_caps,

@@ -19,6 +19,7 @@
 #include "egress.h"
 #include "error.h"
 #include "fileio.h"
+#include "git.h"
 #include "image.h"
 #include "json.h"
 #include "paths.h"
@@ -27,6 +28,7 @@
 #include "session.h"
 #include "spawn.h"
 #include "trust.h"
+#include "workspace.h"
 
 #define TREE_DIRS "host", "container", "docker", "lib"
 
@@ -40,23 +42,32 @@ static bool exists(const char *path)
         return stat(path, &st) == 0;
 }
 
+/*
+ * One agent's configuration: the workspace's file (only when approved; its bytes were read and
+ * hashed once, by session_render), then the user's own files, then --config files. Every secret
+ * a server names must be granted by the user's own files.
+ */
 static int load_agent(const struct session_request *o, const char *root, enum render_agent a,
-                      struct config *cfg, json_t *sources, struct ca_error *err)
+                      const struct workspace_config *wc, struct config *cfg, json_t *sources,
+                      struct ca_error *err)
 {
-        _cleanup_free_ char *ws = paths_join(o->workspace, "config.toml");
         _cleanup_free_ char *rc = paths_join(root, "config.toml");
         _cleanup_free_ char *ac = NULL;
-        const char *files[3 + SESSION_MAX_ITEMS];
+        const char *files[2 + SESSION_MAX_ITEMS];
         char name[64];
         size_t n = 0;
         int r;
 
         (void) snprintf(name, sizeof(name), "config-%s.toml", render_agent_name(a));
         ac = paths_join(root, name);
-        if (!ws || !rc || !ac)
+        if (!rc || !ac)
                 return ca_error_setx(err, ENOMEM, "out of memory");
-        if (exists(ws))
-                files[n++] = ws;
+        if (wc->state == WORKSPACE_CONFIG_APPROVED && !o->ignore_workspace_config) {
+                r = workspace_config_merge(wc, cfg, err);
+                if (r < 0)
+                        return r;
+                (void) json_array_append_new(sources, json_string(wc->path));
+        }
         if (exists(rc))
                 files[n++] = rc;
         if (exists(ac))
@@ -73,44 +84,58 @@ static int load_agent(const struct session_request *o, const char *root, enum re
                 (void) json_array_append_new(sources, json_string(files[i]));
         }
         r = config_finish(cfg, err);
+        if (r >= 0)
+                r = config_check_grants(cfg, rc, err);
         return r < 0 ? r : trust_check_config(root, cfg, err);
 }
 
-/* ---- trusted-tree measurement --------------------------------------------------------------- */
-
-static int git(const char *src, char *const *args, size_t nargs, struct buf *out,
-               struct ca_error *err)
+/*
+ * The workspace's config.toml, read once: an approved one is used, an unapproved or changed
+ * one refuses the session (workspace-config-refused) unless the user said to ignore it.
+ */
+static int load_workspace(const struct cli_ctx *ctx, const struct session_request *o,
+                          struct workspace_config *wc, struct ca_error *err)
 {
-        char *argv[16];
-        _cleanup_free_ char *path_env = NULL;
-        const char *path = secure_getenv("PATH");
-        size_t n = 0;
+        int r;
 
-        if (asprintf(&path_env, "PATH=%s", path ? path : "/usr/bin:/bin") < 0) {
-                path_env = NULL;
-                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (!o->workspace) {
+                wc->state = WORKSPACE_CONFIG_NONE;
+                return 0;
         }
-        {
-                /* No GIT_DIR/GIT_WORK_TREE or config from the environment can redirect the
-                 * measurement. */
-                char *const envp[] = {path_env, (char *) "LC_ALL=C",
-                                      (char *) "GIT_CONFIG_NOSYSTEM=1", (char *) "HOME=/",
-                                      NULL};
-                struct spawn_req req = SPAWN_REQ_INIT;
-
-                argv[n++] = (char *) "git";
-                argv[n++] = (char *) "-C";
-                argv[n++] = (char *) src;
-                for (size_t i = 0; i < nargs && n < 15; i++)
-                        argv[n++] = args[i];
-                argv[n] = NULL;
-                req.path = "git";
-                req.search_path = true;
-                req.argv = argv;
-                req.envp = envp;
-                return spawn_capture(&req, (size_t) 4 << 20, out, err);
+        r = workspace_config_read(ctx->config_root, o->workspace, wc, err);
+        if (r < 0) {
+                if (!o->ignore_workspace_config)
+                        (void) session_emit(ctx->config_root, AUDIT_WORKSPACE_CONFIG_REFUSED,
+                                            o->session,
+                                            json_pack("{s:s, s:s, s:s}", "path", wc->path,
+                                                      "reason", r == -ELOOP ? "symlink" : "unreadable",
+                                                      "message", err->msg));
+                if (o->ignore_workspace_config && err->bad_input) {
+                        (void) fprintf(stderr, "coding-agents: warning: ignoring %s\n", err->msg);
+                        ca_error_clear(err);
+                        wc->state = WORKSPACE_CONFIG_NONE;
+                        return 0;
+                }
+                return r;
         }
+        if (wc->state != WORKSPACE_CONFIG_UNAPPROVED && wc->state != WORKSPACE_CONFIG_CHANGED)
+                return 0;
+        if (o->ignore_workspace_config) {
+                (void) fprintf(stderr,
+                               "coding-agents: warning: ignoring the workspace's '%s' (%s; "
+                               "--ignore-workspace-config)\n",
+                               wc->path, workspace_config_state_name(wc->state));
+                return 0;
+        }
+        (void) session_emit(ctx->config_root, AUDIT_WORKSPACE_CONFIG_REFUSED, o->session,
+                            json_pack("{s:s, s:s, s:s}", "path", wc->path, "sha256", wc->sha256,
+                                      "reason",
+                                      wc->state == WORKSPACE_CONFIG_CHANGED ? "changed"
+                                                                            : "not-approved"));
+        return workspace_config_refusal(wc, err);
 }
+
+/* ---- trusted-tree measurement --------------------------------------------------------------- */
 
 /*
  * {"kind":"git","trees":{"host":...},"dirty":bool} for a git work tree, else
@@ -118,9 +143,12 @@ static int git(const char *src, char *const *args, size_t nargs, struct buf *out
  */
 static int measure(const char *src, json_t **ret, json_t **ret_dirty, struct ca_error *err)
 {
-        char *ls[] = {(char *) "ls-tree", (char *) "HEAD", (char *) "--", TREE_DIRS};
-        char *st[] = {(char *) "status", (char *) "--porcelain=v1", (char *) "-z",
-                      (char *) "--untracked-files=all", (char *) "--", TREE_DIRS};
+        /* git on a tree an agent may have written into (our own checkout as a workspace): the
+         * safe git of git.h, which never reads the repository's config. */
+        static const char *const ls[] = {"ls-tree", "HEAD", "--", TREE_DIRS};
+        static const char *const st[] = {"status", "--porcelain=v1", "-z",
+                                         "--untracked-files=all", "--ignore-submodules=all",
+                                         "--", TREE_DIRS};
         _cleanup_buf_ struct buf out = BUF_INIT;
         json_t *trees;
         json_t *dirty;
@@ -132,7 +160,10 @@ static int measure(const char *src, json_t **ret, json_t **ret_dirty, struct ca_
                 *ret = json_pack("{s:s, s:s}", "kind", "unmeasured", "reason", "no source tree");
                 return *ret ? 0 : -ENOMEM;
         }
-        r = git(src, ls, CA_ELEMENTSOF(ls), &out, err);
+        r = git_run(src, GIT_READ, ls, CA_ELEMENTSOF(ls), &out, err);
+        /* A tree whose .git is refused (a link, a FIFO) is not silently "unmeasured". */
+        if (r < 0 && err->bad_input)
+                return ca_error_prefix(err, "measuring the source tree");
         if (r != 0) {
                 *ret = json_pack("{s:s, s:s}", "kind", "unmeasured", "reason",
                                  r < 0 ? "git is not available" : "not a git work tree");
@@ -150,7 +181,7 @@ static int measure(const char *src, json_t **ret, json_t **ret_dirty, struct ca_
                 (void) json_object_set_new(trees, tab + 1, json_string(hash + 6));
         }
         buf_reset(&out);
-        r = git(src, st, CA_ELEMENTSOF(st), &out, err);
+        r = git_run(src, GIT_READ, st, CA_ELEMENTSOF(st), &out, err);
         if (r != 0) {
                 json_decref(trees);
                 return r < 0 ? r : ca_error_setx(err, EIO, "git status failed in '%s'", src);
@@ -323,6 +354,7 @@ int session_render(const struct cli_ctx *ctx, const struct session_request *o,
                    struct render_result *res, char sha[65], json_t *sources, struct ca_error *err)
 {
         struct config cfgs[RENDER_AGENTS] = {CONFIG_INIT, CONFIG_INIT, CONFIG_INIT};
+        struct workspace_config wc = {.data = BUF_INIT};
         const struct config *cfgp[RENDER_AGENTS] = {NULL, NULL, NULL};
         struct render_opts ro = {0};
         _cleanup_json_ json_t *tree = NULL;
@@ -336,10 +368,12 @@ int session_render(const struct cli_ctx *ctx, const struct session_request *o,
         if (!srcs)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         profile_detect(NULL, &prof);
+        r = load_workspace(ctx, o, &wc, err);
         for (int a = 0; a < RENDER_AGENTS && r == 0; a++) {
                 if (!(o->agents & (1u << a)))
                         continue;
-                r = load_agent(o, ctx->config_root, (enum render_agent) a, &cfgs[a], srcs, err);
+                r = load_agent(o, ctx->config_root, (enum render_agent) a, &wc, &cfgs[a], srcs,
+                               err);
                 cfgp[a] = &cfgs[a];
         }
         if (r < 0)
@@ -399,6 +433,7 @@ int session_render(const struct cli_ctx *ctx, const struct session_request *o,
 out:
         for (int a = 0; a < RENDER_AGENTS; a++)
                 config_clear(&cfgs[a]);
+        workspace_config_clear(&wc);
         return r;
 }
 
@@ -477,6 +512,56 @@ void session_remove_dir(const char *config_root, const char *name)
                 (void) fprintf(stderr, "coding-agents: %s\n", err.msg);
 }
 
+int session_git_snapshot(const char *config_root, const char *name, const char *workspace,
+                         struct ca_error *err)
+{
+        _cleanup_free_ char *dir = session_dir(config_root, name);
+        _cleanup_free_ char *path = dir ? paths_join(dir, SESSION_GIT_SNAPSHOT) : NULL;
+        _cleanup_json_ json_t *snap = NULL;
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        int r;
+
+        if (!path)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = workspace_git_snapshot(workspace, &snap, err);
+        if (r >= 0)
+                r = ca_json_pretty(snap, &b, err);
+        return r < 0 ? r : fileio_write_atomic(path, b.data, b.len, 0600, err);
+}
+
+/* At the end of a session: whatever in the workspace's .git changed that git executes or
+ * follows (the mounts should have made that impossible) is reported, never silently kept. */
+static void check_git(const char *config_root, const char *name)
+{
+        _cleanup_free_ char *dir = session_dir(config_root, name);
+        _cleanup_free_ char *path = dir ? paths_join(dir, SESSION_GIT_SNAPSHOT) : NULL;
+        _cleanup_json_ json_t *snap = NULL;
+        _cleanup_json_ json_t *changed = NULL;
+        struct ca_error err = {0};
+        const json_t *c;
+        size_t i;
+
+        if (!path || access(path, F_OK) < 0)
+                return;
+        if (ca_json_parse_file(path, (size_t) 64 << 20, &snap, &err) < 0 ||
+            workspace_git_changes(snap, &changed, &err) < 0) {
+                (void) fprintf(stderr, "coding-agents: cannot check the workspace's .git: %s\n",
+                               err.msg);
+                return;
+        }
+        if (json_array_size(changed) == 0)
+                return;
+        json_array_foreach(changed, i, c)
+                (void) fprintf(stderr,
+                               "coding-agents: warning: during session %s, the workspace's %s "
+                               "was %s: review it before running git there\n",
+                               name, json_string_value(json_object_get(c, "path")),
+                               json_string_value(json_object_get(c, "change")));
+        (void) session_emit(config_root, AUDIT_WORKSPACE_GIT_CHANGED, name,
+                            json_pack("{s:O, s:O}", "workspace",
+                                      json_object_get(snap, "workspace"), "changed", changed));
+}
+
 int session_remove(const char *config_root, struct runtime *rt, const char *name, bool ours,
                    struct ca_error *err)
 {
@@ -495,6 +580,7 @@ int session_remove(const char *config_root, struct runtime *rt, const char *name
                     runtime_network_remove(rt, name, err) < 0)
                         return -EIO;
         }
+        check_git(config_root, name);
         session_remove_dir(config_root, name);
         (void) session_emit(config_root, AUDIT_SESSION_REMOVED, name,
                             json_pack("{s:b}", "container_existed", r > 0));

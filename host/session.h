@@ -27,6 +27,7 @@ struct session_request {
         const char *disable[SESSION_MAX_ITEMS];
         size_t ndisable;
         const char *workspace;
+        bool ignore_workspace_config; /* --ignore-workspace-config */
         const char *session;
         const char *out;
         bool network_set;
@@ -117,7 +118,15 @@ void session_check_image(const json_t *image_inspect, const char *ref,
 int session_lookup(struct runtime *rt, const char *name, json_t **ret,
                    struct ca_error *err) CA_MUST_CHECK;
 
-/* Removes the container (forced) and the session directory; records session-removed. Gone
+/* The snapshot of the workspace's .git a session is checked against when it is removed. */
+#define SESSION_GIT_SNAPSHOT "git-snapshot.json"
+
+/* Records the snapshot (workspace_git_snapshot) in the session's directory. */
+int session_git_snapshot(const char *config_root, const char *name, const char *workspace,
+                         struct ca_error *err) CA_MUST_CHECK;
+
+/* Removes the container (forced) and the session directory; records session-removed (and,
+ * when the workspace's .git changed against the session's snapshot, workspace-git-changed). Gone
  * already: success. `ours`: the caller created it in this process, no need to look it up. */
 int session_remove(const char *config_root, struct runtime *rt, const char *name, bool ours,
                    struct ca_error *err) CA_MUST_CHECK;

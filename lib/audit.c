@@ -50,6 +50,9 @@ static const char *const type_names[AUDIT_TYPE_MAX] = {
         [AUDIT_SESSION_START] = "session-start",
         [AUDIT_SESSION_STOP] = "session-stop",
         [AUDIT_SESSION_REMOVED] = "session-removed",
+        [AUDIT_WORKSPACE_CONFIG_APPROVED] = "workspace-config-approved",
+        [AUDIT_WORKSPACE_CONFIG_REFUSED] = "workspace-config-refused",
+        [AUDIT_WORKSPACE_GIT_CHANGED] = "workspace-git-changed",
 };
 
 static const char genesis[DIGEST_SHA256_HEX_LEN + 1] =

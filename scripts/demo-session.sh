@@ -58,8 +58,12 @@ bearer_token_env_var = "UPSTREAM_TOKEN"
 trust = "demo-ca"
 pins = ["$pin"]
 TOML
+printf '[secrets]\nUPSTREAM_TOKEN = ["upstream"]\n' >"$CODING_AGENTS_CONFIG_DIR/config.toml"
 say "cat repo/config.toml"
 cat "$ws/config.toml"
+say "coding-agents config approve repo; cat ~/.config/coding-agents/config.toml   # the grant"
+"$CA_BIN" config approve "$ws" >/dev/null
+cat "$CODING_AGENTS_CONFIG_DIR/config.toml"
 say "coding-agents trust add demo-ca --bundle ca.pem"
 "$CA_BIN" trust add demo-ca --bundle "$world_ca" >/dev/null
 say "printf %s \"\$TOKEN\" | coding-agents broker store UPSTREAM_TOKEN"

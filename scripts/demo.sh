@@ -51,12 +51,17 @@ bearer_token_env_var = "GITHUB_TOKEN"
 allow_domains = ["api.githubcopilot.com", ".npmjs.org"]
 TOML
 cat >"$CODING_AGENTS_CONFIG_DIR/config.toml" <<'TOML'
-# The user's own config overrides the repository's, key by key.
-[mcp_servers.github]
-pins = ["sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]
+# The user's own config: the only place that grants secrets, each to the servers named.
+[secrets]
+EVERYTHING_TOKEN = ["everything"]
+GITHUB_TOKEN = ["github"]
 TOML
 
-echo "== 1. configuration"
+echo "== 1. configuration: a repository's config.toml is untrusted until you approve it"
+say "coding-agents config check --workspace repo     # not approved: shown, not used"
+"$ca" config check --workspace "$demo/repo"
+say "coding-agents config approve repo               # records its SHA-256"
+"$ca" config approve "$demo/repo"
 say "coding-agents config check --workspace repo"
 "$ca" config check --workspace "$demo/repo"
 

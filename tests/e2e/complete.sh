@@ -243,10 +243,11 @@ expect_status 1 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/servers.toml" --p
 expect_grep "no-such-network" "$TEST_TMP/err"
 # A server whose secret the broker does not hold; a remote server with a placeholder in a
 # header (only bearer_token_env_var reaches the upstream): refused before anything starts.
-printf '[mcp_servers.lost]\ncommand = "node"\nenv = { K = "${NOT_STORED}" }\n' >"$TEST_TMP/lost.toml"
+printf '[mcp_servers.lost]\ncommand = "node"\nenv = { K = "${NOT_STORED}" }\n[secrets]\nNOT_STORED = ["lost"]\n' \
+        >"$TEST_TMP/lost.toml"
 expect_status 1 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/lost.toml" "${world[@]}" -- true
 expect_grep "issuing MCP server 'lost' its capability.*broker store" "$TEST_TMP/err"
-printf '[mcp_servers.hdr]\nurl = "https://upstream.test:8443/mcp"\nheaders = { X-Key = "${UPSTREAM_TOKEN}" }\n' \
+printf '[mcp_servers.hdr]\nurl = "https://upstream.test:8443/mcp"\nheaders = { X-Key = "${UPSTREAM_TOKEN}" }\n[secrets]\nUPSTREAM_TOKEN = ["hdr"]\n' \
         >"$TEST_TMP/hdr.toml"
 expect_status 2 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/hdr.toml" "${world[@]}" -- true
 expect_grep "remote MCP server 'hdr': placeholders in its url or headers are not supported" "$TEST_TMP/err"

@@ -19,7 +19,7 @@ e2e_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 docker_down() {
         local broker
-        broker=$("$CA_BIN" broker health 2>/dev/null | sed -n 's/^broker: up (pid \([0-9]*\),.*/\1/p')
+        broker=$("$CA_BIN" broker health 2>/dev/null | sed -n 's/^broker: up (pid \([0-9]*\),.*/\1/p' || true)
         [ -z "$broker" ] || kill "$broker" 2>/dev/null || true
         if [ -n "${dockerd_pid:-}" ]; then
                 kill -TERM "$dockerd_pid" 2>/dev/null || true

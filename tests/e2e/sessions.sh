@@ -95,6 +95,8 @@ args = ["-y", "@modelcontextprotocol/server-everything"]
 [mcp_servers.notes]
 url = "https://notes.example.test/mcp"
 EOF
+# The repository's config.toml takes effect once approved (issue 16; hostile-repo.sh).
+expect_status 0 "$CA_BIN" config approve "$ws"
 expect_status 0 "$CA_BIN" run --network none codex "$ws" -- codex --version
 expect_grep '^codex-cli 0\.171\.0$' "$TEST_TMP/out"
 expect_status 0 "$CA_BIN" run --network none copilot "$ws" -- copilot --version

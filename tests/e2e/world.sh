@@ -17,7 +17,8 @@
 #   world_servers PIN TRUST   prints a config.toml with 2 stdio servers (server-everything,
 #                        and echo-mcp.mjs from the workspace needing the ECHO_SECRET secret) and
 #                        2 remote servers on the upstream (bearer UPSTREAM_TOKEN, trust bundle
-#                        TRUST, pinned to PIN): the complete session of the test and benchmark
+#                        TRUST, pinned to PIN), and the [secrets] that grant them: the complete
+#                        session of the test and benchmark (a user's own --config file)
 #   world_down           removes the upstream and the networks
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables set here are for the scripts that source this one
@@ -93,6 +94,12 @@ trust = "$trust"
 pins = ["$pin"]
 EOF
         done
+        cat <<EOF
+
+[secrets]
+ECHO_SECRET = ["echo"]
+UPSTREAM_TOKEN = ["remote", "remote2"]
+EOF
 }
 
 world_down() {

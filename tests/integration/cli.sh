@@ -50,6 +50,20 @@ args = ["-y", "@modelcontextprotocol/server-everything", "--key", "${EVERYTHING_
 url = "https://mcp.example.test/mcp"
 bearer_token_env_var = "REMOTE_TOKEN"
 TOML
+# The workspace's file counts only once approved, and its secrets only once granted.
+expect_status 0 "$CA_BIN" config check --workspace "$TEST_TMP/ws"
+expect_grep '^MCP servers: 0$' "$TEST_TMP/out"
+expect_grep 'is not approved .*It would add:' "$TEST_TMP/out"
+expect_grep 'secret names: EVERYTHING_KEY REMOTE_TOKEN' "$TEST_TMP/out"
+expect_grep 'hosts: mcp\.example\.test' "$TEST_TMP/out"
+expect_grep 'ports: 443' "$TEST_TMP/out"
+expect_status 0 "$CA_BIN" config approve "$TEST_TMP/ws"
+expect_grep "names the secret 'EVERYTHING_KEY', which is not granted" "$TEST_TMP/err"
+expect_status 2 "$CA_BIN" config check --workspace "$TEST_TMP/ws"
+expect_grep "ws/config.toml:3:8: MCP server 'everything' names the secret 'EVERYTHING_KEY'" "$TEST_TMP/err"
+mkdir -p "$CODING_AGENTS_CONFIG_DIR"
+printf '[secrets]\nEVERYTHING_KEY = ["everything"]\nREMOTE_TOKEN = ["remote"]\n' \
+        >"$CODING_AGENTS_CONFIG_DIR/config.toml"
 expect_status 0 "$CA_BIN" config check --workspace "$TEST_TMP/ws"
 expect_grep '^MCP servers: 2$' "$TEST_TMP/out"
 expect_grep 'secrets: EVERYTHING_KEY' "$TEST_TMP/out"
@@ -63,11 +77,32 @@ assert d["mcp_servers"][1]["secrets"] == ["REMOTE_TOKEN"]
 assert d["mcp_servers"][1]["trust"] == "system"
 PY
 
-# The user's config root overrides the workspace, key by key.
-mkdir -p "$CODING_AGENTS_CONFIG_DIR"
-printf '[mcp_servers.everything]\nenabled = false\n' >"$CODING_AGENTS_CONFIG_DIR/config.toml"
+# The user may switch a workspace's server off, but not change it (that is shadowing).
+printf '[mcp_servers.everything]\nenabled = false\n' >>"$CODING_AGENTS_CONFIG_DIR/config.toml"
 expect_status 0 "$CA_BIN" config check --workspace "$TEST_TMP/ws"
 expect_grep 'everything .*\(disabled\)' "$TEST_TMP/out"
+printf 'command = "other"\n' >>"$CODING_AGENTS_CONFIG_DIR/config.toml"
+expect_status 2 "$CA_BIN" config check --workspace "$TEST_TMP/ws"
+expect_grep "ws/config.toml:1:1: the workspace defines MCP server 'everything', which your own configuration defines too" "$TEST_TMP/err"
+# A changed file is no longer approved.
+printf '[secrets]\nEVERYTHING_KEY = ["everything"]\nREMOTE_TOKEN = ["remote"]\n' \
+        >"$CODING_AGENTS_CONFIG_DIR/config.toml"
+printf '\n' >>"$TEST_TMP/ws/config.toml"
+expect_status 0 "$CA_BIN" config check --workspace "$TEST_TMP/ws" --json
+check "a changed workspace file still counts" "$CA_PYTHON3" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["workspace"]["state"] == "changed since it was approved", d["workspace"]
+assert [s["name"] for s in d["workspace"]["would_add"]["mcp_servers"]] == ["everything", "remote"]
+assert d["mcp_servers"] == [], d["mcp_servers"]' "$TEST_TMP/out"
+expect_status 0 "$CA_BIN" config approve --revoke "$TEST_TMP/ws"
+expect_status 2 "$CA_BIN" config approve "$TEST_TMP/nowhere"
+expect_status 2 "$CA_BIN" config approve a b
+# A symlinked config.toml is refused, not followed.
+mkdir -p "$TEST_TMP/ws-link"
+ln -s "$TEST_TMP/ws/config.toml" "$TEST_TMP/ws-link/config.toml"
+expect_status 2 "$CA_BIN" config check --workspace "$TEST_TMP/ws-link"
+expect_grep "is a symbolic link" "$TEST_TMP/err"
 
 # Bad input: FILE:LINE:COL, exit 2, and nothing written anywhere.
 printf '[mcp_servers.bad]\ncommand = "x"\nurl = "https://h.example/"\n' >"$TEST_TMP/bad.toml"

@@ -62,6 +62,8 @@ prod_render() {
         CODING_AGENTS_CONFIG_DIR="$TEST_TMP/prodcfg" "$prefix/current/bin/coding-agents" render \
                 --agent claude --workspace "$TEST_TMP/ws" --session-id s --out "$1"
 }
+CODING_AGENTS_CONFIG_DIR="$TEST_TMP/prodcfg" expect_status 0 "$prefix/current/bin/coding-agents" \
+        config approve "$TEST_TMP/ws"
 expect_status 0 prod_render "$TEST_TMP/prod-session"
 expect_grep '"kind":"release"' "$TEST_TMP/prod-session/manifest.json"
 chmod u+w "$prefix/releases/0.1.0/share/doc/VERSION"

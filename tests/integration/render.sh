@@ -36,6 +36,12 @@ render() {
         "$CA_BIN" render --workspace "$ws" --session-id golden-session "$@"
 }
 
+# The repository's config.toml is used only once approved.
+expect_status 2 render --agent all --out "$TEST_TMP/unapproved"
+expect_grep "is not approved" "$TEST_TMP/err"
+check "an unapproved render wrote output" [ ! -e "$TEST_TMP/unapproved" ]
+expect_status 0 "$CA_BIN" config approve "$ws"
+
 # ---- golden files -------------------------------------------------------------------------
 out="$TEST_TMP/rendered"
 expect_status 0 render --agent all --out "$out"
@@ -156,8 +162,8 @@ bad 2 "dup.toml:3:14: table 'x' is defined more than once" --agent claude --conf
 bad 2 "cannot open '$TEST_TMP/missing.toml'" --agent claude --config "$TEST_TMP/missing.toml"
 bad 2 "--disable 'nope': no such server" --agent claude --disable nope
 # A server defined differently for two agents cannot share one manifest.
-printf '[mcp_servers.everything]\nargs = ["other"]\n' >"$CODING_AGENTS_CONFIG_DIR/config-codex.toml"
-bad 2 "server 'everything' is defined differently for codex" --agent all
+printf '[mcp_servers.claude-only]\ncommand = "other"\n' >"$CODING_AGENTS_CONFIG_DIR/config-codex.toml"
+bad 2 "server 'claude-only' is defined differently for codex" --agent all
 rm "$CODING_AGENTS_CONFIG_DIR/config-codex.toml"
 mkdir -p "$TEST_TMP/full" && touch "$TEST_TMP/full/x"
 expect_status 1 render --agent claude --out "$TEST_TMP/full"

@@ -23,6 +23,7 @@ export CODING_AGENTS_SOURCE_DIR="$src"
 mkdir -p "$CODING_AGENTS_CONFIG_DIR"
 cp "$fixtures/root/config.toml" "$fixtures/root/config-claude.toml" "$CODING_AGENTS_CONFIG_DIR/"
 out="$TEST_TMP/rendered"
+expect_status 0 "$CA_BIN" config approve "$fixtures/workspace"
 expect_status 0 "$CA_BIN" render --workspace "$fixtures/workspace" --session-id clients \
         --agent all --out "$out"
 

@@ -72,6 +72,10 @@ args = ["$t/exiter.py"]
 
 [mcp_servers.missing]
 command = "/nonexistent/server"
+
+[secrets]
+PROBE_KEY = ["probe"]
+PROBE_TOKEN = ["probe"]
 TOML
 # shellcheck source=tests/mcp/stub-env.sh
 . "$CA_SOURCE_DIR/tests/mcp/stub-env.sh"

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/* A workspace's config.toml and its approval (workspace.h). */
+#include "workspace.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "error.h"
+#include "fileio.h"
+#include "json.h"
+#include "paths.h"
+#include "runtime/runtime.h"
+
+#define APPROVALS "workspace-approvals.json"
+#define APPROVALS_LOCK "workspace-approvals.lock"
+#define APPROVALS_MAX ((size_t) 16 << 20)
+
+void workspace_config_clear(struct workspace_config *wc)
+{
+        buf_clear(&wc->data);
+}
+
+const char *workspace_config_state_name(enum workspace_config_state state)
+{
+        switch (state) {
+        case WORKSPACE_CONFIG_NONE:
+                return "absent";
+        case WORKSPACE_CONFIG_APPROVED:
+                return "approved";
+        case WORKSPACE_CONFIG_UNAPPROVED:
+                return "not approved";
+        case WORKSPACE_CONFIG_CHANGED:
+                return "changed since it was approved";
+        }
+        return "unknown";
+}
+
+/* The approvals document, or an empty one when there is none yet. */
+static int load_approvals(const char *config_root, json_t **ret, struct ca_error *err)
+{
+        _cleanup_free_ char *path = paths_join(config_root, APPROVALS);
+        json_t *doc = NULL;
+        int r;
+
+        if (!path)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (access(path, F_OK) < 0 && errno == ENOENT) {
+                doc = json_pack("{s:i, s:{}}", "version", 1, "workspaces");
+                *ret = doc;
+                return doc ? 0 : ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        r = ca_json_parse_file(path, APPROVALS_MAX, &doc, err);
+        if (r < 0)
+                return r;
+        if (!json_is_object(json_object_get(doc, "workspaces")) ||
+            json_integer_value(json_object_get(doc, "version")) != 1) {
+                json_decref(doc);
+                return ca_error_setx(err, EINVAL, "'%s' is not a workspace approvals file",
+                                     path);
+        }
+        *ret = doc;
+        return 0;
+}
+
+int workspace_config_read(const char *config_root, const char *workspace,
+                          struct workspace_config *wc, struct ca_error *err)
+{
+        _cleanup_close_ int dirfd = -1;
+        _cleanup_close_ int fd = -1;
+        _cleanup_json_ json_t *doc = NULL;
+        uint8_t md[DIGEST_SHA256_LEN];
+        const char *approved;
+        struct stat st;
+        int r;
+
+        memset(wc, 0, sizeof(*wc));
+        wc->data = (struct buf) BUF_INIT;
+        if (!realpath(workspace, wc->workspace))
+                return errno == ENOENT || errno == ENOTDIR
+                               ? ca_error_input(err, "workspace '%s' is not a directory",
+                                                workspace)
+                               : ca_error_set(err, errno, "workspace '%s'", workspace);
+        if (snprintf(wc->path, sizeof(wc->path), "%s/config.toml", wc->workspace) >=
+            (int) sizeof(wc->path))
+                return ca_error_setx(err, ENAMETOOLONG, "workspace path too long");
+        dirfd = open(wc->workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return ca_error_set(err, errno, "cannot open the workspace '%s'", wc->workspace);
+        /* By descriptor, relative to the canonical workspace, never through a link: the file
+         * read is inside the workspace and is the one hashed and parsed. O_NONBLOCK: a FIFO
+         * planted as config.toml cannot hang the launcher (it is refused below). */
+        fd = openat(dirfd, "config.toml", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+                wc->state = WORKSPACE_CONFIG_NONE;
+                return 0;
+        }
+        if (fd < 0 && errno == ELOOP)
+                return ca_error_input(err,
+                                      "'%s' is a symbolic link: a workspace's config.toml must be "
+                                      "a regular file inside it",
+                                      wc->path);
+        if (fd < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", wc->path);
+        if (fstat(fd, &st) < 0)
+                return ca_error_set(err, errno, "cannot stat '%s'", wc->path);
+        if (!S_ISREG(st.st_mode))
+                return ca_error_input(err, "'%s' is not a regular file", wc->path);
+        r = fileio_read_fd(fd, WORKSPACE_CONFIG_MAX, &wc->data, err);
+        if (r < 0)
+                return ca_error_prefix(err, "reading '%s'", wc->path);
+        if (digest_sha256(wc->data.data ? wc->data.data : "", wc->data.len, md) < 0)
+                return ca_error_setx(err, EIO, "SHA-256 failed");
+        digest_hex(md, sizeof(md), wc->sha256);
+
+        r = load_approvals(config_root, &doc, err);
+        if (r < 0)
+                return r;
+        approved = json_string_value(json_object_get(
+                json_object_get(json_object_get(doc, "workspaces"), wc->workspace), "sha256"));
+        if (!approved) {
+                wc->state = WORKSPACE_CONFIG_UNAPPROVED;
+        } else if (strcmp(approved, wc->sha256) == 0) {
+                wc->state = WORKSPACE_CONFIG_APPROVED;
+        } else {
+                wc->state = WORKSPACE_CONFIG_CHANGED;
+                (void) snprintf(wc->approved_sha256, sizeof(wc->approved_sha256), "%s", approved);
+        }
+        return 0;
+}
+
+static void now_rfc3339(char out[32])
+{
+        time_t t = time(NULL);
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                (void) snprintf(out, 32, "unknown");
+}
+
+int workspace_config_approve(const char *config_root, const struct workspace_config *wc,
+                             bool revoke, struct ca_error *err)
+{
+        _cleanup_free_ char *path = paths_join(config_root, APPROVALS);
+        _cleanup_free_ char *lock = paths_join(config_root, APPROVALS_LOCK);
+        _cleanup_json_ json_t *doc = NULL;
+        _cleanup_buf_ struct buf out = BUF_INIT;
+        _cleanup_close_ int lockfd = -1;
+        json_t *all;
+        char when[32];
+        int r;
+
+        if (!path || !lock)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = fileio_mkdir_p(config_root, 0700, err);
+        if (r < 0)
+                return r;
+        /* Read-modify-write under a lock, so that two approvals at once both land. */
+        lockfd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (lockfd < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", lock);
+        if (flock(lockfd, LOCK_EX) < 0)
+                return ca_error_set(err, errno, "cannot lock '%s'", lock);
+        r = load_approvals(config_root, &doc, err);
+        if (r < 0)
+                return r;
+        all = json_object_get(doc, "workspaces");
+        if (revoke) {
+                if (json_object_del(all, wc->workspace) < 0)
+                        return ca_error_setx(err, ENOENT, "'%s' has no approved config.toml",
+                                             wc->workspace);
+        } else {
+                now_rfc3339(when);
+                if (json_object_set_new(all, wc->workspace,
+                                        json_pack("{s:s, s:s}", "sha256", wc->sha256,
+                                                  "approved_at", when)) < 0)
+                        return ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        r = ca_json_pretty(doc, &out, err);
+        if (r < 0)
+                return r;
+        return fileio_write_atomic(path, out.data, out.len, 0600, err);
+}
+
+int workspace_config_refusal(const struct workspace_config *wc, struct ca_error *err)
+{
+        return ca_error_input(err,
+                              "the workspace's '%s' is %s (sha256 %.16s…): a repository's "
+                              "configuration takes effect only once you approved its content. "
+                              "Review it with 'coding-agents config check --workspace %s', then "
+                              "run 'coding-agents config approve %s' (or start with "
+                              "--ignore-workspace-config)",
+                              wc->path, workspace_config_state_name(wc->state), wc->sha256,
+                              wc->workspace, wc->workspace);
+}
+
+int workspace_config_merge(const struct workspace_config *wc, struct config *cfg,
+                           struct ca_error *err)
+{
+        return config_merge_source(cfg, wc->data.data ? wc->data.data : "", wc->data.len,
+                                   wc->path, CONFIG_SOURCE_WORKSPACE, err);
+}
+
+/* ---- the workspace's .git in a session ------------------------------------------------------ */
+
+static int add_mount(struct workspace_git_mounts *m, struct runtime_mount *out, size_t *n,
+                     const char *source, const char *target, bool read_only,
+                     struct ca_error *err)
+{
+        char *src, *dst;
+
+        if (m->n + 2 > CA_ELEMENTSOF(m->paths))
+                return ca_error_setx(err, E2BIG, "too many .git mounts");
+        src = m->paths[m->n];
+        dst = m->paths[m->n + 1];
+        if (snprintf(src, PATH_MAX, "%s", source) >= PATH_MAX ||
+            snprintf(dst, PATH_MAX, "%s", target) >= PATH_MAX)
+                return ca_error_setx(err, ENAMETOOLONG, "path too long: '%s'", source);
+        m->n += 2;
+        out[*n] = (struct runtime_mount) {src, dst, read_only};
+        (*n)++;
+        return 0;
+}
+
+int workspace_git_mounts(const char *workspace, const char *target,
+                         struct workspace_git_mounts *m, struct runtime_mount *out,
+                         size_t *ret_n, struct ca_error *err)
+{
+        static const char *const covered[] = {"config", "hooks", "info"};
+        char git[PATH_MAX], in[PATH_MAX];
+        struct stat st;
+        size_t n = 0;
+        int r;
+
+        *ret_n = 0;
+        m->n = 0;
+        if (snprintf(git, sizeof(git), "%s/.git", workspace) >= (int) sizeof(git) ||
+            snprintf(in, sizeof(in), "%s/.git", target) >= (int) sizeof(in))
+                return ca_error_setx(err, ENAMETOOLONG, "workspace path too long");
+        if (lstat(git, &st) < 0)
+                return errno == ENOENT ? 0 : ca_error_set(err, errno, "cannot stat '%s'", git);
+        if (S_ISREG(st.st_mode)) {
+                r = add_mount(m, out, &n, git, in, true, err);
+                *ret_n = n;
+                return r;
+        }
+        if (!S_ISDIR(st.st_mode))
+                return 0;
+        /* .git itself a mount point: it cannot be renamed away and replaced by another. */
+        r = add_mount(m, out, &n, git, in, false, err);
+        for (size_t i = 0; r >= 0 && i < CA_ELEMENTSOF(covered); i++) {
+                char src[PATH_MAX + 16], dst[PATH_MAX + 16];
+
+                (void) snprintf(src, sizeof(src), "%s/%s", git, covered[i]);
+                (void) snprintf(dst, sizeof(dst), "%s/%s", in, covered[i]);
+                if (lstat(src, &st) < 0 && errno == ENOENT && strcmp(covered[i], "config") != 0) {
+                        if (mkdir(src, 0755) < 0 && errno != EEXIST)
+                                return ca_error_set(err, errno, "cannot create '%s'", src);
+                        if (lstat(src, &st) < 0)
+                                return ca_error_set(err, errno, "cannot stat '%s'", src);
+                }
+                /* Links are not followed into mounts (they could name anything on the host);
+                 * the end-of-session check still reports their changes. */
+                if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))
+                        r = add_mount(m, out, &n, src, dst, true, err);
+        }
+        *ret_n = n;
+        return r;
+}
+
+#define SNAPSHOT_MAX_ENTRIES 20000
+#define SNAPSHOT_MAX_DEPTH 16
+#define SNAPSHOT_HASH_MAX ((size_t) 16 << 20)
+
+/* "sha256:<hex>", "link:<target>", "dir", or "size:<n>" for a file too large to hash. */
+static int entry_value(int dirfd, const char *name, const struct stat *st, char *out,
+                       size_t outlen)
+{
+        if (S_ISLNK(st->st_mode)) {
+                char target[PATH_MAX];
+                ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+
+                if (n < 0)
+                        return -errno;
+                target[n] = '\0';
+                (void) snprintf(out, outlen, "link:%s", target);
+                return 0;
+        }
+        if (S_ISDIR(st->st_mode)) {
+                (void) snprintf(out, outlen, "dir");
+                return 0;
+        }
+        if (S_ISREG(st->st_mode) && (size_t) st->st_size <= SNAPSHOT_HASH_MAX) {
+                _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+                                                                     O_NOCTTY | O_CLOEXEC);
+                _cleanup_buf_ struct buf b = BUF_INIT;
+                uint8_t md[DIGEST_SHA256_LEN];
+                char hex[DIGEST_SHA256_HEX_LEN + 1];
+
+                if (fd < 0 || fileio_read_fd(fd, SNAPSHOT_HASH_MAX, &b, NULL) < 0 ||
+                    digest_sha256(b.data ? b.data : "", b.len, md) < 0)
+                        return -EIO;
+                digest_hex(md, sizeof(md), hex);
+                (void) snprintf(out, outlen, "sha256:%s", hex);
+                return 0;
+        }
+        (void) snprintf(out, outlen, "%s:%lld", S_ISREG(st->st_mode) ? "size" : "special",
+                        (long long) st->st_size);
+        return 0;
+}
+
+/* Names whose content git executes or follows. */
+static bool watched_name(const char *name)
+{
+        return strcmp(name, "config") == 0 || strcmp(name, "config.worktree") == 0 ||
+               strcmp(name, "commondir") == 0 || strcmp(name, "gitdir") == 0;
+}
+
+/* Data only, and large: not walked. */
+static bool skipped_dir(const char *name)
+{
+        return strcmp(name, "objects") == 0 || strcmp(name, "refs") == 0 ||
+               strcmp(name, "logs") == 0 || strcmp(name, "lfs") == 0;
+}
+
+static void closedirp(DIR **d)
+{
+        if (*d)
+                (void) closedir(*d);
+}
+
+static int walk_git(int parent, const char *rel, unsigned depth, bool all, json_t *entries)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        int fd = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        const struct dirent *de;
+
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                (void) close(fd);
+                return -errno;
+        }
+        while ((de = readdir(d))) {
+                char key[PATH_MAX], value[PATH_MAX + 16];
+                struct stat st;
+                bool in = all || strcmp(de->d_name, "hooks") == 0 ||
+                          strcmp(de->d_name, "info") == 0;
+                int r;
+
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (snprintf(key, sizeof(key), "%s/%s", rel, de->d_name) >= (int) sizeof(key))
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        _cleanup_close_ int sub = -1;
+
+                        if ((!all && skipped_dir(de->d_name)) || depth >= SNAPSHOT_MAX_DEPTH)
+                                continue;
+                        if (in && json_object_set_new(entries, key, json_string("dir")) < 0)
+                                return -ENOMEM;
+                        sub = openat(dirfd(d), de->d_name,
+                                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub < 0)
+                                continue;
+                        r = walk_git(sub, key, depth + 1, in, entries);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (!in && !watched_name(de->d_name))
+                        continue;
+                if (json_object_size(entries) >= SNAPSHOT_MAX_ENTRIES)
+                        return -E2BIG;
+                if (entry_value(dirfd(d), de->d_name, &st, value, sizeof(value)) < 0)
+                        (void) snprintf(value, sizeof(value), "unreadable");
+                if (json_object_set_new(entries, key, json_string(value)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int workspace_git_snapshot(const char *workspace, json_t **ret, struct ca_error *err)
+{
+        _cleanup_close_ int wsfd = open(workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_json_ json_t *entries = json_object();
+        char value[PATH_MAX + 16];
+        struct stat st;
+        int r = 0;
+
+        if (wsfd < 0)
+                return ca_error_set(err, errno, "cannot open the workspace '%s'", workspace);
+        if (!entries)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (fstatat(wsfd, ".git", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                if (entry_value(wsfd, ".git", &st, value, sizeof(value)) < 0)
+                        (void) snprintf(value, sizeof(value), "unreadable");
+                if (json_object_set_new(entries, ".git", json_string(value)) < 0)
+                        return ca_error_setx(err, ENOMEM, "out of memory");
+                if (S_ISDIR(st.st_mode)) {
+                        _cleanup_close_ int gitfd = openat(wsfd, ".git", O_RDONLY | O_DIRECTORY |
+                                                                                 O_NOFOLLOW |
+                                                                                 O_CLOEXEC);
+                        r = gitfd < 0 ? -errno : walk_git(gitfd, ".git", 0, false, entries);
+                }
+        }
+        if (r < 0)
+                return ca_error_setx(err, -r, "cannot read '%s/.git'", workspace);
+        *ret = json_pack("{s:s, s:O}", "workspace", workspace, "entries", entries);
+        return *ret ? 0 : ca_error_setx(err, ENOMEM, "out of memory");
+}
+
+int workspace_git_changes(const json_t *snapshot, json_t **ret_changed, struct ca_error *err)
+{
+        const char *ws = json_string_value(json_object_get(snapshot, "workspace"));
+        const json_t *before = json_object_get(snapshot, "entries");
+        _cleanup_json_ json_t *now = NULL;
+        _cleanup_json_ json_t *changed = json_array();
+        const json_t *after;
+        const char *key;
+        const json_t *v;
+        int r;
+
+        if (!ws || !json_is_object(before))
+                return ca_error_setx(err, EINVAL, "not a .git snapshot");
+        if (!changed)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = workspace_git_snapshot(ws, &now, err);
+        if (r < 0)
+                return r;
+        after = json_object_get(now, "entries");
+        json_object_foreach((json_t *) before, key, v) {
+                const char *was = json_string_value(v);
+                const char *is = json_string_value(json_object_get(after, key));
+
+                if (!is || strcmp(was, is) != 0)
+                        (void) json_array_append_new(changed, json_pack("{s:s, s:s}", "path", key,
+                                                                        "change",
+                                                                        is ? "modified"
+                                                                           : "removed"));
+        }
+        json_object_foreach((json_t *) after, key, v) {
+                if (!json_object_get(before, key))
+                        (void) json_array_append_new(changed, json_pack("{s:s, s:s}", "path", key,
+                                                                        "change", "added"));
+        }
+        *ret_changed = changed;
+        changed = NULL;
+        return 0;
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A workspace's own config.toml is untrusted input (ARCHITECTURE §1, §4): it takes effect only
+ * once the user approved exactly its content. Approvals live in
+ *
+ *   <config root>/workspace-approvals.json   (0600)
+ *   {"version":1,"workspaces":{"<canonical workspace path>":{"sha256":"<hex>",
+ *                                                          "approved_at":"<RFC 3339>"}}}
+ *
+ * written atomically under <config root>/workspace-approvals.lock. The file is read once, by
+ * descriptor: the bytes that are hashed are the bytes that are parsed, so nothing can swap the
+ * file between the check and the use. A symlinked config.toml, or anything but a regular file,
+ * is refused (it could point outside the workspace, at content the approval never saw).
+ */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "buf.h"
+#include "digest.h"
+#include "json.h"
+#include "macro.h"
+
+struct ca_error;
+struct config;
+
+enum workspace_config_state {
+        WORKSPACE_CONFIG_NONE,       /* no config.toml in the workspace */
+        WORKSPACE_CONFIG_APPROVED,   /* approved with exactly this content */
+        WORKSPACE_CONFIG_UNAPPROVED, /* never approved */
+        WORKSPACE_CONFIG_CHANGED,    /* approved, but with other content */
+};
+
+/* The largest config.toml read (the TOML parser's own limit is larger). */
+#define WORKSPACE_CONFIG_MAX ((size_t) 4 << 20)
+
+struct workspace_config {
+        char workspace[PATH_MAX]; /* canonical */
+        char path[PATH_MAX];      /* <workspace>/config.toml */
+        struct buf data;          /* the content (state != NONE) */
+        char sha256[DIGEST_SHA256_HEX_LEN + 1];
+        char approved_sha256[DIGEST_SHA256_HEX_LEN + 1]; /* CHANGED: what was approved */
+        enum workspace_config_state state;
+};
+
+void workspace_config_clear(struct workspace_config *wc);
+
+/*
+ * Reads `workspace`/config.toml and its approval state. A symlink or a non-regular file fails
+ * with -ELOOP / -EINVAL (bad input, the message says why); a missing file is state NONE.
+ */
+int workspace_config_read(const char *config_root, const char *workspace,
+                          struct workspace_config *wc, struct ca_error *err) CA_MUST_CHECK;
+
+/* Records (or with `revoke`, removes) the approval of wc's content for its workspace. */
+int workspace_config_approve(const char *config_root, const struct workspace_config *wc,
+                             bool revoke, struct ca_error *err) CA_MUST_CHECK;
+
+/* "approved", "not approved", "changed since it was approved", "absent". */
+const char *workspace_config_state_name(enum workspace_config_state state);
+
+/*
+ * The message and remedy for a workspace config that may not be used (UNAPPROVED, CHANGED),
+ * into `err` as bad input: names the file, its hash and the commands that approve or skip it.
+ */
+int workspace_config_refusal(const struct workspace_config *wc, struct ca_error *err);
+
+/* Merges wc's content into `cfg` as a workspace source. */
+int workspace_config_merge(const struct workspace_config *wc, struct config *cfg,
+                           struct ca_error *err) CA_MUST_CHECK;
+
+/* ---- the workspace's .git in a session ------------------------------------------------------ */
+
+struct runtime_mount;
+
+#define WORKSPACE_GIT_MOUNTS 4
+
+/* The paths below are kept alive here for the mounts that point at them. */
+struct workspace_git_mounts {
+        char paths[2 * WORKSPACE_GIT_MOUNTS][PATH_MAX]; /* source, target per mount */
+        size_t n;
+};
+
+/*
+ * The mounts (over the workspace's, at /workspace) that keep the agent from changing what git
+ * on the host would execute: .git itself (read-write, but a mount point, so it cannot be
+ * renamed or replaced), .git/config, .git/hooks and .git/info read-only; a .git *file* (a
+ * linked worktree or submodule) read-only. Missing hooks/ and info/ directories are created
+ * (empty) so they can be covered. Fills `out` (room for WORKSPACE_GIT_MOUNTS); *ret_n mounts.
+ */
+int workspace_git_mounts(const char *workspace, const char *target,
+                         struct workspace_git_mounts *m, struct runtime_mount *out,
+                         size_t *ret_n, struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * A snapshot of what in the workspace's .git git would execute or follow: the type of .git
+ * (and a gitdir file's content), and the SHA-256 of config, config.worktree, commondir, every
+ * file under hooks/ and info/, and the same in modules/ (submodules) and worktrees/. JSON:
+ * {"workspace": PATH, "entries": {".git/config": "<sha256>", ...}}.
+ */
+int workspace_git_snapshot(const char *workspace, json_t **ret,
+                           struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * Compares a snapshot with the workspace now: *ret_changed is an array of the entries that
+ * changed, appeared or went away (empty when nothing did).
+ */
+int workspace_git_changes(const json_t *snapshot, json_t **ret_changed,
+                          struct ca_error *err) CA_MUST_CHECK;
