@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "broker.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -33,6 +38,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "ledger.h"
+#include "parse.h"
 #include "paths.h"
 #include "secret.h"
 #include "store.h"
@@ -326,12 +332,16 @@ static void op_issue(struct daemon *d, int conn, const struct broker_request *re
                 (void) snprintf(e.cgroup, sizeof(e.cgroup), "%s", req->cgroup);
         }
 
+        /* MACed under the session's key, which never leaves this process; the holder gets
+         * the capability's own proof key, which can prove possession and nothing more. */
         r = store_master_key(d->store, master, &err);
         if (r >= 0)
-                r = capability_derive_key(master, e.cap.session, e.cap.stub, key);
-        sodium_memzero(master, sizeof(master));
+                r = capability_mac_key(master, e.cap.session, key);
         if (r >= 0)
                 r = capability_encode(&e.cap, key, text, sizeof(text));
+        if (r >= 0)
+                r = capability_proof_key(master, e.cap.session, e.cap.stub, e.cap.id, key);
+        sodium_memzero(master, sizeof(master));
         if (r < 0) {
                 sodium_memzero(key, sizeof(key));
                 reply_error(conn, "failed", err.msg[0] ? err.msg : "cannot encode capability");
@@ -671,6 +681,203 @@ static int binary_matches(pid_t pid, const uint8_t want[CAP_HASH_LEN])
         return sodium_memcmp(md, want, CAP_HASH_LEN) == 0 ? 1 : 0;
 }
 
+/* ---- who holds the connection --------------------------------------------------------------- */
+
+/*
+ * The binary binding attests /proc/<pid>/exe of the process that connected. That process could
+ * have exec'd the bound binary after connecting while a sibling, forked before the exec and
+ * holding the same connection, reads the reply (issue 17). So a binary-bound redemption also
+ * requires that the attested process is the only one holding the connection's other end: every
+ * process that could (the session's cgroup subtree when the capability is bound to one, else
+ * all of /proc) is scanned for that socket's inode. Not covered (docs/broker.md): a copy of
+ * the socket in flight in an SCM_RIGHTS message at that moment, received afterwards.
+ */
+
+/* The inode of the other end of `conn` (sock_diag, UNIX_DIAG_PEER), or 0. */
+static uint64_t peer_socket_inode(int conn)
+{
+        struct {
+                struct nlmsghdr nlh;
+                struct unix_diag_req req;
+        } msg;
+        union {
+                struct nlmsghdr nlh;
+                char buf[8192];
+        } reply;
+        struct sockaddr_nl nladdr = {.nl_family = AF_NETLINK};
+        struct stat st;
+        _cleanup_close_ int nl = -1;
+        const struct unix_diag_msg *m;
+        const struct rtattr *a;
+        ssize_t n;
+        int len;
+
+        if (fstat(conn, &st) < 0)
+                return 0;
+        nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+        if (nl < 0)
+                return 0;
+        memset(&msg, 0, sizeof(msg));
+        msg.nlh.nlmsg_len = sizeof(msg);
+        msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+        msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+        msg.req.sdiag_family = AF_UNIX;
+        msg.req.udiag_states = (uint32_t) -1;
+        msg.req.udiag_ino = (uint32_t) st.st_ino;
+        msg.req.udiag_show = UDIAG_SHOW_PEER;
+        msg.req.udiag_cookie[0] = msg.req.udiag_cookie[1] = (uint32_t) -1; /* no cookie */
+        if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *) &nladdr, sizeof(nladdr)) < 0)
+                return 0;
+        n = recv(nl, &reply, sizeof(reply), 0);
+        if (n < (ssize_t) NLMSG_LENGTH(sizeof(*m)) || !NLMSG_OK(&reply.nlh, (size_t) n) ||
+            reply.nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY)
+                return 0;
+        m = NLMSG_DATA(&reply.nlh);
+        len = (int) (reply.nlh.nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+        for (a = (const struct rtattr *) (m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+                if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
+                        uint32_t ino;
+
+                        memcpy(&ino, RTA_DATA(a), sizeof(ino));
+                        return ino;
+                }
+        }
+        return 0;
+}
+
+struct holders {
+        char link[64];  /* "socket:[<inode>]" */
+        pid_t found[2]; /* the first two holders */
+        size_t n;
+        bool unreadable; /* some process's fds could not be listed */
+};
+
+/* Does `pid` hold the socket? (Its fd table; a thread that unshared its table is not seen.) */
+static void scan_pid(pid_t pid, struct holders *h)
+{
+        char path[64];
+        int fd;
+        DIR *dir;
+        const struct dirent *de;
+
+        (void) snprintf(path, sizeof(path), "/proc/%d/fd", (int) pid);
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == EACCES || errno == EPERM)
+                        h->unreadable = true;
+                return;
+        }
+        dir = fdopendir(fd);
+        if (!dir) {
+                (void) close(fd);
+                return;
+        }
+        while ((de = readdir(dir))) {
+                char target[64];
+                ssize_t n = readlinkat(dirfd(dir), de->d_name, target, sizeof(target) - 1);
+
+                if (n <= 0)
+                        continue;
+                target[n] = '\0';
+                if (strcmp(target, h->link) == 0) {
+                        if (h->n < CA_ELEMENTSOF(h->found))
+                                h->found[h->n] = pid;
+                        h->n++;
+                        break;
+                }
+        }
+        (void) closedir(dir);
+}
+
+/* Every process of the cgroup subtree at `dir` (cgroup v2), depth-limited. */
+static int scan_cgroup(int dir, unsigned depth, struct holders *h)
+{
+        _cleanup_close_ int procs = openat(dir, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        DIR *d;
+        const struct dirent *de;
+        int dup;
+
+        if (procs < 0 || fileio_read_fd(procs, (size_t) 1 << 20, &b, NULL) < 0)
+                return -EIO;
+        for (size_t i = 0; b.data && i < b.len;) {
+                uint64_t pid = 0;
+
+                while (i < b.len && b.data[i] >= '0' && b.data[i] <= '9')
+                        pid = pid * 10 + (uint64_t) (b.data[i++] - '0');
+                i++;
+                if (pid > 0 && pid < INT32_MAX)
+                        scan_pid((pid_t) pid, h);
+        }
+        if (depth >= 16)
+                return 0;
+        dup = fcntl(dir, F_DUPFD_CLOEXEC, 3);
+        d = dup >= 0 ? fdopendir(dup) : NULL;
+        if (!d) {
+                if (dup >= 0)
+                        (void) close(dup);
+                return -EIO;
+        }
+        while ((de = readdir(d))) {
+                _cleanup_close_ int sub = -1;
+
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (sub >= 0 && scan_cgroup(sub, depth + 1, h) < 0) {
+                        (void) closedir(d);
+                        return -EIO;
+                }
+        }
+        (void) closedir(d);
+        return 0;
+}
+
+/*
+ * 1 when the attested process alone holds the connection's other end, 0 when another process
+ * holds it too (or it does not), -EACCES when the fds of a process could not be listed (a
+ * non-root broker), -EIO when the connection could not be inspected.
+ */
+static int sole_holder(int conn, pid_t peer, const struct ledger_entry *e)
+{
+        struct holders h = {.n = 0};
+        uint64_t ino = peer_socket_inode(conn);
+        _cleanup_free_ char *cg = NULL;
+        _cleanup_close_ int cgfd = -1;
+
+        if (ino == 0)
+                return -EIO;
+        (void) snprintf(h.link, sizeof(h.link), "socket:[%llu]", (unsigned long long) ino);
+        if (e->has_cgroup && asprintf(&cg, "/sys/fs/cgroup%s", e->cgroup) >= 0)
+                cgfd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cgfd < 0 || scan_cgroup(cgfd, 0, &h) < 0) {
+                /* No cgroup (v2) to scope it: every process. */
+                int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                DIR *d = procfd >= 0 ? fdopendir(procfd) : NULL;
+                const struct dirent *de;
+
+                if (!d) {
+                        if (procfd >= 0)
+                                (void) close(procfd);
+                        return -EIO;
+                }
+                h.n = 0;
+                h.unreadable = false;
+                while ((de = readdir(d)) && h.n < 2) {
+                        uint64_t pid = 0;
+
+                        if (parse_uint(de->d_name, 1, INT32_MAX, &pid) == 0)
+                                scan_pid((pid_t) pid, &h);
+                }
+                (void) closedir(d);
+        }
+        if (h.n == 1 && h.found[0] == peer)
+                return 1;
+        if (h.n == 0 && h.unreadable)
+                return -EACCES;
+        return 0;
+}
+
 static void deny(struct daemon *d, struct session_sock *s, int conn, const char *reason,
                  const struct capability *cap, const struct peer *p)
 {
@@ -696,13 +903,33 @@ static void deny(struct daemon *d, struct session_sock *s, int conn, const char 
         reply_error(conn, "denied", NULL);
 }
 
+/*
+ * The broker's keys for a redemption: the session's MAC key and the capability's proof key.
+ * -EIO when the store cannot give the master key.
+ */
+static int redeem_keys(struct daemon *d, const struct capability *cap, uint8_t mac[CAP_KEY_LEN],
+                       uint8_t proof[CAP_KEY_LEN])
+{
+        struct ca_error err = {0};
+        uint8_t master[STORE_KEY_LEN];
+        int r = store_master_key(d->store, master, &err);
+
+        if (r >= 0)
+                r = capability_mac_key(master, cap->session, mac);
+        if (r >= 0)
+                r = capability_proof_key(master, cap->session, cap->stub, cap->id, proof);
+        sodium_memzero(master, sizeof(master));
+        return r < 0 ? -EIO : 0;
+}
+
 static void op_redeem(struct daemon *d, struct session_sock *s, int conn,
                       const struct broker_request *req, const struct peer *p)
 {
-        struct capability cap;
+        struct capability presented;
         struct ledger_entry e;
+        const struct capability *cap = &e.cap; /* what was issued: the only truth here */
         struct ca_error err = {0};
-        uint8_t master[STORE_KEY_LEN];
+        uint8_t mac[CAP_KEY_LEN];
         uint8_t key[CAP_KEY_LEN];
         uint8_t expect[CAP_MAC_LEN];
         char proof_hex[2 * CAP_MAC_LEN + 1];
@@ -711,106 +938,124 @@ static void op_redeem(struct daemon *d, struct session_sock *s, int conn,
         size_t nfds = 0;
         enum cap_status st;
         json_t *names = NULL;
+        uint64_t now = now_s();
         int r;
 
-        memset(&cap, 0, sizeof(cap));
+        memset(&presented, 0, sizeof(presented));
+        memset(&e, 0, sizeof(e));
         if (mono_ms() < s->backoff_until_ms) {
                 deny(d, s, conn, "backoff", NULL, p);
                 return;
         }
-        st = capability_parse(req->capability, &cap);
+        st = capability_parse(req->capability, &presented);
         if (st != CAP_OK) {
                 deny(d, s, conn, capability_status_name(st), NULL, p);
                 return;
         }
         /* The socket names the session: a capability of another session is refused here. */
-        if (strcmp(cap.session, s->name) != 0) {
-                deny(d, s, conn, "wrong-session", &cap, p);
+        if (strcmp(presented.session, s->name) != 0) {
+                deny(d, s, conn, "wrong-session", &presented, p);
                 return;
         }
-        r = store_master_key(d->store, master, &err);
-        if (r >= 0)
-                r = capability_derive_key(master, cap.session, cap.stub, key);
-        sodium_memzero(master, sizeof(master));
-        if (r < 0) {
-                deny(d, s, conn, "broker-error", &cap, p);
+        /* Only an id this broker recorded is honoured, and from here on only its record: the
+         * presented text must carry our MAC (the holder cannot make one) and say exactly what
+         * the record says. */
+        if (ledger_lookup(d->ledger, presented.id, &e, &err) < 0) {
+                deny(d, s, conn, "unknown-capability", &presented, p);
                 return;
         }
-        st = capability_verify(req->capability, key, now_s(), &cap);
+        if (redeem_keys(d, cap, mac, key) < 0) {
+                deny(d, s, conn, "broker-error", cap, p);
+                return;
+        }
+        st = capability_verify(req->capability, mac, now, &presented);
+        sodium_memzero(mac, sizeof(mac));
+        if (st == CAP_OK && !capability_equal(&presented, cap))
+                st = CAP_BAD_MAC;
+        if (st == CAP_OK && now < cap->not_before)
+                st = CAP_NOT_YET_VALID;
+        if (st == CAP_OK && now >= cap->expiry)
+                st = CAP_EXPIRED;
         if (st != CAP_OK) {
                 sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, capability_status_name(st), &cap, p);
+                deny(d, s, conn, capability_status_name(st), cap, p);
                 return;
         }
-        broker_proof(key, NULL, req->nonce, cap.id, expect);
+        broker_proof(key, NULL, req->nonce, cap->id, expect);
         if (sodium_memcmp(expect, req->proof, CAP_MAC_LEN) != 0) {
                 sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, "bad-proof", &cap, p);
+                deny(d, s, conn, "bad-proof", cap, p);
                 return;
         }
-        if (ledger_lookup(d->ledger, cap.id, &e, &err) < 0) {
+        if (ledger_is_revoked(d->ledger, cap->id, cap->session)) {
                 sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, "unknown-capability", &cap, p);
+                deny(d, s, conn, "revoked", cap, p);
                 return;
         }
-        if (ledger_is_revoked(d->ledger, cap.id, cap.session)) {
-                sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, "revoked", &cap, p);
-                return;
-        }
-        for (size_t i = 0; i < cap.nsecrets; i++) {
-                if (reserved_refused(cap.stub, cap.secrets[i])) {
+        for (size_t i = 0; i < cap->nsecrets; i++) {
+                if (reserved_refused(cap->stub, cap->secrets[i])) {
                         sodium_memzero(key, sizeof(key));
-                        deny(d, s, conn, "reserved-secret", &cap, p);
+                        deny(d, s, conn, "reserved-secret", cap, p);
                         return;
                 }
         }
         /* Attestation: uid, then cgroup, then the executable, then "still the same process". */
         if (p->uid != e.uid) {
                 sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, "wrong-uid", &cap, p);
+                deny(d, s, conn, "wrong-uid", cap, p);
                 return;
         }
         if (e.has_cgroup && !cgroup_matches(p->pid, e.cgroup)) {
                 sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, "wrong-cgroup", &cap, p);
+                deny(d, s, conn, "wrong-cgroup", cap, p);
                 return;
         }
-        if (cap.has_binary) {
-                int b = binary_matches(p->pid, cap.binary_sha256);
+        if (cap->has_binary) {
+                int b = binary_matches(p->pid, cap->binary_sha256);
                 /* A broker that may not read another user's /proc/<pid>/exe rests on uid +
                  * cgroup + pidfd (+ the image digest checked at launch): only when the session
                  * is bound to a cgroup. */
                 if (b == 0 || (b == -EACCES && !e.has_cgroup)) {
                         sodium_memzero(key, sizeof(key));
-                        deny(d, s, conn, b == 0 ? "wrong-binary" : "unattestable", &cap, p);
+                        deny(d, s, conn, b == 0 ? "wrong-binary" : "unattestable", cap, p);
                         return;
+                }
+                /* ... and that process alone holds this connection (no exec-and-fork). */
+                if (b == 1) {
+                        int h = sole_holder(conn, p->pid, &e);
+
+                        if (h == 0 || h == -EIO || (h == -EACCES && !e.has_cgroup)) {
+                                sodium_memzero(key, sizeof(key));
+                                deny(d, s, conn, h == 0 ? "shared-socket" : "unattestable",
+                                     cap, p);
+                                return;
+                        }
                 }
         }
         if (!peer_alive(p)) {
                 sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, "peer-exited", &cap, p);
+                deny(d, s, conn, "peer-exited", cap, p);
                 return;
         }
         if (s->redemptions >= BROKER_SESSION_REDEMPTIONS) {
                 sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, "quota", &cap, p);
+                deny(d, s, conn, "quota", cap, p);
                 return;
         }
         /* Single use, made durable before anything is released. */
-        r = ledger_claim_use(d->ledger, cap.id, cap.max_uses, &err);
+        r = ledger_claim_use(d->ledger, cap->id, cap->max_uses, &err);
         if (r < 0) {
                 sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, r == -EALREADY ? "already-used" : "broker-error", &cap, p);
+                deny(d, s, conn, r == -EALREADY ? "already-used" : "broker-error", cap, p);
                 return;
         }
 
         names = json_array();
-        for (size_t i = 0; i < cap.nsecrets; i++) {
+        for (size_t i = 0; i < cap->nsecrets; i++) {
                 struct ca_secret *v = NULL;
                 int fd = -1;
 
-                if (store_get(d->store, cap.secrets[i], &v, &err) == 0)
+                if (store_get(d->store, cap->secrets[i], &v, &err) == 0)
                         fd = broker_secret_memfd(v, &err);
                 secret_free(v);
                 if (fd < 0) {
@@ -818,20 +1063,20 @@ static void op_redeem(struct daemon *d, struct session_sock *s, int conn,
                                 (void) close(fds[k]);
                         json_decref(names);
                         sodium_memzero(key, sizeof(key));
-                        deny(d, s, conn, "secret-unavailable", &cap, p);
+                        deny(d, s, conn, "secret-unavailable", cap, p);
                         return;
                 }
                 fds[nfds++] = fd;
-                (void) json_array_append_new(names, json_string(cap.secrets[i]));
+                (void) json_array_append_new(names, json_string(cap->secrets[i]));
         }
-        broker_proof(key, "broker", req->nonce, cap.id, expect);
+        broker_proof(key, "broker", req->nonce, cap->id, expect);
         sodium_memzero(key, sizeof(key));
         sodium_bin2hex(proof_hex, sizeof(proof_hex), expect, sizeof(expect));
         s->failures = 0;
         s->redemptions++;
-        capability_id_hex(cap.id, id);
-        event(d, AUDIT_CAPABILITY_REDEEMED, cap.session,
-              json_pack("{s:s, s:s, s:O, s:I, s:I, s:i, s:b}", "stub", cap.stub, "cap_id", id,
+        capability_id_hex(cap->id, id);
+        event(d, AUDIT_CAPABILITY_REDEEMED, cap->session,
+              json_pack("{s:s, s:s, s:O, s:I, s:I, s:i, s:b}", "stub", cap->stub, "cap_id", id,
                         "secrets", names, "uid", (json_int_t) p->uid, "pid", (json_int_t) p->pid,
                         "use", r, "pidfd_exact", p->exact));
         reply(conn, json_pack("{s:b, s:o, s:s}", "ok", 1, "secrets", names, "proof", proof_hex),

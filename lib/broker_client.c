@@ -164,8 +164,17 @@ int broker_redeem(const char *socket_path, const char *cap_text, const uint8_t k
         size_t n;
         int r;
 
-        if (capability_parse(cap_text, &cap) != CAP_OK)
+        switch (capability_parse(cap_text, &cap)) {
+        case CAP_OK:
+                break;
+        case CAP_BAD_VERSION:
+                return ca_error_input(err,
+                                      "the capability is of a format this broker no longer "
+                                      "accepts (%.5s; this version issues %s): issue it again",
+                                      cap_text, CAP_PREFIX);
+        default:
                 return ca_error_input(err, "not a valid capability");
+        }
         randombytes_buf(nonce, sizeof(nonce));
         broker_proof(key, NULL, nonce, cap.id, proof);
         sodium_bin2hex(nonce_hex, sizeof(nonce_hex), nonce, sizeof(nonce));

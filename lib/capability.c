@@ -59,25 +59,66 @@ bool capability_valid_stub(const char *s)
         return valid_chars(s, CAP_STUB_MAX, false);
 }
 
-int capability_derive_key(const uint8_t master[CAP_KEY_LEN], const char *session,
-                          const char *stub, uint8_t out[CAP_KEY_LEN])
+/* KDF subkey `subkey_id`/`context` of the master, then keyed BLAKE2b over `parts`. */
+static int derive(const uint8_t master[CAP_KEY_LEN], uint64_t subkey_id, const char *context,
+                  const void *const *parts, const size_t *lens, size_t nparts,
+                  uint8_t out[CAP_KEY_LEN])
 {
         uint8_t root[CAP_KEY_LEN];
         crypto_generichash_state st;
         int r = 0;
 
-        if (!capability_valid_session(session) || !capability_valid_stub(stub))
-                return -EINVAL;
-        if (crypto_kdf_derive_from_key(root, sizeof(root), 1, "castubk1", master) != 0 ||
-            crypto_generichash_init(&st, root, sizeof(root), CAP_KEY_LEN) != 0 ||
-            crypto_generichash_update(&st, (const unsigned char *) session,
-                                      strlen(session) + 1) != 0 ||
-            crypto_generichash_update(&st, (const unsigned char *) stub, strlen(stub)) != 0 ||
-            crypto_generichash_final(&st, out, CAP_KEY_LEN) != 0)
+        if (crypto_kdf_derive_from_key(root, sizeof(root), subkey_id, context, master) != 0 ||
+            crypto_generichash_init(&st, root, sizeof(root), CAP_KEY_LEN) != 0)
+                r = -EIO;
+        for (size_t i = 0; r == 0 && i < nparts; i++) {
+                if (crypto_generichash_update(&st, parts[i], lens[i]) != 0)
+                        r = -EIO;
+        }
+        if (r == 0 && crypto_generichash_final(&st, out, CAP_KEY_LEN) != 0)
                 r = -EIO;
         sodium_memzero(root, sizeof(root));
         sodium_memzero(&st, sizeof(st));
         return r;
+}
+
+int capability_mac_key(const uint8_t master[CAP_KEY_LEN], const char *session,
+                       uint8_t out[CAP_KEY_LEN])
+{
+        const void *parts[] = {session};
+        const size_t lens[] = {strlen(session)};
+
+        if (!capability_valid_session(session))
+                return -EINVAL;
+        return derive(master, 2, "cacapmac", parts, lens, 1, out);
+}
+
+int capability_proof_key(const uint8_t master[CAP_KEY_LEN], const char *session,
+                         const char *stub, const uint8_t id[CAP_ID_LEN], uint8_t out[CAP_KEY_LEN])
+{
+        /* NUL-separated: no (session, stub) pair can be confused with another. */
+        const void *parts[] = {session, stub, id};
+        const size_t lens[] = {strlen(session) + 1, strlen(stub) + 1, CAP_ID_LEN};
+
+        if (!capability_valid_session(session) || !capability_valid_stub(stub))
+                return -EINVAL;
+        return derive(master, 3, "caproof2", parts, lens, 3, out);
+}
+
+bool capability_equal(const struct capability *a, const struct capability *b)
+{
+        if (sodium_memcmp(a->id, b->id, CAP_ID_LEN) != 0 || strcmp(a->session, b->session) != 0 ||
+            strcmp(a->stub, b->stub) != 0 || a->nsecrets != b->nsecrets ||
+            a->has_binary != b->has_binary || a->not_before != b->not_before ||
+            a->expiry != b->expiry || a->max_uses != b->max_uses)
+                return false;
+        if (a->has_binary && memcmp(a->binary_sha256, b->binary_sha256, CAP_HASH_LEN) != 0)
+                return false;
+        for (size_t i = 0; i < a->nsecrets; i++) {
+                if (strcmp(a->secrets[i], b->secrets[i]) != 0)
+                        return false;
+        }
+        return true;
 }
 
 static void put_be(uint8_t *p, uint64_t v, size_t n)
@@ -204,7 +245,9 @@ static enum cap_status decode(const char *text, struct capability *out, uint8_t 
         tlen = strnlen(text, CAP_TEXT_MAX + 1);
         if (tlen > CAP_TEXT_MAX || tlen <= prefix)
                 return CAP_MALFORMED;
-        if (strncmp(text, "cap", 3) == 0 && text[3] != '1' && text[3] >= '0' && text[3] <= '9')
+        /* "cap1." (a holder could re-sign those) and any other version: not ours. */
+        if (strncmp(text, "cap", 3) == 0 && text[3] != CAP_PREFIX[3] && text[3] >= '0' &&
+            text[3] <= '9')
                 return CAP_BAD_VERSION;
         if (strncmp(text, CAP_PREFIX, prefix) != 0)
                 return CAP_MALFORMED;

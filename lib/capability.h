@@ -3,20 +3,27 @@
  * Capabilities: what the broker hands out instead of secrets. A capability names one session,
  * one stub (or helper), the secrets it may fetch, optionally the SHA-256 of the only binary
  * that may redeem it, a validity window and a use count, and is MACed (HMAC-SHA-256) under the
- * key of that (session, stub) pair, derived from the broker's master key. Text form:
+ * session's MAC key, derived from the broker's master key, which **never leaves the broker**.
+ * Text form:
  *
- *   cap1.<base64url, no padding, of record || mac>
+ *   cap2.<base64url, no padding, of record || mac>
  *
- * Record v1 (integers big-endian):
+ * Record v2 (integers big-endian):
  *
- *   u8 version = 1 | u8 id[16] | u8 flags (bit 0: binary hash present; others 0)
+ *   u8 version = 2 | u8 id[16] | u8 flags (bit 0: binary hash present; others 0)
  *   u16 max_uses (>= 1) | u64 not_before | u64 expiry (unix seconds)
  *   u8 binary_sha256[32] (zero when absent)
  *   u8 len + session | u8 len + stub | u8 count + (u8 len + secret name) * count
  *
- * Any changed byte, a wrong key, an unknown version, a record outside its window: each is
- * rejected with its own status. The broker also keeps server-side state (uses, revocations);
- * a valid MAC is necessary, not sufficient.
+ * The holder gets, beside the text, a *proof key* of its own (capability_proof_key: derived
+ * from the master key, the session, the stub and the id) for the mutual proofs of redemption.
+ * Nothing a holder has lets it mint or alter a capability: re-signing an edited record with the
+ * proof key gives a bad MAC. The broker acts on its own ledger record of what it issued, never
+ * on the presented claims; the MAC only proves the text came from it.
+ *
+ * Version 1 (cap1., MACed under the key the holder was given, so a holder could re-sign it) is
+ * refused as CAP_BAD_VERSION. Any changed byte, a wrong key, an unknown version, a record
+ * outside its window: each is rejected with its own status.
  */
 #pragma once
 
@@ -26,7 +33,7 @@
 
 #include "macro.h"
 
-#define CAP_VERSION 1
+#define CAP_VERSION 2
 #define CAP_ID_LEN 16
 #define CAP_KEY_LEN 32
 #define CAP_MAC_LEN 32
@@ -35,7 +42,7 @@
 #define CAP_STUB_MAX 64
 #define CAP_SECRET_NAME_MAX 128
 #define CAP_MAX_SECRETS 16
-#define CAP_PREFIX "cap1."
+#define CAP_PREFIX "cap2."
 /* Longest text form: prefix + base64 of the longest record + MAC. */
 #define CAP_TEXT_MAX 4096
 
@@ -69,12 +76,24 @@ bool capability_valid_session(const char *s);
 bool capability_valid_stub(const char *s);
 
 /*
- * Derives the key of (session, stub) from the 32-byte master key: a libsodium KDF subkey of
- * the master (context "castubk1"), then keyed BLAKE2b over session NUL stub. Returns 0, or
- * -EINVAL for invalid names.
+ * The session's MAC key, which only the broker holds: a libsodium KDF subkey of the master
+ * (context "cacapmac"), then keyed BLAKE2b over the session id. Returns 0, or -EINVAL for an
+ * invalid session id.
  */
-int capability_derive_key(const uint8_t master[CAP_KEY_LEN], const char *session,
-                          const char *stub, uint8_t out[CAP_KEY_LEN]) CA_MUST_CHECK;
+int capability_mac_key(const uint8_t master[CAP_KEY_LEN], const char *session,
+                       uint8_t out[CAP_KEY_LEN]) CA_MUST_CHECK;
+
+/*
+ * The proof key of one capability, which its holder gets: a KDF subkey of the master (context
+ * "caproof2"), then keyed BLAKE2b over session NUL stub NUL id. Knowing it proves possession of
+ * that capability and nothing else. Returns 0, or -EINVAL for invalid names.
+ */
+int capability_proof_key(const uint8_t master[CAP_KEY_LEN], const char *session,
+                         const char *stub, const uint8_t id[CAP_ID_LEN],
+                         uint8_t out[CAP_KEY_LEN]) CA_MUST_CHECK;
+
+/* True when two records say the same (id, session, stub, secrets, binding, window, uses). */
+bool capability_equal(const struct capability *a, const struct capability *b);
 
 /*
  * Encodes and MACs `cap` under `key` into `out` (NUL-terminated). Returns the text length, or

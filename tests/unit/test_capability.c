@@ -44,10 +44,10 @@ static void test_capability_roundtrip(void **state)
         (void) state;
 
         make_cap(&c);
-        assert_int_equal(capability_derive_key(master, c.session, c.stub, key), 0);
+        assert_int_equal(capability_mac_key(master, c.session, key), 0);
         n = capability_encode(&c, key, text, sizeof(text));
         assert_true(n > 5);
-        assert_int_equal(strncmp(text, "cap1.", 5), 0);
+        assert_int_equal(strncmp(text, "cap2.", 5), 0);
         assert_null(strpbrk(text + 5, "+/="));
         assert_int_equal(capability_verify(text, key, 1500, &d), CAP_OK);
         assert_memory_equal(d.id, c.id, CAP_ID_LEN);
@@ -73,7 +73,7 @@ static void test_capability_verify_rejects_every_tampered_byte(void **state)
         (void) state;
 
         make_cap(&c);
-        assert_int_equal(capability_derive_key(master, c.session, c.stub, key), 0);
+        assert_int_equal(capability_mac_key(master, c.session, key), 0);
         n = (size_t) capability_encode(&c, key, text, sizeof(text));
         /* Every character of the payload, replaced by every other base64url character. */
         for (size_t i = 5; i < n; i++) {
@@ -104,7 +104,7 @@ static void test_capability_verify_distinct_reasons(void **state)
         (void) state;
 
         make_cap(&c);
-        assert_int_equal(capability_derive_key(master, c.session, c.stub, key), 0);
+        assert_int_equal(capability_mac_key(master, c.session, key), 0);
         assert_true(capability_encode(&c, key, text, sizeof(text)) > 0);
 
         /* Window: not_before inclusive, expiry exclusive. */
@@ -113,30 +113,33 @@ static void test_capability_verify_distinct_reasons(void **state)
         assert_int_equal(capability_verify(text, key, 1999, &d), CAP_OK);
         assert_int_equal(capability_verify(text, key, 2000, &d), CAP_EXPIRED);
 
-        /* Wrong key: another stub, another session, another master. */
-        assert_int_equal(capability_derive_key(master, c.session, "context7", other), 0);
+        /* Wrong key: the holder's own proof key, another session's, another master. */
+        assert_int_equal(capability_proof_key(master, c.session, c.stub, c.id, other), 0);
         assert_int_equal(capability_verify(text, other, 1500, &d), CAP_BAD_MAC);
-        assert_int_equal(capability_derive_key(master, "other-session", c.stub, other), 0);
+        assert_int_equal(capability_mac_key(master, "other-session", other), 0);
         assert_int_equal(capability_verify(text, other, 1500, &d), CAP_BAD_MAC);
         memset(other, 0, sizeof(other));
         assert_int_equal(capability_verify(text, other, 1500, &d), CAP_BAD_MAC);
 
-        /* Versions. */
-        (void) snprintf(bad, sizeof(bad), "cap2.%s", text + 5);
+        /* Versions: the old format (a holder could re-sign it) and unknown ones. */
+        (void) snprintf(bad, sizeof(bad), "cap1.%s", text + 5);
+        assert_int_equal(capability_verify(bad, key, 1500, &d), CAP_BAD_VERSION);
+        assert_int_equal(capability_parse(bad, &d), CAP_BAD_VERSION);
+        (void) snprintf(bad, sizeof(bad), "cap3.%s", text + 5);
         assert_int_equal(capability_verify(bad, key, 1500, &d), CAP_BAD_VERSION);
         {
-                uint8_t rec[] = {9, 1, 2, 3};
+                uint8_t rec[] = {1, 1, 2, 3};
                 char b64[32];
                 sodium_bin2base64(b64, sizeof(b64), rec, sizeof(rec),
                                   sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-                (void) snprintf(bad, sizeof(bad), "cap1.%s", b64);
+                (void) snprintf(bad, sizeof(bad), "cap2.%s", b64);
                 assert_int_equal(capability_parse(bad, &d), CAP_BAD_VERSION);
         }
 
         /* Malformed. */
         assert_int_equal(capability_verify("", key, 1500, &d), CAP_MALFORMED);
-        assert_int_equal(capability_verify("cap1.", key, 1500, &d), CAP_MALFORMED);
-        assert_int_equal(capability_verify("cap1.!!!", key, 1500, &d), CAP_MALFORMED);
+        assert_int_equal(capability_verify("cap2.", key, 1500, &d), CAP_MALFORMED);
+        assert_int_equal(capability_verify("cap2.!!!", key, 1500, &d), CAP_MALFORMED);
         assert_int_equal(capability_verify("token.abc", key, 1500, &d), CAP_MALFORMED);
         (void) snprintf(bad, sizeof(bad), "%sAA", text);
         assert_int_equal(capability_verify(bad, key, 1500, &d), CAP_MALFORMED);
@@ -168,8 +171,9 @@ static void test_capability_encode_rejects_bad_records(void **state)
         assert_int_equal(capability_encode(&c, key, text, sizeof(text)), -EINVAL);
         make_cap(&c);
         assert_int_equal(capability_encode(&c, key, text, 20), -ENOBUFS);
-        assert_int_equal(capability_derive_key(master, "", "x", key), -EINVAL);
-        assert_int_equal(capability_derive_key(master, "s", "X", key), -EINVAL);
+        assert_int_equal(capability_mac_key(master, "", key), -EINVAL);
+        assert_int_equal(capability_proof_key(master, "s", "X", c.id, key), -EINVAL);
+        assert_int_equal(capability_proof_key(master, "", "x", c.id, key), -EINVAL);
 }
 
 static void test_capability_max_sizes(void **state)
@@ -191,10 +195,56 @@ static void test_capability_max_sizes(void **state)
                 c.secrets[i][CAP_SECRET_NAME_MAX] = '\0';
                 c.secrets[i][0] = (char) ('A' + i);
         }
-        assert_int_equal(capability_derive_key(master, c.session, c.stub, key), 0);
+        assert_int_equal(capability_mac_key(master, c.session, key), 0);
         assert_true(capability_encode(&c, key, text, sizeof(text)) > 0);
         assert_int_equal(capability_verify(text, key, 1500, &d), CAP_OK);
         assert_int_equal(d.nsecrets, CAP_MAX_SECRETS);
+}
+
+/* The holder's proof key: distinct per capability, and never the MAC key. */
+static void test_capability_keys_distinct(void **state)
+{
+        struct capability c;
+        uint8_t mac[CAP_KEY_LEN], proof[CAP_KEY_LEN], proof2[CAP_KEY_LEN], again[CAP_KEY_LEN];
+        (void) state;
+
+        make_cap(&c);
+        assert_int_equal(capability_mac_key(master, c.session, mac), 0);
+        assert_int_equal(capability_proof_key(master, c.session, c.stub, c.id, proof), 0);
+        assert_int_equal(capability_proof_key(master, c.session, c.stub, c.id, again), 0);
+        assert_memory_equal(proof, again, CAP_KEY_LEN);
+        assert_memory_not_equal(mac, proof, CAP_KEY_LEN);
+        c.id[0] ^= 1;
+        assert_int_equal(capability_proof_key(master, c.session, c.stub, c.id, proof2), 0);
+        assert_memory_not_equal(proof, proof2, CAP_KEY_LEN);
+        /* (session "a", stub "bc") and (session "ab", stub "c") never share a key. */
+        assert_int_equal(capability_proof_key(master, "a", "bc", c.id, proof), 0);
+        assert_int_equal(capability_proof_key(master, "ab", "c", c.id, proof2), 0);
+        assert_memory_not_equal(proof, proof2, CAP_KEY_LEN);
+}
+
+static void test_capability_equal(void **state)
+{
+        struct capability a, b;
+        (void) state;
+
+        make_cap(&a);
+        b = a;
+        assert_true(capability_equal(&a, &b));
+        b.max_uses = 2;
+        assert_false(capability_equal(&a, &b));
+        b = a;
+        (void) snprintf(b.secrets[1], sizeof(b.secrets[1]), "THIRD");
+        assert_false(capability_equal(&a, &b));
+        b = a;
+        b.has_binary = false;
+        assert_false(capability_equal(&a, &b));
+        b = a;
+        b.expiry++;
+        assert_false(capability_equal(&a, &b));
+        b = a;
+        b.id[3] ^= 1;
+        assert_false(capability_equal(&a, &b));
 }
 
 int main(void)
@@ -205,6 +255,8 @@ int main(void)
                 cmocka_unit_test(test_capability_verify_distinct_reasons),
                 cmocka_unit_test(test_capability_encode_rejects_bad_records),
                 cmocka_unit_test(test_capability_max_sizes),
+                cmocka_unit_test(test_capability_keys_distinct),
+                cmocka_unit_test(test_capability_equal),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
 }
