@@ -7,16 +7,29 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "cleanup.h"
 #include "error.h"
 #include "paths.h"
+#include "textsafe.h"
 
 static void vprint_error(const char *fmt, va_list ap) CA_PRINTF(1, 0);
 
+/*
+ * Errors quote untrusted text (a repository's TOML keys and values, paths, peers' answers): the
+ * message is escaped as a whole before it reaches the terminal (newlines kept: some messages
+ * say what to add, on lines of their own).
+ */
 static void vprint_error(const char *fmt, va_list ap)
 {
+        char msg[2 * CA_ERROR_MSG_MAX];
+        _cleanup_buf_ struct buf b = BUF_INIT;
+
         (void) fflush(stdout);
+        (void) vsnprintf(msg, sizeof(msg), fmt, ap); /* truncation is acceptable */
         (void) fputs("coding-agents: ", stderr);
-        (void) vfprintf(stderr, fmt, ap);
+        if (text_escape(msg, strlen(msg), TEXT_KEEP_NEWLINE, &b) == 0)
+                (void) fwrite(b.data, 1, b.len, stderr);
         (void) fputc('\n', stderr);
 }
 

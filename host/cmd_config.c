@@ -17,6 +17,7 @@
 #include "json.h"
 #include "paths.h"
 #include "trust.h"
+#include "textsafe.h"
 #include "url.h"
 #include "workspace.h"
 
@@ -145,16 +146,28 @@ oom:
         return NULL;
 }
 
+/* A repository's strings (commands, arguments, URLs) are printed escaped (textsafe.h). */
+static void put_safe(const char *s)
+{
+        _cleanup_buf_ struct buf b = BUF_INIT;
+
+        if (text_escape(s, strlen(s), 0, &b) == 0)
+                (void) fwrite(b.data, 1, b.len, stdout);
+}
+
 static void print_server(const struct config_server *s)
 {
         (void) printf("  %-22s %-5s ", s->name, config_transport_name(s->transport));
         if (s->transport == CONFIG_TRANSPORT_STDIO) {
-                (void) printf("%s", s->command);
-                for (size_t j = 0; j < s->args.len; j++)
-                        (void) printf(" %s", s->args.items[j]);
+                put_safe(s->command);
+                for (size_t j = 0; j < s->args.len; j++) {
+                        (void) fputc(' ', stdout);
+                        put_safe(s->args.items[j]);
+                }
                 (void) printf("  [network %s]", config_network_name(s->network));
         } else {
-                (void) printf("%s  [trust %s, %zu pin%s]", s->url, s->trust, s->pins.len,
+                put_safe(s->url);
+                (void) printf("  [trust %s, %zu pin%s]", s->trust, s->pins.len,
                               s->pins.len == 1 ? "" : "s");
         }
         if (!s->enabled)
@@ -186,11 +199,13 @@ static void print_would_add(const struct workspace_config *wc, const struct conf
         }
         (void) printf("  hosts:");
         json_array_foreach(json_object_get(add, "hosts"), i, v) {
-                if (json_is_string(v))
-                        (void) printf(" %s", json_string_value(v));
-                else
+                if (json_is_string(v)) {
+                        (void) fputc(' ', stdout);
+                        put_safe(json_string_value(v));
+                } else {
                         (void) printf(" registry:%s",
                                       json_string_value(json_object_get(v, "registry")));
+                }
         }
         (void) printf("\n  ports:");
         json_array_foreach(json_object_get(add, "ports"), i, v)

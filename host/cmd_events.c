@@ -19,6 +19,7 @@
 #include "lines.h"
 #include "parse.h"
 #include "paths.h"
+#include "textsafe.h"
 
 static const char usage[] =
         "usage: coding-agents events verify [FILE]\n"
@@ -97,7 +98,25 @@ struct tail_opts {
         int type; /* -1: all */
 };
 
-/* Formats one event for people: "ts type [session] key=value ...". */
+/* Prints `s` with everything a terminal would act on escaped (textsafe.h). */
+static void put_safe(const char *s, size_t len)
+{
+        _cleanup_buf_ struct buf b = BUF_INIT;
+
+        if (text_escape(s, len, 0, &b) == 0)
+                (void) fwrite(b.data, 1, b.len, stdout);
+}
+
+static void put_safe_str(const char *s)
+{
+        put_safe(s, strlen(s));
+}
+
+/*
+ * Formats one event for people: "ts type [session] key=value ...". Every field comes from
+ * processes the host does not trust (helpers, the proxy, the agent's requests), so every part is
+ * escaped: no event can move the cursor, erase a line or set the clipboard (issue 17).
+ */
 static int print_event(const char *line, size_t len, const struct tail_opts *o)
 {
         struct audit_record rec = {0};
@@ -114,20 +133,37 @@ static int print_event(const char *line, size_t len, const struct tail_opts *o)
                 return 0;
         }
         if (o->json) {
-                (void) fwrite(line, 1, len, stdout);
+                /* Lines are written in ASCII; an older or foreign line is re-encoded so (the
+                 * same JSON value, escaped), never printed raw. */
+                _cleanup_buf_ struct buf b = BUF_INIT;
+
+                if (text_is_safe(line, len, 0) || ca_json_canonical_ascii(rec.json, &b, &err) < 0)
+                        put_safe(line, len);
+                else
+                        (void) fwrite(b.data, 1, b.len, stdout);
                 (void) fputc('\n', stdout);
                 audit_record_clear(&rec);
                 return 1;
         }
-        (void) printf("%s  %-20s", rec.ts, rec.type);
-        if (rec.session)
-                (void) printf("  session=%s", rec.session);
+        put_safe_str(rec.ts);
+        (void) fputs("  ", stdout);
+        put_safe_str(rec.type);
+        for (size_t pad = strlen(rec.type); pad < 20; pad++)
+                (void) fputc(' ', stdout);
+        if (rec.session) {
+                (void) fputs("  session=", stdout);
+                put_safe_str(rec.session);
+        }
         json_object_foreach((json_t *) rec.fields, key, v) {
+                (void) fputs("  ", stdout);
+                put_safe_str(key);
+                (void) fputc('=', stdout);
                 if (json_is_string(v)) {
-                        (void) printf("  %s=%s", key, json_string_value(v));
+                        put_safe(json_string_value(v), json_string_length(v));
                 } else {
-                        char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-                        (void) printf("  %s=%s", key, s ? s : "?");
+                        char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
+                                                        JSON_ENSURE_ASCII);
+                        put_safe_str(s ? s : "?");
                         free(s);
                 }
         }

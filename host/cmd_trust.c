@@ -14,6 +14,7 @@
 #include "json.h"
 #include "paths.h"
 #include "trust.h"
+#include "textsafe.h"
 
 static const char usage[] =
         "usage: coding-agents trust add NAME --bundle FILE.pem\n"
@@ -80,9 +81,15 @@ static int trust_add(int argc, char **argv, struct cli_ctx *ctx)
                 if (trust_add_bundle(ctx->config_root, argv[optind], bundle, &certs, &n, &err) <
                     0)
                         return cli_fail(&err);
-                for (size_t i = 0; i < n; i++)
-                        (void) printf("%s  %s%s\n", certs[i].sha256, certs[i].subject,
+                for (size_t i = 0; i < n; i++) {
+                        char subject[1024];
+
+                        /* A certificate's subject is the issuer's text, not ours. */
+                        (void) printf("%s  %s%s\n", certs[i].sha256,
+                                      text_escape_to(certs[i].subject, 0, subject,
+                                                     sizeof(subject)),
                                       certs[i].ca ? "" : "  (not a CA certificate)");
+                }
                 free(certs);
                 record(ctx, json_pack("{s:s, s:s, s:s, s:I}", "action", "add", "name",
                                       argv[optind], "kind", "bundle", "count", (json_int_t) n));

@@ -105,6 +105,17 @@ int ca_json_canonical(const json_t *v, struct buf *out, struct ca_error *err)
         return dump(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY, out, err);
 }
 
+int ca_json_canonical_ascii(const json_t *v, struct buf *out, struct ca_error *err)
+{
+        int r = check_no_reals(v, 0);
+
+        if (r < 0)
+                return ca_error_setx(err, -r, "JSON value not canonicalisable (%s)",
+                                     r == -EINVAL ? "contains a real number" : "too deep");
+        return dump(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_ENSURE_ASCII, out,
+                    err);
+}
+
 int ca_json_pretty(const json_t *v, struct buf *out, struct ca_error *err)
 {
         int r = dump(v, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY, out, err);

@@ -34,6 +34,12 @@ int ca_json_parse_file(const char *path, size_t max, json_t **ret,
  */
 int ca_json_canonical(const json_t *v, struct buf *out, struct ca_error *err) CA_MUST_CHECK;
 
+/*
+ * ca_json_canonical() with every byte outside printable ASCII escaped (\uXXXX): a line of it
+ * holds nothing a terminal acts on, whatever its strings hold (the event log).
+ */
+int ca_json_canonical_ascii(const json_t *v, struct buf *out, struct ca_error *err) CA_MUST_CHECK;
+
 /* Appends `v` for humans: sorted keys, two-space indent, trailing newline. */
 int ca_json_pretty(const json_t *v, struct buf *out, struct ca_error *err) CA_MUST_CHECK;
 
