@@ -662,6 +662,12 @@ int main(int argc, char **argv)
         int c, sfd, status = 0;
         pid_t child;
 
+        /* PID 1 redeems the agent's credential and hosts the stub launcher: no core, not
+         * dumpable, and not in /workspace (a relative core pattern writes to the crashing
+         * process's directory; the agent itself is started there explicitly). */
+        if (secret_protect_process(true) < 0)
+                say("cannot protect the process, ignoring");
+
         while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'h':

@@ -231,6 +231,13 @@ CA_NORETURN static void exec_helper(const struct init_helpers *hs, const struct 
         add_arg(argv, &n, 96, token);
         add_arg(argv, &n, 96, "--events-fd");
         add_arg(argv, &n, 96, fdarg);
+        /* Only the agent CLI (and agent-init's health probes, as root: the control plane) talk
+         * to helpers: any other UID (workloads, MCP servers) is refused before it costs a
+         * thread (issue 17). */
+        add_arg(argv, &n, 96, "--peer-uid");
+        add_arg(argv, &n, 96, "0");
+        add_arg(argv, &n, 96, "--peer-uid");
+        add_arg(argv, &n, 96, IMAGE_AGENTCLI_UID_STR);
         if (hs->session) {
                 add_arg(argv, &n, 96, "--session");
                 add_arg(argv, &n, 96, hs->session);

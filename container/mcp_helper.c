@@ -59,11 +59,14 @@
 #include "config.h"
 #include "digest.h"
 #include "error.h"
+#include "eventagg.h"
 #include "helper_http.h"
 #include "json.h"
 #include "parse.h"
 #include "secret.h"
+#include "sockdiag.h"
 #include "sse.h"
+#include "textsafe.h"
 #include "url.h"
 
 #define MAX_PINS 16
@@ -79,6 +82,8 @@ static const char usage[] =
         "                  [--max-request BYTES] [--max-response BYTES] [--sse-event-max BYTES]\n"
         "                  [--idle-timeout SECONDS] [--grace SECONDS]\n"
         "                  [--events FILE | --events-fd FD] [--session ID] [--proxy URL]\n"
+        "                  [--peer-uid UID] [--max-connections N] [--max-connections-per-uid N]\n"
+        "                  [--connection-timeout SECONDS]\n"
         "\n"
         "A localhost proxy for one remote MCP server (Streamable HTTP and legacy SSE). The\n"
         "credential file is a broker credential (capability, key, socket): the upstream token\n"
@@ -92,7 +97,11 @@ static const char usage[] =
         "--proxy http://HOST:PORT reaches the upstream through that HTTP proxy (a CONNECT\n"
         "tunnel: TLS, verification and pins stay end to end). --events-fd writes each event as\n"
         "one JSON line {type, fields} to FD instead of appending to a log (agent-init records\n"
-        "them). A credential that redeems no secret sends no Authorization upstream.\n";
+        "them). A credential that redeems no secret sends no Authorization upstream.\n"
+        "Connections: at most 48 (--max-connections), 16 per peer UID (--max-connections-\n"
+        "per-uid, the owner of the connecting socket), closed after 30 s without a request\n"
+        "(--connection-timeout); with --peer-uid (repeatable) only those UIDs are served.\n"
+        "Denials and limits are events, the first per reason and minute, then a count.\n";
 
 struct helper {
         const char *name;
@@ -128,6 +137,18 @@ struct helper {
         atomic_int health; /* 0 unknown, 1 upstream answering, 2 failing */
         atomic_ullong served;
         int done_fd; /* eventfd: a request finished */
+        /* connections (issue 17): who may hold how many */
+        pthread_mutex_t conn_lock;
+        struct {
+                uid_t uid;
+                unsigned n;
+        } per_uid[64];
+        unsigned max_conns, max_conns_per_uid, conn_timeout_s, conns;
+        uid_t peer_uids[4]; /* --peer-uid: the only UIDs served (the agent CLI's, agent-init's) */
+        size_t npeer_uids;
+        /* denials and limits any UID can cause, aggregated (eventagg.h) */
+        pthread_mutex_t agg_lock;
+        struct eventagg agg;
 };
 
 static struct helper H;
@@ -162,6 +183,54 @@ static void event(enum audit_type type, json_t *fields)
                 (void) fprintf(stderr, "mcp-helper: cannot record an event: %s\n", err.msg);
         }
         json_decref(fields);
+}
+
+#define AGG_INTERVAL_S 60
+#define AGG_BURST 4
+
+/* The count of a key's events not recorded (eventagg.h), as one event of its own. */
+static void agg_summary(const char *key, uint64_t suppressed, void *userdata)
+{
+        const char *slash = strchr(key, '/');
+        char name[64];
+        int type = -1;
+
+        (void) userdata;
+        if (slash && (size_t) (slash - key) < sizeof(name)) {
+                (void) snprintf(name, sizeof(name), "%.*s", (int) (slash - key), key);
+                type = audit_type_from_name(name);
+        }
+        if (type >= 0)
+                event((enum audit_type) type,
+                      json_pack("{s:s, s:I, s:i, s:b}", type == AUDIT_HELPER_LIMIT ? "limit" : "reason",
+                                slash + 1, "suppressed", (json_int_t) suppressed, "interval_s",
+                                AGG_INTERVAL_S, "summary", 1));
+}
+
+/*
+ * Events a UID inside can cause at will (denials, limits): the first per reason and minute is
+ * recorded, the rest counted and carried by the next one ("suppressed"), so that no one can
+ * fill the host's disk through the event log. Takes `fields`.
+ */
+static void event_repeated(enum audit_type type, const char *reason, json_t *fields)
+{
+        char key[EVENTAGG_KEY_MAX];
+        uint64_t suppressed = 0;
+        bool record;
+
+        (void) snprintf(key, sizeof(key), "%s/%s", audit_type_name(type), reason);
+        (void) pthread_mutex_lock(&H.agg_lock);
+        record = eventagg_admit(&H.agg, key, (uint64_t) clock_monotonic_ms(), &suppressed);
+        (void) pthread_mutex_unlock(&H.agg_lock);
+        if (!record) {
+                json_decref(fields);
+                return;
+        }
+        if (fields && suppressed) {
+                (void) json_object_set_new(fields, "suppressed", json_integer((json_int_t) suppressed));
+                (void) json_object_set_new(fields, "interval_s", json_integer(AGG_INTERVAL_S));
+        }
+        event(type, fields);
 }
 
 static void set_health(int state, const char *detail)
@@ -280,11 +349,18 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, 
 static void denied(const char *reason, const char *method, const char *url)
 {
         char path[256];
+        char how[32];
+        json_t *fields = json_pack("{s:s}", "reason", reason);
 
-        /* Only the path's start: enough to see what was tried, bounded. */
-        (void) snprintf(path, sizeof(path), "%s", url ? url : "");
-        event(AUDIT_HELPER_DENIED,
-              json_pack("{s:s, s:s, s:s}", "reason", reason, "method", method, "path", path));
+        /* Only the path's start: enough to see what was tried, bounded, and escaped (an
+         * upstream's endpoint may hold anything). */
+        if (fields && method)
+                (void) json_object_set_new(fields, "method",
+                                           json_string(text_escape_to(method, 0, how, sizeof(how))));
+        if (fields && url)
+                (void) json_object_set_new(fields, "path",
+                                           json_string(text_escape_to(url, 0, path, sizeof(path))));
+        event_repeated(AUDIT_HELPER_DENIED, reason, fields);
 }
 
 /* ---- TLS pinning ---- */
@@ -399,7 +475,8 @@ static size_t header_cb(char *data, size_t size, size_t n, void *userdata)
 
 static void limit_event(const char *limit, uint64_t max)
 {
-        event(AUDIT_HELPER_LIMIT, json_pack("{s:s, s:I}", "limit", limit, "max", (json_int_t) max));
+        event_repeated(AUDIT_HELPER_LIMIT, limit,
+                       json_pack("{s:s, s:I}", "limit", limit, "max", (json_int_t) max));
 }
 
 static void sse_error(struct req *r, const char *msg)
@@ -773,6 +850,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (!r) {
                 const char *auth, *clen, *accept;
 
+                /* Before anything of the request is logged: a method or target with control
+                 * bytes is refused, and only the reason is recorded (issue 17). */
+                if (!helper_visible_ascii(method) || !helper_visible_ascii(url)) {
+                        denied("control-bytes", NULL, NULL);
+                        return respond_error(c, 400, helper_verdict_reason(HELPER_CONTROL));
+                }
                 if (strcmp(url, "/healthz") == 0 && strcmp(method, "GET") == 0)
                         return health(c);
                 if (!helper_method_ok(method))
@@ -942,6 +1025,140 @@ static int parse_listen(const char *s, uint16_t *port)
         return 0;
 }
 
+/* ---- connections: who, how many, how long (issue 17) ---- */
+
+/*
+ * Thread per connection: without limits any UID in the session could open connections until
+ * the session's pids limit is gone, and the agent would get no answer. So connections are
+ * counted per peer UID (the owner of the connecting socket, from the kernel's socket table; a
+ * Unix socket's peer credentials), refused beyond the per-UID and total caps (a helper-limit
+ * event), and with --peer-uid refused from any other UID (helper-denied). A
+ * connection that sends no request within the timeout is closed (streams in progress are not:
+ * the reader blocks inside a request).
+ */
+#define CONN_MAX 48
+#define CONN_PER_UID 16
+#define CONN_TIMEOUT_S 30
+
+static int peer_uid_of_addr(const struct sockaddr *addr, socklen_t len, uid_t *uid)
+{
+        struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(H.port),
+                                    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+
+        if (addr->sa_family != AF_INET || len < (socklen_t) sizeof(struct sockaddr_in))
+                return -EAFNOSUPPORT;
+        return sockdiag_tcp_peer_uid((const struct sockaddr_in *) (const void *) addr, &local, uid);
+}
+
+static unsigned *uid_slot(uid_t uid, bool add)
+{
+        for (size_t i = 0; i < CA_ELEMENTSOF(H.per_uid); i++) {
+                if (H.per_uid[i].n && H.per_uid[i].uid == uid)
+                        return &H.per_uid[i].n;
+        }
+        for (size_t i = 0; add && i < CA_ELEMENTSOF(H.per_uid); i++) {
+                if (H.per_uid[i].n == 0) {
+                        H.per_uid[i].uid = uid;
+                        return &H.per_uid[i].n;
+                }
+        }
+        return NULL;
+}
+
+static bool peer_allowed(uid_t uid)
+{
+        for (size_t i = 0; i < H.npeer_uids; i++) {
+                if (H.peer_uids[i] == uid)
+                        return true;
+        }
+        return false;
+}
+
+/* Before MHD takes the connection: who is it, and is there room for it. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+        uid_t uid = 0;
+        bool known = peer_uid_of_addr(addr, len, &uid) == 0;
+        const unsigned *n;
+        bool full;
+
+        (void) cls;
+        if (!H.unix_path && !known) {
+                denied("peer-unknown", NULL, NULL);
+                return MHD_NO;
+        }
+        if (known && H.npeer_uids && !peer_allowed(uid)) {
+                event_repeated(AUDIT_HELPER_DENIED, "peer-uid",
+                               json_pack("{s:s, s:I}", "reason", "peer-uid", "uid",
+                                         (json_int_t) uid));
+                return MHD_NO;
+        }
+        (void) pthread_mutex_lock(&H.conn_lock);
+        n = known ? uid_slot(uid, false) : NULL;
+        full = H.conns >= H.max_conns;
+        if (!full && n && *n >= H.max_conns_per_uid) {
+                (void) pthread_mutex_unlock(&H.conn_lock);
+                limit_event("connections-per-uid", H.max_conns_per_uid);
+                return MHD_NO;
+        }
+        (void) pthread_mutex_unlock(&H.conn_lock);
+        if (full) {
+                limit_event("connections", H.max_conns);
+                return MHD_NO;
+        }
+        return MHD_YES;
+}
+
+/* The peer UID of an accepted connection, kept (allocated) in its socket context. */
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
+{
+        (void) cls;
+        if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+                const union MHD_ConnectionInfo *ci =
+                        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+                struct sockaddr_storage peer;
+                socklen_t len = sizeof(peer);
+                struct ucred cred;
+                socklen_t clen = sizeof(cred);
+                uid_t *owner = malloc(sizeof(*owner));
+                uid_t uid = (uid_t) -1;
+                unsigned *n;
+
+                memset(&peer, 0, sizeof(peer));
+                if (ci && getpeername(ci->connect_fd, (struct sockaddr *) &peer, &len) == 0) {
+                        if (peer.ss_family == AF_UNIX &&
+                            getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+                                uid = cred.uid;
+                        else if (peer_uid_of_addr((struct sockaddr *) &peer, len, &uid) < 0)
+                                uid = (uid_t) -1;
+                }
+                (void) pthread_mutex_lock(&H.conn_lock);
+                H.conns++;
+                n = uid_slot(uid, true);
+                if (n)
+                        (*n)++;
+                (void) pthread_mutex_unlock(&H.conn_lock);
+                /* Out of memory: counted, never uncounted (the caps only tighten). */
+                if (owner)
+                        *owner = uid;
+                *socket_context = owner;
+        } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+                uid_t *owner = *socket_context;
+                unsigned *n;
+
+                (void) pthread_mutex_lock(&H.conn_lock);
+                if (H.conns)
+                        H.conns--;
+                n = uid_slot(*owner, false);
+                if (n && *n)
+                        (*n)--;
+                (void) pthread_mutex_unlock(&H.conn_lock);
+                free(owner);
+                *socket_context = NULL;
+        }
+}
+
 /* A Unix socket (mode 0660: the launcher gives the agent's group access) or 127.0.0.1:port. */
 static struct MHD_Daemon *start_daemon(const char *listen_s)
 {
@@ -972,20 +1189,24 @@ static struct MHD_Daemon *start_daemon(const char *listen_s)
                         (void) close(fd);
                         return NULL;
                 }
-                return MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL,
+                /* MHD's own limit stays above ours, so that every connection our policy
+                 * admits is counted on both sides. */
+                return MHD_start_daemon(flags, 0, accept_policy, NULL, handler, NULL,
                                         MHD_OPTION_LISTEN_SOCKET, fd,
                                         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                                        MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
                                         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-                                        MHD_OPTION_CONNECTION_LIMIT, (unsigned) 1024,
-                                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 0,
+                                        MHD_OPTION_CONNECTION_LIMIT, H.max_conns + 16,
+                                        MHD_OPTION_CONNECTION_TIMEOUT, H.conn_timeout_s,
                                         MHD_OPTION_END);
         }
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        return MHD_start_daemon(flags, H.port, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-                                MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+        return MHD_start_daemon(flags, H.port, accept_policy, NULL, handler, NULL,
+                                MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, completed,
+                                NULL, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
                                 MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-                                MHD_OPTION_CONNECTION_LIMIT, (unsigned) 1024,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 0, MHD_OPTION_END);
+                                MHD_OPTION_CONNECTION_LIMIT, H.max_conns + 16,
+                                MHD_OPTION_CONNECTION_TIMEOUT, H.conn_timeout_s, MHD_OPTION_END);
 }
 
 static int fail_usage(const char *msg, const char *arg)
@@ -1018,6 +1239,10 @@ int main(int argc, char **argv)
                 {"events-fd", required_argument, NULL, 'F'},
                 {"proxy", required_argument, NULL, 'x'},
                 {"session", required_argument, NULL, 's'},
+                {"peer-uid", required_argument, NULL, 'U'},
+                {"max-connections", required_argument, NULL, 'K'},
+                {"max-connections-per-uid", required_argument, NULL, 'k'},
+                {"connection-timeout", required_argument, NULL, 'T'},
                 {0},
         };
         const char *upstream = NULL, *listen_s = NULL, *credential = NULL, *token_file = NULL;
@@ -1035,6 +1260,16 @@ int main(int argc, char **argv)
         H.sse_event_max = (uint64_t) 1 << 20;
         H.idle_timeout_s = 300;
         H.grace_s = 5;
+        H.max_conns = CONN_MAX;
+        H.max_conns_per_uid = CONN_PER_UID;
+        H.conn_timeout_s = CONN_TIMEOUT_S;
+        (void) pthread_mutex_init(&H.conn_lock, NULL);
+        (void) pthread_mutex_init(&H.agg_lock, NULL);
+        eventagg_init(&H.agg, (uint64_t) AGG_INTERVAL_S * 1000, AGG_BURST, agg_summary, NULL);
+        /* First: a crash leaves no core (it will hold the upstream credential and the local
+         * token), nothing attaches to it, and it is not in the workspace (issue 17). */
+        if (secret_protect_process(true) < 0)
+                (void) fprintf(stderr, "mcp-helper: cannot protect the process, ignoring\n");
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 uint64_t *num = NULL;
 
@@ -1119,6 +1354,30 @@ int main(int argc, char **argv)
                                 return fail_usage("bad --session", optarg);
                         H.session = optarg;
                         break;
+                case 'U': {
+                        uint64_t v;
+
+                        if (H.npeer_uids == CA_ELEMENTSOF(H.peer_uids) ||
+                            parse_uint(optarg, 0, UINT32_MAX - 1, &v) < 0)
+                                return fail_usage("bad or too many --peer-uid", optarg);
+                        H.peer_uids[H.npeer_uids++] = (uid_t) v;
+                        break;
+                }
+                case 'K':
+                case 'k':
+                case 'T': {
+                        uint64_t v;
+
+                        if (parse_uint(optarg, 1, c == 'T' ? 3600 : 1000, &v) < 0)
+                                return fail_usage("bad connection limit", optarg);
+                        if (c == 'K')
+                                H.max_conns = (unsigned) v;
+                        else if (c == 'k')
+                                H.max_conns_per_uid = (unsigned) v;
+                        else
+                                H.conn_timeout_s = (unsigned) v;
+                        break;
+                }
                 default:
                         return fail_usage("unknown option; see --help", NULL);
                 }
@@ -1255,6 +1514,8 @@ int main(int argc, char **argv)
         MHD_stop_daemon(d);
         if (H.unix_path)
                 (void) unlink(H.unix_path);
+        /* What the aggregation held back is recorded before the helper goes. */
+        eventagg_flush(&H.agg, (uint64_t) clock_monotonic_ms(), true, agg_summary, NULL);
         curl_share_cleanup(H.share);
         event(AUDIT_HELPER_STOP, json_pack("{s:s, s:I}", "reason", "signal", "served",
                                            (json_int_t) atomic_load(&H.served)));

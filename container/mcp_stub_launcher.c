@@ -41,6 +41,7 @@
 #include "error.h"
 #include "json.h"
 #include "launcher.h"
+#include "secret.h"
 #include "parse.h"
 #include "sandbox.h"
 #include "usock.h"
@@ -79,6 +80,11 @@ int main(int argc, char **argv)
         _cleanup_close_ int lfd = -1, sfd = -1;
         sigset_t mask;
         int c;
+
+        /* It redeems every server's secrets: no core, not dumpable, not in the workspace. */
+        cfg.shared = launcher_shared_new();
+        if (secret_protect_process(true) < 0)
+                (void) fprintf(stderr, "mcp-stub-launcher: cannot protect the process, ignoring\n");
 
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 switch (c) {

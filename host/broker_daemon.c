@@ -4,10 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/sock_diag.h>
-#include <linux/unix_diag.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -36,11 +32,13 @@
 #include "config.h"
 #include "digest.h"
 #include "error.h"
+#include "eventagg.h"
 #include "fileio.h"
 #include "ledger.h"
 #include "parse.h"
 #include "paths.h"
 #include "secret.h"
+#include "sockdiag.h"
 #include "store.h"
 #include "usock.h"
 
@@ -50,6 +48,8 @@
 #endif
 
 #define MAX_SESSIONS 256
+#define DENY_AGG_INTERVAL_S 60
+#define DENY_AGG_BURST 4
 #define CGROUP_FILE_MAX ((size_t) 64 << 10)
 
 struct session_sock {
@@ -74,6 +74,8 @@ struct daemon {
         int sigfd;
         struct session_sock sess[MAX_SESSIONS];
         size_t nsess;
+        /* Refusals any process of a session can repeat, aggregated per session and reason. */
+        struct eventagg agg;
 };
 
 struct peer {
@@ -689,61 +691,10 @@ static int binary_matches(pid_t pid, const uint8_t want[CAP_HASH_LEN])
  * holding the same connection, reads the reply (issue 17). So a binary-bound redemption also
  * requires that the attested process is the only one holding the connection's other end: every
  * process that could (the session's cgroup subtree when the capability is bound to one, else
- * all of /proc) is scanned for that socket's inode. Not covered (docs/broker.md): a copy of
+ * all of /proc) is scanned for that socket's inode (lib/sockdiag names it). Not covered
+ * (docs/broker.md): a copy of
  * the socket in flight in an SCM_RIGHTS message at that moment, received afterwards.
  */
-
-/* The inode of the other end of `conn` (sock_diag, UNIX_DIAG_PEER), or 0. */
-static uint64_t peer_socket_inode(int conn)
-{
-        struct {
-                struct nlmsghdr nlh;
-                struct unix_diag_req req;
-        } msg;
-        union {
-                struct nlmsghdr nlh;
-                char buf[8192];
-        } reply;
-        struct sockaddr_nl nladdr = {.nl_family = AF_NETLINK};
-        struct stat st;
-        _cleanup_close_ int nl = -1;
-        const struct unix_diag_msg *m;
-        const struct rtattr *a;
-        ssize_t n;
-        int len;
-
-        if (fstat(conn, &st) < 0)
-                return 0;
-        nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-        if (nl < 0)
-                return 0;
-        memset(&msg, 0, sizeof(msg));
-        msg.nlh.nlmsg_len = sizeof(msg);
-        msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-        msg.nlh.nlmsg_flags = NLM_F_REQUEST;
-        msg.req.sdiag_family = AF_UNIX;
-        msg.req.udiag_states = (uint32_t) -1;
-        msg.req.udiag_ino = (uint32_t) st.st_ino;
-        msg.req.udiag_show = UDIAG_SHOW_PEER;
-        msg.req.udiag_cookie[0] = msg.req.udiag_cookie[1] = (uint32_t) -1; /* no cookie */
-        if (sendto(nl, &msg, sizeof(msg), 0, (struct sockaddr *) &nladdr, sizeof(nladdr)) < 0)
-                return 0;
-        n = recv(nl, &reply, sizeof(reply), 0);
-        if (n < (ssize_t) NLMSG_LENGTH(sizeof(*m)) || !NLMSG_OK(&reply.nlh, (size_t) n) ||
-            reply.nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY)
-                return 0;
-        m = NLMSG_DATA(&reply.nlh);
-        len = (int) (reply.nlh.nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
-        for (a = (const struct rtattr *) (m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-                if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
-                        uint32_t ino;
-
-                        memcpy(&ino, RTA_DATA(a), sizeof(ino));
-                        return ino;
-                }
-        }
-        return 0;
-}
 
 struct holders {
         char link[64];  /* "socket:[<inode>]" */
@@ -841,7 +792,7 @@ static int scan_cgroup(int dir, unsigned depth, struct holders *h)
 static int sole_holder(int conn, pid_t peer, const struct ledger_entry *e)
 {
         struct holders h = {.n = 0};
-        uint64_t ino = peer_socket_inode(conn);
+        uint64_t ino = sockdiag_unix_peer_inode(conn);
         _cleanup_free_ char *cg = NULL;
         _cleanup_close_ int cgfd = -1;
 
@@ -878,6 +829,21 @@ static int sole_holder(int conn, pid_t peer, const struct ledger_entry *e)
         return 0;
 }
 
+/* The count of a (session, reason) key's refusals not recorded, as an event of its own. */
+static void deny_summary(const char *key, uint64_t suppressed, void *userdata)
+{
+        struct daemon *d = userdata;
+        const char *slash = strchr(key, '/');
+        char session[CAP_SESSION_MAX + 1];
+
+        if (!slash || (size_t) (slash - key) > CAP_SESSION_MAX)
+                return;
+        (void) snprintf(session, sizeof(session), "%.*s", (int) (slash - key), key);
+        event(d, AUDIT_CAPABILITY_DENIED, session,
+              json_pack("{s:s, s:I, s:i, s:b}", "reason", slash + 1, "suppressed",
+                        (json_int_t) suppressed, "interval_s", DENY_AGG_INTERVAL_S, "summary", 1));
+}
+
 static void deny(struct daemon *d, struct session_sock *s, int conn, const char *reason,
                  const struct capability *cap, const struct peer *p)
 {
@@ -898,7 +864,26 @@ static void deny(struct daemon *d, struct session_sock *s, int conn, const char 
                         wait = BROKER_BACKOFF_MAX;
                 s->backoff_until_ms = mono_ms() + wait * 1000;
         }
-        event(d, AUDIT_CAPABILITY_DENIED, s->name, fields);
+        /* A peer can repeat a refusal as fast as it likes (and backoff refusals cost nothing):
+         * the first per session and reason in an interval is recorded, the rest are counted
+         * and go with the next one (issue 17). */
+        {
+                char key[EVENTAGG_KEY_MAX];
+                uint64_t suppressed = 0;
+
+                (void) snprintf(key, sizeof(key), "%s/%s", s->name, reason);
+                if (eventagg_admit(&d->agg, key, mono_ms(), &suppressed)) {
+                        if (fields && suppressed) {
+                                (void) json_object_set_new(fields, "suppressed",
+                                                           json_integer((json_int_t) suppressed));
+                                (void) json_object_set_new(fields, "interval_s",
+                                                           json_integer(DENY_AGG_INTERVAL_S));
+                        }
+                        event(d, AUDIT_CAPABILITY_DENIED, s->name, fields);
+                } else {
+                        json_decref(fields);
+                }
+        }
         /* Across the trust boundary: a coarse code only; the reason is in the event log. */
         reply_error(conn, "denied", NULL);
 }
@@ -1153,6 +1138,7 @@ static int serve(struct daemon *d)
                 int r;
 
                 expire_sessions(d);
+                eventagg_flush(&d->agg, mono_ms(), false, deny_summary, d);
                 pfd[n++] = (struct pollfd) {.fd = d->sigfd, .events = POLLIN};
                 pfd[n++] = (struct pollfd) {.fd = d->admin, .events = POLLIN};
                 for (size_t i = 0; i < d->nsess; i++)
@@ -1219,16 +1205,16 @@ static void daemon_clear(struct daemon *d)
 int broker_daemon_run(const char *config_root, int ready_fd, struct ca_error *err)
 {
         struct daemon d = {.root = config_root, .lockfd = -1, .admin = -1, .sigfd = -1};
-        const struct rlimit no_core = {0, 0};
         _cleanup_free_ char *log_path = NULL;
         sigset_t mask;
         int sdir;
         int r;
 
+        eventagg_init(&d.agg, (uint64_t) DENY_AGG_INTERVAL_S * 1000, DENY_AGG_BURST, deny_summary, &d);
         /* Secrets pass through this process: no core dumps, no ptrace by the same user. */
         (void) umask(077);
-        (void) setrlimit(RLIMIT_CORE, &no_core);
-        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        if (secret_protect_process(false) < 0)
+                dlog("cannot protect the process, ignoring");
 
         d.dir = broker_dir(config_root);
         d.admin_path = broker_admin_socket(config_root);
@@ -1296,6 +1282,7 @@ int broker_daemon_run(const char *config_root, int ready_fd, struct ca_error *er
         r = serve(&d);
         if (r < 0)
                 r = ca_error_set(err, -r, "poll failed");
+        eventagg_flush(&d.agg, mono_ms(), true, deny_summary, &d);
         event(&d, AUDIT_BROKER_STOP, NULL, json_pack("{s:i}", "pid", (int) getpid()));
 out:
         if (ready_fd >= 0)

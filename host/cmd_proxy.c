@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* coding-agents proxy config|run|events: the egress proxy (squid + dnsmasq), ARCHITECTURE §9. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <ifaddrs.h>
 #include <inttypes.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
@@ -25,9 +26,11 @@
 #include "capability.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "clock.h"
 #include "config.h"
 #include "egress.h"
 #include "error.h"
+#include "eventagg.h"
 #include "fileio.h"
 #include "json.h"
 #include "lines.h"
@@ -52,6 +55,8 @@ static const char usage[] =
         "        itself; the sidecar image uses /etc/coding-agents/proxy). --resolver names\n"
         "        the upstream DNS servers (default: the non-loopback nameservers of\n"
         "        /etc/resolv.conf). --port is squid's port (default 3128).\n"
+        "  run --listen-subnet CIDR: squid listens only on this host's address in CIDR (a\n"
+        "        session's sidecar: on the session's network, not on the egress one).\n"
         "run     runs dnsmasq and squid in the foreground until SIGTERM/SIGINT; prints\n"
         "        'proxy ready' once both answer. Meant for the proxy's own network namespace\n"
         "        (the sidecar container or a test namespace): dnsmasq takes 127.0.0.1:53.\n"
@@ -239,13 +244,64 @@ static int proxy_dir_load(const char *dir, struct proxy_dir *p, struct ca_error 
 
 /* ---- proxy run ---- */
 
-static bool squid_listening(uint16_t port)
+static bool squid_listening(struct in_addr addr, uint16_t port)
 {
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = addr};
         _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         return fd >= 0 && connect(fd, (const struct sockaddr *) &a, sizeof(a)) == 0;
+}
+
+/*
+ * This host's address inside `cidr` ("172.18.0.0/16"): in a session, the sidecar's on the
+ * session's network, and only there does squid listen (issue 17: not on the egress network,
+ * where other containers could use it, nor on loopback).
+ */
+static int address_in_subnet(const char *cidr, struct in_addr *ret, struct ca_error *err)
+{
+        char net[INET_ADDRSTRLEN];
+        const char *slash = strchr(cidr, '/');
+        struct ifaddrs *ifs = NULL;
+        struct in_addr base;
+        uint64_t bits = 0;
+        uint32_t mask;
+        int r = -ENOENT;
+
+        if (!slash || (size_t) (slash - cidr) >= sizeof(net) ||
+            parse_uint(slash + 1, 1, 32, &bits) < 0)
+                return ca_error_input(err, "bad --listen-subnet '%s' (an IPv4 CIDR)", cidr);
+        (void) snprintf(net, sizeof(net), "%.*s", (int) (slash - cidr), cidr);
+        if (inet_pton(AF_INET, net, &base) != 1)
+                return ca_error_input(err, "bad --listen-subnet '%s' (an IPv4 CIDR)", cidr);
+        mask = bits == 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
+        if (getifaddrs(&ifs) < 0)
+                return ca_error_set(err, errno, "cannot list the network interfaces");
+        for (const struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+                const struct sockaddr_in *a = (const struct sockaddr_in *) (const void *) i->ifa_addr;
+
+                if (!a || a->sin_family != AF_INET)
+                        continue;
+                if ((ntohl(a->sin_addr.s_addr) & mask) == (ntohl(base.s_addr) & mask)) {
+                        *ret = a->sin_addr;
+                        r = 0;
+                        break;
+                }
+        }
+        freeifaddrs(ifs);
+        return r < 0 ? ca_error_setx(err, ENOENT, "no address of this host is in %s", cidr) : 0;
+}
+
+/* run/listen.conf, which squid.conf includes: one address (or all) and the port. */
+static int write_listen(int run_fd, const struct in_addr *addr, uint16_t port,
+                        struct ca_error *err)
+{
+        char text[96], ip[INET_ADDRSTRLEN] = "";
+        int n;
+
+        if (addr)
+                (void) inet_ntop(AF_INET, addr, ip, sizeof(ip));
+        n = snprintf(text, sizeof(text), "http_port %s%s%u\n", ip, addr ? ":" : "", port);
+        return fileio_write_atomic_at(run_fd, "listen.conf", text, (size_t) n, 0644, err);
 }
 
 static bool file_exists_at(int dfd, const char *name)
@@ -348,10 +404,12 @@ static int proxy_run(int argc, char **argv, struct cli_ctx *ctx)
                 {"dnsmasq", required_argument, NULL, 'D'},
                 {"session", required_argument, NULL, 'S'},
                 {"events-log", required_argument, NULL, 'E'},
+                {"listen-subnet", required_argument, NULL, 'L'},
                 {0},
         };
         const char *dir = NULL, *squid = "/usr/sbin/squid", *dnsmasq = "/usr/sbin/dnsmasq";
-        const char *session = NULL, *events_log = NULL;
+        const char *session = NULL, *events_log = NULL, *subnet = NULL;
+        struct in_addr listen_addr = {.s_addr = htonl(INADDR_LOOPBACK)};
         _cleanup_free_ char *squid_conf = NULL, *dnsmasq_conf = NULL, *conf_arg = NULL;
         struct proxy_dir pd = {0};
         _cleanup_close_ int run_fd = -1, sfd = -1;
@@ -384,6 +442,9 @@ static int proxy_run(int argc, char **argv, struct cli_ctx *ctx)
                 case 'E':
                         events_log = optarg;
                         break;
+                case 'L':
+                        subnet = optarg;
+                        break;
                 default:
                         return cli_usage_error(ctx, "unknown option");
                 }
@@ -392,11 +453,17 @@ static int proxy_run(int argc, char **argv, struct cli_ctx *ctx)
                 return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
         if (!dir)
                 return cli_usage_error(ctx, "--dir DIR is required");
+        if (subnet && address_in_subnet(subnet, &listen_addr, &err) < 0)
+                return cli_fail(&err);
         if (!session != !events_log || (events_log && events_log[0] != '/'))
                 return cli_usage_error(ctx, "--session and --events-log (absolute) go together");
         if (squid[0] != '/' || dnsmasq[0] != '/')
                 return cli_usage_error(ctx, "--squid and --dnsmasq take absolute paths");
         if (proxy_dir_load(dir, &pd, &err) < 0 || prepare_run_dir(pd.dir, &run_fd, &err) < 0) {
+                proxy_dir_clear(&pd);
+                return cli_fail(&err);
+        }
+        if (write_listen(run_fd, subnet ? &listen_addr : NULL, pd.port, &err) < 0) {
                 proxy_dir_clear(&pd);
                 return cli_fail(&err);
         }
@@ -455,7 +522,8 @@ static int proxy_run(int argc, char **argv, struct cli_ctx *ctx)
         for (int i = 0; i < 6000 && !ready; i++) {
                 struct pollfd p = {.fd = sfd, .events = POLLIN};
 
-                ready = file_exists_at(run_fd, "dnsmasq.pid") && squid_listening(pd.port);
+                ready = file_exists_at(run_fd, "dnsmasq.pid") &&
+                        squid_listening(listen_addr, pd.port);
                 if (!ready && poll(&p, 1, 10) > 0)
                         break;
         }
@@ -565,24 +633,84 @@ static int save_state(int run_fd, const struct cursor *cur, size_t n, struct ca_
         return fileio_write_atomic_at(run_fd, "events.state", b.data, b.len, 0600, err);
 }
 
+/*
+ * The agent decides what squid and dnsmasq see: every request it makes to a denied host is a
+ * proxy-denied line. So events of one type and rule are aggregated (eventagg.h): the first
+ * per interval is recorded, the rest counted and carried by the next one ("suppressed"), or
+ * by a summary when the interval ends or the follower stops (issue 17).
+ */
+#define PROXY_AGG_INTERVAL_S 60
+#define PROXY_AGG_BURST 8
+
 struct events_ctx {
         struct proxylog pl;
         const char *log;
         const char *session;
         uint64_t events;
+        uint64_t malformed_reported;
+        struct eventagg agg;
 };
+
+/* What distinguishes one kind of denial from another: the rule, reason or limit. */
+static const char *agg_detail(const json_t *fields)
+{
+        static const char *const keys[] = {"rule", "reason", "limit"};
+
+        for (size_t i = 0; i < CA_ELEMENTSOF(keys); i++) {
+                const char *v = json_string_value(json_object_get(fields, keys[i]));
+                if (v)
+                        return v;
+        }
+        return "";
+}
+
+static void agg_summary(const char *key, uint64_t suppressed, void *userdata)
+{
+        struct events_ctx *ec = userdata;
+        const char *slash = strchr(key, '/');
+        struct ca_error err = {0};
+        char type[64];
+        json_t *fields;
+        int t;
+
+        if (!slash || (size_t) (slash - key) >= sizeof(type))
+                return;
+        (void) snprintf(type, sizeof(type), "%.*s", (int) (slash - key), key);
+        t = audit_type_from_name(type);
+        fields = json_pack("{s:s, s:I, s:i, s:b}", "rule", slash + 1, "suppressed",
+                           (json_int_t) suppressed, "interval_s", PROXY_AGG_INTERVAL_S, "summary",
+                           1);
+        if (t >= 0 && fields &&
+            audit_emit(ec->log, (enum audit_type) t, ec->session, fields, &err) < 0)
+                (void) fprintf(stderr, "proxy events: %s, ignoring\n", err.msg);
+        json_decref(fields);
+}
 
 static int emit(struct events_ctx *ec, const char *type, json_t *fields, struct ca_error *err)
 {
         _cleanup_buf_ struct buf b = BUF_INIT;
         int t = audit_type_from_name(type);
-        int r;
+        char key[EVENTAGG_KEY_MAX];
+        uint64_t suppressed = 0;
+        int r = 0;
 
-        if (t < 0)
+        (void) snprintf(key, sizeof(key), "%s/%s", type, agg_detail(fields));
+        if (t < 0) {
                 r = ca_error_setx(err, EINVAL, "unknown event type '%s'", type);
-        else
+        } else if (!eventagg_admit(&ec->agg, key, (uint64_t) clock_monotonic_ms(), &suppressed)) {
+                json_decref(fields);
+                return 0;
+        } else {
+                if (suppressed) {
+                        (void) json_object_set_new(fields, "suppressed",
+                                                   json_integer((json_int_t) suppressed));
+                        (void) json_object_set_new(fields, "interval_s",
+                                                   json_integer(PROXY_AGG_INTERVAL_S));
+                }
                 r = audit_emit(ec->log, (enum audit_type) t, ec->session, fields, err);
-        if (r >= 0 && ca_json_canonical(fields, &b, err) >= 0)
+        }
+        /* The fields come from squid's logs of the agent's requests: ASCII only. */
+        if (r >= 0 && ca_json_canonical_ascii(fields, &b, err) >= 0)
                 (void) printf("%s %.*s\n", type, (int) b.len, b.data);
         json_decref(fields);
         if (r >= 0)
@@ -705,6 +833,7 @@ static int proxy_events(int argc, char **argv, struct cli_ctx *ctx)
                 return cli_fail(&err);
         }
         ec.log = log;
+        eventagg_init(&ec.agg, (uint64_t) PROXY_AGG_INTERVAL_S * 1000, PROXY_AGG_BURST, agg_summary, &ec);
         ec.pl.max_request =
                 (uint64_t) json_integer_value(json_object_get(pd.summary, "max_request_bytes"));
         ec.pl.max_reply =
@@ -734,8 +863,18 @@ static int proxy_events(int argc, char **argv, struct cli_ctx *ctx)
                 /* dnsmasq first: its answers name the addresses squid's denials refer to. */
                 for (size_t i = 0; r >= 0 && i < 2; i++)
                         r = drain(run_fd, &cur[i], &ec, i == 0, &err);
+                /* Lines that do not parse are never silent: counted, in an event. */
+                if (r >= 0 && ec.pl.malformed > ec.malformed_reported) {
+                        r = emit(&ec, "proxy-log-malformed",
+                                 json_pack("{s:s, s:I, s:I}", "reason", "unparsable", "lines",
+                                           (json_int_t) (ec.pl.malformed - ec.malformed_reported),
+                                           "total", (json_int_t) ec.pl.malformed),
+                                 &err);
+                        ec.malformed_reported = ec.pl.malformed;
+                }
                 if (r >= 0)
                         r = save_state(run_fd, cur, 2, &err);
+                eventagg_flush(&ec.agg, (uint64_t) clock_monotonic_ms(), false, agg_summary, &ec);
                 (void) fflush(stdout);
                 if (r < 0 || !follow)
                         break;
@@ -744,7 +883,8 @@ static int proxy_events(int argc, char **argv, struct cli_ctx *ctx)
                         struct pollfd p[2] = {{.fd = in, .events = POLLIN},
                                               {.fd = sfd, .events = POLLIN}};
 
-                        if (poll(p, 2, -1) < 0 && errno != EINTR) {
+                        /* Woken at least once an interval, to record pending counts. */
+                        if (poll(p, 2, PROXY_AGG_INTERVAL_S * 1000) < 0 && errno != EINTR) {
                                 r = ca_error_set(&err, errno, "poll failed");
                                 break;
                         }
@@ -757,6 +897,7 @@ static int proxy_events(int argc, char **argv, struct cli_ctx *ctx)
                         }
                 }
         }
+        eventagg_flush(&ec.agg, (uint64_t) clock_monotonic_ms(), true, agg_summary, &ec);
         (void) fprintf(stderr, "proxy events: %" PRIu64 " lines read, %" PRIu64 " events, %" PRIu64
                                " malformed\n",
                        ec.pl.lines, ec.events, ec.pl.malformed);

@@ -39,6 +39,7 @@
 #include "secret.h"
 #include "session.h"
 #include "workspace.h"
+#include "textsafe.h"
 
 #define DEFAULT_MEMORY ((int64_t) 4 << 30)
 #define DEFAULT_PIDS 1024
@@ -851,8 +852,11 @@ int cmd_list(int argc, char **argv, struct cli_ctx *ctx)
                 const char *st = json_string_value(json_object_get(c, "state"));
                 const char *w = json_string_value(json_object_get(c, "workspace"));
 
+                char ws[PATH_MAX];
+
+                /* The workspace is a directory name: anything but '/' and NUL. */
                 (void) printf("%-40s %-8s %-8s %s\n", s ? s : "?", a ? a : "?", st ? st : "?",
-                              w ? w : "?");
+                              text_escape_to(w ? w : "?", 0, ws, sizeof(ws)));
         }
         return cli_finish(CLI_OK);
 }

@@ -86,6 +86,8 @@ int session_proxy_start(struct runtime *rt, const struct session_proxy_opts *o, 
         char name[CAP_SESSION_MAX + 16], id[65];
         _cleanup_json_ json_t *labels = NULL;
         _cleanup_json_ json_t *info = NULL;
+        _cleanup_json_ json_t *net = NULL;
+        const char *subnet;
         _cleanup_buf_ struct buf seen = BUF_INIT;
         _cleanup_close_ int fd = -1;
         const char *ip;
@@ -101,13 +103,24 @@ int session_proxy_start(struct runtime *rt, const struct session_proxy_opts *o, 
         r = runtime_network_create(rt, o->session, true, labels, err);
         if (r < 0)
                 return ca_error_prefix(err, "creating the session's network");
+        /* squid listens on the session's network only (not on the egress network, where
+         * other containers could use it): its subnet, which the engine chose. */
+        r = runtime_network_inspect(rt, o->session, &net, err);
+        if (r < 0)
+                return ca_error_prefix(err, "inspecting the session's network");
+        subnet = json_string_value(json_object_get(
+                json_array_get(json_object_get(json_object_get(net, "IPAM"), "Config"), 0),
+                "Subnet"));
+        if (!subnet || !strchr(subnet, '/') || strchr(subnet, ':') || strlen(subnet) > 18)
+                return ca_error_setx(err, EPROTO, "the session's network has no IPv4 subnet");
         t_net = clock_monotonic_ms();
         {
                 const char *const entry[] = {IMAGE_BIN_DIR "/coding-agents", NULL};
                 static const char events_log[] = SIDECAR_EVENTS;
                 const char *const cmd[] = {"proxy",        "run",      "--dir",
                                            SESSION_PROXY_ROOT, "--session", o->session,
-                                           "--events-log", events_log, NULL};
+                                           "--events-log", events_log, "--listen-subnet",
+                                           subnet,         NULL};
                 const char *const env[] = {"CODING_AGENTS_CONFIG_DIR=" SIDECAR_RUN, NULL};
                 const struct runtime_mount mounts[] = {
                         {o->proxy_dir, SESSION_PROXY_ROOT, true},

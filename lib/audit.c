@@ -53,6 +53,7 @@ static const char *const type_names[AUDIT_TYPE_MAX] = {
         [AUDIT_WORKSPACE_CONFIG_APPROVED] = "workspace-config-approved",
         [AUDIT_WORKSPACE_CONFIG_REFUSED] = "workspace-config-refused",
         [AUDIT_WORKSPACE_GIT_CHANGED] = "workspace-git-changed",
+        [AUDIT_PROXY_LOG_MALFORMED] = "proxy-log-malformed",
 };
 
 static const char genesis[DIGEST_SHA256_HEX_LEN + 1] =
@@ -276,7 +277,9 @@ static int build_line(enum audit_type type, const char *session, const json_t *f
         } else if (json_object_set_new(o, "fields", json_object()) < 0) {
                 return ca_error_setx(err, ENOMEM, "out of memory");
         }
-        r = ca_json_canonical(o, out, err);
+        /* ASCII only: untrusted field values (paths, methods, names) cannot act on the terminal
+         * of anyone who reads the log, even with cat. */
+        r = ca_json_canonical_ascii(o, out, err);
         if (r < 0)
                 return r;
         if (out->len > AUDIT_MAX_LINE)

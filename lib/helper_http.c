@@ -21,6 +21,8 @@ const char *helper_verdict_reason(enum helper_verdict v)
                 return "Host does not name this helper";
         case HELPER_UPGRADE:
                 return "protocol upgrades are not proxied";
+        case HELPER_CONTROL:
+                return "control bytes in the request line";
         }
         return "refused";
 }
@@ -36,9 +38,21 @@ int helper_verdict_status(enum helper_verdict v)
                 return 421;
         case HELPER_BAD_TARGET:
         case HELPER_UPGRADE:
+        case HELPER_CONTROL:
                 break;
         }
         return 400;
+}
+
+bool helper_visible_ascii(const char *s)
+{
+        if (!s || !*s)
+                return false;
+        for (; *s; s++) {
+                if ((unsigned char) *s < 0x21 || (unsigned char) *s > 0x7e)
+                        return false;
+        }
+        return true;
 }
 
 static int hexval(char c)

@@ -25,6 +25,7 @@ enum helper_verdict {
         HELPER_BAD_TARGET,  /* 400: not origin-form, or a path outside the base */
         HELPER_BAD_HOST,    /* 421 */
         HELPER_UPGRADE,     /* 400 */
+        HELPER_CONTROL,     /* 400: a method or target with bytes outside visible ASCII */
 };
 
 const char *helper_verdict_reason(enum helper_verdict v);
@@ -39,6 +40,13 @@ bool helper_query_ok(const char *query);
 
 /* True when `host` (the Host header) names this helper on `port`. */
 bool helper_host_ok(const char *host, uint16_t port);
+
+/*
+ * True when `s` (a method or a request target, as received) holds only visible ASCII
+ * (0x21-0x7e), as HTTP requires of both: never ESC, BEL, CR or anything a terminal or a log
+ * reader would act on. Checked before anything of the request is logged.
+ */
+bool helper_visible_ascii(const char *s);
 
 /* True for GET, POST, DELETE (case-sensitive, as HTTP methods are). */
 bool helper_method_ok(const char *method);

@@ -20,6 +20,7 @@ struct ca_error;
 
 #define IMAGE_AGENTUSER_UID 1000
 #define IMAGE_AGENTCLI_UID 1001
+#define IMAGE_AGENTCLI_UID_STR "1001"
 #define IMAGE_BIN_DIR "/usr/lib/coding-agents/bin"
 #define IMAGE_RUN_DIR "/run/coding-agents"
 #define IMAGE_CONFIG_DIR IMAGE_RUN_DIR "/config"

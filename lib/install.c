@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -189,7 +190,7 @@ static void clean_leftovers(const char *releases, int pfd)
         (void) closedir(d);
 }
 
-static int check_hash(const char *file, const char *want, struct ca_error *err)
+static int check_hash(const char *file, const char *name, const char *want, struct ca_error *err)
 {
         _cleanup_buf_ struct buf b = BUF_INIT;
         uint8_t md[DIGEST_SHA256_LEN];
@@ -204,7 +205,56 @@ static int check_hash(const char *file, const char *want, struct ca_error *err)
         if (strcmp(hex, want) != 0)
                 return ca_error_setx(err, EBADMSG,
                                      "'%s' has SHA-256 %s, expected %s: refusing to install",
-                                     file, hex, want);
+                                     name, hex, want);
+        return 0;
+}
+
+/*
+ * The bundle, copied once into a sealed memfd: the hash, the signature and the extraction then
+ * all read that copy (through /proc/self/fd), so the file cannot be swapped between the checks
+ * and the unpacking (issue 17), whoever else can write where it lies.
+ */
+#define BUNDLE_MAX ((size_t) 1 << 30)
+
+static int snapshot_bundle(const char *path, int *ret_fd, char *fdpath, size_t fdpath_len,
+                           struct ca_error *err)
+{
+        _cleanup_close_ int in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        _cleanup_close_ int mfd = -1;
+        struct stat st;
+        off_t copied = 0;
+
+        if (in < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", path);
+        if (fstat(in, &st) < 0)
+                return ca_error_set(err, errno, "cannot stat '%s'", path);
+        if (!S_ISREG(st.st_mode) || (uint64_t) st.st_size > BUNDLE_MAX)
+                return ca_error_input(err, "'%s' is not a regular file of at most 1 GiB", path);
+        mfd = memfd_create("bundle", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (mfd < 0)
+                return ca_error_set(err, errno, "memfd_create failed");
+        while (copied < st.st_size) {
+                ssize_t n = copy_file_range(in, NULL, mfd, NULL, (size_t) (st.st_size - copied), 0);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS)) {
+                        char chunk[65536];
+
+                        n = read(in, chunk, sizeof(chunk));
+                        if (n > 0 && fileio_write_all(mfd, chunk, (size_t) n) < 0)
+                                n = -1;
+                }
+                if (n < 0)
+                        return ca_error_set(err, errno, "cannot copy '%s'", path);
+                if (n == 0)
+                        break;
+                copied += n;
+        }
+        if (fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
+                return ca_error_set(err, errno, "cannot seal the copy of '%s'", path);
+        (void) snprintf(fdpath, fdpath_len, "/proc/self/fd/%d", mfd);
+        *ret_fd = take_fd(&mfd);
         return 0;
 }
 
@@ -216,6 +266,8 @@ int install_bundle(const struct install_request *req, struct install_result *res
         _cleanup_free_ char *incoming = NULL;
         _cleanup_free_ char *target = NULL;
         _cleanup_close_ int pfd = -1;
+        _cleanup_close_ int bfd = -1;
+        char bundle[64];
         struct sums_report rep = {0};
         char top[128];
         char current[INSTALL_VERSION_MAX + 1];
@@ -228,15 +280,19 @@ int install_bundle(const struct install_request *req, struct install_result *res
         r = install_check_prefix(req->prefix, err);
         if (r < 0)
                 return r;
-        /* Hash and signature first: nothing is unpacked from an unverified bundle. */
+        /* One private copy, then hash and signature: nothing is unpacked from an unverified
+         * bundle, and what was verified is what is unpacked. */
+        r = snapshot_bundle(req->bundle, &bfd, bundle, sizeof(bundle), err);
+        if (r < 0)
+                return r;
         if (req->sha256) {
-                r = check_hash(req->bundle, req->sha256, err);
+                r = check_hash(bundle, req->bundle, req->sha256, err);
                 if (r < 0)
                         return r;
         }
         if (!req->sig && asprintf(&sig, "%s.minisig", req->bundle) < 0)
                 return ca_error_setx(err, ENOMEM, "out of memory");
-        r = sign_verify(req->pubkey, req->bundle, req->sig ? req->sig : sig, NULL, err);
+        r = sign_verify(req->pubkey, bundle, req->sig ? req->sig : sig, NULL, err);
         if (r < 0)
                 return ca_error_prefix(err, "refusing to install '%s'", req->bundle);
 
@@ -254,7 +310,7 @@ int install_bundle(const struct install_request *req, struct install_result *res
         }
         if (!mkdtemp(incoming))
                 return ca_error_set(err, errno, "cannot create a directory in '%s'", releases);
-        r = bundle_extract(req->bundle, incoming, top, sizeof(top), err);
+        r = bundle_extract(bundle, incoming, top, sizeof(top), err);
         if (r < 0)
                 goto fail;
         version = top + strlen(TOP_PREFIX);

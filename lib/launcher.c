@@ -6,11 +6,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -33,6 +35,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "error.h"
+#include "eventagg.h"
 #include "parse.h"
 #include "sandbox.h"
 #include "secret.h"
@@ -46,9 +49,35 @@
 #endif
 #endif
 
+#define LAUNCHER_AGG_INTERVAL_S 60
+
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+
+struct launcher_shared {
+        pthread_mutex_t lock;
+        struct eventagg agg;
+};
+
+struct launcher_shared *launcher_shared_new(void)
+{
+        struct launcher_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+                                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        pthread_mutexattr_t attr;
+
+        if (sh == MAP_FAILED)
+                return NULL;
+        if (pthread_mutexattr_init(&attr) != 0 ||
+            pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) != 0 ||
+            pthread_mutex_init(&sh->lock, &attr) != 0) {
+                (void) munmap(sh, sizeof(*sh));
+                return NULL;
+        }
+        (void) pthread_mutexattr_destroy(&attr);
+        eventagg_init(&sh->agg, (uint64_t) LAUNCHER_AGG_INTERVAL_S * 1000, 4, NULL, NULL);
+        return sh;
+}
 
 /* Records an event; a log that cannot be written loses it (lib/ does not print), ignoring. */
 static void event(const struct launcher_cfg *cfg, enum audit_type type, json_t *fields)
@@ -299,6 +328,45 @@ static void zero_files(const char *dir)
         }
 }
 
+/*
+ * A fresh /proc shows what Docker masks in the container's own (issue 17): kernel memory and
+ * keys, timers, and writable kernel knobs. The server's /proc gets the same treatment: these
+ * covered by /dev/null or an empty read-only tmpfs, those remounted read-only. What a kernel
+ * lacks is skipped. Async-signal-safe (a forked child).
+ */
+static int mask_proc(void)
+{
+        static const char *const files[] = {"/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                                            "/proc/timer_list", "/proc/timer_stats",
+                                            "/proc/sched_debug"};
+        static const char *const dirs[] = {"/proc/acpi", "/proc/asound", "/proc/scsi"};
+        static const char *const read_only[] = {"/proc/bus", "/proc/fs", "/proc/irq",
+                                                "/proc/sys", "/proc/sysrq-trigger"};
+        struct stat st;
+
+        for (size_t i = 0; i < CA_ELEMENTSOF(files); i++) {
+                if (stat(files[i], &st) == 0 &&
+                    mount("/dev/null", files[i], NULL, MS_BIND, NULL) < 0)
+                        return -errno;
+        }
+        for (size_t i = 0; i < CA_ELEMENTSOF(dirs); i++) {
+                if (stat(dirs[i], &st) == 0 &&
+                    mount("tmpfs", dirs[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          "size=0") < 0)
+                        return -errno;
+        }
+        for (size_t i = 0; i < CA_ELEMENTSOF(read_only); i++) {
+                if (stat(read_only[i], &st) < 0)
+                        continue;
+                if (mount(read_only[i], read_only[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
+                    mount(NULL, read_only[i], NULL,
+                          MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          NULL) < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
 static void run_reaper(struct spawn_ctx *c, bool no_network)
 {
         int pipe_fd = c->pipe_fd;
@@ -322,6 +390,7 @@ static void run_reaper(struct spawn_ctx *c, bool no_network)
         CHILD_TRY(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0, "mount propagation");
         CHILD_TRY(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0,
                   "mount /proc");
+        CHILD_TRY(mask_proc() == 0, "mask /proc");
         CHILD_TRY(mkdir(c->cfg->run_dir, 0755) == 0 || errno == EEXIST, "mkdir run dir");
         CHILD_TRY(mkdir(c->tmpfs, 0700) == 0 || errno == EEXIST, "mkdir tmpfs");
         /* Root's while the broker socket's mount point is made (root has no DAC_OVERRIDE in
@@ -429,10 +498,32 @@ static int refuse(const struct launcher_cfg *cfg, int conn, const char *name, ui
 {
         struct stub_msg m = {.op = STUB_OP_ERROR};
 
-        /* The event first: once the stub has its answer, the record is already there. */
+        char key[EVENTAGG_KEY_MAX];
+        uint64_t suppressed = 0;
+        bool record = true;
+        json_t *fields;
+
+        /* The event first: once the stub has its answer, the record is already there. A caller
+         * that keeps asking gets one event per reason and interval, then a count. */
         (void) snprintf(m.message, sizeof(m.message), "%s", why);
-        event(cfg, AUDIT_STUB_STOP, json_pack("{s:s, s:i, s:s, s:s}", "name", name, "caller",
-                                         (int) caller, "outcome", "refused", "reason", why));
+        if (cfg->shared) {
+                (void) snprintf(key, sizeof(key), "refused/%.80s", why);
+                (void) pthread_mutex_lock(&cfg->shared->lock);
+                record = eventagg_admit(&cfg->shared->agg, key, (uint64_t) clock_monotonic_ms(),
+                                        &suppressed);
+                (void) pthread_mutex_unlock(&cfg->shared->lock);
+        }
+        if (record) {
+                fields = json_pack("{s:s, s:i, s:s, s:s}", "name", name, "caller", (int) caller,
+                                   "outcome", "refused", "reason", why);
+                if (fields && suppressed) {
+                        (void) json_object_set_new(fields, "suppressed",
+                                                   json_integer((json_int_t) suppressed));
+                        (void) json_object_set_new(fields, "interval_s",
+                                                   json_integer(LAUNCHER_AGG_INTERVAL_S));
+                }
+                event(cfg, AUDIT_STUB_STOP, fields);
+        }
         send_to_stub(conn, &m);
         return 1;
 }

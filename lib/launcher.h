@@ -23,7 +23,16 @@ struct launcher_cfg {
         const char *run_dir;    /* parent of the per-server tmpfs, e.g. /run/mcp */
         const char *session;    /* for the events, or NULL */
         void *seccomp;          /* from sandbox_seccomp_build() */
+        struct launcher_shared *shared; /* launcher_shared_new(), or NULL */
 };
+
+/*
+ * State the per-connection processes share (issue 17): the aggregation of refusals, which a
+ * caller could otherwise repeat without end, one event each. Created by the accepting parent
+ * before it forks (shared anonymous memory with a process-shared lock); never freed (it lives
+ * as long as the launcher). NULL on failure (refusals are then recorded one by one).
+ */
+struct launcher_shared *launcher_shared_new(void);
 
 /*
  * Serves one connected stub to the end. Must run in a process of its own, forked for this

@@ -105,6 +105,8 @@ void *sandbox_seccomp_build(struct ca_error *err)
                 SCMP_SYS(delete_module),   SCMP_SYS(open_by_handle_at),
                 SCMP_SYS(io_uring_setup),  SCMP_SYS(io_uring_enter),
                 SCMP_SYS(io_uring_register), SCMP_SYS(setns),
+                /* Another process's descriptors, or its memory's advice (issue 17). */
+                SCMP_SYS(pidfd_getfd),     SCMP_SYS(process_madvise),
         };
         scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
         int r = 0;
@@ -123,6 +125,12 @@ void *sandbox_seccomp_build(struct ca_error *err)
                                      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
         if (r == 0)
                 r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+        /* personality: only PER_LINUX with no flags (no ADDR_NO_RANDOMIZE for one's children,
+         * no READ_IMPLIES_EXEC, no address-limit layouts); even the query (0xffffffff) is
+         * refused, which none of the agents, Node.js, git or Python makes. */
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 1,
+                                     SCMP_A0(SCMP_CMP_NE, 0));
         if (r < 0) {
                 seccomp_release(ctx);
                 (void) ca_error_setx(err, -r, "cannot build the seccomp filter");

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -98,5 +100,16 @@ int secret_read_fd(int fd, bool strip_newline, struct ca_secret **ret, struct ca
         if (!s)
                 return ca_error_setx(err, ENOMEM, "cannot allocate secure memory");
         *ret = s;
+        return 0;
+}
+
+int secret_protect_process(bool leave_cwd)
+{
+        const struct rlimit no_core = {0, 0};
+
+        if (setrlimit(RLIMIT_CORE, &no_core) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return -errno;
+        if (leave_cwd && chdir("/") < 0)
+                return -errno;
         return 0;
 }

@@ -39,6 +39,15 @@ struct ca_secret *secret_free(struct ca_secret *s);
 /* Constant-time equality of two secrets (lengths are not secret). */
 bool secret_equal(const struct ca_secret *a, const struct ca_secret *b);
 
+/*
+ * For a process that will hold secrets (CONVENTIONS "Memory and cleanup"): no core dump
+ * (RLIMIT_CORE 0) and not dumpable (no ptrace or /proc/<pid>/mem by its own UID; set again after
+ * any credential change, which resets it). With `leave_cwd`, the working directory becomes "/":
+ * a process started in the workspace would otherwise keep it, and a relative core pattern (the
+ * kernel's default, "core") writes there. Returns 0 or the first failure's negative errno.
+ */
+int secret_protect_process(bool leave_cwd) CA_MUST_CHECK;
+
 static inline void secret_freep(struct ca_secret **s)
 {
         secret_free(*s);

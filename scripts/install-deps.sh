@@ -13,7 +13,7 @@ pkgs=(build-essential cmake ninja-build pkg-config python3 ca-certificates
       libmicrohttpd-dev libarchive-dev libsystemd-dev libcmocka-dev
       git util-linux inotify-tools minisign python3-yaml python3-jsonschema
       squid dnsmasq-base iproute2 bind9-dnsutils curl wrk nginx
-      docker.io podman debootstrap debian-archive-keyring)
+      docker.io podman debootstrap debian-archive-keyring apparmor)
 for arg in "$@"; do
         case "$arg" in
         --lint) pkgs+=(clang clang-tidy cppcheck shellcheck) ;;

@@ -719,6 +719,19 @@ int runtime_inspect(struct runtime *rt, const char *id, json_t **ret, struct ca_
         return r < 0 ? r : 0;
 }
 
+int runtime_network_inspect(struct runtime *rt, const char *name, json_t **ret,
+                            struct ca_error *err)
+{
+        _cleanup_free_ char *ename = escape(rt, name);
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!ename || asprintf(&path, "/networks/%s", ename) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = call_json(rt, "GET", path, NULL, ok_200, ret, err);
+        return r < 0 ? r : 0;
+}
+
 /* GET <what>?<all>filters={"label":[key]}: an array of the engine's list objects. */
 static int list_labelled(struct runtime *rt, const char *what, const char *key, json_t **ret,
                          struct ca_error *err)

@@ -135,6 +135,9 @@ int runtime_inspect(struct runtime *rt, const char *id, json_t **ret,
  * `labels`. An existing one of that name is -EEXIST. */
 int runtime_network_create(struct runtime *rt, const char *name, bool internal,
                            const json_t *labels, struct ca_error *err) CA_MUST_CHECK;
+/* The network's inspect object; -ENOENT when there is no such network. */
+int runtime_network_inspect(struct runtime *rt, const char *name, json_t **ret,
+                            struct ca_error *err) CA_MUST_CHECK;
 /* Connects container `id` to network `name`. */
 int runtime_network_connect(struct runtime *rt, const char *name, const char *id,
                             struct ca_error *err) CA_MUST_CHECK;

@@ -111,6 +111,17 @@ assert sorted(proxy["HostConfig"]["CapAdd"]) == ["CHOWN", "DAC_OVERRIDE", "KILL"
 assert proxy["HostConfig"]["ReadonlyRootfs"] is True
 PY
 
+# squid listens on the session's network only: a neighbour on the egress network (the
+# upstream's container) cannot use the proxy (issue 17).
+world_ip=$("$CA_PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["NetworkSettings"]["Networks"]["ca-e2e-world"]["IPAddress"])' \
+        "$TEST_TMP/proxy.json")
+if docker exec ca-e2e-upstream node -e \
+        'require("net").connect(3128, process.argv[1]).on("connect", () => process.exit(0)).on("error", () => process.exit(1))' \
+        "$world_ip"; then
+        fail "the session's proxy answers on the egress network ($world_ip:3128)"
+else
+        pass
+fi
 check "the session's proxy does not allow what it must, and only that" "$CA_PYTHON3" -c '
 import json, sys
 p = json.load(open(sys.argv[1]))
@@ -162,9 +173,12 @@ probe() { # EXPECTED-REGEX ARGS...
                 expect_grep "$want" "$TEST_TMP/hostile"
         fi
 }
-# The helper wants the local token, which only the agent's environment has.
-probe '^401$' post http://127.0.0.1:52100/mcp
-probe '^401$' post http://127.0.0.1:52100/mcp not-the-token-0123456789abcdef
+# The helper serves the agent CLI's UID only: agentuser's connection is dropped as it is
+# accepted (issue 17), token or not; and the token is in the agent's environment alone.
+probe '^(ECONNRESET|EPIPE)$' post http://127.0.0.1:52100/mcp
+probe '^(ECONNRESET|EPIPE)$' post http://127.0.0.1:52100/mcp not-the-token-0123456789abcdef
+check "agentcli without the token got no 401" test "$(docker exec -u 1001:1001 "$session" \
+        node /workspace/probe.mjs post http://127.0.0.1:52100/mcp 2>&1 || true)" = 401
 # No route anywhere but the proxy: not the upstream, not the metadata service, not a private host.
 probe '^(ENETUNREACH|EHOSTUNREACH|timeout)$' post https://198.51.100.10:8443/mcp "$upstream_token"
 probe '^(ENETUNREACH|EHOSTUNREACH|timeout)$' post http://169.254.169.254/latest/meta-data/
@@ -188,7 +202,8 @@ rules = {e["fields"]["rule"] for e in map(json.loads, open(sys.argv[1]))
          if e.get("session") == sys.argv[2] and e["type"] == "proxy-denied"}
 assert {"metadata", "private-address", "domain"} <= rules, rules
 PY
-expect_grep '"type":"helper-denied"' "$log"
+expect_grep '"reason":"peer-uid".*"type":"helper-denied"' "$log"
+expect_grep '"reason":"missing-token".*"type":"helper-denied"' "$log"
 # The resolver is gone: no nameserver, nothing answers on the agent's side.
 check "the session has a resolver" docker exec -u 1000:1000 "$session" sh -c '! grep -q "^nameserver" /etc/resolv.conf'
 
@@ -212,7 +227,8 @@ exec {restarted_fd}<&-
 check "no restart event: $restart_event" grep -q '"status":"ok"' <<<"$restart_event"
 expect_grep '"reason":"exited".*"restart_in_ms":500.*"type":"helper-stop"' "$log"
 # ... and it serves again (the local token still guards it).
-probe '^401$' post http://127.0.0.1:52100/mcp
+check "the restarted helper does not ask agentcli for its token" test "$(docker exec -u 1001:1001 \
+        "$session" node /workspace/probe.mjs post http://127.0.0.1:52100/mcp 2>&1 || true)" = 401
 
 # ---- a wrong pin: the remote servers fail closed, with pin-mismatch events -------------------------
 expect_status 0 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/wrong-pin.toml" "${world[@]}" -- claude mcp list

@@ -14,7 +14,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (a root broker attests peers' executables)"
-[ -x "${CA_CAP_FORGE:-}" ] && [ -x "${CA_BROKER_RACE:-}" ] || skip "CA_CAP_FORGE and CA_BROKER_RACE are not built"
+if [ ! -x "${CA_CAP_FORGE:-}" ] || [ ! -x "${CA_BROKER_RACE:-}" ]; then
+        skip "CA_CAP_FORGE and CA_BROKER_RACE are not built"
+fi
 
 daemon=""
 cleanup() {
@@ -121,4 +123,32 @@ done
 "$CA_BIN" broker issue --session self --stub self --secret FIRST --uid 0 --binary "$CA_BIN" \
         --ttl 600 --out "$TEST_TMP/self.json" >/dev/null
 expect_status 0 "$CA_BIN" broker redeem --credential "$TEST_TMP/self.json" --stdout
+# ---- 100k refusals leave a bounded log ------------------------------------------------------------
+# A peer can ask as fast as it likes (a bad request costs the broker nothing to refuse): the
+# first refusal per session and reason a minute is recorded, then a count (issue 17).
+"$CA_BIN" broker issue --session flood --stub flood --secret FIRST --uid 0 --ttl 600 \
+        --out "$TEST_TMP/flood.json" >/dev/null
+before=$(wc -l <"$log")
+"$CA_PYTHON3" - "$TEST_TMP/flood.json" <<'PY'
+import json, socket, sys
+path = json.load(open(sys.argv[1]))["socket"]
+for i in range(100000):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(path)
+    s.send(b'{"op":"redeem"}')
+    s.recv(4096)
+    s.close()
+PY
+after=$(wc -l <"$log")
+check "100k refusals added $((after - before)) events" test $((after - before)) -le 20
+kill "$daemon"
+wait "$daemon" 2>/dev/null || true
+daemon=""
+check "the refusals' count is not in the log" "$CA_PYTHON3" -c '
+import json, sys
+# Each recorded refusal is one, plus what it (or a summary, which is none itself) counts.
+n = sum(e["fields"].get("suppressed", 0) + (0 if e["fields"].get("summary") else 1)
+        for e in map(json.loads, open(sys.argv[1]))
+        if e["type"] == "capability-denied" and e.get("session") == "flood")
+assert n == 100000, n' "$log"
 finish

@@ -164,11 +164,23 @@ expect_grep ' 0 malformed$' "$TEST_TMP/err"
 n=$(grep -c '' "$TEST_TMP/events")
 check "events were written to the log" [ "$(grep -c '"type":"proxy-denied"' "$log")" -ge 26 ]
 
-# A second run starts where the first stopped; a garbage line is counted, nothing breaks.
+# A second run starts where the first stopped; a garbage line is counted, in an event of its
+# own (never dropped silently), and nothing breaks.
 printf 'garbage \x01 line\n' >>"$px/run/access.log"
 expect_status 0 "$CA_BIN" proxy events --dir "$px"
-check "nothing emitted twice" [ ! -s "$TEST_TMP/out" ]
-expect_grep '1 lines read, 0 events, 1 malformed' "$TEST_TMP/err"
+check "something emitted twice: $(cat "$TEST_TMP/out")" [ "$(grep -vc '^proxy-log-malformed ' "$TEST_TMP/out")" = 0 ]
+expect_grep '^proxy-log-malformed .*"lines":1,"reason":"unparsable","total":1' "$TEST_TMP/out"
+expect_grep '1 lines read, 1 events, 1 malformed' "$TEST_TMP/err"
+expect_grep '"type":"proxy-log-malformed"' "$log"
+# 100k denials (the agent decides how many requests squid refuses): a bounded log.
+denial=$(grep -m1 'ERR_CA_' "$px/run/access.log")
+check "no denial line to repeat" test -n "$denial"
+before=$(wc -l <"$log")
+"$CA_PYTHON3" -c 'import sys; sys.stdout.write((sys.argv[1] + "\n") * 100000)' "$denial" >>"$px/run/access.log"
+expect_status 0 "$CA_BIN" proxy events --dir "$px"
+expect_grep '100000 lines read' "$TEST_TMP/err"
+check "100k denials added $(($(wc -l <"$log") - before)) events" test $(($(wc -l <"$log") - before)) -le 10
+expect_grep '"summary":true,"suppressed":[0-9]{5}}.*"type":"proxy-denied"' "$log"
 expect_status 0 "$CA_BIN" events verify
 
 # --follow picks up new lines as they are written and stops cleanly on SIGTERM.

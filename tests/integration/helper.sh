@@ -47,7 +47,9 @@ expect_grep '"method":"POST","path":"/api/mcp","auth":"ok"' "$t/upstream.log"
 expect_no_grep '"auth":"(bad|missing)"' "$t/upstream.log"
 
 # ==== legacy SSE, through the SDK client; the endpoint event points back at the helper ====
-start_helper legacy "$origin/sse" --ca-file "$t/helper-test-ca.pem"
+# (room for the 100 concurrent streams below: the defaults are 48, 16 per UID)
+start_helper legacy "$origin/sse" --ca-file "$t/helper-test-ca.pem" --max-connections 128 \
+        --max-connections-per-uid 128
 sse=$port
 expect_status 0 client session --url "http://127.0.0.1:$sse/sse" --transport sse --token-file "$t/token"
 expect_grep '"echo":"hello through the helper"' "$t/out"
@@ -258,6 +260,139 @@ expect_grep 'shutting down' "$t/tail.rest"
 expect_grep '^ended' "$t/tail.rest"
 expect_grep '"helper":"stopping".*"type":"helper-stop"' "$log"
 expect_grep '"helper":"remote".*"type":"helper-start"' "$log"
+
+# ==== terminal injection: control bytes never reach the host user's terminal ====
+# Any UID can send a request with ESC, BEL and CR in the method and target (no token needed);
+# an upstream can put them in an SSE endpoint. The helper refuses the first with 400 before it
+# logs anything of it; both end up in events, and `events tail` must print no control byte.
+"$CA_PYTHON3" - "$http" >"$t/raw" <<'PY'
+import socket, sys
+host = b"Host: 127.0.0.1:" + sys.argv[1].encode() + b"\r\n\r\n"
+for req in (b"GET /api/mcp\x1b]52;c;ZXZpbA==\x07\x1b[2K HTTP/1.1\r\n" + host,
+            b"G\x1bT /api/mcp HTTP/1.1\r\n" + host):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(req)
+    print(s.recv(4096).split(b"\r\n")[0].decode("ascii", "replace"))
+    s.close()
+PY
+expect_grep '^HTTP/1.1 400' "$t/raw"
+check "a control byte was accepted" test "$(grep -c '^HTTP/1.1 400' "$t/raw")" = 2
+# (a helper of its own: the denials of one reason are aggregated per helper and minute)
+start_helper esc "$origin/api/mcp" --ca-file "$t/helper-test-ca.pem"
+req "$port/api/esc-endpoint" -H 'Accept: text/event-stream'
+expect_grep '"reason":"control-bytes".*"type":"helper-denied"' "$log"
+expect_grep '"reason":"endpoint-origin".*"type":"helper-denied"' "$log"
+expect_status 0 "$CA_BIN" events tail -n 50
+check "events tail printed a control byte" test -z "$(LC_ALL=C grep -n "$(printf '[\x01-\x08\x0b-\x1f\x7f]')" "$t/out" || true)"
+check "events tail printed a C1 control" test -z "$(grep -a "$(printf '\xc2\x9b')" "$t/out" || true)"
+expect_grep 'x1b' "$t/out"
+expect_status 0 "$CA_BIN" events tail -n 50 --json
+check "events tail --json printed a control byte" test -z "$(LC_ALL=C grep -n "$(printf '[\x01-\x08\x0b-\x1f\x7f]')" "$t/out" || true)"
+check "the log itself holds a raw control byte" test -z "$(LC_ALL=C grep -n "$(printf '[\x01-\x08\x0b-\x1f\x7f\x80-\xff]')" "$log" || true)"
+
+# ==== a crash leaves no core anywhere; the helper is not dumpable and not in the workspace ====
+# (core_pattern "core", the kernel's default, writes into the crashing process's directory: the
+# repository, where agents run, and the core would hold the upstream credential and the token.)
+mkdir -p "$t/crashws"
+cd "$t/crashws"
+ulimit -c unlimited
+start_helper crash "$origin/api/mcp" --ca-file "$t/helper-test-ca.pem"
+crash_pid=$helper_pid
+cd "$CA_SOURCE_DIR"
+ulimit -S -c 0
+check "the helper may dump core" grep -Eq '^Max core file size +0 +0 ' "/proc/$crash_pid/limits"
+check "the helper's directory is not /: $(readlink "/proc/$crash_pid/cwd")" \
+        test "$(readlink "/proc/$crash_pid/cwd")" = /
+kill -SEGV "$crash_pid"
+wait "$crash_pid" 2>/dev/null || true
+cores=$(find "$t/crashws" / -maxdepth 1 -name 'core*' 2>/dev/null || true)
+check "a core file was written: $cores" test -z "$cores"
+
+# ==== 2000 idle connections from another UID: the agent still gets its answers ====
+start_helper crowded "$origin/api/mcp" --ca-file "$t/helper-test-ca.pem"
+crowd=$port
+crowd_pid=$helper_pid
+# Another UID runs the system's python (a user's own interpreter may sit in a private home).
+py_other=/usr/bin/python3
+[ -x "$py_other" ] || skip "needs /usr/bin/python3 (Debian: python3)"
+crowd_hold() { # UID COUNT: opens COUNT idle connections as UID, prints how many the helper kept
+        setpriv --reuid "$1" --regid "$1" --clear-groups "$py_other" - "$crowd" "$2" <<'PY'
+import resource, socket, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+port, count = int(sys.argv[1]), int(sys.argv[2])
+socks = []
+for _ in range(count):
+    s = socket.create_connection(("127.0.0.1", port))
+    socks.append(s)
+# Connections the helper refused are closed at once (EOF); kept ones stay silent.
+kept = 0
+for s in socks:
+    s.settimeout(0.5 if kept < 64 else 0.01)
+    try:
+        kept += s.recv(1) != b""
+    except socket.timeout:
+        kept += 1
+    except OSError:
+        pass
+print(kept, flush=True)
+sys.stdin.read()  # hold them until told
+PY
+}
+mkfifo "$t/crowd.in" "$t/crowd.out"
+crowd_hold 65534 2000 <"$t/crowd.in" >"$t/crowd.out" &
+crowd_job=$!
+exec {crowd_in}>"$t/crowd.in"
+IFS= read -r kept <"$t/crowd.out"
+check "the helper kept $kept connections of one other UID (cap 16)" test "${kept:-0}" -le 16
+threads=$(find "/proc/$crowd_pid/task" -mindepth 1 -maxdepth 1 | wc -l)
+check "the helper has $threads threads under the crowd" test "$threads" -lt 64
+expect_status 0 client session --url "http://127.0.0.1:$crowd/api/mcp" --transport http \
+        --token-file "$t/token"
+expect_grep '"echo":"hello through the helper"' "$t/out"
+exec {crowd_in}>&-
+wait "$crowd_job" 2>/dev/null || true
+expect_grep '"limit":"connections-per-uid".*"type":"helper-limit"' "$log"
+# With --peer-uid (as in sessions), another UID is refused outright.
+start_helper only "$origin/api/mcp" --ca-file "$t/helper-test-ca.pem" --peer-uid 0
+only=$port
+setpriv --reuid 65534 --regid 65534 --clear-groups "$py_other" -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
+sys.exit(0 if s.recv(1) == b"" else 1)' "$only" || fail "another UID got a connection to a --peer-uid helper"
+expect_grep '"reason":"peer-uid".*"type":"helper-denied".*' "$log"
+expect_status 0 client session --url "http://127.0.0.1:$only/api/mcp" --transport http \
+        --token-file "$t/token"
+
+# ==== 100k denials leave a bounded log ====
+before_lines=$(wc -l <"$log")
+"$CA_PYTHON3" - "$crowd" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+req = b"GET /api/mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/event-stream\r\n\r\n" % port
+done = 0
+while done < 100000:
+    s = socket.create_connection(("127.0.0.1", port))
+    batch = 1000
+    s.sendall(req * batch)
+    got, buf = 0, b""
+    while got < batch:
+        data = s.recv(65536)
+        if not data:
+            break
+        buf += data
+        got = buf.count(b"HTTP/1.1 401")
+    s.close()
+    done += got
+    if got == 0:
+        sys.exit("no answers")
+print(done)
+PY
+after_lines=$(wc -l <"$log")
+check "100k denials added $((after_lines - before_lines)) events" test $((after_lines - before_lines)) -le 20
+kill -TERM "$crowd_pid"
+wait "$crowd_pid" 2>/dev/null || true
+expect_grep '"reason":"missing-token".*"suppressed":[0-9]{5}.*"type":"helper-denied"' "$log"
 
 # ==== usage ====
 expect_status 0 "$helper" --help

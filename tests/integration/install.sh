@@ -176,6 +176,33 @@ check "$bad broken installs" [ "$bad" -eq 0 ]
 expect_status 0 "$CA_BIN" install ca-0.10.0.tar.gz --pubkey k.pub --prefix "$prefix" --allow-downgrade
 check "leftovers after a clean install" [ -z "$(find "$prefix" -maxdepth 2 -name '.incoming-*' -o -maxdepth 2 -name '.*.tmp')" ]
 
+# A bundle swapped between its verification and its unpacking (issue 17): a watcher replaces
+# the file with an unsigned release the moment the installer has read it twice (hash, then
+# signature). What was verified must be what is unpacked: the installer reads one private copy.
+make_bundle 0.20.0
+rm ca-0.20.0.tar.gz.minisig
+cp ca-0.2.0.tar.gz swap.tar.gz
+cp ca-0.2.0.tar.gz.minisig swap.tar.gz.minisig
+# (A leftover of an interrupted install with many files: cleaning it up holds the installer
+# between the checks and the unpacking long enough for the swap to win, were it possible.)
+mkdir -p "$prefix/releases/.incoming-slow"
+(cd "$prefix/releases/.incoming-slow" && seq 1 30000 | xargs touch)
+mkfifo watch.fifo
+inotifywait -m -q -e close_nowrite --format x swap.tar.gz >watch.fifo 2>/dev/null &
+watcher=$!
+exec {wfd}<watch.fifo
+(
+        IFS= read -r -u "$wfd" _ && IFS= read -r -u "$wfd" _ && mv ca-0.20.0.tar.gz swap.tar.gz
+) &
+swapper=$!
+expect_status 0 "$CA_BIN" install swap.tar.gz --pubkey k.pub --prefix "$prefix" --allow-downgrade \
+        --sha256 "$(sha256sum ca-0.2.0.tar.gz | cut -d' ' -f1)"
+kill "$watcher" "$swapper" 2>/dev/null || true
+wait "$watcher" "$swapper" 2>/dev/null || true
+exec {wfd}<&-
+check "an unsigned release was installed: $(current)" [ "$(current)" = releases/0.2.0 ]
+check "the unsigned release is on disk" [ ! -e "$prefix/releases/0.20.0" ]
+
 expect_status 0 "$CA_BIN" uninstall --prefix "$prefix"
 check "uninstall left current" [ ! -e "$prefix/current" ] && check "uninstall left releases" [ ! -e "$prefix/releases" ]
 finish

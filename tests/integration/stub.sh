@@ -133,11 +133,15 @@ check "the host listener is reachable from the host" bash -c "exec 3<>/dev/tcp/1
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 expect_status 0 client --command "$t/bin/mcp-stub-probe" --call 'env_hash={"name":"PROBE_TOKEN"}' \
         --call 'arg_hash={"index":0}' --call 'whoami={}' --call "connect={\"host\":\"127.0.0.1\",\"port\":$lport}" \
-        --call "kill={\"pid\":$launcher}" --call 'ptrace={"pid":1}' --call 'fds={}'
+        --call "kill={\"pid\":$launcher}" --call 'ptrace={"pid":1}' --call 'fds={}' --call 'proc={}'
 cp "$t/out" "$t/probe"
 expect_grep "\"env_hash\":\"$(sha probe-token-value)\"" "$t/probe"
 expect_grep "\"arg_hash\":\"$(sha --key=probe-key-value)\"" "$t/probe"
 expect_grep "\"whoami\":\"uid=$probe_uid pid=2\"" "$t/probe"
+# What Docker masks in a container's /proc is masked in the server's too (issue 17): the files
+# read empty (a /dev/null), and /proc/sys is read-only.
+# (a kernel may lack /proc/kcore and /proc/sched_debug)
+expect_grep '"proc":"/proc/kcore:(0|ENOENT) /proc/keys:0 /proc/timer_list:0 /proc/sched_debug:(0|ENOENT) core_pattern:(EROFS|EACCES)"' "$t/probe"
 expect_grep '"connect":"(ENETUNREACH|ECONNREFUSED)"' "$t/probe"
 expect_grep '"kill":"ESRCH"' "$t/probe"
 expect_grep '"ptrace":"1"' "$t/probe"

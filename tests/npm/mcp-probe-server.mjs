@@ -10,9 +10,12 @@
 //   ptrace {pid}           errno of PTRACE_ATTACH (via python3 ctypes), "0" on success
 //   fds {}                 this process's open descriptors and their targets
 //   whoami {}              uid and pid as seen inside
+//   proc {}                what of /proc it may read or write: "path:size|errno" for what
+//                          Docker masks (kcore, keys, timer_list, sched_debug) and a write to
+//                          /proc/sys/kernel/core_pattern; the process's personality call
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
@@ -60,5 +63,22 @@ server.registerTool("fds", {}, async () => text(readdirSync("/proc/self/fd").map
   }
 }).join(" ")));
 server.registerTool("whoami", {}, async () => text(`uid=${process.getuid()} pid=${process.pid}`));
+server.registerTool("proc", {}, async () => {
+  const out = [];
+  for (const p of ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug"]) {
+    try {
+      out.push(`${p}:${readFileSync(p).length}`);
+    } catch (e) {
+      out.push(`${p}:${e.code}`);
+    }
+  }
+  try {
+    writeFileSync("/proc/sys/kernel/core_pattern", "core");
+    out.push("core_pattern:written");
+  } catch (e) {
+    out.push(`core_pattern:${e.code}`);
+  }
+  return text(out.join(" "));
+});
 
 await server.connect(new StdioServerTransport());

@@ -124,6 +124,11 @@ async function handle(req, res) {
   } else if (url.pathname === "/api/idle") {
     res.writeHead(200, { "content-type": "text/event-stream" });
     res.write(": idle stream\n\n");
+  } else if (url.pathname === "/api/esc-endpoint") {
+    // An upstream that tries to reach the host user's terminal through the helper's events:
+    // erase the line, set the clipboard (OSC 52), ring the bell.
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.end("event: endpoint\ndata: \x1b[2K\x1b]52;c;ZXZpbA==\x07\r/messages\u009b2J\n\n");
   } else if (url.pathname === "/api/abs-endpoint" || url.pathname === "/api/evil-endpoint") {
     const target = url.pathname === "/api/abs-endpoint"
       ? `https://127.0.0.1:${server.address().port}/api/messages?sessionId=abc`

@@ -84,6 +84,17 @@ static void test_seccomp_denies(void **state)
                         _exit(13);
                 if (getpid() <= 0)
                         _exit(14);
+                /* Another process's descriptors and memory advice; personality flags. */
+                if (syscall(SYS_pidfd_getfd, 0, 0, 0) != -1 || errno != EPERM)
+                        _exit(15);
+                if (syscall(SYS_process_madvise, 0, NULL, 0, 0, 0) != -1 || errno != EPERM)
+                        _exit(16);
+                if (syscall(SYS_personality, 0x0040000UL) != -1 || errno != EPERM)
+                        _exit(17);
+                if (syscall(SYS_personality, 0xffffffffUL) != -1 || errno != EPERM)
+                        _exit(18);
+                if (syscall(SYS_personality, 0UL) < 0)
+                        _exit(19);
                 _exit(0);
         }
         assert_int_equal(waitpid(pid, &st, 0), pid);
