@@ -4,13 +4,13 @@
 #   make demo     install missing Debian packages (as root), build, run the demo
 #   make test     install, build, run the whole test suite (SANITIZE=1: ASan+UBSan build)
 #   make bench    benchmarks, printed as ratios against in-run baselines
-#   make fuzz     short libFuzzer run of every target (FUZZ_SECONDS each)
+#   make fuzz     short libFuzzer run of every target (FUZZ_SECONDS in all, split evenly)
 #   make lint     clang-tidy, cppcheck, shellcheck and the banned-function check
 #   make release  a reproducible coding-agents-<version>-linux-<arch>.tar.gz in $(BUILD)/
 #   make dogfood  install that release through its install.sh and smoke-test prod and dev
 
 SANITIZE ?= 0
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 600
 ifeq ($(SANITIZE),1)
 BUILD ?= build-asan
 CMAKE_FLAGS += -DCA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug

@@ -127,7 +127,7 @@ bool text_is_safe(const char *s, size_t len, unsigned flags)
                 size_t used = 0;
 
                 escape_one(p + i, len - i, flags, &used, esc);
-                if (esc[0])
+                if (esc[0] && p[i] != '\\')
                         return false;
                 i += used;
         }

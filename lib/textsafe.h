@@ -32,7 +32,8 @@ enum {
 /* Appends the escaped form of s[0..len) to `out`. Returns 0 or -ENOMEM. */
 int text_escape(const char *s, size_t len, unsigned flags, struct buf *out) CA_MUST_CHECK;
 
-/* True when s[0..len) needs no escaping under `flags`. */
+/* True when s[0..len) holds nothing a terminal acts on under `flags` (a backslash is fine here:
+ * it is escaped only to keep text_escape's output unambiguous). */
 bool text_is_safe(const char *s, size_t len, unsigned flags);
 
 /*

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Runs every libFuzzer target in BUILD_DIR/fuzz for SECONDS each, starting from the committed
-# seeds (tests/fuzz/seeds/<target>/) plus, for TOML, the toml-test cases. Fails on the first
-# crash, leak or timeout; the reproducer is left in the work directory it prints.
+# Runs every libFuzzer target in BUILD_DIR/fuzz, starting from the committed seeds
+# (tests/fuzz/seeds/<target>/) plus, for TOML, the toml-test cases, within a total budget of
+# SECONDS split evenly across the targets (at least 10 s each): adding a target does not make
+# the run longer. Fails on the first crash, leak or timeout; the reproducer is left in the work
+# directory it prints.
 #
-#   scripts/fuzz.sh [BUILD_DIR] [SECONDS]
+#   scripts/fuzz.sh [BUILD_DIR] [TOTAL_SECONDS]
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$src/build-fuzz}" && pwd)
-seconds=${2:-60}
+budget=${2:-600}
 toml_suite=${CA_TOML_TEST_DIR:-$src/../shared/toml-test}
 work=$(mktemp -d /tmp/ca-fuzz.XXXXXX)
 
@@ -19,6 +21,8 @@ if [ "${#targets[@]}" -eq 0 ]; then
         echo "fuzz.sh: no fuzz targets in '$build/fuzz' (build with -DCA_FUZZ=ON)" >&2
         exit 1
 fi
+seconds=$((budget / ${#targets[@]}))
+[ "$seconds" -ge 10 ] || seconds=10
 for t in "${targets[@]}"; do
         name=$(basename "$t")
         corpus="$work/$name"
@@ -43,4 +47,4 @@ for t in "${targets[@]}"; do
         grep -E '^stat::number_of_executed_units' "$work/$name.log" || true
 done
 rm -rf "$work"
-echo "fuzz.sh: all ${#targets[@]} targets ran ${seconds}s without findings"
+echo "fuzz.sh: all ${#targets[@]} targets ran ${seconds}s each (budget ${budget}s) without findings"

@@ -33,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (!text_is_safe(out.data, out.len, flags))
                 __builtin_trap();
-        if (text_is_safe((const char *) data, size, flags) &&
+        /* Safe text without a backslash (the one byte escaped for unambiguity) stays as is. */
+        if (text_is_safe((const char *) data, size, flags) && !memchr(data, '\\', size) &&
             (out.len != size || memcmp(out.data, data, size) != 0))
                 __builtin_trap();
         str = malloc(size + 1);

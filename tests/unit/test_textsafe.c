@@ -49,6 +49,8 @@ static void test_text_escape_controls(void **state)
         assert_false(text_is_safe("\x1b", 1, 0));
         assert_false(text_is_safe("\n", 1, 0));
         assert_true(text_is_safe("\n", 1, TEXT_KEEP_NEWLINE));
+        /* A backslash is escaped (unambiguous output) but acts on no terminal. */
+        assert_true(text_is_safe("a\\b", 3, 0));
 }
 
 static void test_text_escape_invalid_utf8(void **state)
