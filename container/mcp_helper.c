@@ -56,7 +56,7 @@
 #include "capability.h"
 #include "cleanup.h"
 #include "clock.h"
-#include "config.h"
+#include "names.h"
 #include "digest.h"
 #include "error.h"
 #include "eventagg.h"
@@ -1255,8 +1255,8 @@ int main(int argc, char **argv)
 
         H.name = "mcp";
         H.events_fd = -1;
-        H.max_request = CONFIG_MAX_REQUEST_DEFAULT;
-        H.max_response = CONFIG_MAX_REPLY_DEFAULT;
+        H.max_request = LIMIT_REQUEST_DEFAULT;
+        H.max_response = LIMIT_REPLY_DEFAULT;
         H.sse_event_max = (uint64_t) 1 << 20;
         H.idle_timeout_s = 300;
         H.grace_s = 5;
@@ -1299,7 +1299,7 @@ int main(int argc, char **argv)
                         H.ca_file = optarg;
                         break;
                 case 'p':
-                        if (H.npins == MAX_PINS || !config_is_pin(optarg))
+                        if (H.npins == MAX_PINS || !names_pin_ok(optarg))
                                 return fail_usage("bad or too many --pin", optarg);
                         H.pins[H.npins++] = optarg;
                         break;
@@ -1381,7 +1381,7 @@ int main(int argc, char **argv)
                 default:
                         return fail_usage("unknown option; see --help", NULL);
                 }
-                if (num && parse_uint(optarg, 0, CONFIG_MAX_BODY_LIMIT, num) < 0)
+                if (num && parse_uint(optarg, 0, LIMIT_BODY_MAX, num) < 0)
                         return fail_usage("bad number", optarg);
         }
         if (optind < argc)

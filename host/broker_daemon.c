@@ -29,7 +29,7 @@
 #include "buf.h"
 #include "capability.h"
 #include "cleanup.h"
-#include "config.h"
+#include "names.h"
 #include "digest.h"
 #include "error.h"
 #include "eventagg.h"
@@ -268,10 +268,10 @@ static void op_store(struct daemon *d, int conn, const struct broker_request *re
         reply(conn, json_pack("{s:b, s:b}", "ok", 1, "unchanged", r == 1), NULL, 0);
 }
 
-/* A reserved secret (config_is_reserved_secret) asked for a stub that is not the launcher's. */
+/* A reserved secret (names_reserved_secret) asked for a stub that is not the launcher's. */
 static bool reserved_refused(const char *stub, const char *secret)
 {
-        return config_is_reserved_secret(secret) && !config_is_launcher_stub(stub);
+        return names_reserved_secret(secret) && !names_launcher_stub(stub);
 }
 
 static void op_issue(struct daemon *d, int conn, const struct broker_request *req)

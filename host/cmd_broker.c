@@ -22,7 +22,7 @@
 #include "cli.h"
 #include "runtime/runtime.h"
 #include "session.h"
-#include "config.h"
+#include "names.h"
 #include "digest.h"
 #include "error.h"
 #include "fileio.h"
@@ -198,7 +198,7 @@ static int broker_store(int argc, char **argv, struct cli_ctx *ctx)
         if (from_env && from_file)
                 return cli_usage_error(ctx, "--from-env and --from-file exclude each other");
         name = argv[optind];
-        if (!config_is_secret_name(name, strlen(name)))
+        if (!names_secret_ok(name, strlen(name)))
                 return cli_usage_error(ctx,
                                        "bad secret name '%s': letters, digits and '_', not "
                                        "starting with a digit",

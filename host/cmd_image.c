@@ -36,7 +36,6 @@
 #include "paths.h"
 #include "profile.h"
 #include "runtime/preflight.h"
-#include "sandbox.h"
 #include "session.h"
 #include "spawn.h"
 
@@ -132,7 +131,7 @@ static int locate(struct build *b, struct ca_error *err)
                 *strrchr(b->bin_dir, '/') = '\0';
         if (session_docker_dir(b->docker_dir, sizeof(b->docker_dir), err) < 0)
                 return -ENOENT;
-        b->node = sandbox_find_command("node");
+        b->node = spawn_find_command("node");
         if (!b->node)
                 return ca_error_setx(err, ENOENT,
                                      "Node.js ('node') not found in PATH: the image carries the "

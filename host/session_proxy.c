@@ -115,12 +115,11 @@ int session_proxy_start(struct runtime *rt, const struct session_proxy_opts *o, 
                 return ca_error_setx(err, EPROTO, "the session's network has no IPv4 subnet");
         t_net = clock_monotonic_ms();
         {
-                const char *const entry[] = {IMAGE_BIN_DIR "/coding-agents", NULL};
+                const char *const entry[] = {IMAGE_BIN_DIR "/egress-proxy", NULL};
                 static const char events_log[] = SIDECAR_EVENTS;
-                const char *const cmd[] = {"proxy",        "run",      "--dir",
-                                           SESSION_PROXY_ROOT, "--session", o->session,
-                                           "--events-log", events_log, "--listen-subnet",
-                                           subnet,         NULL};
+                const char *const cmd[] = {"run",          "--dir",    SESSION_PROXY_ROOT,
+                                           "--session",    o->session, "--events-log",
+                                           events_log,     "--listen-subnet", subnet, NULL};
                 const char *const env[] = {"CODING_AGENTS_CONFIG_DIR=" SIDECAR_RUN, NULL};
                 const struct runtime_mount mounts[] = {
                         {o->proxy_dir, SESSION_PROXY_ROOT, true},

@@ -13,7 +13,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
-#include "config.h"
+#include "names.h"
 #include "error.h"
 #include "fileio.h"
 #include "secret.h"
@@ -147,7 +147,7 @@ static int parse_field(struct broker_request *req, unsigned flag, json_t *v, str
 
         switch (flag) {
         case F_NAME:
-                if (!s || !config_is_secret_name(s, strlen(s)))
+                if (!s || !names_secret_ok(s, strlen(s)))
                         return ca_error_input(err, "bad secret name");
                 req->name = s;
                 return 0;
@@ -171,7 +171,7 @@ static int parse_field(struct broker_request *req, unsigned flag, json_t *v, str
                 json_array_foreach(v, i, item) {
                         const char *n = json_string_value(item);
                         if (!n || strlen(n) > CAP_SECRET_NAME_MAX ||
-                            !config_is_secret_name(n, strlen(n)))
+                            !names_secret_ok(n, strlen(n)))
                                 return ca_error_input(err, "bad secret name in 'secrets'");
                         for (size_t j = 0; j < i; j++) {
                                 if (strcmp(req->secrets[j], n) == 0)

@@ -24,6 +24,9 @@ int buf_reserve(struct buf *b, size_t extra)
         p = realloc(b->data, ncap);
         if (!p)
                 return -ENOMEM;
+        /* The invariant (data[len] == '\0' once there is storage) holds from the first
+         * allocation on, whether or not anything is appended. */
+        p[b->len] = '\0';
         b->data = p;
         b->cap = ncap;
         return 0;

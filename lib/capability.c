@@ -6,7 +6,7 @@
 
 #include <sodium.h>
 
-#include "config.h"
+#include "names.h"
 
 /* Fixed part of the record: version, id, flags, max_uses, not_before, expiry, binary hash. */
 #define FIXED_LEN (1 + CAP_ID_LEN + 1 + 2 + 8 + 8 + CAP_HASH_LEN)
@@ -178,7 +178,7 @@ static int build_record(const struct capability *cap, uint8_t *rec, size_t *ret_
         rec[len++] = (uint8_t) cap->nsecrets;
         for (size_t i = 0; i < cap->nsecrets; i++) {
                 const char *name = cap->secrets[i];
-                if (!config_is_secret_name(name, strnlen(name, CAP_SECRET_NAME_MAX + 1)) ||
+                if (!names_secret_ok(name, strnlen(name, CAP_SECRET_NAME_MAX + 1)) ||
                     put_str(rec, &len, name, CAP_SECRET_NAME_MAX) < 0)
                         return -EINVAL;
         }
@@ -290,7 +290,7 @@ static enum cap_status decode(const char *text, struct capability *out, uint8_t 
                 return CAP_MALFORMED;
         for (size_t i = 0; i < out->nsecrets; i++) {
                 if (!get_str(buf, len, &pos, out->secrets[i], CAP_SECRET_NAME_MAX) ||
-                    !config_is_secret_name(out->secrets[i], strlen(out->secrets[i])))
+                    !names_secret_ok(out->secrets[i], strlen(out->secrets[i])))
                         return CAP_MALFORMED;
         }
         if (pos != len)

@@ -2,6 +2,10 @@
 #include "spawn.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -103,4 +107,28 @@ int spawn_capture(const struct spawn_req *req, size_t max, struct buf *out, stru
         }
         status = spawn_wait(pid, err);
         return status;
+}
+
+char *spawn_find_command(const char *command)
+{
+        static const char *const dirs[] = {"/usr/local/bin", "/usr/bin", "/bin"};
+
+        if (!*command) {
+                errno = ENOENT;
+                return NULL;
+        }
+        if (strchr(command, '/'))
+                return strdup(command);
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+                char *p = NULL;
+                struct stat st;
+
+                if (asprintf(&p, "%s/%s", dirs[i], command) < 0)
+                        return NULL;
+                if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0)
+                        return p;
+                free(p);
+        }
+        errno = ENOENT;
+        return NULL;
 }

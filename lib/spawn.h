@@ -41,3 +41,10 @@ int spawn_wait(pid_t pid, struct ca_error *err) CA_MUST_CHECK;
  */
 int spawn_capture(const struct spawn_req *req, size_t max, struct buf *out,
                   struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * The absolute path of `command`: itself when it contains a '/', else the first executable
+ * regular file named `command` in the fixed search path /usr/local/bin:/usr/bin:/bin (never
+ * the caller's PATH: the launcher is privileged). Returns a new string or NULL (errno set).
+ */
+char *spawn_find_command(const char *command);

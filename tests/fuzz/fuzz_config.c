@@ -38,8 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                 __builtin_trap();
                         for (size_t j = 0; j < sv->secrets.len; j++) {
                                 const char *n = sv->secrets.items[j];
-                                if (!config_is_secret_name(n, strlen(n)) ||
-                                    config_is_reserved_secret(n))
+                                if (!names_secret_ok(n, strlen(n)) ||
+                                    names_reserved_secret(n))
                                         __builtin_trap();
                         }
                 }

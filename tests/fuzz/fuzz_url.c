@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "names.h"
 #include "url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (!why) {
                 __builtin_trap();
         }
-        if (config_scan_placeholders(s, NULL, NULL, &why, &off) < 0 && off >= strlen(s))
+        if (names_scan_placeholders(s, NULL, NULL, &why, &off) < 0 && off >= strlen(s))
                 __builtin_trap();
         free(s);
         return 0;

@@ -51,11 +51,27 @@ static void test_buf_detach_empty_and_overflow(void **state)
         buf_clear(NULL);
 }
 
+/* A reserved, never appended buffer is already an empty C string (found under ASan). */
+static void test_buf_reserve_terminates(void **state)
+{
+        struct buf b = BUF_INIT;
+        (void) state;
+
+        assert_int_equal(buf_reserve(&b, 10), 0);
+        assert_non_null(b.data);
+        assert_string_equal(b.data, "");
+        assert_int_equal(buf_append(&b, "abc", 3), 0);
+        assert_int_equal(buf_reserve(&b, 1000), 0);
+        assert_string_equal(b.data, "abc");
+        buf_clear(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_buf_append_and_printf),
                 cmocka_unit_test(test_buf_detach_empty_and_overflow),
+                cmocka_unit_test(test_buf_reserve_terminates),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -186,18 +186,18 @@ static void test_config_scan_placeholders(void **state)
         size_t off = 0;
         (void) state;
 
-        assert_int_equal(config_scan_placeholders("a ${X} $Y_2z-$$ ${LONG_NAME}", collect, &out,
+        assert_int_equal(names_scan_placeholders("a ${X} $Y_2z-$$ ${LONG_NAME}", collect, &out,
                                                   &why, &off),
                          0);
         assert_string_equal(out.data, "X,Y_2z,LONG_NAME,");
         buf_clear(&out);
-        assert_int_equal(config_scan_placeholders("abc $", NULL, NULL, &why, &off), -EINVAL);
+        assert_int_equal(names_scan_placeholders("abc $", NULL, NULL, &why, &off), -EINVAL);
         assert_int_equal(off, 4);
-        assert_int_equal(config_scan_placeholders("${}", NULL, NULL, &why, &off), -EINVAL);
+        assert_int_equal(names_scan_placeholders("${}", NULL, NULL, &why, &off), -EINVAL);
         assert_string_equal(why, "empty '${}'");
-        assert_true(config_is_secret_name("_A1", 3));
-        assert_false(config_is_secret_name("1A", 2));
-        assert_false(config_is_secret_name("", 0));
+        assert_true(names_secret_ok("_A1", 3));
+        assert_false(names_secret_ok("1A", 2));
+        assert_false(names_secret_ok("", 0));
 }
 
 static void test_config_load_files(void **state)
@@ -306,12 +306,12 @@ static void test_config_reserved(void **state)
 {
         (void) state;
 
-        assert_true(config_is_reserved_secret("AGENT_CLAUDE_CREDENTIALS"));
-        assert_true(config_is_reserved_secret("CODING_AGENTS_X"));
-        assert_false(config_is_reserved_secret("GITHUB_TOKEN"));
-        assert_false(config_is_reserved_secret("AGENT"));
-        assert_true(config_is_launcher_stub("agent-cli"));
-        assert_false(config_is_launcher_stub("github"));
+        assert_true(names_reserved_secret("AGENT_CLAUDE_CREDENTIALS"));
+        assert_true(names_reserved_secret("CODING_AGENTS_X"));
+        assert_false(names_reserved_secret("GITHUB_TOKEN"));
+        assert_false(names_reserved_secret("AGENT"));
+        assert_true(names_launcher_stub("agent-cli"));
+        assert_false(names_launcher_stub("github"));
         /* Named anywhere (env, args, headers, url, bearer), enabled or not: refused. */
         assert_non_null(strstr(load_err("[mcp_servers.h]\ncommand = \"n\"\n"
                                         "env = { L = \"${AGENT_CLAUDE_CREDENTIALS}\" }\n"),

@@ -10,6 +10,7 @@
 #include "error.h"
 #include "sandbox.h"
 #include "secret.h"
+#include "spawn.h"
 
 #include <sodium.h>
 
@@ -49,15 +50,15 @@ static void test_find_command(void **state)
         char *p;
         (void) state;
 
-        p = sandbox_find_command("sh");
+        p = spawn_find_command("sh");
         assert_non_null(p);
         assert_true(strcmp(p, "/usr/bin/sh") == 0 || strcmp(p, "/bin/sh") == 0);
         free(p);
-        p = sandbox_find_command("/custom/path");
+        p = spawn_find_command("/custom/path");
         assert_string_equal(p, "/custom/path");
         free(p);
-        assert_null(sandbox_find_command("no-such-command-anywhere"));
-        assert_null(sandbox_find_command(""));
+        assert_null(spawn_find_command("no-such-command-anywhere"));
+        assert_null(spawn_find_command(""));
 }
 
 static void test_seccomp_denies(void **state)

@@ -15,7 +15,7 @@ static bool valid_name(const char *s)
 {
         size_t n = strlen(s);
 
-        if (n == 0 || n > CONFIG_SERVER_NAME_MAX || s[0] == '-' || s[0] == '_')
+        if (n == 0 || n > NAMES_SERVER_MAX || s[0] == '-' || s[0] == '_')
                 return false;
         for (size_t i = 0; i < n; i++) {
                 char c = s[i];

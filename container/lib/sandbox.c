@@ -11,7 +11,7 @@
 
 #include <seccomp.h>
 
-#include "config.h"
+#include "names.h"
 #include "error.h"
 #include "secret.h"
 
@@ -44,11 +44,11 @@ int sandbox_expand(const char *tmpl, const struct sandbox_secret *secrets, size_
                 } else {
                         start = i + 1;
                         end = start;
-                        while (tmpl[end] && config_is_secret_name(tmpl + start, end - start + 1))
+                        while (tmpl[end] && names_secret_ok(tmpl + start, end - start + 1))
                                 end++;
                         next = end;
                 }
-                if (end == start || !config_is_secret_name(tmpl + start, end - start))
+                if (end == start || !names_secret_ok(tmpl + start, end - start))
                         return -EINVAL;
                 for (size_t k = 0; k < n && !found; k++) {
                         if (strlen(secrets[k].name) == end - start &&
@@ -67,29 +67,6 @@ int sandbox_expand(const char *tmpl, const struct sandbox_secret *secrets, size_
         return buf_append_char(out, '\0') < 0 ? -ENOMEM : 0;
 }
 
-char *sandbox_find_command(const char *command)
-{
-        static const char *const dirs[] = {"/usr/local/bin", "/usr/bin", "/bin"};
-
-        if (!*command) {
-                errno = ENOENT;
-                return NULL;
-        }
-        if (strchr(command, '/'))
-                return strdup(command);
-        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-                char *p = NULL;
-                struct stat st;
-
-                if (asprintf(&p, "%s/%s", dirs[i], command) < 0)
-                        return NULL;
-                if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0)
-                        return p;
-                free(p);
-        }
-        errno = ENOENT;
-        return NULL;
-}
 
 void *sandbox_seccomp_build(struct ca_error *err)
 {

@@ -34,74 +34,7 @@ const char *config_network_name(enum config_network n)
         return n == CONFIG_NETWORK_NONE ? "none" : "proxy";
 }
 
-bool config_is_secret_name(const char *s, size_t len)
-{
-        if (len == 0 || len > 128)
-                return false;
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i];
-                bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-                if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
-                        return false;
-        }
-        return true;
-}
 
-int config_scan_placeholders(const char *s, int (*cb)(void *userdata, const char *name,
-                                                      size_t len),
-                             void *userdata, const char **ret_reason, size_t *ret_offset)
-{
-        for (size_t i = 0; s[i]; i++) {
-                const char *why = NULL;
-                size_t start;
-                size_t end;
-                int r;
-
-                if (s[i] != '$')
-                        continue;
-                if (s[i + 1] == '$') {
-                        i++; /* "$$" is a literal '$' */
-                        continue;
-                }
-                if (s[i + 1] == '{') {
-                        start = i + 2;
-                        end = start;
-                        while (s[end] && s[end] != '}')
-                                end++;
-                        if (!s[end])
-                                why = "unterminated '${'";
-                        else if (end == start)
-                                why = "empty '${}'";
-                        else if (memchr(s + start, ':', end - start))
-                                why = "defaults ('${NAME:-value}') are not supported";
-                        else if (!config_is_secret_name(s + start, end - start))
-                                why = "a secret name is letters, digits and '_', not starting "
-                                      "with a digit";
-                } else {
-                        start = i + 1;
-                        end = start;
-                        while (s[end] && config_is_secret_name(s + start, end - start + 1))
-                                end++;
-                        if (end == start)
-                                why = "'$' must start '${NAME}' or '$NAME' (write '$$' for a "
-                                      "literal '$')";
-                }
-                if (why) {
-                        if (ret_reason)
-                                *ret_reason = why;
-                        if (ret_offset)
-                                *ret_offset = i;
-                        return -EINVAL;
-                }
-                if (cb) {
-                        r = cb(userdata, s + start, end - start);
-                        if (r < 0)
-                                return r;
-                }
-                i = s[i + 1] == '{' ? end : end - 1;
-        }
-        return 0;
-}
 
 /* ---- errors and small helpers ------------------------------------------------------------ */
 
@@ -179,7 +112,7 @@ static int check_placeholders(const struct loader *ld, const struct toml_value *
         const char *why = NULL;
         size_t off = 0;
 
-        if (config_scan_placeholders(s, NULL, NULL, &why, &off) < 0)
+        if (names_scan_placeholders(s, NULL, NULL, &why, &off) < 0)
                 return fail_pos(ld, &v->pos, "bad placeholder in '%s' at offset %zu: %s", what,
                                 off, why);
         return 0;
@@ -301,7 +234,7 @@ static int get_kv_table(const struct loader *ld, const struct toml_kv *kv, const
 
 static bool env_name_ok(const char *s)
 {
-        return config_is_secret_name(s, strlen(s));
+        return names_secret_ok(s, strlen(s));
 }
 
 static bool header_name_ok(const char *s)
@@ -309,51 +242,8 @@ static bool header_name_ok(const char *s)
         return is_header_name(s);
 }
 
-bool config_is_pin(const char *s)
-{
-        unsigned char bin[64];
-        size_t binlen = 0;
-        const char *end = NULL;
-        size_t len;
 
-        if (strncmp(s, PIN_PREFIX, strlen(PIN_PREFIX)) != 0)
-                return false;
-        s += strlen(PIN_PREFIX);
-        len = strlen(s);
-        if (sodium_base642bin(bin, sizeof(bin), s, len, NULL, &binlen, &end,
-                              sodium_base64_VARIANT_ORIGINAL) != 0)
-                return false;
-        return end == s + len && binlen == 32;
-}
 
-bool config_is_trust_name(const char *s)
-{
-        size_t n = strlen(s);
-
-        if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                      c == '-'))
-                        return false;
-        }
-        return true;
-}
-
-static bool valid_server_name(const char *s, size_t n)
-{
-        if (n == 0 || n > CONFIG_SERVER_NAME_MAX || strlen(s) != n)
-                return false;
-        if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-                        return false;
-        }
-        return true;
-}
 
 /* ---- servers ------------------------------------------------------------------------------ */
 
@@ -481,7 +371,7 @@ static int merge_server_key(const struct loader *ld, struct config_server *s,
                 r = get_string(ld, kv, k, &str);
                 if (r < 0)
                         return r;
-                if (!config_is_secret_name(str, strlen(str)))
+                if (!names_secret_ok(str, strlen(str)))
                         return fail_pos(ld, &v->pos,
                                         "'bearer_token_env_var' must name a secret (letters, "
                                         "digits, '_'), not hold a value");
@@ -493,7 +383,7 @@ static int merge_server_key(const struct loader *ld, struct config_server *s,
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < s->pins.len; i++) {
-                        if (!config_is_pin(s->pins.items[i]))
+                        if (!names_pin_ok(s->pins.items[i]))
                                 return fail_pos(ld, &v->u.array.items[i]->pos,
                                                 "bad pin: expected 'sha256//' and the base64 "
                                                 "of a 32-byte SPKI hash");
@@ -504,7 +394,7 @@ static int merge_server_key(const struct loader *ld, struct config_server *s,
                 r = get_string(ld, kv, k, &str);
                 if (r < 0)
                         return r;
-                if (strcmp(str, "system") != 0 && !config_is_trust_name(str))
+                if (strcmp(str, "system") != 0 && !names_trust_ok(str))
                         return fail_pos(ld, &v->pos,
                                         "'trust' must be 'system' or a bundle name ([a-z0-9._-])");
                 s->trust_origin = origin_of(ld, &v->pos);
@@ -589,15 +479,15 @@ static int merge_servers(const struct loader *ld, const struct toml_kv *top)
                 struct config_server *s;
                 int r = 0;
 
-                if (!valid_server_name(kv->key, kv->key_len))
+                if (!names_server_ok(kv->key, kv->key_len))
                         return fail_pos(ld, &kv->pos,
                                         "bad MCP server name: use 1-%d of [a-z0-9_-], starting "
                                         "with a letter or digit",
-                                        CONFIG_SERVER_NAME_MAX);
+                                        NAMES_SERVER_MAX);
                 if (kv->value->type != TOML_TABLE)
                         return fail_pos(ld, &kv->value->pos,
                                         "MCP server '%s' must be a table", kv->key);
-                if (config_is_launcher_stub(kv->key))
+                if (names_launcher_stub(kv->key))
                         return fail_pos(ld, &kv->pos,
                                         "MCP server name '%s' is reserved for the launcher's own "
                                         "capabilities; choose another",
@@ -716,7 +606,7 @@ static int merge_network(const struct loader *ld, const struct toml_kv *top)
                 } else if (strcmp(kv->key, "max_request_bytes") == 0 ||
                            strcmp(kv->key, "max_reply_bytes") == 0) {
                         if (v->type != TOML_INTEGER || v->u.integer < 1 ||
-                            (uint64_t) v->u.integer > CONFIG_MAX_BODY_LIMIT)
+                            (uint64_t) v->u.integer > LIMIT_BODY_MAX)
                                 return fail_pos(ld, &v->pos,
                                                 "'%s' must be an integer from 1 to 2^40 (bytes)",
                                                 kv->key);
@@ -760,12 +650,12 @@ static int merge_grants(const struct loader *ld, const struct toml_kv *top)
                 struct config_grant *g;
                 int r;
 
-                if (!config_is_secret_name(kv->key, kv->key_len))
+                if (!names_secret_ok(kv->key, kv->key_len))
                         return fail_pos(ld, &kv->pos,
                                         "bad secret name '%s': letters, digits and '_', not "
                                         "starting with a digit",
                                         kv->key);
-                if (config_is_reserved_secret(kv->key))
+                if (names_reserved_secret(kv->key))
                         return fail_pos(ld, &kv->pos,
                                         "the secret '%s' is reserved for the launcher (the agent "
                                         "CLIs' logins) and is never released to an MCP server",
@@ -789,7 +679,7 @@ static int merge_grants(const struct loader *ld, const struct toml_kv *top)
                         return r;
                 for (size_t j = 0; j < g->servers.len; j++) {
                         const char *name = g->servers.items[j];
-                        if (!valid_server_name(name, strlen(name)))
+                        if (!names_server_ok(name, strlen(name)))
                                 return fail_pos(ld, &v->u.array.items[j]->pos,
                                                 "[secrets] '%s': '%s' is not an MCP server name",
                                                 kv->key, name);
@@ -911,16 +801,16 @@ static int collect_secrets(struct config_server *s, struct ca_error *err)
 
         strv_free(&s->secrets);
         for (size_t i = 0; r >= 0 && i < s->args.len; i++)
-                r = config_scan_placeholders(s->args.items[i], add_secret, &s->secrets, NULL,
+                r = names_scan_placeholders(s->args.items[i], add_secret, &s->secrets, NULL,
                                              NULL);
         for (size_t i = 0; r >= 0 && i < s->nenv; i++)
-                r = config_scan_placeholders(s->env[i].value, add_secret, &s->secrets, NULL,
+                r = names_scan_placeholders(s->env[i].value, add_secret, &s->secrets, NULL,
                                              NULL);
         for (size_t i = 0; r >= 0 && i < s->nheaders; i++)
-                r = config_scan_placeholders(s->headers[i].value, add_secret, &s->secrets, NULL,
+                r = names_scan_placeholders(s->headers[i].value, add_secret, &s->secrets, NULL,
                                              NULL);
         if (r >= 0 && s->url)
-                r = config_scan_placeholders(s->url, add_secret, &s->secrets, NULL, NULL);
+                r = names_scan_placeholders(s->url, add_secret, &s->secrets, NULL, NULL);
         if (r >= 0 && s->bearer_token_env_var)
                 r = add_secret(&s->secrets, s->bearer_token_env_var,
                                strlen(s->bearer_token_env_var));
@@ -1013,7 +903,7 @@ static int refuse_reserved(const struct config_server *s, struct ca_error *err)
                 const char *name = s->secrets.items[i];
                 struct config_origin o;
 
-                if (!config_is_reserved_secret(name))
+                if (!names_reserved_secret(name))
                         continue;
                 o = config_secret_origin(s, name);
                 return fail_at(err, &o,
@@ -1050,15 +940,7 @@ int config_load(struct config *cfg, const char *const *paths, size_t npaths,
         return config_finish(cfg, err);
 }
 
-bool config_is_reserved_secret(const char *name)
-{
-        return strncmp(name, "AGENT_", 6) == 0 || strncmp(name, "CODING_AGENTS_", 14) == 0;
-}
 
-bool config_is_launcher_stub(const char *name)
-{
-        return strcmp(name, "agent-cli") == 0 || strcmp(name, "model-api") == 0;
-}
 
 bool config_granted(const struct config *cfg, const char *server, const char *secret)
 {
@@ -1090,7 +972,7 @@ static bool names_secret(const char *s, const char *name)
 {
         struct find_secret f = {name, false};
 
-        return s && config_scan_placeholders(s, match_secret, &f, NULL, NULL) == 0 && f.found;
+        return s && names_scan_placeholders(s, match_secret, &f, NULL, NULL) == 0 && f.found;
 }
 
 struct config_origin config_secret_origin(const struct config_server *s, const char *secret)

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "config.h"
+#include "names.h"
 #include "error.h"
 #include "fileio.h"
 #include "paths.h"
@@ -38,7 +39,7 @@ static int open_dir(const char *root, bool create, struct ca_error *err)
 
 static int check_name(const char *name, struct ca_error *err)
 {
-        if (!config_is_trust_name(name) || strcmp(name, "system") == 0)
+        if (!names_trust_ok(name) || strcmp(name, "system") == 0)
                 return ca_error_input(err,
                                       "bad trust name '%s': 1-64 of [a-z0-9._-], not 'system'",
                                       name);
@@ -118,7 +119,7 @@ static int read_pins(int dfd, const char *name, char **out, size_t *n, struct ca
                 return r;
         for (char *l = strtok_r(b.data ? b.data : (char *) "", "\n", &save); l;
              l = strtok_r(NULL, "\n", &save)) {
-                if (*n == PINS_MAX || !config_is_pin(l))
+                if (*n == PINS_MAX || !names_pin_ok(l))
                         return ca_error_setx(err, EBADMSG, "'%s' is damaged", file);
                 out[*n] = strdup(l);
                 if (!out[*n])
@@ -142,7 +143,7 @@ int trust_add_pins(const char *root, const char *name, const char *const *pins, 
         if (r < 0)
                 return r;
         for (size_t i = 0; i < npins; i++) {
-                if (!config_is_pin(pins[i]))
+                if (!names_pin_ok(pins[i]))
                         return ca_error_input(err,
                                               "bad pin '%.80s': expected 'sha256//' and the "
                                               "base64 of a 32-byte SPKI hash",
@@ -243,7 +244,7 @@ int trust_list(const char *root, json_t **ret, struct ca_error *err)
                         continue;
                 memcpy(name, p, len - 4);
                 name[len - 4] = '\0';
-                if (strcmp(p + len - 4, ".pem") == 0 && config_is_trust_name(name)) {
+                if (strcmp(p + len - 4, ".pem") == 0 && names_trust_ok(name)) {
                         _cleanup_buf_ struct buf pem = BUF_INIT;
                         _cleanup_buf_ struct buf canonical = BUF_INIT;
                         _cleanup_free_ char *full = paths_join(dir, p);
@@ -264,7 +265,7 @@ int trust_list(const char *root, json_t **ret, struct ca_error *err)
                         row = json_pack("{s:s, s:s, s:I, s:o}", "name", name, "kind", "bundle",
                                         "count", (json_int_t) n, "certificates", cj);
                 } else if (len > 5 && strcmp(p + len - 5, ".pins") == 0 &&
-                           (name[len - 5] = '\0', config_is_trust_name(name))) {
+                           (name[len - 5] = '\0', names_trust_ok(name))) {
                         char *pins[PINS_MAX];
                         size_t n = 0;
                         json_t *pj = json_array();

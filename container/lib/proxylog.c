@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "egress.h"
+#include "egress_rules.h"
 #include "parse.h"
 
 #define ACCESS_FIELDS 13

@@ -30,12 +30,6 @@ int sandbox_expand(const char *tmpl, const struct sandbox_secret *secrets, size_
                    struct buf *out, const char **ret_missing,
                    size_t *ret_missing_len) CA_MUST_CHECK;
 
-/*
- * The absolute path of `command`: itself when it contains a '/', else the first executable
- * regular file named `command` in the fixed search path /usr/local/bin:/usr/bin:/bin (never
- * the caller's PATH: the launcher is privileged). Returns a new string or NULL (errno set).
- */
-char *sandbox_find_command(const char *command);
 
 /*
  * Builds the seccomp filter (libseccomp context, opaque here) that denies with EPERM: ptrace,

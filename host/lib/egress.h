@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "egress_rules.h"
 #include "json.h"
 #include "macro.h"
 
@@ -32,18 +33,6 @@ struct ca_error;
 
 #define EGRESS_DEFAULT_PORT 3128
 #define EGRESS_LOG_FORMAT "ca1"
-
-struct egress_rule {
-        const char *name;  /* "metadata", "private-address", ... */
-        const char *why;   /* one line for the error page and the docs */
-        const char *hint;  /* what a user can do about it */
-        const char *const *dst; /* NULL-terminated CIDRs for a `dst` ACL, or NULL */
-};
-
-/* The rules in the order squid applies them; `n` gets the count. */
-const struct egress_rule *egress_rules(size_t *n);
-/* The rule for an ERR_CA_* error code (or NULL). */
-const struct egress_rule *egress_rule_for_error(const char *err_code);
 
 struct egress_opts {
         const char *root;     /* absolute path of the rendered directory at run time */

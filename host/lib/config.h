@@ -14,7 +14,7 @@
  * CONFIG_SOURCE_WORKSPACE, merged only once the user approved its content (host/workspace.c).
  * A workspace source cannot grant secrets ([secrets] is refused there) and cannot define a
  * server that a user source defines too (it could change or shadow it); naming a secret in a
- * server is never a grant. Secrets the launcher keeps for itself (config_is_reserved_secret)
+ * server is never a grant. Secrets the launcher keeps for itself (names_reserved_secret)
  * can be neither named nor granted, whatever the source.
  *
  * Every error is "file:line:col: message" with bad_input set (exit status 2); nothing is ever
@@ -28,12 +28,11 @@
 #include <stdint.h>
 
 #include "json.h"
+#include "names.h"
 #include "macro.h"
 
 struct ca_error;
 
-/* Server names become user names (mcp_<name>, mcp_https_<name>), which Linux caps at 32. */
-#define CONFIG_SERVER_NAME_MAX 22
 #define CONFIG_MAX_SERVERS 256
 
 enum config_transport {
@@ -122,18 +121,14 @@ struct config {
         uint16_t *allow_ports;
         size_t nallow_ports;
         struct config_strv registries; /* names from config_registry_domains() */
-        uint64_t max_request_bytes;    /* 0 = CONFIG_MAX_REQUEST_DEFAULT */
-        uint64_t max_reply_bytes;      /* 0 = CONFIG_MAX_REPLY_DEFAULT */
+        uint64_t max_request_bytes;    /* 0 = LIMIT_REQUEST_DEFAULT */
+        uint64_t max_reply_bytes;      /* 0 = LIMIT_REPLY_DEFAULT */
         char **files; /* every file name seen, owned here */
         size_t nfiles;
 };
 
 #define CONFIG_INIT {0}
 
-/* Egress size caps (ARCHITECTURE §9): 10 MB request bodies, 100 MB replies. */
-#define CONFIG_MAX_REQUEST_DEFAULT ((uint64_t) 10 << 20)
-#define CONFIG_MAX_REPLY_DEFAULT ((uint64_t) 100 << 20)
-#define CONFIG_MAX_BODY_LIMIT ((uint64_t) 1 << 40)
 
 /*
  * The domains of a named package registry ("npm", "pypi", ...), as allow_domains entries, in a
@@ -145,12 +140,12 @@ const char *config_registry_names(void);
 
 static inline uint64_t config_max_request(const struct config *cfg)
 {
-        return cfg->max_request_bytes ? cfg->max_request_bytes : CONFIG_MAX_REQUEST_DEFAULT;
+        return cfg->max_request_bytes ? cfg->max_request_bytes : LIMIT_REQUEST_DEFAULT;
 }
 
 static inline uint64_t config_max_reply(const struct config *cfg)
 {
-        return cfg->max_reply_bytes ? cfg->max_reply_bytes : CONFIG_MAX_REPLY_DEFAULT;
+        return cfg->max_reply_bytes ? cfg->max_reply_bytes : LIMIT_REPLY_DEFAULT;
 }
 
 /* Parses one TOML source of the given trust and merges it over what `cfg` holds. */
@@ -187,16 +182,7 @@ int config_check_grants(const struct config *cfg, const char *grant_file,
 /* Where `server` names `secret` (its first placeholder, or bearer_token_env_var). */
 struct config_origin config_secret_origin(const struct config_server *s, const char *secret);
 
-/*
- * Secrets the launcher stores for itself (the agent CLIs' logins: AGENT_*; anything of its own:
- * CODING_AGENTS_*). Never released to an MCP server or helper: config refuses them, and the
- * broker refuses to issue or redeem them for any but the launcher's own stubs.
- */
-bool config_is_reserved_secret(const char *name);
 
-/* The launcher's own capability stubs ("agent-cli": agent-init's login capability;
- * "model-api": the model helper's). No MCP server may take one of these names. */
-bool config_is_launcher_stub(const char *name);
 
 /* Loads and merges `paths` in order, then config_finish(). */
 int config_load(struct config *cfg, const char *const *paths, size_t npaths,
@@ -210,24 +196,9 @@ const struct config_server *config_find_server(const struct config *cfg, const c
 const char *config_transport_name(enum config_transport t);
 const char *config_network_name(enum config_network n);
 
-/*
- * Scans `s` for placeholders and calls `cb` with each secret name (not NUL-terminated).
- * Returns 0, the first negative value `cb` returned, or -EINVAL for bad syntax with a short
- * static reason in *ret_reason and the byte offset in *ret_offset.
- */
-int config_scan_placeholders(const char *s, int (*cb)(void *userdata, const char *name,
-                                                      size_t len),
-                             void *userdata, const char **ret_reason,
-                             size_t *ret_offset) CA_MUST_CHECK;
 
-/* True for "sha256//" + the base64 of a 32-byte SPKI hash. */
-bool config_is_pin(const char *s);
 
-/* True for a trust bundle name: 1-64 of [a-z0-9._-], not starting with '.' or '-'. */
-bool config_is_trust_name(const char *s);
 
-/* True for a valid secret / environment variable name: [A-Za-z_][A-Za-z0-9_]*, <= 128. */
-bool config_is_secret_name(const char *s, size_t len);
 
 /* A JSON array of the strings / a JSON object of the pairs (NULL on OOM). */
 json_t *config_strv_json(const struct config_strv *v);

@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "config.h"
+#include "names.h"
 #include "error.h"
 #include "fileio.h"
 #include "secret.h"
@@ -55,7 +56,7 @@ struct txn {
 
 bool store_valid_name(const char *name)
 {
-        return config_is_secret_name(name, strlen(name));
+        return names_secret_ok(name, strlen(name));
 }
 
 int store_dirfd(const struct store *st)

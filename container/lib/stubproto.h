@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "names.h"
 #include "json.h"
 #include "macro.h"
 
@@ -29,7 +29,7 @@ enum stub_op {
 
 struct stub_msg {
         enum stub_op op;
-        char name[CONFIG_SERVER_NAME_MAX + 1]; /* spawn */
+        char name[NAMES_SERVER_MAX + 1]; /* spawn */
         int value;                             /* signal: signo; started: pid; exit: status */
         char message[256];                     /* error */
 };

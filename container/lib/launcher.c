@@ -39,6 +39,7 @@
 #include "parse.h"
 #include "sandbox.h"
 #include "secret.h"
+#include "spawn.h"
 #include "stubproto.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -247,7 +248,7 @@ static void exec_server(struct spawn_ctx *c)
                 n = redeem(c, got, CAP_MAX_SECRETS);
         for (size_t i = 0; i < n; i++)
                 sec[i] = (struct sandbox_secret){got[i].name, got[i].value};
-        path = sandbox_find_command(json_string_value(json_object_get(c->server, "command")));
+        path = spawn_find_command(json_string_value(json_object_get(c->server, "command")));
         if (!path)
                 child_fail(pipe_fd, "command", "not found in /usr/local/bin:/usr/bin:/bin");
         argv[0] = path;
