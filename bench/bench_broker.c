@@ -161,7 +161,7 @@ static void issue(const char *admin, const char *session, struct cred *c)
         c->capability = strdup(json_string_value(json_object_get(reply, "capability")));
         c->socket = strdup(json_string_value(json_object_get(reply, "socket")));
         if (!c->capability || !c->socket ||
-            !broker_hex_decode(json_string_value(json_object_get(reply, "key")), c->key,
+            !parse_hex(json_string_value(json_object_get(reply, "key")), c->key,
                                sizeof(c->key)))
                 exit(1);
         json_decref(reply);

@@ -43,6 +43,7 @@
 #include <sodium.h>
 
 #include "broker_client.h"
+#include "brokercred.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "error.h"
@@ -315,13 +316,10 @@ static void drop_sys_admin(void)
  */
 static void redeem_credential(const char *agent, const char *agent_dir, char **env_value)
 {
-        _cleanup_buf_ struct buf text = BUF_INIT;
-        _cleanup_json_ json_t *cred = NULL;
+        struct broker_credential cred;
         struct broker_redeemed got[1];
         struct ca_error err = {0};
         const struct image_credential *c;
-        uint8_t key[CAP_KEY_LEN];
-        const char *cap, *hex;
         int n;
 
         *env_value = NULL;
@@ -329,17 +327,10 @@ static void redeem_credential(const char *agent, const char *agent_dir, char **e
                 return;
         if (!agent)
                 die("a credential was given without --agent");
-        if (fileio_read_path(IMAGE_CREDENTIAL, 65536, &text, &err) < 0 ||
-            ca_json_parse(text.data, text.len, IMAGE_CREDENTIAL, &cred, &err) < 0)
+        if (brokercred_load(IMAGE_CREDENTIAL, &cred, &err) < 0)
                 die("%s", err.msg);
-        sodium_memzero(text.data, text.len);
-        cap = json_string_value(json_object_get(cred, "capability"));
-        hex = json_string_value(json_object_get(cred, "key"));
-        if (!cap || !hex ||
-            sodium_hex2bin(key, sizeof(key), hex, strlen(hex), NULL, NULL, NULL) < 0)
-                die("%s: not a credential", IMAGE_CREDENTIAL);
-        n = broker_redeem(IMAGE_BROKER_SOCKET, cap, key, got, 1, &err);
-        sodium_memzero(key, sizeof(key));
+        n = brokercred_redeem(&cred, NULL, got, 1, &err);
+        brokercred_clear(&cred);
         if (n < 0)
                 die("the broker refused the %s credential: %s", agent, err.msg);
         if (n != 1 || !(c = image_credential_find(agent, got[0].name))) {

@@ -52,6 +52,7 @@
 
 #include "audit.h"
 #include "broker_client.h"
+#include "brokercred.h"
 #include "buf.h"
 #include "capability.h"
 #include "cleanup.h"
@@ -964,23 +965,14 @@ static void share_unlock(CURL *e, curl_lock_data data, void *u)
 
 static int load_secrets(const char *credential, const char *token_file, struct ca_error *err)
 {
-        _cleanup_json_ json_t *cred = NULL;
+        _cleanup_brokercred_ struct broker_credential cred;
         struct broker_redeemed got[4];
-        uint8_t key[CAP_KEY_LEN];
-        const char *socket, *cap, *hex;
         _cleanup_close_ int fd = -1;
         int n;
 
-        if (ca_json_parse_file(credential, 65536, &cred, err) < 0)
+        if (brokercred_load(credential, &cred, err) < 0)
                 return -EINVAL;
-        socket = json_string_value(json_object_get(cred, "socket"));
-        cap = json_string_value(json_object_get(cred, "capability"));
-        hex = json_string_value(json_object_get(cred, "key"));
-        if (!socket || !cap || !hex ||
-            sodium_hex2bin(key, sizeof(key), hex, strlen(hex), NULL, NULL, NULL) < 0)
-                return ca_error_input(err, "'%s' is not a broker credential", credential);
-        n = broker_redeem(socket, cap, key, got, 4, err);
-        sodium_memzero(key, sizeof(key));
+        n = brokercred_redeem(&cred, NULL, got, 4, err);
         if (n < 0)
                 return n;
         if (n >= 1) {

@@ -16,6 +16,7 @@
 #include "broker.h"
 #include "broker_client.h"
 #include "broker_proto.h"
+#include "brokercred.h"
 #include "buf.h"
 #include "capability.h"
 #include "cleanup.h"
@@ -388,22 +389,24 @@ static int broker_issue(int argc, char **argv, struct cli_ctx *ctx)
                 return cli_usage_error(ctx, "issue needs --session, --stub, --secret and --uid");
         if (broker_admin_call(ctx, json_incref(req), NULL, 0, &reply, &err) < 0)
                 return cli_fail(&err);
-        cred = json_pack("{s:O, s:O, s:O, s:O, s:O}", "capability",
-                         json_object_get(reply, "capability"), "key",
-                         json_object_get(reply, "key"), "socket", json_object_get(reply, "socket"),
-                         "id", json_object_get(reply, "id"), "expiry",
-                         json_object_get(reply, "expiry"));
-        if (!cred || ca_json_pretty(cred, &out, &err) < 0)
-                return cli_error("cannot build the credential");
-        if (out_file) {
-                if (fileio_write_atomic(out_file, out.data, out.len, 0600, &err) < 0)
+        {
+                const char *cap = json_string_value(json_object_get(reply, "capability"));
+                const char *key = json_string_value(json_object_get(reply, "key"));
+                const char *sock = json_string_value(json_object_get(reply, "socket"));
+                const char *id = json_string_value(json_object_get(reply, "id"));
+                int64_t expiry = json_integer_value(json_object_get(reply, "expiry"));
+
+                if (out_file) {
+                        if (brokercred_write(out_file, cap, key, sock, id, expiry, &err) < 0)
+                                return cli_fail(&err);
+                        (void) printf("capability %s written to %s\n", id ? id : "?", out_file);
+                        return cli_finish(CLI_OK);
+                }
+                if (brokercred_format(cap, key, sock, id, expiry, &out, &err) < 0)
                         return cli_fail(&err);
-                (void) printf("capability %s written to %s\n",
-                              json_string_value(json_object_get(reply, "id")), out_file);
-        } else {
                 (void) fwrite(out.data, 1, out.len, stdout);
+                sodium_memzero(out.data, out.len);
         }
-        sodium_memzero(out.data, out.len);
         return cli_finish(CLI_OK);
 }
 
@@ -421,13 +424,12 @@ static int broker_redeem_cmd(int argc, char **argv, struct cli_ctx *ctx)
                 {0},
         };
         struct broker_redeemed got[CAP_MAX_SECRETS];
-        _cleanup_json_ json_t *cred = NULL;
+        _cleanup_brokercred_ struct broker_credential cred;
         struct ca_error err = {0};
         const char *cred_file = NULL;
         const char *socket = NULL;
         const char *want = NULL;
         const struct broker_redeemed *pick = NULL;
-        uint8_t key[CAP_KEY_LEN];
         uint64_t fdnum = 0;
         int out_fd = -1;
         int n;
@@ -465,16 +467,9 @@ static int broker_redeem_cmd(int argc, char **argv, struct cli_ctx *ctx)
         if (out_fd < 0)
                 return cli_usage_error(ctx,
                                        "say where the value goes: --fd N, or --stdout explicitly");
-        if (ca_json_parse_file(cred_file, 65536, &cred, &err) < 0)
+        if (brokercred_load(cred_file, &cred, &err) < 0)
                 return cli_fail(&err);
-        if (!socket)
-                socket = json_string_value(json_object_get(cred, "socket"));
-        if (!socket || !json_string_value(json_object_get(cred, "capability")) ||
-            !broker_hex_decode(json_string_value(json_object_get(cred, "key")), key, sizeof(key)))
-                return cli_usage_error(ctx, "'%s' is not a broker credential", cred_file);
-        n = broker_redeem(socket, json_string_value(json_object_get(cred, "capability")), key,
-                          got, CAP_MAX_SECRETS, &err);
-        sodium_memzero(key, sizeof(key));
+        n = brokercred_redeem(&cred, socket, got, CAP_MAX_SECRETS, &err);
         if (n < 0)
                 return cli_fail(&err);
         for (int i = 0; i < n; i++) {

@@ -13,6 +13,7 @@
 #include "broker.h"
 #include "cli.h"
 #include "broker_proto.h"
+#include "brokercred.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "credential.h"
@@ -92,8 +93,6 @@ int credential_issue(const struct cli_ctx *ctx, const char *session,
 {
         _cleanup_json_ json_t *reply = NULL;
         _cleanup_json_ json_t *issued = NULL;
-        _cleanup_json_ json_t *cred = NULL;
-        _cleanup_buf_ struct buf out = BUF_INIT;
         _cleanup_close_ int memfd = -1;
         const char *sock;
         int r;
@@ -117,13 +116,11 @@ int credential_issue(const struct cli_ctx *ctx, const char *session,
                 return ca_error_prefix(err, "issuing the %s credential's capability",
                                        which->agent);
         sock = json_string_value(json_object_get(issued, "socket"));
-        cred = json_pack("{s:O, s:O, s:s}", "capability", json_object_get(issued, "capability"),
-                         "key", json_object_get(issued, "key"), "socket",
-                         sock ? sock : "");
-        if (!cred || !sock || ca_json_pretty(cred, &out, err) < 0)
+        if (!sock)
                 return ca_error_setx(err, EPROTO, "the broker's answer to issue is incomplete");
-        r = fileio_write_atomic(out_file, out.data, out.len, 0600, err);
-        sodium_memzero(out.data, out.len);
+        r = brokercred_write(out_file, json_string_value(json_object_get(issued, "capability")),
+                             json_string_value(json_object_get(issued, "key")), sock, NULL, 0,
+                             err);
         if (r < 0)
                 return r;
         *ret_socket = strdup(sock);
@@ -142,8 +139,6 @@ static int issue_server(const struct cli_ctx *ctx, const char *session, const js
         const json_t *secrets = json_object_get(srv, "secrets");
         _cleanup_json_ json_t *only_bearer = NULL;
         _cleanup_json_ json_t *issued = NULL;
-        _cleanup_json_ json_t *cred = NULL;
-        _cleanup_buf_ struct buf out = BUF_INIT;
         _cleanup_free_ char *file = NULL;
         int r;
 
@@ -173,18 +168,14 @@ static int issue_server(const struct cli_ctx *ctx, const char *session, const js
                                        "issuing MCP server '%s' its capability (its secrets "
                                        "must be in the broker: coding-agents broker store NAME)",
                                        name);
-        cred = json_pack("{s:O, s:O, s:s}", "capability", json_object_get(issued, "capability"),
-                         "key", json_object_get(issued, "key"), "socket", IMAGE_BROKER_SOCKET);
         if (asprintf(&file, "%s/%s.cred", dir, name) < 0) {
                 file = NULL;
                 return ca_error_setx(err, ENOMEM, "out of memory");
         }
-        if (!cred || !json_object_get(issued, "capability") ||
-            ca_json_pretty(cred, &out, err) < 0)
-                return ca_error_setx(err, EPROTO, "the broker's answer to issue is incomplete");
-        r = fileio_write_atomic(file, out.data, out.len, 0600, err);
-        sodium_memzero(out.data, out.len);
-        return r;
+        /* The socket as the container sees it. */
+        return brokercred_write(file, json_string_value(json_object_get(issued, "capability")),
+                                json_string_value(json_object_get(issued, "key")),
+                                IMAGE_BROKER_SOCKET, NULL, 0, err);
 }
 
 /* A remote server's trust bundle (`trust = "NAME"`), copied next to its credential. */

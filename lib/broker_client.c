@@ -17,6 +17,7 @@
 #include "paths.h"
 #include "secret.h"
 #include "usock.h"
+#include "parse.h"
 
 char *broker_dir(const char *config_root)
 {
@@ -191,7 +192,7 @@ int broker_redeem(const char *socket_path, const char *cap_text, const uint8_t k
         broker_proof(key, "broker", nonce, cap.id, proof);
         names = json_object_get(reply, "secrets");
         n = json_array_size(names);
-        if (!broker_hex_decode(json_string_value(json_object_get(reply, "proof")), answer,
+        if (!parse_hex(json_string_value(json_object_get(reply, "proof")), answer,
                                sizeof(answer)) ||
             sodium_memcmp(answer, proof, sizeof(proof)) != 0) {
                 r = ca_error_setx(err, EPROTO, "the broker could not prove it holds the key");

@@ -17,6 +17,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "secret.h"
+#include "parse.h"
 
 #define ALL_SEALS (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)
 
@@ -28,16 +29,6 @@ static const char *const op_names[] = {
         [BROKER_OP_REDEEM] = "redeem",
 };
 
-bool broker_hex_decode(const char *hex, uint8_t *out, size_t n)
-{
-        size_t len = 0;
-        const char *end = NULL;
-
-        if (!hex || strlen(hex) != 2 * n)
-                return false;
-        return sodium_hex2bin(out, n, hex, 2 * n, NULL, &len, &end) == 0 && len == n &&
-               end == hex + 2 * n;
-}
 
 void broker_proof(const uint8_t key[CAP_KEY_LEN], const char *label,
                   const uint8_t nonce[BROKER_NONCE_LEN], const uint8_t id[CAP_ID_LEN],
@@ -193,7 +184,7 @@ static int parse_field(struct broker_request *req, unsigned flag, json_t *v, str
                 req->cgroup = s;
                 return 0;
         case F_BINARY:
-                if (!broker_hex_decode(s, req->binary_sha256, CAP_HASH_LEN))
+                if (!parse_hex(s, req->binary_sha256, CAP_HASH_LEN))
                         return ca_error_input(err, "bad binary_sha256");
                 req->has_binary = true;
                 return 0;
@@ -209,7 +200,7 @@ static int parse_field(struct broker_request *req, unsigned flag, json_t *v, str
                 req->max_uses = (uint16_t) u;
                 return 0;
         case F_CAP:
-                if (!broker_hex_decode(s, req->cap_id, CAP_ID_LEN))
+                if (!parse_hex(s, req->cap_id, CAP_ID_LEN))
                         return ca_error_input(err, "bad capability id");
                 req->has_cap_id = true;
                 return 0;
@@ -219,11 +210,11 @@ static int parse_field(struct broker_request *req, unsigned flag, json_t *v, str
                 req->capability = s;
                 return 0;
         case F_NONCE:
-                if (!broker_hex_decode(s, req->nonce, BROKER_NONCE_LEN))
+                if (!parse_hex(s, req->nonce, BROKER_NONCE_LEN))
                         return ca_error_input(err, "bad nonce");
                 return 0;
         case F_PROOF:
-                if (!broker_hex_decode(s, req->proof, CAP_MAC_LEN))
+                if (!parse_hex(s, req->proof, CAP_MAC_LEN))
                         return ca_error_input(err, "bad proof");
                 return 0;
         default:

@@ -99,5 +99,3 @@ void broker_proof(const uint8_t key[CAP_KEY_LEN], const char *label,
                   const uint8_t nonce[BROKER_NONCE_LEN], const uint8_t id[CAP_ID_LEN],
                   uint8_t out[CAP_MAC_LEN]);
 
-/* Parses exactly 2*n hex digits. */
-bool broker_hex_decode(const char *hex, uint8_t *out, size_t n);

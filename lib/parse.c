@@ -70,3 +70,29 @@ int parse_duration(const char *s, uint64_t max_seconds, uint64_t *ret_seconds)
         *ret_seconds = v;
         return 0;
 }
+
+int parse_hex_digit(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+bool parse_hex(const char *hex, uint8_t *out, size_t n)
+{
+        if (!hex)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                int hi = parse_hex_digit(hex[2 * i]);
+                int lo = hi < 0 ? -1 : parse_hex_digit(hex[2 * i + 1]);
+
+                if (lo < 0)
+                        return false;
+                out[i] = (uint8_t) (hi << 4 | lo);
+        }
+        return hex[2 * n] == '\0';
+}

@@ -31,6 +31,7 @@
 #include "json.h"
 #include "secret.h"
 #include "usock.h"
+#include "parse.h"
 
 /* B: wait for A's exec, then redeem over the inherited connection. */
 static int redeem_on(int conn, const char *cap, const uint8_t key[CAP_KEY_LEN])
@@ -106,7 +107,7 @@ int main(int argc, char **argv)
         cap = json_string_value(json_object_get(cred, "capability"));
         keyhex = json_string_value(json_object_get(cred, "key"));
         sock = json_string_value(json_object_get(cred, "socket"));
-        if (!cap || !keyhex || !sock || !broker_hex_decode(keyhex, key, sizeof(key)))
+        if (!cap || !keyhex || !sock || !parse_hex(keyhex, key, sizeof(key)))
                 return 2;
         conn = usock_connect(sock, &err);
         if (conn < 0 || pipe2(pipefd, O_CLOEXEC) < 0)

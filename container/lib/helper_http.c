@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "digest.h"
+#include "parse.h"
 
 const char *helper_verdict_reason(enum helper_verdict v)
 {
@@ -55,16 +56,6 @@ bool helper_visible_ascii(const char *s)
         return true;
 }
 
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
 
 static bool is_unreserved(char c)
 {
@@ -80,7 +71,7 @@ static bool is_pchar(char c)
 /* Checks one escape at s ("%XX"); false for malformed or forbidden decoded bytes. */
 static bool escape_ok(const char *s, bool in_path)
 {
-        int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
+        int hi = parse_hex_digit(s[1]), lo = hi < 0 ? -1 : parse_hex_digit(s[2]);
         int b;
 
         if (hi < 0 || lo < 0)

@@ -30,6 +30,7 @@
 #include "audit.h"
 #include "broker_client.h"
 #include "broker_proto.h"
+#include "brokercred.h"
 #include "buf.h"
 #include "capability.h"
 #include "cleanup.h"
@@ -128,7 +129,7 @@ struct spawn_ctx {
         const char *name;
         uid_t uid;
         const json_t *server;
-        const json_t *cred; /* NULL: no secrets */
+        const struct broker_credential *cred; /* NULL: no secrets */
         int fds[3];
         int pipe_fd;
         int sync_w, ack_r; /* child -> reaper "redeemed"; reaper -> child "socket gone" */
@@ -173,17 +174,10 @@ static size_t redeem(const struct spawn_ctx *c, struct broker_redeemed *got, siz
 {
         int pipe_fd = c->pipe_fd;
         struct ca_error err = {0};
-        uint8_t key[CAP_KEY_LEN];
-        const char *sock = c->broker_sock;
-        const char *cap = json_string_value(json_object_get(c->cred, "capability"));
-        const char *hex = json_string_value(json_object_get(c->cred, "key"));
         int n, dfd;
 
-        if (!sock || !cap || !hex ||
-            sodium_hex2bin(key, sizeof(key), hex, strlen(hex), NULL, NULL, NULL) < 0)
-                child_fail(pipe_fd, "redeem", "the credential file is not a broker credential");
-        n = broker_redeem(sock, cap, key, got, max, &err);
-        sodium_memzero(key, sizeof(key));
+        /* Through the session socket as bound into the server's tmpfs. */
+        n = brokercred_redeem(c->cred, c->broker_sock, got, max, &err);
         if (n < 0)
                 child_fail(pipe_fd, "redeem", err.msg);
         /* Tell the reaper, and wait until it has removed the broker socket from our view. */
@@ -402,12 +396,11 @@ static void run_reaper(struct spawn_ctx *c, bool no_network)
         if (c->cred) {
                 /* The server's UID cannot reach the broker's directory: the session socket is
                  * bound into its tmpfs for the redemption only, then unmounted. */
-                const char *sock = json_string_value(json_object_get(c->cred, "socket"));
+                const char *sock = c->cred->socket;
+                struct stat st;
                 int fd;
 
-                struct stat st;
-
-                if (!sock)
+                if (!sock[0])
                         child_fail(pipe_fd, "redeem", "the credential names no socket");
                 if (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
                         child_fail(pipe_fd, "redeem",
@@ -554,7 +547,7 @@ int launcher_serve_stub(const struct launcher_cfg *cfg, int conn)
         struct ca_error err = {0};
         struct stub_msg m;
         struct spawn_ctx c = {.fds = {-1, -1, -1}};
-        _cleanup_json_ json_t *cred = NULL;
+        _cleanup_brokercred_ struct broker_credential cred;
         int fds[3], pipefd[2], status = 0, n;
         size_t nfds = 0;
         const json_t *server, *secrets;
@@ -590,9 +583,9 @@ int launcher_serve_stub(const struct launcher_cfg *cfg, int conn)
                 char path[700];
 
                 (void) snprintf(path, sizeof(path), "%s/%s.cred", cfg->cred_dir, m.name);
-                if (ca_json_parse_file(path, 65536, &cred, &err) < 0)
+                if (brokercred_load(path, &cred, &err) < 0)
                         return refuse(cfg, conn, m.name, peer.uid, "no credential for this server");
-                c.cred = cred;
+                c.cred = &cred;
         }
         network = json_string_value(json_object_get(server, "network"));
         if (pipe2(pipefd, O_CLOEXEC) < 0)

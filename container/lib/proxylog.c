@@ -95,16 +95,6 @@ static int tok_opt_len(const struct tok *t, int64_t *out)
         return 0;
 }
 
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
 
 /* The host as squid logs it: a name, an IPv4 address or "%5B<IPv6>%5D". */
 static int copy_host(char *dst, size_t size, const struct tok *t)
@@ -125,8 +115,8 @@ static int copy_host(char *dst, size_t size, const struct tok *t)
 
                         if (i + 2 >= t->len)
                                 return -EINVAL;
-                        hi = hexval(t->p[i + 1]);
-                        lo = hexval(t->p[i + 2]);
+                        hi = parse_hex_digit(t->p[i + 1]);
+                        lo = parse_hex_digit(t->p[i + 2]);
                         if (hi < 0 || lo < 0)
                                 return -EINVAL;
                         c = (char) (hi * 16 + lo);

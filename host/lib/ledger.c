@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fileio.h"
+#include "parse.h"
 
 struct ledger {
         int dirfd;
@@ -113,26 +114,6 @@ static json_t *entry_json(const struct ledger_entry *e)
         return o;
 }
 
-static bool hex_to(const char *hex, uint8_t *out, size_t n)
-{
-        if (!hex || strlen(hex) != 2 * n)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                unsigned v = 0;
-                for (size_t k = 0; k < 2; k++) {
-                        char c = hex[2 * i + k];
-                        v <<= 4;
-                        if (c >= '0' && c <= '9')
-                                v |= (unsigned) (c - '0');
-                        else if (c >= 'a' && c <= 'f')
-                                v |= (unsigned) (c - 'a' + 10);
-                        else
-                                return false;
-                }
-                out[i] = (uint8_t) v;
-        }
-        return true;
-}
 
 static int entry_from_json(json_t *o, struct ledger_entry *e)
 {
@@ -142,7 +123,7 @@ static int entry_from_json(json_t *o, struct ledger_entry *e)
         size_t i;
 
         memset(e, 0, sizeof(*e));
-        if (!hex_to(json_string_value(json_object_get(o, "id")), c->id, CAP_ID_LEN))
+        if (!parse_hex(json_string_value(json_object_get(o, "id")), c->id, CAP_ID_LEN))
                 return -EBADMSG;
         s = json_string_value(json_object_get(o, "session"));
         if (!s || strlen(s) > CAP_SESSION_MAX)
@@ -174,7 +155,7 @@ static int entry_from_json(json_t *o, struct ledger_entry *e)
         }
         s = json_string_value(json_object_get(o, "binary_sha256"));
         if (s) {
-                if (!hex_to(s, c->binary_sha256, CAP_HASH_LEN))
+                if (!parse_hex(s, c->binary_sha256, CAP_HASH_LEN))
                         return -EBADMSG;
                 c->has_binary = true;
         }

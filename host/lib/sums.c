@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fileio.h"
+#include "parse.h"
 #include "tree.h"
 
 #define SUMS_FILE_MAX ((size_t) 64 << 20)
@@ -54,13 +55,11 @@ void sums_clear(struct sums *s)
         s->n = 0;
 }
 
+
+/* SHA256SUMS holds lower-case hex only (its canonical form). */
 static int hexval(char c)
 {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
+        return c >= 'A' && c <= 'F' ? -1 : parse_hex_digit(c);
 }
 
 int sums_parse(const char *data, size_t len, struct sums *out, struct ca_error *err)

@@ -12,6 +12,7 @@
 #include "broker_proto.h"
 #include "error.h"
 #include "secret.h"
+#include "parse.h"
 
 static int parse(const char *s, struct broker_request *req, struct ca_error *err)
 {
@@ -177,11 +178,11 @@ static void test_broker_proof(void **state)
         assert_memory_not_equal(a, b, CAP_MAC_LEN);
         broker_proof(key, NULL, nonce, id, b);
         assert_memory_equal(a, b, CAP_MAC_LEN);
-        assert_true(broker_hex_decode("00ff10ab", hex, 4));
+        assert_true(parse_hex("00ff10ab", hex, 4));
         assert_int_equal(hex[1], 0xff);
-        assert_false(broker_hex_decode("00ff10a", hex, 4));
-        assert_false(broker_hex_decode("00ff10ag", hex, 4));
-        assert_false(broker_hex_decode(NULL, hex, 4));
+        assert_false(parse_hex("00ff10a", hex, 4));
+        assert_false(parse_hex("00ff10ag", hex, 4));
+        assert_false(parse_hex(NULL, hex, 4));
 }
 
 int main(void)
