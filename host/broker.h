@@ -5,10 +5,13 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
+#include "capability.h"
 #include "macro.h"
 
 struct ca_error;
@@ -43,6 +46,48 @@ int broker_ensure_running(const char *self_exe, const char *config_root,
  */
 int broker_admin_call(const struct cli_ctx *ctx, json_t *req, const int *fds, size_t nfds,
                       json_t **ret, struct ca_error *err) CA_MUST_CHECK;
+
+/* ---- typed admin calls (the JSON of the wire protocol stays in host/broker_admin.c) ---- */
+
+struct ca_secret;
+
+struct broker_issue {
+        const char *session;
+        const char *stub;
+        const char *const *secrets;
+        size_t nsecrets;
+        uint32_t uid;
+        const char *cgroup;        /* NULL: not bound to a cgroup */
+        const char *binary_sha256; /* hex, NULL: not bound to a binary */
+        uint64_t ttl;              /* seconds */
+        uint16_t max_uses;
+};
+
+struct broker_issued {
+        char capability[CAP_TEXT_MAX + 1];
+        char key_hex[2 * CAP_KEY_LEN + 1]; /* the proof key: zeroed by broker_issued_clear */
+        char id[2 * CAP_ID_LEN + 1];
+        char socket[1025];
+        int64_t expiry;
+};
+
+/* Stores `value` as secret `name`; *ret_unchanged (may be NULL) when it held that already. */
+int broker_admin_store(const struct cli_ctx *ctx, const char *name, const struct ca_secret *value,
+                       bool *ret_unchanged, struct ca_error *err) CA_MUST_CHECK;
+/* Issues one capability. */
+int broker_admin_issue(const struct cli_ctx *ctx, const struct broker_issue *req,
+                       struct broker_issued *out, struct ca_error *err) CA_MUST_CHECK;
+void broker_issued_clear(struct broker_issued *out);
+/* Revokes every capability of `session` (the kill switch). */
+int broker_admin_revoke_session(const struct cli_ctx *ctx, const char *session,
+                                struct ca_error *err) CA_MUST_CHECK;
+/* Revokes one capability by its id (hex). */
+int broker_admin_revoke_cap(const struct cli_ctx *ctx, const char *id,
+                            struct ca_error *err) CA_MUST_CHECK;
+/* "health", "list", "rm" (with `name`), "rotate-master", "dump" (with `name` = the session):
+ * the daemon's answer in *ret. */
+int broker_admin_query(const struct cli_ctx *ctx, const char *op, const char *name, json_t **ret,
+                       struct ca_error *err) CA_MUST_CHECK;
 
 /* The running binary's path (static storage), or NULL. */
 const char *broker_self_exe(void);

@@ -221,11 +221,7 @@ static int broker_store(int argc, char **argv, struct cli_ctx *ctx)
         }
         if (!value)
                 return cli_error("cannot allocate secure memory");
-        memfd = broker_secret_memfd(value, &err);
-        if (memfd < 0)
-                return cli_fail(&err);
-        if (broker_admin_call(ctx, json_pack("{s:s, s:s}", "op", "store", "name", name), &memfd, 1,
-                       &reply, &err) < 0)
+        if (broker_admin_store(ctx, name, value, NULL, &err) < 0)
                 return cli_fail(&err);
         (void) printf("stored %s (%zu bytes)\n", name, value->len);
         return cli_finish(CLI_OK);
@@ -259,7 +255,7 @@ static int broker_list(int argc, char **argv, struct cli_ctx *ctx)
         }
         if (optind < argc)
                 return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
-        if (broker_admin_call(ctx, json_pack("{s:s}", "op", "list"), NULL, 0, &reply, &err) < 0)
+        if (broker_admin_query(ctx, "list", NULL, &reply, &err) < 0)
                 return cli_fail(&err);
         if (json)
                 return print_json(json_object_get(reply, "secrets"));
@@ -276,14 +272,11 @@ static int simple_op(int argc, char **argv, struct cli_ctx *ctx, const char *op,
 {
         _cleanup_json_ json_t *reply = NULL;
         struct ca_error err = {0};
-        json_t *req;
         int r = no_options(argc, argv, ctx, nargs);
 
         if (r >= 0)
                 return r;
-        req = nargs ? json_pack("{s:s, s:s}", "op", op, "name", argv[optind])
-                    : json_pack("{s:s}", "op", op);
-        if (broker_admin_call(ctx, req, NULL, 0, &reply, &err) < 0)
+        if (broker_admin_query(ctx, op, nargs ? argv[optind] : NULL, &reply, &err) < 0)
                 return cli_fail(&err);
         if (strcmp(op, "health") == 0)
                 (void) printf("broker: up (pid %" JSON_INTEGER_FORMAT ", version %s, %" JSON_INTEGER_FORMAT
@@ -314,100 +307,117 @@ static int broker_issue(int argc, char **argv, struct cli_ctx *ctx)
                 {"out", required_argument, NULL, 'o'},
                 {0},
         };
-        _cleanup_json_ json_t *req = json_pack("{s:s, s:[]}", "op", "issue", "secrets");
-        _cleanup_json_ json_t *reply = NULL;
-        _cleanup_json_ json_t *cred = NULL;
+        struct broker_issue req = {.ttl = 1800, .max_uses = 1};
+        const char *secrets[CAP_MAX_SECRETS];
+        struct broker_issued issued;
         _cleanup_buf_ struct buf out = BUF_INIT;
         struct ca_error err = {0};
         const char *out_file = NULL;
+        bool has_uid = false;
         uint64_t v = 0;
         char hash[2 * DIGEST_SHA256_LEN + 1];
-        int c;
+        int c, status;
 
-        if (!req)
-                return cli_error("out of memory");
+        req.secrets = secrets;
         optind = 0;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'h':
-                        return cli_help(usage);
+                        status = cli_help(usage);
+                        goto out;
                 case 's':
-                        (void) json_object_set_new(req, "session", json_string(optarg));
+                        req.session = optarg;
                         break;
                 case 'n':
-                        (void) json_object_set_new(req, "stub", json_string(optarg));
+                        req.stub = optarg;
                         break;
                 case 'k': {
-                        _cleanup_free_ char *copy = strdup(optarg);
                         char *save = NULL;
-                        if (!copy)
-                                return cli_error("out of memory");
-                        for (char *t = strtok_r(copy, ",", &save); t;
-                             t = strtok_r(NULL, ",", &save))
-                                (void) json_array_append_new(json_object_get(req, "secrets"),
-                                                             json_string(t));
+
+                        for (char *t = strtok_r(optarg, ",", &save); t;
+                             t = strtok_r(NULL, ",", &save)) {
+                                if (req.nsecrets == CAP_MAX_SECRETS) {
+                                        status = cli_usage_error(ctx, "more than %d secrets",
+                                                                 CAP_MAX_SECRETS);
+                                        goto out;
+                                }
+                                secrets[req.nsecrets++] = t;
+                        }
                         break;
                 }
                 case 'u':
-                        if (parse_uint(optarg, 0, 0xfffffffeu, &v) < 0)
-                                return cli_usage_error(ctx, "bad --uid '%s'", optarg);
-                        (void) json_object_set_new(req, "uid", json_integer((json_int_t) v));
+                        if (parse_uint(optarg, 0, 0xfffffffeu, &v) < 0) {
+                                status = cli_usage_error(ctx, "bad --uid '%s'", optarg);
+                                goto out;
+                        }
+                        req.uid = (uint32_t) v;
+                        has_uid = true;
                         break;
                 case 'c':
-                        (void) json_object_set_new(req, "cgroup", json_string(optarg));
+                        req.cgroup = optarg;
                         break;
                 case 'b':
-                        if (digest_file_hex(optarg, hash, &err) < 0)
-                                return cli_fail(&err);
-                        (void) json_object_set_new(req, "binary_sha256", json_string(hash));
+                        if (digest_file_hex(optarg, hash, &err) < 0) {
+                                status = cli_fail(&err);
+                                goto out;
+                        }
+                        req.binary_sha256 = hash;
                         break;
                 case 't':
-                        if (parse_duration(optarg, BROKER_TTL_MAX, &v) < 0)
-                                return cli_usage_error(ctx,
-                                                       "bad --ttl '%s' (e.g. 90s, 30m, 12h, 7d)",
-                                                       optarg);
-                        (void) json_object_set_new(req, "ttl", json_integer((json_int_t) v));
+                        if (parse_duration(optarg, BROKER_TTL_MAX, &v) < 0) {
+                                status = cli_usage_error(ctx, "bad --ttl '%s' (e.g. 90s, 30m, "
+                                                              "12h, 7d)",
+                                                         optarg);
+                                goto out;
+                        }
+                        req.ttl = v;
                         break;
                 case 'm':
-                        if (parse_uint(optarg, 1, 65535, &v) < 0)
-                                return cli_usage_error(ctx, "bad --max-uses '%s'", optarg);
-                        (void) json_object_set_new(req, "max_uses", json_integer((json_int_t) v));
+                        if (parse_uint(optarg, 1, 65535, &v) < 0) {
+                                status = cli_usage_error(ctx, "bad --max-uses '%s'", optarg);
+                                goto out;
+                        }
+                        req.max_uses = (uint16_t) v;
                         break;
                 case 'o':
                         out_file = optarg;
                         break;
                 default:
-                        return cli_usage_error(ctx, "unknown option");
+                        status = cli_usage_error(ctx, "unknown option");
+                        goto out;
                 }
         }
-        if (optind < argc)
-                return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
-        if (!json_object_get(req, "ttl"))
-                (void) json_object_set_new(req, "ttl", json_integer(1800));
-        if (!json_object_get(req, "session") || !json_object_get(req, "stub") ||
-            !json_object_get(req, "uid") || json_array_size(json_object_get(req, "secrets")) == 0)
-                return cli_usage_error(ctx, "issue needs --session, --stub, --secret and --uid");
-        if (broker_admin_call(ctx, json_incref(req), NULL, 0, &reply, &err) < 0)
-                return cli_fail(&err);
-        {
-                const char *cap = json_string_value(json_object_get(reply, "capability"));
-                const char *key = json_string_value(json_object_get(reply, "key"));
-                const char *sock = json_string_value(json_object_get(reply, "socket"));
-                const char *id = json_string_value(json_object_get(reply, "id"));
-                int64_t expiry = json_integer_value(json_object_get(reply, "expiry"));
-
-                if (out_file) {
-                        if (brokercred_write(out_file, cap, key, sock, id, expiry, &err) < 0)
-                                return cli_fail(&err);
-                        (void) printf("capability %s written to %s\n", id ? id : "?", out_file);
-                        return cli_finish(CLI_OK);
+        if (optind < argc) {
+                status = cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
+                goto out;
+        }
+        if (!req.session || !req.stub || !has_uid || req.nsecrets == 0) {
+                status = cli_usage_error(ctx, "issue needs --session, --stub, --secret and --uid");
+                goto out;
+        }
+        if (broker_admin_issue(ctx, &req, &issued, &err) < 0) {
+                status = cli_fail(&err);
+                goto out;
+        }
+        if (out_file) {
+                if (brokercred_write(out_file, issued.capability, issued.key_hex, issued.socket,
+                                     issued.id, issued.expiry, &err) < 0) {
+                        status = cli_fail(&err);
+                } else {
+                        (void) printf("capability %s written to %s\n", issued.id, out_file);
+                        status = cli_finish(CLI_OK);
                 }
-                if (brokercred_format(cap, key, sock, id, expiry, &out, &err) < 0)
-                        return cli_fail(&err);
+        } else if (brokercred_format(issued.capability, issued.key_hex, issued.socket, issued.id,
+                                     issued.expiry, &out, &err) < 0) {
+                status = cli_fail(&err);
+        } else {
                 (void) fwrite(out.data, 1, out.len, stdout);
                 sodium_memzero(out.data, out.len);
+                status = cli_finish(CLI_OK);
         }
-        return cli_finish(CLI_OK);
+        broker_issued_clear(&issued);
+out:
+        return status;
 }
 
 /* ---- redeem ----------------------------------------------------------------------------------- */
@@ -501,8 +511,7 @@ static int broker_revoke(int argc, char **argv, struct cli_ctx *ctx)
                 {"session", required_argument, NULL, 's'},
                 {0},
         };
-        _cleanup_json_ json_t *req = json_pack("{s:s}", "op", "revoke");
-        _cleanup_json_ json_t *reply = NULL;
+        const char *cap = NULL, *session = NULL;
         struct ca_error err = {0};
         int c;
 
@@ -512,18 +521,19 @@ static int broker_revoke(int argc, char **argv, struct cli_ctx *ctx)
                 case 'h':
                         return cli_help(usage);
                 case 'c':
-                        (void) json_object_set_new(req, "cap", json_string(optarg));
+                        cap = optarg;
                         break;
                 case 's':
-                        (void) json_object_set_new(req, "session", json_string(optarg));
+                        session = optarg;
                         break;
                 default:
                         return cli_usage_error(ctx, "unknown option");
                 }
         }
-        if (optind < argc || json_object_size(req) != 2)
+        if (optind < argc || !cap == !session)
                 return cli_usage_error(ctx, "revoke takes exactly one of --cap ID, --session S");
-        if (broker_admin_call(ctx, json_incref(req), NULL, 0, &reply, &err) < 0)
+        if ((cap ? broker_admin_revoke_cap(ctx, cap, &err)
+                 : broker_admin_revoke_session(ctx, session, &err)) < 0)
                 return cli_fail(&err);
         (void) printf("revoked\n");
         return cli_finish(CLI_OK);
@@ -562,8 +572,7 @@ static int broker_dump(int argc, char **argv, struct cli_ctx *ctx)
         }
         if (optind < argc || !session)
                 return cli_usage_error(ctx, "dump needs --session S");
-        if (broker_admin_call(ctx, json_pack("{s:s, s:s}", "op", "dump", "session", session), NULL, 0,
-                       &reply, &err) < 0)
+        if (broker_admin_query(ctx, "dump", session, &reply, &err) < 0)
                 return cli_fail(&err);
         if (json)
                 return print_json(reply);
@@ -653,8 +662,7 @@ int cmd_kill(int argc, char **argv, struct cli_ctx *ctx)
         name = argv[optind];
         if (!capability_valid_session(name))
                 return cli_usage_error(ctx, "bad session name '%s'", name);
-        if (broker_admin_call(ctx, json_pack("{s:s, s:s}", "op", "revoke", "session", name), NULL, 0,
-                       &reply, &err) < 0)
+        if (broker_admin_revoke_session(ctx, name, &err) < 0)
                 return cli_fail(&err);
         (void) printf("session %s: all capabilities revoked\n", name);
         if (runtime_open("docker", endpoint, &rt, &err) < 0)

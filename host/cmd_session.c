@@ -31,6 +31,7 @@
 #include "fileio.h"
 #include "image.h"
 #include "json.h"
+#include "manifest.h"
 #include "parse.h"
 #include "paths.h"
 #include "profile.h"
@@ -362,20 +363,22 @@ static void report_timing(double t_entry, double engine_ms)
 }
 
 /* The MCP servers' capabilities: the redeeming programs are this install's, as in the image. */
-static int issue_servers(const struct cli_ctx *ctx, const char *session, const json_t *manifest,
+static int issue_servers(const struct cli_ctx *ctx, const char *session, json_t *manifest,
                          const char *cgroup, const char *ctl, struct ca_error *err)
 {
         _cleanup_free_ char *launcher = session_sibling("mcp-stub-launcher");
         _cleanup_free_ char *helper = session_sibling("mcp-helper");
         char launcher_sha[DIGEST_SHA256_HEX_LEN + 1], helper_sha[DIGEST_SHA256_HEX_LEN + 1];
+        _cleanup_manifest_ struct manifest m = MANIFEST_INIT;
 
         if (!launcher || !helper)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         if (digest_file_hex(launcher, launcher_sha, err) < 0 ||
-            digest_file_hex(helper, helper_sha, err) < 0)
+            digest_file_hex(helper, helper_sha, err) < 0 ||
+            manifest_from_json(manifest, &m, err) < 0)
                 return -EIO;
-        return credential_issue_servers(ctx, session, manifest, cgroup, launcher_sha, helper_sha,
-                                        ctl, err);
+        return credential_issue_servers(ctx, session, &m, cgroup, launcher_sha, helper_sha, ctl,
+                                        err);
 }
 
 static int start_session(struct cli_ctx *ctx, const struct run_opts *o)
@@ -718,9 +721,7 @@ fail:
         if (issued) {
                 _cleanup_json_ json_t *reply = NULL;
 
-                if (broker_admin_call(ctx, json_pack("{s:s, s:s}", "op", "revoke", "session",
-                                                     session),
-                                      NULL, 0, &reply, &err) < 0)
+                if (broker_admin_revoke_session(ctx, session, &err) < 0)
                         (void) cli_fail(&err);
         }
         t_revoke = now_ms();

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "broker_proto.h"
 #include "brokercred.h"
+#include "manifest.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "credential.h"
@@ -91,99 +92,100 @@ int credential_issue(const struct cli_ctx *ctx, const char *session,
                      const char *cgroup, const char *agent_init_sha256, const char *out_file,
                      char **ret_socket, struct ca_error *err)
 {
-        _cleanup_json_ json_t *reply = NULL;
-        _cleanup_json_ json_t *issued = NULL;
-        _cleanup_close_ int memfd = -1;
-        const char *sock;
+        const char *const secrets[] = {which->secret};
+        const struct broker_issue req = {
+                .session = session,
+                .stub = IMAGE_CREDENTIAL_STUB,
+                .secrets = secrets,
+                .nsecrets = 1,
+                .uid = 0,
+                .cgroup = cgroup,
+                .binary_sha256 = agent_init_sha256,
+                .ttl = CREDENTIAL_TTL,
+                .max_uses = 1,
+        };
+        struct broker_issued issued;
         int r;
 
-        memfd = broker_secret_memfd(value, err);
-        if (memfd < 0)
-                return memfd;
-        r = broker_admin_call(ctx, json_pack("{s:s, s:s}", "op", "store", "name", which->secret),
-                              &memfd, 1, &reply, err);
+        r = broker_admin_store(ctx, which->secret, value, NULL, err);
         if (r < 0)
                 return ca_error_prefix(err, "storing the %s credential in the broker",
                                        which->agent);
-        r = broker_admin_call(ctx,
-                              json_pack("{s:s, s:s, s:s, s:[s], s:i, s:s, s:s, s:i, s:i}", "op",
-                                        "issue", "session", session, "stub", IMAGE_CREDENTIAL_STUB,
-                                        "secrets", which->secret, "uid", 0, "cgroup", cgroup,
-                                        "binary_sha256", agent_init_sha256, "ttl", CREDENTIAL_TTL, "max_uses",
-                                        1),
-                              NULL, 0, &issued, err);
+        r = broker_admin_issue(ctx, &req, &issued, err);
         if (r < 0)
                 return ca_error_prefix(err, "issuing the %s credential's capability",
                                        which->agent);
-        sock = json_string_value(json_object_get(issued, "socket"));
-        if (!sock)
-                return ca_error_setx(err, EPROTO, "the broker's answer to issue is incomplete");
-        r = brokercred_write(out_file, json_string_value(json_object_get(issued, "capability")),
-                             json_string_value(json_object_get(issued, "key")), sock, NULL, 0,
+        r = brokercred_write(out_file, issued.capability, issued.key_hex, issued.socket, NULL, 0,
                              err);
-        if (r < 0)
-                return r;
-        *ret_socket = strdup(sock);
-        return *ret_socket ? 0 : ca_error_setx(err, ENOMEM, "out of memory");
+        if (r >= 0) {
+                *ret_socket = strdup(issued.socket);
+                if (!*ret_socket)
+                        r = ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        broker_issued_clear(&issued);
+        return r;
 }
 
 /* One server's capability: its secrets, bound to its UID, the session's cgroup and the binary
  * that redeems (the stub launcher's sandbox child, or mcp-helper), written to dir/<name>.cred
  * with the in-container socket path. */
-static int issue_server(const struct cli_ctx *ctx, const char *session, const json_t *srv,
-                        const char *cgroup, const char *binary_sha256, const char *dir,
-                        unsigned max_uses, struct ca_error *err)
+static int issue_server(const struct cli_ctx *ctx, const char *session,
+                        const struct manifest_server *srv, const char *cgroup,
+                        const char *binary_sha256, const char *dir, unsigned max_uses,
+                        struct ca_error *err)
 {
-        const char *name = json_string_value(json_object_get(srv, "name"));
-        const char *bearer = json_string_value(json_object_get(srv, "bearer_token_env_var"));
-        const json_t *secrets = json_object_get(srv, "secrets");
-        _cleanup_json_ json_t *only_bearer = NULL;
-        _cleanup_json_ json_t *issued = NULL;
+        struct broker_issue req = {
+                .session = session,
+                .stub = srv->name,
+                .secrets = srv->secrets.items,
+                .nsecrets = srv->secrets.len,
+                .uid = (uint32_t) srv->uid,
+                .cgroup = cgroup,
+                .binary_sha256 = binary_sha256,
+                .ttl = SERVER_CREDENTIAL_TTL,
+                .max_uses = (uint16_t) max_uses,
+        };
+        const char *only_bearer[1] = {srv->bearer};
+        struct broker_issued issued;
         _cleanup_free_ char *file = NULL;
         int r;
 
         /* A helper's capability holds its upstream bearer token and nothing else (mcp-helper
          * sends the first secret it redeems as `Authorization: Bearer`). */
-        if (json_object_get(srv, "helper")) {
-                if (json_array_size(secrets) > (bearer ? 1u : 0u))
+        if (srv->transport != MANIFEST_STDIO) {
+                if (srv->secrets.len > (srv->bearer ? 1u : 0u))
                         return ca_error_input(err,
                                               "remote MCP server '%s': placeholders in its url "
                                               "or headers are not supported in sessions yet "
                                               "(only bearer_token_env_var)",
-                                              name);
-                only_bearer = bearer ? json_pack("[s]", bearer) : json_array();
-                if (!only_bearer)
-                        return ca_error_setx(err, ENOMEM, "out of memory");
-                secrets = only_bearer;
+                                              srv->name);
+                req.secrets = only_bearer;
+                req.nsecrets = srv->bearer ? 1 : 0;
         }
-        r = broker_admin_call(ctx,
-                              json_pack("{s:s, s:s, s:s, s:O, s:I, s:s, s:s, s:i, s:i}", "op",
-                                        "issue", "session", session, "stub", name, "secrets",
-                                        secrets, "uid", json_integer_value(json_object_get(srv, "uid")),
-                                        "cgroup", cgroup, "binary_sha256", binary_sha256, "ttl",
-                                        SERVER_CREDENTIAL_TTL, "max_uses", (int) max_uses),
-                              NULL, 0, &issued, err);
+        r = broker_admin_issue(ctx, &req, &issued, err);
         if (r < 0)
                 return ca_error_prefix(err,
                                        "issuing MCP server '%s' its capability (its secrets "
                                        "must be in the broker: coding-agents broker store NAME)",
-                                       name);
-        if (asprintf(&file, "%s/%s.cred", dir, name) < 0) {
+                                       srv->name);
+        if (asprintf(&file, "%s/%s.cred", dir, srv->name) < 0) {
                 file = NULL;
+                broker_issued_clear(&issued);
                 return ca_error_setx(err, ENOMEM, "out of memory");
         }
         /* The socket as the container sees it. */
-        return brokercred_write(file, json_string_value(json_object_get(issued, "capability")),
-                                json_string_value(json_object_get(issued, "key")),
-                                IMAGE_BROKER_SOCKET, NULL, 0, err);
+        r = brokercred_write(file, issued.capability, issued.key_hex, IMAGE_BROKER_SOCKET, NULL,
+                             0, err);
+        broker_issued_clear(&issued);
+        return r;
 }
 
 /* A remote server's trust bundle (`trust = "NAME"`), copied next to its credential. */
-static int copy_bundle(const char *config_root, const json_t *srv, const char *dir,
-                       struct ca_error *err)
+static int copy_bundle(const char *config_root, const struct manifest_server *srv,
+                       const char *dir, struct ca_error *err)
 {
-        const char *trust = json_string_value(json_object_get(srv, "trust"));
-        const char *name = json_string_value(json_object_get(srv, "name"));
+        const char *trust = srv->trust;
+        const char *name = srv->name;
         _cleanup_buf_ struct buf pem = BUF_INIT;
         _cleanup_free_ char *src = NULL, *dst = NULL;
 
@@ -198,24 +200,21 @@ static int copy_bundle(const char *config_root, const json_t *srv, const char *d
 }
 
 int credential_issue_servers(const struct cli_ctx *ctx, const char *session,
-                             const json_t *manifest, const char *cgroup,
+                             const struct manifest *manifest, const char *cgroup,
                              const char *launcher_sha256, const char *helper_sha256,
                              const char *control_dir, struct ca_error *err)
 {
         _cleanup_free_ char *stubs = paths_join(control_dir, "stubs");
         _cleanup_free_ char *helpers = paths_join(control_dir, "helpers");
-        const json_t *srv;
-        size_t i;
-
         if (!stubs || !helpers)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         if (fileio_mkdir_p(stubs, 0700, err) < 0 || fileio_mkdir_p(helpers, 0700, err) < 0)
                 return -EIO;
-        json_array_foreach(json_object_get(manifest, "servers"), i, srv) {
-                const char *t = json_string_value(json_object_get(srv, "transport"));
-                bool stdio = t && strcmp(t, "stdio") == 0;
+        for (size_t i = 0; i < manifest->nservers; i++) {
+                const struct manifest_server *srv = &manifest->servers[i];
+                bool stdio = srv->transport == MANIFEST_STDIO;
 
-                if (stdio && json_array_size(json_object_get(srv, "secrets")) == 0)
+                if (stdio && srv->secrets.len == 0)
                         continue;
                 if (stdio ? issue_server(ctx, session, srv, cgroup, launcher_sha256, stubs,
                                          SERVER_STUB_USES, err) < 0

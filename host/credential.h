@@ -41,7 +41,9 @@ int credential_issue(const struct cli_ctx *ctx, const char *session,
  * bound to its UID and mcp-helper's SHA-256, plus <name>.pem when it trusts a curated bundle.
  * The credentials name the broker socket as the container sees it.
  */
+struct manifest;
+
 int credential_issue_servers(const struct cli_ctx *ctx, const char *session,
-                             const json_t *manifest, const char *cgroup,
+                             const struct manifest *manifest, const char *cgroup,
                              const char *launcher_sha256, const char *helper_sha256,
                              const char *control_dir, struct ca_error *err) CA_MUST_CHECK;

@@ -276,13 +276,13 @@ static uint32_t fnv1a(const char *a, const char *b)
  */
 static void assign_ids(struct plan *p)
 {
-        uint16_t port = RENDER_PORT_BASE;
+        uint16_t port = MANIFEST_PORT_BASE;
 
         for (size_t i = 0; i < p->n; i++) {
                 struct entry *e = &p->e[i];
-                uint32_t base = e->remote ? RENDER_HELPER_UID_BASE : RENDER_STUB_UID_BASE;
+                uint32_t base = e->remote ? MANIFEST_HELPER_UID_BASE : MANIFEST_STUB_UID_BASE;
                 uint32_t slot = fnv1a(e->remote ? "mcp_https_" : "mcp_", e->s->name) %
-                                RENDER_UID_RANGE;
+                                MANIFEST_UID_RANGE;
 
                 for (;;) {
                         bool taken = false;
@@ -292,7 +292,7 @@ static void assign_ids(struct plan *p)
                         }
                         if (!taken)
                                 break;
-                        slot = (slot + 1) % RENDER_UID_RANGE;
+                        slot = (slot + 1) % MANIFEST_UID_RANGE;
                 }
                 e->uid = base + slot;
                 if (e->remote)
@@ -556,6 +556,15 @@ int render_build(const struct config *const cfgs[RENDER_AGENTS], const struct re
         if (!out->manifest) {
                 r = ca_error_setx(err, ENOMEM, "out of memory");
                 goto fail;
+        }
+        /* The writer's output passes the readers' validation (lib/manifest owns the shape). */
+        {
+                struct manifest check;
+
+                r = manifest_from_json(out->manifest, &check, err);
+                manifest_clear(&check);
+                if (r < 0)
+                        goto fail;
         }
         for (int a = 0; a < RENDER_AGENTS; a++) {
                 if (!(o->agents & (1u << a)))

@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "config.h"
 #include "json.h"
+#include "manifest.h"
 #include "macro.h"
 
 struct ca_error;
@@ -38,10 +39,6 @@ enum render_agent {
         RENDER_AGENTS,
 };
 
-#define RENDER_PORT_BASE 52100
-#define RENDER_STUB_UID_BASE 61000
-#define RENDER_HELPER_UID_BASE 57000
-#define RENDER_UID_RANGE 4000
 
 const char *render_agent_name(enum render_agent a);
 /* "claude" ... or -EINVAL. */

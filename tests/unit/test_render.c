@@ -56,7 +56,7 @@ static void test_render_build_all_agents(void **state)
                          52100);
         assert_int_equal(json_integer_value(json_object_get(json_object_get(r2, "helper"), "port")),
                          52101);
-        assert_true(json_integer_value(json_object_get(r1, "uid")) >= RENDER_HELPER_UID_BASE);
+        assert_true(json_integer_value(json_object_get(r1, "uid")) >= MANIFEST_HELPER_UID_BASE);
         /* The helper's allow-lists reach the manifest only when set. */
         assert_string_equal(json_string_value(json_array_get(json_object_get(r1, "allow_methods"), 0)),
                             "POST");
@@ -64,7 +64,7 @@ static void test_render_build_all_agents(void **state)
                             "/mcp");
         assert_null(json_object_get(r2, "allow_methods"));
         assert_true(json_integer_value(json_object_get(server(&r, "a"), "uid")) >=
-                    RENDER_STUB_UID_BASE);
+                    MANIFEST_STUB_UID_BASE);
         /* Codex leaves the SSE server out, with a warning. */
         assert_null(strstr(r.files[RENDER_CODEX].data, "r2"));
         assert_non_null(strstr(r.files[RENDER_CLAUDE].data, "\"type\": \"sse\""));
