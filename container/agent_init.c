@@ -52,9 +52,13 @@
 #include "init.h"
 #include "init_helpers.h"
 #include "json.h"
-#include "secret.h"
+#include "log.h"
 #include "macro.h"
+#include "manifest.h"
 #include "parse.h"
+#include "privdrop.h"
+#include "scrub.h"
+#include "secret.h"
 
 #define CONFIG_DIR IMAGE_CONFIG_DIR
 #define HOME_DIR IMAGE_HOME_DIR
@@ -81,7 +85,7 @@ static const char usage[] =
         "agent's rendered configuration from " CONFIG_DIR "/NAME into agentcli's tmpfs home,\n"
         "runs COMMAND as agentcli (no capabilities, no_new_privs), forwards signals, reaps\n"
         "zombies, and on exit stops what is left (SIGKILL after --grace, default 10 s) and\n"
-        "scrubs the homes. Exits with COMMAND's status. --quiet: errors only.\n"
+        "scrubs the homes. Exits with COMMAND's status. --quiet: warnings and errors only.\n"
         "With a session manifest it also starts the stub launcher (stdio servers) and one\n"
         "mcp-helper per remote server, healthy before COMMAND starts; --proxy is the session's\n"
         "egress proxy (the helpers' way out, and HTTP(S)_PROXY for COMMAND).\n";
@@ -95,35 +99,8 @@ static const struct {
         {"copilot", "COPILOT_HOME"},
 };
 
-static bool quiet;
-
-#define say init_say
+#define say log_info
 #define die init_die
-
-void init_say(const char *fmt, ...)
-{
-        va_list ap;
-
-        if (quiet)
-                return;
-        va_start(ap, fmt);
-        (void) fputs("agent-init: ", stderr);
-        (void) vfprintf(stderr, fmt, ap);
-        (void) fputc('\n', stderr);
-        va_end(ap);
-}
-
-void init_die(const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        (void) fputs("agent-init: ", stderr);
-        (void) vfprintf(stderr, fmt, ap);
-        (void) fputc('\n', stderr);
-        va_end(ap);
-        exit(126);
-}
 
 /* Copies the regular files of `src` into `dst` (created 0700, still root's), each owned by `uid`. */
 static int install_dir(const char *src, const char *dst, uid_t uid)
@@ -221,75 +198,11 @@ static void own_home(const char *path, uid_t uid)
                 die("cannot hand %s over: %s", path, strerror(errno));
 }
 
-/* Removes everything under the directory fd `dfd`, overwriting regular files with zeros. */
-static void scrub_at(int dfd)
+/* Scrubs a home as its owner (scrub.h), then removes it. */
+static void scrub_home(const char *path, uid_t uid)
 {
-        DIR *d = fdopendir(dfd);
-        struct dirent *e;
-
-        if (!d) {
-                (void) close(dfd);
-                return;
-        }
-        while ((e = readdir(d))) {
-                struct stat st;
-
-                if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
-                        continue;
-                if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        continue;
-                if (S_ISDIR(st.st_mode)) {
-                        int sub = openat(dirfd(d), e->d_name,
-                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-                        if (sub >= 0)
-                                scrub_at(sub);
-                        (void) unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
-                        continue;
-                }
-                if (S_ISREG(st.st_mode)) {
-                        int fd = openat(dirfd(d), e->d_name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-
-                        if (fd >= 0) {
-                                static const char zeros[65536];
-                                off_t left = st.st_size;
-
-                                while (left > 0) {
-                                        size_t n = left > (off_t) sizeof(zeros) ? sizeof(zeros)
-                                                                                 : (size_t) left;
-                                        if (write(fd, zeros, n) != (ssize_t) n)
-                                                break;
-                                        left -= (off_t) n;
-                                }
-                                (void) fsync(fd);
-                                (void) close(fd);
-                        }
-                }
-                (void) unlinkat(dirfd(d), e->d_name, 0);
-        }
-        (void) closedir(d);
-}
-
-/* Scrubs a home as its owner (root has no DAC override here), then removes it. */
-void init_scrub_dir(const char *path, uid_t uid)
-{
-        pid_t pid = fork();
-
-        if (pid == 0) {
-                int fd;
-
-                if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
-                    setresuid(uid, uid, uid) < 0)
-                        _exit(1);
-                fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd >= 0)
-                        scrub_at(fd);
-                _exit(0);
-        }
-        if (pid > 0)
-                (void) waitpid(pid, NULL, 0);
-        if (rmdir(path) < 0 && errno != ENOENT)
-                say("cannot remove %s: %s", path, strerror(errno));
+        if (scrub_remove_dir(path, uid) < 0)
+                log_warn("cannot scrub %s, ignoring", path);
 }
 
 /* Drops CAP_SYS_ADMIN from this process for good; the rest stays for the control plane. */
@@ -329,7 +242,8 @@ static void redeem_credential(const char *agent, const char *agent_dir, char **e
                 die("a credential was given without --agent");
         if (brokercred_load(IMAGE_CREDENTIAL, &cred, &err) < 0)
                 die("%s", err.msg);
-        n = brokercred_redeem(&cred, NULL, got, 1, &err);
+        /* Only the control plane's mount of the session socket, whatever the file names. */
+        n = brokercred_redeem(&cred, IMAGE_BROKER_SOCKET, got, 1, &err);
         brokercred_clear(&cred);
         if (n < 0)
                 die("the broker refused the %s credential: %s", agent, err.msg);
@@ -407,42 +321,35 @@ static bool only_control_plane_left(void)
         return true;
 }
 
-/* The session manifest, or NULL when the session has none (agent-init run by hand). */
-static json_t *load_manifest(void)
+/* The session manifest, validated (manifest.h); empty when the session has none (agent-init
+ * run by hand). */
+static void load_manifest(struct manifest *m)
 {
-        _cleanup_buf_ struct buf text = BUF_INIT;
         struct ca_error err = {0};
-        json_t *manifest = NULL;
 
         if (access(IMAGE_CONFIG_DIR "/manifest.json", F_OK) < 0)
-                return NULL;
-        if (fileio_read_path(IMAGE_CONFIG_DIR "/manifest.json", (size_t) 16 << 20, &text, &err) <
-                    0 ||
-            ca_json_parse(text.data, text.len, "manifest.json", &manifest, &err) < 0)
+                return;
+        if (manifest_load(IMAGE_CONFIG_DIR "/manifest.json", m, &err) < 0)
                 die("%s", err.msg);
-        return manifest;
 }
 
-static void start_stub_launcher(const json_t *manifest)
+static void start_stub_launcher(const struct manifest *m)
 {
         int pipefd[2], n = 0;
         char line[16] = "";
-        size_t i;
-        json_t *srv;
         pid_t pid;
 
-        if (!manifest)
+        if (!m->json)
                 return;
         if ((mkdir(IMAGE_STUB_BIN, 0755) < 0 && errno != EEXIST) || chmod(IMAGE_STUB_BIN, 0755) < 0)
                 die("cannot create %s: %s", IMAGE_STUB_BIN, strerror(errno));
-        json_array_foreach(json_object_get(manifest, "servers"), i, srv) {
-                const char *name = json_string_value(json_object_get(srv, "name"));
-                const char *t = json_string_value(json_object_get(srv, "transport"));
+        for (size_t i = 0; i < m->nservers; i++) {
                 char link[300];
 
-                if (!name || !t || strcmp(t, "stdio") != 0 || strchr(name, '/'))
+                if (m->servers[i].transport != MANIFEST_STDIO)
                         continue;
-                (void) snprintf(link, sizeof(link), "%s/mcp-stub-%s", IMAGE_STUB_BIN, name);
+                (void) snprintf(link, sizeof(link), "%s/mcp-stub-%s", IMAGE_STUB_BIN,
+                                m->servers[i].name);
                 if (symlink(IMAGE_BIN_DIR "/mcp-stub", link) < 0 && errno != EEXIST)
                         die("cannot link %s: %s", link, strerror(errno));
                 n++;
@@ -518,26 +425,6 @@ struct child_opts {
         sigset_t mask;
 };
 
-void init_become(uid_t uid, const char *user)
-{
-        cap_t none;
-
-        /* Bounding set first (needs CAP_SETPCAP), then the UID change clears the rest. */
-        for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
-                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-                        die("cannot clear the bounding set: %s", strerror(errno));
-        if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
-            setresuid(uid, uid, uid) < 0)
-                die("cannot become %s: %s", user, strerror(errno));
-        none = cap_init();
-        if (!none || cap_set_proc(none) < 0)
-                die("cannot clear capabilities: %s", strerror(errno));
-        cap_free(none);
-        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 ||
-            prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                die("cannot lock privileges: %s", strerror(errno));
-}
-
 CA_NORETURN static void exec_child(const struct child_opts *o)
 {
         char *env[18 + CA_ELEMENTSOF(o->extra)];
@@ -546,8 +433,11 @@ CA_NORETURN static void exec_child(const struct child_opts *o)
         const char *t = secure_getenv("TERM");
         const char *session = secure_getenv("CODING_AGENTS_SESSION");
         char sess[160];
+        const char *step;
+        int r = privdrop_become(o->uid, &step);
 
-        init_become(o->uid, o->user);
+        if (r < 0)
+                die("cannot become %s (%s): %s", o->user, step, strerror(-r));
         if (sigprocmask(SIG_UNBLOCK, &o->mask, NULL) < 0)
                 die("cannot unblock signals: %s", strerror(errno));
         (void) snprintf(home, sizeof(home), "HOME=%s", o->home);
@@ -627,7 +517,26 @@ static void stop_everything(int sfd, unsigned grace)
         }
 }
 
-int main(int argc, char **argv)
+/* What main's phases share. */
+struct init_run {
+        struct child_opts co;
+        const char *agent;
+        const char *proxy;
+        const char *session;
+        uint64_t grace;
+        bool hidepid;
+        char cli_home[256];
+        char user_home[256];
+        char agent_dir[320];
+        char *credential_env;
+        char proxy_env[4][300];
+        struct manifest manifest;
+        int sfd;
+        pid_t child;
+};
+
+/* Options; returns -1 to go on, or the exit status (--help, usage errors). */
+static int parse_options(struct init_run *run, int argc, char **argv)
 {
         static const struct option opts[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -640,24 +549,7 @@ int main(int argc, char **argv)
                 {"proxy", required_argument, NULL, 'x'},
                 {0},
         };
-        static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-        struct child_opts co = {.uid = AGENTCLI_UID, .user = "agentcli"};
-        char cli_home[256], user_home[256], agent_dir[320] = "";
-        char *credential_env = NULL;
-        const char *agent = NULL, *proxy = NULL;
-        const char *session = secure_getenv("CODING_AGENTS_SESSION");
-        _cleanup_json_ json_t *manifest = NULL;
-        char proxy_env[4][300];
-        uint64_t grace = 10;
-        bool hidepid = true;
-        int c, sfd, status = 0;
-        pid_t child;
-
-        /* PID 1 redeems the agent's credential and hosts the stub launcher: no core, not
-         * dumpable, and not in /workspace (a relative core pattern writes to the crashing
-         * process's directory; the agent itself is started there explicitly). */
-        if (secret_protect_process(true) < 0)
-                say("cannot protect the process, ignoring");
+        int c;
 
         while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
                 switch (c) {
@@ -665,33 +557,33 @@ int main(int argc, char **argv)
                         (void) fputs(usage, stdout);
                         return 0;
                 case 'a':
-                        agent = optarg;
+                        run->agent = optarg;
                         break;
                 case 'u':
                         if (strcmp(optarg, "agentuser") == 0) {
-                                co.uid = AGENTUSER_UID;
-                                co.user = "agentuser";
+                                run->co.uid = AGENTUSER_UID;
+                                run->co.user = "agentuser";
                         } else if (strcmp(optarg, "agentcli") != 0) {
                                 die("--as takes agentcli or agentuser");
                         }
                         break;
                 case 'g':
-                        if (parse_uint(optarg, 0, 3600, &grace) < 0)
+                        if (parse_uint(optarg, 0, 3600, &run->grace) < 0)
                                 die("--grace takes seconds (0-3600)");
                         break;
                 case 'P':
-                        hidepid = false;
+                        run->hidepid = false;
                         break;
                 case 'q':
-                        quiet = true;
+                        log_set_level(LOG_LEVEL_WARN);
                         break;
                 case 't':
-                        co.tmux = true;
+                        run->co.tmux = true;
                         break;
                 case 'x':
                         if (strncmp(optarg, "http://", 7) != 0 || strlen(optarg) > 200)
                                 die("--proxy takes http://HOST:PORT");
-                        proxy = optarg;
+                        run->proxy = optarg;
                         break;
                 default:
                         (void) fputs(usage, stderr);
@@ -702,8 +594,8 @@ int main(int argc, char **argv)
                 (void) fputs(usage, stderr);
                 return 2;
         }
-        co.argv = argv + optind;
-        if (co.tmux) {
+        run->co.argv = argv + optind;
+        if (run->co.tmux) {
                 /* The command runs in a detached tmux session "agent" of agentcli's own
                  * server, which outlives this client; the session ends with the command. */
                 static const char *const pre[] = {"tmux", "-f", "/dev/null", "new-session", "-d",
@@ -717,24 +609,33 @@ int main(int argc, char **argv)
                         v[i] = (char *) pre[i];
                 for (size_t i = 0; i < nargs; i++)
                         v[k + i] = argv[optind + (int) i];
-                co.argv = v;
+                run->co.argv = v;
         }
-        if (getuid() != 0)
-                die("must start as root (PID 1 of the container)");
-        if (sodium_init() < 0)
-                die("libsodium failed to initialise");
-        sigemptyset(&co.mask);
-        sigaddset(&co.mask, SIGCHLD);
-        for (size_t i = 0; i < CA_ELEMENTSOF(forwarded); i++)
-                sigaddset(&co.mask, forwarded[i]);
-        if (sigprocmask(SIG_BLOCK, &co.mask, NULL) < 0)
-                die("cannot block signals: %s", strerror(errno));
-        sfd = signalfd(-1, &co.mask, SFD_CLOEXEC);
-        if (sfd < 0)
-                die("signalfd: %s", strerror(errno));
+        return -1;
+}
 
-        if (hidepid && mount(NULL, "/proc", NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                             "hidepid=invisible") < 0)
+/* Signals: forwarded ones and SIGCHLD blocked and read through a signalfd. */
+static void take_signals(struct init_run *run)
+{
+        static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+        sigemptyset(&run->co.mask);
+        sigaddset(&run->co.mask, SIGCHLD);
+        for (size_t i = 0; i < CA_ELEMENTSOF(forwarded); i++)
+                sigaddset(&run->co.mask, forwarded[i]);
+        if (sigprocmask(SIG_BLOCK, &run->co.mask, NULL) < 0)
+                die("cannot block signals: %s", strerror(errno));
+        run->sfd = signalfd(-1, &run->co.mask, SFD_CLOEXEC);
+        if (run->sfd < 0)
+                die("signalfd: %s", strerror(errno));
+}
+
+/* Steps 1-2: /proc, the control directory, the homes, the agent's configuration and
+ * credential. */
+static void lay_out(struct init_run *run)
+{
+        if (run->hidepid && mount(NULL, "/proc", NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                  "hidepid=invisible") < 0)
                 die("cannot remount /proc with hidepid: %s", strerror(errno));
         umask(077);
         /* The broker socket and the credential: the control plane's alone, before anything
@@ -744,78 +645,118 @@ int main(int argc, char **argv)
         /* 0711: each UID reaches its own home, nobody lists the others. */
         if ((mkdir(HOME_DIR, 0711) < 0 && errno != EEXIST) || chmod(HOME_DIR, 0711) < 0)
                 die("cannot create %s: %s", HOME_DIR, strerror(errno));
-        make_home("agentcli", cli_home, sizeof(cli_home));
-        make_home("agentuser", user_home, sizeof(user_home));
-        co.home = co.uid == AGENTCLI_UID ? cli_home : user_home;
-        if (agent) {
+        make_home("agentcli", run->cli_home, sizeof(run->cli_home));
+        make_home("agentuser", run->user_home, sizeof(run->user_home));
+        run->co.home = run->co.uid == AGENTCLI_UID ? run->cli_home : run->user_home;
+        if (run->agent) {
                 char src[300];
                 size_t i;
+                int r;
 
                 for (i = 0; i < CA_ELEMENTSOF(agent_env); i++)
-                        if (strcmp(agent_env[i].agent, agent) == 0)
+                        if (strcmp(agent_env[i].agent, run->agent) == 0)
                                 break;
                 if (i == CA_ELEMENTSOF(agent_env))
-                        die("unknown agent '%s'", agent);
-                (void) snprintf(src, sizeof(src), "%s/%s", CONFIG_DIR, agent);
-                (void) snprintf(agent_dir, sizeof(agent_dir), "%s/%s", cli_home, agent);
-                int r = install_dir(src, agent_dir, AGENTCLI_UID);
-
+                        die("unknown agent '%s'", run->agent);
+                (void) snprintf(src, sizeof(src), "%s/%s", CONFIG_DIR, run->agent);
+                (void) snprintf(run->agent_dir, sizeof(run->agent_dir), "%s/%s", run->cli_home,
+                                run->agent);
+                r = install_dir(src, run->agent_dir, AGENTCLI_UID);
                 if (r < 0)
-                        die("cannot install the %s configuration from %s: %s", agent, src,
+                        die("cannot install the %s configuration from %s: %s", run->agent, src,
                             strerror(-r));
-                co.agent_var = agent_env[i].var;
-                co.agent_dir = agent_dir;
-                say("installed the %s configuration for agentcli", agent);
+                run->co.agent_var = agent_env[i].var;
+                run->co.agent_dir = run->agent_dir;
+                say("installed the %s configuration for agentcli", run->agent);
         }
-        redeem_credential(agent, agent_dir, &credential_env);
-        co.credential_env = credential_env;
-        if (agent && chown(agent_dir, AGENTCLI_UID, AGENTCLI_UID) < 0)
-                die("cannot hand %s over: %s", agent_dir, strerror(errno));
-        link_cache(cli_home, AGENTCLI_UID);
-        own_home(cli_home, AGENTCLI_UID);
-        own_home(user_home, AGENTUSER_UID);
-        manifest = load_manifest();
-        start_stub_launcher(manifest);
+        redeem_credential(run->agent, run->agent_dir, &run->credential_env);
+        run->co.credential_env = run->credential_env;
+        if (run->agent && chown(run->agent_dir, AGENTCLI_UID, AGENTCLI_UID) < 0)
+                die("cannot hand %s over: %s", run->agent_dir, strerror(errno));
+        link_cache(run->cli_home, AGENTCLI_UID);
+        own_home(run->cli_home, AGENTCLI_UID);
+        own_home(run->user_home, AGENTUSER_UID);
+}
+
+/* Step 3 and the servers: the stub launcher (which keeps CAP_SYS_ADMIN), then this process
+ * drops it; the remote servers' helpers, healthy before the agent starts, their local tokens
+ * (and the proxy, in proxy mode) in the agent's environment only. */
+static void start_servers(struct init_run *run)
+{
+        struct child_opts *co = &run->co;
+
+        load_manifest(&run->manifest);
+        start_stub_launcher(&run->manifest);
         drop_sys_admin();
-        /* The remote servers' helpers, healthy before the agent starts; their local tokens
-         * (and the proxy, in proxy mode) are in the agent's environment only. */
-        init_helpers_start(manifest, session, proxy, &helpers);
-        co.nextra = init_helpers_env(helpers, co.extra, CA_ELEMENTSOF(co.extra) - 6);
-        if (proxy) {
+        init_helpers_start(run->manifest.json ? &run->manifest : NULL, run->session, run->proxy,
+                           &helpers);
+        co->nextra = init_helpers_env(helpers, co->extra, CA_ELEMENTSOF(co->extra) - 6);
+        if (run->proxy) {
                 static const char *const vars[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
                                                    "https_proxy"};
 
                 for (size_t i = 0; i < CA_ELEMENTSOF(vars); i++) {
-                        (void) snprintf(proxy_env[i], sizeof(proxy_env[i]), "%s=%s", vars[i],
-                                        proxy);
-                        co.extra[co.nextra++] = proxy_env[i];
+                        (void) snprintf(run->proxy_env[i], sizeof(run->proxy_env[i]), "%s=%s",
+                                        vars[i], run->proxy);
+                        co->extra[co->nextra++] = run->proxy_env[i];
                 }
                 /* The helpers are local: never through the proxy. */
-                co.extra[co.nextra++] = "NO_PROXY=127.0.0.1,localhost,::1";
-                co.extra[co.nextra++] = "no_proxy=127.0.0.1,localhost,::1";
+                co->extra[co->nextra++] = "NO_PROXY=127.0.0.1,localhost,::1";
+                co->extra[co->nextra++] = "no_proxy=127.0.0.1,localhost,::1";
         }
+}
 
-        child = fork();
-        if (child < 0)
+/* Step 4: the command, as its UID; the credential's copy here is gone once it runs. */
+static void start_command(struct init_run *run)
+{
+        run->child = fork();
+        if (run->child < 0)
                 die("fork: %s", strerror(errno));
-        if (child == 0)
-                exec_child(&co);
-        if (credential_env) {
-                sodium_memzero(credential_env, strlen(credential_env));
-                free(credential_env);
-                co.credential_env = NULL;
+        if (run->child == 0)
+                exec_child(&run->co);
+        if (run->credential_env) {
+                sodium_memzero(run->credential_env, strlen(run->credential_env));
+                free(run->credential_env);
+                run->credential_env = NULL;
+                run->co.credential_env = NULL;
         }
-        say("started '%s' as %s (pid %d)", co.argv[0], co.user, (int) child);
+        say("started '%s' as %s (pid %d)", run->co.argv[0], run->co.user, (int) run->child);
+}
+
+/* Reaps what ended; true when the session is over (*status set). */
+static bool reap(struct init_run *run, int *status)
+{
+        pid_t p;
+        int st;
+
+        while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+                if (init_helpers_reaped(helpers, p, st))
+                        continue;
+                if (p == run->child) {
+                        *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+                        run->child = 0;
+                }
+        }
+        if (run->child > 0)
+                return false;
+        /* The tmux client has set the session up and left: the session lives in its server,
+         * reparented to us, until no process is left. */
+        return !run->co.tmux || *status != 0 || (p < 0 && errno == ECHILD) ||
+               ((launcher_pid > 0 || helpers) && only_control_plane_left());
+}
+
+/* Step 5: signals forwarded, zombies reaped, helpers kept alive, until the command is done.
+ * Returns its status. */
+static int supervise(struct init_run *run)
+{
+        int status = 0;
 
         for (;;) {
                 struct signalfd_siginfo si;
-                pid_t p;
-                int st;
-
                 struct pollfd pfd[1 + 1 + 64];
                 size_t npfd = 1;
 
-                pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+                pfd[0] = (struct pollfd){.fd = run->sfd, .events = POLLIN};
                 npfd += init_helpers_pollfds(helpers, pfd + 1, CA_ELEMENTSOF(pfd) - 1);
                 if (poll(pfd, (nfds_t) npfd, -1) < 0) {
                         if (errno == EINTR)
@@ -825,44 +766,70 @@ int main(int argc, char **argv)
                 init_helpers_dispatch(helpers);
                 if (!(pfd[0].revents & POLLIN))
                         continue;
-                if (read(sfd, &si, sizeof(si)) != (ssize_t) sizeof(si)) {
+                if (read(run->sfd, &si, sizeof(si)) != (ssize_t) sizeof(si)) {
                         if (errno == EINTR || errno == EAGAIN)
                                 continue;
                         die("signalfd read: %s", strerror(errno));
                 }
                 if (si.ssi_signo != SIGCHLD) {
-                        if (child > 0) {
-                                (void) kill(child, (int) si.ssi_signo);
+                        if (run->child > 0) {
+                                (void) kill(run->child, (int) si.ssi_signo);
                                 continue;
                         }
                         /* tmux mode, the client gone: a stop request ends the session. */
                         if (si.ssi_signo == SIGWINCH)
                                 continue;
-                        status = 128 + (int) si.ssi_signo;
-                        break;
+                        return 128 + (int) si.ssi_signo;
                 }
-                while ((p = waitpid(-1, &st, WNOHANG)) > 0)
-                        if (init_helpers_reaped(helpers, p, st))
-                                continue;
-                        else if (p == child) {
-                                status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-                                child = 0;
-                        }
-                if (child > 0)
-                        continue;
-                /* The tmux client has set the session up and left: the session lives in its
-                 * server, reparented to us, until no process is left. */
-                if (!co.tmux || status != 0 || (p < 0 && errno == ECHILD) ||
-                    ((launcher_pid > 0 || helpers) && only_control_plane_left()))
-                        break;
+                if (reap(run, &status))
+                        return status;
         }
-        say("'%s' exited with status %d; stopping the rest", co.argv[0], status);
+}
+
+/* The end: everything else stopped, the helpers' and the homes' files scrubbed. */
+static void finish(struct init_run *run, int status)
+{
+        say("'%s' exited with status %d; stopping the rest", run->co.argv[0], status);
         init_helpers_stopping(helpers);
-        stop_everything(sfd, (unsigned) grace);
+        stop_everything(run->sfd, (unsigned) run->grace);
         init_helpers_finish(helpers);
         helpers = NULL;
-        init_scrub_dir(cli_home, AGENTCLI_UID);
-        init_scrub_dir(user_home, AGENTUSER_UID);
+        scrub_home(run->cli_home, AGENTCLI_UID);
+        scrub_home(run->user_home, AGENTUSER_UID);
+        manifest_clear(&run->manifest);
         say("homes scrubbed; exiting with %d", status);
+}
+
+int main(int argc, char **argv)
+{
+        struct init_run run = {
+                .co = {.uid = AGENTCLI_UID, .user = "agentcli"},
+                .session = secure_getenv("CODING_AGENTS_SESSION"),
+                .grace = 10,
+                .hidepid = true,
+                .manifest = MANIFEST_INIT,
+                .sfd = -1,
+        };
+        int status;
+
+        log_init("agent-init");
+        /* PID 1 redeems the agent's credential and hosts the stub launcher: no core, not
+         * dumpable, and not in /workspace (a relative core pattern writes to the crashing
+         * process's directory; the agent itself is started there explicitly). */
+        if (secret_protect_process(true) < 0)
+                log_warn("cannot protect the process, ignoring");
+        status = parse_options(&run, argc, argv);
+        if (status >= 0)
+                return status;
+        if (getuid() != 0)
+                die("must start as root (PID 1 of the container)");
+        if (sodium_init() < 0)
+                die("libsodium failed to initialise");
+        take_signals(&run);
+        lay_out(&run);
+        start_servers(&run);
+        start_command(&run);
+        status = supervise(&run);
+        finish(&run, status);
         return status;
 }

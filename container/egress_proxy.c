@@ -307,7 +307,31 @@ static void stop_children(pid_t *pids, size_t n)
         }
 }
 
-static int proxy_run(int argc, char **argv)
+/* What `run`'s phases share. */
+struct proxy_run {
+        const char *dir, *squid, *dnsmasq, *session, *events_log, *subnet;
+        struct in_addr listen_addr;
+        struct proxy_dir pd;
+        char *squid_conf, *dnsmasq_conf, *conf_arg;
+        int run_fd, sfd;
+        pid_t pids[3]; /* dnsmasq, squid, the log reader */
+};
+
+static void proxy_run_clear(struct proxy_run *pr)
+{
+        stop_children(pr->pids, CA_ELEMENTSOF(pr->pids));
+        proxy_dir_clear(&pr->pd);
+        free(pr->squid_conf);
+        free(pr->dnsmasq_conf);
+        free(pr->conf_arg);
+        if (pr->run_fd >= 0)
+                (void) close(pr->run_fd);
+        if (pr->sfd >= 0)
+                (void) close(pr->sfd);
+}
+
+/* `run`'s options; -1 to go on, or the exit status. */
+static int run_options(struct proxy_run *pr, int argc, char **argv)
 {
         static const struct option opts[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -319,18 +343,7 @@ static int proxy_run(int argc, char **argv)
                 {"listen-subnet", required_argument, NULL, 'L'},
                 {0},
         };
-        const char *dir = NULL, *squid = "/usr/sbin/squid", *dnsmasq = "/usr/sbin/dnsmasq";
-        const char *session = NULL, *events_log = NULL, *subnet = NULL;
-        struct in_addr listen_addr = {.s_addr = htonl(INADDR_LOOPBACK)};
-        _cleanup_free_ char *squid_conf = NULL, *dnsmasq_conf = NULL, *conf_arg = NULL;
-        struct proxy_dir pd = {0};
-        _cleanup_close_ int run_fd = -1, sfd = -1;
-        struct ca_error err = {0};
-        _cleanup_buf_ struct buf parse_out = BUF_INIT;
-        pid_t pids[3] = {-1, -1, -1};
-        sigset_t mask;
-        bool ready = false;
-        int c, status = 1;
+        int c;
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "hd:", opts, NULL)) != -1) {
@@ -338,24 +351,24 @@ static int proxy_run(int argc, char **argv)
                 case 'h':
                         return help();
                 case 'd':
-                        dir = optarg;
+                        pr->dir = optarg;
                         break;
                 case 's':
-                        squid = optarg;
+                        pr->squid = optarg;
                         break;
                 case 'D':
-                        dnsmasq = optarg;
+                        pr->dnsmasq = optarg;
                         break;
                 case 'S':
                         if (!capability_valid_session(optarg))
                                 return usage_error("bad session id '%s'", optarg);
-                        session = optarg;
+                        pr->session = optarg;
                         break;
                 case 'E':
-                        events_log = optarg;
+                        pr->events_log = optarg;
                         break;
                 case 'L':
-                        subnet = optarg;
+                        pr->subnet = optarg;
                         break;
                 default:
                         return usage_error("unknown option");
@@ -363,134 +376,169 @@ static int proxy_run(int argc, char **argv)
         }
         if (optind < argc)
                 return usage_error("unexpected argument '%s'", argv[optind]);
-        if (!dir)
+        if (!pr->dir)
                 return usage_error("--dir DIR is required");
-        if (subnet && address_in_subnet(subnet, &listen_addr, &err) < 0)
-                return fail(&err);
-        if (!session != !events_log || (events_log && events_log[0] != '/'))
+        if (!pr->session != !pr->events_log || (pr->events_log && pr->events_log[0] != '/'))
                 return usage_error("--session and --events-log (absolute) go together");
-        if (squid[0] != '/' || dnsmasq[0] != '/')
+        if (pr->squid[0] != '/' || pr->dnsmasq[0] != '/')
                 return usage_error("--squid and --dnsmasq take absolute paths");
-        if (proxy_dir_load(dir, &pd, &err) < 0 || prepare_run_dir(pd.dir, &run_fd, &err) < 0) {
-                proxy_dir_clear(&pd);
+        return -1;
+}
+
+/* squid's own check of the configuration. */
+static int squid_parse(const struct proxy_run *pr)
+{
+        char *const pargv[] = {(char *) "squid", (char *) "-k", (char *) "parse", (char *) "-f",
+                               pr->squid_conf, NULL};
+        static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+        struct spawn_req req = SPAWN_REQ_INIT;
+        _cleanup_buf_ struct buf parse_out = BUF_INIT;
+        struct ca_error err = {0};
+
+        req.path = pr->squid;
+        req.argv = pargv;
+        req.envp = envp;
+        if (spawn_capture(&req, 1 << 20, &parse_out, &err) < 0) {
+                if (parse_out.len)
+                        (void) fwrite(parse_out.data, 1, parse_out.len, stderr);
                 return fail(&err);
         }
-        if (write_listen(run_fd, subnet ? &listen_addr : NULL, pd.port, &err) < 0) {
-                proxy_dir_clear(&pd);
+        return -1;
+}
+
+/* The rendered directory, its run/ directory and listen.conf, and a configuration squid
+ * accepts, before anything starts. -1 to go on, or the exit status. */
+static int run_prepare(struct proxy_run *pr)
+{
+        struct ca_error err = {0};
+
+        if (pr->subnet && address_in_subnet(pr->subnet, &pr->listen_addr, &err) < 0)
                 return fail(&err);
-        }
-        squid_conf = paths_join(pd.dir, "squid.conf");
-        dnsmasq_conf = paths_join(pd.dir, "dnsmasq.conf");
-        if (!squid_conf || !dnsmasq_conf ||
-            asprintf(&conf_arg, "--conf-file=%s", dnsmasq_conf) < 0) {
-                conf_arg = NULL;
-                proxy_dir_clear(&pd);
+        if (proxy_dir_load(pr->dir, &pr->pd, &err) < 0 ||
+            prepare_run_dir(pr->pd.dir, &pr->run_fd, &err) < 0 ||
+            write_listen(pr->run_fd, pr->subnet ? &pr->listen_addr : NULL, pr->pd.port, &err) < 0)
+                return fail(&err);
+        pr->squid_conf = paths_join(pr->pd.dir, "squid.conf");
+        pr->dnsmasq_conf = paths_join(pr->pd.dir, "dnsmasq.conf");
+        if (!pr->squid_conf || !pr->dnsmasq_conf ||
+            asprintf(&pr->conf_arg, "--conf-file=%s", pr->dnsmasq_conf) < 0) {
+                pr->conf_arg = NULL;
                 return prog_error("out of memory");
         }
-        {
-                /* Refuse a configuration squid does not accept before starting anything. */
-                char *const pargv[] = {(char *) "squid", (char *) "-k", (char *) "parse",
-                                       (char *) "-f", squid_conf, NULL};
-                static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-                struct spawn_req req = SPAWN_REQ_INIT;
+        return squid_parse(pr);
+}
 
-                req.path = squid;
-                req.argv = pargv;
-                req.envp = envp;
-                if (spawn_capture(&req, 1 << 20, &parse_out, &err) < 0) {
-                        if (parse_out.len)
-                                (void) fwrite(parse_out.data, 1, parse_out.len, stderr);
-                        proxy_dir_clear(&pd);
-                        return fail(&err);
-                }
-        }
+/* dnsmasq and squid, then readiness: squid accepts on its port and dnsmasq has written its
+ * pid file (after binding), checked every 10 ms for at most 60 s, a child exiting ending it
+ * early; then, with a session, the log reader. True when everything runs. */
+static bool run_start(struct proxy_run *pr)
+{
+        char *const dargv[] = {(char *) "dnsmasq", (char *) "--keep-in-foreground", pr->conf_arg,
+                               NULL};
+        char *const sargv[] = {(char *) "squid", (char *) "-N", (char *) "-f", pr->squid_conf,
+                               NULL};
+        struct ca_error err = {0};
+        sigset_t mask;
+        bool ready = false;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGCHLD);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ||
-            (sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
-                proxy_dir_clear(&pd);
-                return prog_error("signalfd failed: %m");
+            (pr->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+                (void) prog_error("signalfd failed: %m");
+                return false;
         }
-        {
-                char *const dargv[] = {(char *) "dnsmasq", (char *) "--keep-in-foreground",
-                                       conf_arg, NULL};
-                char *const sargv[] = {(char *) "squid", (char *) "-N", (char *) "-f", squid_conf,
-                                       NULL};
-
-                pids[0] = start_child(dnsmasq, dargv, &err);
-                if (pids[0] > 0)
-                        pids[1] = start_child(squid, sargv, &err);
-                if (pids[0] < 0 || pids[1] < 0) {
-                        stop_children(pids, 3);
-                        proxy_dir_clear(&pd);
-                        return fail(&err);
-                }
+        pr->pids[0] = start_child(pr->dnsmasq, dargv, &err);
+        if (pr->pids[0] > 0)
+                pr->pids[1] = start_child(pr->squid, sargv, &err);
+        if (pr->pids[0] < 0 || pr->pids[1] < 0) {
+                (void) fail(&err);
+                return false;
         }
-        /* Readiness: squid accepts on its port and dnsmasq has written its pid file (after
-         * binding). Checked every 10 ms for at most 60 s; a child exiting ends it early. */
         for (int i = 0; i < 6000 && !ready; i++) {
-                struct pollfd p = {.fd = sfd, .events = POLLIN};
+                struct pollfd p = {.fd = pr->sfd, .events = POLLIN};
 
-                ready = file_exists_at(run_fd, "dnsmasq.pid") &&
-                        squid_listening(listen_addr, pd.port);
+                ready = file_exists_at(pr->run_fd, "dnsmasq.pid") &&
+                        squid_listening(pr->listen_addr, pr->pd.port);
                 if (!ready && poll(&p, 1, 10) > 0)
                         break;
         }
-        if (ready && session) {
+        if (ready && pr->session) {
                 /* The log reader: this program again, following the logs into the host's. */
-                char *const eargv[] = {(char *) "egress-proxy", (char *) "events",
-                                       (char *) "--dir",
-                                       (char *) pd.dir, (char *) "--follow",
-                                       (char *) "--session", (char *) session,
-                                       (char *) "--log", (char *) events_log, NULL};
+                char *const eargv[] = {(char *) "egress-proxy", (char *) "events", (char *) "--dir",
+                                       pr->pd.dir, (char *) "--follow", (char *) "--session",
+                                       (char *) pr->session, (char *) "--log",
+                                       (char *) pr->events_log, NULL};
 
-                pids[2] = start_child("/proc/self/exe", eargv, &err);
-                if (pids[2] < 0) {
-                        ready = false;
+                pr->pids[2] = start_child("/proc/self/exe", eargv, &err);
+                if (pr->pids[2] < 0) {
                         (void) fail(&err);
+                        return false;
                 }
         }
-        if (ready) {
-                (void) printf("proxy ready: squid on port %u, resolver 127.0.0.1:53, logs in "
-                              "%s/run\n",
-                              pd.port, pd.dir);
-                (void) fflush(stdout);
-        } else {
-                (void) prog_error("the proxy did not come up; see %s/run/cache.log", pd.dir);
-        }
-        while (ready) {
+        if (!ready)
+                (void) prog_error("the proxy did not come up; see %s/run/cache.log", pr->pd.dir);
+        return ready;
+}
+
+/* Until SIGTERM/SIGINT (0) or a child's unexpected end (1). */
+static int run_supervise(struct proxy_run *pr)
+{
+        static const char *const names[] = {"dnsmasq", "squid", "the log reader"};
+
+        for (;;) {
                 struct signalfd_siginfo si;
-                struct pollfd p = {.fd = sfd, .events = POLLIN};
-                ssize_t k;
+                struct pollfd p = {.fd = pr->sfd, .events = POLLIN};
+                bool lost = false;
 
                 if (poll(&p, 1, -1) < 0 && errno != EINTR)
-                        break;
-                k = read(sfd, &si, sizeof(si));
-                if (k != (ssize_t) sizeof(si))
+                        return 1;
+                if (read(pr->sfd, &si, sizeof(si)) != (ssize_t) sizeof(si))
                         continue;
-                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-                        status = 0;
-                        break;
-                }
-                for (size_t i = 0; i < 3; i++) {
-                        static const char *const names[] = {"dnsmasq", "squid", "the log reader"};
+                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+                        return 0;
+                for (size_t i = 0; i < CA_ELEMENTSOF(pr->pids); i++) {
                         int wst;
 
-                        if (pids[i] > 0 && waitpid(pids[i], &wst, WNOHANG) == pids[i]) {
-                                (void) prog_error("%s exited unexpectedly (status %d)",
-                                                 names[i],
-                                                 WIFEXITED(wst) ? WEXITSTATUS(wst)
-                                                                : 128 + WTERMSIG(wst));
-                                pids[i] = -1;
-                                ready = false;
+                        if (pr->pids[i] > 0 && waitpid(pr->pids[i], &wst, WNOHANG) == pr->pids[i]) {
+                                (void) prog_error("%s exited unexpectedly (status %d)", names[i],
+                                                  WIFEXITED(wst) ? WEXITSTATUS(wst)
+                                                                 : 128 + WTERMSIG(wst));
+                                pr->pids[i] = -1;
+                                lost = true;
                         }
                 }
+                if (lost)
+                        return 1;
         }
-        stop_children(pids, 3);
-        proxy_dir_clear(&pd);
+}
+
+static int proxy_run(int argc, char **argv)
+{
+        struct proxy_run pr = {
+                .squid = "/usr/sbin/squid",
+                .dnsmasq = "/usr/sbin/dnsmasq",
+                .listen_addr = {.s_addr = htonl(INADDR_LOOPBACK)},
+                .run_fd = -1,
+                .sfd = -1,
+                .pids = {-1, -1, -1},
+        };
+        int status = run_options(&pr, argc, argv);
+
+        if (status < 0)
+                status = run_prepare(&pr);
+        if (status < 0 && !run_start(&pr))
+                status = 1;
+        if (status < 0) {
+                (void) printf("proxy ready: squid on port %u, resolver 127.0.0.1:53, logs in "
+                              "%s/run\n",
+                              pr.pd.port, pr.pd.dir);
+                (void) fflush(stdout);
+                status = run_supervise(&pr);
+        }
+        proxy_run_clear(&pr);
         return finish(status);
 }
 
@@ -687,6 +735,47 @@ static int drain(int run_fd, struct cursor *cur, struct events_ctx *ec, bool dns
         return r < 0 ? r : 0;
 }
 
+/* One pass over both logs: the new lines' events, the malformed count, the cursors saved,
+ * what the aggregation has due. */
+static int events_pass(int run_fd, struct cursor *cur, struct events_ctx *ec, struct ca_error *err)
+{
+        int r = 0;
+
+        /* dnsmasq first: its answers name the addresses squid's denials refer to. */
+        for (size_t i = 0; r >= 0 && i < 2; i++)
+                r = drain(run_fd, &cur[i], ec, i == 0, err);
+        /* Lines that do not parse are never silent: counted, in an event. */
+        if (r >= 0 && ec->pl.malformed > ec->malformed_reported) {
+                r = emit(ec, "proxy-log-malformed",
+                         json_pack("{s:s, s:I, s:I}", "reason", "unparsable", "lines",
+                                   (json_int_t) (ec->pl.malformed - ec->malformed_reported),
+                                   "total", (json_int_t) ec->pl.malformed),
+                         err);
+                ec->malformed_reported = ec->pl.malformed;
+        }
+        if (r >= 0)
+                r = save_state(run_fd, cur, 2, err);
+        eventagg_flush(&ec->agg, (uint64_t) clock_monotonic_ms(), false, agg_summary, ec);
+        (void) fflush(stdout);
+        return r;
+}
+
+/* Until the logs change (0), a stop signal (1), or a failure (negative); woken at least once
+ * an interval, to record pending counts. */
+static int wait_for_lines(int in, int sfd, struct ca_error *err)
+{
+        char evbuf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        struct pollfd p[2] = {{.fd = in, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+
+        if (poll(p, 2, PROXY_AGG_INTERVAL_S * 1000) < 0 && errno != EINTR)
+                return ca_error_set(err, errno, "poll failed");
+        if (p[1].revents)
+                return 1;
+        if (p[0].revents && read(in, evbuf, sizeof(evbuf)) < 0 && errno != EINTR)
+                return ca_error_set(err, errno, "inotify read failed");
+        return 0;
+}
+
 static int proxy_events(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -772,47 +861,16 @@ static int proxy_events(int argc, char **argv)
                         return prog_error("signalfd failed: %m");
         }
         for (;;) {
-                /* dnsmasq first: its answers name the addresses squid's denials refer to. */
-                for (size_t i = 0; r >= 0 && i < 2; i++)
-                        r = drain(run_fd, &cur[i], &ec, i == 0, &err);
-                /* Lines that do not parse are never silent: counted, in an event. */
-                if (r >= 0 && ec.pl.malformed > ec.malformed_reported) {
-                        r = emit(&ec, "proxy-log-malformed",
-                                 json_pack("{s:s, s:I, s:I}", "reason", "unparsable", "lines",
-                                           (json_int_t) (ec.pl.malformed - ec.malformed_reported),
-                                           "total", (json_int_t) ec.pl.malformed),
-                                 &err);
-                        ec.malformed_reported = ec.pl.malformed;
-                }
-                if (r >= 0)
-                        r = save_state(run_fd, cur, 2, &err);
-                eventagg_flush(&ec.agg, (uint64_t) clock_monotonic_ms(), false, agg_summary, &ec);
-                (void) fflush(stdout);
+                r = events_pass(run_fd, cur, &ec, &err);
                 if (r < 0 || !follow)
                         break;
-                {
-                        char evbuf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-                        struct pollfd p[2] = {{.fd = in, .events = POLLIN},
-                                              {.fd = sfd, .events = POLLIN}};
-
-                        /* Woken at least once an interval, to record pending counts. */
-                        if (poll(p, 2, PROXY_AGG_INTERVAL_S * 1000) < 0 && errno != EINTR) {
-                                r = ca_error_set(&err, errno, "poll failed");
-                                break;
-                        }
-                        if (p[1].revents)
-                                break;
-                        if (p[0].revents && read(in, evbuf, sizeof(evbuf)) < 0 &&
-                            errno != EINTR) {
-                                r = ca_error_set(&err, errno, "inotify read failed");
-                                break;
-                        }
-                }
+                r = wait_for_lines(in, sfd, &err);
+                if (r != 0)
+                        break;
         }
         eventagg_flush(&ec.agg, (uint64_t) clock_monotonic_ms(), true, agg_summary, &ec);
-        (void) fprintf(stderr, "proxy events: %" PRIu64 " lines read, %" PRIu64 " events, %" PRIu64
-                               " malformed\n",
-                       ec.pl.lines, ec.events, ec.pl.malformed);
+        log_info("%" PRIu64 " lines read, %" PRIu64 " events, %" PRIu64 " malformed", ec.pl.lines,
+                 ec.events, ec.pl.malformed);
         if (r < 0)
                 return fail(&err);
         return finish(0);

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -22,6 +21,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "brokercred.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "clock.h"
@@ -30,6 +30,10 @@
 #include "image.h"
 #include "init.h"
 #include "init_helpers.h"
+#include "log.h"
+#include "manifest.h"
+#include "privdrop.h"
+#include "scrub.h"
 
 #define MAX_HELPERS 64
 /* Restarts: 0.5 s, 1 s, 2 s ... 30 s at most; the capability allows 8 redemptions. */
@@ -44,7 +48,7 @@
 #define HELPER_EVENTS_FD 4
 
 struct helper {
-        const json_t *srv;
+        const struct manifest_server *srv;
         const char *name;
         uid_t uid;
         unsigned port;
@@ -60,7 +64,6 @@ struct helper {
 };
 
 struct init_helpers {
-        json_t *manifest;
         const char *session;
         const char *proxy;
         int broker_fd; /* O_PATH */
@@ -69,18 +72,6 @@ struct init_helpers {
         size_t n;
         struct helper h[MAX_HELPERS];
 };
-
-void init_event(int type, const char *session, void *fields)
-{
-        struct ca_error err = {0};
-
-        if (!fields)
-                return;
-        if (access(IMAGE_EVENTS_LOG, F_OK) == 0 &&
-            audit_emit(IMAGE_EVENTS_LOG, (enum audit_type) type, session, fields, &err) < 0)
-                init_say("cannot record an event: %s", err.msg);
-        json_decref(fields);
-}
 
 /* ---- the helper's events ------------------------------------------------------------------ */
 
@@ -98,12 +89,12 @@ static void helper_line(struct init_helpers *hs, struct helper *h, const char *l
         for (size_t i = 0; i < CA_ELEMENTSOF(allowed); i++)
                 ok = ok || t == (int) allowed[i];
         if (!ok || !json_is_object(fields)) {
-                init_say("helper %s sent an event that is not one of its own; ignored", h->name);
+                log_warn("helper %s sent an event that is not one of its own, ignoring", h->name);
                 return;
         }
         /* The name is ours to say. */
         (void) json_object_set_new(fields, "helper", json_string(h->name));
-        init_event(t, hs->session, json_incref(fields));
+        init_event((enum audit_type) t, hs->session, json_incref(fields));
 }
 
 /* Reads what the pipe has (it is non-blocking); complete lines become events. */
@@ -164,25 +155,21 @@ static int write_file(const char *dir, const char *name, const void *data, size_
 static void fill_dir(const struct helper *h, bool *has_bundle)
 {
         _cleanup_buf_ struct buf text = BUF_INIT;
-        _cleanup_json_ json_t *cred = NULL;
+        _cleanup_brokercred_ struct broker_credential cred;
         struct ca_error err = {0};
-        char src[400], sock[32];
-        char *out;
+        char src[400], dst[400], sock[32];
         int r;
 
         (void) snprintf(src, sizeof(src), "%s/%s.cred", IMAGE_HELPER_CREDENTIALS, h->name);
-        if (fileio_read_path(src, 65536, &text, &err) < 0 ||
-            ca_json_parse(text.data, text.len, src, &cred, &err) < 0)
-                init_die("helper %s: %s", h->name, err.msg);
-        sodium_memzero(text.data, text.len);
+        (void) snprintf(dst, sizeof(dst), "%s/credential.json", h->dir);
         (void) snprintf(sock, sizeof(sock), "/proc/self/fd/%d", HELPER_BROKER_FD);
-        if (json_object_set_new(cred, "socket", json_string(sock)) < 0 ||
-            !(out = json_dumps(cred, JSON_COMPACT)))
-                init_die("out of memory");
-        r = write_file(h->dir, "credential.json", out, strlen(out), h->uid);
-        sodium_memzero(out, strlen(out));
-        free(out);
-        if (r < 0 || (r = write_file(h->dir, "token", h->token, strlen(h->token), h->uid)) < 0)
+        if (brokercred_load(src, &cred, &err) < 0 ||
+            brokercred_write_as(dst, &cred, sock, &err) < 0)
+                init_die("helper %s: %s", h->name, err.msg);
+        if (lchown(dst, h->uid, h->uid) < 0)
+                init_die("helper %s: cannot hand %s over: %s", h->name, dst, strerror(errno));
+        r = write_file(h->dir, "token", h->token, strlen(h->token), h->uid);
+        if (r < 0)
                 init_die("helper %s: cannot fill %s: %s", h->name, h->dir, strerror(-r));
         (void) snprintf(src, sizeof(src), "%s/%s.pem", IMAGE_HELPER_CREDENTIALS, h->name);
         *has_bundle = access(src, F_OK) == 0;
@@ -204,14 +191,24 @@ static void add_arg(const char **argv, size_t *n, size_t max, const char *a)
                 argv[(*n)++] = a;
 }
 
+/* `option item` for each item. */
+static void add_args(const char **argv, size_t *n, size_t max, const char *option,
+                     const struct manifest_strv *items)
+{
+        for (size_t i = 0; i < items->len; i++) {
+                add_arg(argv, n, max, option);
+                add_arg(argv, n, max, items->items[i]);
+        }
+}
+
 CA_NORETURN static void exec_helper(const struct init_helpers *hs, const struct helper *h,
                                     int events_w, int out_w, bool has_bundle)
 {
         const char *argv[96];
-        size_t n = 0, i;
+        size_t n = 0;
         char cred[400], token[400], ca[400], fdarg[16];
-        const json_t *v;
         char *env[] = {(char *) "PATH=/usr/bin:/bin", (char *) "LANG=C.UTF-8", NULL};
+        const char *step;
 
         (void) snprintf(cred, sizeof(cred), "%s/credential.json", h->dir);
         (void) snprintf(token, sizeof(token), "%s/token", h->dir);
@@ -221,10 +218,9 @@ CA_NORETURN static void exec_helper(const struct init_helpers *hs, const struct 
         add_arg(argv, &n, 96, "--name");
         add_arg(argv, &n, 96, h->name);
         add_arg(argv, &n, 96, "--upstream");
-        add_arg(argv, &n, 96, json_string_value(json_object_get(h->srv, "url")));
+        add_arg(argv, &n, 96, h->srv->url);
         add_arg(argv, &n, 96, "--listen");
-        add_arg(argv, &n, 96,
-                json_string_value(json_object_get(json_object_get(h->srv, "helper"), "listen")));
+        add_arg(argv, &n, 96, h->srv->listen);
         add_arg(argv, &n, 96, "--credential");
         add_arg(argv, &n, 96, cred);
         add_arg(argv, &n, 96, "--token-file");
@@ -250,22 +246,12 @@ CA_NORETURN static void exec_helper(const struct init_helpers *hs, const struct 
                 add_arg(argv, &n, 96, "--ca-file");
                 add_arg(argv, &n, 96, ca);
         }
-        json_array_foreach(json_object_get(h->srv, "pins"), i, v) {
-                add_arg(argv, &n, 96, "--pin");
-                add_arg(argv, &n, 96, json_string_value(v));
-        }
-        json_array_foreach(json_object_get(h->srv, "allow_methods"), i, v) {
-                add_arg(argv, &n, 96, "--allow-method");
-                add_arg(argv, &n, 96, json_string_value(v));
-        }
-        json_array_foreach(json_object_get(h->srv, "allow_paths"), i, v) {
-                add_arg(argv, &n, 96, "--allow-path");
-                add_arg(argv, &n, 96, json_string_value(v));
-        }
+        add_args(argv, &n, 96, "--pin", &h->srv->pins);
+        add_args(argv, &n, 96, "--allow-method", &h->srv->allow_methods);
+        add_args(argv, &n, 96, "--allow-path", &h->srv->allow_paths);
+        if (n + 1 >= 96)
+                init_die("helper %s: too many pins and allowed methods and paths", h->name);
         argv[n] = NULL;
-        for (i = 0; i < n; i++)
-                if (!argv[i])
-                        init_die("helper %s: the manifest entry is incomplete", h->name);
 
         /* Descriptors: 0 /dev/null, 1 the "listening" pipe, 2 ours, 3 the broker, 4 events. */
         if (dup2(hs->broker_fd, 100) < 0 || dup2(events_w, 101) < 0 || dup2(out_w, 102) < 0 ||
@@ -279,9 +265,8 @@ CA_NORETURN static void exec_helper(const struct init_helpers *hs, const struct 
                         _exit(126);
         }
         closefrom(HELPER_EVENTS_FD + 1);
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-                _exit(126);
-        init_become(h->uid, h->name);
+        if (privdrop_become(h->uid, &step) < 0)
+                _exit(126); /* forked child: agent-init sees the helper never listen */
         (void) execve(argv[0], (char *const *) argv, env);
         _exit(127);
 }
@@ -388,27 +373,26 @@ static bool start_one(struct init_helpers *hs, struct helper *h)
                              "status", healthy ? "ok" : "failed", "detail", detail, "restarts",
                              (int) h->restarts));
         if (!healthy)
-                init_say("helper %s: %s", h->name, detail);
+                log_warn("helper %s: %s", h->name, detail);
         return healthy;
 }
 
-void init_helpers_start(const json_t *manifest, const char *session, const char *proxy,
+void init_helpers_start(const struct manifest *m, const char *session, const char *proxy,
                         struct init_helpers **ret)
 {
         struct init_helpers *hs;
-        const json_t *srv;
-        size_t i;
+        size_t i, remote = 0;
 
         *ret = NULL;
-        json_array_foreach(json_object_get(manifest, "servers"), i, srv)
-                if (json_object_get(srv, "helper"))
-                        break;
-        if (i == json_array_size(json_object_get(manifest, "servers")))
+        for (i = 0; m && i < m->nservers; i++)
+                remote += m->servers[i].transport != MANIFEST_STDIO;
+        if (remote == 0)
                 return;
+        if (remote > MAX_HELPERS)
+                init_die("more than %d remote servers", MAX_HELPERS);
         hs = calloc(1, sizeof(*hs));
         if (!hs)
                 init_die("out of memory");
-        hs->manifest = json_incref((json_t *) manifest);
         hs->session = session;
         hs->proxy = proxy;
         hs->broker_fd = open(IMAGE_BROKER_SOCKET, O_PATH | O_CLOEXEC);
@@ -418,24 +402,20 @@ void init_helpers_start(const json_t *manifest, const char *session, const char 
         if ((mkdir(IMAGE_HELPER_RUN, 0711) < 0 && errno != EEXIST) ||
             chmod(IMAGE_HELPER_RUN, 0711) < 0)
                 init_die("cannot create %s: %s", IMAGE_HELPER_RUN, strerror(errno));
-        json_array_foreach(json_object_get(manifest, "servers"), i, srv) {
-                const json_t *helper = json_object_get(srv, "helper");
+        for (i = 0; i < m->nservers; i++) {
+                const struct manifest_server *srv = &m->servers[i];
                 struct helper *h;
                 uint8_t raw[32];
                 char tok[65];
 
-                if (!helper)
+                if (srv->transport == MANIFEST_STDIO)
                         continue;
-                if (hs->n == MAX_HELPERS)
-                        init_die("more than %d remote servers", MAX_HELPERS);
                 h = &hs->h[hs->n++];
                 h->srv = srv;
-                h->name = json_string_value(json_object_get(srv, "name"));
-                h->uid = (uid_t) json_integer_value(json_object_get(srv, "uid"));
-                h->port = (unsigned) json_integer_value(json_object_get(helper, "port"));
+                h->name = srv->name;
+                h->uid = srv->uid;
+                h->port = srv->port;
                 h->events_r = -1;
-                if (!h->name || strchr(h->name, '/') || h->uid < 1000 || h->port == 0)
-                        init_die("the manifest's remote server entry %zu is incomplete", i);
                 (void) snprintf(h->dir, sizeof(h->dir), "%s/%s", IMAGE_HELPER_RUN, h->name);
                 /* root's, the helper's group: the helper may write (and scrub) there, root
                  * may replace the files, nobody else enters. */
@@ -452,7 +432,7 @@ void init_helpers_start(const json_t *manifest, const char *session, const char 
                 if (!start_one(hs, h))
                         init_die("remote MCP server '%s': its helper is not healthy", h->name);
         }
-        init_say("%zu helper%s ready", hs->n, hs->n == 1 ? "" : "s");
+        log_info("%zu helper%s ready", hs->n, hs->n == 1 ? "" : "s");
         *ret = hs;
 }
 
@@ -514,7 +494,7 @@ void init_helpers_dispatch(struct init_helpers *hs)
                 if (!h->restart_at || h->restart_at > clock_monotonic_ms())
                         continue;
                 h->restart_at = 0;
-                init_say("restarting helper %s (restart %u)", h->name, h->restarts);
+                log_info("restarting helper %s (restart %u)", h->name, h->restarts);
                 (void) start_one(hs, h);
         }
         arm_timer(hs);
@@ -537,7 +517,7 @@ bool init_helpers_reaped(struct init_helpers *hs, pid_t pid, int status)
                                    json_pack("{s:s, s:s, s:i, s:i}", "helper", h->name, "reason",
                                              "gave-up", "status", status, "restarts",
                                              (int) h->restarts));
-                        init_say("helper %s keeps failing; not restarted again", h->name);
+                        log_warn("helper %s keeps failing; not restarted again", h->name);
                         return true;
                 }
                 delay = (int64_t) RESTART_FIRST_MS << h->restarts;
@@ -569,13 +549,13 @@ void init_helpers_finish(struct init_helpers *hs)
                 struct helper *h = &hs->h[i];
 
                 drain_events(hs, h);
-                init_scrub_dir(h->dir, h->uid);
+                if (scrub_remove_dir(h->dir, h->uid) < 0)
+                        log_warn("cannot scrub %s, ignoring", h->dir);
                 sodium_memzero(h->token, sizeof(h->token));
                 sodium_memzero(h->env, sizeof(h->env));
         }
         (void) close(hs->broker_fd);
         (void) close(hs->timer_fd);
-        json_decref(hs->manifest);
         free(hs);
 }
 

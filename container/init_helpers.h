@@ -19,16 +19,16 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "json.h"
+struct manifest;
 
 struct init_helpers;
 
 /*
- * Starts the manifest's helpers (none: *ret = NULL, returns 0). `proxy` (may be NULL) is the
- * egress proxy's URL. Dies when one cannot start or is not healthy: the session must not begin
+ * Starts the helpers of the manifest's remote servers (none, or `m` NULL: *ret = NULL). `m`
+ * must outlive the helpers. `proxy` (may be NULL) is the egress proxy's URL. Dies when one cannot start or is not healthy: the session must not begin
  * with a server missing.
  */
-void init_helpers_start(const json_t *manifest, const char *session, const char *proxy,
+void init_helpers_start(const struct manifest *m, const char *session, const char *proxy,
                         struct init_helpers **ret);
 
 /* "CODING_AGENTS_TOKEN_<port>=<token>" for each helper, for the agent's environment. */

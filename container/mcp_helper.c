@@ -63,6 +63,7 @@
 #include "eventagg.h"
 #include "helper_http.h"
 #include "json.h"
+#include "log.h"
 #include "parse.h"
 #include "secret.h"
 #include "sockdiag.h"
@@ -152,19 +153,20 @@ struct helper {
         struct eventagg agg;
 };
 
-static struct helper H;
+/* OpenSSL's index for a request on the SSL_CTX curl makes for it: a process-wide registry
+ * value, taken once in main before any thread, never state. */
 static int ssl_req_index = -1;
 
 /* ---- events ---- */
 
-static void event(enum audit_type type, json_t *fields)
+static void event(struct helper *h, enum audit_type type, json_t *fields)
 {
         struct ca_error err = {0};
 
         if (!fields)
                 return;
-        (void) json_object_set_new(fields, "helper", json_string(H.name));
-        if (H.events_fd >= 0) {
+        (void) json_object_set_new(fields, "helper", json_string(h->name));
+        if (h->events_fd >= 0) {
                 /* One line per write(): atomic on a pipe below PIPE_BUF, and the reader
                  * refuses anything longer. */
                 _cleanup_json_ json_t *line = json_pack("{s:s, s:O}", "type",
@@ -175,13 +177,13 @@ static void event(enum audit_type type, json_t *fields)
                         size_t n = strlen(text);
 
                         text[n] = '\n';
-                        if (n + 1 > PIPE_BUF || write(H.events_fd, text, n + 1) != (ssize_t) (n + 1))
-                                (void) fprintf(stderr, "mcp-helper: cannot pass an event on\n");
+                        if (n + 1 > PIPE_BUF || write(h->events_fd, text, n + 1) != (ssize_t) (n + 1))
+                                log_warn("cannot pass an event on, ignoring");
                         text[n] = '\0';
                         free(text);
                 }
-        } else if (H.events_log && audit_emit(H.events_log, type, H.session, fields, &err) < 0) {
-                (void) fprintf(stderr, "mcp-helper: cannot record an event: %s\n", err.msg);
+        } else if (h->events_log && audit_emit(h->events_log, type, h->session, fields, &err) < 0) {
+                log_warn("cannot record an event: %s, ignoring", err.msg);
         }
         json_decref(fields);
 }
@@ -196,13 +198,14 @@ static void agg_summary(const char *key, uint64_t suppressed, void *userdata)
         char name[64];
         int type = -1;
 
-        (void) userdata;
+        struct helper *h = userdata;
+
         if (slash && (size_t) (slash - key) < sizeof(name)) {
                 (void) snprintf(name, sizeof(name), "%.*s", (int) (slash - key), key);
                 type = audit_type_from_name(name);
         }
         if (type >= 0)
-                event((enum audit_type) type,
+                event(h, (enum audit_type) type,
                       json_pack("{s:s, s:I, s:i, s:b}", type == AUDIT_HELPER_LIMIT ? "limit" : "reason",
                                 slash + 1, "suppressed", (json_int_t) suppressed, "interval_s",
                                 AGG_INTERVAL_S, "summary", 1));
@@ -213,16 +216,17 @@ static void agg_summary(const char *key, uint64_t suppressed, void *userdata)
  * recorded, the rest counted and carried by the next one ("suppressed"), so that no one can
  * fill the host's disk through the event log. Takes `fields`.
  */
-static void event_repeated(enum audit_type type, const char *reason, json_t *fields)
+static void event_repeated(struct helper *h, enum audit_type type, const char *reason,
+                           json_t *fields)
 {
         char key[EVENTAGG_KEY_MAX];
         uint64_t suppressed = 0;
         bool record;
 
         (void) snprintf(key, sizeof(key), "%s/%s", audit_type_name(type), reason);
-        (void) pthread_mutex_lock(&H.agg_lock);
-        record = eventagg_admit(&H.agg, key, (uint64_t) clock_monotonic_ms(), &suppressed);
-        (void) pthread_mutex_unlock(&H.agg_lock);
+        (void) pthread_mutex_lock(&h->agg_lock);
+        record = eventagg_admit(&h->agg, key, (uint64_t) clock_monotonic_ms(), &suppressed);
+        (void) pthread_mutex_unlock(&h->agg_lock);
         if (!record) {
                 json_decref(fields);
                 return;
@@ -231,15 +235,15 @@ static void event_repeated(enum audit_type type, const char *reason, json_t *fie
                 (void) json_object_set_new(fields, "suppressed", json_integer((json_int_t) suppressed));
                 (void) json_object_set_new(fields, "interval_s", json_integer(AGG_INTERVAL_S));
         }
-        event(type, fields);
+        event(h, type, fields);
 }
 
-static void set_health(int state, const char *detail)
+static void set_health(struct helper *h, int state, const char *detail)
 {
-        int old = atomic_exchange(&H.health, state);
+        int old = atomic_exchange(&h->health, state);
 
         if (old != state)
-                event(AUDIT_HELPER_HEALTH,
+                event(h, AUDIT_HELPER_HEALTH,
                       json_pack("{s:s, s:s}", "upstream", state == 1 ? "ok" : "failing",
                                 "detail", detail));
 }
@@ -251,6 +255,7 @@ struct resp_header {
 };
 
 struct req {
+        struct helper *h;
         /* upstream */
         CURL *easy;
         CURLM *multi;
@@ -310,10 +315,11 @@ static void req_unref(struct req *r)
         buf_clear(&r->out);
         sse_clear(&r->parser);
         if (r->counted) {
+                struct helper *h = r->h;
                 uint64_t one = 1;
 
-                atomic_fetch_sub(&H.active, 1);
-                (void) !write(H.done_fd, &one, sizeof(one));
+                atomic_fetch_sub(&h->active, 1);
+                (void) !write(h->done_fd, &one, sizeof(one));
         }
         free(r);
 }
@@ -347,7 +353,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, 
         return respond_text(c, status, "application/json", body);
 }
 
-static void denied(const char *reason, const char *method, const char *url)
+static void denied(struct helper *h, const char *reason, const char *method, const char *url)
 {
         char path[256];
         char how[32];
@@ -361,7 +367,7 @@ static void denied(const char *reason, const char *method, const char *url)
         if (fields && url)
                 (void) json_object_set_new(fields, "path",
                                            json_string(text_escape_to(url, 0, path, sizeof(path))));
-        event_repeated(AUDIT_HELPER_DENIED, reason, fields);
+        event_repeated(h, AUDIT_HELPER_DENIED, reason, fields);
 }
 
 /* ---- TLS pinning ---- */
@@ -371,16 +377,20 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
         SSL *ssl;
         SSL_CTX *ctx;
         struct req *r;
+        const struct helper *h;
         X509 *cert;
         unsigned char *der = NULL;
         int len;
         uint8_t md[32];
 
-        if (!preverify_ok || X509_STORE_CTX_get_error_depth(store) != 0 || H.npins == 0)
+        if (!preverify_ok || X509_STORE_CTX_get_error_depth(store) != 0)
                 return preverify_ok;
         ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
         ctx = ssl ? SSL_get_SSL_CTX(ssl) : NULL;
         r = ctx ? SSL_CTX_get_ex_data(ctx, ssl_req_index) : NULL;
+        if (!r)
+                return 0; /* pins are set, the request is unknown: fail closed */
+        h = r->h;
         cert = X509_STORE_CTX_get_current_cert(store);
         if (!cert)
                 return 0;
@@ -390,11 +400,11 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
                 return 0;
         }
         OPENSSL_free(der);
-        for (size_t i = 0; i < H.npins; i++) {
-                if (sodium_memcmp(md, H.pin_hash[i], sizeof(md)) == 0)
+        for (size_t i = 0; i < h->npins; i++) {
+                if (sodium_memcmp(md, h->pin_hash[i], sizeof(md)) == 0)
                         return 1;
         }
-        if (r) {
+        {
                 char b64[64];
 
                 sodium_bin2base64(b64, sizeof(b64), md, sizeof(md),
@@ -474,9 +484,9 @@ static size_t header_cb(char *data, size_t size, size_t n, void *userdata)
         return len;
 }
 
-static void limit_event(const char *limit, uint64_t max)
+static void limit_event(struct helper *h, const char *limit, uint64_t max)
 {
-        event_repeated(AUDIT_HELPER_LIMIT, limit,
+        event_repeated(h, AUDIT_HELPER_LIMIT, limit,
                        json_pack("{s:s, s:I}", "limit", limit, "max", (json_int_t) max));
 }
 
@@ -491,15 +501,17 @@ static void sse_error(struct req *r, const char *msg)
 /* Appends to what the client gets, enforcing the response cap. */
 static int emit_out(struct req *r, const char *data, size_t len)
 {
+        struct helper *h = r->h;
+
         if (r->finished)
                 return 0;
-        if (r->sent + (r->out.len - r->out_off) + len > H.max_response) {
-                limit_event("response", H.max_response);
+        if (r->sent + (r->out.len - r->out_off) + len > h->max_response) {
+                limit_event(h, "response", h->max_response);
                 r->finished = true;
                 if (r->sse) {
                         sse_error(r, "response exceeds the helper's size limit");
                 } else {
-                        size_t room = (size_t) (H.max_response - r->sent - (r->out.len - r->out_off));
+                        size_t room = (size_t) (h->max_response - r->sent - (r->out.len - r->out_off));
                         if (buf_append(&r->out, data, room) < 0)
                                 return -ENOMEM;
                         r->failed = true;
@@ -512,6 +524,7 @@ static int emit_out(struct req *r, const char *data, size_t len)
 static int on_event(void *userdata, const char *ev, size_t len)
 {
         struct req *r = userdata;
+        struct helper *h = r->h;
 
         if (r->rewrite_endpoint) {
                 char type[32];
@@ -524,9 +537,9 @@ static int on_event(void *userdata, const char *ev, size_t len)
                         int n;
 
                         if (!data.data || strlen(data.data) != data.len ||
-                            !helper_rewrite_endpoint(data.data, H.origin, H.base, path,
+                            !helper_rewrite_endpoint(data.data, h->origin, h->base, path,
                                                      sizeof(path))) {
-                                denied("endpoint-origin", "GET", data.data);
+                                denied(h, "endpoint-origin", "GET", data.data);
                                 r->finished = true;
                                 sse_error(r, "the upstream named an endpoint outside its origin");
                                 return -EPERM;
@@ -541,6 +554,7 @@ static int on_event(void *userdata, const char *ev, size_t len)
 static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
 {
         struct req *r = userdata;
+        struct helper *h = r->h;
         size_t len = size * n;
         int ret;
 
@@ -554,7 +568,7 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
         if (r->sse) {
                 ret = sse_feed(&r->parser, data, len, on_event, r);
                 if (ret == -EMSGSIZE && !r->finished) {
-                        limit_event("sse-event", H.sse_event_max);
+                        limit_event(h, "sse-event", h->sse_event_max);
                         r->finished = true;
                         sse_error(r, "an event exceeds the helper's per-event size limit");
                 }
@@ -594,14 +608,15 @@ static void drive(struct req *r, int timeout_ms)
         }
 }
 
-static bool draining_expired(void)
+static bool draining_expired(struct helper *h)
 {
-        return atomic_load(&H.draining) && clock_monotonic_ms() >= atomic_load(&H.drain_deadline_ms);
+        return atomic_load(&h->draining) && clock_monotonic_ms() >= atomic_load(&h->drain_deadline_ms);
 }
 
 static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
         struct req *r = cls;
+        struct helper *h = r->h;
         size_t avail;
 
         (void) pos;
@@ -621,7 +636,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
                         }
                         return MHD_CONTENT_READER_END_OF_STREAM;
                 }
-                if (draining_expired()) {
+                if (draining_expired(h)) {
                         r->finished = true;
                         if (r->sse)
                                 sse_error(r, "the helper is shutting down");
@@ -632,9 +647,9 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
                         (void) curl_easy_pause(r->easy, CURLPAUSE_CONT);
                 }
                 drive(r, 200);
-                if (r->sse && !r->finished && H.idle_timeout_s &&
-                    clock_monotonic_ms() - r->last_data_ms > (int64_t) H.idle_timeout_s * 1000) {
-                        limit_event("idle", H.idle_timeout_s);
+                if (r->sse && !r->finished && h->idle_timeout_s &&
+                    clock_monotonic_ms() - r->last_data_ms > (int64_t) h->idle_timeout_s * 1000) {
+                        limit_event(h, "idle", h->idle_timeout_s);
                         r->finished = true;
                         sse_error(r, "the stream was idle for too long");
                 }
@@ -703,20 +718,21 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
         return MHD_YES;
 }
 
-static bool allowed_by_lists(const char *method, const char *path)
+static bool allowed_by_lists(const struct helper *h, const char *method, const char *path)
 {
-        bool m = H.nmethods == 0, p = H.npaths == 0;
+        bool m = h->nmethods == 0, p = h->npaths == 0;
 
-        for (size_t i = 0; i < H.nmethods && !m; i++)
-                m = strcmp(H.allow_methods[i], method) == 0;
-        for (size_t i = 0; i < H.npaths && !p; i++)
-                p = strncmp(path, H.allow_paths[i], strlen(H.allow_paths[i])) == 0;
+        for (size_t i = 0; i < h->nmethods && !m; i++)
+                m = strcmp(h->allow_methods[i], method) == 0;
+        for (size_t i = 0; i < h->npaths && !p; i++)
+                p = strncmp(path, h->allow_paths[i], strlen(h->allow_paths[i])) == 0;
         return m && p;
 }
 
 static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
                                       const char *method, const char *path)
 {
+        struct helper *h = r->h;
         struct hdr_ctx hc = {0};
         _cleanup_buf_ struct buf url = BUF_INIT;
         struct query_ctx qc = {&url, true};
@@ -724,20 +740,20 @@ static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
         enum MHD_Result ret;
         CURL *e;
 
-        if (buf_printf(&url, "%s%s", H.origin, path) < 0 ||
+        if (buf_printf(&url, "%s%s", h->origin, path) < 0 ||
             MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qc) < 0 ||
             buf_append_char(&url, '\0') < 0)
                 return respond_error(c, 500, "out of memory");
         {
-                const char *q = strchr(url.data + strlen(H.origin), '?');
+                const char *q = strchr(url.data + strlen(h->origin), '?');
                 if (q && !helper_query_ok(q + 1)) {
-                        denied("query", method, path);
+                        denied(h, "query", method, path);
                         return respond_error(c, 400, "bad query string");
                 }
         }
         (void) MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hc);
-        if (H.auth_header)
-                hc.list = curl_slist_append(hc.list, (const char *) H.auth_header->buf);
+        if (h->auth_header)
+                hc.list = curl_slist_append(hc.list, (const char *) h->auth_header->buf);
         hc.list = curl_slist_append(hc.list, "Expect:");
         r->hdrs = hc.list;
         r->easy = e = curl_easy_init();
@@ -752,18 +768,18 @@ static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
         (void) curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
         (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (H.ca_file)
-                (void) curl_easy_setopt(e, CURLOPT_CAINFO, H.ca_file);
-        if (H.npins) {
-                (void) curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, H.curl_pins);
+        if (h->ca_file)
+                (void) curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
+        if (h->npins) {
+                (void) curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, h->curl_pins);
                 (void) curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
                 (void) curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, r);
         }
         /* Never a proxy from the environment: only the one given, and only for this. */
-        (void) curl_easy_setopt(e, CURLOPT_PROXY, H.proxy ? H.proxy : "");
-        if (H.proxy)
+        (void) curl_easy_setopt(e, CURLOPT_PROXY, h->proxy ? h->proxy : "");
+        if (h->proxy)
                 (void) curl_easy_setopt(e, CURLOPT_PROXYTYPE, (long) CURLPROXY_HTTP);
-        (void) curl_easy_setopt(e, CURLOPT_SHARE, H.share);
+        (void) curl_easy_setopt(e, CURLOPT_SHARE, h->share);
         (void) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 15L);
         (void) curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
         (void) curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
@@ -780,13 +796,13 @@ static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
         }
         /* Legacy SSE: any `endpoint` event on a GET stream is made to point back here. */
         r->rewrite_endpoint = strcmp(method, "GET") == 0;
-        sse_init(&r->parser, H.sse_event_max);
+        sse_init(&r->parser, h->sse_event_max);
         r->last_data_ms = clock_monotonic_ms();
         if (curl_multi_add_handle(r->multi, e) != CURLM_OK)
                 return respond_error(c, 500, "cannot start the upstream request");
         /* Wait for the upstream's status and headers (or its failure). */
         while (!r->headers_done && !r->upstream_done) {
-                if (draining_expired())
+                if (draining_expired(h))
                         return respond_error(c, 503, "the helper is shutting down");
                 drive(r, 1000);
         }
@@ -794,8 +810,8 @@ static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
                 char why[256];
 
                 if (r->pin_mismatch || r->result == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
-                        event(AUDIT_PIN_MISMATCH,
-                              json_pack("{s:s, s:s}", "origin", H.origin, "presented",
+                        event(h, AUDIT_PIN_MISMATCH,
+                              json_pack("{s:s, s:s}", "origin", h->origin, "presented",
                                         r->presented[0] ? r->presented : "unknown"));
                         (void) snprintf(why, sizeof(why),
                                         "upstream certificate does not match the configured pins "
@@ -805,11 +821,11 @@ static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
                         (void) snprintf(why, sizeof(why), "upstream failed: %s",
                                         curl_easy_strerror(r->result));
                 }
-                set_health(2, curl_easy_strerror(r->result));
+                set_health(h, 2, curl_easy_strerror(r->result));
                 req_free_upstream(r);
                 return respond_error(c, 502, why);
         }
-        set_health(1, "upstream answered");
+        set_health(h, 1, "upstream answered");
         resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, (size_t) 64 << 10, reader, r,
                                                  reader_free);
         if (!resp)
@@ -824,17 +840,17 @@ static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
         return ret;
 }
 
-static enum MHD_Result health(struct MHD_Connection *c)
+static enum MHD_Result health(struct helper *h, struct MHD_Connection *c)
 {
         char body[512];
-        int h = atomic_load(&H.health);
+        int up = atomic_load(&h->health);
 
         (void) snprintf(body, sizeof(body),
                         "{\"status\":\"%s\",\"helper\":\"%s\",\"upstream\":\"%s\",\"active\":%d,"
                         "\"served\":%llu}\n",
-                        atomic_load(&H.draining) ? "draining" : "ok", H.name,
-                        h == 1 ? "ok" : h == 2 ? "failing" : "unknown", atomic_load(&H.active),
-                        (unsigned long long) atomic_load(&H.served));
+                        atomic_load(&h->draining) ? "draining" : "ok", h->name,
+                        up == 1 ? "ok" : up == 2 ? "failing" : "unknown", atomic_load(&h->active),
+                        (unsigned long long) atomic_load(&h->served));
         return respond_text(c, 200, "application/json", body);
 }
 
@@ -842,11 +858,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls)
 {
+        struct helper *h = cls;
         struct req *r = *con_cls;
         enum helper_verdict v = HELPER_OK;
         const char *reason = NULL;
 
-        (void) cls;
         (void) version;
         if (!r) {
                 const char *auth, *clen, *accept;
@@ -854,33 +870,33 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                 /* Before anything of the request is logged: a method or target with control
                  * bytes is refused, and only the reason is recorded (issue 17). */
                 if (!helper_visible_ascii(method) || !helper_visible_ascii(url)) {
-                        denied("control-bytes", NULL, NULL);
+                        denied(h, "control-bytes", NULL, NULL);
                         return respond_error(c, 400, helper_verdict_reason(HELPER_CONTROL));
                 }
                 if (strcmp(url, "/healthz") == 0 && strcmp(method, "GET") == 0)
-                        return health(c);
+                        return health(h, c);
                 if (!helper_method_ok(method))
                         v = HELPER_BAD_METHOD, reason = "method";
                 else if (url[0] != '/')
                         v = HELPER_BAD_TARGET, reason = "target";
                 else if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade"))
                         v = HELPER_UPGRADE, reason = "upgrade";
-                else if (!H.unix_path &&
+                else if (!h->unix_path &&
                          !helper_host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"),
-                                         H.port))
+                                         h->port))
                         v = HELPER_BAD_HOST, reason = "host";
                 if (v != HELPER_OK) {
-                        denied(reason, method, url);
+                        denied(h, reason, method, url);
                         return respond_error(c, (unsigned) helper_verdict_status(v),
                                              helper_verdict_reason(v));
                 }
                 auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-                if (!helper_token_ok(auth, H.token->buf, H.token->len)) {
-                        denied(auth ? "bad-token" : "missing-token", method, url);
+                if (!helper_token_ok(auth, h->token->buf, h->token->len)) {
+                        denied(h, auth ? "bad-token" : "missing-token", method, url);
                         return respond_error(c, 401, "missing or wrong local token");
                 }
-                if (!helper_path_ok(url, H.base) || !allowed_by_lists(method, url)) {
-                        denied("path", method, url);
+                if (!helper_path_ok(url, h->base) || !allowed_by_lists(h, method, url)) {
+                        denied(h, "path", method, url);
                         return respond_error(c, 400, helper_verdict_reason(HELPER_BAD_TARGET));
                 }
                 accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
@@ -893,25 +909,26 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 
                         if (parse_uint(clen, 0, UINT64_MAX, &n) < 0)
                                 return respond_error(c, 400, "bad Content-Length");
-                        if (n > H.max_request) {
-                                limit_event("request-body", H.max_request);
+                        if (n > h->max_request) {
+                                limit_event(h, "request-body", h->max_request);
                                 return respond_error(c, 413, "request body exceeds the helper's "
                                                              "size limit");
                         }
                 }
-                if (atomic_load(&H.draining))
+                if (atomic_load(&h->draining))
                         return respond_error(c, 503, "the helper is shutting down");
                 r = calloc(1, sizeof(*r));
                 if (!r)
                         return MHD_NO;
+                r->h = h;
                 r->counted = true;
                 r->refs = 1;
-                atomic_fetch_add(&H.active, 1);
+                atomic_fetch_add(&h->active, 1);
                 *con_cls = r;
                 return MHD_YES;
         }
         if (*upload_size) {
-                if (!r->too_big && r->body.len + *upload_size > H.max_request)
+                if (!r->too_big && r->body.len + *upload_size > h->max_request)
                         r->too_big = true;
                 if (!r->too_big && buf_append(&r->body, upload, *upload_size) < 0)
                         return MHD_NO;
@@ -919,10 +936,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                 return MHD_YES;
         }
         if (r->too_big) {
-                limit_event("request-body", H.max_request);
+                limit_event(h, "request-body", h->max_request);
                 return respond_error(c, 413, "request body exceeds the helper's size limit");
         }
-        atomic_fetch_add(&H.served, 1);
+        atomic_fetch_add(&h->served, 1);
         return start_upstream(c, r, method, url);
 }
 
@@ -948,22 +965,25 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 
 static void share_lock(CURL *e, curl_lock_data data, curl_lock_access access, void *u)
 {
+        struct helper *h = u;
+
         (void) e;
         (void) access;
-        (void) u;
-        (void) pthread_mutex_lock(&H.locks[data]);
+        (void) pthread_mutex_lock(&h->locks[data]);
 }
 
 static void share_unlock(CURL *e, curl_lock_data data, void *u)
 {
+        struct helper *h = u;
+
         (void) e;
-        (void) u;
-        (void) pthread_mutex_unlock(&H.locks[data]);
+        (void) pthread_mutex_unlock(&h->locks[data]);
 }
 
 /* ---- start-up ---- */
 
-static int load_secrets(const char *credential, const char *token_file, struct ca_error *err)
+static int load_secrets(struct helper *h, const char *credential, const char *token_file,
+                        struct ca_error *err)
 {
         _cleanup_brokercred_ struct broker_credential cred;
         struct broker_redeemed got[4];
@@ -979,37 +999,37 @@ static int load_secrets(const char *credential, const char *token_file, struct c
                 static const char prefix[] = "Authorization: Bearer ";
                 size_t len = sizeof(prefix) - 1 + got[0].value->len;
 
-                H.auth_header = secret_new(len);
-                if (H.auth_header) {
-                        memcpy(H.auth_header->buf, prefix, sizeof(prefix) - 1);
-                        memcpy(H.auth_header->buf + sizeof(prefix) - 1, got[0].value->buf,
+                h->auth_header = secret_new(len);
+                if (h->auth_header) {
+                        memcpy(h->auth_header->buf, prefix, sizeof(prefix) - 1);
+                        memcpy(h->auth_header->buf + sizeof(prefix) - 1, got[0].value->buf,
                                got[0].value->len);
                 }
         }
         broker_redeemed_clear(got, (size_t) n);
         /* No secret: a server that needs no upstream credential. */
-        if (n >= 1 && !H.auth_header)
+        if (n >= 1 && !h->auth_header)
                 return ca_error_setx(err, ENOMEM, "out of memory");
-        if (H.auth_header && (memchr(H.auth_header->buf, '\n', H.auth_header->len) ||
-                              memchr(H.auth_header->buf, '\r', H.auth_header->len)))
+        if (h->auth_header && (memchr(h->auth_header->buf, '\n', h->auth_header->len) ||
+                              memchr(h->auth_header->buf, '\r', h->auth_header->len)))
                 return ca_error_input(err, "the upstream credential contains a line break");
         fd = open(token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return ca_error_set(err, errno, "cannot open the token file '%s'", token_file);
-        if (secret_read_fd(fd, true, &H.token, err) < 0)
+        if (secret_read_fd(fd, true, &h->token, err) < 0)
                 return -EINVAL;
-        if (H.token->len < 16)
+        if (h->token->len < 16)
                 return ca_error_input(err, "the local token is shorter than 16 bytes");
         return 0;
 }
 
-static int parse_listen(const char *s, uint16_t *port)
+static int parse_listen(struct helper *h, const char *s, uint16_t *port)
 {
         uint64_t v;
 
         if (strncmp(s, "unix:", 5) == 0) {
-                H.unix_path = s + 5;
-                return H.unix_path[0] == '/' && strlen(H.unix_path) < 108 ? 0 : -EINVAL;
+                h->unix_path = s + 5;
+                return h->unix_path[0] == '/' && strlen(h->unix_path) < 108 ? 0 : -EINVAL;
         }
         if (strncmp(s, "127.0.0.1:", 10) != 0 || parse_uint(s + 10, 0, 65535, &v) < 0)
                 return -EINVAL;
@@ -1032,9 +1052,10 @@ static int parse_listen(const char *s, uint16_t *port)
 #define CONN_PER_UID 16
 #define CONN_TIMEOUT_S 30
 
-static int peer_uid_of_addr(const struct sockaddr *addr, socklen_t len, uid_t *uid)
+static int peer_uid_of_addr(const struct helper *h, const struct sockaddr *addr, socklen_t len,
+                            uid_t *uid)
 {
-        struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(H.port),
+        struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(h->port),
                                     .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
         if (addr->sa_family != AF_INET || len < (socklen_t) sizeof(struct sockaddr_in))
@@ -1042,25 +1063,25 @@ static int peer_uid_of_addr(const struct sockaddr *addr, socklen_t len, uid_t *u
         return sockdiag_tcp_peer_uid((const struct sockaddr_in *) (const void *) addr, &local, uid);
 }
 
-static unsigned *uid_slot(uid_t uid, bool add)
+static unsigned *uid_slot(struct helper *h, uid_t uid, bool add)
 {
-        for (size_t i = 0; i < CA_ELEMENTSOF(H.per_uid); i++) {
-                if (H.per_uid[i].n && H.per_uid[i].uid == uid)
-                        return &H.per_uid[i].n;
+        for (size_t i = 0; i < CA_ELEMENTSOF(h->per_uid); i++) {
+                if (h->per_uid[i].n && h->per_uid[i].uid == uid)
+                        return &h->per_uid[i].n;
         }
-        for (size_t i = 0; add && i < CA_ELEMENTSOF(H.per_uid); i++) {
-                if (H.per_uid[i].n == 0) {
-                        H.per_uid[i].uid = uid;
-                        return &H.per_uid[i].n;
+        for (size_t i = 0; add && i < CA_ELEMENTSOF(h->per_uid); i++) {
+                if (h->per_uid[i].n == 0) {
+                        h->per_uid[i].uid = uid;
+                        return &h->per_uid[i].n;
                 }
         }
         return NULL;
 }
 
-static bool peer_allowed(uid_t uid)
+static bool peer_allowed(const struct helper *h, uid_t uid)
 {
-        for (size_t i = 0; i < H.npeer_uids; i++) {
-                if (H.peer_uids[i] == uid)
+        for (size_t i = 0; i < h->npeer_uids; i++) {
+                if (h->peer_uids[i] == uid)
                         return true;
         }
         return false;
@@ -1069,33 +1090,33 @@ static bool peer_allowed(uid_t uid)
 /* Before MHD takes the connection: who is it, and is there room for it. */
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
 {
+        struct helper *h = cls;
         uid_t uid = 0;
-        bool known = peer_uid_of_addr(addr, len, &uid) == 0;
+        bool known = peer_uid_of_addr(h, addr, len, &uid) == 0;
         const unsigned *n;
         bool full;
 
-        (void) cls;
-        if (!H.unix_path && !known) {
-                denied("peer-unknown", NULL, NULL);
+        if (!h->unix_path && !known) {
+                denied(h, "peer-unknown", NULL, NULL);
                 return MHD_NO;
         }
-        if (known && H.npeer_uids && !peer_allowed(uid)) {
-                event_repeated(AUDIT_HELPER_DENIED, "peer-uid",
+        if (known && h->npeer_uids && !peer_allowed(h, uid)) {
+                event_repeated(h, AUDIT_HELPER_DENIED, "peer-uid",
                                json_pack("{s:s, s:I}", "reason", "peer-uid", "uid",
                                          (json_int_t) uid));
                 return MHD_NO;
         }
-        (void) pthread_mutex_lock(&H.conn_lock);
-        n = known ? uid_slot(uid, false) : NULL;
-        full = H.conns >= H.max_conns;
-        if (!full && n && *n >= H.max_conns_per_uid) {
-                (void) pthread_mutex_unlock(&H.conn_lock);
-                limit_event("connections-per-uid", H.max_conns_per_uid);
+        (void) pthread_mutex_lock(&h->conn_lock);
+        n = known ? uid_slot(h, uid, false) : NULL;
+        full = h->conns >= h->max_conns;
+        if (!full && n && *n >= h->max_conns_per_uid) {
+                (void) pthread_mutex_unlock(&h->conn_lock);
+                limit_event(h, "connections-per-uid", h->max_conns_per_uid);
                 return MHD_NO;
         }
-        (void) pthread_mutex_unlock(&H.conn_lock);
+        (void) pthread_mutex_unlock(&h->conn_lock);
         if (full) {
-                limit_event("connections", H.max_conns);
+                limit_event(h, "connections", h->max_conns);
                 return MHD_NO;
         }
         return MHD_YES;
@@ -1105,7 +1126,8 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, soc
 static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                               enum MHD_ConnectionNotificationCode code)
 {
-        (void) cls;
+        struct helper *h = cls;
+
         if (code == MHD_CONNECTION_NOTIFY_STARTED) {
                 const union MHD_ConnectionInfo *ci =
                         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -1122,15 +1144,15 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
                         if (peer.ss_family == AF_UNIX &&
                             getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
                                 uid = cred.uid;
-                        else if (peer_uid_of_addr((struct sockaddr *) &peer, len, &uid) < 0)
+                        else if (peer_uid_of_addr(h, (struct sockaddr *) &peer, len, &uid) < 0)
                                 uid = (uid_t) -1;
                 }
-                (void) pthread_mutex_lock(&H.conn_lock);
-                H.conns++;
-                n = uid_slot(uid, true);
+                (void) pthread_mutex_lock(&h->conn_lock);
+                h->conns++;
+                n = uid_slot(h, uid, true);
                 if (n)
                         (*n)++;
-                (void) pthread_mutex_unlock(&H.conn_lock);
+                (void) pthread_mutex_unlock(&h->conn_lock);
                 /* Out of memory: counted, never uncounted (the caps only tighten). */
                 if (owner)
                         *owner = uid;
@@ -1139,41 +1161,40 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
                 uid_t *owner = *socket_context;
                 unsigned *n;
 
-                (void) pthread_mutex_lock(&H.conn_lock);
-                if (H.conns)
-                        H.conns--;
-                n = uid_slot(*owner, false);
+                (void) pthread_mutex_lock(&h->conn_lock);
+                if (h->conns)
+                        h->conns--;
+                n = uid_slot(h, *owner, false);
                 if (n && *n)
                         (*n)--;
-                (void) pthread_mutex_unlock(&H.conn_lock);
+                (void) pthread_mutex_unlock(&h->conn_lock);
                 free(owner);
                 *socket_context = NULL;
         }
 }
 
 /* A Unix socket (mode 0660: the launcher gives the agent's group access) or 127.0.0.1:port. */
-static struct MHD_Daemon *start_daemon(const char *listen_s)
+static struct MHD_Daemon *start_daemon(struct helper *h)
 {
         const unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                                MHD_USE_ITC | MHD_USE_ERROR_LOG;
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(H.port)};
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(h->port)};
 
-        (void) listen_s;
-        if (H.unix_path) {
+        if (h->unix_path) {
                 struct sockaddr_un su = {.sun_family = AF_UNIX};
                 struct stat st;
                 mode_t old;
                 int fd, r;
 
-                if (lstat(H.unix_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+                if (lstat(h->unix_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
                         errno = EEXIST;
                         return NULL;
                 }
-                (void) unlink(H.unix_path);
+                (void) unlink(h->unix_path);
                 fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
                 if (fd < 0)
                         return NULL;
-                memcpy(su.sun_path, H.unix_path, strlen(H.unix_path) + 1);
+                memcpy(su.sun_path, h->unix_path, strlen(h->unix_path) + 1);
                 old = umask(0117);
                 r = bind(fd, (const struct sockaddr *) &su, sizeof(su));
                 (void) umask(old);
@@ -1183,261 +1204,291 @@ static struct MHD_Daemon *start_daemon(const char *listen_s)
                 }
                 /* MHD's own limit stays above ours, so that every connection our policy
                  * admits is counted on both sides. */
-                return MHD_start_daemon(flags, 0, accept_policy, NULL, handler, NULL,
+                return MHD_start_daemon(flags, 0, accept_policy, h, handler, h,
                                         MHD_OPTION_LISTEN_SOCKET, fd,
                                         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                                        MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
+                                        MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
                                         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-                                        MHD_OPTION_CONNECTION_LIMIT, H.max_conns + 16,
-                                        MHD_OPTION_CONNECTION_TIMEOUT, H.conn_timeout_s,
+                                        MHD_OPTION_CONNECTION_LIMIT, h->max_conns + 16,
+                                        MHD_OPTION_CONNECTION_TIMEOUT, h->conn_timeout_s,
                                         MHD_OPTION_END);
         }
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        return MHD_start_daemon(flags, H.port, accept_policy, NULL, handler, NULL,
+        return MHD_start_daemon(flags, h->port, accept_policy, h, handler, h,
                                 MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED, completed,
-                                NULL, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
+                                NULL, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
                                 MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-                                MHD_OPTION_CONNECTION_LIMIT, H.max_conns + 16,
-                                MHD_OPTION_CONNECTION_TIMEOUT, H.conn_timeout_s, MHD_OPTION_END);
+                                MHD_OPTION_CONNECTION_LIMIT, h->max_conns + 16,
+                                MHD_OPTION_CONNECTION_TIMEOUT, h->conn_timeout_s, MHD_OPTION_END);
 }
 
 static int fail_usage(const char *msg, const char *arg)
 {
-        (void) fprintf(stderr, "mcp-helper: %s%s%s%s\n", msg, arg ? " '" : "", arg ? arg : "",
-                       arg ? "'" : "");
+        log_error("%s%s%s%s", msg, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
         return 2;
 }
 
-int main(int argc, char **argv)
+/* What the command line names that is not the helper's state. */
+struct helper_opts {
+        const char *upstream, *listen, *credential, *token_file, *base;
+};
+
+static const struct option options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"upstream", required_argument, NULL, 'u'},
+        {"listen", required_argument, NULL, 'l'},
+        {"credential", required_argument, NULL, 'c'},
+        {"token-file", required_argument, NULL, 't'},
+        {"name", required_argument, NULL, 'n'},
+        {"base-path", required_argument, NULL, 'b'},
+        {"ca-file", required_argument, NULL, 'C'},
+        {"pin", required_argument, NULL, 'p'},
+        {"allow-method", required_argument, NULL, 'M'},
+        {"allow-path", required_argument, NULL, 'P'},
+        {"max-request", required_argument, NULL, 'q'},
+        {"max-response", required_argument, NULL, 'r'},
+        {"sse-event-max", required_argument, NULL, 'e'},
+        {"idle-timeout", required_argument, NULL, 'i'},
+        {"grace", required_argument, NULL, 'g'},
+        {"events", required_argument, NULL, 'E'},
+        {"events-fd", required_argument, NULL, 'F'},
+        {"proxy", required_argument, NULL, 'x'},
+        {"session", required_argument, NULL, 's'},
+        {"peer-uid", required_argument, NULL, 'U'},
+        {"max-connections", required_argument, NULL, 'K'},
+        {"max-connections-per-uid", required_argument, NULL, 'k'},
+        {"connection-timeout", required_argument, NULL, 'T'},
+        {0},
+};
+
+/* The defaults, before the options. */
+static void helper_init(struct helper *h)
 {
-        static const struct option opts[] = {
-                {"help", no_argument, NULL, 'h'},
-                {"upstream", required_argument, NULL, 'u'},
-                {"listen", required_argument, NULL, 'l'},
-                {"credential", required_argument, NULL, 'c'},
-                {"token-file", required_argument, NULL, 't'},
-                {"name", required_argument, NULL, 'n'},
-                {"base-path", required_argument, NULL, 'b'},
-                {"ca-file", required_argument, NULL, 'C'},
-                {"pin", required_argument, NULL, 'p'},
-                {"allow-method", required_argument, NULL, 'M'},
-                {"allow-path", required_argument, NULL, 'P'},
-                {"max-request", required_argument, NULL, 'q'},
-                {"max-response", required_argument, NULL, 'r'},
-                {"sse-event-max", required_argument, NULL, 'e'},
-                {"idle-timeout", required_argument, NULL, 'i'},
-                {"grace", required_argument, NULL, 'g'},
-                {"events", required_argument, NULL, 'E'},
-                {"events-fd", required_argument, NULL, 'F'},
-                {"proxy", required_argument, NULL, 'x'},
-                {"session", required_argument, NULL, 's'},
-                {"peer-uid", required_argument, NULL, 'U'},
-                {"max-connections", required_argument, NULL, 'K'},
-                {"max-connections-per-uid", required_argument, NULL, 'k'},
-                {"connection-timeout", required_argument, NULL, 'T'},
-                {0},
-        };
-        const char *upstream = NULL, *listen_s = NULL, *credential = NULL, *token_file = NULL;
-        const char *base = NULL;
-        struct ca_error err = {0};
-        struct MHD_Daemon *d;
-        struct url u;
-        sigset_t mask;
-        int c, sfd;
+        h->name = "mcp";
+        h->events_fd = -1;
+        h->done_fd = -1;
+        h->max_request = LIMIT_REQUEST_DEFAULT;
+        h->max_response = LIMIT_REPLY_DEFAULT;
+        h->sse_event_max = (uint64_t) 1 << 20;
+        h->idle_timeout_s = 300;
+        h->grace_s = 5;
+        h->max_conns = CONN_MAX;
+        h->max_conns_per_uid = CONN_PER_UID;
+        h->conn_timeout_s = CONN_TIMEOUT_S;
+        (void) pthread_mutex_init(&h->conn_lock, NULL);
+        (void) pthread_mutex_init(&h->agg_lock, NULL);
+        eventagg_init(&h->agg, (uint64_t) AGG_INTERVAL_S * 1000, AGG_BURST, agg_summary, h);
+}
 
-        H.name = "mcp";
-        H.events_fd = -1;
-        H.max_request = LIMIT_REQUEST_DEFAULT;
-        H.max_response = LIMIT_REPLY_DEFAULT;
-        H.sse_event_max = (uint64_t) 1 << 20;
-        H.idle_timeout_s = 300;
-        H.grace_s = 5;
-        H.max_conns = CONN_MAX;
-        H.max_conns_per_uid = CONN_PER_UID;
-        H.conn_timeout_s = CONN_TIMEOUT_S;
-        (void) pthread_mutex_init(&H.conn_lock, NULL);
-        (void) pthread_mutex_init(&H.agg_lock, NULL);
-        eventagg_init(&H.agg, (uint64_t) AGG_INTERVAL_S * 1000, AGG_BURST, agg_summary, NULL);
-        /* First: a crash leaves no core (it will hold the upstream credential and the local
-         * token), nothing attaches to it, and it is not in the workspace (issue 17). */
-        if (secret_protect_process(true) < 0)
-                (void) fprintf(stderr, "mcp-helper: cannot protect the process, ignoring\n");
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                uint64_t *num = NULL;
+/* The options that set a number. */
+static uint64_t *number_option(struct helper *h, int c)
+{
+        switch (c) {
+        case 'q':
+                return &h->max_request;
+        case 'r':
+                return &h->max_response;
+        case 'e':
+                return &h->sse_event_max;
+        case 'i':
+                return &h->idle_timeout_s;
+        case 'g':
+                return &h->grace_s;
+        default:
+                return NULL;
+        }
+}
 
-                switch (c) {
-                case 'h':
+/* The connection options (--peer-uid, --max-connections*, --connection-timeout). */
+static int connection_option(struct helper *h, int c, const char *arg)
+{
+        uint64_t v;
+
+        if (c == 'U') {
+                if (h->npeer_uids == CA_ELEMENTSOF(h->peer_uids) ||
+                    parse_uint(arg, 0, UINT32_MAX - 1, &v) < 0)
+                        return fail_usage("bad or too many --peer-uid", arg);
+                h->peer_uids[h->npeer_uids++] = (uid_t) v;
+                return 0;
+        }
+        if (parse_uint(arg, 1, c == 'T' ? 3600 : 1000, &v) < 0)
+                return fail_usage("bad connection limit", arg);
+        if (c == 'K')
+                h->max_conns = (unsigned) v;
+        else if (c == 'k')
+                h->max_conns_per_uid = (unsigned) v;
+        else
+                h->conn_timeout_s = (unsigned) v;
+        return 0;
+}
+
+/* One option; 0, or the exit status. */
+static int parse_option(struct helper *h, struct helper_opts *o, int c, const char *arg)
+{
+        uint64_t *num = number_option(h, c), fd;
+        struct url pu;
+
+        if (num)
+                return parse_uint(arg, 0, LIMIT_BODY_MAX, num) < 0 ? fail_usage("bad number", arg)
+                                                                   : 0;
+        switch (c) {
+        case 'u':
+                o->upstream = arg;
+                return 0;
+        case 'l':
+                o->listen = arg;
+                return 0;
+        case 'c':
+                o->credential = arg;
+                return 0;
+        case 't':
+                o->token_file = arg;
+                return 0;
+        case 'n':
+                h->name = arg;
+                return 0;
+        case 'b':
+                o->base = arg;
+                return 0;
+        case 'C':
+                h->ca_file = arg;
+                return 0;
+        case 'p':
+                if (h->npins == MAX_PINS || !names_pin_ok(arg))
+                        return fail_usage("bad or too many --pin", arg);
+                h->pins[h->npins++] = arg;
+                return 0;
+        case 'M':
+                if (h->nmethods == MAX_ALLOW || !helper_method_ok(arg))
+                        return fail_usage("bad --allow-method", arg);
+                h->allow_methods[h->nmethods++] = arg;
+                return 0;
+        case 'P':
+                if (h->npaths == MAX_ALLOW || arg[0] != '/')
+                        return fail_usage("bad --allow-path", arg);
+                h->allow_paths[h->npaths++] = arg;
+                return 0;
+        case 'E':
+                h->events_log = arg;
+                return 0;
+        case 'F':
+                if (parse_uint(arg, 3, 1023, &fd) < 0 || fcntl((int) fd, F_GETFD) < 0)
+                        return fail_usage("--events-fd takes an open descriptor", arg);
+                h->events_fd = (int) fd;
+                (void) fcntl(h->events_fd, F_SETFD, FD_CLOEXEC);
+                return 0;
+        case 'x':
+                if (url_parse(arg, &pu, NULL) < 0 || pu.https || !pu.port_explicit || pu.query ||
+                    (pu.path_len && strcmp(pu.path, "/") != 0))
+                        return fail_usage("--proxy takes http://HOST:PORT", arg);
+                h->proxy = arg;
+                return 0;
+        case 's':
+                if (!capability_valid_session(arg))
+                        return fail_usage("bad --session", arg);
+                h->session = arg;
+                return 0;
+        case 'U':
+        case 'K':
+        case 'k':
+        case 'T':
+                return connection_option(h, c, arg);
+        default:
+                return fail_usage("unknown option; see --help", NULL);
+        }
+}
+
+/* The command line; -1 to go on, or the exit status. */
+static int parse_options(struct helper *h, struct helper_opts *o, int argc, char **argv)
+{
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+                if (c == 'h') {
                         (void) fputs(usage, stdout);
                         return 0;
-                case 'u':
-                        upstream = optarg;
-                        break;
-                case 'l':
-                        listen_s = optarg;
-                        break;
-                case 'c':
-                        credential = optarg;
-                        break;
-                case 't':
-                        token_file = optarg;
-                        break;
-                case 'n':
-                        H.name = optarg;
-                        break;
-                case 'b':
-                        base = optarg;
-                        break;
-                case 'C':
-                        H.ca_file = optarg;
-                        break;
-                case 'p':
-                        if (H.npins == MAX_PINS || !names_pin_ok(optarg))
-                                return fail_usage("bad or too many --pin", optarg);
-                        H.pins[H.npins++] = optarg;
-                        break;
-                case 'M':
-                        if (H.nmethods == MAX_ALLOW || !helper_method_ok(optarg))
-                                return fail_usage("bad --allow-method", optarg);
-                        H.allow_methods[H.nmethods++] = optarg;
-                        break;
-                case 'P':
-                        if (H.npaths == MAX_ALLOW || optarg[0] != '/')
-                                return fail_usage("bad --allow-path", optarg);
-                        H.allow_paths[H.npaths++] = optarg;
-                        break;
-                case 'q':
-                        num = &H.max_request;
-                        break;
-                case 'r':
-                        num = &H.max_response;
-                        break;
-                case 'e':
-                        num = &H.sse_event_max;
-                        break;
-                case 'i':
-                        num = &H.idle_timeout_s;
-                        break;
-                case 'g':
-                        num = &H.grace_s;
-                        break;
-                case 'E':
-                        H.events_log = optarg;
-                        break;
-                case 'F': {
-                        uint64_t fd;
-
-                        if (parse_uint(optarg, 3, 1023, &fd) < 0 || fcntl((int) fd, F_GETFD) < 0)
-                                return fail_usage("--events-fd takes an open descriptor", optarg);
-                        H.events_fd = (int) fd;
-                        (void) fcntl(H.events_fd, F_SETFD, FD_CLOEXEC);
-                        break;
                 }
-                case 'x': {
-                        struct url pu;
-
-                        if (url_parse(optarg, &pu, NULL) < 0 || pu.https || !pu.port_explicit ||
-                            pu.query || (pu.path_len && strcmp(pu.path, "/") != 0))
-                                return fail_usage("--proxy takes http://HOST:PORT", optarg);
-                        H.proxy = optarg;
-                        break;
-                }
-                case 's':
-                        if (!capability_valid_session(optarg))
-                                return fail_usage("bad --session", optarg);
-                        H.session = optarg;
-                        break;
-                case 'U': {
-                        uint64_t v;
-
-                        if (H.npeer_uids == CA_ELEMENTSOF(H.peer_uids) ||
-                            parse_uint(optarg, 0, UINT32_MAX - 1, &v) < 0)
-                                return fail_usage("bad or too many --peer-uid", optarg);
-                        H.peer_uids[H.npeer_uids++] = (uid_t) v;
-                        break;
-                }
-                case 'K':
-                case 'k':
-                case 'T': {
-                        uint64_t v;
-
-                        if (parse_uint(optarg, 1, c == 'T' ? 3600 : 1000, &v) < 0)
-                                return fail_usage("bad connection limit", optarg);
-                        if (c == 'K')
-                                H.max_conns = (unsigned) v;
-                        else if (c == 'k')
-                                H.max_conns_per_uid = (unsigned) v;
-                        else
-                                H.conn_timeout_s = (unsigned) v;
-                        break;
-                }
-                default:
-                        return fail_usage("unknown option; see --help", NULL);
-                }
-                if (num && parse_uint(optarg, 0, LIMIT_BODY_MAX, num) < 0)
-                        return fail_usage("bad number", optarg);
+                r = parse_option(h, o, c, optarg);
+                if (r)
+                        return r;
         }
         if (optind < argc)
                 return fail_usage("unexpected argument", argv[optind]);
-        if (!upstream || !listen_s || !credential || !token_file)
+        if (!o->upstream || !o->listen || !o->credential || !o->token_file)
                 return fail_usage("--upstream, --listen, --credential and --token-file are "
                                   "required",
                                   NULL);
-        if (url_parse(upstream, &u, NULL) < 0 || !u.https)
-                return fail_usage("--upstream must be an https URL", upstream);
-        if (parse_listen(listen_s, &H.port) < 0)
+        return -1;
+}
+
+/* The upstream's origin and path, the base path, the pins. -1 to go on, or the exit status. */
+static int configure(struct helper *h, const struct helper_opts *o)
+{
+        struct url u;
+        size_t off = 0;
+
+        if (url_parse(o->upstream, &u, NULL) < 0 || !u.https)
+                return fail_usage("--upstream must be an https URL", o->upstream);
+        if (parse_listen(h, o->listen, &h->port) < 0)
                 return fail_usage("--listen must be 127.0.0.1:PORT or unix:/ABSOLUTE/PATH",
-                                  listen_s);
+                                  o->listen);
         if (u.port_explicit)
-                (void) snprintf(H.origin, sizeof(H.origin), "https://%s%s%s:%u",
+                (void) snprintf(h->origin, sizeof(h->origin), "https://%s%s%s:%u",
                                 u.host_ipv6 ? "[" : "", u.host, u.host_ipv6 ? "]" : "", u.port);
         else
-                (void) snprintf(H.origin, sizeof(H.origin), "https://%s%s%s",
+                (void) snprintf(h->origin, sizeof(h->origin), "https://%s%s%s",
                                 u.host_ipv6 ? "[" : "", u.host, u.host_ipv6 ? "]" : "");
-        (void) snprintf(H.upstream_path, sizeof(H.upstream_path), "%.*s",
+        (void) snprintf(h->upstream_path, sizeof(h->upstream_path), "%.*s",
                         (int) (u.path_len ? u.path_len : 1), u.path_len ? u.path : "/");
-        if (base) {
-                (void) snprintf(H.base, sizeof(H.base), "%s", base);
+        if (o->base) {
+                (void) snprintf(h->base, sizeof(h->base), "%s", o->base);
         } else {
-                const char *slash = strrchr(H.upstream_path, '/');
-                (void) snprintf(H.base, sizeof(H.base), "%.*s",
-                                (int) (slash - H.upstream_path + 1), H.upstream_path);
+                const char *slash = strrchr(h->upstream_path, '/');
+                (void) snprintf(h->base, sizeof(h->base), "%.*s",
+                                (int) (slash - h->upstream_path + 1), h->upstream_path);
         }
-        if (H.base[0] != '/' || H.base[strlen(H.base) - 1] != '/' ||
-            !helper_path_ok(H.base, "/"))
-                return fail_usage("--base-path must be an absolute path ending in '/'", H.base);
-        {
-                size_t off = 0;
+        if (h->base[0] != '/' || h->base[strlen(h->base) - 1] != '/' ||
+            !helper_path_ok(h->base, "/"))
+                return fail_usage("--base-path must be an absolute path ending in '/'", h->base);
+        for (size_t i = 0; i < h->npins; i++) {
+                size_t blen;
 
-                for (size_t i = 0; i < H.npins; i++) {
-                        size_t blen;
-
-                        if (sodium_base642bin(H.pin_hash[i], 32, H.pins[i] + 8,
-                                              strlen(H.pins[i] + 8), NULL, &blen, NULL,
-                                              sodium_base64_VARIANT_ORIGINAL) < 0 ||
-                            blen != 32)
-                                return fail_usage("bad --pin", H.pins[i]);
-                        off += (size_t) snprintf(H.curl_pins + off, sizeof(H.curl_pins) - off,
-                                                 "%s%s", i ? ";" : "", H.pins[i]);
-                }
+                if (sodium_base642bin(h->pin_hash[i], 32, h->pins[i] + 8, strlen(h->pins[i] + 8),
+                                      NULL, &blen, NULL, sodium_base64_VARIANT_ORIGINAL) < 0 ||
+                    blen != 32)
+                        return fail_usage("bad --pin", h->pins[i]);
+                off += (size_t) snprintf(h->curl_pins + off, sizeof(h->curl_pins) - off, "%s%s",
+                                         i ? ";" : "", h->pins[i]);
         }
+        return -1;
+}
+
+/* Libraries, the secrets (redeemed once), curl's shared connections, the signals, the
+ * listening daemon. -1 to go on, or the exit status. */
+static int start(struct helper *h, const struct helper_opts *o, struct MHD_Daemon **d, int *sfd)
+{
+        struct ca_error err = {0};
+        sigset_t mask;
+
         if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-                (void) fprintf(stderr, "mcp-helper: cannot initialise libraries\n");
+                log_error("cannot initialise libraries");
                 return 1;
         }
         ssl_req_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-        if (load_secrets(credential, token_file, &err) < 0) {
-                (void) fprintf(stderr, "mcp-helper: %s\n", err.msg);
+        if (load_secrets(h, o->credential, o->token_file, &err) < 0) {
+                log_error("%s", err.msg);
                 return err.bad_input ? 2 : 1;
         }
         for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-                (void) pthread_mutex_init(&H.locks[i], NULL);
-        H.share = curl_share_init();
-        (void) curl_share_setopt(H.share, CURLSHOPT_LOCKFUNC, share_lock);
-        (void) curl_share_setopt(H.share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-        (void) curl_share_setopt(H.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-        (void) curl_share_setopt(H.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-        (void) curl_share_setopt(H.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-        H.done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+                (void) pthread_mutex_init(&h->locks[i], NULL);
+        h->share = curl_share_init();
+        (void) curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
+        (void) curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+        (void) curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
+        (void) curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+        (void) curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+        (void) curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        h->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
         /* Signals go to the main thread only (the server threads inherit the mask). */
         sigemptyset(&mask);
@@ -1445,76 +1496,106 @@ int main(int argc, char **argv)
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGPIPE);
         (void) pthread_sigmask(SIG_BLOCK, &mask, NULL);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-        d = start_daemon(listen_s);
-        if (!d || sfd < 0 || H.done_fd < 0 || !H.share) {
-                (void) fprintf(stderr, "mcp-helper: cannot listen on %s: %s\n", listen_s,
-                               strerror(errno));
+        *sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        *d = start_daemon(h);
+        if (!*d || *sfd < 0 || h->done_fd < 0 || !h->share) {
+                log_error("cannot listen on %s: %s", o->listen, strerror(errno));
                 return 1;
         }
-        if (!H.unix_path && H.port == 0) {
+        if (!h->unix_path && h->port == 0) {
                 /* Port 0: the kernel chose; Host checks need the real one. */
-                const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+                const union MHD_DaemonInfo *di = MHD_get_daemon_info(*d, MHD_DAEMON_INFO_BIND_PORT);
 
                 if (!di || !di->port) {
-                        (void) fprintf(stderr, "mcp-helper: cannot tell the bound port\n");
+                        log_error("cannot tell the bound port");
                         return 1;
                 }
-                H.port = di->port;
+                h->port = di->port;
         }
-        if (!H.unix_path) {
-                static char bound[32];
+        return -1;
+}
 
-                (void) snprintf(bound, sizeof(bound), "127.0.0.1:%u", H.port);
-                listen_s = bound;
-        }
-        event(AUDIT_HELPER_START, json_pack("{s:s, s:s, s:s, s:i}", "listen", listen_s, "origin",
-                                            H.origin, "trust", H.ca_file ? "bundle" : "system",
-                                            "pins", (int) H.npins));
-        (void) printf("mcp-helper %s: listening on %s for %s\n", H.name, listen_s, H.origin);
-        (void) fflush(stdout);
-
+/* Until SIGTERM or SIGINT. */
+static void wait_for_stop(int sfd)
+{
         for (;;) {
                 struct signalfd_siginfo si;
 
                 if (read(sfd, &si, sizeof(si)) != (ssize_t) sizeof(si)) {
                         if (errno == EINTR)
                                 continue;
-                        break;
+                        return;
                 }
                 if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-                        break;
+                        return;
         }
-        /* Stop accepting; let streams finish within the grace period, then end them. */
-        {
-                MHD_socket ls = MHD_quiesce_daemon(d);
+}
 
-                if (ls != MHD_INVALID_SOCKET)
-                        (void) close(ls);
-        }
-        atomic_store(&H.drain_deadline_ms, clock_monotonic_ms() + (int64_t) H.grace_s * 1000);
-        atomic_store(&H.draining, true);
-        while (atomic_load(&H.active) > 0) {
-                struct pollfd p = {.fd = H.done_fd, .events = POLLIN};
+/* Stop accepting; let streams finish within the grace period, then end them; record what the
+ * aggregation held back; zero the secrets. */
+static void stop(struct helper *h, struct MHD_Daemon *d)
+{
+        MHD_socket ls = MHD_quiesce_daemon(d);
+
+        if (ls != MHD_INVALID_SOCKET)
+                (void) close(ls);
+        atomic_store(&h->drain_deadline_ms, clock_monotonic_ms() + (int64_t) h->grace_s * 1000);
+        atomic_store(&h->draining, true);
+        while (atomic_load(&h->active) > 0) {
+                struct pollfd p = {.fd = h->done_fd, .events = POLLIN};
                 uint64_t v;
 
                 if (poll(&p, 1, 1000) > 0)
-                        (void) !read(H.done_fd, &v, sizeof(v));
-                if (clock_monotonic_ms() > atomic_load(&H.drain_deadline_ms) + 10000)
+                        (void) !read(h->done_fd, &v, sizeof(v));
+                if (clock_monotonic_ms() > atomic_load(&h->drain_deadline_ms) + 10000)
                         break; /* a stuck client: MHD_stop_daemon closes it */
         }
         MHD_stop_daemon(d);
-        if (H.unix_path)
-                (void) unlink(H.unix_path);
-        /* What the aggregation held back is recorded before the helper goes. */
-        eventagg_flush(&H.agg, (uint64_t) clock_monotonic_ms(), true, agg_summary, NULL);
-        curl_share_cleanup(H.share);
-        event(AUDIT_HELPER_STOP, json_pack("{s:s, s:I}", "reason", "signal", "served",
-                                           (json_int_t) atomic_load(&H.served)));
-        secret_free(H.auth_header);
-        secret_free(H.token);
+        if (h->unix_path)
+                (void) unlink(h->unix_path);
+        eventagg_flush(&h->agg, (uint64_t) clock_monotonic_ms(), true, agg_summary, h);
+        curl_share_cleanup(h->share);
+        event(h, AUDIT_HELPER_STOP, json_pack("{s:s, s:I}", "reason", "signal", "served",
+                                              (json_int_t) atomic_load(&h->served)));
+        secret_free(h->auth_header);
+        secret_free(h->token);
         curl_global_cleanup();
+        (void) close(h->done_fd);
+}
+
+int main(int argc, char **argv)
+{
+        static struct helper helper; /* large (locks, pins, counters): not on the stack */
+        struct helper *h = &helper;
+        struct helper_opts o = {0};
+        struct MHD_Daemon *d = NULL;
+        char bound[32];
+        int status, sfd = -1;
+
+        log_init("mcp-helper");
+        helper_init(h);
+        /* First: a crash leaves no core (it will hold the upstream credential and the local
+         * token), nothing attaches to it, and it is not in the workspace (issue 17). */
+        if (secret_protect_process(true) < 0)
+                log_warn("cannot protect the process, ignoring");
+        status = parse_options(h, &o, argc, argv);
+        if (status < 0)
+                status = configure(h, &o);
+        if (status < 0)
+                status = start(h, &o, &d, &sfd);
+        if (status >= 0)
+                return status;
+        if (!h->unix_path) {
+                (void) snprintf(bound, sizeof(bound), "127.0.0.1:%u", h->port);
+                o.listen = bound;
+        }
+        event(h, AUDIT_HELPER_START,
+              json_pack("{s:s, s:s, s:s, s:i}", "listen", o.listen, "origin", h->origin, "trust",
+                        h->ca_file ? "bundle" : "system", "pins", (int) h->npins));
+        (void) printf("mcp-helper %s: listening on %s for %s\n", h->name, o.listen, h->origin);
+        (void) fflush(stdout);
+        wait_for_stop(sfd);
+        stop(h, d);
         (void) close(sfd);
-        (void) close(H.done_fd);
         return 0;
 }

@@ -27,6 +27,8 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +41,11 @@
 
 #include "cleanup.h"
 #include "error.h"
-#include "json.h"
 #include "launcher.h"
-#include "secret.h"
+#include "log.h"
+#include "manifest.h"
 #include "parse.h"
+#include "secret.h"
 #include "sandbox.h"
 #include "usock.h"
 
@@ -59,7 +62,17 @@ static const char usage[] =
 
 #define MAX_HANDLERS 1024
 
-int main(int argc, char **argv)
+struct launcher_run {
+        struct launcher_cfg cfg;
+        struct manifest manifest;
+        const char *manifest_path;
+        const char *socket_path;
+        pid_t handlers[MAX_HANDLERS];
+        int lfd, sfd;
+};
+
+/* Options; returns -1 to go on, or the exit status. */
+static int parse_options(struct launcher_run *run, int argc, char **argv)
 {
         static const struct option opts[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -71,20 +84,8 @@ int main(int argc, char **argv)
                 {"run-dir", required_argument, NULL, 'r'},
                 {0},
         };
-        const char *manifest = NULL, *socket_path = NULL;
-        struct launcher_cfg cfg = {.run_dir = "/run/mcp"};
-        pid_t handlers[MAX_HANDLERS] = {0};
-        json_t *mf = NULL;
-        struct ca_error err = {0};
         uint64_t uid = UINT64_MAX;
-        _cleanup_close_ int lfd = -1, sfd = -1;
-        sigset_t mask;
         int c;
-
-        /* It redeems every server's secrets: no core, not dumpable, not in the workspace. */
-        cfg.shared = launcher_shared_new();
-        if (secret_protect_process(true) < 0)
-                (void) fprintf(stderr, "mcp-stub-launcher: cannot protect the process, ignoring\n");
 
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 switch (c) {
@@ -92,51 +93,61 @@ int main(int argc, char **argv)
                         (void) fputs(usage, stdout);
                         return 0;
                 case 'm':
-                        manifest = optarg;
+                        run->manifest_path = optarg;
                         break;
                 case 's':
-                        socket_path = optarg;
+                        run->socket_path = optarg;
                         break;
                 case 'u':
                         if (parse_uint(optarg, 1, 0x7fffffff, &uid) < 0) {
-                                (void) fprintf(stderr, "mcp-stub-launcher: bad --agent-uid\n");
+                                log_error("bad --agent-uid");
                                 return 2;
                         }
                         break;
                 case 'c':
-                        cfg.cred_dir = optarg;
+                        run->cfg.cred_dir = optarg;
                         break;
                 case 'e':
-                        cfg.events = optarg;
+                        run->cfg.events = optarg;
                         break;
                 case 'r':
-                        cfg.run_dir = optarg;
+                        run->cfg.run_dir = optarg;
                         break;
                 default:
                         (void) fputs(usage, stderr);
                         return 2;
                 }
         }
-        if (optind < argc || !manifest || !socket_path || uid == UINT64_MAX || !cfg.cred_dir ||
-            cfg.run_dir[0] != '/') {
-                (void) fprintf(stderr, "mcp-stub-launcher: --manifest, --socket, --agent-uid and "
-                                       "--credentials are required; see --help\n");
+        if (optind < argc || !run->manifest_path || !run->socket_path || uid == UINT64_MAX ||
+            !run->cfg.cred_dir || run->cfg.run_dir[0] != '/') {
+                log_error("--manifest, --socket, --agent-uid and --credentials are required; "
+                          "see --help");
                 return 2;
         }
-        cfg.agent_uid = (uid_t) uid;
+        run->cfg.agent_uid = (uid_t) uid;
+        return -1;
+}
+
+/* The manifest, the seccomp filter, the signals, the socket. Returns -1 to go on, or the exit
+ * status. */
+static int set_up(struct launcher_run *run)
+{
+        struct ca_error err = {0};
+        sigset_t mask;
+
         if (geteuid() != 0) {
-                (void) fprintf(stderr, "mcp-stub-launcher: must run as root\n");
+                log_error("must run as root");
                 return 1;
         }
-        if (sodium_init() < 0 || ca_json_parse_file(manifest, 16 << 20, &mf, &err) < 0) {
-                (void) fprintf(stderr, "mcp-stub-launcher: %s\n", err.msg);
+        if (sodium_init() < 0 || manifest_load(run->manifest_path, &run->manifest, &err) < 0) {
+                log_error("%s", err.msg);
                 return 2;
         }
-        cfg.manifest = mf;
-        cfg.session = json_string_value(json_object_get(mf, "session"));
-        cfg.seccomp = sandbox_seccomp_build(&err);
-        if (!cfg.seccomp) {
-                (void) fprintf(stderr, "mcp-stub-launcher: %s\n", err.msg);
+        run->cfg.manifest = &run->manifest;
+        run->cfg.session = run->manifest.session;
+        run->cfg.seccomp = sandbox_seccomp_build(&err);
+        if (!run->cfg.seccomp) {
+                log_error("%s", err.msg);
                 return 1;
         }
         sigemptyset(&mask);
@@ -145,70 +156,104 @@ int main(int argc, char **argv)
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGPIPE);
         (void) sigprocmask(SIG_BLOCK, &mask, NULL);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        lfd = usock_listen(socket_path, 0666, &err);
-        if (lfd < 0 || sfd < 0) {
-                (void) fprintf(stderr, "mcp-stub-launcher: %s\n", err.msg);
+        run->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        run->lfd = usock_listen(run->socket_path, 0666, &err);
+        if (run->lfd < 0 || run->sfd < 0) {
+                log_error("%s", run->sfd < 0 ? strerror(errno) : err.msg);
                 return 1;
         }
-        (void) printf("ready\n");
-        (void) fflush(stdout);
+        return -1;
+}
+
+static void track(struct launcher_run *run, pid_t old, pid_t now)
+{
+        for (size_t i = 0; i < MAX_HANDLERS; i++) {
+                if (run->handlers[i] == old) {
+                        run->handlers[i] = now;
+                        return;
+                }
+        }
+}
+
+/* One forked handler per connection (launcher_serve_stub). */
+static void accept_one(struct launcher_run *run)
+{
+        int conn = accept4(run->lfd, NULL, NULL, SOCK_CLOEXEC);
+        pid_t h;
+
+        if (conn < 0)
+                return;
+        h = fork();
+        if (h == 0) {
+                sigset_t none;
+
+                sigemptyset(&none);
+                (void) close(run->lfd);
+                (void) close(run->sfd);
+                (void) sigprocmask(SIG_SETMASK, &none, NULL);
+                _exit(launcher_serve_stub(&run->cfg, conn)); /* forked handler: done */
+        }
+        if (h > 0)
+                track(run, 0, h);
+        (void) close(conn);
+}
+
+/* Serves until SIGTERM or SIGINT. */
+static void serve(struct launcher_run *run)
+{
         for (;;) {
-                struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+                struct pollfd p[2] = {{.fd = run->lfd, .events = POLLIN},
+                                      {.fd = run->sfd, .events = POLLIN}};
                 struct signalfd_siginfo si;
 
                 if (poll(p, 2, -1) < 0 && errno != EINTR)
-                        break;
+                        return;
                 if (p[1].revents & POLLIN) {
                         bool stop = false;
 
-                        while (read(sfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
+                        while (read(run->sfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
                                 stop = stop || si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT;
-                        for (pid_t w; (w = waitpid(-1, NULL, WNOHANG)) > 0;) {
-                                for (size_t i = 0; i < MAX_HANDLERS; i++) {
-                                        if (handlers[i] == w)
-                                                handlers[i] = 0;
-                                }
-                        }
+                        for (pid_t w; (w = waitpid(-1, NULL, WNOHANG)) > 0;)
+                                track(run, w, 0);
                         if (stop)
-                                break;
+                                return;
                 }
-                if (p[0].revents & POLLIN) {
-                        int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-                        pid_t h;
-
-                        if (conn < 0)
-                                continue;
-                        h = fork();
-                        if (h > 0) {
-                                for (size_t i = 0; i < MAX_HANDLERS; i++) {
-                                        if (handlers[i] <= 0) {
-                                                handlers[i] = h;
-                                                break;
-                                        }
-                                }
-                        }
-                        if (h == 0) {
-                                sigset_t none;
-
-                                sigemptyset(&none);
-                                (void) close(lfd);
-                                (void) close(sfd);
-                                (void) sigprocmask(SIG_SETMASK, &none, NULL);
-                                _exit(launcher_serve_stub(&cfg, conn));
-                        }
-                        (void) close(conn);
-                }
+                if (p[0].revents & POLLIN)
+                        accept_one(run);
         }
+}
+
+int main(int argc, char **argv)
+{
+        struct launcher_run run = {.cfg = {.run_dir = "/run/mcp"}, .lfd = -1, .sfd = -1};
+        int status;
+
+        log_init("mcp-stub-launcher");
+        /* It redeems every server's secrets: no core, not dumpable, not in the workspace. */
+        run.cfg.shared = launcher_shared_new();
+        if (secret_protect_process(true) < 0)
+                log_warn("cannot protect the process, ignoring");
+        status = parse_options(&run, argc, argv);
+        if (status < 0)
+                status = set_up(&run);
+        if (status >= 0) {
+                manifest_clear(&run.manifest);
+                return status;
+        }
+        (void) printf("ready\n");
+        (void) fflush(stdout);
+        serve(&run);
         /* Handlers go with us; their servers' reapers have PDEATHSIG and take the rest. */
         for (size_t i = 0; i < MAX_HANDLERS; i++) {
-                if (handlers[i] > 0) {
-                        (void) kill(handlers[i], SIGTERM);
-                        (void) waitpid(handlers[i], NULL, 0);
+                if (run.handlers[i] > 0) {
+                        (void) kill(run.handlers[i], SIGTERM);
+                        (void) waitpid(run.handlers[i], NULL, 0);
                 }
         }
-        (void) unlink(socket_path);
-        sandbox_seccomp_free(cfg.seccomp);
-        json_decref(mf);
+        (void) unlink(run.socket_path);
+        (void) close(run.lfd);
+        (void) close(run.sfd);
+        sandbox_seccomp_free(run.cfg.seccomp);
+        manifest_clear(&run.manifest);
         return 0;
 }

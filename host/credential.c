@@ -115,8 +115,9 @@ int credential_issue(const struct cli_ctx *ctx, const char *session,
         if (r < 0)
                 return ca_error_prefix(err, "issuing the %s credential's capability",
                                        which->agent);
-        r = brokercred_write(out_file, issued.capability, issued.key_hex, issued.socket, NULL, 0,
-                             err);
+        /* The socket as agent-init sees it (bind-mounted there); the host's path is returned. */
+        r = brokercred_write(out_file, issued.capability, issued.key_hex, IMAGE_BROKER_SOCKET,
+                             NULL, 0, err);
         if (r >= 0) {
                 *ret_socket = strdup(issued.socket);
                 if (!*ret_socket)

@@ -129,6 +129,18 @@ int brokercred_write(const char *path, const char *capability, const char *key_h
         return r;
 }
 
+int brokercred_write_as(const char *path, const struct broker_credential *c, const char *socket,
+                        struct ca_error *err)
+{
+        char hex[CAP_KEY_LEN * 2 + 1];
+        int r;
+
+        (void) sodium_bin2hex(hex, sizeof(hex), c->key, sizeof(c->key));
+        r = brokercred_write(path, c->capability, hex, socket, NULL, 0, err);
+        sodium_memzero(hex, sizeof(hex));
+        return r;
+}
+
 int brokercred_redeem(const struct broker_credential *c, const char *socket_override,
                       struct broker_redeemed *got, size_t max, struct ca_error *err)
 {

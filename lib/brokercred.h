@@ -50,6 +50,13 @@ int brokercred_write(const char *path, const char *capability, const char *key_h
                      const char *socket, const char *id, int64_t expiry,
                      struct ca_error *err) CA_MUST_CHECK;
 
+/*
+ * Writes `c` again at `path` (atomically, 0600, owned by the caller) naming `socket` instead
+ * of its own (agent-init hands a helper the broker socket as a descriptor it opened).
+ */
+int brokercred_write_as(const char *path, const struct broker_credential *c, const char *socket,
+                        struct ca_error *err) CA_MUST_CHECK;
+
 /* The same JSON for stdout (`broker issue` without --out), with the informational id and
  * expiry: appended to `out`, which the caller zeroes. */
 int brokercred_format(const char *capability, const char *key_hex, const char *socket,

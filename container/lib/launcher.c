@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "launcher.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -24,7 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sys/capability.h>
 #include <sodium.h>
 
 #include "audit.h"
@@ -37,8 +34,11 @@
 #include "clock.h"
 #include "error.h"
 #include "eventagg.h"
+#include "manifest.h"
 #include "parse.h"
+#include "privdrop.h"
 #include "sandbox.h"
+#include "scrub.h"
 #include "secret.h"
 #include "spawn.h"
 #include "stubproto.h"
@@ -91,19 +91,12 @@ static void event(const struct launcher_cfg *cfg, enum audit_type type, json_t *
         json_decref(fields);
 }
 
-static const json_t *find_server(const struct launcher_cfg *cfg, const char *name)
+static const struct manifest_server *find_server(const struct launcher_cfg *cfg,
+                                                 const char *name)
 {
-        size_t i;
-        json_t *s;
+        const struct manifest_server *s = manifest_find(cfg->manifest, name);
 
-        json_array_foreach(json_object_get(cfg->manifest, "servers"), i, s) {
-                const char *n = json_string_value(json_object_get(s, "name"));
-                const char *t = json_string_value(json_object_get(s, "transport"));
-
-                if (n && t && strcmp(n, name) == 0 && strcmp(t, "stdio") == 0)
-                        return s;
-        }
-        return NULL;
+        return s && s->transport == MANIFEST_STDIO ? s : NULL;
 }
 
 /* ---- the sandboxed child (after fork: report failures through the pipe, then _exit) ---- */
@@ -128,7 +121,7 @@ struct spawn_ctx {
         const struct launcher_cfg *cfg;
         const char *name;
         uid_t uid;
-        const json_t *server;
+        const struct manifest_server *server;
         const struct broker_credential *cred; /* NULL: no secrets */
         int fds[3];
         int pipe_fd;
@@ -137,12 +130,14 @@ struct spawn_ctx {
         char broker_sock[600]; /* the session socket, bind-mounted into the tmpfs */
 };
 
+/* The server's limits, then its UID (privdrop.h). */
 static void drop_privileges(const struct spawn_ctx *c)
 {
         int pipe_fd = c->pipe_fd;
         struct rlimit nofile = {4096, 4096}, nproc = {512, 512}, core = {0, 0};
         struct rlimit data = {(rlim_t) 8 << 30, (rlim_t) 8 << 30};
-        cap_t none;
+        const char *step;
+        int r;
 
         CHILD_TRY(setrlimit(RLIMIT_NOFILE, &nofile) == 0, "rlimits");
         CHILD_TRY(setrlimit(RLIMIT_NPROC, &nproc) == 0, "rlimits");
@@ -152,21 +147,9 @@ static void drop_privileges(const struct spawn_ctx *c)
 #else
         (void) data; /* ASan's shadow and allocator mappings exceed any sane data limit */
 #endif
-        /* The bounding set needs CAP_SETPCAP: before the UID change. */
-        for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
-                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-                        child_fail(pipe_fd, "bounding set", strerror(errno));
-        }
-        CHILD_TRY(setgroups(0, NULL) == 0, "setgroups");
-        CHILD_TRY(setresgid(c->uid, c->uid, c->uid) == 0, "setresgid");
-        CHILD_TRY(setresuid(c->uid, c->uid, c->uid) == 0, "setresuid");
-        none = cap_init();
-        CHILD_TRY(none && cap_set_proc(none) == 0, "capabilities");
-        cap_free(none);
-        CHILD_TRY(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0, "ambient set");
-        /* The UID change reset these two. */
-        CHILD_TRY(prctl(PR_SET_PDEATHSIG, SIGKILL) == 0, "pdeathsig");
-        CHILD_TRY(prctl(PR_SET_DUMPABLE, 0) == 0, "dumpable");
+        r = privdrop_become(c->uid, &step);
+        if (r < 0)
+                child_fail(pipe_fd, step, strerror(-r));
 }
 
 /* Redeems the server's capability as its own UID and writes each secret into the tmpfs. */
@@ -225,16 +208,13 @@ static char *expand(const struct spawn_ctx *c, const char *tmpl, const struct sa
 static void exec_server(struct spawn_ctx *c)
 {
         int pipe_fd = c->pipe_fd;
+        const struct manifest_server *srv = c->server;
         struct broker_redeemed got[CAP_MAX_SECRETS];
         struct sandbox_secret sec[CAP_MAX_SECRETS];
-        const json_t *args = json_object_get(c->server, "args");
-        const json_t *env = json_object_get(c->server, "env");
-        size_t n = 0, nargs = json_array_size(args), nenv = json_object_size(env), k = 0;
-        char **argv = calloc(nargs + 2, sizeof(*argv));
-        char **envp = calloc(nenv + 8, sizeof(*envp));
+        size_t n = 0, k = 0;
+        char **argv = calloc(srv->args.len + 2, sizeof(*argv));
+        char **envp = calloc(srv->nenv + 8, sizeof(*envp));
         char *path;
-        const char *key;
-        json_t *v;
 
         CHILD_TRY(argv && envp, "allocation");
         drop_privileges(c);
@@ -242,19 +222,20 @@ static void exec_server(struct spawn_ctx *c)
                 n = redeem(c, got, CAP_MAX_SECRETS);
         for (size_t i = 0; i < n; i++)
                 sec[i] = (struct sandbox_secret){got[i].name, got[i].value};
-        path = spawn_find_command(json_string_value(json_object_get(c->server, "command")));
+        path = spawn_find_command(srv->command);
         if (!path)
                 child_fail(pipe_fd, "command", "not found in /usr/local/bin:/usr/bin:/bin");
         argv[0] = path;
-        for (size_t i = 0; i < nargs; i++)
-                argv[i + 1] = expand(c, json_string_value(json_array_get(args, i)), sec, n);
+        for (size_t i = 0; i < srv->args.len; i++)
+                argv[i + 1] = expand(c, srv->args.items[i], sec, n);
         CHILD_TRY(asprintf(&envp[k++], "PATH=/usr/local/bin:/usr/bin:/bin") > 0, "env");
         CHILD_TRY(asprintf(&envp[k++], "HOME=%s", c->tmpfs) > 0, "env");
         CHILD_TRY(asprintf(&envp[k++], "LANG=C.UTF-8") > 0, "env");
         CHILD_TRY(asprintf(&envp[k++], "CODING_AGENTS_SECRETS_DIR=%s", c->tmpfs) > 0, "env");
-        json_object_foreach((json_t *) env, key, v) {
-                char *val = expand(c, json_string_value(v), sec, n);
-                CHILD_TRY(asprintf(&envp[k++], "%s=%s", key, val) > 0, "env");
+        for (size_t i = 0; i < srv->nenv; i++) {
+                char *val = expand(c, srv->env[i].value, sec, n);
+
+                CHILD_TRY(asprintf(&envp[k++], "%s=%s", srv->env[i].name, val) > 0, "env");
                 sodium_memzero(val, strlen(val));
                 free(val);
         }
@@ -272,55 +253,12 @@ static void exec_server(struct spawn_ctx *c)
 
 /* ---- PID 1 of the server's namespace ---- */
 
-/* Overwrites the tmpfs's files with zeros and removes them, then unmounts it. The files are
- * the server's (0600) and root has no DAC_OVERRIDE in a session's container: the zeroing is
- * done by a child that becomes the server's UID. */
-static void zero_files(const char *dir);
-
+/* The secrets' files zeroed and removed as the server's UID (scrub.h), then the tmpfs
+ * unmounted. */
 static void zero_and_unmount(const char *dir, uid_t uid)
 {
-        pid_t pid = fork();
-
-        if (pid == 0) {
-                if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
-                    setresuid(uid, uid, uid) < 0)
-                        _exit(1); /* forked child: cannot become the server's UID */
-                zero_files(dir);
-                _exit(0); /* forked child: done zeroing */
-        }
-        if (pid > 0)
-                (void) waitpid(pid, NULL, 0);
+        (void) !scrub_dir_as(dir, uid); /* the tmpfs goes anyway, its pages with it */
         (void) umount2(dir, MNT_DETACH);
-}
-
-static void zero_files(const char *dir)
-{
-        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        static char zeros[4096];
-
-        if (dfd >= 0) {
-                DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
-                struct dirent *e;
-
-                while (d && (e = readdir(d))) {
-                        struct stat st;
-                        int fd;
-
-                        if (e->d_name[0] == '.')
-                                continue;
-                        fd = openat(dfd, e->d_name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-                        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-                                for (off_t off = 0; off < st.st_size; off += (off_t) sizeof(zeros))
-                                        (void) !write(fd, zeros, sizeof(zeros));
-                                (void) fsync(fd);
-                        }
-                        if (fd >= 0)
-                                (void) close(fd);
-                        (void) unlinkat(dfd, e->d_name, 0);
-                }
-                if (d)
-                        (void) closedir(d);
-        }
 }
 
 /*
@@ -539,138 +477,171 @@ static pid_t child_of(pid_t pid)
         return (pid_t) v;
 }
 
-int launcher_serve_stub(const struct launcher_cfg *cfg, int conn)
+/* The request: a spawn from the agent's UID with its three descriptors, for a stdio server
+ * of the manifest. Returns the server (its name in m->name, the descriptors in fds), or NULL
+ * once the stub has been refused (*ret = 1). */
+static const struct manifest_server *accept_request(const struct launcher_cfg *cfg, int conn,
+                                                    struct stub_msg *m, int fds[3], uid_t *caller,
+                                                    int *ret)
 {
         static char buf[BROKER_MSG_MAX + 1];
         struct ucred peer;
         socklen_t plen = sizeof(peer);
         struct ca_error err = {0};
-        struct stub_msg m;
-        struct spawn_ctx c = {.fds = {-1, -1, -1}};
-        _cleanup_brokercred_ struct broker_credential cred;
-        int fds[3], pipefd[2], status = 0, n;
+        const struct manifest_server *server;
         size_t nfds = 0;
-        const json_t *server, *secrets;
-        const char *network;
-        int64_t t0;
-        pid_t reaper;
+        int n;
 
+        *ret = 1;
         if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &plen) < 0)
-                return 1;
+                return NULL;
+        *caller = peer.uid;
         n = broker_recv(conn, buf, fds, 3, &nfds, &err);
-        if (n <= 0 || stub_msg_parse(buf, (size_t) n, &m) < 0 || m.op != STUB_OP_SPAWN) {
+        if (n <= 0 || stub_msg_parse(buf, (size_t) n, m) < 0 || m->op != STUB_OP_SPAWN) {
                 for (size_t i = 0; i < nfds; i++)
                         (void) close(fds[i]);
-                return refuse(cfg, conn, "?", peer.uid, "bad request from the stub");
+                *ret = refuse(cfg, conn, "?", peer.uid, "bad request from the stub");
+                return NULL;
         }
-        if (peer.uid != cfg->agent_uid)
-                return refuse(cfg, conn, m.name, peer.uid, "only the agent's user may start servers");
-        if (nfds != 3)
-                return refuse(cfg, conn, m.name, peer.uid, "the stub must pass exactly 3 descriptors");
-        server = find_server(cfg, m.name);
+        if (peer.uid != cfg->agent_uid) {
+                *ret = refuse(cfg, conn, m->name, peer.uid, "only the agent's user may start servers");
+                return NULL;
+        }
+        if (nfds != 3) {
+                *ret = refuse(cfg, conn, m->name, peer.uid, "the stub must pass exactly 3 descriptors");
+                return NULL;
+        }
+        server = find_server(cfg, m->name);
         if (!server)
-                return refuse(cfg, conn, m.name, peer.uid, "no stdio MCP server of that name in this session");
-        c.cfg = cfg;
+                *ret = refuse(cfg, conn, m->name, peer.uid,
+                              "no stdio MCP server of that name in this session");
+        return server;
+}
+
+/* Forks PID 1 of the server's new PID namespace (run_reaper). Returns its pid, or -1 with
+ * *why set. */
+static pid_t start_reaper(struct spawn_ctx *c, int conn, int *error_r, const char **why)
+{
+        int pipefd[2];
+        pid_t reaper;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0) {
+                *why = "pipe failed";
+                return -1;
+        }
+        c->pipe_fd = pipefd[1];
+        if (unshare(CLONE_NEWPID) < 0) {
+                *why = "cannot create a PID namespace";
+                return -1;
+        }
+        reaper = fork();
+        if (reaper < 0) {
+                *why = "fork failed";
+                return -1;
+        }
+        if (reaper == 0) {
+                (void) close(pipefd[0]);
+                (void) close(conn);
+                run_reaper(c, c->server->network_none);
+        }
+        (void) close(pipefd[1]);
+        for (int i = 0; i < 3; i++)
+                (void) close(c->fds[i]);
+        *error_r = pipefd[0];
+        return reaper;
+}
+
+/* Relays the stub's signals to the reaper until it exits; returns the server's status. */
+static int relay(int conn, pid_t reaper)
+{
+        static char buf[BROKER_MSG_MAX + 1];
+        _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, reaper, 0);
+        struct ca_error err = {0};
+
+        for (;;) {
+                struct pollfd p[2] = {{.fd = conn, .events = POLLIN},
+                                      {.fd = pidfd, .events = POLLIN}};
+                int st, n;
+                pid_t w = waitpid(reaper, &st, WNOHANG);
+
+                if (w == reaper)
+                        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+                /* The pidfd becomes readable when the reaper exits. */
+                if (poll(p, 2, -1) > 0 && (p[0].revents & (POLLIN | POLLHUP))) {
+                        struct stub_msg in;
+                        size_t z = 0;
+
+                        n = broker_recv(conn, buf, NULL, 0, &z, &err);
+                        if (n <= 0) {
+                                /* The stub is gone: so is its server. */
+                                (void) kill(reaper, SIGKILL);
+                                (void) waitpid(reaper, &st, 0);
+                                return 128 + SIGKILL;
+                        }
+                        if (stub_msg_parse(buf, (size_t) n, &in) == 0 && in.op == STUB_OP_SIGNAL)
+                                (void) kill(reaper, in.value);
+                }
+        }
+}
+
+int launcher_serve_stub(const struct launcher_cfg *cfg, int conn)
+{
+        struct ca_error err = {0};
+        struct stub_msg m, e = {.op = STUB_OP_ERROR}, s = {.op = STUB_OP_STARTED};
+        struct spawn_ctx c = {.cfg = cfg, .fds = {-1, -1, -1}};
+        _cleanup_brokercred_ struct broker_credential cred;
+        const char *why = NULL, *network;
+        int error_r = -1, ret, status;
+        int64_t t0;
+        uid_t caller = (uid_t) -1;
+        ssize_t k;
+        pid_t reaper;
+
+        c.server = accept_request(cfg, conn, &m, c.fds, &caller, &ret);
+        if (!c.server)
+                return ret;
         c.name = m.name;
-        c.server = server;
-        c.uid = (uid_t) json_integer_value(json_object_get(server, "uid"));
-        memcpy(c.fds, fds, sizeof(fds));
-        if (c.uid < 1000)
-                return refuse(cfg, conn, m.name, peer.uid, "the manifest gives the server no proper uid");
+        c.uid = c.server->uid;
+        network = c.server->network_none ? "none" : "proxy";
         (void) snprintf(c.tmpfs, sizeof(c.tmpfs), "%s/%s", cfg->run_dir, m.name);
-        secrets = json_object_get(server, "secrets");
-        if (json_array_size(secrets)) {
+        if (c.server->secrets.len) {
                 char path[700];
 
                 (void) snprintf(path, sizeof(path), "%s/%s.cred", cfg->cred_dir, m.name);
                 if (brokercred_load(path, &cred, &err) < 0)
-                        return refuse(cfg, conn, m.name, peer.uid, "no credential for this server");
+                        return refuse(cfg, conn, m.name, caller, "no credential for this server");
                 c.cred = &cred;
         }
-        network = json_string_value(json_object_get(server, "network"));
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return refuse(cfg, conn, m.name, peer.uid, "pipe failed");
-        c.pipe_fd = pipefd[1];
-        if (unshare(CLONE_NEWPID) < 0)
-                return refuse(cfg, conn, m.name, peer.uid, "cannot create a PID namespace");
-        reaper = fork();
+        reaper = start_reaper(&c, conn, &error_r, &why);
         if (reaper < 0)
-                return refuse(cfg, conn, m.name, peer.uid, "fork failed");
-        if (reaper == 0) {
-                (void) close(pipefd[0]);
-                (void) close(conn);
-                run_reaper(&c, network && strcmp(network, "none") == 0);
-        }
-        (void) close(pipefd[1]);
-        for (int i = 0; i < 3; i++)
-                (void) close(fds[i]);
-        {
-                /* EOF: the server reached execve. Data: a failure, one line. */
-                struct stub_msg e = {.op = STUB_OP_ERROR};
-                ssize_t k = read(pipefd[0], e.message, sizeof(e.message) - 1);
-
-                (void) close(pipefd[0]);
-                if (k > 0) {
-                        int st;
-
-                        (void) waitpid(reaper, &st, 0);
-                        event(cfg, AUDIT_STUB_STOP,
-                              json_pack("{s:s, s:i, s:s, s:s}", "name", m.name, "uid", (int) c.uid,
-                                        "outcome", "failed", "reason", e.message));
-                        send_to_stub(conn, &e);
-                        return 1;
-                }
-        }
-        {
-                struct stub_msg s = {.op = STUB_OP_STARTED, .value = (int) child_of(reaper)};
-
-                if (s.value <= 0)
-                        s.value = (int) reaper;
-                event(cfg, AUDIT_STUB_START, json_pack("{s:s, s:i, s:i, s:s}", "name", m.name, "uid",
-                                                  (int) c.uid, "pid", s.value, "network",
-                                                  network ? network : "proxy"));
-                send_to_stub(conn, &s);
-                _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, reaper, 0);
-
-                t0 = clock_monotonic_ms();
-                for (;;) {
-                        struct pollfd p[2] = {{.fd = conn, .events = POLLIN},
-                                              {.fd = pidfd, .events = POLLIN}};
-                        int st;
-                        pid_t w = waitpid(reaper, &st, WNOHANG);
-
-                        if (w == reaper) {
-                                status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-                                break;
-                        }
-                        /* The pidfd becomes readable when the reaper exits. */
-                        if (poll(p, 2, -1) > 0 && (p[0].revents & (POLLIN | POLLHUP))) {
-                                struct stub_msg in;
-                                size_t z = 0;
-
-                                n = broker_recv(conn, buf, NULL, 0, &z, &err);
-                                if (n <= 0) {
-                                        /* The stub is gone: so is its server. */
-                                        (void) kill(reaper, SIGKILL);
-                                        (void) waitpid(reaper, &st, 0);
-                                        status = 128 + SIGKILL;
-                                        break;
-                                }
-                                if (stub_msg_parse(buf, (size_t) n, &in) == 0 &&
-                                    in.op == STUB_OP_SIGNAL)
-                                        (void) kill(reaper, in.value);
-                        }
-                }
+                return refuse(cfg, conn, m.name, caller, why);
+        /* EOF: the server reached execve. Data: a failure, one line. */
+        k = read(error_r, e.message, sizeof(e.message) - 1);
+        (void) close(error_r);
+        if (k > 0) {
+                (void) waitpid(reaper, &status, 0);
                 event(cfg, AUDIT_STUB_STOP,
-                      json_pack("{s:s, s:i, s:i, s:i, s:I, s:s}", "name", m.name, "uid",
-                                (int) c.uid, "pid", s.value, "status", status, "duration_ms",
-                                (json_int_t) (clock_monotonic_ms() - t0), "outcome", "exited"));
-                {
-                        struct stub_msg x = {.op = STUB_OP_EXIT, .value = status};
+                      json_pack("{s:s, s:i, s:s, s:s}", "name", m.name, "uid", (int) c.uid,
+                                "outcome", "failed", "reason", e.message));
+                send_to_stub(conn, &e);
+                return 1;
+        }
+        s.value = (int) child_of(reaper);
+        if (s.value <= 0)
+                s.value = (int) reaper;
+        event(cfg, AUDIT_STUB_START, json_pack("{s:s, s:i, s:i, s:s}", "name", m.name, "uid",
+                                               (int) c.uid, "pid", s.value, "network", network));
+        send_to_stub(conn, &s);
+        t0 = clock_monotonic_ms();
+        status = relay(conn, reaper);
+        event(cfg, AUDIT_STUB_STOP,
+              json_pack("{s:s, s:i, s:i, s:i, s:I, s:s}", "name", m.name, "uid", (int) c.uid,
+                        "pid", s.value, "status", status, "duration_ms",
+                        (json_int_t) (clock_monotonic_ms() - t0), "outcome", "exited"));
+        {
+                struct stub_msg x = {.op = STUB_OP_EXIT, .value = status};
 
-                        send_to_stub(conn, &x);
-                }
+                send_to_stub(conn, &x);
         }
         return 0;
 }
-

@@ -12,11 +12,12 @@
 
 #include <sys/types.h>
 
-#include "json.h"
 #include "macro.h"
 
+struct manifest;
+
 struct launcher_cfg {
-        const json_t *manifest; /* the session manifest (`coding-agents render`) */
+        const struct manifest *manifest; /* the session manifest (manifest.h) */
         uid_t agent_uid;        /* the only caller allowed */
         const char *cred_dir;   /* <cred_dir>/<name>.cred: broker credentials */
         const char *events;     /* event log path, or NULL */

@@ -102,11 +102,48 @@ static void test_brokercred_refusals(void **state)
         assert_int_equal(access("/tmp/never-written.cred", F_OK), -1);
 }
 
+/* agent-init hands a helper the same capability and key naming another socket. */
+static void test_brokercred_write_as(void **state)
+{
+        char dir[] = "/tmp/ca-brokercred.XXXXXX";
+        char a[64], b[64];
+        char hex[2 * CAP_KEY_LEN + 1];
+        struct broker_credential c, again;
+        struct ca_error err = {0};
+        struct stat st;
+        (void) state;
+
+        memset(hex, '5', 2 * CAP_KEY_LEN);
+        hex[2 * CAP_KEY_LEN] = '\0';
+        assert_non_null(mkdtemp(dir));
+        (void) snprintf(a, sizeof(a), "%s/a.cred", dir);
+        (void) snprintf(b, sizeof(b), "%s/b.cred", dir);
+        assert_int_equal(brokercred_write(a, cap_text, hex, "/run/b.sock", NULL, 0, &err), 0);
+        assert_int_equal(brokercred_load(a, &c, &err), 0);
+        assert_int_equal(brokercred_write_as(b, &c, "/proc/self/fd/3", &err), 0);
+        assert_int_equal(stat(b, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+        assert_int_equal(brokercred_load(b, &again, &err), 0);
+        assert_string_equal(again.socket, "/proc/self/fd/3");
+        assert_string_equal(again.capability, c.capability);
+        assert_memory_equal(again.key, c.key, sizeof(c.key));
+        /* A socket a reader would refuse is refused here, and nothing is written. */
+        assert_int_equal(brokercred_write_as(a, &c, "relative.sock", &err), -EINVAL);
+        assert_int_equal(brokercred_load(a, &again, &err), 0);
+        assert_string_equal(again.socket, "/run/b.sock");
+        brokercred_clear(&c);
+        brokercred_clear(&again);
+        assert_int_equal(unlink(a), 0);
+        assert_int_equal(unlink(b), 0);
+        assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_brokercred_roundtrip),
                 cmocka_unit_test(test_brokercred_refusals),
+                cmocka_unit_test(test_brokercred_write_as),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one way the container's control plane (agent-init, running as root with the session's
+ * capabilities) hands a process to an unprivileged UID before it executes something that is
+ * not ours: the agent CLI or a workload (agentcli, agentuser), a remote server's helper, a
+ * stdio MCP server. Called in a freshly forked child, single-threaded, just before execve().
+ *
+ * The steps, in this order (each one's name is what a failure reports):
+ *   "bounding set"  every capability dropped from the bounding set (needs CAP_SETPCAP: first)
+ *   "setgroups"     no supplementary groups
+ *   "setresgid"     real, effective and saved GID = `uid`
+ *   "setresuid"     real, effective and saved UID = `uid`
+ *   "capabilities"  permitted, effective and inheritable sets empty
+ *   "ambient set"   the ambient set cleared
+ *   "no_new_privs"  no set-user-ID or file capability can give anything back
+ *   "pdeathsig"     SIGKILL when the parent goes (the UID change cleared any earlier setting)
+ *   "dumpable"      not dumpable until the execve (no ptrace, no core of what it holds now)
+ */
+#pragma once
+
+#include <sys/types.h>
+
+#include "macro.h"
+
+/* Returns 0, or a negative errno with the failing step's name in *ret_step. */
+int privdrop_become(uid_t uid, const char **ret_step) CA_MUST_CHECK;
