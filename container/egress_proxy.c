@@ -154,7 +154,7 @@ static int proxy_dir_load(const char *dir, struct proxy_dir *p, struct ca_error 
         return 0;
 }
 
-/* ---- proxy run ---- */
+/* ---- run ---- */
 
 static bool squid_listening(struct in_addr addr, uint16_t port)
 {
@@ -542,7 +542,7 @@ static int proxy_run(int argc, char **argv)
         return finish(status);
 }
 
-/* ---- proxy events ---- */
+/* ---- events ---- */
 
 struct cursor {
         const char *name;
@@ -642,7 +642,7 @@ static void agg_summary(const char *key, uint64_t suppressed, void *userdata)
                            1);
         if (t >= 0 && fields &&
             audit_emit(ec->log, (enum audit_type) t, ec->session, fields, &err) < 0)
-                (void) fprintf(stderr, "proxy events: %s, ignoring\n", err.msg);
+                log_warn("%s, ignoring", err.msg);
         json_decref(fields);
 }
 
@@ -845,7 +845,7 @@ static int proxy_events(int argc, char **argv)
                 return prog_error("out of memory");
         run_fd = open(run, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (run_fd < 0)
-                return prog_error("cannot open '%s': %m (has 'proxy run' started?)", run);
+                return prog_error("cannot open '%s': %m (has 'egress-proxy run' started?)", run);
         load_state(run_fd, cur, 2);
         if (follow) {
                 sigset_t mask;

@@ -9,10 +9,10 @@
  *     the upstream credential, redeemed once from the broker at start, is set instead. Neither
  *     is ever in argv, the environment or a log.
  *   - Only origin-form targets under the base path, GET/POST/DELETE, Host = this helper, no
- *     upgrades (lib/helper_http.c). Headers pass through an allow-list, both ways.
+ *     upgrades (container/lib/helper_http.c). Headers pass through an allow-list, both ways.
  *   - Streaming both ways with back-pressure: upstream bytes are paused while the client is
  *     slow; a client that goes away cancels the upstream transfer and vice versa. SSE responses
- *     are read event by event (lib/sse.c): per-event cap, idle timeout, and the legacy
+ *     are read event by event (container/lib/sse.c): per-event cap, idle timeout, and the legacy
  *     `endpoint` event rewritten to a path on this helper.
  *   - TLS verification cannot be turned off; SPKI pins are checked in the handshake, before any
  *     request byte or credential is sent: a mismatch is a 502 and a pin-mismatch event.
@@ -1429,7 +1429,7 @@ static int configure(struct helper *h, const struct helper_opts *o)
 
         if (url_parse(o->upstream, &u, NULL) < 0 || !u.https)
                 return fail_usage("--upstream must be an https URL", o->upstream);
-        if (parse_listen(h, o->listen, &h->port) < 0)
+        if (!o->listen || parse_listen(h, o->listen, &h->port) < 0)
                 return fail_usage("--listen must be 127.0.0.1:PORT or unix:/ABSOLUTE/PATH",
                                   o->listen);
         if (u.port_explicit)

@@ -29,12 +29,14 @@
 #include "buf.h"
 #include "capability.h"
 #include "cleanup.h"
-#include "names.h"
+#include "clock.h"
 #include "digest.h"
 #include "error.h"
 #include "eventagg.h"
 #include "fileio.h"
 #include "ledger.h"
+#include "log.h"
+#include "names.h"
 #include "parse.h"
 #include "paths.h"
 #include "secret.h"
@@ -90,35 +92,13 @@ static uint64_t now_s(void)
         return (uint64_t) time(NULL);
 }
 
-static uint64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
-static void dlog(const char *fmt, ...) CA_PRINTF(1, 2);
-
-/* Operational log on stderr; security decisions go to the event log. */
-static void dlog(const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        (void) fputs("coding-agents broker: ", stderr);
-        (void) vfprintf(stderr, fmt, ap);
-        (void) fputc('\n', stderr);
-        va_end(ap);
-}
-
 /* Emits an event; a failure to log is reported but does not stop the daemon. Takes `fields`. */
 static void event(struct daemon *d, enum audit_type type, const char *session, json_t *fields)
 {
         struct ca_error err = {0};
 
         if (audit_append(d->log, type, session, fields, NULL, &err) < 0)
-                dlog("cannot write event %s: %s, ignoring", audit_type_name(type), err.msg);
+                log_warn("cannot write event %s: %s, ignoring", audit_type_name(type), err.msg);
         json_decref(fields);
 }
 
@@ -197,7 +177,7 @@ static int restore_one(const struct ledger_entry *e, void *userdata)
         if (e->cap.expiry <= now_s() || ledger_is_revoked(d->ledger, e->cap.id, e->cap.session))
                 return 0;
         if (session_open(d, e->cap.session, e->cap.expiry, &err) < 0) {
-                dlog("cannot reopen session '%s': %s, ignoring", e->cap.session, err.msg);
+                log_warn("cannot reopen session '%s': %s, ignoring", e->cap.session, err.msg);
                 return 0;
         }
         session_find(d, e->cap.session)->caps++;
@@ -211,7 +191,7 @@ static void reply(int conn, json_t *msg, const int *fds, size_t nfds)
         struct ca_error err = {0};
 
         if (!msg || broker_send(conn, msg, fds, nfds, &err) < 0)
-                dlog("cannot reply: %s, ignoring", msg ? err.msg : "out of memory");
+                log_warn("cannot reply: %s, ignoring", msg ? err.msg : "out of memory");
         json_decref(msg);
 }
 
@@ -278,7 +258,7 @@ static void op_issue(struct daemon *d, int conn, const struct broker_request *re
 {
         struct ledger_entry e;
         struct ca_error err = {0};
-        uint8_t master[STORE_KEY_LEN];
+        uint8_t mac[CAP_KEY_LEN];
         uint8_t key[CAP_KEY_LEN];
         char text[CAP_TEXT_MAX + 1];
         char id[2 * CAP_ID_LEN + 1];
@@ -336,14 +316,10 @@ static void op_issue(struct daemon *d, int conn, const struct broker_request *re
 
         /* MACed under the session's key, which never leaves this process; the holder gets
          * the capability's own proof key, which can prove possession and nothing more. */
-        r = store_master_key(d->store, master, &err);
+        r = store_capability_keys(d->store, &e.cap, mac, key, &err);
         if (r >= 0)
-                r = capability_mac_key(master, e.cap.session, key);
-        if (r >= 0)
-                r = capability_encode(&e.cap, key, text, sizeof(text));
-        if (r >= 0)
-                r = capability_proof_key(master, e.cap.session, e.cap.stub, e.cap.id, key);
-        sodium_memzero(master, sizeof(master));
+                r = capability_encode(&e.cap, mac, text, sizeof(text));
+        sodium_memzero(mac, sizeof(mac));
         if (r < 0) {
                 sodium_memzero(key, sizeof(key));
                 reply_error(conn, "failed", err.msg[0] ? err.msg : "cannot encode capability");
@@ -862,7 +838,7 @@ static void deny(struct daemon *d, struct session_sock *s, int conn, const char 
                 uint64_t wait = shift >= 6 ? BROKER_BACKOFF_MAX : (uint64_t) 1 << shift;
                 if (wait > BROKER_BACKOFF_MAX)
                         wait = BROKER_BACKOFF_MAX;
-                s->backoff_until_ms = mono_ms() + wait * 1000;
+                s->backoff_until_ms = (uint64_t) clock_monotonic_ms() + wait * 1000;
         }
         /* A peer can repeat a refusal as fast as it likes (and backoff refusals cost nothing):
          * the first per session and reason in an interval is recorded, the rest are counted
@@ -872,7 +848,7 @@ static void deny(struct daemon *d, struct session_sock *s, int conn, const char 
                 uint64_t suppressed = 0;
 
                 (void) snprintf(key, sizeof(key), "%s/%s", s->name, reason);
-                if (eventagg_admit(&d->agg, key, mono_ms(), &suppressed)) {
+                if (eventagg_admit(&d->agg, key, (uint64_t) clock_monotonic_ms(), &suppressed)) {
                         if (fields && suppressed) {
                                 (void) json_object_set_new(fields, "suppressed",
                                                            json_integer((json_int_t) suppressed));
@@ -889,153 +865,94 @@ static void deny(struct daemon *d, struct session_sock *s, int conn, const char 
 }
 
 /*
- * The broker's keys for a redemption: the session's MAC key and the capability's proof key.
- * -EIO when the store cannot give the master key.
+ * Whether the presented capability is one this broker recorded, carrying our MAC and saying
+ * exactly what the record says, within its window, proven by its holder's key, not revoked,
+ * and releasable to its stub. NULL, or the denial's reason with *about set to what it concerns
+ * (nothing, the presented text, or the record). `key` gets the holder's proof key.
  */
-static int redeem_keys(struct daemon *d, const struct capability *cap, uint8_t mac[CAP_KEY_LEN],
-                       uint8_t proof[CAP_KEY_LEN])
+static const char *verify_presented(struct daemon *d, const struct session_sock *s,
+                                    const struct broker_request *req, struct capability *presented,
+                                    struct ledger_entry *e, uint8_t key[CAP_KEY_LEN],
+                                    const struct capability **about)
 {
-        struct ca_error err = {0};
-        uint8_t master[STORE_KEY_LEN];
-        int r = store_master_key(d->store, master, &err);
-
-        if (r >= 0)
-                r = capability_mac_key(master, cap->session, mac);
-        if (r >= 0)
-                r = capability_proof_key(master, cap->session, cap->stub, cap->id, proof);
-        sodium_memzero(master, sizeof(master));
-        return r < 0 ? -EIO : 0;
-}
-
-static void op_redeem(struct daemon *d, struct session_sock *s, int conn,
-                      const struct broker_request *req, const struct peer *p)
-{
-        struct capability presented;
-        struct ledger_entry e;
-        const struct capability *cap = &e.cap; /* what was issued: the only truth here */
+        const struct capability *cap = &e->cap; /* what was issued: the only truth here */
         struct ca_error err = {0};
         uint8_t mac[CAP_KEY_LEN];
-        uint8_t key[CAP_KEY_LEN];
         uint8_t expect[CAP_MAC_LEN];
-        char proof_hex[2 * CAP_MAC_LEN + 1];
-        char id[2 * CAP_ID_LEN + 1];
-        int fds[CAP_MAX_SECRETS];
-        size_t nfds = 0;
-        enum cap_status st;
-        json_t *names = NULL;
         uint64_t now = now_s();
-        int r;
+        enum cap_status st = capability_parse(req->capability, presented);
 
-        memset(&presented, 0, sizeof(presented));
-        memset(&e, 0, sizeof(e));
-        if (mono_ms() < s->backoff_until_ms) {
-                deny(d, s, conn, "backoff", NULL, p);
-                return;
-        }
-        st = capability_parse(req->capability, &presented);
-        if (st != CAP_OK) {
-                deny(d, s, conn, capability_status_name(st), NULL, p);
-                return;
-        }
+        *about = NULL;
+        if (st != CAP_OK)
+                return capability_status_name(st);
         /* The socket names the session: a capability of another session is refused here. */
-        if (strcmp(presented.session, s->name) != 0) {
-                deny(d, s, conn, "wrong-session", &presented, p);
-                return;
-        }
-        /* Only an id this broker recorded is honoured, and from here on only its record: the
-         * presented text must carry our MAC (the holder cannot make one) and say exactly what
-         * the record says. */
-        if (ledger_lookup(d->ledger, presented.id, &e, &err) < 0) {
-                deny(d, s, conn, "unknown-capability", &presented, p);
-                return;
-        }
-        if (redeem_keys(d, cap, mac, key) < 0) {
-                deny(d, s, conn, "broker-error", cap, p);
-                return;
-        }
-        st = capability_verify(req->capability, mac, now, &presented);
+        *about = presented;
+        if (strcmp(presented->session, s->name) != 0)
+                return "wrong-session";
+        /* Only an id this broker recorded is honoured, and from here on only its record. */
+        if (ledger_lookup(d->ledger, presented->id, e, &err) < 0)
+                return "unknown-capability";
+        *about = cap;
+        if (store_capability_keys(d->store, cap, mac, key, &err) < 0)
+                return "broker-error";
+        st = capability_verify(req->capability, mac, now, presented);
         sodium_memzero(mac, sizeof(mac));
-        if (st == CAP_OK && !capability_equal(&presented, cap))
+        if (st == CAP_OK && !capability_equal(presented, cap))
                 st = CAP_BAD_MAC;
         if (st == CAP_OK && now < cap->not_before)
                 st = CAP_NOT_YET_VALID;
         if (st == CAP_OK && now >= cap->expiry)
                 st = CAP_EXPIRED;
-        if (st != CAP_OK) {
-                sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, capability_status_name(st), cap, p);
-                return;
-        }
+        if (st != CAP_OK)
+                return capability_status_name(st);
         broker_proof(key, NULL, req->nonce, cap->id, expect);
-        if (sodium_memcmp(expect, req->proof, CAP_MAC_LEN) != 0) {
-                sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, "bad-proof", cap, p);
-                return;
-        }
-        if (ledger_is_revoked(d->ledger, cap->id, cap->session)) {
-                sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, "revoked", cap, p);
-                return;
-        }
+        if (sodium_memcmp(expect, req->proof, CAP_MAC_LEN) != 0)
+                return "bad-proof";
+        if (ledger_is_revoked(d->ledger, cap->id, cap->session))
+                return "revoked";
         for (size_t i = 0; i < cap->nsecrets; i++) {
-                if (reserved_refused(cap->stub, cap->secrets[i])) {
-                        sodium_memzero(key, sizeof(key));
-                        deny(d, s, conn, "reserved-secret", cap, p);
-                        return;
-                }
+                if (reserved_refused(cap->stub, cap->secrets[i]))
+                        return "reserved-secret";
         }
-        /* Attestation: uid, then cgroup, then the executable, then "still the same process". */
-        if (p->uid != e.uid) {
-                sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, "wrong-uid", cap, p);
-                return;
-        }
-        if (e.has_cgroup && !cgroup_matches(p->pid, e.cgroup)) {
-                sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, "wrong-cgroup", cap, p);
-                return;
-        }
+        return NULL;
+}
+
+/* Whether the peer is what the capability was issued to: its uid, then its cgroup, then its
+ * executable, alone on the connection, still the same process. NULL, or the reason. */
+static const char *attest_peer(int conn, const struct ledger_entry *e, const struct peer *p)
+{
+        const struct capability *cap = &e->cap;
+
+        if (p->uid != e->uid)
+                return "wrong-uid";
+        if (e->has_cgroup && !cgroup_matches(p->pid, e->cgroup))
+                return "wrong-cgroup";
         if (cap->has_binary) {
                 int b = binary_matches(p->pid, cap->binary_sha256);
+
                 /* A broker that may not read another user's /proc/<pid>/exe rests on uid +
                  * cgroup + pidfd (+ the image digest checked at launch): only when the session
                  * is bound to a cgroup. */
-                if (b == 0 || (b == -EACCES && !e.has_cgroup)) {
-                        sodium_memzero(key, sizeof(key));
-                        deny(d, s, conn, b == 0 ? "wrong-binary" : "unattestable", cap, p);
-                        return;
-                }
+                if (b == 0 || (b == -EACCES && !e->has_cgroup))
+                        return b == 0 ? "wrong-binary" : "unattestable";
                 /* ... and that process alone holds this connection (no exec-and-fork). */
                 if (b == 1) {
-                        int h = sole_holder(conn, p->pid, &e);
+                        int h = sole_holder(conn, p->pid, e);
 
-                        if (h == 0 || h == -EIO || (h == -EACCES && !e.has_cgroup)) {
-                                sodium_memzero(key, sizeof(key));
-                                deny(d, s, conn, h == 0 ? "shared-socket" : "unattestable",
-                                     cap, p);
-                                return;
-                        }
+                        if (h == 0 || h == -EIO || (h == -EACCES && !e->has_cgroup))
+                                return h == 0 ? "shared-socket" : "unattestable";
                 }
         }
-        if (!peer_alive(p)) {
-                sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, "peer-exited", cap, p);
-                return;
-        }
-        if (s->redemptions >= BROKER_SESSION_REDEMPTIONS) {
-                sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, "quota", cap, p);
-                return;
-        }
-        /* Single use, made durable before anything is released. */
-        r = ledger_claim_use(d->ledger, cap->id, cap->max_uses, &err);
-        if (r < 0) {
-                sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, r == -EALREADY ? "already-used" : "broker-error", cap, p);
-                return;
-        }
+        return peer_alive(p) ? NULL : "peer-exited";
+}
 
-        names = json_array();
+/* The capability's secrets as sealed memfds (`fds`, their names in `names`). NULL, or the
+ * reason (nothing is left open then). */
+static const char *open_secrets(struct daemon *d, const struct capability *cap, int *fds,
+                                size_t *nfds, json_t *names)
+{
+        struct ca_error err = {0};
+
         for (size_t i = 0; i < cap->nsecrets; i++) {
                 struct ca_secret *v = NULL;
                 int fd = -1;
@@ -1043,16 +960,58 @@ static void op_redeem(struct daemon *d, struct session_sock *s, int conn,
                 if (store_get(d->store, cap->secrets[i], &v, &err) == 0)
                         fd = broker_secret_memfd(v, &err);
                 secret_free(v);
-                if (fd < 0) {
-                        for (size_t k = 0; k < nfds; k++)
+                if (fd < 0 || json_array_append_new(names, json_string(cap->secrets[i])) < 0) {
+                        if (fd >= 0)
+                                (void) close(fd);
+                        for (size_t k = 0; k < *nfds; k++)
                                 (void) close(fds[k]);
-                        json_decref(names);
-                        sodium_memzero(key, sizeof(key));
-                        deny(d, s, conn, "secret-unavailable", cap, p);
-                        return;
+                        *nfds = 0;
+                        return "secret-unavailable";
                 }
-                fds[nfds++] = fd;
-                (void) json_array_append_new(names, json_string(cap->secrets[i]));
+                fds[(*nfds)++] = fd;
+        }
+        return NULL;
+}
+
+static void op_redeem(struct daemon *d, struct session_sock *s, int conn,
+                      const struct broker_request *req, const struct peer *p)
+{
+        struct capability presented;
+        struct ledger_entry e;
+        const struct capability *cap = &e.cap, *about = NULL;
+        struct ca_error err = {0};
+        uint8_t key[CAP_KEY_LEN];
+        uint8_t expect[CAP_MAC_LEN];
+        char proof_hex[2 * CAP_MAC_LEN + 1];
+        char id[2 * CAP_ID_LEN + 1];
+        int fds[CAP_MAX_SECRETS];
+        size_t nfds = 0;
+        _cleanup_json_ json_t *names = json_array();
+        const char *why = NULL;
+        int r = 0;
+
+        memset(&presented, 0, sizeof(presented));
+        memset(&e, 0, sizeof(e));
+        memset(key, 0, sizeof(key));
+        if ((uint64_t) clock_monotonic_ms() < s->backoff_until_ms)
+                why = "backoff";
+        if (!why)
+                why = verify_presented(d, s, req, &presented, &e, key, &about);
+        if (!why && (why = attest_peer(conn, &e, p)))
+                about = cap;
+        if (!why && s->redemptions >= BROKER_SESSION_REDEMPTIONS)
+                why = "quota";
+        /* Single use, made durable before anything is released. */
+        if (!why && (r = ledger_claim_use(d->ledger, cap->id, cap->max_uses, &err)) < 0)
+                why = r == -EALREADY ? "already-used" : "broker-error";
+        if (!why && !names)
+                why = "broker-error";
+        if (!why)
+                why = open_secrets(d, cap, fds, &nfds, names);
+        if (why) {
+                sodium_memzero(key, sizeof(key));
+                deny(d, s, conn, why, about, p);
+                return;
         }
         broker_proof(key, "broker", req->nonce, cap->id, expect);
         sodium_memzero(key, sizeof(key));
@@ -1064,7 +1023,7 @@ static void op_redeem(struct daemon *d, struct session_sock *s, int conn,
               json_pack("{s:s, s:s, s:O, s:I, s:I, s:i, s:b}", "stub", cap->stub, "cap_id", id,
                         "secrets", names, "uid", (json_int_t) p->uid, "pid", (json_int_t) p->pid,
                         "use", r, "pidfd_exact", p->exact));
-        reply(conn, json_pack("{s:b, s:o, s:s}", "ok", 1, "secrets", names, "proof", proof_hex),
+        reply(conn, json_pack("{s:b, s:O, s:s}", "ok", 1, "secrets", names, "proof", proof_hex),
               fds, nfds);
         for (size_t k = 0; k < nfds; k++)
                 (void) close(fds[k]);
@@ -1138,7 +1097,7 @@ static int serve(struct daemon *d)
                 int r;
 
                 expire_sessions(d);
-                eventagg_flush(&d->agg, mono_ms(), false, deny_summary, d);
+                eventagg_flush(&d->agg, (uint64_t) clock_monotonic_ms(), false, deny_summary, d);
                 pfd[n++] = (struct pollfd) {.fd = d->sigfd, .events = POLLIN};
                 pfd[n++] = (struct pollfd) {.fd = d->admin, .events = POLLIN};
                 for (size_t i = 0; i < d->nsess; i++)
@@ -1210,11 +1169,12 @@ int broker_daemon_run(const char *config_root, int ready_fd, struct ca_error *er
         int sdir;
         int r;
 
+        log_init("coding-agents broker");
         eventagg_init(&d.agg, (uint64_t) DENY_AGG_INTERVAL_S * 1000, DENY_AGG_BURST, deny_summary, &d);
         /* Secrets pass through this process: no core dumps, no ptrace by the same user. */
         (void) umask(077);
         if (secret_protect_process(false) < 0)
-                dlog("cannot protect the process, ignoring");
+                log_warn("cannot protect the process, ignoring");
 
         d.dir = broker_dir(config_root);
         d.admin_path = broker_admin_socket(config_root);
@@ -1275,14 +1235,14 @@ int broker_daemon_run(const char *config_root, int ready_fd, struct ca_error *er
               json_pack("{s:i, s:I}", "pid", (int) getpid(), "sessions", (json_int_t) d.nsess));
         if (ready_fd >= 0) {
                 if (fileio_write_all(ready_fd, "1", 1) < 0)
-                        dlog("cannot signal readiness, ignoring");
+                        log_warn("cannot signal readiness, ignoring");
                 (void) close(ready_fd);
                 ready_fd = -1;
         }
         r = serve(&d);
         if (r < 0)
                 r = ca_error_set(err, -r, "poll failed");
-        eventagg_flush(&d.agg, mono_ms(), true, deny_summary, &d);
+        eventagg_flush(&d.agg, (uint64_t) clock_monotonic_ms(), true, deny_summary, &d);
         event(&d, AUDIT_BROKER_STOP, NULL, json_pack("{s:i}", "pid", (int) getpid()));
 out:
         if (ready_fd >= 0)

@@ -79,6 +79,14 @@ int cli_help(const char *text)
         return cli_finish(CLI_OK);
 }
 
+int cli_config_option(const struct cli_ctx *ctx, const char **files, size_t *n, const char *file)
+{
+        if (*n == CLI_MAX_CONFIGS)
+                return cli_usage_error(ctx, "more than %d --config files", CLI_MAX_CONFIGS);
+        files[(*n)++] = file;
+        return -1;
+}
+
 int cli_default_sources(const struct cli_ctx *ctx, const char *workspace, char *owned[2],
                         const char **sources, size_t *n)
 {

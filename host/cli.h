@@ -49,6 +49,13 @@ int cli_finish(int status);
 /* Prints `text` to stdout and returns cli_finish(CLI_OK): for --help. */
 int cli_help(const char *text);
 
+/* --config FILE, repeatable: render, run, launch, config check, proxy config. */
+#define CLI_MAX_CONFIGS 64
+
+/* Appends `file` to `files` (*n of at most CLI_MAX_CONFIGS). Returns -1 to go on, or the usage
+ * error's exit status. */
+int cli_config_option(const struct cli_ctx *ctx, const char **files, size_t *n, const char *file);
+
 /*
  * The default configuration sources when no --config was given: <workspace>/config.toml and
  * <config root>/config.toml, those that exist, lowest priority first. The paths are allocated

@@ -171,7 +171,6 @@ static int broker_store(int argc, char **argv, struct cli_ctx *ctx)
                 {0},
         };
         _cleanup_secret_ struct ca_secret *value = NULL;
-        _cleanup_json_ json_t *reply = NULL;
         _cleanup_close_ int memfd = -1;
         const char *from_env = NULL;
         const char *from_file = NULL;
@@ -292,6 +291,93 @@ static int simple_op(int argc, char **argv, struct cli_ctx *ctx, const char *op,
 /* ---- issue ---------------------------------------------------------------------------------- */
 
 
+/* What `issue` reads from its command line besides the request. */
+struct issue_args {
+        struct broker_issue req;
+        const char *secrets[CAP_MAX_SECRETS];
+        char hash[2 * DIGEST_SHA256_LEN + 1];
+        const char *out_file;
+        bool has_uid;
+};
+
+/* One option of `issue`; -1 to go on, or the exit status. */
+static int issue_option(struct cli_ctx *ctx, struct issue_args *a, int c, char *arg)
+{
+        struct ca_error err = {0};
+        char *save = NULL;
+        uint64_t v = 0;
+
+        switch (c) {
+        case 'h':
+                return cli_help(usage);
+        case 's':
+                a->req.session = arg;
+                return -1;
+        case 'n':
+                a->req.stub = arg;
+                return -1;
+        case 'k':
+                for (char *t = strtok_r(arg, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                        if (a->req.nsecrets == CAP_MAX_SECRETS)
+                                return cli_usage_error(ctx, "more than %d secrets",
+                                                       CAP_MAX_SECRETS);
+                        a->secrets[a->req.nsecrets++] = t;
+                }
+                return -1;
+        case 'u':
+                if (parse_uint(arg, 0, 0xfffffffeu, &v) < 0)
+                        return cli_usage_error(ctx, "bad --uid '%s'", arg);
+                a->req.uid = (uint32_t) v;
+                a->has_uid = true;
+                return -1;
+        case 'c':
+                a->req.cgroup = arg;
+                return -1;
+        case 'b':
+                if (digest_file_hex(arg, a->hash, &err) < 0)
+                        return cli_fail(&err);
+                a->req.binary_sha256 = a->hash;
+                return -1;
+        case 't':
+                if (parse_duration(arg, BROKER_TTL_MAX, &v) < 0)
+                        return cli_usage_error(ctx, "bad --ttl '%s' (e.g. 90s, 30m, 12h, 7d)",
+                                               arg);
+                a->req.ttl = v;
+                return -1;
+        case 'm':
+                if (parse_uint(arg, 1, 65535, &v) < 0)
+                        return cli_usage_error(ctx, "bad --max-uses '%s'", arg);
+                a->req.max_uses = (uint16_t) v;
+                return -1;
+        case 'o':
+                a->out_file = arg;
+                return -1;
+        default:
+                return cli_usage_error(ctx, "unknown option");
+        }
+}
+
+/* The issued credential: into --out, or on stdout. */
+static int issue_output(const struct issue_args *a, const struct broker_issued *issued)
+{
+        _cleanup_buf_ struct buf out = BUF_INIT;
+        struct ca_error err = {0};
+
+        if (a->out_file) {
+                if (brokercred_write(a->out_file, issued->capability, issued->key_hex,
+                                     issued->socket, issued->id, issued->expiry, &err) < 0)
+                        return cli_fail(&err);
+                (void) printf("capability %s written to %s\n", issued->id, a->out_file);
+                return cli_finish(CLI_OK);
+        }
+        if (brokercred_format(issued->capability, issued->key_hex, issued->socket, issued->id,
+                              issued->expiry, &out, &err) < 0)
+                return cli_fail(&err);
+        (void) fwrite(out.data, 1, out.len, stdout);
+        sodium_memzero(out.data, out.len);
+        return cli_finish(CLI_OK);
+}
+
 static int broker_issue(int argc, char **argv, struct cli_ctx *ctx)
 {
         static const struct option opts[] = {
@@ -307,116 +393,26 @@ static int broker_issue(int argc, char **argv, struct cli_ctx *ctx)
                 {"out", required_argument, NULL, 'o'},
                 {0},
         };
-        struct broker_issue req = {.ttl = 1800, .max_uses = 1};
-        const char *secrets[CAP_MAX_SECRETS];
+        struct issue_args a = {.req = {.ttl = 1800, .max_uses = 1}};
         struct broker_issued issued;
-        _cleanup_buf_ struct buf out = BUF_INIT;
         struct ca_error err = {0};
-        const char *out_file = NULL;
-        bool has_uid = false;
-        uint64_t v = 0;
-        char hash[2 * DIGEST_SHA256_LEN + 1];
         int c, status;
 
-        req.secrets = secrets;
+        a.req.secrets = a.secrets;
         optind = 0;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'h':
-                        status = cli_help(usage);
-                        goto out;
-                case 's':
-                        req.session = optarg;
-                        break;
-                case 'n':
-                        req.stub = optarg;
-                        break;
-                case 'k': {
-                        char *save = NULL;
-
-                        for (char *t = strtok_r(optarg, ",", &save); t;
-                             t = strtok_r(NULL, ",", &save)) {
-                                if (req.nsecrets == CAP_MAX_SECRETS) {
-                                        status = cli_usage_error(ctx, "more than %d secrets",
-                                                                 CAP_MAX_SECRETS);
-                                        goto out;
-                                }
-                                secrets[req.nsecrets++] = t;
-                        }
-                        break;
-                }
-                case 'u':
-                        if (parse_uint(optarg, 0, 0xfffffffeu, &v) < 0) {
-                                status = cli_usage_error(ctx, "bad --uid '%s'", optarg);
-                                goto out;
-                        }
-                        req.uid = (uint32_t) v;
-                        has_uid = true;
-                        break;
-                case 'c':
-                        req.cgroup = optarg;
-                        break;
-                case 'b':
-                        if (digest_file_hex(optarg, hash, &err) < 0) {
-                                status = cli_fail(&err);
-                                goto out;
-                        }
-                        req.binary_sha256 = hash;
-                        break;
-                case 't':
-                        if (parse_duration(optarg, BROKER_TTL_MAX, &v) < 0) {
-                                status = cli_usage_error(ctx, "bad --ttl '%s' (e.g. 90s, 30m, "
-                                                              "12h, 7d)",
-                                                         optarg);
-                                goto out;
-                        }
-                        req.ttl = v;
-                        break;
-                case 'm':
-                        if (parse_uint(optarg, 1, 65535, &v) < 0) {
-                                status = cli_usage_error(ctx, "bad --max-uses '%s'", optarg);
-                                goto out;
-                        }
-                        req.max_uses = (uint16_t) v;
-                        break;
-                case 'o':
-                        out_file = optarg;
-                        break;
-                default:
-                        status = cli_usage_error(ctx, "unknown option");
-                        goto out;
-                }
+                status = issue_option(ctx, &a, c, optarg);
+                if (status >= 0)
+                        return status;
         }
-        if (optind < argc) {
-                status = cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
-                goto out;
-        }
-        if (!req.session || !req.stub || !has_uid || req.nsecrets == 0) {
-                status = cli_usage_error(ctx, "issue needs --session, --stub, --secret and --uid");
-                goto out;
-        }
-        if (broker_admin_issue(ctx, &req, &issued, &err) < 0) {
-                status = cli_fail(&err);
-                goto out;
-        }
-        if (out_file) {
-                if (brokercred_write(out_file, issued.capability, issued.key_hex, issued.socket,
-                                     issued.id, issued.expiry, &err) < 0) {
-                        status = cli_fail(&err);
-                } else {
-                        (void) printf("capability %s written to %s\n", issued.id, out_file);
-                        status = cli_finish(CLI_OK);
-                }
-        } else if (brokercred_format(issued.capability, issued.key_hex, issued.socket, issued.id,
-                                     issued.expiry, &out, &err) < 0) {
-                status = cli_fail(&err);
-        } else {
-                (void) fwrite(out.data, 1, out.len, stdout);
-                sodium_memzero(out.data, out.len);
-                status = cli_finish(CLI_OK);
-        }
+        if (optind < argc)
+                return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
+        if (!a.req.session || !a.req.stub || !a.has_uid || a.req.nsecrets == 0)
+                return cli_usage_error(ctx, "issue needs --session, --stub, --secret and --uid");
+        if (broker_admin_issue(ctx, &a.req, &issued, &err) < 0)
+                return cli_fail(&err);
+        status = issue_output(&a, &issued);
         broker_issued_clear(&issued);
-out:
         return status;
 }
 
@@ -641,7 +637,6 @@ int cmd_kill(int argc, char **argv, struct cli_ctx *ctx)
                                              {"endpoint", required_argument, NULL, 'e'},
                                              {0}};
         _cleanup_runtime_ struct runtime *rt = NULL;
-        _cleanup_json_ json_t *reply = NULL;
         const char *endpoint = NULL;
         struct ca_error err = {0};
         const char *name;

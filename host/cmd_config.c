@@ -50,7 +50,6 @@ static const char usage[] =
         "  [secrets]\n"
         "  NAME = [\"server\"]\n";
 
-#define MAX_SOURCES 64
 
 static json_t *server_json(const struct config_server *s)
 {
@@ -275,12 +274,12 @@ static int config_check(int argc, char **argv, struct cli_ctx *ctx)
         _cleanup_config_ struct config preview = CONFIG_INIT;
         _cleanup_(workspace_config_clear) struct workspace_config wc = {.data = BUF_INIT};
         _cleanup_free_ char *user_config = NULL;
-        const char *sources[MAX_SOURCES + 1];
+        const char *sources[CLI_MAX_CONFIGS + 2];
         const char *workspace = ".";
         struct ca_error err = {0};
         size_t n = 0;
         bool json = false, defaults;
-        int c;
+        int c, r;
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "hc:w:", opts, NULL)) != -1) {
@@ -288,10 +287,9 @@ static int config_check(int argc, char **argv, struct cli_ctx *ctx)
                 case 'h':
                         return cli_help(usage);
                 case 'c':
-                        if (n == MAX_SOURCES)
-                                return cli_usage_error(ctx, "more than %d --config files",
-                                                       MAX_SOURCES);
-                        sources[n++] = optarg;
+                        r = cli_config_option(ctx, sources, &n, optarg);
+                        if (r >= 0)
+                                return r;
                         break;
                 case 'w':
                         workspace = optarg;

@@ -56,7 +56,6 @@ static const char usage[] =
         "\n"
         "See docs/network-proxy.md.\n";
 
-#define MAX_SOURCES 64
 #define MAX_RESOLVERS 8
 
 /* ---- proxy config ---- */
@@ -105,7 +104,7 @@ static int proxy_config(int argc, char **argv, struct cli_ctx *ctx)
                 {0},
         };
         _cleanup_config_ struct config cfg = CONFIG_INIT;
-        const char *sources[MAX_SOURCES];
+        const char *sources[CLI_MAX_CONFIGS + 2];
         char *resolvers[MAX_RESOLVERS] = {0};
         _cleanup_(cli_sources_free) char *owned[2] = {NULL, NULL};
         _cleanup_free_ char *abs_out = NULL;
@@ -122,10 +121,9 @@ static int proxy_config(int argc, char **argv, struct cli_ctx *ctx)
                 case 'h':
                         return cli_help(usage);
                 case 'c':
-                        if (n == MAX_SOURCES)
-                                return cli_usage_error(ctx, "more than %d --config files",
-                                                       MAX_SOURCES);
-                        sources[n++] = optarg;
+                        ret = cli_config_option(ctx, sources, &n, optarg);
+                        if (ret >= 0)
+                                return ret;
                         break;
                 case 'w':
                         workspace = optarg;

@@ -66,7 +66,7 @@ static int parse_opts(int argc, char **argv, struct cli_ctx *ctx, struct render_
                 {"ignore-workspace-config", no_argument, NULL, 'W'},
                 {0},
         };
-        int c;
+        int c, r;
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -88,9 +88,9 @@ static int parse_opts(int argc, char **argv, struct cli_ctx *ctx, struct render_
                         }
                         break;
                 case 'c':
-                        if (o->rq.nconfigs == SESSION_MAX_ITEMS)
-                                return cli_usage_error(ctx, "too many --config files");
-                        o->rq.configs[o->rq.nconfigs++] = optarg;
+                        r = cli_config_option(ctx, o->rq.configs, &o->rq.nconfigs, optarg);
+                        if (r >= 0)
+                                return r;
                         break;
                 case 'w':
                         o->rq.workspace = optarg;

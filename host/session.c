@@ -562,29 +562,97 @@ static void check_git(const char *config_root, const char *name)
                                       json_object_get(snap, "workspace"), "changed", changed));
 }
 
+/*
+ * Removes the session's network. Endpoints the engine still lists for containers that are gone
+ * (stale: dockerd without a default bridge keeps the endpoint of a started sidecar it removed)
+ * are disconnected by force and the removal tried again, but only on a network that is this
+ * session's (its label says so): never anyone else's, never a live member's.
+ */
+static int remove_network(struct runtime *rt, const char *name, struct ca_error *err)
+{
+        _cleanup_json_ json_t *net = NULL;
+        const char *key, *owner;
+        json_t *ep;
+        int r = runtime_network_remove(rt, name, err);
+
+        if (r != -EBUSY)
+                return r;
+        if (runtime_network_inspect(rt, name, &net, err) < 0)
+                return -EIO;
+        owner = json_string_value(
+                json_object_get(json_object_get(net, "Labels"), RUNTIME_LABEL_SESSION));
+        if (!owner || strcmp(owner, name) != 0)
+                return ca_error_setx(err, EPERM, "network '%s' has endpoints and is not this "
+                                                 "session's",
+                                     name);
+        json_object_foreach(json_object_get(net, "Containers"), key, ep) {
+                const char *n = json_string_value(json_object_get(ep, "Name"));
+                _cleanup_json_ json_t *c = NULL;
+                struct ca_error e = {0};
+
+                if (runtime_inspect(rt, key, &c, &e) != -ENOENT)
+                        continue; /* a live member: not ours to cut off */
+                /* By name first: the engine finds a removed container's endpoint by it. */
+                if (runtime_network_disconnect(rt, name, n ? n : key, true, err) < 0 &&
+                    (!n || runtime_network_disconnect(rt, name, key, true, err) < 0))
+                        return -EIO;
+        }
+        return runtime_network_remove(rt, name, err);
+}
+
+/* One part's removal: a failure is noted in `left` (and printed), the rest goes on. */
+static void remove_part(int r, const char *what, const struct ca_error *e, json_t *left)
+{
+        if (r >= 0)
+                return;
+        (void) fprintf(stderr, "coding-agents: cannot remove the session's %s: %s\n", what, e->msg);
+        (void) json_array_append_new(left, json_string(what));
+}
+
+int session_teardown(const char *config_root, struct runtime *rt, const char *name,
+                     const struct session_parts *parts, struct ca_error *err)
+{
+        _cleanup_json_ json_t *left = json_array();
+        char proxy[CAP_SESSION_MAX + 16];
+        struct ca_error e = {0};
+        json_t *fields;
+
+        if (!left)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        session_proxy_name(name, proxy, sizeof(proxy));
+        /* Containers first (a network with members cannot go), the network last. */
+        if (rt && parts->container)
+                remove_part(runtime_remove(rt, name, true, &e), "container", &e, left);
+        if (rt && parts->sidecar)
+                remove_part(runtime_remove(rt, proxy, true, &e), "egress proxy", &e, left);
+        if (rt && parts->network)
+                remove_part(remove_network(rt, name, &e), "network", &e, left);
+        check_git(config_root, name);
+        session_remove_dir(config_root, name);
+        /* Whatever happened above, the log says the session is gone, and what is left. */
+        fields = json_pack("{s:b}", "container_existed", parts->container);
+        if (fields && json_array_size(left))
+                (void) json_object_set(fields, "left", left);
+        (void) session_emit(config_root, AUDIT_SESSION_REMOVED, name, fields);
+        if (json_array_size(left))
+                return ca_error_setx(err, EIO,
+                                     "session %s: %zu part%s left on the engine (see above); "
+                                     "'coding-agents rm %s' tries again",
+                                     name, json_array_size(left),
+                                     json_array_size(left) == 1 ? "" : "s", name);
+        return 0;
+}
+
 int session_remove(const char *config_root, struct runtime *rt, const char *name, bool ours,
                    struct ca_error *err)
 {
+        struct session_parts parts = {.sidecar = rt != NULL, .network = rt != NULL};
         int r = !rt ? 0 : ours ? 1 : session_lookup(rt, name, NULL, err);
 
         if (r < 0)
                 return r;
-        if (r > 0 && runtime_remove(rt, name, true, err) < 0)
-                return -EIO;
-        /* The proxy mode's sidecar and network go with it (absent: nothing to do). */
-        if (rt) {
-                char proxy[CAP_SESSION_MAX + 16];
-
-                session_proxy_name(name, proxy, sizeof(proxy));
-                if (runtime_remove(rt, proxy, true, err) < 0 ||
-                    runtime_network_remove(rt, name, err) < 0)
-                        return -EIO;
-        }
-        check_git(config_root, name);
-        session_remove_dir(config_root, name);
-        (void) session_emit(config_root, AUDIT_SESSION_REMOVED, name,
-                            json_pack("{s:b}", "container_existed", r > 0));
-        return 0;
+        parts.container = r > 0;
+        return session_teardown(config_root, rt, name, &parts, err);
 }
 
 void session_proxy_name(const char *session, char *out, size_t size)

@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "capability.h"
+#include "cli.h"
 #include "config.h"
 #include "macro.h"
 #include "render.h"
@@ -22,7 +23,7 @@ struct cli_ctx;
 
 struct session_request {
         unsigned agents;                /* bit (1 << enum render_agent) per agent */
-        const char *configs[SESSION_MAX_ITEMS];
+        const char *configs[CLI_MAX_CONFIGS];
         size_t nconfigs;
         const char *disable[SESSION_MAX_ITEMS];
         size_t ndisable;
@@ -125,9 +126,26 @@ int session_lookup(struct runtime *rt, const char *name, json_t **ret,
 int session_git_snapshot(const char *config_root, const char *name, const char *workspace,
                          struct ca_error *err) CA_MUST_CHECK;
 
-/* Removes the container (forced) and the session directory; records session-removed (and,
- * when the workspace's .git changed against the session's snapshot, workspace-git-changed). Gone
- * already: success. `ours`: the caller created it in this process, no need to look it up. */
+/* What a session has on the engine: `run`/`launch` record it as they create it, `rm` and
+ * `kill` look it up. */
+struct session_parts {
+        bool container; /* the session's container, named after it */
+        bool sidecar;   /* proxy mode: its egress proxy, "<name>-proxy" */
+        bool network;   /* proxy mode: its internal network, named after it */
+};
+
+/*
+ * Removes what `parts` names (forced; gone already is fine), containers before the network
+ * (whose stale endpoints are taken away when it is the session's), then the session directory;
+ * records session-removed whatever happened (with "left": what could not be removed) and, when
+ * the workspace's .git changed against the session's snapshot, workspace-git-changed. A part
+ * that cannot be removed does not stop the rest; the call then fails (-EIO) naming the count.
+ */
+int session_teardown(const char *config_root, struct runtime *rt, const char *name,
+                     const struct session_parts *parts, struct ca_error *err) CA_MUST_CHECK;
+
+/* session_teardown() of everything the session may have: the container when it exists (`ours`:
+ * the caller created it in this process, no need to look it up), sidecar and network. */
 int session_remove(const char *config_root, struct runtime *rt, const char *name, bool ours,
                    struct ca_error *err) CA_MUST_CHECK;
 

@@ -2,7 +2,7 @@
 /*
  * The proxy mode's network and sidecar (session.h, docs/running-agents.md "Network"): an
  * internal network named after the session whose only other member is the sidecar, a container
- * of the agent image running `coding-agents proxy run` on the session's rendered proxy
+ * of the agent image running `egress-proxy run` on the session's rendered proxy
  * directory, connected also to the egress network. The sidecar records its events in the
  * host's log (mounted) with the session's id.
  */
@@ -32,7 +32,7 @@
 #define SIDECAR_READY_MS 60000
 
 /* dnsmasq binds port 53, squid and dnsmasq drop to their users, the run directory is handed
- * to squid's user, and `proxy run` stops squid (another UID) at the end. */
+ * to squid's user, and `egress-proxy run` stops squid (another UID) at the end. */
 static const char *const sidecar_caps[] = {"CHOWN", "DAC_OVERRIDE", "KILL", "NET_BIND_SERVICE", "SETGID",
                                            "SETUID", NULL};
 

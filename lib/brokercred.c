@@ -64,7 +64,7 @@ int brokercred_parse(const char *data, size_t len, const char *name,
         default:
                 return ca_error_input(err, "'%s' holds no valid capability", name);
         }
-        if (strlen(hex) != 2 * CAP_KEY_LEN || !parse_hex(hex, out->key, CAP_KEY_LEN))
+        if (strlen(hex) != (size_t) 2 * CAP_KEY_LEN || !parse_hex(hex, out->key, CAP_KEY_LEN))
                 return ca_error_input(err, "'%s': the key is not %d hex digits", name,
                                       2 * CAP_KEY_LEN);
         if (strlen(sock) > BROKERCRED_SOCKET_MAX || (sock[0] && sock[0] != '/'))

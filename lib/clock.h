@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* CLOCK_MONOTONIC in milliseconds: deadlines and durations (never wall time). */
+/* CLOCK_MONOTONIC in milliseconds (and microseconds): deadlines and durations, never wall time. */
 #pragma once
 
 #include <stdint.h>
@@ -11,4 +11,13 @@ static inline int64_t clock_monotonic_ms(void)
 
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The same in microseconds: timings reported to the millisecond's fraction. */
+static inline int64_t clock_monotonic_us(void)
+{
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

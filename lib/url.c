@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "parse.h"
+
 static bool is_alnum_lower(char c)
 {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -95,17 +97,6 @@ static bool is_ipv6_text(const char *s, size_t len)
                         return false;
         }
         return colons >= 2 && colons <= 7;
-}
-
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
 }
 
 static int fail(const char **ret_reason, const char *why)
@@ -207,7 +198,7 @@ int url_parse(const char *s, struct url *out, const char **ret_reason)
                 out->query_len = strlen(out->query);
         }
         for (const char *q = rest; *q; q++) {
-                if (*q == '%' && (hexval(q[1]) < 0 || hexval(q[2]) < 0))
+                if (*q == '%' && (parse_hex_digit(q[1]) < 0 || parse_hex_digit(q[2]) < 0))
                         return fail(ret_reason, "bad percent-encoding");
         }
         return 0;

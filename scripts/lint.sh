@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Static checks, all of which must be clean: clang-tidy (with BUILD_DIR's compile database),
-# cppcheck, shellcheck, and the banned-function check (CONVENTIONS "What to avoid").
+# cppcheck, shellcheck, the banned-function check (CONVENTIONS "What to avoid") and the
+# function-length check (at most 120 lines in host/ and container/, issue 22).
 #
 #   scripts/lint.sh [BUILD_DIR]
 set -euo pipefail
@@ -17,12 +18,15 @@ mapfile -t sh_files < <(git ls-files --cached --others --exclude-standard -- '*.
 echo "lint: banned functions"
 bash scripts/check-banned.sh || status=1
 
+echo "lint: function length"
+bash scripts/function-length.sh || status=1
+
 echo "lint: shellcheck (${#sh_files[@]} files)"
 shellcheck -x "${sh_files[@]}" || status=1
 
 echo "lint: cppcheck"
 cppcheck --quiet --error-exitcode=1 --inline-suppr --std=c11 --enable=warning,performance,portability \
-        --suppress=missingIncludeSystem -D_GNU_SOURCE -DCA_VERSION='"0"' -I lib \
+        --suppress=missingIncludeSystem -D_GNU_SOURCE -DCA_VERSION='"0"' -I lib -I host/lib -I container/lib -I host \
         lib host container tests/unit tests/integration tests/toml-decoder.c bench || status=1
 
 echo "lint: clang-tidy (${#c_files[@]} files)"

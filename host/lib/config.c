@@ -300,41 +300,17 @@ static int merge_enum(const struct loader *ld, const struct toml_kv *kv, const c
                         what, s, names[0], names[1], names[2]);
 }
 
-static int merge_server_key(const struct loader *ld, struct config_server *s,
+/* A remote server's keys; 1 when `kv` is not one of them. */
+static int merge_remote_key(const struct loader *ld, struct config_server *s,
                             const struct toml_kv *kv)
 {
-        static const char *const transports[] = {"stdio", "http", "sse"};
-        static const char *const networks[] = {"proxy", "none"};
         const struct toml_value *v = kv->value;
         const char *k = kv->key;
         const char *str = NULL;
-        struct url u;
         const char *why = NULL;
-        int e = 0;
+        struct url u;
         int r;
 
-        if (strcmp(k, "command") == 0) {
-                r = get_string(ld, kv, k, &str);
-                if (r < 0)
-                        return r;
-                if (!*str)
-                        return fail_pos(ld, &v->pos, "'command' must not be empty");
-                if (strchr(str, '$'))
-                        return fail_pos(ld, &v->pos,
-                                        "'command' cannot hold placeholders: pass secrets in "
-                                        "'args' or 'env'");
-                s->command_origin = origin_of(ld, &v->pos);
-                return replace_str(ld->err, &s->command, str);
-        }
-        if (strcmp(k, "args") == 0)
-                return get_strv(ld, kv, k, true, &s->args);
-        if (strcmp(k, "env") == 0)
-                return get_kv_table(ld, kv, k, env_name_ok,
-                                    "letters, digits and '_', not starting with a digit",
-                                    &s->env, &s->nenv);
-        if (strcmp(k, "headers") == 0)
-                return get_kv_table(ld, kv, k, header_name_ok, "an HTTP header token",
-                                    &s->headers, &s->nheaders);
         if (strcmp(k, "url") == 0) {
                 r = get_string(ld, kv, k, &str);
                 if (r >= 0)
@@ -348,24 +324,6 @@ static int merge_server_key(const struct loader *ld, struct config_server *s,
                                         "'url' must use https:// (helpers always verify TLS)");
                 s->url_origin = origin_of(ld, &v->pos);
                 return replace_str(ld->err, &s->url, str);
-        }
-        if (strcmp(k, "transport") == 0) {
-                r = merge_enum(ld, kv, "transport", transports, 3, &e);
-                if (r < 0)
-                        return r;
-                s->transport = (enum config_transport) e;
-                s->transport_set = true;
-                s->transport_origin = origin_of(ld, &v->pos);
-                return 0;
-        }
-        if (strcmp(k, "network") == 0) {
-                r = merge_enum(ld, kv, "network policy", networks, 2, &e);
-                if (r < 0)
-                        return r;
-                s->network = (enum config_network) e;
-                s->network_set = true;
-                s->network_origin = origin_of(ld, &v->pos);
-                return 0;
         }
         if (strcmp(k, "bearer_token_env_var") == 0) {
                 r = get_string(ld, kv, k, &str);
@@ -421,6 +379,62 @@ static int merge_server_key(const struct loader *ld, struct config_server *s,
                                                 "'/' (no spaces, '?', '#', '%%' or '\\')");
                 }
                 return r;
+        }
+        return 1;
+}
+
+static int merge_server_key(const struct loader *ld, struct config_server *s,
+                            const struct toml_kv *kv)
+{
+        static const char *const transports[] = {"stdio", "http", "sse"};
+        static const char *const networks[] = {"proxy", "none"};
+        const struct toml_value *v = kv->value;
+        const char *k = kv->key;
+        const char *str = NULL;
+        int e = 0;
+        int r = merge_remote_key(ld, s, kv);
+
+        if (r <= 0)
+                return r;
+        if (strcmp(k, "command") == 0) {
+                r = get_string(ld, kv, k, &str);
+                if (r < 0)
+                        return r;
+                if (!*str)
+                        return fail_pos(ld, &v->pos, "'command' must not be empty");
+                if (strchr(str, '$'))
+                        return fail_pos(ld, &v->pos,
+                                        "'command' cannot hold placeholders: pass secrets in "
+                                        "'args' or 'env'");
+                s->command_origin = origin_of(ld, &v->pos);
+                return replace_str(ld->err, &s->command, str);
+        }
+        if (strcmp(k, "args") == 0)
+                return get_strv(ld, kv, k, true, &s->args);
+        if (strcmp(k, "env") == 0)
+                return get_kv_table(ld, kv, k, env_name_ok,
+                                    "letters, digits and '_', not starting with a digit",
+                                    &s->env, &s->nenv);
+        if (strcmp(k, "headers") == 0)
+                return get_kv_table(ld, kv, k, header_name_ok, "an HTTP header token",
+                                    &s->headers, &s->nheaders);
+        if (strcmp(k, "transport") == 0) {
+                r = merge_enum(ld, kv, "transport", transports, 3, &e);
+                if (r < 0)
+                        return r;
+                s->transport = (enum config_transport) e;
+                s->transport_set = true;
+                s->transport_origin = origin_of(ld, &v->pos);
+                return 0;
+        }
+        if (strcmp(k, "network") == 0) {
+                r = merge_enum(ld, kv, "network policy", networks, 2, &e);
+                if (r < 0)
+                        return r;
+                s->network = (enum config_network) e;
+                s->network_set = true;
+                s->network_origin = origin_of(ld, &v->pos);
+                return 0;
         }
         if (strcmp(k, "enabled") == 0) {
                 if (v->type != TOML_BOOL)

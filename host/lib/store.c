@@ -14,11 +14,12 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "capability.h"
 #include "cleanup.h"
 #include "config.h"
-#include "names.h"
 #include "error.h"
 #include "fileio.h"
+#include "names.h"
 #include "secret.h"
 
 #define MASTER_FILE "master.key"
@@ -646,15 +647,24 @@ int store_list(struct store *st, json_t **ret, struct ca_error *err)
         return 0;
 }
 
-int store_master_key(struct store *st, uint8_t out[STORE_KEY_LEN], struct ca_error *err)
+int store_capability_keys(struct store *st, const struct capability *cap,
+                          uint8_t mac[CAP_KEY_LEN], uint8_t proof[CAP_KEY_LEN],
+                          struct ca_error *err)
 {
         struct txn t;
         int r = txn_begin(st, &t, err);
 
         if (r < 0)
                 return r;
-        memcpy(out, t.master, STORE_KEY_LEN);
+        r = capability_mac_key(t.master, cap->session, mac);
+        if (r >= 0)
+                r = capability_proof_key(t.master, cap->session, cap->stub, cap->id, proof);
         txn_end(&t);
+        if (r < 0) {
+                sodium_memzero(mac, CAP_KEY_LEN);
+                sodium_memzero(proof, CAP_KEY_LEN);
+                return ca_error_setx(err, EIO, "cannot derive the capability's keys");
+        }
         return 0;
 }
 

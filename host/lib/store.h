@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "capability.h"
 #include "json.h"
 #include "macro.h"
 
@@ -68,10 +69,14 @@ int store_list(struct store *st, json_t **ret, struct ca_error *err) CA_MUST_CHE
 int store_rotate_master(struct store *st, struct ca_error *err) CA_MUST_CHECK;
 
 /*
- * Copies the current master key (re-read under the lock, so a rotation by another process is
- * seen) into `out`. The caller wipes it with sodium_memzero.
+ * The broker's keys for capability `cap`, derived here from the current master key (re-read
+ * under the lock, so a rotation by another process is seen), which never leaves this module:
+ * the session's MAC key (capability_mac_key) into `mac` and the capability's proof key
+ * (capability_proof_key) into `proof`. The caller wipes both with sodium_memzero.
  */
-int store_master_key(struct store *st, uint8_t out[STORE_KEY_LEN], struct ca_error *err) CA_MUST_CHECK;
+int store_capability_keys(struct store *st, const struct capability *cap,
+                          uint8_t mac[CAP_KEY_LEN], uint8_t proof[CAP_KEY_LEN],
+                          struct ca_error *err) CA_MUST_CHECK;
 
 /* The store directory's fd (O_PATH-free, O_DIRECTORY) for siblings such as the ledger. */
 int store_dirfd(const struct store *st);

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "error.h"
 #include "fileio.h"
+#include "parse.h"
 
 /* Definition state of tables and arrays (struct toml_value.flags). */
 enum {
@@ -515,17 +516,6 @@ static int utf8_encode(struct buf *b, uint32_t cp)
 
 /* ---- strings -------------------------------------------------------------------------- */
 
-static int hexval(unsigned char c)
-{
-        if (is_digit(c))
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Parses an escape sequence at '\' into p->scratch. */
 static int parse_escape(struct parser *p)
 {
@@ -563,7 +553,7 @@ static int parse_escape(struct parser *p)
                 uint32_t cp = 0;
 
                 for (size_t k = 0; k < digits; k++) {
-                        int h = p->i + 2 + k < p->len ? hexval(peek_at(p, 2 + k)) : -1;
+                        int h = p->i + 2 + k < p->len ? parse_hex_digit(peek_at(p, 2 + k)) : -1;
                         if (h < 0)
                                 return perr_at(p, line, col,
                                                "\\%c escape needs %zu hexadecimal digits", c,
@@ -809,6 +799,18 @@ static const char *key_for_msg(const struct key_part *k, char *out, size_t outle
         return out;
 }
 
+/* A key that names something of another type: "<before>'<key>'<after> already defined as a
+ * table", at the key. */
+static int defined_as(struct parser *p, const struct key_part *k, const char *before,
+                      const char *after, const struct toml_value *v)
+{
+        char kb[64];
+
+        return perr_at(p, k->pos.line, k->pos.col, "%s'%s'%s already defined as %s %s", before,
+                       key_for_msg(k, kb, sizeof(kb)), after, v->type == TOML_ARRAY ? "an" : "a",
+                       toml_type_name(v->type));
+}
+
 /* A table is "defined" (closed to dotted keys and to a [header]) once a header named it, or
  * once dotted keys in an earlier section did (TOML 1.0 "Table" and "Keys" rules). */
 static bool table_is_defined(const struct parser *p, const struct toml_value *t)
@@ -846,11 +848,7 @@ static int walk_dotted(struct parser *p, struct toml_value *base, struct toml_va
                 }
                 next = kv->value;
                 if (next->type != TOML_TABLE)
-                        return perr_at(p, k->pos.line, k->pos.col,
-                                       "key '%s' is already defined as %s %s",
-                                       key_for_msg(k, kb, sizeof(kb)),
-                                       next->type == TOML_ARRAY ? "an" : "a",
-                                       toml_type_name(next->type));
+                        return defined_as(p, k, "key ", " is", next);
                 if (next->flags & F_INLINE)
                         return perr_at(p, k->pos.line, k->pos.col,
                                        "cannot add keys to inline table '%s'",
@@ -872,7 +870,7 @@ static int parse_value(struct parser *p, unsigned depth, struct toml_value **ret
 /* Parses `key = value` and inserts it below `base`. */
 static int parse_keyval(struct parser *p, struct toml_value *base)
 {
-        struct toml_value *t = NULL;
+        struct toml_value *t = base;
         struct toml_value *v = NULL;
         struct key_part last;
         char kb[64];
@@ -916,13 +914,13 @@ static size_t scan_digits(const char *s, size_t n, int base)
         bool prev_digit = false;
 
         while (i < n) {
-                int d = hexval((unsigned char) s[i]);
+                int d = parse_hex_digit((char) s[i]);
                 if (d >= 0 && d < base && (base == 16 || is_digit((unsigned char) s[i]))) {
                         prev_digit = true;
                 } else if (s[i] == '_') {
                         if (!prev_digit || i + 1 >= n)
                                 return 0;
-                        d = hexval((unsigned char) s[i + 1]);
+                        d = parse_hex_digit((char) s[i + 1]);
                         if (d < 0 || d >= base)
                                 return 0;
                         prev_digit = false;
@@ -943,7 +941,7 @@ static int parse_integer_digits(const char *s, size_t n, int base, bool negative
                 int d;
                 if (s[i] == '_')
                         continue;
-                d = hexval((unsigned char) s[i]);
+                d = parse_hex_digit((char) s[i]);
                 if (__builtin_mul_overflow(v, (uint64_t) base, &v) ||
                     __builtin_add_overflow(v, (uint64_t) d, &v) || v > limit)
                         return -ERANGE;
@@ -1361,35 +1359,16 @@ static int parse_value(struct parser *p, unsigned depth, struct toml_value **ret
 
 /* ---- table headers -------------------------------------------------------------------- */
 
-static int parse_header(struct parser *p)
+/* A header's intermediate parts: existing tables (however created, unless inline) are
+ * entered, arrays of tables resolve to their last element, missing ones are created. *ret gets
+ * the table the last part goes into. */
+static int header_parent(struct parser *p, struct toml_value **ret)
 {
-        struct toml_pos pos = here(p);
-        bool aot = peek_at(p, 1) == '[';
         struct toml_value *t = p->doc->root;
-        struct toml_value *target;
-        const struct key_part *last;
         struct toml_kv *kv;
         char kb[64];
         int r;
 
-        advn(p, aot ? 2 : 1);
-        skip_ws(p);
-        r = parse_key(p);
-        if (r < 0)
-                return r;
-        if (aot) {
-                if (cur(p) != ']' || peek_at(p, 1) != ']' || p->i + 1 >= p->len)
-                        return perr(p, "expected ']]' to close the array-of-tables header");
-                advn(p, 2);
-        } else {
-                if (cur(p) != ']' || eof(p))
-                        return perr(p, "expected ']' to close the table header");
-                adv(p);
-        }
-        p->section++;
-
-        /* Intermediate parts: existing tables (however created, unless inline) are entered,
-         * arrays of tables resolve to their last element, missing ones are created. */
         for (size_t i = 0; i + 1 < p->nkeys; i++) {
                 const struct key_part *k = &p->keys[i];
 
@@ -1413,57 +1392,55 @@ static int parse_header(struct parser *p)
                         continue;
                 }
                 if (kv->value->type != TOML_TABLE)
-                        return perr_at(p, k->pos.line, k->pos.col,
-                                       "key '%s' is already defined as %s %s",
-                                       key_for_msg(k, kb, sizeof(kb)),
-                                       kv->value->type == TOML_ARRAY ? "an" : "a",
-                                       toml_type_name(kv->value->type));
+                        return defined_as(p, k, "key ", " is", kv->value);
                 if (kv->value->flags & F_INLINE)
                         return perr_at(p, k->pos.line, k->pos.col,
                                        "cannot extend inline table '%s'",
                                        key_for_msg(k, kb, sizeof(kb)));
                 t = kv->value;
         }
+        *ret = t;
+        return 0;
+}
 
-        last = &p->keys[p->nkeys - 1];
-        kv = table_lookup(&t->u.table, last->ptr, last->len);
-        r = check_depth(p, t->depth + 1u + (aot ? 1u : 0u), last->pos);
-        if (r < 0)
-                return r;
-        if (aot) {
-                struct toml_value *arr;
-                struct toml_value *elem;
+/* [[a.b]]: a new element of the array of tables `last` in `t` (`kv`: what is there now). */
+static int header_aot(struct parser *p, struct toml_value *t, const struct toml_kv *kv,
+                      const struct key_part *last, struct toml_pos pos)
+{
+        struct toml_value *arr;
+        struct toml_value *elem;
 
-                if (!kv) {
-                        arr = new_value(p, TOML_ARRAY, pos, t->depth + 1u);
-                        if (!arr)
-                                return oom(p);
-                        arr->flags = F_AOT;
-                        if (table_add(p->doc, &t->u.table, last->ptr, last->len, last->pos, arr) <
-                            0)
-                                return oom(p);
-                } else if (kv->value->type == TOML_ARRAY && (kv->value->flags & F_AOT)) {
-                        arr = kv->value;
-                } else {
-                        return perr_at(p, last->pos.line, last->pos.col,
-                                       "cannot define '%s' as an array of tables: already "
-                                       "defined as %s %s",
-                                       key_for_msg(last, kb, sizeof(kb)),
-                                       kv->value->type == TOML_ARRAY ? "an" : "a",
-                                       toml_type_name(kv->value->type));
-                }
-                elem = new_value(p, TOML_TABLE, pos, arr->depth + 1u);
-                if (!elem)
+        if (!kv) {
+                arr = new_value(p, TOML_ARRAY, pos, t->depth + 1u);
+                if (!arr)
                         return oom(p);
-                elem->flags = F_HEADER;
-                r = arena_grow(p->doc, (void **) &arr->u.array.items, &arr->u.array.cap,
-                               arr->u.array.len + 1, sizeof(struct toml_value *));
-                if (r < 0)
+                arr->flags = F_AOT;
+                if (table_add(p->doc, &t->u.table, last->ptr, last->len, last->pos, arr) < 0)
                         return oom(p);
-                arr->u.array.items[arr->u.array.len++] = elem;
-                p->current = elem;
-                return 0;
+        } else if (kv->value->type == TOML_ARRAY && (kv->value->flags & F_AOT)) {
+                arr = kv->value;
+        } else {
+                return defined_as(p, last, "cannot define ", " as an array of tables:",
+                                  kv->value);
         }
+        elem = new_value(p, TOML_TABLE, pos, arr->depth + 1u);
+        if (!elem)
+                return oom(p);
+        elem->flags = F_HEADER;
+        if (arena_grow(p->doc, (void **) &arr->u.array.items, &arr->u.array.cap,
+                       arr->u.array.len + 1, sizeof(struct toml_value *)) < 0)
+                return oom(p);
+        arr->u.array.items[arr->u.array.len++] = elem;
+        p->current = elem;
+        return 0;
+}
+
+/* [a.b]: the table `last` in `t`, new or implicitly created before, never defined twice. */
+static int header_table(struct parser *p, struct toml_value *t, const struct toml_kv *kv,
+                        const struct key_part *last, struct toml_pos pos)
+{
+        struct toml_value *target;
+        char kb[64];
 
         if (!kv) {
                 target = new_value(p, TOML_TABLE, pos, t->depth + 1u);
@@ -1474,11 +1451,7 @@ static int parse_header(struct parser *p)
         } else {
                 target = kv->value;
                 if (target->type != TOML_TABLE)
-                        return perr_at(p, last->pos.line, last->pos.col,
-                                       "cannot define table '%s': already defined as %s %s",
-                                       key_for_msg(last, kb, sizeof(kb)),
-                                       target->type == TOML_ARRAY ? "an" : "a",
-                                       toml_type_name(target->type));
+                        return defined_as(p, last, "cannot define table ", ":", target);
                 if (target->flags & F_INLINE)
                         return perr_at(p, last->pos.line, last->pos.col,
                                        "cannot redefine inline table '%s'",
@@ -1493,6 +1466,41 @@ static int parse_header(struct parser *p)
         target->flags |= F_HEADER;
         p->current = target;
         return 0;
+}
+
+static int parse_header(struct parser *p)
+{
+        struct toml_pos pos = here(p);
+        bool aot = peek_at(p, 1) == '[';
+        struct toml_value *t = p->doc->root;
+        const struct key_part *last;
+        const struct toml_kv *kv;
+        int r;
+
+        advn(p, aot ? 2 : 1);
+        skip_ws(p);
+        r = parse_key(p);
+        if (r < 0)
+                return r;
+        if (aot) {
+                if (cur(p) != ']' || peek_at(p, 1) != ']' || p->i + 1 >= p->len)
+                        return perr(p, "expected ']]' to close the array-of-tables header");
+                advn(p, 2);
+        } else {
+                if (cur(p) != ']' || eof(p))
+                        return perr(p, "expected ']' to close the table header");
+                adv(p);
+        }
+        p->section++;
+        r = header_parent(p, &t);
+        if (r < 0)
+                return r;
+        last = &p->keys[p->nkeys - 1];
+        kv = table_lookup(&t->u.table, last->ptr, last->len);
+        r = check_depth(p, t->depth + 1u + (aot ? 1u : 0u), last->pos);
+        if (r < 0)
+                return r;
+        return aot ? header_aot(p, t, kv, last, pos) : header_table(p, t, kv, last, pos);
 }
 
 /* ---- document ------------------------------------------------------------------------- */

@@ -804,6 +804,25 @@ int runtime_network_connect(struct runtime *rt, const char *name, const char *id
         return r < 0 ? r : 0;
 }
 
+int runtime_network_disconnect(struct runtime *rt, const char *name, const char *container,
+                               bool force, struct ca_error *err)
+{
+        _cleanup_free_ char *ename = escape(rt, name);
+        _cleanup_free_ char *path = NULL;
+        _cleanup_json_ json_t *body = json_pack("{s:s, s:b}", "Container", container, "Force",
+                                                force);
+        int r;
+
+        if (!ename || !body || asprintf(&path, "/networks/%s/disconnect", ename) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = call_json(rt, "POST", path, body, ok_200, NULL, err);
+        if (r == -ENOENT) {
+                ca_error_clear(err);
+                return 0;
+        }
+        return r < 0 ? r : 0;
+}
+
 int runtime_network_remove(struct runtime *rt, const char *name, struct ca_error *err)
 {
         _cleanup_free_ char *ename = escape(rt, name);
@@ -816,6 +835,11 @@ int runtime_network_remove(struct runtime *rt, const char *name, struct ca_error
         if (r == -ENOENT) {
                 ca_error_clear(err);
                 return 0;
+        }
+        /* 403 "has active endpoints": the caller may take them away and try again. */
+        if (r < 0 && err && strstr(err->msg, "active endpoints")) {
+                err->code = EBUSY;
+                return -EBUSY;
         }
         return r < 0 ? r : 0;
 }

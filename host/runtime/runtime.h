@@ -141,7 +141,11 @@ int runtime_network_inspect(struct runtime *rt, const char *name, json_t **ret,
 /* Connects container `id` to network `name`. */
 int runtime_network_connect(struct runtime *rt, const char *name, const char *id,
                             struct ca_error *err) CA_MUST_CHECK;
-/* Removes network `name`. Gone: 0. */
+/* Disconnects `container` (an id or a name) from network `name`; `force` also takes away an
+ * endpoint whose container is gone (a stale endpoint). Not connected or gone: 0. */
+int runtime_network_disconnect(struct runtime *rt, const char *name, const char *container,
+                               bool force, struct ca_error *err) CA_MUST_CHECK;
+/* Removes network `name`. Gone: 0. One with endpoints left fails (-EBUSY). */
 int runtime_network_remove(struct runtime *rt, const char *name,
                            struct ca_error *err) CA_MUST_CHECK;
 /* Networks carrying label `key`: the engine's list objects. */

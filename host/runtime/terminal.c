@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "error.h"
 #include "fileio.h"
+#include "runtime.h"
 #include "terminal.h"
 
 bool terminal_interactive(void)
@@ -100,4 +102,15 @@ out:
                 (void) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         (void) sigprocmask(SIG_SETMASK, &old, NULL);
         return r;
+}
+
+void terminal_resize_container(unsigned rows, unsigned cols, void *userdata)
+{
+        const struct terminal_target *t = userdata;
+        struct ca_error err = {0};
+        int r = t->exec ? runtime_exec_resize(t->rt, t->id, rows, cols, &err)
+                        : runtime_resize(t->rt, t->id, rows, cols, &err);
+
+        if (r < 0)
+                err.code = 0;
 }

@@ -23,3 +23,16 @@ bool terminal_interactive(void);
  */
 int terminal_pump(int sock, const struct buf *early, terminal_resize_fn resize,
                   void *userdata) CA_MUST_CHECK;
+
+struct runtime;
+
+/* What terminal_resize_container() resizes: a container's terminal, or an exec session's. */
+struct terminal_target {
+        struct runtime *rt;
+        const char *id;
+        bool exec;
+};
+
+/* A terminal_resize_fn for a `struct terminal_target`: a lost resize only leaves the window
+ * size stale. */
+void terminal_resize_container(unsigned rows, unsigned cols, void *userdata);

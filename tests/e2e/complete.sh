@@ -48,6 +48,44 @@ chmod 0644 "$ws"/*.mjs
 world_servers "$pin" e2e-ca >"$TEST_TMP/servers.toml"
 world_servers "$wrong_pin" e2e-ca >"$TEST_TMP/wrong-pin.toml"
 
+# ---- an engine without a default bridge (this one: dockerd --bridge=none) ------------------------
+# Issue 22: a proxy-mode session there used to start with a sidecar that had no way out, and its
+# end leaked the session's network (a stale sidecar endpoint) without session-removed. Now it is
+# refused before anything exists, with the remedy; an internal network is no way out either.
+nets_before=$(api GET /networks | "$CA_PYTHON3" -c 'import json,sys; print(sorted(n["Name"] for n in json.load(sys.stdin)))')
+events_before=$(wc -l <"$log")
+expect_status 2 "$CA_BIN" run claude "$ws" -- true
+expect_grep "no default network 'bridge'.*Remedy: .*--proxy-network.*--network none" "$TEST_TMP/err"
+docker network create --internal ca-e2e-closed >/dev/null
+expect_status 2 "$CA_BIN" run claude "$ws" --proxy-network ca-e2e-closed -- true
+expect_grep "network 'ca-e2e-closed' is internal" "$TEST_TMP/err"
+docker network rm ca-e2e-closed >/dev/null
+check "a refused session left a container: $(api GET '/containers/json?all=1&filters=%7B%22label%22%3A%5B%22io.coding-agents.session%22%5D%7D')" \
+        test "$(api GET '/containers/json?all=1&filters=%7B%22label%22%3A%5B%22io.coding-agents.session%22%5D%7D')" = "[]"
+check "a refused session left a network" test "$(api GET /networks | "$CA_PYTHON3" -c 'import json,sys; print(sorted(n["Name"] for n in json.load(sys.stdin)))')" = "$nets_before"
+check "a refused session left a directory" test -z "$(ls -A "$CODING_AGENTS_CONFIG_DIR/sessions" 2>/dev/null)"
+check "a refused session reached the broker" test -z "$(tail -n +"$((events_before + 1))" "$log" | grep -E '"type":"(capabilities-issued|session-start)"' || true)"
+
+# The teardown leaves nothing whatever the engine's order: a session network holding the
+# stale endpoint of a removed sidecar (made here the way that engine made it) is emptied and
+# removed by rm, which records session-removed.
+api POST /networks/create -H 'Content-Type: application/json' \
+        -d '{"Name":"stale-1","Internal":true,"Labels":{"io.coding-agents.session":"stale-1","io.coding-agents.mode":"proxy"}}' >/dev/null
+api POST /containers/create?name=stale-1-proxy -H 'Content-Type: application/json' \
+        -d "{\"Image\":\"$image\",\"Entrypoint\":[\"/bin/sleep\",\"600\"],\"Labels\":{\"io.coding-agents.session\":\"stale-1\",\"io.coding-agents.mode\":\"proxy\"},\"HostConfig\":{\"NetworkMode\":\"stale-1\"}}" >/dev/null
+api POST /networks/bridge/connect -H 'Content-Type: application/json' -d '{"Container":"stale-1-proxy"}' >/dev/null 2>&1 || true
+api POST /containers/stale-1-proxy/start >/dev/null
+api DELETE '/containers/stale-1-proxy?force=1' >/dev/null
+if curl -sf --unix-socket "$TEST_TMP/docker.sock" -X DELETE http://localhost/v1.41/networks/stale-1 >/dev/null 2>&1; then
+        # This engine let go of the endpoint by itself: the state to clean up is not there.
+        api POST /networks/create -H 'Content-Type: application/json' \
+                -d '{"Name":"stale-1","Internal":true,"Labels":{"io.coding-agents.session":"stale-1","io.coding-agents.mode":"proxy"}}' >/dev/null
+        [ "${CI:-}" != true ] || fail "the engine no longer leaves a stale endpoint: rework this check"
+fi
+expect_status 0 "$CA_BIN" rm stale-1
+check "rm left the stale network" test -z "$(api GET /networks | "$CA_PYTHON3" -c 'import json,sys; print(" ".join(n["Name"] for n in json.load(sys.stdin) if n["Name"] == "stale-1"))')"
+expect_grep '"session":"stale-1".*"type":"session-removed"' "$log"
+
 # ---- every server connected, for Claude and for the MCP SDK's client --------------------------------
 expect_status 0 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/servers.toml" "${world[@]}" -- sh -c \
         'claude mcp list; node /workspace/session-client.mjs stdio:everything stdio:echo http:remote:52100 http:remote2:52101'
@@ -255,8 +293,8 @@ expect_grep "remote server 'remote' is unavailable with --network none" "$TEST_T
 # Bad input: clear messages, nothing started.
 expect_status 2 "$CA_BIN" run claude "$ws" --network wifi
 expect_status 2 "$CA_BIN" run claude "$ws" --proxy-resolver not-an-address
-expect_status 1 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/servers.toml" --proxy-network no-such-network -- true
-expect_grep "no-such-network" "$TEST_TMP/err"
+expect_status 2 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/servers.toml" --proxy-network no-such-network -- true
+expect_grep "no network 'no-such-network' on the engine.*Remedy" "$TEST_TMP/err"
 # A server whose secret the broker does not hold; a remote server with a placeholder in a
 # header (only bearer_token_env_var reaches the upstream): refused before anything starts.
 printf '[mcp_servers.lost]\ncommand = "node"\nenv = { K = "${NOT_STORED}" }\n[secrets]\nNOT_STORED = ["lost"]\n' \

@@ -42,8 +42,8 @@ static void test_brokercred_roundtrip(void **state)
         struct stat st;
         (void) state;
 
-        memset(hex, 'a', 2 * CAP_KEY_LEN);
-        hex[2 * CAP_KEY_LEN] = '\0';
+        memset(hex, 'a', sizeof(hex) - 1);
+        hex[sizeof(hex) - 1] = '\0';
         assert_non_null(mkdtemp(dir));
         (void) snprintf(path, sizeof(path), "%s/c.cred", dir);
         assert_int_equal(brokercred_write(path, cap_text, hex, "/run/b.sock", "00ff", 99, &err), 0);
@@ -113,8 +113,8 @@ static void test_brokercred_write_as(void **state)
         struct stat st;
         (void) state;
 
-        memset(hex, '5', 2 * CAP_KEY_LEN);
-        hex[2 * CAP_KEY_LEN] = '\0';
+        memset(hex, '5', sizeof(hex) - 1);
+        hex[sizeof(hex) - 1] = '\0';
         assert_non_null(mkdtemp(dir));
         (void) snprintf(a, sizeof(a), "%s/a.cred", dir);
         (void) snprintf(b, sizeof(b), "%s/b.cred", dir);

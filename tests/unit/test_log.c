@@ -17,7 +17,7 @@ static const char *captured(void (*fn)(void))
         int p[2], saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
         ssize_t n;
 
-        assert_int_equal(pipe(p), 0);
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
         assert_true(dup2(p[1], STDERR_FILENO) >= 0);
         fn();
         (void) fflush(stderr);

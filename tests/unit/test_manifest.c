@@ -123,8 +123,9 @@ static void test_manifest_refusals(void **state)
                 (void) snprintf(path, sizeof(path), "%s", cases[i].path);
                 while ((dot = strchr(key, '.'))) {
                         *dot = '\0';
-                        parent = json_is_array(parent) ? json_array_get(parent, (size_t) atoi(key))
-                                                       : json_object_get(parent, key);
+                        parent = json_is_array(parent)
+                                         ? json_array_get(parent, (size_t) (key[0] - '0'))
+                                         : json_object_get(parent, key);
                         assert_non_null(parent);
                         key = dot + 1;
                 }

@@ -311,6 +311,46 @@ static void test_store_put_same_value_writes_nothing(void **state)
         store_close(st);
 }
 
+/* The keys come from the master key, which stays inside: they are what capability.h derives
+ * from it, per session and capability, and they change with a rotation. */
+static void test_store_capability_keys(void **state)
+{
+        struct fixture *f = *state;
+        struct store *st = NULL;
+        struct ca_error err = {0};
+        struct capability a = {.session = "s1", .stub = "github", .id = {1}};
+        struct capability b = a;
+        uint8_t mac1[CAP_KEY_LEN], proof1[CAP_KEY_LEN], mac2[CAP_KEY_LEN], proof2[CAP_KEY_LEN];
+        uint8_t want[CAP_KEY_LEN];
+        char *master;
+        size_t len;
+
+        assert_int_equal(store_open(f->dir, true, &st, &err), 0);
+        assert_int_equal(store_capability_keys(st, &a, mac1, proof1, &err), 0);
+        master = read_all(f->dir, "master.key", &len);
+        assert_int_equal(len, STORE_KEY_LEN);
+        assert_int_equal(capability_mac_key((const uint8_t *) master, "s1", want), 0);
+        assert_memory_equal(mac1, want, CAP_KEY_LEN);
+        assert_int_equal(capability_proof_key((const uint8_t *) master, "s1", "github", a.id, want),
+                         0);
+        assert_memory_equal(proof1, want, CAP_KEY_LEN);
+        /* Another capability of the session: the same MAC key, its own proof key. */
+        b.id[0] = 2;
+        assert_int_equal(store_capability_keys(st, &b, mac2, proof2, &err), 0);
+        assert_memory_equal(mac1, mac2, CAP_KEY_LEN);
+        assert_memory_not_equal(proof1, proof2, CAP_KEY_LEN);
+        /* Another session: another MAC key. */
+        (void) snprintf(b.session, sizeof(b.session), "s2");
+        assert_int_equal(store_capability_keys(st, &b, mac2, proof2, &err), 0);
+        assert_memory_not_equal(mac1, mac2, CAP_KEY_LEN);
+        /* A rotation: what was issued before no longer verifies. */
+        assert_int_equal(store_rotate_master(st, &err), 0);
+        assert_int_equal(store_capability_keys(st, &a, mac2, proof2, &err), 0);
+        assert_memory_not_equal(mac1, mac2, CAP_KEY_LEN);
+        free(master);
+        store_close(st);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -320,6 +360,7 @@ int main(void)
                 T(test_store_open_refuses_open_directory),
                 T(test_store_get_detects_tampering),
                 T(test_store_rotate_master),
+                T(test_store_capability_keys),
                 T(test_store_open_discards_unfinished_rotation),
                 T(test_store_open_completes_resealed_rotation),
         };
