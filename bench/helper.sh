@@ -25,7 +25,10 @@ if [ -n "$missing" ]; then
 fi
 trap 'mcp_down; rm -rf "$work"' EXIT
 mcp_up "$work"
-start_helper bench "$origin/api/mcp" --ca-file "$work/helper-test-ca.pem"
+# 100 concurrent streams from one UID: above the helper's default caps (16 per UID, 48 in
+# all), which this measurement raises on purpose.
+start_helper bench "$origin/api/mcp" --ca-file "$work/helper-test-ca.pem" \
+        --max-connections 200 --max-connections-per-uid 200
 bench() { (cd "$npm_dir" && NODE_EXTRA_CA_CERTS="$work/helper-test-ca.pem" node mcp-bench.mjs "$@"); }
 
 read -r d50 d99 < <(bench latency --url "$origin/api/mcp" --token-file "$work/upstream-credential" --rounds "$rounds")
