@@ -46,6 +46,13 @@ smoke() {
         printf '[mcp_servers.everything]\ncommand = "npx"\nargs = ["-y", "@modelcontextprotocol/server-everything"]\n' \
                 >"$cfg/ws/config.toml"
         CODING_AGENTS_CONFIG_DIR="$cfg" "$bin" config check --workspace "$cfg/ws"
+        # The repository's own config.toml counts only once approved.
+        if CODING_AGENTS_CONFIG_DIR="$cfg" "$bin" render --agent all --workspace "$cfg/ws" \
+                --out "$cfg/unapproved" --session-id dogfood 2>/dev/null; then
+                echo "dogfood.sh: an unapproved workspace config rendered" >&2
+                exit 1
+        fi
+        CODING_AGENTS_CONFIG_DIR="$cfg" "$bin" config approve "$cfg/ws"
         # A dev tree with local changes renders only with the override (and says so).
         mkdir -p "$cfg/overrides" && touch "$cfg/overrides/allow-dirty"
         CODING_AGENTS_CONFIG_DIR="$cfg" "$bin" render --agent all --workspace "$cfg/ws" \
