@@ -62,6 +62,7 @@
 #include "error.h"
 #include "eventagg.h"
 #include "helper_http.h"
+#include "helper_model.h"
 #include "json.h"
 #include "log.h"
 #include "parse.h"
@@ -74,7 +75,7 @@
 #define MAX_PINS 16
 #define MAX_ALLOW 32
 #define OUT_HIGH_WATER ((size_t) 1 << 20)
-#define MAX_RESP_HEADERS 16
+#define MAX_RESP_HEADERS 48
 
 static const char usage[] =
         "usage: mcp-helper --upstream URL --listen 127.0.0.1:PORT|unix:PATH --credential FILE\n"
@@ -86,6 +87,7 @@ static const char usage[] =
         "                  [--events FILE | --events-fd FD] [--session ID] [--proxy URL]\n"
         "                  [--peer-uid UID] [--max-connections N] [--max-connections-per-uid N]\n"
         "                  [--connection-timeout SECONDS]\n"
+        "                  [--model anthropic|openai|chatgpt|copilot [--token-url URL]]\n"
         "\n"
         "A localhost proxy for one remote MCP server (Streamable HTTP and legacy SSE). The\n"
         "credential file is a broker credential (capability, key, socket): the upstream token\n"
@@ -103,7 +105,12 @@ static const char usage[] =
         "Connections: at most 48 (--max-connections), 16 per peer UID (--max-connections-\n"
         "per-uid, the owner of the connecting socket), closed after 30 s without a request\n"
         "(--connection-timeout); with --peer-uid (repeatable) only those UIDs are served.\n"
-        "Denials and limits are events, the first per reason and minute, then a count.\n";
+        "Denials and limits are events, the first per reason and minute, then a count.\n"
+        "--model VENDOR fronts the vendor's model API for the agent CLI instead of an MCP\n"
+        "server: the credential redeems the CLI's login, the local token is accepted as Bearer\n"
+        "or x-api-key, the login goes upstream in its place, an OAuth login is refreshed here\n"
+        "(through --token-url, default the vendor's) and written back to the broker, and a\n"
+        "model-usage event counts what passed.\n";
 
 struct helper {
         const char *name;
@@ -127,6 +134,10 @@ struct helper {
         int events_fd; /* -1: none */
         const char *proxy;
         const char *session;
+        /* model mode (--model): the login, its refresh, the usage */
+        struct model_state *model;
+        int model_vendor;
+        const char *token_url;
         /* secrets */
         struct ca_secret *auth_header; /* "Authorization: Bearer <credential>" */
         struct ca_secret *token;
@@ -282,6 +293,8 @@ struct req {
         bool failed;   /* end the client stream with an error */
         bool pin_mismatch;
         bool counted;
+        bool retried;        /* model mode: once, after a refresh on 401 */
+        uint64_t generation; /* model mode: of the credential this request carries */
         int refs; /* the connection, and the response once there is one */
         char presented[80]; /* the SPKI hash seen when a pin did not match */
 };
@@ -310,6 +323,8 @@ static void req_unref(struct req *r)
                 free(r->rh[i].name);
                 free(r->rh[i].value);
         }
+        if (r->counted && r->h->model)
+                model_count(r->h->model, r->body.len, r->headers_done ? r->status : 0, r->sent);
         sodium_memzero(r->body.data, r->body.cap);
         buf_clear(&r->body);
         buf_clear(&r->out);
@@ -471,7 +486,8 @@ static size_t header_cb(char *data, size_t size, size_t n, void *userdata)
                 }
                 while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
                         vlen--;
-                if (!helper_forward_response_header(name))
+                if (r->h->model ? !model_forward_response_header(name)
+                                : !helper_forward_response_header(name))
                         return len;
                 if (strcasecmp(name, "content-type") == 0 && vlen >= 17 &&
                     strncasecmp(v, "text/event-stream", 17) == 0)
@@ -677,6 +693,7 @@ static void reader_free(void *cls)
 
 struct hdr_ctx {
         struct curl_slist *list;
+        bool model;
         bool oom;
 };
 
@@ -688,7 +705,8 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
         struct curl_slist *n;
 
         (void) kind;
-        if (!value || !helper_forward_request_header(key) || strpbrk(value, "\r\n"))
+        if (!value || strpbrk(value, "\r\n") ||
+            (hc->model ? !model_forward_request_header(key) : !helper_forward_request_header(key)))
                 return MHD_YES;
         if (snprintf(line, sizeof(line), "%s: %s", key, value) >= (int) sizeof(line))
                 return MHD_YES;
@@ -729,38 +747,61 @@ static bool allowed_by_lists(const struct helper *h, const char *method, const c
         return m && p;
 }
 
-static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
-                                      const char *method, const char *path)
+/* Model mode: refreshes the login (unless another request did since `generation`), with its
+ * event. */
+static void refresh_login(struct helper *h, uint64_t generation, const char *why)
+{
+        struct model_upstream up = {h->proxy, h->ca_file, h->curl_pins};
+        struct ca_error err = {0};
+        json_t *fields = json_pack("{s:s}", "trigger", why);
+        int r = model_refresh(h->model, &up, generation, fields, &err);
+
+        if (!fields)
+                return;
+        (void) json_object_set_new(fields, "ok", json_boolean(r >= 0));
+        if (r < 0)
+                (void) json_object_set_new(fields, "reason", json_string(err.msg));
+        if (r < 0 && err.code == EPERM)
+                event(h, AUDIT_PIN_MISMATCH, json_pack("{s:s, s:s}", "origin", h->model->token_url,
+                                                       "presented", "unknown"));
+        event(h, AUDIT_CREDENTIAL_REFRESH, fields);
+}
+
+/* The request headers: the client's that may pass, the upstream credential, no Expect. */
+static int request_headers(struct MHD_Connection *c, struct req *r)
 {
         struct helper *h = r->h;
-        struct hdr_ctx hc = {0};
-        _cleanup_buf_ struct buf url = BUF_INIT;
-        struct query_ctx qc = {&url, true};
-        struct MHD_Response *resp;
-        enum MHD_Result ret;
-        CURL *e;
+        struct hdr_ctx hc = {.model = h->model != NULL};
 
-        if (buf_printf(&url, "%s%s", h->origin, path) < 0 ||
-            MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qc) < 0 ||
-            buf_append_char(&url, '\0') < 0)
-                return respond_error(c, 500, "out of memory");
-        {
-                const char *q = strchr(url.data + strlen(h->origin), '?');
-                if (q && !helper_query_ok(q + 1)) {
-                        denied(h, "query", method, path);
-                        return respond_error(c, 400, "bad query string");
-                }
-        }
         (void) MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hc);
-        if (h->auth_header)
+        if (h->model) {
+                char *line = model_header(h->model, &r->generation);
+
+                if (line)
+                        hc.list = curl_slist_append(hc.list, line);
+                else
+                        hc.oom = true;
+                model_free_header(line);
+        } else if (h->auth_header) {
                 hc.list = curl_slist_append(hc.list, (const char *) h->auth_header->buf);
+        }
         hc.list = curl_slist_append(hc.list, "Expect:");
         r->hdrs = hc.list;
+        return hc.oom || !hc.list ? -ENOMEM : 0;
+}
+
+/* The upstream transfer, started (its status and headers not yet there). */
+static int begin_transfer(struct MHD_Connection *c, struct req *r, const char *method)
+{
+        struct helper *h = r->h;
+        CURL *e;
+
+        if (request_headers(c, r) < 0)
+                return -ENOMEM;
         r->easy = e = curl_easy_init();
         r->multi = curl_multi_init();
-        r->url = strdup(url.data);
-        if (hc.oom || !hc.list || !e || !r->multi || !r->url)
-                return respond_error(c, 500, "out of memory");
+        if (!e || !r->multi)
+                return -ENOMEM;
         (void) curl_easy_setopt(e, CURLOPT_URL, r->url);
         (void) curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
         (void) curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
@@ -795,17 +836,89 @@ static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
                 (void) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
         }
         /* Legacy SSE: any `endpoint` event on a GET stream is made to point back here. */
-        r->rewrite_endpoint = strcmp(method, "GET") == 0;
+        r->rewrite_endpoint = !h->model && strcmp(method, "GET") == 0;
+        sse_clear(&r->parser);
         sse_init(&r->parser, h->sse_event_max);
         r->last_data_ms = clock_monotonic_ms();
-        if (curl_multi_add_handle(r->multi, e) != CURLM_OK)
-                return respond_error(c, 500, "cannot start the upstream request");
-        /* Wait for the upstream's status and headers (or its failure). */
+        return curl_multi_add_handle(r->multi, e) == CURLM_OK ? 0 : -EIO;
+}
+
+/* Waits for the upstream's status and headers (or its failure). */
+static int await_headers(struct req *r)
+{
         while (!r->headers_done && !r->upstream_done) {
-                if (draining_expired(h))
-                        return respond_error(c, 503, "the helper is shutting down");
+                if (draining_expired(r->h))
+                        return -ESHUTDOWN;
                 drive(r, 1000);
         }
+        return 0;
+}
+
+/* Model mode: a 401 for an OAuth login is refreshed once and the request sent again. */
+static int retry_after_refresh(struct MHD_Connection *c, struct req *r, const char *method)
+{
+        struct helper *h = r->h;
+
+        r->retried = true;
+        req_free_upstream(r);
+        for (size_t i = 0; i < r->nrh; i++) {
+                free(r->rh[i].name);
+                free(r->rh[i].value);
+        }
+        r->nrh = 0;
+        r->headers_done = r->upstream_done = r->sse = r->paused = false;
+        r->status = 0;
+        r->result = CURLE_OK;
+        buf_reset(&r->out);
+        r->out_off = 0;
+        refresh_login(h, r->generation, "401");
+        if (begin_transfer(c, r, method) < 0)
+                return -ENOMEM;
+        return await_headers(r);
+}
+
+static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
+                                      const char *method, const char *path)
+{
+        struct helper *h = r->h;
+        _cleanup_buf_ struct buf url = BUF_INIT;
+        struct query_ctx qc = {&url, true};
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+        int rc;
+
+        if (buf_printf(&url, "%s%s", h->origin, path) < 0 ||
+            MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qc) < 0 ||
+            buf_append_char(&url, '\0') < 0)
+                return respond_error(c, 500, "out of memory");
+        {
+                const char *q = strchr(url.data + strlen(h->origin), '?');
+                if (q && !helper_query_ok(q + 1)) {
+                        denied(h, "query", method, path);
+                        return respond_error(c, 400, "bad query string");
+                }
+        }
+        r->url = strdup(url.data);
+        if (!r->url)
+                return respond_error(c, 500, "out of memory");
+        if (h->model && model_needs_refresh(h->model)) {
+                uint64_t generation;
+
+                model_free_header(model_header(h->model, &generation));
+                refresh_login(h, generation, "expiry");
+        }
+        rc = begin_transfer(c, r, method);
+        if (rc < 0)
+                return respond_error(c, 500, rc == -ENOMEM ? "out of memory"
+                                                           : "cannot start the upstream request");
+        rc = await_headers(r);
+        if (rc >= 0 && h->model && r->headers_done && r->status == 401 && !r->retried &&
+            h->model->token_url[0])
+                rc = retry_after_refresh(c, r, method);
+        if (rc == -ESHUTDOWN)
+                return respond_error(c, 503, "the helper is shutting down");
+        if (rc < 0)
+                return respond_error(c, 500, "out of memory");
         if (!r->headers_done) {
                 char why[256];
 
@@ -854,6 +967,17 @@ static enum MHD_Result health(struct helper *h, struct MHD_Connection *c)
         return respond_text(c, 200, "application/json", body);
 }
 
+/* Model mode: an x-api-key header (Anthropic's clients send the key there) as the Bearer form
+ * helper_token_ok() compares; NULL without one. */
+static const char *api_key_as_bearer(struct MHD_Connection *c, char *out, size_t outlen)
+{
+        const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key");
+
+        if (!key || snprintf(out, outlen, "Bearer %s", key) >= (int) outlen)
+                return NULL;
+        return out;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls)
@@ -866,6 +990,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         (void) version;
         if (!r) {
                 const char *auth, *clen, *accept;
+                char key_auth[512];
 
                 /* Before anything of the request is logged: a method or target with control
                  * bytes is refused, and only the reason is recorded (issue 17). */
@@ -875,6 +1000,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                 }
                 if (strcmp(url, "/healthz") == 0 && strcmp(method, "GET") == 0)
                         return health(h, c);
+                /* A CLI's reachability probe (Claude Code sends HEAD /): answered here. */
+                if (h->model && strcmp(method, "HEAD") == 0)
+                        return respond_text(c, 200, "text/plain", "");
                 if (!helper_method_ok(method))
                         v = HELPER_BAD_METHOD, reason = "method";
                 else if (url[0] != '/')
@@ -891,6 +1019,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                                              helper_verdict_reason(v));
                 }
                 auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+                if (h->model && !auth)
+                        auth = api_key_as_bearer(c, key_auth, sizeof(key_auth));
                 if (!helper_token_ok(auth, h->token->buf, h->token->len)) {
                         denied(h, auth ? "bad-token" : "missing-token", method, url);
                         return respond_error(c, 401, "missing or wrong local token");
@@ -900,7 +1030,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                         return respond_error(c, 400, helper_verdict_reason(HELPER_BAD_TARGET));
                 }
                 accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
-                if (strcmp(method, "GET") == 0 &&
+                if (!h->model && strcmp(method, "GET") == 0 &&
                     helper_accept_quality(accept, "text/event-stream") == 0)
                         return respond_error(c, 406, "GET streams need Accept: text/event-stream");
                 clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
@@ -982,12 +1112,25 @@ static void share_unlock(CURL *e, curl_lock_data data, void *u)
 
 /* ---- start-up ---- */
 
+/* The local token the agent must present. */
+static int read_token(struct helper *h, const char *token_file, struct ca_error *err)
+{
+        _cleanup_close_ int fd = open(token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+        if (fd < 0)
+                return ca_error_set(err, errno, "cannot open the token file '%s'", token_file);
+        if (secret_read_fd(fd, true, &h->token, err) < 0)
+                return -EINVAL;
+        if (h->token->len < 16)
+                return ca_error_input(err, "the local token is shorter than 16 bytes");
+        return 0;
+}
+
 static int load_secrets(struct helper *h, const char *credential, const char *token_file,
                         struct ca_error *err)
 {
         _cleanup_brokercred_ struct broker_credential cred;
         struct broker_redeemed got[4];
-        _cleanup_close_ int fd = -1;
         int n;
 
         if (brokercred_load(credential, &cred, err) < 0)
@@ -995,6 +1138,19 @@ static int load_secrets(struct helper *h, const char *credential, const char *to
         n = brokercred_redeem(&cred, NULL, got, 4, err);
         if (n < 0)
                 return n;
+        if (h->model) {
+                /* The CLI's login, exactly one. */
+                int r = n == 1 ? model_init(h->model, (enum modelcred_vendor) h->model_vendor,
+                                            h->token_url, got[0].name, got[0].value, &cred, NULL,
+                                            err)
+                               : ca_error_input(err, "the credential must redeem exactly the "
+                                                     "CLI's login (got %d secrets)", n);
+
+                broker_redeemed_clear(got, (size_t) n);
+                if (r < 0)
+                        return r;
+                return read_token(h, token_file, err);
+        }
         if (n >= 1) {
                 static const char prefix[] = "Authorization: Bearer ";
                 size_t len = sizeof(prefix) - 1 + got[0].value->len;
@@ -1013,14 +1169,7 @@ static int load_secrets(struct helper *h, const char *credential, const char *to
         if (h->auth_header && (memchr(h->auth_header->buf, '\n', h->auth_header->len) ||
                               memchr(h->auth_header->buf, '\r', h->auth_header->len)))
                 return ca_error_input(err, "the upstream credential contains a line break");
-        fd = open(token_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return ca_error_set(err, errno, "cannot open the token file '%s'", token_file);
-        if (secret_read_fd(fd, true, &h->token, err) < 0)
-                return -EINVAL;
-        if (h->token->len < 16)
-                return ca_error_input(err, "the local token is shorter than 16 bytes");
-        return 0;
+        return read_token(h, token_file, err);
 }
 
 static int parse_listen(struct helper *h, const char *s, uint16_t *port)
@@ -1258,6 +1407,8 @@ static const struct option options[] = {
         {"max-connections", required_argument, NULL, 'K'},
         {"max-connections-per-uid", required_argument, NULL, 'k'},
         {"connection-timeout", required_argument, NULL, 'T'},
+        {"model", required_argument, NULL, 'm'},
+        {"token-url", required_argument, NULL, 'o'},
         {0},
 };
 
@@ -1265,6 +1416,7 @@ static const struct option options[] = {
 static void helper_init(struct helper *h)
 {
         h->name = "mcp";
+        h->model_vendor = -1;
         h->events_fd = -1;
         h->done_fd = -1;
         h->max_request = LIMIT_REQUEST_DEFAULT;
@@ -1393,6 +1545,16 @@ static int parse_option(struct helper *h, struct helper_opts *o, int c, const ch
         case 'k':
         case 'T':
                 return connection_option(h, c, arg);
+        case 'm':
+                h->model_vendor = model_vendor(arg);
+                return h->model_vendor < 0 ? fail_usage("--model takes anthropic, openai, chatgpt "
+                                                        "or copilot", arg)
+                                           : 0;
+        case 'o':
+                if (url_parse(arg, &pu, NULL) < 0 || !pu.https)
+                        return fail_usage("--token-url must be an https URL", arg);
+                h->token_url = arg;
+                return 0;
         default:
                 return fail_usage("unknown option; see --help", NULL);
         }
@@ -1555,6 +1717,10 @@ static void stop(struct helper *h, struct MHD_Daemon *d)
                 (void) unlink(h->unix_path);
         eventagg_flush(&h->agg, (uint64_t) clock_monotonic_ms(), true, agg_summary, h);
         curl_share_cleanup(h->share);
+        if (h->model) {
+                event(h, AUDIT_MODEL_USAGE, model_usage(h->model));
+                model_clear(h->model);
+        }
         event(h, AUDIT_HELPER_STOP, json_pack("{s:s, s:I}", "reason", "signal", "served",
                                               (json_int_t) atomic_load(&h->served)));
         secret_free(h->auth_header);
@@ -1566,6 +1732,7 @@ static void stop(struct helper *h, struct MHD_Daemon *d)
 int main(int argc, char **argv)
 {
         static struct helper helper; /* large (locks, pins, counters): not on the stack */
+        static struct model_state model;
         struct helper *h = &helper;
         struct helper_opts o = {0};
         struct MHD_Daemon *d = NULL;
@@ -1579,6 +1746,11 @@ int main(int argc, char **argv)
         if (secret_protect_process(true) < 0)
                 log_warn("cannot protect the process, ignoring");
         status = parse_options(h, &o, argc, argv);
+        if (status < 0 && h->model_vendor >= 0) {
+                /* jansson holds the login while it is parsed and written back: zero its frees. */
+                modelcred_zeroing_json();
+                h->model = &model;
+        }
         if (status < 0)
                 status = configure(h, &o);
         if (status < 0)

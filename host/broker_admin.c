@@ -150,3 +150,27 @@ int broker_admin_query(const struct cli_ctx *ctx, const char *op, const char *na
                                            json_string(name));
         return broker_admin_call(ctx, msg, NULL, 0, ret, err);
 }
+
+int broker_admin_export(const struct cli_ctx *ctx, const char *session, const char *name,
+                        struct ca_secret **ret, struct ca_error *err)
+{
+        _cleanup_free_ char *sock = broker_admin_socket(ctx->config_root);
+        _cleanup_json_ json_t *req = json_pack("{s:s, s:s, s:s}", "op", "export", "session",
+                                               session, "name", name);
+        _cleanup_json_ json_t *reply = NULL;
+        int fd = -1;
+        size_t nfds = 0;
+        int r;
+
+        *ret = NULL;
+        if (!sock || !req)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = broker_call(sock, req, NULL, 0, &reply, &fd, 1, &nfds, err);
+        if (r < 0)
+                return r;
+        if (json_is_true(json_object_get(reply, "updated")) && nfds == 1)
+                r = broker_secret_from_memfd(fd, ret, err);
+        if (nfds == 1)
+                (void) close(fd);
+        return r;
+}

@@ -61,7 +61,17 @@ struct session_sock {
         unsigned failures;
         uint64_t backoff_until_ms; /* CLOCK_MONOTONIC */
         unsigned redemptions;
+        unsigned updates;
         unsigned caps; /* capabilities issued for the session (restored at start) */
+};
+
+/* Logins a session's model helper wrote back (BROKER_OP_UPDATE), until the host exports them. */
+#define MAX_UPDATED 64
+#define BROKER_SESSION_UPDATES 64
+
+struct updated {
+        char session[CAP_SESSION_MAX + 1];
+        char name[CAP_SECRET_NAME_MAX + 1];
 };
 
 struct daemon {
@@ -78,6 +88,8 @@ struct daemon {
         size_t nsess;
         /* Refusals any process of a session can repeat, aggregated per session and reason. */
         struct eventagg agg;
+        struct updated updated[MAX_UPDATED];
+        size_t nupdated;
 };
 
 struct peer {
@@ -388,6 +400,34 @@ static int dump_one(const struct ledger_entry *e, void *userdata)
         return row && json_array_append_new(c->out, row) == 0 ? 0 : -ENOMEM;
 }
 
+/* The content of `name` if `session` updated it (once; the record goes). */
+static void op_export(struct daemon *d, int conn, const struct broker_request *req)
+{
+        struct ca_error err = {0};
+        struct ca_secret *v = NULL;
+        int fd = -1;
+
+        for (size_t i = 0; i < d->nupdated; i++) {
+                if (strcmp(d->updated[i].session, req->session) != 0 ||
+                    strcmp(d->updated[i].name, req->name) != 0)
+                        continue;
+                memmove(d->updated + i, d->updated + i + 1,
+                        (d->nupdated - i - 1) * sizeof(*d->updated));
+                d->nupdated--;
+                if (store_get(d->store, req->name, &v, &err) == 0)
+                        fd = broker_secret_memfd(v, &err);
+                secret_free(v);
+                if (fd < 0) {
+                        reply_failure(conn, &err);
+                        return;
+                }
+                reply(conn, json_pack("{s:b, s:b}", "ok", 1, "updated", 1), &fd, 1);
+                (void) close(fd);
+                return;
+        }
+        reply(conn, json_pack("{s:b, s:b}", "ok", 1, "updated", 0), NULL, 0);
+}
+
 static void handle_admin(struct daemon *d, int conn)
 {
         struct broker_request req;
@@ -497,8 +537,12 @@ static void handle_admin(struct daemon *d, int conn)
                       NULL, 0);
                 break;
         }
+        case BROKER_OP_EXPORT:
+                op_export(d, conn, &req);
+                break;
         case BROKER_OP_REDEEM:
-                reply_error(conn, "bad-request", "redeem on the session socket");
+        case BROKER_OP_UPDATE:
+                reply_error(conn, "bad-request", "redeem and update are on the session socket");
                 break;
         }
         broker_request_clear(&req);
@@ -871,7 +915,8 @@ static void deny(struct daemon *d, struct session_sock *s, int conn, const char 
  * (nothing, the presented text, or the record). `key` gets the holder's proof key.
  */
 static const char *verify_presented(struct daemon *d, const struct session_sock *s,
-                                    const struct broker_request *req, struct capability *presented,
+                                    const struct broker_request *req, const char *label,
+                                    struct capability *presented,
                                     struct ledger_entry *e, uint8_t key[CAP_KEY_LEN],
                                     const struct capability **about)
 {
@@ -905,7 +950,7 @@ static const char *verify_presented(struct daemon *d, const struct session_sock 
                 st = CAP_EXPIRED;
         if (st != CAP_OK)
                 return capability_status_name(st);
-        broker_proof(key, NULL, req->nonce, cap->id, expect);
+        broker_proof(key, label, req->nonce, cap->id, expect);
         if (sodium_memcmp(expect, req->proof, CAP_MAC_LEN) != 0)
                 return "bad-proof";
         if (ledger_is_revoked(d->ledger, cap->id, cap->session))
@@ -996,7 +1041,7 @@ static void op_redeem(struct daemon *d, struct session_sock *s, int conn,
         if ((uint64_t) clock_monotonic_ms() < s->backoff_until_ms)
                 why = "backoff";
         if (!why)
-                why = verify_presented(d, s, req, &presented, &e, key, &about);
+                why = verify_presented(d, s, req, NULL, &presented, &e, key, &about);
         if (!why && (why = attest_peer(conn, &e, p)))
                 about = cap;
         if (!why && s->redemptions >= BROKER_SESSION_REDEMPTIONS)
@@ -1029,6 +1074,77 @@ static void op_redeem(struct daemon *d, struct session_sock *s, int conn,
                 (void) close(fds[k]);
 }
 
+/* Remembers that `session` updated `name` (the oldest record gives way when full). */
+static void remember_update(struct daemon *d, const char *session, const char *name)
+{
+        struct updated *u = NULL;
+
+        for (size_t i = 0; i < d->nupdated && !u; i++)
+                if (strcmp(d->updated[i].session, session) == 0 &&
+                    strcmp(d->updated[i].name, name) == 0)
+                        u = &d->updated[i];
+        if (!u && d->nupdated == MAX_UPDATED) {
+                memmove(d->updated, d->updated + 1, (MAX_UPDATED - 1) * sizeof(*d->updated));
+                d->nupdated--;
+        }
+        if (!u)
+                u = &d->updated[d->nupdated++];
+        (void) snprintf(u->session, sizeof(u->session), "%s", session);
+        (void) snprintf(u->name, sizeof(u->name), "%s", name);
+}
+
+/*
+ * A refreshed login from the model helper: the capability is verified and its holder attested
+ * exactly as for a redemption (no use is consumed), it must be the model helper's own
+ * (names_launcher_stub "model-api") and grant `name`; the store then holds the new content.
+ */
+static void op_update(struct daemon *d, struct session_sock *s, int conn,
+                      const struct broker_request *req, const struct peer *p)
+{
+        struct capability presented;
+        struct ledger_entry e;
+        const struct capability *cap = &e.cap, *about = NULL;
+        struct ca_error err = {0};
+        struct ca_secret *v = NULL;
+        uint8_t key[CAP_KEY_LEN];
+        char id[2 * CAP_ID_LEN + 1];
+        const char *why = NULL;
+        bool granted = false;
+
+        memset(&presented, 0, sizeof(presented));
+        memset(&e, 0, sizeof(e));
+        memset(key, 0, sizeof(key));
+        if ((uint64_t) clock_monotonic_ms() < s->backoff_until_ms)
+                why = "backoff";
+        if (!why)
+                why = verify_presented(d, s, req, "update", &presented, &e, key, &about);
+        sodium_memzero(key, sizeof(key));
+        if (!why && (why = attest_peer(conn, &e, p)))
+                about = cap;
+        for (size_t i = 0; !why && i < cap->nsecrets; i++)
+                granted |= strcmp(cap->secrets[i], req->name) == 0;
+        if (!why && (strcmp(cap->stub, "model-api") != 0 || !granted))
+                why = "not-updatable";
+        if (!why && s->updates >= BROKER_SESSION_UPDATES)
+                why = "quota";
+        if (!why && !(v = secret_new_from(req->value, req->value_len)))
+                why = "broker-error";
+        if (!why && store_put(d->store, req->name, v, &err) < 0)
+                why = "broker-error";
+        secret_free(v);
+        if (why) {
+                deny(d, s, conn, why, about, p);
+                return;
+        }
+        s->updates++;
+        remember_update(d, cap->session, req->name);
+        capability_id_hex(cap->id, id);
+        event(d, AUDIT_CREDENTIAL_UPDATED, cap->session,
+              json_pack("{s:s, s:s, s:s, s:I}", "stub", cap->stub, "cap_id", id, "secret",
+                        req->name, "uid", (json_int_t) p->uid));
+        reply(conn, json_pack("{s:b}", "ok", 1), NULL, 0);
+}
+
 static void handle_session(struct daemon *d, struct session_sock *s, int conn)
 {
         struct broker_request req;
@@ -1046,14 +1162,18 @@ static void handle_session(struct daemon *d, struct session_sock *s, int conn)
                 reply_error(conn, "denied", NULL);
                 return;
         }
-        if (broker_request_parse(buf, (size_t) n, &req, &err) < 0 || req.op != BROKER_OP_REDEEM) {
+        if (broker_request_parse(buf, (size_t) n, &req, &err) < 0 ||
+            (req.op != BROKER_OP_REDEEM && req.op != BROKER_OP_UPDATE)) {
                 if (n >= 0 && req.json)
                         broker_request_clear(&req);
                 deny(d, s, conn, "bad-request", NULL, &p);
                 (void) close(p.pidfd);
                 return;
         }
-        op_redeem(d, s, conn, &req, &p);
+        if (req.op == BROKER_OP_UPDATE)
+                op_update(d, s, conn, &req, &p);
+        else
+                op_redeem(d, s, conn, &req, &p);
         broker_request_clear(&req);
         (void) close(p.pidfd);
 }

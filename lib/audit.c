@@ -54,6 +54,9 @@ static const char *const type_names[AUDIT_TYPE_MAX] = {
         [AUDIT_WORKSPACE_CONFIG_REFUSED] = "workspace-config-refused",
         [AUDIT_WORKSPACE_GIT_CHANGED] = "workspace-git-changed",
         [AUDIT_PROXY_LOG_MALFORMED] = "proxy-log-malformed",
+        [AUDIT_CREDENTIAL_UPDATED] = "credential-updated",
+        [AUDIT_CREDENTIAL_REFRESH] = "credential-refresh",
+        [AUDIT_MODEL_USAGE] = "model-usage",
 };
 
 static const char genesis[DIGEST_SHA256_HEX_LEN + 1] =

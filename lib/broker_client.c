@@ -226,3 +226,28 @@ fail:
                 (void) close(fds[i]);
         return r;
 }
+
+int broker_update(const char *socket_path, const char *cap_text, const uint8_t key[CAP_KEY_LEN],
+                  const char *name, const struct ca_secret *value, struct ca_error *err)
+{
+        struct capability cap;
+        uint8_t nonce[BROKER_NONCE_LEN];
+        uint8_t proof[CAP_MAC_LEN];
+        char nonce_hex[2 * BROKER_NONCE_LEN + 1];
+        char proof_hex[2 * CAP_MAC_LEN + 1];
+        _cleanup_json_ json_t *req = NULL;
+        _cleanup_json_ json_t *reply = NULL;
+
+        if (capability_parse(cap_text, &cap) != CAP_OK)
+                return ca_error_input(err, "not a valid capability");
+        randombytes_buf(nonce, sizeof(nonce));
+        broker_proof(key, "update", nonce, cap.id, proof);
+        sodium_bin2hex(nonce_hex, sizeof(nonce_hex), nonce, sizeof(nonce));
+        sodium_bin2hex(proof_hex, sizeof(proof_hex), proof, sizeof(proof));
+        req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s%}", "op", "update", "capability", cap_text,
+                        "nonce", nonce_hex, "proof", proof_hex, "name", name, "value",
+                        (const char *) value->buf, value->len);
+        if (!req)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        return broker_call(socket_path, req, NULL, 0, &reply, NULL, 0, NULL, err);
+}

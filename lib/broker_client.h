@@ -59,3 +59,12 @@ int broker_redeem(const char *socket_path, const char *cap_text, const uint8_t k
 
 /* Frees what broker_redeem returned. */
 void broker_redeemed_clear(struct broker_redeemed *r, size_t n);
+
+/*
+ * Writes `value` back as the new content of the secret `name`, which the capability grants
+ * (only the model helper's capability may: a refreshed login). The broker keeps it for the
+ * rest of the session's redemptions and for the host's `export` at the session's end.
+ */
+int broker_update(const char *socket_path, const char *cap_text, const uint8_t key[CAP_KEY_LEN],
+                  const char *name, const struct ca_secret *value,
+                  struct ca_error *err) CA_MUST_CHECK;

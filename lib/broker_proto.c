@@ -26,7 +26,8 @@ static const char *const op_names[] = {
         [BROKER_OP_LIST] = "list",     [BROKER_OP_RM] = "rm",
         [BROKER_OP_ROTATE] = "rotate-master", [BROKER_OP_ISSUE] = "issue",
         [BROKER_OP_REVOKE] = "revoke", [BROKER_OP_DUMP] = "dump",
-        [BROKER_OP_REDEEM] = "redeem",
+        [BROKER_OP_REDEEM] = "redeem", [BROKER_OP_UPDATE] = "update",
+        [BROKER_OP_EXPORT] = "export",
 };
 
 
@@ -62,6 +63,7 @@ enum {
         F_CAPABILITY = 1 << 10,
         F_NONCE = 1 << 11,
         F_PROOF = 1 << 12,
+        F_VALUE = 1 << 13,
 };
 
 static const struct {
@@ -72,7 +74,7 @@ static const struct {
         {"secrets", F_SECRETS}, {"uid", F_UID},           {"cgroup", F_CGROUP},
         {"binary_sha256", F_BINARY}, {"ttl", F_TTL},      {"max_uses", F_MAX_USES},
         {"cap", F_CAP},         {"capability", F_CAPABILITY}, {"nonce", F_NONCE},
-        {"proof", F_PROOF},
+        {"proof", F_PROOF},     {"value", F_VALUE},
 };
 
 static const unsigned allowed[] = {
@@ -86,6 +88,8 @@ static const unsigned allowed[] = {
         [BROKER_OP_REVOKE] = F_CAP | F_SESSION,
         [BROKER_OP_DUMP] = F_SESSION,
         [BROKER_OP_REDEEM] = F_CAPABILITY | F_NONCE | F_PROOF,
+        [BROKER_OP_UPDATE] = F_CAPABILITY | F_NONCE | F_PROOF | F_NAME | F_VALUE,
+        [BROKER_OP_EXPORT] = F_SESSION | F_NAME,
 };
 
 static const unsigned required[] = {
@@ -98,6 +102,8 @@ static const unsigned required[] = {
         [BROKER_OP_REVOKE] = 0,
         [BROKER_OP_DUMP] = F_SESSION,
         [BROKER_OP_REDEEM] = F_CAPABILITY | F_NONCE | F_PROOF,
+        [BROKER_OP_UPDATE] = F_CAPABILITY | F_NONCE | F_PROOF | F_NAME | F_VALUE,
+        [BROKER_OP_EXPORT] = F_SESSION | F_NAME,
 };
 
 static bool valid_cgroup(const char *s)
@@ -216,6 +222,14 @@ static int parse_field(struct broker_request *req, unsigned flag, json_t *v, str
         case F_PROOF:
                 if (!parse_hex(s, req->proof, CAP_MAC_LEN))
                         return ca_error_input(err, "bad proof");
+                return 0;
+        case F_VALUE:
+                if (!s || json_string_length(v) == 0 || json_string_length(v) > SECRET_MAX_LEN ||
+                    strlen(s) != json_string_length(v))
+                        return ca_error_input(err, "bad value (1 to %zu bytes, no NUL)",
+                                              SECRET_MAX_LEN);
+                req->value = s;
+                req->value_len = json_string_length(v);
                 return 0;
         default:
                 return ca_error_input(err, "unexpected field");

@@ -45,6 +45,8 @@ enum broker_op {
         BROKER_OP_REVOKE,
         BROKER_OP_DUMP,
         BROKER_OP_REDEEM,
+        BROKER_OP_UPDATE, /* session socket: the model helper writes back a refreshed login */
+        BROKER_OP_EXPORT, /* admin: a login a session's helper updated, once */
 };
 
 struct broker_request {
@@ -62,7 +64,9 @@ struct broker_request {
         uint16_t max_uses;
         bool has_cap_id;
         uint8_t cap_id[CAP_ID_LEN]; /* revoke */
-        const char *capability;     /* redeem */
+        const char *capability;     /* redeem, update */
+        const char *value;          /* update: the new content of `name` */
+        size_t value_len;
         uint8_t nonce[BROKER_NONCE_LEN];
         uint8_t proof[CAP_MAC_LEN];
         json_t *json; /* owns the strings above */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* CLOCK_MONOTONIC in milliseconds (and microseconds): deadlines and durations, never wall time. */
+/* CLOCK_MONOTONIC in milliseconds (and microseconds): deadlines and durations, never wall time;
+ * and wall time in milliseconds, for what vendors stamp with it (token expiries). */
 #pragma once
 
 #include <stdint.h>
@@ -20,4 +21,13 @@ static inline int64_t clock_monotonic_us(void)
 
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* CLOCK_REALTIME in milliseconds since the epoch: only to compare with expiries others set. */
+static inline int64_t clock_realtime_ms(void)
+{
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

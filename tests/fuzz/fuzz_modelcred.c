@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target for the vendor logins (lib/modelcred): the first byte picks the secret kind,
+ * the rest is its content, then a token endpoint's answer after a NUL. What parses gives an
+ * auth header, a placeholder that holds none of its tokens, and survives a refresh answer.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "error.h"
+#include "json.h"
+#include "modelcred.h"
+#include "secret.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const kinds[] = {"AGENT_CLAUDE_CREDENTIALS", "AGENT_CODEX_AUTH",
+                                    "AGENT_CLAUDE_API_KEY", "AGENT_COPILOT_TOKEN"};
+
+static void no_token_in(const json_t *doc, const struct ca_secret *s)
+{
+        char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+        if (text && s && s->len >= 8 && memmem(text, strlen(text), s->buf, s->len))
+                __builtin_trap();
+        free(text);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        struct modelcred c = MODELCRED_INIT;
+        struct ca_error err = {0};
+        struct ca_secret *hdr = NULL, *doc = NULL;
+        const uint8_t *nul;
+        size_t len;
+        json_t *ph = NULL;
+
+        if (size < 1 || sodium_init() < 0)
+                return 0;
+        nul = memchr(data + 1, 0, size - 1);
+        len = nul ? (size_t) (nul - data - 1) : size - 1;
+        if (modelcred_parse(kinds[data[0] % 4], data + 1, len, &c, &err) < 0) {
+                if (!err.msg[0])
+                        __builtin_trap();
+                return 0;
+        }
+        if (modelcred_auth_header(&c, &hdr, &err) < 0 || !c.access)
+                __builtin_trap();
+        if (modelcred_placeholder(&c, 0, &ph, &err) < 0)
+                __builtin_trap();
+        no_token_in(ph, c.access);
+        no_token_in(ph, c.refresh);
+        if (ph && modelcred_placeholder_fill(ph, c.vendor, "tok", &err) < 0)
+                __builtin_trap();
+        if (nul && c.oauth) {
+                size_t rest = size - (size_t) (nul - data) - 1;
+
+                if (modelcred_refresh_apply(&c, (const char *) nul + 1, rest, 1000, &err) == 0 &&
+                    c.doc && modelcred_document(&c, &doc, &err) < 0)
+                        __builtin_trap();
+        }
+        json_decref(ph);
+        secret_free(hdr);
+        secret_free(doc);
+        modelcred_clear(&c);
+        return 0;
+}
