@@ -55,6 +55,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manifest.h"
+#include "modelcred.h"
 #include "parse.h"
 #include "privdrop.h"
 #include "scrub.h"
@@ -220,6 +221,41 @@ static void drop_sys_admin(void)
                 die("cannot drop CAP_SYS_ADMIN from the bounding set: %s", strerror(errno));
 }
 
+/* A new file `name` in the agent's configuration directory, 0600 agentcli: 0, or -1 (errno). */
+static int install_cli_file(const char *agent_dir, const char *name, const void *data,
+                            size_t len)
+{
+        _cleanup_close_ int dfd = open(agent_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = -1;
+
+        if (dfd >= 0)
+                fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 || fileio_write_all(fd, data, len) < 0 ||
+            fchown(fd, AGENTCLI_UID, AGENTCLI_UID) < 0)
+                return -1;
+        return 0;
+}
+
+/* install_cli_file() as agentcli, once its directory is its own (this process no longer has
+ * CAP_DAC_OVERRIDE to enter it). */
+static int install_cli_file_as_cli(const char *agent_dir, const char *name, const void *data,
+                                   size_t len)
+{
+        const char *step;
+        int status;
+        pid_t pid = fork();
+
+        if (pid < 0)
+                return -1;
+        if (pid == 0)
+                _exit(privdrop_become(AGENTCLI_UID, &step) < 0 ||
+                      install_cli_file(agent_dir, name, data, len) < 0); /* forked child */
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -1;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 /*
  * Redeems the agent CLI credential (IMAGE_CREDENTIAL, bind-mounted by the host) at the
  * session's broker socket, as root in this process: the broker attests UID 0, the session's
@@ -252,14 +288,8 @@ static void redeem_credential(const char *agent, const char *agent_dir, char **e
                 die("the broker returned an unexpected secret for %s", agent);
         }
         if (c->file) {
-                _cleanup_close_ int dfd = open(agent_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                _cleanup_close_ int fd = -1;
-
-                if (dfd >= 0)
-                        fd = openat(dfd, c->file,
-                                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-                if (fd < 0 || fileio_write_all(fd, got[0].value->buf, got[0].value->len) < 0 ||
-                    fchown(fd, AGENTCLI_UID, AGENTCLI_UID) < 0) {
+                if (install_cli_file(agent_dir, c->file, got[0].value->buf, got[0].value->len) <
+                    0) {
                         broker_redeemed_clear(got, 1);
                         die("cannot install the %s credential: %s", agent, strerror(errno));
                 }
@@ -530,6 +560,7 @@ struct init_run {
         char agent_dir[320];
         char *credential_env;
         char proxy_env[4][300];
+        char model_env[2][160];
         struct manifest manifest;
         int sfd;
         pid_t child;
@@ -678,6 +709,57 @@ static void lay_out(struct init_run *run)
         own_home(run->user_home, AGENTUSER_UID);
 }
 
+/*
+ * The model helper (a "model-api" server in the manifest): the CLI is pointed at it and holds
+ * only the helper's local token -- in its placeholder login file (Claude Code's OAuth login,
+ * Codex's auth.json; Codex's provider is in its rendered config.toml) or its environment
+ * (an Anthropic API key, Copilot's GitHub token).
+ */
+static void point_cli_at_model(struct init_run *run)
+{
+        const struct manifest_server *m = manifest_find(&run->manifest, MANIFEST_MODEL_NAME);
+        const char *token = init_helpers_token(helpers, MANIFEST_MODEL_NAME);
+        struct child_opts *co = &run->co;
+        struct ca_error err = {0};
+        int vendor;
+
+        if (!m || !m->model_vendor)
+                return;
+        vendor = modelcred_vendor_from_name(m->model_vendor);
+        if (!token || vendor < 0 || !run->agent)
+                die("the model helper has no token or vendor");
+        if (m->model_placeholder) {
+                _cleanup_json_ json_t *doc = json_deep_copy(m->model_placeholder);
+                _cleanup_free_ char *text = NULL;
+                const char *file = vendor == MODELCRED_ANTHROPIC ? ".credentials.json" : "auth.json";
+
+                if (!doc || modelcred_placeholder_fill(doc, (enum modelcred_vendor) vendor, token,
+                                                       &err) < 0 ||
+                    !(text = json_dumps(doc, JSON_COMPACT)))
+                        die("cannot make the %s placeholder login: %s", run->agent, err.msg);
+                if (install_cli_file_as_cli(run->agent_dir, file, text, strlen(text)) < 0)
+                        die("cannot install the %s placeholder login", run->agent);
+                sodium_memzero(text, strlen(text));
+        }
+        if (vendor == MODELCRED_ANTHROPIC) {
+                (void) snprintf(run->model_env[0], sizeof(run->model_env[0]),
+                                "ANTHROPIC_BASE_URL=http://%s", m->listen);
+                if (!m->model_placeholder)
+                        (void) snprintf(run->model_env[1], sizeof(run->model_env[1]),
+                                        "ANTHROPIC_API_KEY=%s", token);
+        } else if (vendor == MODELCRED_COPILOT) {
+                (void) snprintf(run->model_env[0], sizeof(run->model_env[0]),
+                                "COPILOT_API_URL=http://%s", m->listen);
+                (void) snprintf(run->model_env[1], sizeof(run->model_env[1]),
+                                "COPILOT_GITHUB_TOKEN=%s", token);
+        }
+        for (size_t i = 0; i < CA_ELEMENTSOF(run->model_env); i++)
+                if (run->model_env[i][0] && co->nextra < CA_ELEMENTSOF(co->extra))
+                        co->extra[co->nextra++] = run->model_env[i];
+        say("%s talks to the model helper (%s) with a placeholder login", run->agent,
+            m->model_vendor);
+}
+
 /* Step 3 and the servers: the stub launcher (which keeps CAP_SYS_ADMIN), then this process
  * drops it; the remote servers' helpers, healthy before the agent starts, their local tokens
  * (and the proxy, in proxy mode) in the agent's environment only. */
@@ -704,6 +786,7 @@ static void start_servers(struct init_run *run)
                 co->extra[co->nextra++] = "NO_PROXY=127.0.0.1,localhost,::1";
                 co->extra[co->nextra++] = "no_proxy=127.0.0.1,localhost,::1";
         }
+        point_cli_at_model(run);
 }
 
 /* Step 4: the command, as its UID; the credential's copy here is gone once it runs. */

@@ -122,6 +122,10 @@ static int post_grant(const struct model_state *m, const struct model_upstream *
         if (up->curl_pins && up->curl_pins[0])
                 (void) curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, up->curl_pins);
         (void) curl_easy_setopt(e, CURLOPT_PROXY, up->proxy ? up->proxy : "");
+        if (up->proxy && up->proxy_login) {
+                (void) curl_easy_setopt(e, CURLOPT_PROXYAUTH, (long) CURLAUTH_BASIC);
+                (void) curl_easy_setopt(e, CURLOPT_PROXYUSERPWD, up->proxy_login);
+        }
         (void) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 15L);
         (void) curl_easy_setopt(e, CURLOPT_TIMEOUT, 60L);
         (void) curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);

@@ -26,6 +26,7 @@ struct model_upstream {
         const char *proxy;     /* http://HOST:PORT or NULL */
         const char *ca_file;   /* NULL: the system store */
         const char *curl_pins; /* "sha256//...;..." or "" */
+        const char *proxy_login; /* "helper:<password>" for the proxy, or NULL */
 };
 
 struct model_state {

@@ -59,8 +59,8 @@ struct helper {
         size_t line_len;
         unsigned restarts;
         int64_t restart_at; /* ms, 0: none due */
-        char env[96];       /* CODING_AGENTS_TOKEN_<port>=<64 hex> */
-        char token[65];
+        char env[112];      /* CODING_AGENTS_TOKEN_<port>=<token> */
+        char token[72];     /* 64 hex ("gho_" first for Copilot's model helper) */
 };
 
 struct init_helpers {
@@ -77,9 +77,10 @@ struct init_helpers {
 
 static void helper_line(struct init_helpers *hs, struct helper *h, const char *line)
 {
-        static const enum audit_type allowed[] = {AUDIT_HELPER_START,  AUDIT_HELPER_STOP,
-                                                  AUDIT_HELPER_HEALTH, AUDIT_HELPER_LIMIT,
-                                                  AUDIT_HELPER_DENIED, AUDIT_PIN_MISMATCH};
+        static const enum audit_type allowed[] = {
+                AUDIT_HELPER_START,  AUDIT_HELPER_STOP,  AUDIT_HELPER_HEALTH,
+                AUDIT_HELPER_LIMIT,  AUDIT_HELPER_DENIED, AUDIT_PIN_MISMATCH,
+                AUDIT_CREDENTIAL_REFRESH, AUDIT_MODEL_USAGE};
         _cleanup_json_ json_t *ev = json_loads(line, 0, NULL);
         const char *type = json_string_value(json_object_get(ev, "type"));
         json_t *fields = json_object_get(ev, "fields");
@@ -171,6 +172,17 @@ static void fill_dir(const struct helper *h, bool *has_bundle)
         r = write_file(h->dir, "token", h->token, strlen(h->token), h->uid);
         if (r < 0)
                 init_die("helper %s: cannot fill %s: %s", h->name, h->dir, strerror(-r));
+        /* The helpers' login to the sidecar's squid (the model helper's vendor is theirs). */
+        (void) snprintf(src, sizeof(src), "%s/proxy-auth", IMAGE_HELPER_CREDENTIALS);
+        if (access(src, F_OK) == 0) {
+                buf_reset(&text);
+                if (fileio_read_path(src, 4096, &text, &err) < 0)
+                        init_die("helper %s: %s", h->name, err.msg);
+                r = write_file(h->dir, "proxy-auth", text.data, text.len, h->uid);
+                sodium_memzero(text.data, text.cap);
+                if (r < 0)
+                        init_die("helper %s: cannot fill %s: %s", h->name, h->dir, strerror(-r));
+        }
         (void) snprintf(src, sizeof(src), "%s/%s.pem", IMAGE_HELPER_CREDENTIALS, h->name);
         *has_bundle = access(src, F_OK) == 0;
         if (*has_bundle) {
@@ -206,13 +218,14 @@ CA_NORETURN static void exec_helper(const struct init_helpers *hs, const struct 
 {
         const char *argv[96];
         size_t n = 0;
-        char cred[400], token[400], ca[400], fdarg[16];
+        char cred[400], token[400], ca[400], proxy_auth[400], fdarg[16];
         char *env[] = {(char *) "PATH=/usr/bin:/bin", (char *) "LANG=C.UTF-8", NULL};
         const char *step;
 
         (void) snprintf(cred, sizeof(cred), "%s/credential.json", h->dir);
         (void) snprintf(token, sizeof(token), "%s/token", h->dir);
         (void) snprintf(ca, sizeof(ca), "%s/ca.pem", h->dir);
+        (void) snprintf(proxy_auth, sizeof(proxy_auth), "%s/proxy-auth", h->dir);
         (void) snprintf(fdarg, sizeof(fdarg), "%d", HELPER_EVENTS_FD);
         add_arg(argv, &n, 96, IMAGE_BIN_DIR "/mcp-helper");
         add_arg(argv, &n, 96, "--name");
@@ -245,6 +258,21 @@ CA_NORETURN static void exec_helper(const struct init_helpers *hs, const struct 
         if (has_bundle) {
                 add_arg(argv, &n, 96, "--ca-file");
                 add_arg(argv, &n, 96, ca);
+        }
+        if (hs->proxy && access(proxy_auth, F_OK) == 0) {
+                add_arg(argv, &n, 96, "--proxy-auth-file");
+                add_arg(argv, &n, 96, proxy_auth);
+        }
+        if (h->srv->model_vendor) {
+                /* The model helper: the vendor's API at "/", the login refreshed here. */
+                add_arg(argv, &n, 96, "--model");
+                add_arg(argv, &n, 96, h->srv->model_vendor);
+                add_arg(argv, &n, 96, "--base-path");
+                add_arg(argv, &n, 96, "/");
+                if (h->srv->model_token_url) {
+                        add_arg(argv, &n, 96, "--token-url");
+                        add_arg(argv, &n, 96, h->srv->model_token_url);
+                }
         }
         add_args(argv, &n, 96, "--pin", &h->srv->pins);
         add_args(argv, &n, 96, "--allow-method", &h->srv->allow_methods);
@@ -406,7 +434,9 @@ void init_helpers_start(const struct manifest *m, const char *session, const cha
                 const struct manifest_server *srv = &m->servers[i];
                 struct helper *h;
                 uint8_t raw[32];
-                char tok[65];
+                char tok[72];
+                /* Copilot takes only a GitHub-shaped token (gho_...) as its login. */
+                size_t off = srv->model_vendor && strcmp(srv->model_vendor, "copilot") == 0 ? 4 : 0;
 
                 if (srv->transport == MANIFEST_STDIO)
                         continue;
@@ -423,7 +453,8 @@ void init_helpers_start(const struct manifest *m, const char *session, const cha
                     chown(h->dir, 0, h->uid) < 0 || chmod(h->dir, 0770) < 0)
                         init_die("cannot create %s: %s", h->dir, strerror(errno));
                 randombytes_buf(raw, sizeof(raw));
-                (void) sodium_bin2hex(tok, sizeof(tok), raw, sizeof(raw));
+                memcpy(tok, "gho_", off);
+                (void) sodium_bin2hex(tok + off, sizeof(tok) - off, raw, sizeof(raw));
                 sodium_memzero(raw, sizeof(raw));
                 memcpy(h->token, tok, sizeof(tok));
                 (void) snprintf(h->env, sizeof(h->env), "CODING_AGENTS_TOKEN_%u=%s", h->port,
@@ -565,4 +596,12 @@ bool init_helpers_owns(const struct init_helpers *hs, pid_t pid)
                 if (hs->h[i].pid == pid && pid > 0)
                         return true;
         return false;
+}
+
+const char *init_helpers_token(const struct init_helpers *hs, const char *name)
+{
+        for (size_t i = 0; hs && i < hs->n; i++)
+                if (strcmp(hs->h[i].name, name) == 0)
+                        return hs->h[i].token;
+        return NULL;
 }

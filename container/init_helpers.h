@@ -34,6 +34,9 @@ void init_helpers_start(const struct manifest *m, const char *session, const cha
 /* "CODING_AGENTS_TOKEN_<port>=<token>" for each helper, for the agent's environment. */
 size_t init_helpers_env(const struct init_helpers *h, const char **env, size_t max);
 
+/* The local token of the helper `name` (for the model helper's placeholder login), or NULL. */
+const char *init_helpers_token(const struct init_helpers *h, const char *name);
+
 /* Descriptors to poll (the event pipes and the restart timer); returns how many were set. */
 size_t init_helpers_pollfds(const struct init_helpers *h, struct pollfd *pfd, size_t max);
 

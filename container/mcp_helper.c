@@ -88,6 +88,7 @@ static const char usage[] =
         "                  [--peer-uid UID] [--max-connections N] [--max-connections-per-uid N]\n"
         "                  [--connection-timeout SECONDS]\n"
         "                  [--model anthropic|openai|chatgpt|copilot [--token-url URL]]\n"
+        "                  [--proxy-auth-file FILE]\n"
         "\n"
         "A localhost proxy for one remote MCP server (Streamable HTTP and legacy SSE). The\n"
         "credential file is a broker credential (capability, key, socket): the upstream token\n"
@@ -110,7 +111,9 @@ static const char usage[] =
         "server: the credential redeems the CLI's login, the local token is accepted as Bearer\n"
         "or x-api-key, the login goes upstream in its place, an OAuth login is refreshed here\n"
         "(through --token-url, default the vendor's) and written back to the broker, and a\n"
-        "model-usage event counts what passed.\n";
+        "model-usage event counts what passed.\n"
+        "--proxy-auth-file FILE: the password the helpers log in to the proxy with (as\n"
+        "'helper'); the session's model vendor is reachable only that way.\n";
 
 struct helper {
         const char *name;
@@ -140,6 +143,7 @@ struct helper {
         const char *token_url;
         /* secrets */
         struct ca_secret *auth_header; /* "Authorization: Bearer <credential>" */
+        struct ca_secret *proxy_login; /* "helper:<password>" for the sidecar, or NULL */
         struct ca_secret *token;
         /* shared state */
         CURLSH *share;
@@ -751,7 +755,8 @@ static bool allowed_by_lists(const struct helper *h, const char *method, const c
  * event. */
 static void refresh_login(struct helper *h, uint64_t generation, const char *why)
 {
-        struct model_upstream up = {h->proxy, h->ca_file, h->curl_pins};
+        struct model_upstream up = {h->proxy, h->ca_file, h->curl_pins,
+                                    h->proxy_login ? (const char *) h->proxy_login->buf : NULL};
         struct ca_error err = {0};
         json_t *fields = json_pack("{s:s}", "trigger", why);
         int r = model_refresh(h->model, &up, generation, fields, &err);
@@ -820,6 +825,10 @@ static int begin_transfer(struct MHD_Connection *c, struct req *r, const char *m
         (void) curl_easy_setopt(e, CURLOPT_PROXY, h->proxy ? h->proxy : "");
         if (h->proxy)
                 (void) curl_easy_setopt(e, CURLOPT_PROXYTYPE, (long) CURLPROXY_HTTP);
+        if (h->proxy && h->proxy_login) {
+                (void) curl_easy_setopt(e, CURLOPT_PROXYAUTH, (long) CURLAUTH_BASIC);
+                (void) curl_easy_setopt(e, CURLOPT_PROXYUSERPWD, (const char *) h->proxy_login->buf);
+        }
         (void) curl_easy_setopt(e, CURLOPT_SHARE, h->share);
         (void) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 15L);
         (void) curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -1112,6 +1121,26 @@ static void share_unlock(CURL *e, curl_lock_data data, void *u)
 
 /* ---- start-up ---- */
 
+/* The helpers' login to the sidecar's squid: "helper:" and the file's password. */
+static int read_proxy_login(struct helper *h, const char *file, struct ca_error *err)
+{
+        _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_secret_ struct ca_secret *pw = NULL;
+
+        if (fd < 0)
+                return ca_error_set(err, errno, "cannot open the proxy login '%s'", file);
+        if (secret_read_fd(fd, true, &pw, err) < 0)
+                return -EINVAL;
+        if (pw->len < 16 || memchr(pw->buf, ':', pw->len) || memchr(pw->buf, '\n', pw->len))
+                return ca_error_input(err, "the proxy login in '%s' is not a password", file);
+        h->proxy_login = secret_new(7 + pw->len);
+        if (!h->proxy_login)
+                return ca_error_setx(err, ENOMEM, "cannot allocate secure memory");
+        memcpy(h->proxy_login->buf, "helper:", 7);
+        memcpy(h->proxy_login->buf + 7, pw->buf, pw->len);
+        return 0;
+}
+
 /* The local token the agent must present. */
 static int read_token(struct helper *h, const char *token_file, struct ca_error *err)
 {
@@ -1379,7 +1408,7 @@ static int fail_usage(const char *msg, const char *arg)
 
 /* What the command line names that is not the helper's state. */
 struct helper_opts {
-        const char *upstream, *listen, *credential, *token_file, *base;
+        const char *upstream, *listen, *credential, *token_file, *base, *proxy_auth_file;
 };
 
 static const struct option options[] = {
@@ -1409,6 +1438,7 @@ static const struct option options[] = {
         {"connection-timeout", required_argument, NULL, 'T'},
         {"model", required_argument, NULL, 'm'},
         {"token-url", required_argument, NULL, 'o'},
+        {"proxy-auth-file", required_argument, NULL, 'X'},
         {0},
 };
 
@@ -1550,6 +1580,9 @@ static int parse_option(struct helper *h, struct helper_opts *o, int c, const ch
                 return h->model_vendor < 0 ? fail_usage("--model takes anthropic, openai, chatgpt "
                                                         "or copilot", arg)
                                            : 0;
+        case 'X':
+                o->proxy_auth_file = arg;
+                return 0;
         case 'o':
                 if (url_parse(arg, &pu, NULL) < 0 || !pu.https)
                         return fail_usage("--token-url must be an https URL", arg);
@@ -1637,7 +1670,8 @@ static int start(struct helper *h, const struct helper_opts *o, struct MHD_Daemo
                 return 1;
         }
         ssl_req_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-        if (load_secrets(h, o->credential, o->token_file, &err) < 0) {
+        if ((o->proxy_auth_file && read_proxy_login(h, o->proxy_auth_file, &err) < 0) ||
+            load_secrets(h, o->credential, o->token_file, &err) < 0) {
                 log_error("%s", err.msg);
                 return err.bad_input ? 2 : 1;
         }
@@ -1724,6 +1758,7 @@ static void stop(struct helper *h, struct MHD_Daemon *d)
         event(h, AUDIT_HELPER_STOP, json_pack("{s:s, s:I}", "reason", "signal", "served",
                                               (json_int_t) atomic_load(&h->served)));
         secret_free(h->auth_header);
+        secret_free(h->proxy_login);
         secret_free(h->token);
         curl_global_cleanup();
         (void) close(h->done_fd);

@@ -88,7 +88,7 @@ int broker_admin_revoke_cap(const struct cli_ctx *ctx, const char *id,
  * The content of secret `name` if a helper of `session` wrote it back (a refreshed login), in
  * *ret; *ret stays NULL when it did not. Once: the broker forgets the record.
  */
-int broker_admin_export(const struct cli_ctx *ctx, const char *session, const char *name,
+int broker_admin_export(const char *config_root, const char *session, const char *name,
                         struct ca_secret **ret, struct ca_error *err) CA_MUST_CHECK;
 /* "health", "list", "rm" (with `name`), "rotate-master", "dump" (with `name` = the session):
  * the daemon's answer in *ret. */

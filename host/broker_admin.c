@@ -151,10 +151,10 @@ int broker_admin_query(const struct cli_ctx *ctx, const char *op, const char *na
         return broker_admin_call(ctx, msg, NULL, 0, ret, err);
 }
 
-int broker_admin_export(const struct cli_ctx *ctx, const char *session, const char *name,
+int broker_admin_export(const char *config_root, const char *session, const char *name,
                         struct ca_secret **ret, struct ca_error *err)
 {
-        _cleanup_free_ char *sock = broker_admin_socket(ctx->config_root);
+        _cleanup_free_ char *sock = broker_admin_socket(config_root);
         _cleanup_json_ json_t *req = json_pack("{s:s, s:s, s:s}", "op", "export", "session",
                                                session, "name", name);
         _cleanup_json_ json_t *reply = NULL;

@@ -87,6 +87,15 @@ int credential_load(const char *agent, const struct image_credential **which,
                              agent, agent, used ? tried : "its credential file");
 }
 
+int credential_store(const struct cli_ctx *ctx, const struct image_credential *which,
+                     const struct ca_secret *value, struct ca_error *err)
+{
+        if (broker_admin_store(ctx, which->secret, value, NULL, err) < 0)
+                return ca_error_prefix(err, "storing the %s credential in the broker",
+                                       which->agent);
+        return 0;
+}
+
 int credential_issue(const struct cli_ctx *ctx, const char *session,
                      const struct image_credential *which, const struct ca_secret *value,
                      const char *cgroup, const char *agent_init_sha256, const char *out_file,
@@ -107,10 +116,9 @@ int credential_issue(const struct cli_ctx *ctx, const char *session,
         struct broker_issued issued;
         int r;
 
-        r = broker_admin_store(ctx, which->secret, value, NULL, err);
+        r = credential_store(ctx, which, value, err);
         if (r < 0)
-                return ca_error_prefix(err, "storing the %s credential in the broker",
-                                       which->agent);
+                return r;
         r = broker_admin_issue(ctx, &req, &issued, err);
         if (r < 0)
                 return ca_error_prefix(err, "issuing the %s credential's capability",

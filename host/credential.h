@@ -23,6 +23,11 @@ struct cli_ctx;
 int credential_load(const char *agent, const struct image_credential **which,
                     struct ca_secret **value, struct ca_error *err) CA_MUST_CHECK;
 
+/* Stores `value` in the broker as which->secret (for the model helper: no capability for
+ * agent-init). */
+int credential_store(const struct cli_ctx *ctx, const struct image_credential *which,
+                     const struct ca_secret *value, struct ca_error *err) CA_MUST_CHECK;
+
 /*
  * Stores `value` in the broker as which->secret, issues the session's capability (uid 0,
  * `cgroup`, agent-init's SHA-256 in hex, single use, short expiry) and writes the credential

@@ -26,6 +26,7 @@
 #include "profile.h"
 #include "runtime/runtime.h"
 #include "session.h"
+#include "url.h"
 #include "spawn.h"
 #include "trust.h"
 #include "workspace.h"
@@ -289,6 +290,10 @@ static int render_proxy(const struct session_request *o, const struct config *co
         struct egress_result er = {0};
         const struct config *cfg = NULL;
         const char *const *agent = NULL;
+        const char *domains[16];
+        uint16_t ports[2];
+        struct url u[2];
+        size_t n = 0;
         _cleanup_free_ char *run = NULL;
         int r;
 
@@ -303,10 +308,28 @@ static int render_proxy(const struct session_request *o, const struct config *co
                 return ca_error_input(err, "no DNS server for the egress proxy (the host's "
                                            "/etc/resolv.conf names only loopback ones): give "
                                            "--proxy-resolver ADDRESS, or use --network none");
-        /* The agent CLI's own service (its API, its login's refresh). */
-        while (agent && agent[eo.nextra_domains])
-                eo.nextra_domains++;
-        eo.extra_domains = agent;
+        /* The agent CLI's own service (its API, its login's refresh), and where the model
+         * helper reaches it when configured elsewhere ([model.AGENT] url, token_url). With the
+         * model helper they are the helpers' alone: the agent cannot go there itself. */
+        while (agent && agent[n] && n < CA_ELEMENTSOF(domains) - 2)
+                domains[n] = agent[n], n++;
+        if (o->model && o->model->helper) {
+                const char *urls[2] = {o->model->origin, o->model->token_url};
+
+                for (size_t i = 0; i < 2; i++) {
+                        if (!urls[i][0] || url_parse(urls[i], &u[i], NULL) < 0)
+                                continue;
+                        domains[n++] = u[i].host;
+                        ports[eo.nextra_ports++] = u[i].port;
+                }
+                eo.helper_domains = domains;
+                eo.nhelper_domains = n;
+                eo.helper_passwd = o->model->proxy_passwd;
+        } else {
+                eo.extra_domains = domains;
+                eo.nextra_domains = n;
+        }
+        eo.extra_ports = ports;
         r = egress_render(cfg, &eo, &er, err);
         if (r == 0)
                 r = egress_write(&er, o->proxy_out, err);
@@ -408,6 +431,16 @@ int session_render(const struct cli_ctx *ctx, const struct session_request *o,
         ro.disable = o->disable;
         ro.ndisable = o->ndisable;
         ro.tree = tree;
+        if (o->model && o->login) {
+                enum render_agent a = (enum render_agent) __builtin_ctz(o->agents);
+
+                r = session_model_plan(a, &cfgs[a], o->login, o->login_value,
+                                       o->network_set && o->network == CONFIG_NETWORK_NONE,
+                                       o->model, err);
+                if (r < 0)
+                        goto out;
+                ro.model = o->model->helper ? &o->model->render : NULL;
+        }
         r = render_build(cfgp, &ro, res, err);
         if (r == 0)
                 r = render_write(res, o->out, sha, err);
@@ -609,6 +642,18 @@ static void remove_part(int r, const char *what, const struct ca_error *e, json_
         (void) json_array_append_new(left, json_string(what));
 }
 
+/* A login the model helper refreshed goes back to the host's file before the session's
+ * directory (and its record) goes; a failure is said, never fatal to the teardown. */
+static void write_back_login(const char *config_root, const char *name)
+{
+        _cleanup_free_ char *dir = session_dir(config_root, name);
+        _cleanup_free_ char *ctl = dir ? paths_join(dir, "control") : NULL;
+        struct ca_error err = {0};
+
+        if (ctl && session_model_write_back(config_root, name, ctl, &err) < 0)
+                (void) cli_error("the refreshed login was not written back: %s", err.msg);
+}
+
 int session_teardown(const char *config_root, struct runtime *rt, const char *name,
                      const struct session_parts *parts, struct ca_error *err)
 {
@@ -628,6 +673,7 @@ int session_teardown(const char *config_root, struct runtime *rt, const char *na
         if (rt && parts->network)
                 remove_part(remove_network(rt, name, &e), "network", &e, left);
         check_git(config_root, name);
+        write_back_login(config_root, name);
         session_remove_dir(config_root, name);
         /* Whatever happened above, the log says the session is gone, and what is left. */
         fields = json_pack("{s:b}", "container_existed", parts->container);

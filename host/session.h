@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include "session_model.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -37,6 +39,11 @@ struct session_request {
         const char *proxy_out;
         const char *const *resolvers;
         size_t nresolvers;
+        /* A session's launch: the CLI's login as the host read it, and where the decision on
+         * the model helper goes (session_model.h). NULL for `render`. */
+        const struct image_credential *login;
+        const struct ca_secret *login_value;
+        struct session_model *model;
 };
 
 /* The proxy mode's sidecar container: "<session>-proxy" (its network is "<session>"). */

@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "clock.h"
+#include "broker_client.h"
 #include "credential.h"
 #include "digest.h"
 #include "egress.h"
@@ -53,6 +54,7 @@ struct launch {
         const char *apparmor;
         struct ca_secret *secret;
         const struct image_credential *which;
+        struct session_model model;
         /* render */
         char *sdir, *cdir, *pdir;
         char *host_resolvers[LAUNCH_MAX_RESOLVERS];
@@ -253,6 +255,23 @@ static int render_proxy_request(struct launch *l)
         return LAUNCH_GO_ON;
 }
 
+/* Where the CLI's login goes, said once at the start (docs/security-model.md). */
+static void say_model(const struct launch *l)
+{
+        const struct session_model *m = &l->model;
+
+        if (m->helper)
+                (void) fprintf(stderr,
+                               "coding-agents: model: %s's login stays outside the agent's reach: "
+                               "the CLI talks to the session's model helper, which reaches %s\n",
+                               l->o->agent, m->origin);
+        else
+                (void) fprintf(stderr,
+                               "coding-agents: model: %s keeps its login inside the container "
+                               "(readable by what the CLI runs): %s\n",
+                               l->o->agent, m->why);
+}
+
 /* 4. render into <config root>/sessions/<name>/config, and the .git snapshot. */
 static int render(struct launch *l)
 {
@@ -269,6 +288,9 @@ static int render(struct launch *l)
                 return cli_fail(&err);
         l->dir_made = true;
         l->rq.out = l->cdir;
+        l->rq.login = l->which;
+        l->rq.login_value = l->secret;
+        l->rq.model = &l->model;
         if (l->proxy_mode && (r = render_proxy_request(l)) != LAUNCH_GO_ON)
                 return r;
         if (session_render(l->ctx, &l->rq, &l->res, l->sha, NULL, &err) < 0 ||
@@ -276,6 +298,7 @@ static int render(struct launch *l)
                 return cli_fail(&err);
         json_array_foreach(l->res.warnings, i, w)
                 (void) fprintf(stderr, "coding-agents: warning: %s\n", json_string_value(w));
+        say_model(l);
         return LAUNCH_GO_ON;
 }
 
@@ -317,8 +340,17 @@ static int issue(struct launch *l)
         if (fileio_mkdir_p(l->ctl, 0700, &err) < 0)
                 return cli_fail(&err);
         l->issued = true;
-        if (credential_issue(l->ctx, l->session, l->which, l->secret, l->cgroup_path,
-                             l->init_sha256, l->cred_file, &l->broker_sock, &err) < 0)
+        /* Through the model helper the login is its alone (issued with the servers below):
+         * agent-init gets no capability for it. */
+        if (l->model.helper ? credential_store(l->ctx, l->which, l->secret, &err) < 0 ||
+                                      session_model_record(&l->model, l->ctl, &err) < 0 ||
+                                      session_model_proxy_auth(&l->model, l->helpers_dir,
+                                                               &err) < 0 ||
+                                      !(l->broker_sock = broker_session_socket(
+                                                l->ctx->config_root, l->session))
+                            : credential_issue(l->ctx, l->session, l->which, l->secret,
+                                               l->cgroup_path, l->init_sha256, l->cred_file,
+                                               &l->broker_sock, &err) < 0)
                 return cli_fail(&err);
         l->secret = secret_free(l->secret);
         if (issue_servers(l, &err) < 0)
@@ -410,7 +442,8 @@ static int session_mounts(struct launch *l, struct runtime_mount *mounts, size_t
 
         mounts[(*n)++] = (struct runtime_mount){l->workspace, IMAGE_WORKSPACE, false};
         mounts[(*n)++] = (struct runtime_mount){l->cdir, IMAGE_CONFIG_DIR, true};
-        mounts[(*n)++] = (struct runtime_mount){l->cred_file, IMAGE_CREDENTIAL, true};
+        if (!l->model.helper)
+                mounts[(*n)++] = (struct runtime_mount){l->cred_file, IMAGE_CREDENTIAL, true};
         mounts[(*n)++] = (struct runtime_mount){l->broker_sock, IMAGE_BROKER_SOCKET, false};
         mounts[(*n)++] = (struct runtime_mount){l->stubs_dir, IMAGE_STUB_CREDENTIALS, true};
         mounts[(*n)++] = (struct runtime_mount){l->helpers_dir, IMAGE_HELPER_CREDENTIALS, true};
@@ -643,6 +676,7 @@ static void launch_clear(struct launch *l)
         for (size_t i = 0; i < l->nhost_resolvers; i++)
                 free(l->host_resolvers[i]);
         render_result_clear(&l->res);
+        session_model_clear(&l->model);
         buf_clear(&l->seccomp);
         l->secret = secret_free(l->secret);
         free(l->sdir);

@@ -18,6 +18,8 @@ const struct image_credential image_credentials[IMAGE_NCREDENTIALS] = {
          ".credentials.json", NULL},
         {"claude", "AGENT_CLAUDE_API_KEY", NULL, "ANTHROPIC_API_KEY", NULL, "ANTHROPIC_API_KEY"},
         {"codex", "AGENT_CODEX_AUTH", ".codex/auth.json", NULL, "auth.json", NULL},
+        {"copilot", "AGENT_COPILOT_TOKEN", NULL, "COPILOT_GITHUB_TOKEN", NULL,
+         "COPILOT_GITHUB_TOKEN"},
         {"copilot", "AGENT_COPILOT_CONFIG", ".copilot/config.json", NULL, "config.json", NULL},
 };
 

@@ -66,7 +66,7 @@ struct image_credential {
         const char *env;       /* inside: the CLI's environment variable, or NULL */
 };
 
-#define IMAGE_NCREDENTIALS 4
+#define IMAGE_NCREDENTIALS 5
 extern const struct image_credential image_credentials[IMAGE_NCREDENTIALS];
 
 /* The entry for (agent, secret), or NULL. */

@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fileio.h"
+#include "modelcred.h"
 #include "names.h"
 #include "parse.h"
 #include "url.h"
@@ -208,6 +209,32 @@ static int load_stdio(const struct ctx *c, const json_t *o, struct manifest_serv
         return 0;
 }
 
+/* The model helper's member: only on the "model-api" server, with its own UID and port. */
+static int load_model(const struct ctx *c, const json_t *m, struct manifest_server *s)
+{
+        const json_t *tu = json_object_get(m, "token_url");
+        const json_t *ph = json_object_get(m, "placeholder");
+        struct url u;
+
+        s->model_vendor = json_string_value(json_object_get(m, "vendor"));
+        if (!json_is_object(m) || !s->model_vendor ||
+            modelcred_vendor_from_name(s->model_vendor) < 0)
+                return bad(c, "manifest: %s: a model member without a known vendor", c->where);
+        if (strcmp(s->name, MANIFEST_MODEL_NAME) != 0 || s->uid != MANIFEST_MODEL_UID ||
+            s->port != MANIFEST_MODEL_PORT || s->secrets.len != 1)
+                return bad(c, "manifest: %s: only '%s' (uid %d, port %d) is the model helper",
+                           c->where, MANIFEST_MODEL_NAME, MANIFEST_MODEL_UID,
+                           MANIFEST_MODEL_PORT);
+        if (tu && !json_is_null(tu) &&
+            (!json_is_string(tu) || url_parse(json_string_value(tu), &u, NULL) < 0 || !u.https))
+                return bad(c, "manifest: %s: the model's token_url is not https", c->where);
+        if (ph && !json_is_null(ph) && !json_is_object(ph))
+                return bad(c, "manifest: %s: the model's placeholder is not an object", c->where);
+        s->model_token_url = json_is_string(tu) ? json_string_value(tu) : NULL;
+        s->model_placeholder = json_is_object(ph) ? ph : NULL;
+        return 0;
+}
+
 static int load_remote(const struct ctx *c, const json_t *o, struct manifest_server *s)
 {
         const json_t *helper = json_object_get(o, "helper");
@@ -253,6 +280,8 @@ static int load_remote(const struct ctx *c, const json_t *o, struct manifest_ser
                 return bad(c, "manifest: %s: trust '%s'", c->where, s->trust);
         if (!names_secret_ok(s->token_env, strlen(s->token_env)) || s->local_path[0] != '/')
                 return bad(c, "manifest: %s: the helper's token or path", c->where);
+        if (json_object_get(o, "model"))
+                return load_model(c, json_object_get(o, "model"), s);
         if (s->uid < MANIFEST_HELPER_UID_BASE ||
             s->uid >= MANIFEST_HELPER_UID_BASE + MANIFEST_UID_RANGE)
                 return bad(c, "manifest: %s: uid %u is outside the helpers' range", c->where,

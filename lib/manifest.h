@@ -14,7 +14,8 @@
  *                 remote: "url", "bearer_token_env_var" (or null), "headers": {...}, "pins",
  *                         "trust", "allow_methods"?, "allow_paths"?,
  *                         "helper": {"listen": "127.0.0.1:PORT", "port", "local_path",
- *                                    "origin", "local_token": {"env": NAME}}}, ...],
+ *                                    "origin", "local_token": {"env": NAME}},
+ *                         "model"?: {"vendor", "token_url", "placeholder"}}, ...],
  *    ...}  (other top-level members: tree, disabled, warnings; kept, not interpreted)
  */
 #pragma once
@@ -35,6 +36,11 @@ struct ca_error;
 #define MANIFEST_STUB_UID_BASE 61000
 #define MANIFEST_UID_RANGE 4000
 #define MANIFEST_PORT_BASE 52100
+/* The model helper (a remote server named "model-api" with a "model" member): its UID, below
+ * the helpers' range, and its port, below theirs. */
+#define MANIFEST_MODEL_NAME "model-api"
+#define MANIFEST_MODEL_UID 56999
+#define MANIFEST_MODEL_PORT 52099
 
 enum manifest_transport {
         MANIFEST_STDIO,
@@ -78,6 +84,10 @@ struct manifest_server {
         uint16_t port;
         const char *local_path;
         const char *token_env; /* the agent's variable holding the local token */
+        /* the model helper ("model": {"vendor", "token_url", "placeholder"}) */
+        const char *model_vendor;       /* NULL: an MCP server */
+        const char *model_token_url;    /* NULL: none */
+        const json_t *model_placeholder; /* the CLI's placeholder login, or NULL */
         const json_t *json;    /* the entry itself (borrowed from the manifest) */
 };
 

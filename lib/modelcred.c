@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Vendor logins of the agent CLIs (modelcred.h). */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,25 +408,19 @@ int modelcred_placeholder_fill(json_t *doc, enum modelcred_vendor vendor, const 
                        : 0;
 }
 
-/* jansson's allocations carry their size in front, so a free can zero them. */
+/* jansson's allocations are plain malloc ones (callers may free() what json_dumps returns);
+ * a free zeroes what the block holds first. */
 static void *zero_malloc(size_t n)
 {
-        size_t *p = n < SIZE_MAX - sizeof(size_t) ? malloc(n + sizeof(size_t)) : NULL;
-
-        if (!p)
-                return NULL;
-        *p = n;
-        return p + 1;
+        return malloc(n);
 }
 
-static void zero_free(void *q)
+static void zero_free(void *p)
 {
-        size_t *p = q;
-
         if (!p)
                 return;
-        sodium_memzero(p, p[-1]);
-        free(p - 1);
+        sodium_memzero(p, malloc_usable_size(p));
+        free(p);
 }
 
 void modelcred_zeroing_json(void)

@@ -720,6 +720,102 @@ static const char *intern_file(struct config *cfg, const char *name)
         return files[cfg->nfiles++];
 }
 
+static const char *const model_agents[CONFIG_MODEL_AGENTS] = {"claude", "codex", "copilot"};
+
+/* An https URL for [model.*] (no query, no placeholders). */
+static int model_url(const struct loader *ld, const struct toml_kv *kv, char **slot)
+{
+        const char *str = NULL, *why = NULL;
+        struct url u;
+        int r = get_string(ld, kv, kv->key, &str);
+
+        if (r < 0)
+                return r;
+        if (url_parse(str, &u, &why) < 0)
+                return fail_pos(ld, &kv->value->pos, "bad '%s': %s", kv->key, why);
+        if (!u.https || u.query)
+                return fail_pos(ld, &kv->value->pos,
+                                "'%s' must be an https:// URL without a query", kv->key);
+        return replace_str(ld->err, slot, str);
+}
+
+static int merge_model_key(const struct loader *ld, struct config_model *m,
+                           const struct toml_kv *kv)
+{
+        const struct toml_value *v = kv->value;
+        const char *str = NULL;
+        int r;
+
+        if (strcmp(kv->key, "url") == 0)
+                return model_url(ld, kv, &m->url);
+        if (strcmp(kv->key, "token_url") == 0)
+                return model_url(ld, kv, &m->token_url);
+        if (strcmp(kv->key, "helper") == 0) {
+                if (v->type != TOML_BOOL)
+                        return fail_pos(ld, &v->pos, "'helper' must be true or false");
+                m->helper_off = !v->u.boolean;
+                return 0;
+        }
+        if (strcmp(kv->key, "trust") == 0) {
+                r = get_string(ld, kv, kv->key, &str);
+                if (r < 0)
+                        return r;
+                if (strcmp(str, "system") != 0 && !names_trust_ok(str))
+                        return fail_pos(ld, &v->pos,
+                                        "'trust' must be 'system' or a bundle name ([a-z0-9._-])");
+                return replace_str(ld->err, &m->trust, str);
+        }
+        if (strcmp(kv->key, "pins") == 0) {
+                r = get_strv(ld, kv, kv->key, false, &m->pins);
+                for (size_t i = 0; r >= 0 && i < m->pins.len; i++) {
+                        if (!names_pin_ok(m->pins.items[i]))
+                                return fail_pos(ld, &v->u.array.items[i]->pos,
+                                                "bad pin: expected 'sha256//' and the base64 "
+                                                "of a 32-byte SPKI hash");
+                }
+                return r;
+        }
+        return fail_pos(ld, &kv->pos,
+                        "unknown key '%s' in [model.*] (url, token_url, trust, pins, helper)",
+                        kv->key);
+}
+
+/* [model.claude] ...: the model helper's upstream, in the user's own configuration only. */
+static int merge_models(const struct loader *ld, const struct toml_kv *top)
+{
+        const struct toml_value *t = top->value;
+
+        if (ld->source == CONFIG_SOURCE_WORKSPACE)
+                return fail_pos(ld, &top->pos,
+                                "[model] says where the agent CLI's login is sent, so it is read "
+                                "only in your own configuration, never in a workspace's");
+        if (t->type != TOML_TABLE)
+                return fail_pos(ld, &t->pos, "'model' must be a table of agent tables");
+        for (size_t i = 0; i < t->u.table.len; i++) {
+                const struct toml_kv *kv = &t->u.table.items[i];
+                struct config_model *m = NULL;
+
+                for (size_t a = 0; a < CONFIG_MODEL_AGENTS; a++)
+                        if (strcmp(kv->key, model_agents[a]) == 0)
+                                m = &ld->cfg->models[a];
+                if (!m)
+                        return fail_pos(ld, &kv->pos,
+                                        "[model.%s]: not an agent (claude, codex, copilot)",
+                                        kv->key);
+                if (kv->value->type != TOML_TABLE)
+                        return fail_pos(ld, &kv->value->pos, "[model.%s] must be a table",
+                                        kv->key);
+                m->set = true;
+                for (size_t k = 0; k < kv->value->u.table.len; k++) {
+                        int r = merge_model_key(ld, m, &kv->value->u.table.items[k]);
+
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
 static int merge_doc(struct config *cfg, const struct toml_doc *doc, enum config_source source,
                      struct ca_error *err)
 {
@@ -739,6 +835,8 @@ static int merge_doc(struct config *cfg, const struct toml_doc *doc, enum config
                         r = merge_network(&ld, kv);
                 else if (strcmp(kv->key, "secrets") == 0)
                         r = merge_grants(&ld, kv);
+                else if (strcmp(kv->key, "model") == 0)
+                        r = merge_models(&ld, kv);
                 else
                         r = fail_pos(&ld, &kv->pos, "unknown top-level key '%s'", kv->key);
                 if (r < 0)
@@ -1077,6 +1175,12 @@ void config_clear(struct config *cfg)
                 strv_free(&cfg->grants[i].servers);
         }
         free(cfg->grants);
+        for (size_t i = 0; i < CONFIG_MODEL_AGENTS; i++) {
+                free(cfg->models[i].url);
+                free(cfg->models[i].token_url);
+                free(cfg->models[i].trust);
+                strv_free(&cfg->models[i].pins);
+        }
         for (size_t i = 0; i < cfg->nfiles; i++)
                 free(cfg->files[i]);
         free(cfg->files);

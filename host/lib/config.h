@@ -112,6 +112,21 @@ struct config_grant {
         struct config_origin origin;
 };
 
+/*
+ * [model.AGENT] (claude, codex, copilot): where the session's model helper reaches the vendor.
+ * Read only from the user's own configuration: a workspace's never redirects a login.
+ */
+struct config_model {
+        bool set;
+        bool helper_off; /* helper = false: the CLI keeps its login (today's path) */
+        char *url;       /* the API's origin (https), NULL: the vendor's */
+        char *token_url; /* the OAuth token endpoint (https), NULL: the vendor's */
+        char *trust;     /* "system" (NULL) or a bundle name */
+        struct config_strv pins;
+};
+
+#define CONFIG_MODEL_AGENTS 3 /* claude, codex, copilot (render.h's order) */
+
 struct config {
         struct config_server *servers; /* sorted by name after config_finish() */
         size_t nservers;
@@ -125,6 +140,7 @@ struct config {
         uint64_t max_reply_bytes;      /* 0 = LIMIT_REPLY_DEFAULT */
         char **files; /* every file name seen, owned here */
         size_t nfiles;
+        struct config_model models[CONFIG_MODEL_AGENTS];
 };
 
 #define CONFIG_INIT {0}

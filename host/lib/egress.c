@@ -49,6 +49,8 @@ struct domains {
          * remote servers, which their helpers reach through the proxy. */
         uint16_t ports[64];
         size_t nports;
+        char **hv; /* helper-only domains (egress_opts.helper_domains) */
+        size_t nh;
 };
 
 static void add_port(struct domains *d, uint16_t port)
@@ -66,6 +68,9 @@ static void domains_clear(struct domains *d)
                 free(d->v[i]);
         for (size_t i = 0; i < d->nips; i++)
                 free(d->ips[i]);
+        for (size_t i = 0; i < d->nh; i++)
+                free(d->hv[i]);
+        free(d->hv);
         free(d->v);
         free(d->ips);
         memset(d, 0, sizeof(*d));
@@ -129,6 +134,8 @@ static int collect_domains(const struct config *cfg, const struct egress_opts *o
         }
         for (size_t i = 0; i < cfg->nallow_ports; i++)
                 add_port(d, cfg->allow_ports[i]);
+        for (size_t i = 0; i < o->nextra_ports; i++)
+                add_port(d, o->extra_ports[i]);
         if (!cfg->nallow_ports)
                 add_port(d, 443);
         for (size_t i = 0; r >= 0 && i < cfg->nservers; i++) {
@@ -143,6 +150,15 @@ static int collect_domains(const struct config *cfg, const struct egress_opts *o
                         r = push(&d->v, &d->n, u.host);
                 else
                         r = push(&d->ips, &d->nips, u.host);
+        }
+        /* The helpers' own: not for the agent, unless the user allowed them for it too. */
+        for (size_t i = 0; r >= 0 && o->helper_passwd && i < o->nhelper_domains; i++) {
+                bool agent = false;
+
+                for (size_t k = 0; k < d->n; k++)
+                        agent = agent || strcmp(d->v[k], o->helper_domains[i]) == 0;
+                if (!agent)
+                        r = push(&d->hv, &d->nh, o->helper_domains[i]);
         }
         if (r < 0)
                 return r;
@@ -263,6 +279,27 @@ static int render_pages(const struct config *cfg, struct egress_result *out)
         return r;
 }
 
+/* The helpers' domains: allowed only to a client that logs in as "helper" (the password file
+ * is rendered next to squid.conf); anyone else gets 407 and the domain rule's denial. */
+static int render_helper_access(const struct egress_opts *o, const struct domains *d,
+                                struct buf *b)
+{
+        int r = buf_printf(b,
+                           "\nauth_param basic program " EGRESS_NCSA_AUTH " %s/helpers.passwd\n"
+                           "auth_param basic children 2 startup=0 idle=1\n"
+                           "auth_param basic realm coding-agents helpers\n"
+                           "auth_param basic credentialsttl 1 hour\n"
+                           "acl ca_helpers proxy_auth helper\n"
+                           "acl ca_helper_only dstdomain -n",
+                           o->root);
+
+        for (size_t i = 0; r >= 0 && i < d->nh; i++)
+                r = buf_printf(b, " %s", d->hv[i]);
+        if (r >= 0)
+                r = buf_append_str(b, "\nhttp_access allow ca_helper_only ca_helpers\n");
+        return r;
+}
+
 static int render_squid(const struct config *cfg, const struct egress_opts *o,
                         const struct domains *d, struct egress_result *out)
 {
@@ -367,6 +404,8 @@ static int render_squid(const struct config *cfg, const struct egress_opts *o,
                         r = buf_printf(&b, "\nhttp_access deny ca_%s\ndeny_info %s ca_%s\n", acl,
                                        err_name, acl);
         }
+        if (r >= 0 && d->nh)
+                r = render_helper_access(o, d, &b);
         if (r >= 0 && d->n)
                 r = buf_append_str(&b, "\nhttp_access allow ca_allowed\n");
         if (r >= 0 && d->nips)
@@ -377,6 +416,23 @@ static int render_squid(const struct config *cfg, const struct egress_opts *o,
                                        "deny_info ERR_CA_DOMAIN ca_rule_domain\n");
         if (r >= 0)
                 r = add_file(out, "squid.conf", &b);
+        return r;
+}
+
+static int forward_names(const struct egress_opts *o, char *const *names, size_t n,
+                         struct buf *b)
+{
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                const char *name = names[i][0] == '.' ? names[i] + 1 : names[i];
+
+                for (size_t j = 0; r >= 0 && j < o->nresolvers; j++)
+                        r = buf_printf(b, "server=/%s/%s\n", name, o->resolvers[j]);
+                /* An exact entry: its subdomains stay NXDOMAIN. */
+                if (r >= 0 && names[i][0] != '.')
+                        r = buf_printf(b, "address=/*.%s/\n", name);
+        }
         return r;
 }
 
@@ -397,18 +453,23 @@ static int render_dnsmasq(const struct egress_opts *o, const struct domains *d,
                        "pid-file=%s/run/dnsmasq.pid\n"
                        "address=/#/\n",
                        o->root, o->root);
-        for (size_t i = 0; r >= 0 && i < d->n; i++) {
-                const char *name = d->v[i][0] == '.' ? d->v[i] + 1 : d->v[i];
-
-                for (size_t j = 0; r >= 0 && j < o->nresolvers; j++)
-                        r = buf_printf(&b, "server=/%s/%s\n", name, o->resolvers[j]);
-                /* An exact entry: its subdomains stay NXDOMAIN. */
-                if (r >= 0 && d->v[i][0] != '.')
-                        r = buf_printf(&b, "address=/*.%s/\n", name);
-        }
+        if (r >= 0)
+                r = forward_names(o, d->v, d->n, &b);
+        if (r >= 0)
+                r = forward_names(o, d->hv, d->nh, &b);
         if (r >= 0)
                 r = add_file(out, "dnsmasq.conf", &b);
         return r;
+}
+
+static int render_passwd(const struct egress_opts *o, struct egress_result *out)
+{
+        _cleanup_buf_ struct buf b = BUF_INIT;
+
+        if (strpbrk(o->helper_passwd, "\n\r") || strncmp(o->helper_passwd, "helper:", 7) != 0 ||
+            buf_printf(&b, "%s\n", o->helper_passwd) < 0)
+                return -EINVAL;
+        return add_file(out, "helpers.passwd", &b);
 }
 
 static json_t *strs_json(char *const *v, size_t n)
@@ -457,14 +518,17 @@ int egress_render(const struct config *cfg, const struct egress_opts *o,
                 r = render_dnsmasq(o, &d, out);
         if (r >= 0)
                 r = render_pages(cfg, out);
+        if (r >= 0 && d.nh)
+                r = render_passwd(o, out);
         if (r >= 0) {
                 ports = json_array();
                 for (size_t i = 0; ports && i < d.nports; i++)
                         (void) json_array_append_new(ports, json_integer(d.ports[i]));
                 out->summary = json_pack(
-                        "{s:i, s:s, s:i, s:o, s:o, s:o, s:I, s:I}", "version", 1, "root", o->root,
-                        "port", o->port ? o->port : EGRESS_DEFAULT_PORT, "domains",
-                        strs_json(d.v, d.n), "addresses", strs_json(d.ips, d.nips),
+                        "{s:i, s:s, s:i, s:o, s:o, s:o, s:o, s:I, s:I}", "version", 1, "root",
+                        o->root, "port", o->port ? o->port : EGRESS_DEFAULT_PORT, "domains",
+                        strs_json(d.v, d.n), "helper_domains", strs_json(d.hv, d.nh),
+                        "addresses", strs_json(d.ips, d.nips),
                         "connect_ports", ports, "max_request_bytes",
                         (json_int_t) config_max_request(cfg), "max_reply_bytes",
                         (json_int_t) config_max_reply(cfg));

@@ -41,7 +41,18 @@ struct egress_opts {
         size_t nresolvers;
         const char *const *extra_domains; /* allowed besides [network]'s (a session's agent) */
         size_t nextra_domains;
+        const uint16_t *extra_ports; /* CONNECT ports besides allow_ports (the model helper's) */
+        size_t nextra_ports;
+        /* Reached only by the session's helpers, which log in to squid as "helper" (basic
+         * auth, checked by squid's basic_ncsa_auth against `helper_passwd`, an htpasswd line
+         * with a SHA-512 crypt hash): the agent CLI's vendor when the model helper fronts it. */
+        const char *const *helper_domains;
+        size_t nhelper_domains;
+        const char *helper_passwd;
 };
+
+/* Where squid's basic_ncsa_auth is, in the sidecar (Debian's squid package). */
+#define EGRESS_NCSA_AUTH "/usr/lib/squid/basic_ncsa_auth"
 
 /* The domains an agent CLI needs for its own service (its API and login), allowed in its
  * sessions' proxy: NULL-terminated, or NULL for an unknown agent. */

@@ -372,6 +372,29 @@ static json_t *manifest_server(const struct entry *e)
         return o;
 }
 
+/* The model helper's record: a remote server with the "model" member (lib/manifest.h). */
+static json_t *model_server(const struct render_model *m)
+{
+        char url[600], listen[32], token[64];
+        json_t *pins = json_array();
+
+        for (size_t i = 0; pins && i < m->npins; i++)
+                (void) json_array_append_new(pins, json_string(m->pins[i]));
+        (void) snprintf(url, sizeof(url), "%s/", m->origin);
+        (void) snprintf(listen, sizeof(listen), "127.0.0.1:%d", MANIFEST_MODEL_PORT);
+        (void) snprintf(token, sizeof(token), "CODING_AGENTS_TOKEN_%d", MANIFEST_MODEL_PORT);
+        return json_pack("{s:s, s:s, s:i, s:s, s:[s], s:[s], s:s, s:s, s:{}, s:o, s:s, "
+                         "s:{s:s, s:s, s:i, s:s, s:{s:s}}, s:{s:s, s:s?, s:O?}}",
+                         "name", MANIFEST_MODEL_NAME, "user", "ca_model", "uid",
+                         MANIFEST_MODEL_UID, "transport", "http", "agents",
+                         agent_names[m->agent], "secrets", m->secret, "url", url,
+                         "bearer_token_env_var", m->secret, "headers", "pins", pins, "trust",
+                         m->trust, "helper", "origin", m->origin, "listen", listen, "port",
+                         MANIFEST_MODEL_PORT, "local_path", "/", "local_token", "env", token,
+                         "model", "vendor", m->vendor, "token_url", m->token_url, "placeholder",
+                         m->placeholder);
+}
+
 /* ---- agent files --------------------------------------------------------------------------- */
 
 static void helper_url(const struct entry *e, char *out, size_t outlen)
@@ -465,11 +488,37 @@ static int toml_str(struct buf *b, const char *s)
         return r < 0 ? r : buf_append_char(b, '"');
 }
 
-static int render_codex(const struct plan *p, const char *session, struct buf *out,
-                        struct ca_error *err)
+/* Codex's model provider: the model helper, with the login kind's API (a ChatGPT login reaches
+ * the ChatGPT backend, an API key the OpenAI API). */
+static int render_codex_model(const struct render_model *m, struct buf *out)
+{
+        bool chatgpt = strcmp(m->vendor, "chatgpt") == 0;
+        int port = MANIFEST_MODEL_PORT;
+        int r = buf_printf(out, "model_provider = \"coding-agents\"\n");
+
+        if (r >= 0 && chatgpt)
+                r = buf_printf(out, "chatgpt_base_url = \"http://127.0.0.1:%d/backend-api/\"\n",
+                               port);
+        if (r >= 0)
+                r = buf_printf(out,
+                               "\n[model_providers.coding-agents]\n"
+                               "name = \"%s through the coding-agents model helper\"\n"
+                               "base_url = \"http://127.0.0.1:%d%s\"\n"
+                               "wire_api = \"responses\"\n"
+                               "requires_openai_auth = true\n",
+                               chatgpt ? "ChatGPT" : "OpenAI", port,
+                               chatgpt ? "/backend-api/codex" : "/v1");
+        return r;
+}
+
+static int render_codex(const struct plan *p, const char *session,
+                        const struct render_model *model, struct buf *out, struct ca_error *err)
 {
         int r = buf_printf(out, "# Rendered by coding-agents for session %s. Do not edit.\n",
                            session);
+
+        if (r >= 0 && model && model->agent == RENDER_CODEX)
+                r = render_codex_model(model, out);
 
         for (size_t i = 0; r >= 0 && i < p->n; i++) {
                 const struct entry *e = &p->e[i];
@@ -547,6 +596,14 @@ int render_build(const struct config *const cfgs[RENDER_AGENTS], const struct re
                         goto fail;
                 }
         }
+        if (o->model) {
+                json_t *m = model_server(o->model);
+
+                if (!m || json_array_append_new(servers, m) < 0) {
+                        r = ca_error_setx(err, ENOMEM, "out of memory");
+                        goto fail;
+                }
+        }
         out->manifest = json_pack(
                 "{s:i, s:s, s:o, s:s, s:O, s:O, s:O, s:O}", "version", 1, "session", o->session,
                 "agents", agents_json(o->agents), "network",
@@ -569,7 +626,8 @@ int render_build(const struct config *const cfgs[RENDER_AGENTS], const struct re
         for (int a = 0; a < RENDER_AGENTS; a++) {
                 if (!(o->agents & (1u << a)))
                         continue;
-                r = a == RENDER_CODEX ? render_codex(&p, o->session, &out->files[a], err)
+                r = a == RENDER_CODEX ? render_codex(&p, o->session, o->model, &out->files[a],
+                                                     err)
                                       : render_json_agent(&p, (enum render_agent) a,
                                                           &out->files[a], err);
                 if (r < 0)

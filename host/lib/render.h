@@ -46,6 +46,24 @@ int render_agent_from_name(const char *name);
 /* The directory and file each agent reads: "claude", ".claude.json" ... */
 const char *render_agent_file(enum render_agent a);
 
+/*
+ * The model helper of a session (ARCHITECTURE §8c): rendered as the manifest's "model-api"
+ * server (uid MANIFEST_MODEL_UID, port MANIFEST_MODEL_PORT) for the one agent it fronts, and,
+ * for Codex, as the model provider of its config.toml. The other CLIs are pointed at it by
+ * agent-init (their environment and placeholder login).
+ */
+struct render_model {
+        enum render_agent agent;
+        const char *vendor;     /* modelcred_vendor_name() */
+        const char *secret;     /* the broker secret holding the login */
+        const char *origin;     /* https://HOST[:PORT] */
+        const char *token_url;  /* NULL: not refreshable */
+        const char *trust;      /* "system" or a bundle name */
+        const char *const *pins;
+        size_t npins;
+        const json_t *placeholder; /* the CLI's placeholder login, or NULL */
+};
+
 struct render_opts {
         const char *session;      /* session id (capability_valid_session) */
         unsigned agents;          /* bit (1 << enum render_agent) per agent */
@@ -54,6 +72,7 @@ struct render_opts {
         const char *const *disable; /* --disable NAME... */
         size_t ndisable;
         const json_t *tree;       /* trusted-tree measurement, copied into the manifest */
+        const struct render_model *model; /* NULL: the CLI keeps its login */
 };
 
 struct render_result {

@@ -6,6 +6,7 @@
 //   node probe.mjs post URL [TOKEN]     an MCP ping, straight to URL (Bearer TOKEN if given)
 //   node probe.mjs proxy HOST:PORT URL  a GET of URL through the HTTP proxy at HOST:PORT
 //   node probe.mjs lookup NAME          a name lookup through the system resolver
+//   node probe.mjs connect HOST:PORT TARGET:PORT   a CONNECT tunnel through the HTTP proxy
 import dns from "node:dns";
 import http from "node:http";
 import https from "node:https";
@@ -14,7 +15,15 @@ const [what, a, b] = process.argv.slice(2);
 const done = (word, ok) => { console.log(word); process.exit(ok ? 0 : 1); };
 const failed = (e) => done(e.code ?? e.message, false);
 
-if (what === "lookup") {
+if (what === "connect") {
+  const [host, port] = a.split(":");
+  const req = http.request({ host, port: Number(port), method: "CONNECT", path: b, timeout: 5000 });
+  req.on("connect", (res, socket) => { socket.destroy(); done(String(res.statusCode), res.statusCode === 200); });
+  req.on("response", (res) => done(String(res.statusCode), false));
+  req.on("error", failed);
+  req.on("timeout", () => { req.destroy(); done("timeout", false); });
+  req.end();
+} else if (what === "lookup") {
   dns.lookup(a, (e, address) => (e ? failed(e) : done(address, true)));
 } else if (what === "post" || what === "proxy") {
   const url = new URL(what === "post" ? a : b);
@@ -33,5 +42,5 @@ if (what === "lookup") {
   req.on("timeout", () => { req.destroy(); done("timeout", false); });
   req.end(what === "post" ? '{"jsonrpc":"2.0","id":1,"method":"ping"}' : undefined);
 } else {
-  done("usage: probe.mjs post URL [TOKEN] | proxy HOST:PORT URL | lookup NAME", false);
+  done("usage: probe.mjs post URL [TOKEN] | proxy HOST:PORT URL | lookup NAME | connect HOST:PORT TARGET", false);
 }

@@ -207,6 +207,8 @@ static void test_modelcred_zeroing_json(void **state)
         assert_int_equal(modelcred_parse("AGENT_CLAUDE_CREDENTIALS", claude_login,
                                          strlen(claude_login), &c, &err),
                          0);
+        /* What jansson hands out is the caller's to free() (mcp-helper's events do). */
+        free(json_dumps(c.doc, JSON_COMPACT));
         modelcred_clear(&c);
 }
 

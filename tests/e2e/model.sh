@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The model helper on a real Docker engine (issue 19): each real agent CLI -- Claude Code with an
+# OAuth login, Codex with a ChatGPT login, Copilot with a GitHub token -- holds a conversation
+# with a tool call and a streamed answer inside a session, through the session's model helper
+# and squid sidecar, with the scripted vendor (tests/e2e/model-peer.mjs) over TLS with a test CA
+# on the documentation range. The vendor sees the real credential on every request, never the
+# CLI's placeholder; nothing in the container (as agentcli or agentuser) holds the real access
+# or refresh token; the vendor expires Claude's token mid-session, the helper refreshes it and
+# the refreshed login is in the host's file after the session; a wrong pin fails closed.
+# shellcheck disable=SC2016 # single-quoted commands expand inside the container, not here
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source=tests/e2e/docker-env.sh
+. "$(dirname "$0")/docker-env.sh"
+# shellcheck source=tests/e2e/world.sh
+. "$(dirname "$0")/world.sh"
+
+command -v git >/dev/null || skip "git is needed for the trusted-tree measurement"
+command -v docker >/dev/null || skip "the docker client is needed to poke inside (docker.io)"
+command -v openssl >/dev/null || skip "openssl is needed for the test CA"
+docker_up
+chmod 0711 "$TEST_TMP"
+log="$CODING_AGENTS_CONFIG_DIR/security-events.log"
+mkdir -p "$CODING_AGENTS_CONFIG_DIR/overrides"
+touch "$CODING_AGENTS_CONFIG_DIR/overrides/allow-dirty"
+check "image build failed: $(tail -5 "$TEST_TMP/err" 2>/dev/null)" agent_image
+image=coding-agents-agent:current
+check "the upstream did not start" world_up "$TEST_TMP/up" "$image"
+expect_status 0 "$CA_BIN" trust add e2e-ca --bundle "$world_ca"
+rnd() { head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+sha() { printf '%s' "$1" | sha256sum | cut -c1-16; }
+
+# ---- the vendor: the scripted peer next to the upstream, on upstream.test:9443 ---------------
+access="sk-ant-oat01-$(rnd)"
+refresh="sk-ant-ort01-$(rnd)"
+codex_access="chatgpt-access-$(rnd)"
+codex_refresh="chatgpt-refresh-$(rnd)"
+github="gho_$(rnd)"
+cp "$e2e_dir/model-peer.mjs" "$world_dir/"
+chmod 0644 "$world_dir/model-peer.mjs"
+peer_log="$world_dir/model.log"
+: >"$peer_log"
+chmod 0666 "$peer_log"
+mkfifo "$TEST_TMP/peer.fifo"
+docker exec ca-e2e-upstream node /up/model-peer.mjs --listen 198.51.100.10:9443 \
+        --cert /up/srv.pem --key /up/srv.key --log /up/model.log --access-token "$access" \
+        --refresh-token "$refresh" --expire-after 1 --key-value "$codex_access" \
+        --key-value "$github" >"$TEST_TMP/peer.fifo" 2>&1 &
+IFS= read -r line <"$TEST_TMP/peer.fifo" || line=
+case $line in "model-peer listening on https://198.51.100.10:9443") pass ;; *) fail "the peer: $line" ;; esac
+exec 7<"$TEST_TMP/peer.fifo" # keep its output drained
+
+# ---- the user's logins on the host, and where the helper finds the vendor ----------------------
+export HOME="$TEST_TMP/home"
+mkdir -p "$HOME/.claude" "$HOME/.codex"
+printf '{"claudeAiOauth":{"accessToken":"%s","refreshToken":"%s","expiresAt":4102444800000,"scopes":["user:inference","user:profile"],"subscriptionType":"max"}}' \
+        "$access" "$refresh" >"$HOME/.claude/.credentials.json"
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+id_token="$(printf '{"alg":"RS256","typ":"JWT"}' | b64url).$(printf '{"email":"dev@example.test","https://api.openai.com/auth":{"chatgpt_plan_type":"plus","chatgpt_account_id":"acc-e2e"}}' | b64url).c2lnbmF0dXJl"
+printf '{"OPENAI_API_KEY":null,"tokens":{"id_token":"%s","access_token":"%s","refresh_token":"%s","account_id":"acc-e2e"},"last_refresh":"2026-01-01T00:00:00Z"}' \
+        "$id_token" "$codex_access" "$codex_refresh" >"$HOME/.codex/auth.json"
+chmod 0600 "$HOME/.claude/.credentials.json" "$HOME/.codex/auth.json"
+model_config() {
+        local pin=$1 a
+        for a in claude codex copilot; do
+                printf '[model.%s]\nurl = "https://upstream.test:9443"\ntoken_url = "https://upstream.test:9443/v1/oauth/token"\ntrust = "e2e-ca"\npins = ["%s"]\n\n' "$a" "$pin"
+        done
+}
+model_config "$pin" >"$TEST_TMP/model.toml"
+model_config "$wrong_pin" >"$TEST_TMP/wrong.toml"
+ws="$TEST_TMP/repo"
+mkdir -p "$ws"
+chmod 0777 "$ws"
+
+# What the real tokens must never be found in: every file, every environment (as the UID asking).
+scan='for t in "$@"; do grep -rslF -e "$t" /etc /home /tmp /run /workspace /opt 2>/dev/null && exit 1;
+        cat /proc/[0-9]*/environ 2>/dev/null | grep -qaF -e "$t" && exit 1; done; echo clean'
+
+# ---- Claude Code (OAuth login): a conversation, a refresh mid-session, the login written back ----
+expect_status 0 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/model.toml" "${world[@]}" -- sh -c \
+        "claude -p 'RUN: echo claude-one' --allowedTools Bash && claude -p 'RUN: echo claude-two' --allowedTools Bash &&
+         sh -c '$scan' scan '$access' '$refresh' && cat \"\$CLAUDE_CONFIG_DIR/.credentials.json\""
+expect_grep 'claude-one' "$TEST_TMP/out"
+expect_grep 'claude-two' "$TEST_TMP/out"
+expect_grep '^clean$' "$TEST_TMP/out"
+# The CLI's login file holds the placeholder, not the login.
+expect_grep '"refreshToken":"coding-agents-placeholder"' "$TEST_TMP/out"
+expect_no_grep "$access|$refresh" "$TEST_TMP/out"
+expect_grep "model: claude's login stays outside the agent's reach" "$TEST_TMP/err"
+# The vendor saw the real token, then (after expiring it) a refresh with the real refresh token,
+# then the new token; never a placeholder.
+expect_grep "\"auth\":\"ok\",\"kind\":\"bearer\",\"credential\":\"$(sha "$access")\"" "$peer_log"
+expect_grep '"api":"oauth","grant":"refresh_token","refresh":"issued"' "$peer_log"
+new=$(sed -n 's/.*"refresh":"issued","new_credential":"\([0-9a-f]*\)".*/\1/p' "$peer_log" | tail -1)
+expect_grep "\"auth\":\"ok\",\"kind\":\"bearer\",\"credential\":\"$new\"" "$peer_log"
+expect_no_grep '"auth":"(bad|missing)".*"api":"anthropic"' "$peer_log"
+expect_no_grep '"refresh":"refused"' "$peer_log"
+expect_grep '"ok":true.*"trigger":"401","written_back":true.*"type":"credential-refresh"' "$log"
+expect_grep '"by":"host",.*"written":true.*"type":"credential-updated"' "$log"
+expect_grep '"vendor":"anthropic".*"type":"model-usage"' "$log"
+# After the session: the host's login is the refreshed one (and still a Claude login).
+stored=$("$CA_PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["claudeAiOauth"]["accessToken"])' \
+        "$HOME/.claude/.credentials.json")
+[ "$(sha "$stored")" = "$new" ] || fail "the host's login is not the refreshed one"
+check "the written-back login is 0600" test "$(stat -c %a "$HOME/.claude/.credentials.json")" = 600
+
+# ---- nothing of the login inside a live session, as agentcli or agentuser ----------------------
+access=$stored
+refresh_now=$("$CA_PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["claudeAiOauth"]["refreshToken"])' \
+        "$HOME/.claude/.credentials.json")
+expect_status 0 "$CA_BIN" launch claude "$ws" --config "$TEST_TMP/model.toml" "${world[@]}" -- \
+        sh -c 'claude -p "RUN: echo launched" --allowedTools Bash; exec sleep 3600'
+session=$(tail -1 "$TEST_TMP/out")
+cp "$e2e_dir/probe.mjs" "$ws/"
+chmod 0644 "$ws/probe.mjs"
+api GET "/containers/$session-proxy/json" >"$TEST_TMP/proxy.json"
+proxy_ip=$("$CA_PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["NetworkSettings"]["Networks"][sys.argv[2]]["IPAddress"])' \
+        "$TEST_TMP/proxy.json" "$session")
+check "the vendor's host is the helpers' alone in the session's proxy" "$CA_PYTHON3" -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+assert p["helper_domains"] == sorted(["api.anthropic.com", "console.anthropic.com", "upstream.test"]), p
+assert "upstream.test" not in p["domains"] and "api.anthropic.com" not in p["domains"], p' \
+        "$CODING_AGENTS_CONFIG_DIR/sessions/$session/proxy/proxy.json"
+for uid in 1000 1001; do
+        docker exec -u "$uid:$uid" "$session" sh -c "$scan" scan "$access" "$refresh_now" \
+                >"$TEST_TMP/scan" 2>&1 || true
+        expect_grep '^clean$' "$TEST_TMP/scan"
+        # Straight to the vendor through the session's proxy: the helper's way, not the agent's.
+        docker exec -u "$uid:$uid" "$session" node /workspace/probe.mjs connect "$proxy_ip:3128" \
+                upstream.test:9443 >"$TEST_TMP/probe" 2>&1 || true
+        expect_grep '^407$' "$TEST_TMP/probe"
+done
+# The helper's own login to the proxy is out of reach too.
+check "agentcli could read the helpers' proxy login" bash -c \
+        "! docker exec -u 1001:1001 '$session' cat /run/coding-agents/helpers/model-api/proxy-auth"
+expect_status 0 "$CA_BIN" stop "$session"
+expect_status 0 "$CA_BIN" rm "$session"
+
+# ---- Codex (ChatGPT login) and Copilot (GitHub token) ------------------------------------------
+expect_status 0 "$CA_BIN" run codex "$ws" --config "$TEST_TMP/model.toml" "${world[@]}" -- sh -c \
+        "codex exec -m gpt-5-codex --skip-git-repo-check -s danger-full-access 'RUN: echo codex-ok' &&
+         sh -c '$scan' scan '$codex_access' '$codex_refresh' && cat \"\$CODEX_HOME/auth.json\""
+expect_grep 'codex-ok' "$TEST_TMP/out"
+expect_grep '^clean$' "$TEST_TMP/out"
+expect_grep '"refresh_token":"coding-agents-placeholder"' "$TEST_TMP/out"
+expect_grep "\"credential\":\"$(sha "$codex_access")\",\"stream\":true,\"model\":\"gpt-5-codex\",\"api\":\"responses\"" "$peer_log"
+export COPILOT_GITHUB_TOKEN=$github
+expect_status 0 "$CA_BIN" run copilot "$ws" --config "$TEST_TMP/model.toml" "${world[@]}" -- sh -c \
+        "copilot -p 'RUN: echo copilot-ok' --allow-all-tools --model gpt-scripted &&
+         sh -c '$scan' scan '$github'"
+unset COPILOT_GITHUB_TOKEN
+expect_grep 'copilot-ok' "$TEST_TMP/out"
+expect_grep '^clean$' "$TEST_TMP/out"
+expect_grep "\"credential\":\"$(sha "$github")\",\"stream\":true,\"model\":\"gpt-scripted\",\"api\":\"chat\"" "$peer_log"
+expect_no_grep '"auth":"bad"' "$peer_log"
+
+# ---- a wrong pin: the CLI's request fails, nothing reaches the vendor, an event says why --------
+before=$(grep -c '' "$peer_log")
+expect_status 0 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/wrong.toml" "${world[@]}" -- sh -c \
+        "claude -p 'RUN: echo never' --allowedTools Bash || echo claude-failed"
+expect_grep 'claude-failed' "$TEST_TMP/out"
+expect_no_grep 'never' "$TEST_TMP/out"
+[ "$(grep -c '' "$peer_log")" = "$before" ] || fail "the vendor was reached through a wrong pin"
+expect_grep '"helper":"model-api".*"type":"pin-mismatch"' "$log"
+
+# ---- the user's choice: [model.claude] helper = false keeps today's path, and says so ---------
+printf '[model.claude]\nhelper = false\n' >"$TEST_TMP/off.toml"
+expect_status 0 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/off.toml" "${world[@]}" -- true
+expect_grep 'model: claude keeps its login inside the container.*helper = false' "$TEST_TMP/err"
+expect_status 0 "$CA_BIN" events verify
+
+world_down
+check_no_leaks
+finish
