@@ -172,9 +172,9 @@ static void fill_dir(const struct helper *h, bool *has_bundle)
         r = write_file(h->dir, "token", h->token, strlen(h->token), h->uid);
         if (r < 0)
                 init_die("helper %s: cannot fill %s: %s", h->name, h->dir, strerror(-r));
-        /* The helpers' login to the sidecar's squid (the model helper's vendor is theirs). */
+        /* The model helper's login to the sidecar's squid (its vendor's hosts are its alone). */
         (void) snprintf(src, sizeof(src), "%s/proxy-auth", IMAGE_HELPER_CREDENTIALS);
-        if (access(src, F_OK) == 0) {
+        if (h->srv->model_vendor && access(src, F_OK) == 0) {
                 buf_reset(&text);
                 if (fileio_read_path(src, 4096, &text, &err) < 0)
                         init_die("helper %s: %s", h->name, err.msg);

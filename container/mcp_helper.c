@@ -1645,6 +1645,14 @@ static int configure(struct helper *h, const struct helper_opts *o)
         if (h->base[0] != '/' || h->base[strlen(h->base) - 1] != '/' ||
             !helper_path_ok(h->base, "/"))
                 return fail_usage("--base-path must be an absolute path ending in '/'", h->base);
+        /* Model mode: the vendor's model APIs only, unless --allow-path says otherwise. */
+        if (h->model_vendor >= 0 && h->npaths == 0) {
+                const char *const *p =
+                        modelcred_default_paths((enum modelcred_vendor) h->model_vendor);
+
+                for (; p && *p && h->npaths < MAX_ALLOW; p++)
+                        h->allow_paths[h->npaths++] = *p;
+        }
         for (size_t i = 0; i < h->npins; i++) {
                 size_t blen;
 

@@ -238,6 +238,25 @@ static int read_record(const char *dir, json_t **rec, uint8_t sha[32], struct ca
         return 0;
 }
 
+/* What comes back from the container is untrusted: it must be a refresh of the login in
+ * `file` (the same account and kind, only its tokens new). */
+static bool same_login(const char *secret, const char *file, const struct ca_secret *fresh)
+{
+        _cleanup_buf_ struct buf now = BUF_INIT;
+        _cleanup_modelcred_ struct modelcred a = MODELCRED_INIT;
+        _cleanup_modelcred_ struct modelcred b = MODELCRED_INIT;
+        struct ca_error err = {0};
+        bool same;
+
+        if (fileio_read_path(file, SECRET_MAX_LEN, &now, &err) < 0)
+                return false;
+        same = modelcred_parse(secret, now.data ? now.data : "", now.len, &a, &err) == 0 &&
+               modelcred_parse(secret, fresh->buf, fresh->len, &b, &err) == 0 &&
+               modelcred_same_login(&a, &b);
+        sodium_memzero(now.data, now.cap);
+        return same;
+}
+
 int session_model_write_back(const char *config_root, const char *session, const char *dir,
                              struct ca_error *err)
 {
@@ -261,6 +280,9 @@ int session_model_write_back(const char *config_root, const char *session, const
                 why = "the login came from a variable";
         else if (!unchanged(file, sha))
                 why = "the file changed during the session (a newer login is kept)";
+        else if (!same_login(json_string_value(json_object_get(rec, "secret")), file, fresh))
+                why = "what came back is not a refresh of that login (another account or "
+                      "kind); the file is left as it was";
         else if (fileio_write_atomic(file, fresh->buf, fresh->len, 0600, err) < 0)
                 return ca_error_prefix(err, "writing the refreshed login back");
         (void) session_emit(config_root, AUDIT_CREDENTIAL_UPDATED, session,

@@ -55,6 +55,57 @@ const char *modelcred_default_token_url(enum modelcred_vendor v)
         return NULL;
 }
 
+const char *const *modelcred_default_paths(enum modelcred_vendor v)
+{
+        static const char *const anthropic[] = {"/v1/", NULL};
+        static const char *const openai[] = {"/v1/", NULL};
+        static const char *const chatgpt[] = {"/backend-api/codex/", "/backend-api/wham/",
+                                              "/backend-api/ps/", NULL};
+
+        switch (v) {
+        case MODELCRED_ANTHROPIC:
+                return anthropic;
+        case MODELCRED_OPENAI:
+                return openai;
+        case MODELCRED_CHATGPT:
+                return chatgpt;
+        default:
+                return NULL;
+        }
+}
+
+/* The document without what a refresh changes. */
+static json_t *without_tokens(const struct modelcred *c)
+{
+        json_t *d = json_deep_copy(c->doc);
+        json_t *slot = json_object_get(d, c->vendor == MODELCRED_ANTHROPIC ? "claudeAiOauth"
+                                                                           : "tokens");
+
+        (void) json_object_del(d, "last_refresh");
+        for (const char *const *k = (const char *const[]){"accessToken", "refreshToken",
+                                                          "expiresAt", "access_token",
+                                                          "refresh_token", "id_token", NULL};
+             *k; k++)
+                (void) json_object_del(slot, *k);
+        return d;
+}
+
+bool modelcred_same_login(const struct modelcred *old, const struct modelcred *fresh)
+{
+        json_t *a, *b;
+        bool same;
+
+        if (old->vendor != fresh->vendor || old->oauth != fresh->oauth || !old->doc ||
+            !fresh->doc)
+                return false;
+        a = without_tokens(old);
+        b = without_tokens(fresh);
+        same = a && b && json_equal(a, b);
+        json_decref(a);
+        json_decref(b);
+        return same;
+}
+
 void modelcred_clear(struct modelcred *c)
 {
         secret_free(c->access);
@@ -297,7 +348,7 @@ int modelcred_refresh_apply(struct modelcred *c, const char *answer, size_t len,
                 return r;
         }
         if (json_is_integer(in) && json_integer_value(in) > 0 &&
-            json_integer_value(in) < 10 * 365 * 86400)
+            json_integer_value(in) < (json_int_t) 10 * 365 * 86400)
                 c->expires_ms = now_ms + (int64_t) json_integer_value(in) * 1000;
         else if (c->vendor == MODELCRED_CHATGPT)
                 c->expires_ms = jwt_exp((const char *) c->access->buf);

@@ -59,6 +59,20 @@ const char *modelcred_default_origin(enum modelcred_vendor v);
 const char *modelcred_default_token_url(enum modelcred_vendor v);
 
 /*
+ * The request paths the model helper forwards for `vendor` (prefixes, NULL-terminated): the
+ * model APIs the CLIs use, never an endpoint that mints a longer-lived credential from the
+ * login (Anthropic's /api/oauth/.../create_api_key, ChatGPT's session endpoints). NULL: all.
+ */
+const char *const *modelcred_default_paths(enum modelcred_vendor v);
+
+/*
+ * Whether `fresh` (a login written back from a session) is a refresh of `old`: the same kind
+ * and vendor, and the same document apart from the tokens and their times -- so that what comes
+ * back from the container can change the tokens, never the account or anything else.
+ */
+bool modelcred_same_login(const struct modelcred *old, const struct modelcred *fresh);
+
+/*
  * Parses the login held by broker secret `secret` (one of the names above). Returns 0, or
  * -EINVAL (not a login of that kind; the message never quotes the content), or -ENOTSUP for a
  * secret the helper does not front (the agent then keeps today's path).

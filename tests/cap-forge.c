@@ -12,6 +12,10 @@
  *
  * and writes the forged credential to OUT (0600). A broker that acts on what the holder
  * presents instead of its own record of what it issued redeems the forgery.
+ *
+ * cap-forge --update CRED NAME VALUE: the holder of CRED writes VALUE back as secret NAME (the
+ * broker's update op, meant for the model helper's refreshed login only). Exit 0 when the
+ * broker took it, 1 when it refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,12 +25,15 @@
 
 #include <sodium.h>
 
+#include "broker_client.h"
+#include "brokercred.h"
 #include "buf.h"
 #include "capability.h"
 #include "error.h"
 #include "fileio.h"
 #include "json.h"
 #include "parse.h"
+#include "secret.h"
 
 static int set_field(struct capability *c, const char *field, const char *value)
 {
@@ -72,6 +79,26 @@ static int set_field(struct capability *c, const char *field, const char *value)
         return 0;
 }
 
+static int update(const char *file, const char *name, const char *value)
+{
+        struct broker_credential cred;
+        struct ca_error err = {0};
+        struct ca_secret *v = secret_new_from(value, strlen(value));
+        int r;
+
+        if (!v || brokercred_load(file, &cred, &err) < 0) {
+                (void) fprintf(stderr, "cap-forge: %s\n", err.msg);
+                secret_free(v);
+                return 2;
+        }
+        r = broker_update(cred.socket, cred.capability, cred.key, name, v, &err);
+        brokercred_clear(&cred);
+        secret_free(v);
+        if (r < 0)
+                (void) fprintf(stderr, "cap-forge: refused: %s\n", err.msg);
+        return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
         struct ca_error err = {0};
@@ -83,8 +110,11 @@ int main(int argc, char **argv)
         const char *cap, *keyhex;
         int r = 1;
 
+        if (argc == 5 && strcmp(argv[1], "--update") == 0)
+                return sodium_init() < 0 ? 2 : update(argv[2], argv[3], argv[4]);
         if (argc < 3) {
-                (void) fputs("usage: cap-forge IN OUT FIELD=VALUE...\n", stderr);
+                (void) fputs("usage: cap-forge IN OUT FIELD=VALUE... | --update CRED NAME VALUE\n",
+                             stderr);
                 return 2;
         }
         if (sodium_init() < 0 || fileio_read_path(argv[1], 65536, &in, &err) < 0 ||

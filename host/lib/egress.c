@@ -134,10 +134,10 @@ static int collect_domains(const struct config *cfg, const struct egress_opts *o
         }
         for (size_t i = 0; i < cfg->nallow_ports; i++)
                 add_port(d, cfg->allow_ports[i]);
-        for (size_t i = 0; i < o->nextra_ports; i++)
-                add_port(d, o->extra_ports[i]);
         if (!cfg->nallow_ports)
                 add_port(d, 443);
+        for (size_t i = 0; i < o->nextra_ports; i++)
+                add_port(d, o->extra_ports[i]);
         for (size_t i = 0; r >= 0 && i < cfg->nservers; i++) {
                 const struct config_server *s = &cfg->servers[i];
                 struct url u;

@@ -123,6 +123,35 @@ done
 "$CA_BIN" broker issue --session self --stub self --secret FIRST --uid 0 --binary "$CA_BIN" \
         --ttl 600 --out "$TEST_TMP/self.json" >/dev/null
 expect_status 0 "$CA_BIN" broker redeem --credential "$TEST_TMP/self.json" --stdout
+# ---- writing a secret back (the update op, issue 19) -------------------------------------------------
+# Only the model helper's capability (stub model-api) may write back, and only the login it was
+# issued for: an MCP helper's capability, or the model helper's for another secret, is refused,
+# and the secret keeps its value.
+"$CA_BIN" broker issue --session upd-mcp --stub helper --secret FIRST --uid 0 --ttl 600 \
+        --out "$TEST_TMP/upd-mcp.json" >/dev/null
+expect_status 1 "$CA_CAP_FORGE" --update "$TEST_TMP/upd-mcp.json" FIRST overwritten
+check "an MCP helper's capability wrote a secret back: $(last_denial)" test "$(last_denial)" = not-updatable
+printf '{"claudeAiOauth":{"accessToken":"a","refreshToken":"r"}}' |
+        "$CA_BIN" broker store AGENT_CLAUDE_CREDENTIALS >/dev/null
+"$CA_BIN" broker issue --session upd-model --stub model-api --secret AGENT_CLAUDE_CREDENTIALS \
+        --uid 0 --ttl 600 --out "$TEST_TMP/upd-model.json" >/dev/null
+expect_status 1 "$CA_CAP_FORGE" --update "$TEST_TMP/upd-model.json" SECOND overwritten
+check "the model helper's capability wrote another secret: $(last_denial)" test "$(last_denial)" = not-updatable
+# Its own login, yes (a refresh).
+expect_status 0 "$CA_CAP_FORGE" --update "$TEST_TMP/upd-model.json" AGENT_CLAUDE_CREDENTIALS \
+        '{"claudeAiOauth":{"accessToken":"a2","refreshToken":"r2"}}'
+expect_grep '"secret":"AGENT_CLAUDE_CREDENTIALS","stub":"model-api".*"type":"credential-updated"' "$log"
+# Re-signed by its holder to say model-api: the forgery is refused before anything is written.
+"$CA_CAP_FORGE" "$TEST_TMP/upd-mcp.json" "$TEST_TMP/upd-forged.json" stub=model-api >/dev/null
+expect_status 1 "$CA_CAP_FORGE" --update "$TEST_TMP/upd-forged.json" FIRST overwritten
+for name in FIRST SECOND; do
+        "$CA_BIN" broker issue --session "upd-check-$name" --stub check --secret "$name" --uid 0 \
+                --ttl 600 --out "$TEST_TMP/upd-check.json" >/dev/null
+        expect_status 0 "$CA_BIN" broker redeem --credential "$TEST_TMP/upd-check.json" --stdout
+        expect_no_grep 'overwritten' "$TEST_TMP/out"
+done
+expect_grep "$SECOND" "$TEST_TMP/out"
+
 # ---- 100k refusals leave a bounded log ------------------------------------------------------------
 # A peer can ask as fast as it likes (a bad request costs the broker nothing to refuse): the
 # first refusal per session and reason a minute is recorded, then a count (issue 17).

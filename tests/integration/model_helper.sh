@@ -102,6 +102,13 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@" || true; }
         "http://127.0.0.1:$model_port/v1/messages/count_tokens" -d '{"messages":[]}')" = 200 ] ||
         fail "the local token as x-api-key was refused"
 [ "$(code -I "http://127.0.0.1:$model_port/")" = 200 ] || fail "HEAD / was not answered"
+# Only the model API: an endpoint that would mint a longer-lived credential from the login
+# (Claude Code's console login makes API keys this way) is refused before the vendor sees it.
+before=$(grep -c '' "$t/peer.log")
+[ "$(code -X POST -H "Authorization: Bearer $token" \
+        "http://127.0.0.1:$model_port/api/oauth/claude_cli/create_api_key" -d '{}')" = 400 ] ||
+        fail "a path outside the model API was forwarded"
+[ "$(grep -c '' "$t/peer.log")" = "$before" ] || fail "the vendor saw a path outside the model API"
 # Vendor headers pass back (rate limits, request ids).
 curl -s -D "$t/headers" -o /dev/null -X POST -H "Authorization: Bearer $token" \
         -H 'content-type: application/json' "http://127.0.0.1:$model_port/v1/messages/count_tokens" \

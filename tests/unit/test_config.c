@@ -335,9 +335,50 @@ static void test_config_reserved(void **state)
         assert_non_null(strstr(load_err("[secrets]\n1K = [\"a\"]\n"), "bad secret name"));
 }
 
+/* [model.AGENT]: the model helper's upstream, in the user's own configuration only. */
+static void test_config_model(void **state)
+{
+        struct config cfg = CONFIG_INIT;
+        struct ca_error err = {0};
+        static const char user[] =
+                "[model.claude]\nurl = \"https://gw.example.test:8443\"\n"
+                "token_url = \"https://gw.example.test/oauth/token\"\ntrust = \"corp\"\n"
+                "pins = [\"sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]\n"
+                "[model.copilot]\nhelper = false\n";
+        (void) state;
+
+        assert_int_equal(config_merge_buf(&cfg, user, strlen(user), "user.toml", &err), 0);
+        assert_true(cfg.models[0].set);
+        assert_string_equal(cfg.models[0].url, "https://gw.example.test:8443");
+        assert_string_equal(cfg.models[0].token_url, "https://gw.example.test/oauth/token");
+        assert_string_equal(cfg.models[0].trust, "corp");
+        assert_int_equal(cfg.models[0].pins.len, 1);
+        assert_false(cfg.models[1].set);
+        assert_true(cfg.models[2].helper_off);
+        config_clear(&cfg);
+        /* A repository never says where the login goes. */
+        assert_int_equal(load_two(&cfg, "[model.claude]\nurl = \"https://evil.example\"\n", NULL,
+                                  &err),
+                         -EINVAL);
+        assert_non_null(strstr(err.msg, "ws.toml:1:2: [model] says where the agent CLI's login"));
+        config_clear(&cfg);
+        /* Bad input, with its position. */
+        assert_non_null(strstr(load_err("[model.claude]\nurl = \"http://plain.example\"\n"),
+                               "c.toml:2:7: 'url' must be an https:// URL"));
+        assert_non_null(strstr(load_err("[model.gemini]\nurl = \"https://x.example\"\n"),
+                               "c.toml:1:8: [model.gemini]: not an agent"));
+        assert_non_null(strstr(load_err("[model.codex]\nhelper = \"no\"\n"),
+                               "c.toml:2:10: 'helper' must be true or false"));
+        assert_non_null(strstr(load_err("[model.codex]\npins = [\"md5//x\"]\n"),
+                               "c.toml:2:9: bad pin"));
+        assert_non_null(strstr(load_err("[model.codex]\nkey = \"sk-secret\"\n"),
+                               "c.toml:2:1: unknown key 'key' in [model.*]"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_config_model),
                 cmocka_unit_test(test_config_load_architecture_example),
                 cmocka_unit_test(test_config_merge_later_file_wins),
                 cmocka_unit_test(test_config_finish_errors),

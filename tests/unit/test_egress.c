@@ -115,6 +115,54 @@ static void test_agent_domains(void **state)
         config_clear(&cfg);
 }
 
+/* The model helper's vendor: the helpers' alone (squid basic auth), unless the user allowed it
+ * for the agent too; resolved either way. */
+static void test_helper_domains(void **state)
+{
+        struct config cfg = CONFIG_INIT;
+        const char *const helper[] = {"api.anthropic.com", "model.example.test"};
+        const uint16_t ports[] = {8443};
+        struct egress_opts o = {.root = "/etc/ca-proxy",
+                                .resolvers = resolvers,
+                                .nresolvers = 2,
+                                .extra_ports = ports,
+                                .nextra_ports = 1,
+                                .helper_domains = helper,
+                                .nhelper_domains = 2,
+                                .helper_passwd = "helper:$6$salt$hash"};
+        struct egress_result r;
+        struct ca_error err = {0};
+        char *squid, *dnsmasq, *passwd, *summary;
+        (void) state;
+
+        load(&cfg, "[network]\nallow_domains = [\"model.example.test\"]\n");
+        assert_int_equal(egress_render(&cfg, &o, &r, &err), 0);
+        squid = text_of(&r, "squid.conf");
+        dnsmasq = text_of(&r, "dnsmasq.conf");
+        passwd = text_of(&r, "helpers.passwd");
+        summary = text_of(&r, "proxy.json");
+        assert_non_null(strstr(squid, "auth_param basic program " EGRESS_NCSA_AUTH
+                                      " /etc/ca-proxy/helpers.passwd\n"));
+        assert_non_null(strstr(squid, "acl ca_helper_only dstdomain -n api.anthropic.com\n"
+                                      "http_access allow ca_helper_only ca_helpers\n"));
+        /* Before the domain denial, after the fixed denials. */
+        assert_true(strstr(squid, "allow ca_helper_only") < strstr(squid, "deny ca_rule_domain"));
+        assert_true(strstr(squid, "allow ca_helper_only") > strstr(squid, "deny ca_rule_bad_name"));
+        assert_non_null(strstr(squid, "acl ca_connect_ports port 443 8443\n"));
+        assert_non_null(strstr(dnsmasq, "/api.anthropic.com/"));
+        assert_string_equal(passwd, "helper:$6$salt$hash\n");
+        assert_non_null(strstr(summary, "\"helper_domains\":[\"api.anthropic.com\"]"));
+        free(squid);
+        free(dnsmasq);
+        free(passwd);
+        free(summary);
+        egress_result_clear(&r);
+        /* A passwd line that is not one: refused. */
+        o.helper_passwd = "helper:x\nroot:y";
+        assert_true(egress_render(&cfg, &o, &r, &err) < 0);
+        config_clear(&cfg);
+}
+
 static void test_squid_conf(void **state)
 {
         struct egress_result r;
@@ -308,6 +356,7 @@ static void test_config_network_keys(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_helper_domains),
                 cmocka_unit_test(test_squid_conf),
                 cmocka_unit_test(test_remote_server_ports),
                 cmocka_unit_test(test_agent_domains),

@@ -111,6 +111,10 @@ static void test_manifest_refusals(void **state)
                 {"servers.1.helper.local_path", "\"mcp\"", "token or path"},
                 {"servers.1.helper.local_token", "{}", "lacks 'env'"},
                 {"servers.1.name", "\"fs\"", "share"},
+                /* The model member: only on the model helper, with a known vendor. */
+                {"servers.1.model", "{\"vendor\": \"anthropic\"}", "only 'model-api'"},
+                {"servers.1.model", "{\"vendor\": \"gemini\"}", "without a known vendor"},
+                {"servers.1.model", "\"anthropic\"", "without a known vendor"},
         };
         (void) state;
 

@@ -196,6 +196,39 @@ static void test_modelcred_refusals(void **state)
         assert_null(modelcred_default_token_url(MODELCRED_OPENAI));
 }
 
+static void test_modelcred_paths_and_same_login(void **state)
+{
+        struct modelcred a = MODELCRED_INIT, b = MODELCRED_INIT;
+        struct ca_error err = {0};
+        static const char other_account[] =
+                "{\"claudeAiOauth\":{\"accessToken\":\"x\",\"refreshToken\":\"y\","
+                "\"expiresAt\":1,\"scopes\":[\"user:inference\"],\"subscriptionType\":\"pro\"}}";
+        static const char refreshed[] =
+                "{\"claudeAiOauth\":{\"accessToken\":\"x\",\"refreshToken\":\"y\","
+                "\"expiresAt\":2,\"scopes\":[\"user:inference\"],\"subscriptionType\":\"max\"}}";
+        (void) state;
+
+        assert_string_equal(modelcred_default_paths(MODELCRED_ANTHROPIC)[0], "/v1/");
+        assert_null(modelcred_default_paths(MODELCRED_ANTHROPIC)[1]);
+        assert_string_equal(modelcred_default_paths(MODELCRED_CHATGPT)[0], "/backend-api/codex/");
+        assert_null(modelcred_default_paths(MODELCRED_COPILOT));
+        assert_int_equal(modelcred_parse("AGENT_CLAUDE_CREDENTIALS", STR(claude_login), &a, &err),
+                         0);
+        /* New tokens and expiry: a refresh. */
+        assert_int_equal(modelcred_parse("AGENT_CLAUDE_CREDENTIALS", STR(refreshed), &b, &err), 0);
+        assert_true(modelcred_same_login(&a, &b));
+        modelcred_clear(&b);
+        /* Anything else changed (another subscription, another kind): not a refresh. */
+        assert_int_equal(modelcred_parse("AGENT_CLAUDE_CREDENTIALS", STR(other_account), &b, &err),
+                         0);
+        assert_false(modelcred_same_login(&a, &b));
+        modelcred_clear(&b);
+        assert_int_equal(modelcred_parse("AGENT_CODEX_AUTH", STR(codex_login), &b, &err), 0);
+        assert_false(modelcred_same_login(&a, &b));
+        modelcred_clear(&b);
+        modelcred_clear(&a);
+}
+
 /* With the zeroing allocator jansson still works (the helper parses logins with it). */
 static void test_modelcred_zeroing_json(void **state)
 {
@@ -219,6 +252,7 @@ int main(void)
                 cmocka_unit_test(test_modelcred_codex),
                 cmocka_unit_test(test_modelcred_keys),
                 cmocka_unit_test(test_modelcred_refusals),
+                cmocka_unit_test(test_modelcred_paths_and_same_login),
                 cmocka_unit_test(test_modelcred_zeroing_json),
         };
         if (sodium_init() < 0)

@@ -140,9 +140,66 @@ static void test_render_build_flags_and_errors(void **state)
         assert_int_equal(render_agent_from_name("gemini"), -EINVAL);
 }
 
+/* The model helper: the manifest's model-api server for its agent, Codex's model provider, and
+ * no MCP entry in any CLI's file. */
+static void test_render_model(void **state)
+{
+        struct config cfg = CONFIG_INIT;
+        const struct config *cfgs[RENDER_AGENTS] = {&cfg, &cfg, &cfg};
+        const char *const pins[] = {"sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="};
+        json_t *ph = json_pack("{s:{s:s}}", "tokens", "access_token", "");
+        struct render_model m = {.agent = RENDER_CODEX,
+                                 .vendor = "chatgpt",
+                                 .secret = "AGENT_CODEX_AUTH",
+                                 .origin = "https://chatgpt.example",
+                                 .token_url = "https://auth.example/oauth/token",
+                                 .trust = "system",
+                                 .pins = pins,
+                                 .npins = 1,
+                                 .placeholder = ph};
+        struct render_opts o = {.session = "s", .agents = 1u << RENDER_CODEX, .model = &m};
+        struct render_result r;
+        struct ca_error err = {0};
+        struct manifest man = MANIFEST_INIT;
+        const struct manifest_server *ms;
+        (void) state;
+
+        load(&cfg, cfg_text);
+        assert_int_equal(render_build(cfgs, &o, &r, &err), 0);
+        assert_int_equal(manifest_from_json(r.manifest, &man, &err), 0);
+        ms = manifest_find(&man, MANIFEST_MODEL_NAME);
+        assert_non_null(ms);
+        assert_string_equal(ms->model_vendor, "chatgpt");
+        assert_string_equal(ms->model_token_url, "https://auth.example/oauth/token");
+        assert_int_equal(ms->uid, MANIFEST_MODEL_UID);
+        assert_int_equal(ms->port, MANIFEST_MODEL_PORT);
+        assert_string_equal(ms->bearer, "AGENT_CODEX_AUTH");
+        assert_non_null(ms->model_placeholder);
+        manifest_clear(&man);
+        /* Codex's provider is the helper, before any table; no MCP entry for it. */
+        assert_non_null(strstr(r.files[RENDER_CODEX].data,
+                               "Do not edit.\nmodel_provider = \"coding-agents\"\n"
+                               "chatgpt_base_url = \"http://127.0.0.1:52099/backend-api/\"\n"));
+        assert_non_null(strstr(r.files[RENDER_CODEX].data,
+                               "base_url = \"http://127.0.0.1:52099/backend-api/codex\""));
+        assert_null(strstr(r.files[RENDER_CODEX].data, "mcp_servers.model-api"));
+        render_result_clear(&r);
+        /* An API key: the OpenAI API. */
+        m.vendor = "openai";
+        m.placeholder = NULL;
+        assert_int_equal(render_build(cfgs, &o, &r, &err), 0);
+        assert_non_null(strstr(r.files[RENDER_CODEX].data,
+                               "base_url = \"http://127.0.0.1:52099/v1\""));
+        assert_null(strstr(r.files[RENDER_CODEX].data, "chatgpt_base_url"));
+        render_result_clear(&r);
+        json_decref(ph);
+        config_clear(&cfg);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_render_model),
                 cmocka_unit_test(test_render_build_all_agents),
                 cmocka_unit_test(test_render_uid_stable_per_name),
                 cmocka_unit_test(test_render_build_flags_and_errors),
