@@ -148,6 +148,11 @@ if [ "$quick" = 1 ]; then helper_rounds=200; else helper_rounds=3000; fi
 bash "$src/bench/helper.sh" "$build" "$helper_rounds"
 
 echo
+echo "== Model helper: first streamed byte and a 10 MB streamed answer through mcp-helper --model vs direct HTTPS, same run"
+if [ "$quick" = 1 ]; then model_rounds=50; else model_rounds=500; fi
+bash "$src/bench/model.sh" "$build" "$model_rounds"
+
+echo
 echo "== MCP stubs: spawn -> initialize and stdio throughput through mcp-stub vs direct, same run"
 if [ "$quick" = 1 ]; then stub_rounds=3; else stub_rounds=20; fi
 bash "$src/bench/stub.sh" "$build" "$stub_rounds"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mcp-helper's model mode (--model VENDOR, ARCHITECTURE §8c): the helper fronts a vendor's model
+ * mcp-helper's model mode (--model VENDOR, ARCHITECTURE §8): the helper fronts a vendor's model
  * API for the agent CLI. The CLI holds a placeholder (the helper's local token); the helper
  * holds the login it redeemed from the broker, sends the real credential upstream, refreshes an
  * OAuth login itself (before it expires, and once on a 401) and writes the refreshed login back

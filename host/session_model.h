@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Whether a session's agent CLI reaches its vendor through the model helper (ARCHITECTURE §8c,
+ * Whether a session's agent CLI reaches its vendor through the model helper (ARCHITECTURE §8,
  * docs/security-model.md "The agent CLI's login"), and the login's way back to the host.
  *
  * The helper fronts the login when the host's login is one it understands (lib/modelcred), the

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Vendor logins of the agent CLIs, as the model helper (mcp-helper --model, ARCHITECTURE §8c)
+ * Vendor logins of the agent CLIs, as the model helper (mcp-helper --model, ARCHITECTURE §8)
  * and the host's session launch see them. Free of I/O, so it is unit tested and fuzzed.
  *
  * A login is the content of a broker secret (image.h's image_credentials):

@@ -47,7 +47,7 @@ int render_agent_from_name(const char *name);
 const char *render_agent_file(enum render_agent a);
 
 /*
- * The model helper of a session (ARCHITECTURE §8c): rendered as the manifest's "model-api"
+ * The model helper of a session (ARCHITECTURE §8): rendered as the manifest's "model-api"
  * server (uid MANIFEST_MODEL_UID, port MANIFEST_MODEL_PORT) for the one agent it fronts, and,
  * for Codex, as the model provider of its config.toml. The other CLIs are pointed at it by
  * agent-init (their environment and placeholder login).

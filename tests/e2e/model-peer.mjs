@@ -10,7 +10,8 @@
 //   OAuth token          POST /v1/oauth/token, /oauth/token (refresh_token grant)
 //
 // The script is the prompt: a user message with a line "RUN: <command>" gets a call of the
-// request's own shell tool (whatever the CLI named it, with arguments shaped by its schema);
+// request's own shell tool (whatever the CLI named it, with arguments shaped by its schema),
+// one with "STREAM: <n>" an answer of n bytes (streamed in 4 KiB pieces: the benchmark's);
 // the tool's result gets the answer "RESULT:\n<output>", streamed in small pieces; anything
 // else (titles, summaries, warm-ups) gets "OK". Stateless, so every CLI's retries and side
 // requests are fine.
@@ -89,6 +90,8 @@ function commandIn(text) {
 // What to answer: {tool: {name, args}} or {text}.
 function decide(lastUserText, toolOutput, shellTool) {
   if (toolOutput !== null) return { text: `RESULT:\n${toolOutput}` };
+  const big = /(?:^|\n)STREAM: (\d{1,9})/.exec(lastUserText || "");
+  if (big) return { text: "y".repeat(Number(big[1])) };
   const cmd = commandIn(lastUserText);
   if (cmd && shellTool) return { tool: { ...shellTool, args: shellTool.argsFor(cmd) } };
   if (cmd) return { text: "NO SHELL TOOL" };
@@ -118,7 +121,7 @@ function pickShell(tools, nameOf, schemaOf) {
 }
 
 // Splits text into small pieces, so that streaming is exercised.
-const pieces = (s) => s.match(/[\s\S]{1,12}/g) || [""];
+const pieces = (s) => (s.length > 65536 ? s.match(/[\s\S]{1,4096}/g) : s.match(/[\s\S]{1,12}/g)) || [""];
 
 // ---- Anthropic Messages ----------------------------------------------------------------------
 
