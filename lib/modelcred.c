@@ -401,43 +401,83 @@ static json_t *unsigned_jwt(const char *jwt)
         return json_stringn(out.data, out.len);
 }
 
+/* Whether the text of `v` holds the access or the refresh token (of 8 bytes or more). */
+static bool holds_token(const struct modelcred *c, const json_t *v)
+{
+        char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        const struct ca_secret *t[2] = {c->access, c->refresh};
+        bool found = !text;
+
+        for (size_t i = 0; text && i < 2; i++)
+                found = found || (t[i] && t[i]->len >= 8 &&
+                                  memmem(text, strlen(text), t[i]->buf, t[i]->len));
+        if (text) {
+                sodium_memzero(text, strlen(text));
+                free(text);
+        }
+        return found;
+}
+
+/* Copies `from`'s `keys` into `to`: only strings and arrays of strings, never one that holds a
+ * token. Everything else of a login (other tokens, such as Claude's MCP OAuth logins) stays out. */
+static void copy_plain(const struct modelcred *c, json_t *to, const json_t *from,
+                       const char *const *keys)
+{
+        for (; *keys; keys++) {
+                json_t *v = json_object_get(from, *keys);
+                bool plain = json_is_string(v) || json_is_array(v);
+                size_t i;
+                json_t *item;
+
+                json_array_foreach(json_is_array(v) ? v : NULL, i, item)
+                        plain = plain && json_is_string(item);
+                if (plain && !holds_token(c, v))
+                        (void) json_object_set(to, *keys, v);
+        }
+}
+
 int modelcred_placeholder(const struct modelcred *c, int64_t now_ms, json_t **ret,
                           struct ca_error *err)
 {
+        static const char *const claude_keys[] = {"scopes", "subscriptionType", "rateLimitTier",
+                                                  NULL};
+        static const char *const codex_keys[] = {"account_id", NULL};
         json_t *doc, *slot;
         char now[40];
 
         *ret = NULL;
         if (!c->doc)
                 return 0;
-        doc = json_deep_copy(c->doc);
-        if (!doc)
-                return ca_error_setx(err, ENOMEM, "out of memory");
+        /* Built from what the CLI needs, never copied whole: a login file may hold more. */
         if (c->vendor == MODELCRED_ANTHROPIC) {
+                doc = json_pack("{s:{s:s, s:s, s:I}}", "claudeAiOauth", "accessToken", "",
+                                "refreshToken", PLACEHOLDER_WORD, "expiresAt",
+                                PLACEHOLDER_EXPIRY_MS);
                 slot = json_object_get(doc, "claudeAiOauth");
-                (void) json_object_set_new(slot, "accessToken", json_string(""));
-                (void) json_object_set_new(slot, "refreshToken", json_string(PLACEHOLDER_WORD));
-                (void) json_object_set_new(slot, "expiresAt", json_integer(PLACEHOLDER_EXPIRY_MS));
+                if (slot)
+                        copy_plain(c, slot, json_object_get(c->doc, "claudeAiOauth"), claude_keys);
         } else if (c->vendor == MODELCRED_CHATGPT) {
-                json_t *idt;
+                const json_t *tokens = json_object_get(c->doc, "tokens");
+                const char *idt = json_string_value(json_object_get(tokens, "id_token"));
+                json_t *claims = idt ? unsigned_jwt(idt) : json_string("");
 
-                slot = json_object_get(doc, "tokens");
-                idt = json_object_get(slot, "id_token");
-                (void) json_object_set_new(slot, "access_token", json_string(""));
-                (void) json_object_set_new(slot, "refresh_token", json_string(PLACEHOLDER_WORD));
-                if (json_is_string(idt))
-                        (void) json_object_set_new(slot, "id_token",
-                                                   unsigned_jwt(json_string_value(idt)));
-                (void) json_object_set_new(doc, "OPENAI_API_KEY", json_null());
+                if (claims && holds_token(c, claims)) {
+                        json_decref(claims);
+                        claims = json_string("");
+                }
                 iso_now(now_ms, now);
-                (void) json_object_set_new(doc, "last_refresh", json_string(now));
+                doc = json_pack("{s:n, s:{s:o, s:s, s:s}, s:s}", "OPENAI_API_KEY", "tokens",
+                                "id_token", claims, "access_token", "", "refresh_token",
+                                PLACEHOLDER_WORD, "last_refresh", now);
+                slot = json_object_get(doc, "tokens");
+                if (slot)
+                        copy_plain(c, slot, tokens, codex_keys);
         } else {
                 /* A Codex API-key login: only the key. */
-                json_decref(doc);
                 doc = json_pack("{s:s}", "OPENAI_API_KEY", "");
-                if (!doc)
-                        return ca_error_setx(err, ENOMEM, "out of memory");
         }
+        if (!doc)
+                return ca_error_setx(err, ENOMEM, "out of memory");
         *ret = doc;
         return 0;
 }

@@ -88,6 +88,35 @@ static void test_modelcred_claude_oauth(void **state)
         modelcred_clear(&c);
 }
 
+/* The placeholder is built from what the CLI needs, never copied whole: a login file holding
+ * more (Claude keeps its MCP servers' OAuth logins there) leaks none of it. */
+static void test_modelcred_placeholder_allow_list(void **state)
+{
+        static const char login[] =
+                "{\"claudeAiOauth\":{\"accessToken\":\"sk-ant-oat01-real\",\"refreshToken\":"
+                "\"sk-ant-ort01-real\",\"expiresAt\":1,\"scopes\":[\"user:inference\"],"
+                "\"subscriptionType\":\"sk-ant-oat01-real\",\"extra\":\"x\"},"
+                "\"mcpOAuth\":{\"github\":{\"accessToken\":\"gho_mcp_secret_1234\"}}}";
+        struct modelcred c = MODELCRED_INIT;
+        struct ca_error err = {0};
+        json_t *ph = NULL;
+        char *t;
+        (void) state;
+
+        assert_int_equal(modelcred_parse("AGENT_CLAUDE_CREDENTIALS", STR(login), &c, &err), 0);
+        assert_int_equal(modelcred_placeholder(&c, 0, &ph, &err), 0);
+        t = text(ph);
+        assert_null(strstr(t, "gho_mcp_secret_1234"));
+        assert_null(strstr(t, "mcpOAuth"));
+        assert_null(strstr(t, "extra"));
+        /* A field holding the token itself is left out too. */
+        assert_null(strstr(t, "real"));
+        assert_non_null(strstr(t, "\"scopes\":[\"user:inference\"]"));
+        free(t);
+        json_decref(ph);
+        modelcred_clear(&c);
+}
+
 static void test_modelcred_codex(void **state)
 {
         struct modelcred c = MODELCRED_INIT;
@@ -249,6 +278,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_modelcred_claude_oauth),
+                cmocka_unit_test(test_modelcred_placeholder_allow_list),
                 cmocka_unit_test(test_modelcred_codex),
                 cmocka_unit_test(test_modelcred_keys),
                 cmocka_unit_test(test_modelcred_refusals),
