@@ -55,8 +55,10 @@ exec 7<"$TEST_TMP/peer.fifo" # keep its output drained
 # ---- the user's logins on the host, and where the helper finds the vendor ----------------------
 export HOME="$TEST_TMP/home"
 mkdir -p "$HOME/.claude" "$HOME/.codex"
-printf '{"claudeAiOauth":{"accessToken":"%s","refreshToken":"%s","expiresAt":4102444800000,"scopes":["user:inference","user:profile"],"subscriptionType":"max"}}' \
-        "$access" "$refresh" >"$HOME/.claude/.credentials.json"
+# Claude keeps its MCP servers' OAuth logins in the same file: none of it may go in either.
+mcp_oauth="mcp-oauth-$(rnd)"
+printf '{"claudeAiOauth":{"accessToken":"%s","refreshToken":"%s","expiresAt":4102444800000,"scopes":["user:inference","user:profile"],"subscriptionType":"max"},"mcpOAuth":{"srv":{"accessToken":"%s"}}}' \
+        "$access" "$refresh" "$mcp_oauth" >"$HOME/.claude/.credentials.json"
 b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
 id_token="$(printf '{"alg":"RS256","typ":"JWT"}' | b64url).$(printf '{"email":"dev@example.test","https://api.openai.com/auth":{"chatgpt_plan_type":"plus","chatgpt_account_id":"acc-e2e"}}' | b64url).c2lnbmF0dXJl"
 printf '{"OPENAI_API_KEY":null,"tokens":{"id_token":"%s","access_token":"%s","refresh_token":"%s","account_id":"acc-e2e"},"last_refresh":"2026-01-01T00:00:00Z"}' \
@@ -81,7 +83,7 @@ scan='for t in "$@"; do grep -rslF -e "$t" /etc /home /tmp /run /workspace /opt 
 # ---- Claude Code (OAuth login): a conversation, a refresh mid-session, the login written back ----
 expect_status 0 "$CA_BIN" run claude "$ws" --config "$TEST_TMP/model.toml" "${world[@]}" -- sh -c \
         "claude -p 'RUN: echo claude-one' --allowedTools Bash && claude -p 'RUN: echo claude-two' --allowedTools Bash &&
-         sh -c '$scan' scan '$access' '$refresh' && cat \"\$CLAUDE_CONFIG_DIR/.credentials.json\""
+         sh -c '$scan' scan '$access' '$refresh' '$mcp_oauth' && cat \"\$CLAUDE_CONFIG_DIR/.credentials.json\""
 expect_grep 'claude-one' "$TEST_TMP/out"
 expect_grep 'claude-two' "$TEST_TMP/out"
 expect_grep '^clean$' "$TEST_TMP/out"
@@ -104,6 +106,7 @@ expect_grep '"vendor":"anthropic".*"type":"model-usage"' "$log"
 stored=$("$CA_PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["claudeAiOauth"]["accessToken"])' \
         "$HOME/.claude/.credentials.json")
 [ "$(sha "$stored")" = "$new" ] || fail "the host's login is not the refreshed one"
+expect_grep "$mcp_oauth" "$HOME/.claude/.credentials.json"
 check "the written-back login is 0600" test "$(stat -c %a "$HOME/.claude/.credentials.json")" = 600
 
 # ---- nothing of the login inside a live session, as agentcli or agentuser ----------------------
