@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The model helper on a real Docker engine (issue 19): each real agent CLI -- Claude Code with an
-# OAuth login, Codex with a ChatGPT login, Copilot with a GitHub token -- holds a conversation
+# OAuth login and an API key, Codex with a ChatGPT login and an API key, Copilot with a GitHub
+# token -- holds a conversation
 # with a tool call and a streamed answer inside a session, through the session's model helper
 # and squid sidecar, with the scripted vendor (tests/e2e/model-peer.mjs) over TLS with a test CA
 # on the documentation range. The vendor sees the real credential on every request, never the
@@ -38,6 +39,8 @@ refresh="sk-ant-ort01-$(rnd)"
 codex_access="chatgpt-access-$(rnd)"
 codex_refresh="chatgpt-refresh-$(rnd)"
 github="gho_$(rnd)"
+claude_key="sk-ant-api03-$(rnd)"
+openai_key="sk-proj-$(rnd)"
 cp "$e2e_dir/model-peer.mjs" "$world_dir/"
 chmod 0644 "$world_dir/model-peer.mjs"
 peer_log="$world_dir/model.log"
@@ -47,7 +50,8 @@ mkfifo "$TEST_TMP/peer.fifo"
 docker exec ca-e2e-upstream node /up/model-peer.mjs --listen 198.51.100.10:9443 \
         --cert /up/srv.pem --key /up/srv.key --log /up/model.log --access-token "$access" \
         --refresh-token "$refresh" --expire-after 1 --key-value "$codex_access" \
-        --key-value "$github" >"$TEST_TMP/peer.fifo" 2>&1 &
+        --key-value "$github" --key-value "$claude_key" --key-value "$openai_key" \
+        >"$TEST_TMP/peer.fifo" 2>&1 &
 IFS= read -r line <"$TEST_TMP/peer.fifo" || line=
 case $line in "model-peer listening on https://198.51.100.10:9443") pass ;; *) fail "the peer: $line" ;; esac
 exec 7<"$TEST_TMP/peer.fifo" # keep its output drained
@@ -159,6 +163,24 @@ expect_grep 'copilot-ok' "$TEST_TMP/out"
 expect_grep '^clean$' "$TEST_TMP/out"
 expect_grep "\"credential\":\"$(sha "$github")\",\"stream\":true,\"model\":\"gpt-scripted\",\"api\":\"chat\"" "$peer_log"
 expect_no_grep '"auth":"bad"' "$peer_log"
+
+# ---- the API-key logins: Claude's ANTHROPIC_API_KEY, Codex's auth.json with a key --------------
+mkdir -p "$TEST_TMP/keys/.codex"
+printf '{"OPENAI_API_KEY":"%s"}' "$openai_key" >"$TEST_TMP/keys/.codex/auth.json"
+chmod 0600 "$TEST_TMP/keys/.codex/auth.json"
+expect_status 0 env HOME="$TEST_TMP/keys" ANTHROPIC_API_KEY="$claude_key" "$CA_BIN" run claude "$ws" \
+        --config "$TEST_TMP/model.toml" "${world[@]}" -- sh -c \
+        "claude -p 'RUN: echo claude-key-ok' --allowedTools Bash && sh -c '$scan' scan '$claude_key'"
+expect_grep 'claude-key-ok' "$TEST_TMP/out"
+expect_grep '^clean$' "$TEST_TMP/out"
+expect_grep "\"auth\":\"ok\",\"kind\":\"x-api-key\",\"credential\":\"$(sha "$claude_key")\"" "$peer_log"
+expect_status 0 env HOME="$TEST_TMP/keys" "$CA_BIN" run codex "$ws" --config "$TEST_TMP/model.toml" \
+        "${world[@]}" -- sh -c \
+        "codex exec -m gpt-5-codex --skip-git-repo-check -s danger-full-access 'RUN: echo codex-key-ok' &&
+         sh -c '$scan' scan '$openai_key'"
+expect_grep 'codex-key-ok' "$TEST_TMP/out"
+expect_grep '^clean$' "$TEST_TMP/out"
+expect_grep "\"credential\":\"$(sha "$openai_key")\",\"stream\":true,\"model\":\"gpt-5-codex\",\"api\":\"responses\"" "$peer_log"
 
 # ---- a wrong pin: the CLI's request fails, nothing reaches the vendor, an event says why --------
 before=$(grep -c '' "$peer_log")
