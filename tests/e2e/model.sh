@@ -3,8 +3,8 @@
 # The model helper on a real Docker engine (issue 19): each real agent CLI -- Claude Code with an
 # OAuth login and an API key, Codex with a ChatGPT login and an API key, Copilot with a GitHub
 # token -- holds a conversation with a tool call and a streamed answer inside a session, through
-# the session's model helper and squid sidecar, with the scripted vendor (tests/e2e/model-peer.mjs) over TLS with a test CA
-# on the documentation range. The vendor sees the real credential on every request, never the
+# the session's model helper and squid sidecar, with the scripted vendor
+# (tests/e2e/model-peer.mjs) over TLS with a test CA on the documentation range. The vendor sees the real credential on every request, never the
 # CLI's placeholder; nothing in the container (as agentcli or agentuser) holds the real access
 # or refresh token; the vendor expires Claude's token mid-session, the helper refreshes it and
 # the refreshed login is in the host's file after the session; a wrong pin fails closed.
