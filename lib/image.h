@@ -22,6 +22,9 @@ struct ca_error;
 #define IMAGE_AGENTCLI_UID 1001
 #define IMAGE_AGENTCLI_UID_STR "1001"
 #define IMAGE_BIN_DIR "/usr/lib/coding-agents/bin"
+/* The real bash and dash: /usr/bin/bash and /usr/bin/dash are the shell shim (ca-shell), which
+ * hands the agent CLI's commands to the task runner at IMAGE_RUNNER_SOCKET. */
+#define IMAGE_SHELLS_DIR "/usr/lib/coding-agents/shells"
 #define IMAGE_RUN_DIR "/run/coding-agents"
 #define IMAGE_CONFIG_DIR IMAGE_RUN_DIR "/config"
 #define IMAGE_HOME_DIR IMAGE_RUN_DIR "/home"
@@ -39,6 +42,7 @@ struct ca_error;
  * socket (mcp-stub's default), the servers' tmpfs parent and their broker credentials. */
 #define IMAGE_STUB_BIN IMAGE_RUN_DIR "/bin"
 #define IMAGE_STUB_SOCKET IMAGE_RUN_DIR "/stub.sock"
+#define IMAGE_RUNNER_SOCKET IMAGE_RUN_DIR "/runner.sock"
 #define IMAGE_STUB_RUN IMAGE_RUN_DIR "/mcp"
 #define IMAGE_STUB_CREDENTIALS IMAGE_CONTROL_DIR "/stubs"
 /* The remote MCP servers: their helpers' broker credentials and trust bundles (from the host),
