@@ -34,6 +34,7 @@ sha() { printf '%s' "$1" | sha256sum | cut -c1-16; }
 
 # ---- the vendor: the scripted peer next to the upstream, on upstream.test:9443 ---------------
 access="sk-ant-oat01-$(rnd)"
+first_access=$access
 refresh="sk-ant-ort01-$(rnd)"
 codex_access="chatgpt-access-$(rnd)"
 codex_refresh="chatgpt-refresh-$(rnd)"
@@ -161,7 +162,15 @@ unset COPILOT_GITHUB_TOKEN
 expect_grep 'copilot-ok' "$TEST_TMP/out"
 expect_grep '^clean$' "$TEST_TMP/out"
 expect_grep "\"credential\":\"$(sha "$github")\",\"stream\":true,\"model\":\"gpt-scripted\",\"api\":\"chat\"" "$peer_log"
-expect_no_grep '"auth":"bad"' "$peer_log"
+# Whatever the vendor refused was a real credential it had rotated (a request in flight while the
+# helper refreshed, sent again with the new one): never a placeholder or anything else.
+check "the vendor saw a credential that is not a real one" "$CA_PYTHON3" -c '
+import hashlib, json, sys
+sha = lambda s: hashlib.sha256(s.encode()).hexdigest()[:16]
+lines = [json.loads(l) for l in open(sys.argv[1])]
+real = {sha(t) for t in sys.argv[2:]} | {e["new_credential"] for e in lines if "new_credential" in e}
+bad = [e for e in lines if e.get("auth") == "bad" and e.get("credential") not in real]
+assert not bad, bad' "$peer_log" "$first_access" "$codex_access" "$github" "$claude_key" "$openai_key"
 
 # ---- the API-key logins: Claude's ANTHROPIC_API_KEY, Codex's auth.json with a key --------------
 mkdir -p "$TEST_TMP/keys/.codex"
