@@ -739,6 +739,7 @@ static int drain(int run_fd, struct cursor *cur, struct events_ctx *ec, bool dns
  * what the aggregation has due. */
 static int events_pass(int run_fd, struct cursor *cur, struct events_ctx *ec, struct ca_error *err)
 {
+        const struct cursor before[2] = {cur[0], cur[1]};
         int r = 0;
 
         /* dnsmasq first: its answers name the addresses squid's denials refer to. */
@@ -753,7 +754,9 @@ static int events_pass(int run_fd, struct cursor *cur, struct events_ctx *ec, st
                          err);
                 ec->malformed_reported = ec->pl.malformed;
         }
-        if (r >= 0)
+        /* Only when something was read: the state file is in the watched directory, and
+         * writing it every pass woke the next one, for ever (a core burnt per session). */
+        if (r >= 0 && memcmp(before, cur, sizeof(before)) != 0)
                 r = save_state(run_fd, cur, 2, err);
         eventagg_flush(&ec->agg, (uint64_t) clock_monotonic_ms(), false, agg_summary, ec);
         (void) fflush(stdout);
