@@ -158,6 +158,11 @@ if [ "$quick" = 1 ]; then stub_rounds=3; else stub_rounds=20; fi
 bash "$src/bench/stub.sh" "$build" "$stub_rounds"
 
 echo
+echo "== Task runner: sh -c true and make -j2 through the shell shim and the runner vs direct, same run"
+if [ "$quick" = 1 ]; then runner_cmds=100 runner_rounds=1; else runner_cmds=1000 runner_rounds=5; fi
+bash "$src/bench/runner.sh" "$build" "$runner_cmds" "$runner_rounds"
+
+echo
 echo "== sessions: run -> exit of a hardened session vs a bare Engine API container, same run"
 if [ "$quick" = 1 ]; then session_rounds=3; else session_rounds=20; fi
 bash "$src/bench/sessions.sh" "$build" "$session_rounds"

@@ -58,6 +58,7 @@
 #include "modelcred.h"
 #include "parse.h"
 #include "privdrop.h"
+#include "runproto.h"
 #include "scrub.h"
 #include "secret.h"
 
@@ -309,6 +310,48 @@ static void redeem_credential(const char *agent, const char *agent_dir, char **e
 }
 
 /*
+ * Starts a control-plane program as root with its stdout a pipe, and waits for its first line:
+ * one that begins with `ready` means it is serving; anything else, or its end, stops the session.
+ */
+static pid_t start_ready(char *const *args, const char *ready, const char *what)
+{
+        int pipefd[2];
+        char line[128] = "";
+        pid_t pid;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                die("pipe: %s", strerror(errno));
+        pid = fork();
+        if (pid < 0)
+                die("fork: %s", strerror(errno));
+        if (pid == 0) {
+                sigset_t none;
+
+                /* This process's signals are blocked (its signalfd): not the program's. */
+                sigemptyset(&none);
+                if (sigprocmask(SIG_SETMASK, &none, NULL) < 0 ||
+                    dup2(pipefd[1], STDOUT_FILENO) < 0)
+                        _exit(126);
+                execv(args[0], args);
+                _exit(127);
+        }
+        (void) close(pipefd[1]);
+        for (size_t got = 0; got + 1 < sizeof(line);) {
+                ssize_t r = read(pipefd[0], line + got, 1);
+
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0 || line[got] == '\n')
+                        break;
+                got++;
+        }
+        (void) close(pipefd[0]);
+        if (strncmp(line, ready, strlen(ready)) != 0)
+                die("%s did not start", what);
+        return pid;
+}
+
+/*
  * The stdio MCP servers (docs/stubs.md): when the session's manifest names any, links
  * mcp-stub-<name> for each into IMAGE_STUB_BIN (on agentcli's PATH) and starts
  * mcp-stub-launcher as root, keeping CAP_SYS_ADMIN for the servers' namespaces (this process
@@ -316,6 +359,8 @@ static void redeem_credential(const char *agent, const char *agent_dir, char **e
  * host's, in the control directory.
  */
 static pid_t launcher_pid;
+static pid_t runner_pid;
+static pid_t guard_pid;
 
 static struct init_helpers *helpers;
 
@@ -345,7 +390,9 @@ static bool only_control_plane_left(void)
                         break;
                 while (*tok >= '0' && *tok <= '9')
                         pid = pid * 10 + (*tok++ - '0');
-                if (pid != (long) launcher_pid && !init_helpers_owns(helpers, (pid_t) pid))
+                if (pid != (long) launcher_pid && pid != (long) runner_pid &&
+                    pid != (long) guard_pid &&
+                    !init_helpers_owns(helpers, (pid_t) pid))
                         return false;
         }
         return true;
@@ -365,9 +412,7 @@ static void load_manifest(struct manifest *m)
 
 static void start_stub_launcher(const struct manifest *m)
 {
-        int pipefd[2], n = 0;
-        char line[16] = "";
-        pid_t pid;
+        int n = 0;
 
         if (!m->json)
                 return;
@@ -390,12 +435,7 @@ static void start_stub_launcher(const struct manifest *m)
         if ((mkdir(IMAGE_STUB_RUN, 0711) < 0 && errno != EEXIST) || chmod(IMAGE_STUB_RUN, 0711) < 0 ||
             (mkdir(IMAGE_STUB_CREDENTIALS, 0700) < 0 && errno != EEXIST))
                 die("cannot create the stubs' directories: %s", strerror(errno));
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                die("pipe: %s", strerror(errno));
-        pid = fork();
-        if (pid < 0)
-                die("fork: %s", strerror(errno));
-        if (pid == 0) {
+        {
                 char uid[16];
                 char *args[] = {(char *) IMAGE_BIN_DIR "/mcp-stub-launcher",
                                 (char *) "--manifest",
@@ -416,28 +456,9 @@ static void start_stub_launcher(const struct manifest *m)
                         args[11] = (char *) "--events";
                         args[12] = (char *) IMAGE_EVENTS_LOG;
                 }
-
                 (void) snprintf(uid, sizeof(uid), "%d", AGENTCLI_UID);
-                if (dup2(pipefd[1], STDOUT_FILENO) < 0)
-                        _exit(126);
-                execv(args[0], args);
-                _exit(127);
+                launcher_pid = start_ready(args, "ready", "mcp-stub-launcher");
         }
-        launcher_pid = pid;
-        (void) close(pipefd[1]);
-        /* "ready\n" once it listens; anything else (or its end) is a failure. */
-        for (size_t got = 0; got + 1 < sizeof(line);) {
-                ssize_t r = read(pipefd[0], line + got, 1);
-
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0 || line[got] == '\n')
-                        break;
-                got++;
-        }
-        (void) close(pipefd[0]);
-        if (strncmp(line, "ready", 5) != 0)
-                die("mcp-stub-launcher did not start");
         say("stub launcher ready for %d stdio server%s", n, n == 1 ? "" : "s");
 }
 
@@ -457,17 +478,24 @@ struct child_opts {
 
 CA_NORETURN static void exec_child(const struct child_opts *o)
 {
-        char *env[18 + CA_ELEMENTSOF(o->extra)];
+        char *env[26 + CA_ELEMENTSOF(o->extra)];
         size_t n = 0;
         char home[320], user[64], logname[64], agentvar[400], term[96], tmuxdir[340];
         const char *t = secure_getenv("TERM");
         const char *session = secure_getenv("CODING_AGENTS_SESSION");
         char sess[160];
         const char *step;
-        int r = privdrop_become(o->uid, &step);
+        /* The CLI's primary group is the workload user's (its own stays a supplementary
+         * one), and both create files group-writable: what the CLI writes in the workspace the
+         * commands it runs can change, and the other way round. */
+        const gid_t own = (gid_t) o->uid;
+        int r = o->uid == AGENTCLI_UID
+                        ? privdrop_become_member(o->uid, (gid_t) AGENTUSER_UID, &own, 1, &step)
+                        : privdrop_become(o->uid, &step);
 
         if (r < 0)
                 die("cannot become %s (%s): %s", o->user, step, strerror(-r));
+        umask(002);
         if (sigprocmask(SIG_UNBLOCK, &o->mask, NULL) < 0)
                 die("cannot unblock signals: %s", strerror(errno));
         (void) snprintf(home, sizeof(home), "HOME=%s", o->home);
@@ -482,6 +510,17 @@ CA_NORETURN static void exec_child(const struct child_opts *o)
         /* The vendor CLIs must not update themselves in a read-only image. */
         env[n++] = (char *) "DISABLE_AUTOUPDATER=1";
         env[n++] = (char *) "NO_UPDATE_NOTIFIER=1";
+        /* The git the CLI runs itself (its status, its history) runs none of the repository's
+         * programs: no hooks, no fsmonitor, no ext:: transport; what git would still run
+         * through a shell (filters, pagers) goes through the shim, as agentuser. The task
+         * runner leaves these out of the workload's environment. */
+        env[n++] = (char *) "GIT_CONFIG_COUNT=3";
+        env[n++] = (char *) "GIT_CONFIG_KEY_0=core.hooksPath";
+        env[n++] = (char *) "GIT_CONFIG_VALUE_0=/dev/null";
+        env[n++] = (char *) "GIT_CONFIG_KEY_1=core.fsmonitor";
+        env[n++] = (char *) "GIT_CONFIG_VALUE_1=false";
+        env[n++] = (char *) "GIT_CONFIG_KEY_2=protocol.ext.allow";
+        env[n++] = (char *) "GIT_CONFIG_VALUE_2=never";
         if (t && strlen(t) < 64) {
                 (void) snprintf(term, sizeof(term), "TERM=%s", t);
                 env[n++] = term;
@@ -566,6 +605,25 @@ struct init_run {
         pid_t child;
 };
 
+/*
+ * The session's own COMMAND is the user's, not the model's: when it is a shell (sh -c ..., the
+ * image's bash and sh being the shim that routes agentcli's shells to the task runner), it is
+ * the real one. What that shell and the CLI then start goes through the shim.
+ */
+static void real_shell_for_command(char **argv)
+{
+        static const char *const real[] = {IMAGE_SHELLS_DIR "/bash", IMAGE_SHELLS_DIR "/dash"};
+        const char *slash = argv[0] ? strrchr(argv[0], '/') : NULL;
+        const char *base = slash ? slash + 1 : argv[0];
+
+        if (!base || (strcmp(base, "sh") != 0 && strcmp(base, "dash") != 0 &&
+                      strcmp(base, "bash") != 0 && strcmp(base, "rbash") != 0))
+                return;
+        if (slash && strncmp(argv[0], "/usr/bin/", 9) != 0 && strncmp(argv[0], "/bin/", 5) != 0)
+                return;
+        argv[0] = (char *) real[strcmp(run_shell_for(base), "bash") == 0 ? 0 : 1];
+}
+
 /* Options; returns -1 to go on, or the exit status (--help, usage errors). */
 static int parse_options(struct init_run *run, int argc, char **argv)
 {
@@ -626,20 +684,25 @@ static int parse_options(struct init_run *run, int argc, char **argv)
                 return 2;
         }
         run->co.argv = argv + optind;
+        real_shell_for_command(run->co.argv);
         if (run->co.tmux) {
                 /* The command runs in a detached tmux session "agent" of agentcli's own
                  * server, which outlives this client; the session ends with the command. */
                 static const char *const pre[] = {"tmux", "-f", "/dev/null", "new-session", "-d",
                                                   "-s", "agent", "-x", "200", "-y", "50"};
                 size_t k = CA_ELEMENTSOF(pre), nargs = (size_t) (argc - optind);
-                char **v = calloc(k + nargs + 1, sizeof(*v));
+                char **v = calloc(k + nargs + 2, sizeof(*v));
 
                 if (!v)
                         die("out of memory");
                 for (size_t i = 0; i < k; i++)
                         v[i] = (char *) pre[i];
+                /* tmux runs a one-word command through $SHELL -c (here: the shim, which would
+                 * hand the agent itself to the task runner); with two or more words it execs. */
+                if (nargs == 1)
+                        v[k++] = (char *) "/usr/bin/env";
                 for (size_t i = 0; i < nargs; i++)
-                        v[k + i] = argv[optind + (int) i];
+                        v[k + i] = run->co.argv[i];
                 run->co.argv = v;
         }
         return -1;
@@ -760,6 +823,55 @@ static void point_cli_at_model(struct init_run *run)
             m->model_vendor);
 }
 
+/*
+ * The task runner and the exec supervisor (ARCHITECTURE §8b): root, before the agent. The runner
+ * listens on IMAGE_RUNNER_SOCKET for agentcli's shells (the image's bash and sh are the shim) and
+ * runs their commands as agentuser; the supervisor takes the seccomp listener of each CLI's
+ * process tree (the CLI's launcher hands it over on IMAGE_GUARD_SOCKET) and answers its execs.
+ * The session does not start without them.
+ */
+static void start_workload_plane(const struct init_run *run)
+{
+        char client[16], as[16], gid[16];
+        char *runner[] = {(char *) IMAGE_BIN_DIR "/task-runner",
+                          (char *) "--listen",
+                          (char *) IMAGE_RUNNER_SOCKET,
+                          (char *) "--client-uid",
+                          client,
+                          (char *) "--as",
+                          as,
+                          (char *) "--home",
+                          (char *) run->user_home,
+                          NULL};
+        char *guard[] = {(char *) IMAGE_BIN_DIR "/exec-guard",
+                         (char *) "--supervise",
+                         (char *) "--listen",
+                         (char *) IMAGE_GUARD_SOCKET,
+                         (char *) "--client-uid",
+                         client,
+                         (char *) "--client-gid",
+                         gid,
+                         NULL, NULL, NULL, NULL, NULL};
+        size_t k = 8;
+
+        (void) snprintf(client, sizeof(client), "%d", AGENTCLI_UID);
+        /* The CLI's primary group is agentuser's (exec_child): the supervisor reads its memory
+         * with the CLI's file-system UID and GID, which the kernel compares with its own. */
+        (void) snprintf(gid, sizeof(gid), "%d", AGENTUSER_UID);
+        (void) snprintf(as, sizeof(as), "%d", AGENTUSER_UID);
+        runner_pid = start_ready(runner, "task-runner: listening", "the task runner");
+        if (access(IMAGE_EVENTS_LOG, F_OK) == 0) {
+                guard[k++] = (char *) "--events";
+                guard[k++] = (char *) IMAGE_EVENTS_LOG;
+        }
+        if (run->session) {
+                guard[k++] = (char *) "--session";
+                guard[k++] = (char *) run->session;
+        }
+        guard_pid = start_ready(guard, "exec-guard: listening", "the exec supervisor");
+        say("task runner and exec supervisor ready: agentcli's shells run as agentuser");
+}
+
 /* Step 3 and the servers: the stub launcher (which keeps CAP_SYS_ADMIN), then this process
  * drops it; the remote servers' helpers, healthy before the agent starts, their local tokens
  * (and the proxy, in proxy mode) in the agent's environment only. */
@@ -787,6 +899,7 @@ static void start_servers(struct init_run *run)
                 co->extra[co->nextra++] = "no_proxy=127.0.0.1,localhost,::1";
         }
         point_cli_at_model(run);
+        start_workload_plane(run);
 }
 
 /* Step 4: the command, as its UID; the credential's copy here is gone once it runs. */
@@ -815,6 +928,12 @@ static bool reap(struct init_run *run, int *status)
         while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
                 if (init_helpers_reaped(helpers, p, st))
                         continue;
+                if (p == runner_pid || p == guard_pid) {
+                        say("the %s stopped: the agent's commands cannot run",
+                            p == runner_pid ? "task runner" : "exec supervisor");
+                        *(p == runner_pid ? &runner_pid : &guard_pid) = 0;
+                        continue;
+                }
                 if (p == run->child) {
                         *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
                         run->child = 0;

@@ -21,7 +21,6 @@
 #include <sys/auxv.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,22 +58,6 @@ CA_NORETURN static void exec_real(const char *shell, char **argv)
         (void) execv(path, argv);
         say("cannot run the real shell", strerror(errno));
         _exit(127);
-}
-
-static int connect_runner(void)
-{
-        const char *path = setting("CA_SHELL_SOCKET", IMAGE_RUNNER_SOCKET);
-        struct sockaddr_un a = {.sun_family = AF_UNIX};
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        if (fd < 0 || strlen(path) >= sizeof(a.sun_path))
-                return -1;
-        memcpy(a.sun_path, path, strlen(path) + 1);
-        if (connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0) {
-                (void) close(fd);
-                return -1;
-        }
-        return fd;
 }
 
 static json_t *request(const char *shell, char **argv)
@@ -170,7 +153,7 @@ int main(int argc, char **argv)
         (void) sigprocmask(SIG_BLOCK, &mask, NULL);
         (void) signal(SIGPIPE, SIG_IGN);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-        sock = connect_runner();
+        sock = run_connect(setting("CA_SHELL_SOCKET", IMAGE_RUNNER_SOCKET));
         if (sock < 0 || sfd < 0) {
                 say("the task runner is not there; the agent's commands run only through it",
                     NULL);

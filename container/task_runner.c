@@ -5,7 +5,7 @@
  * shim (ca-shell), which the CLI's process tree runs as bash and sh, hands it each command with
  * its stdin, stdout and stderr (container/lib/runproto.h: descriptors, no relayed bytes).
  *
- * For each connection (the client's UID only): the command runs in a process group and session
+ * For each connection (the client's UID only; one thread each): the command runs in a process group and session
  * of its own, as --as, in the caller's directory (only under an --allow-cwd prefix, after
  * symlinks), with the caller's environment minus what is not a workload's business (the helpers'
  * tokens, API keys, the CLIs' configuration paths: run_env_kept) and the workload user's HOME,
@@ -18,6 +18,8 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,10 +84,11 @@ static void reply_error(int conn, const char *msg)
         (void) !run_send(conn, json_pack("{s:s, s:s}", "op", "error", "message", msg), NULL, 0);
 }
 
-/* The command's environment: the caller's, filtered, with the workload user's identity. */
+/* The command's environment: the caller's, filtered, with the workload user's identity (the
+ * last three entries allocated: env_free). */
 static char **command_env(const struct runner *rn, const struct run_msg *m)
 {
-        char **env = calloc(MAX_ENV + 5, sizeof(*env));
+        char **env = calloc(MAX_ENV + 4, sizeof(*env));
         size_t n = 0;
 
         if (!env)
@@ -93,29 +96,84 @@ static char **command_env(const struct runner *rn, const struct run_msg *m)
         for (size_t i = 0; i < m->envc && n < MAX_ENV; i++)
                 if (run_env_kept(m->env[i]))
                         env[n++] = (char *) m->env[i];
-        if (asprintf(&env[n++], "HOME=%s", rn->home) < 0 ||
-            asprintf(&env[n++], "USER=%s", "agentuser") < 0 ||
-            asprintf(&env[n++], "LOGNAME=%s", "agentuser") < 0)
+        if (asprintf(&env[n], "HOME=%s", rn->home) < 0 ||
+            asprintf(&env[n + 1], "USER=%s", "agentuser") < 0 ||
+            asprintf(&env[n + 2], "LOGNAME=%s", "agentuser") < 0) {
+                env[n] = env[n + 1] = env[n + 2] = NULL;
+                free(env);
                 return NULL;
+        }
         return env;
 }
 
-/* The command, in the child: its own session and group, the workload user, the caller's fds. */
-CA_NORETURN static void exec_command(const struct runner *rn, const struct run_msg *m,
-                                     const char *dir, const int fds[3])
+static void env_free(char **env)
+{
+        size_t n = 0;
+
+        while (env[n])
+                n++;
+        for (size_t i = n - 3; i < n; i++)
+                free(env[i]);
+        free(env);
+}
+
+struct spawn {
+        const struct runner *rn;
+        const struct run_msg *m;
+        const char *dir;
+        const int *fds;
+        const char *path;
+        char **env;
+};
+
+#define SPAWN_STACK ((size_t) 256 << 10)
+
+/* The command's process, until its execve: its own session and group, the workload user, the
+ * caller's fds. It shares the thread's memory (CLONE_VM) and allocates nothing. */
+static int command_child(void *arg)
+{
+        const struct spawn *sp = arg;
+        const char *step;
+
+        if (setsid() >= 0 && privdrop_become(sp->rn->as, &step) == 0 && chdir(sp->dir) == 0 &&
+            dup2(sp->fds[0], 0) >= 0 && dup2(sp->fds[1], 1) >= 0 && dup2(sp->fds[2], 2) >= 0) {
+                closefrom(3);
+                /* Group-writable, as the CLI's files are (agent-init): each can change the
+                 * other's in the workspace. */
+                umask(002);
+                (void) signal(SIGPIPE, SIG_DFL);
+                (void) execve(sp->path, (char *const *) sp->m->argv, sp->env);
+        }
+        _exit(127); /* the caller sees status 127, as for a missing program */
+}
+
+/*
+ * Starts the command. Like posix_spawn, a clone sharing this thread's memory until the execve
+ * (CLONE_VM | CLONE_VFORK): a fork, even of this small process, costs more than the command's
+ * own exec on some machines (virtualised page tables). Returns its pid or -errno.
+ */
+static pid_t spawn_command(const struct runner *rn, const struct run_msg *m, const char *dir,
+                           const int fds[3])
 {
         char path[PATH_MAX];
-        char **env = command_env(rn, m);
-        const char *step = "environment";
+        struct spawn sp = {.rn = rn, .m = m, .dir = dir, .fds = fds, .path = path};
+        char *stack = malloc(SPAWN_STACK);
+        pid_t pid;
+        int e;
 
-        if (env && setsid() >= 0 && privdrop_become(rn->as, &step) == 0 && chdir(dir) == 0 &&
-            dup2(fds[0], 0) >= 0 && dup2(fds[1], 1) >= 0 && dup2(fds[2], 2) >= 0) {
-                closefrom(3);
-                (void) signal(SIGPIPE, SIG_DFL);
-                (void) snprintf(path, sizeof(path), "%s/%s", rn->shells, m->shell);
-                (void) execve(path, (char *const *) m->argv, env);
+        sp.env = command_env(rn, m);
+        if (!stack || !sp.env) {
+                free(stack);
+                if (sp.env)
+                        env_free(sp.env);
+                return -ENOMEM;
         }
-        _exit(127); /* forked child: the caller sees status 127, as for a missing program */
+        (void) snprintf(path, sizeof(path), "%s/%s", rn->shells, m->shell);
+        pid = clone(command_child, stack + SPAWN_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &sp);
+        e = errno;
+        free(stack);
+        env_free(sp.env);
+        return pid < 0 ? -e : pid;
 }
 
 /* Waits for the child while serving the shim's signals; the shim's end kills the group. */
@@ -156,75 +214,70 @@ static int supervise(int conn, pid_t child)
         return status;
 }
 
-/* One connection, in its own process: the request, the command, its status. */
-CA_NORETURN static void serve(const struct runner *rn, int conn)
+struct conn_job {
+        const struct runner *rn;
+        int conn;
+};
+
+/* The request, checked; the command started. Returns its pid, or -1 with the caller told. */
+static pid_t start(const struct runner *rn, int conn)
 {
         _cleanup_free_ char *buf = NULL;
-        struct run_msg m;
+        struct run_msg m = {0};
         struct ca_error err = {0};
         struct ucred cred;
         socklen_t clen = sizeof(cred);
         int fds[3] = {-1, -1, -1};
         size_t nfds = 0;
         char dir[PATH_MAX];
-        char msg[400];
+        char msg[400] = "";
         ssize_t n;
-        pid_t child;
-        int status;
+        pid_t child = -1;
 
         if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 || cred.uid != rn->client)
-                _exit(1); /* forked handler: not the client */
+                return -1; /* not the client: not a word */
         n = run_recv(conn, &buf, fds, 3, &nfds);
         if (n <= 0 || run_msg_parse(buf, (size_t) n, &m, &err) < 0 || m.op != RUN_OP_RUN ||
-            nfds != 3) {
+            nfds != 3)
                 (void) snprintf(msg, sizeof(msg), "task-runner: a malformed request (%.300s)",
                                 err.msg[0] ? err.msg : "its descriptors");
-                reply_error(conn, msg);
-                _exit(1); /* forked handler */
-        }
-        if (!realpath(m.cwd, dir) || !cwd_allowed(rn, dir)) {
+        else if (!realpath(m.cwd, dir) || !cwd_allowed(rn, dir))
                 (void) snprintf(msg, sizeof(msg),
                                 "task-runner: commands run in /workspace or /tmp, not in '%.300s'",
                                 m.cwd);
-                reply_error(conn, msg);
-                _exit(1); /* forked handler */
-        }
-        child = fork();
-        if (child == 0)
-                exec_command(rn, &m, dir, fds);
-        for (size_t i = 0; i < 3; i++)
+        else if ((child = spawn_command(rn, &m, dir, fds)) < 0)
+                (void) snprintf(msg, sizeof(msg), "task-runner: cannot start the command: %s",
+                                strerror((int) -child));
+        for (size_t i = 0; i < nfds && i < 3; i++)
                 (void) close(fds[i]);
-        if (child < 0) {
-                (void) snprintf(msg, sizeof(msg), "task-runner: cannot fork: %s", strerror(errno));
+        if (m.json)
+                run_msg_clear(&m);
+        if (child < 0 && msg[0])
                 reply_error(conn, msg);
-                _exit(1); /* forked handler */
-        }
-        status = supervise(conn, child);
-        (void) !run_send(conn, json_pack("{s:s, s:i}", "op", "exit", "status", status), NULL, 0);
-        _exit(0); /* forked handler: done */
+        return child < 0 ? -1 : child;
 }
 
-static int listen_on(const struct runner *rn)
+/* One connection, in a thread of its own: the request, the command, its status. */
+static void *serve(void *arg)
 {
-        struct sockaddr_un a = {.sun_family = AF_UNIX};
-        int fd;
+        struct conn_job *job = arg;
+        /* A client that connects and says nothing holds only its own thread, and not for long. */
+        const struct timeval patience = {.tv_sec = 10};
+        const struct timeval forever = {0};
+        pid_t child;
 
-        if (strlen(rn->listen) >= sizeof(a.sun_path))
-                return -ENAMETOOLONG;
-        memcpy(a.sun_path, rn->listen, strlen(rn->listen) + 1);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        (void) unlink(rn->listen);
-        if (bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0 ||
-            chown(rn->listen, rn->client, rn->client) < 0 || chmod(rn->listen, 0600) < 0 ||
-            listen(fd, 64) < 0) {
-                int e = errno;
+        (void) setsockopt(job->conn, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
+        child = start(job->rn, job->conn);
+        if (child > 0) {
+                (void) setsockopt(job->conn, SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof(forever));
+                int status = supervise(job->conn, child);
 
-                (void) close(fd);
-                return -e;
+                (void) !run_send(job->conn, json_pack("{s:s, s:i}", "op", "exit", "status", status),
+                                 NULL, 0);
         }
-        return fd;
+        (void) close(job->conn);
+        free(job);
+        return NULL;
 }
 
 static int parse_options(struct runner *rn, int argc, char **argv)
@@ -291,18 +344,19 @@ int main(int argc, char **argv)
         status = parse_options(&rn, argc, argv);
         if (status >= 0)
                 return status;
-        lfd = listen_on(&rn);
+        lfd = run_listen(rn.listen, rn.client, (gid_t) rn.client);
         if (lfd < 0) {
                 log_error("cannot listen on %s: %s", rn.listen, strerror(-lfd));
                 return 1;
         }
-        (void) signal(SIGCHLD, SIG_IGN); /* handlers are reaped by the kernel */
         (void) signal(SIGPIPE, SIG_IGN);
         (void) printf("task-runner: listening on %s\n", rn.listen);
         (void) fflush(stdout);
         for (;;) {
                 int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-                pid_t pid;
+                struct conn_job *job;
+                pthread_attr_t attr;
+                pthread_t t;
 
                 if (conn < 0) {
                         if (errno == EINTR || errno == ECONNABORTED)
@@ -310,12 +364,18 @@ int main(int argc, char **argv)
                         log_error("accept: %s", strerror(errno));
                         return 1;
                 }
-                pid = fork();
-                if (pid == 0) {
-                        (void) close(lfd);
-                        (void) signal(SIGCHLD, SIG_DFL);
-                        serve(&rn, conn);
+                job = malloc(sizeof(*job));
+                if (!job || pthread_attr_init(&attr) != 0) {
+                        free(job);
+                        (void) close(conn);
+                        continue;
                 }
-                (void) close(conn);
+                *job = (struct conn_job){.rn = &rn, .conn = conn};
+                (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+                if (pthread_create(&t, &attr, serve, job) != 0) {
+                        free(job);
+                        (void) close(conn);
+                }
+                (void) pthread_attr_destroy(&attr);
         }
 }

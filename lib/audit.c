@@ -57,6 +57,8 @@ static const char *const type_names[AUDIT_TYPE_MAX] = {
         [AUDIT_CREDENTIAL_UPDATED] = "credential-updated",
         [AUDIT_CREDENTIAL_REFRESH] = "credential-refresh",
         [AUDIT_MODEL_USAGE] = "model-usage",
+        [AUDIT_EXEC_ROUTED] = "exec-routed",
+        [AUDIT_EXEC_DENIED] = "exec-denied",
 };
 
 static const char genesis[DIGEST_SHA256_HEX_LEN + 1] =

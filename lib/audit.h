@@ -70,6 +70,8 @@ enum audit_type {
         AUDIT_CREDENTIAL_UPDATED,
         AUDIT_CREDENTIAL_REFRESH,
         AUDIT_MODEL_USAGE,
+        AUDIT_EXEC_ROUTED,
+        AUDIT_EXEC_DENIED,
         AUDIT_TYPE_MAX,
 };
 

@@ -9,8 +9,10 @@
 
 /* agent-init first (build_agent() labels the image with its hash); egress-proxy supervises the
  * proxy mode's sidecar, which runs from the same image. The host's CLI is not in the image. */
-const char *const image_programs[IMAGE_NPROGRAMS] = {"agent-init", "mcp-helper", "mcp-stub",
-                                                     "mcp-stub-launcher", "egress-proxy"};
+const char *const image_programs[IMAGE_NPROGRAMS] = {"agent-init",        "mcp-helper",
+                                                     "mcp-stub",          "mcp-stub-launcher",
+                                                     "egress-proxy",      "task-runner",
+                                                     "ca-shell",          "exec-guard"};
 
 /* In order of preference per agent: Claude's OAuth file before its API key. */
 const struct image_credential image_credentials[IMAGE_NCREDENTIALS] = {

@@ -43,6 +43,11 @@ struct ca_error;
 #define IMAGE_STUB_BIN IMAGE_RUN_DIR "/bin"
 #define IMAGE_STUB_SOCKET IMAGE_RUN_DIR "/stub.sock"
 #define IMAGE_RUNNER_SOCKET IMAGE_RUN_DIR "/runner.sock"
+/* Where the agent CLI's launcher (exec-guard as claude, codex, copilot) hands the supervisor its
+ * process tree's seccomp listener. */
+#define IMAGE_GUARD_SOCKET IMAGE_RUN_DIR "/exec-guard.sock"
+/* The CLIs' own entry points, which the image's /usr/local/bin/claude etc. (exec-guard) run. */
+#define IMAGE_AGENTS_DIR "/opt/coding-agents/agents"
 #define IMAGE_STUB_RUN IMAGE_RUN_DIR "/mcp"
 #define IMAGE_STUB_CREDENTIALS IMAGE_CONTROL_DIR "/stubs"
 /* The remote MCP servers: their helpers' broker credentials and trust bundles (from the host),
@@ -77,7 +82,7 @@ extern const struct image_credential image_credentials[IMAGE_NCREDENTIALS];
 const struct image_credential *image_credential_find(const char *agent, const char *secret);
 
 /* Our programs inside the image, agent-init first. */
-#define IMAGE_NPROGRAMS 5
+#define IMAGE_NPROGRAMS 8
 extern const char *const image_programs[IMAGE_NPROGRAMS];
 
 /*

@@ -4,11 +4,11 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
-
-#include <sys/capability.h>
 
 static int fail(const char *step, const char **ret_step)
 {
@@ -20,25 +20,30 @@ static int fail(const char *step, const char **ret_step)
 
 int privdrop_become(uid_t uid, const char **ret_step)
 {
-        cap_t none;
-        int r;
+        return privdrop_become_member(uid, (gid_t) uid, NULL, 0, ret_step);
+}
+
+int privdrop_become_member(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups,
+                           const char **ret_step)
+{
+        /* The raw capset: no allocation, so this may run in a CLONE_VM child. */
+        struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+        struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {{0}};
 
         for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
                 if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
                         return fail("bounding set", ret_step);
         }
-        if (setgroups(0, NULL) < 0)
+        /* Raw system calls: glibc's wrappers would also change every other thread of a
+         * multithreaded parent whose memory a CLONE_VM child shares (their "setxid" broadcast);
+         * this child is alone and changes only itself. */
+        if (syscall(SYS_setgroups, ngroups, groups) < 0)
                 return fail("setgroups", ret_step);
-        if (setresgid(uid, uid, uid) < 0)
+        if (syscall(SYS_setresgid, gid, gid, gid) < 0)
                 return fail("setresgid", ret_step);
-        if (setresuid(uid, uid, uid) < 0)
+        if (syscall(SYS_setresuid, uid, uid, uid) < 0)
                 return fail("setresuid", ret_step);
-        none = cap_init();
-        if (!none)
-                return fail("capabilities", ret_step);
-        r = cap_set_proc(none);
-        (void) cap_free(none);
-        if (r < 0)
+        if (syscall(SYS_capset, &hdr, none) < 0)
                 return fail("capabilities", ret_step);
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
                 return fail("ambient set", ret_step);

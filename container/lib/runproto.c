@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -278,6 +280,56 @@ ssize_t run_recv(int sock, char **buf, int *fds, size_t max_fds, size_t *nfds)
         return (ssize_t) len;
 }
 
+/* The address for `path`: -ENAMETOOLONG when it does not fit. */
+static int run_addr(const char *path, struct sockaddr_un *a)
+{
+        size_t n = strlen(path);
+
+        if (n >= sizeof(a->sun_path))
+                return -ENAMETOOLONG;
+        a->sun_family = AF_UNIX;
+        memcpy(a->sun_path, path, n + 1);
+        return 0;
+}
+
+int run_listen(const char *path, uid_t uid, gid_t gid)
+{
+        struct sockaddr_un a = {0};
+        int fd, e;
+
+        if (run_addr(path, &a) < 0)
+                return -ENAMETOOLONG;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        (void) unlink(path);
+        if (bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0 || chmod(path, 0600) < 0 ||
+            chown(path, uid, gid) < 0 || listen(fd, 64) < 0) {
+                e = -errno;
+                (void) close(fd);
+                return e;
+        }
+        return fd;
+}
+
+int run_connect(const char *path)
+{
+        struct sockaddr_un a = {0};
+        int fd, e;
+
+        if (run_addr(path, &a) < 0)
+                return -ENAMETOOLONG;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0) {
+                e = -errno;
+                (void) close(fd);
+                return e;
+        }
+        return fd;
+}
+
 const char *run_shell_for(const char *execfn)
 {
         const char *base = execfn ? strrchr(execfn, '/') : NULL;
@@ -290,7 +342,9 @@ bool run_env_kept(const char *entry)
 {
         static const char *const prefixes[] = {"CODING_AGENTS_TOKEN_", "ANTHROPIC_", "OPENAI_",
                                                "COPILOT_", "CLAUDE_", "CODEX_", "GEMINI_",
-                                               "AWS_", "AZURE_", "GOOGLE_", NULL};
+                                               "AWS_", "AZURE_", "GOOGLE_",
+                                               /* the CLI's own git settings (agent-init) */
+                                               "GIT_CONFIG_", NULL};
         static const char *const names[] = {"GITHUB_TOKEN", "GH_TOKEN", "GH_ENTERPRISE_TOKEN",
                                             "GITHUB_ENTERPRISE_TOKEN", "HOME", "USER", "LOGNAME",
                                             "MAIL", "XDG_CONFIG_HOME", "XDG_DATA_HOME",

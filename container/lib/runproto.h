@@ -68,10 +68,20 @@ int run_send(int sock, json_t *msg, const int *fds, size_t nfds) CA_MUST_CHECK;
  */
 ssize_t run_recv(int sock, char **buf, int *fds, size_t max_fds, size_t *nfds) CA_MUST_CHECK;
 
+/*
+ * A stream socket at `path` (a stale one replaced) for one client: mode 0600, then owned by
+ * `uid`:`gid` (root without CAP_FOWNER cannot chmod it once it is the client's), listening.
+ * The task runner's and the exec supervisor's. Returns the fd or -errno.
+ */
+int run_listen(const char *path, uid_t uid, gid_t gid) CA_MUST_CHECK;
+
+/* Connects a stream socket to `path`. Returns the fd or -errno. */
+int run_connect(const char *path) CA_MUST_CHECK;
+
 /* Which real shell a shim invoked under `execfn` (the path it was executed by) stands for:
  * "bash" for .../bash and .../rbash, "dash" otherwise (sh, dash). */
 const char *run_shell_for(const char *execfn);
 
 /* Whether the variable NAME=value stays in a command's environment: not the helpers' tokens,
- * API keys, vendor settings or the CLIs' configuration paths. */
+ * API keys, vendor settings, the CLIs' configuration paths or their own git settings. */
 bool run_env_kept(const char *entry);

@@ -10,7 +10,8 @@
 //   OAuth token          POST /v1/oauth/token, /oauth/token (refresh_token grant)
 //
 // The script is the prompt: a user message with a line "RUN: <command>" gets a call of the
-// request's own shell tool (whatever the CLI named it, with arguments shaped by its schema),
+// request's own shell tool (whatever the CLI named it, with arguments shaped by its schema; a
+// line "TIMEOUT_MS: <n>" sets the tool's timeout where its schema has one),
 // one with "STREAM: <n>" an answer of n bytes (streamed in 4 KiB pieces: the benchmark's);
 // the tool's result gets the answer "RESULT:\n<output>", streamed in small pieces; anything
 // else (titles, summaries, warm-ups) gets "OK". Stateless, so every CLI's retries and side
@@ -86,6 +87,10 @@ function commandIn(text) {
   const m = /(?:^|\n)RUN: ([^\n]+)/.exec(text || "");
   return m ? m[1] : null;
 }
+const timeoutIn = (text) => {
+  const m = /(?:^|\n)TIMEOUT_MS: (\d{1,9})/.exec(text || "");
+  return m ? Number(m[1]) : null;
+};
 
 // What to answer: {tool: {name, args}} or {text}.
 function decide(lastUserText, toolOutput, shellTool) {
@@ -93,7 +98,8 @@ function decide(lastUserText, toolOutput, shellTool) {
   const big = /(?:^|\n)STREAM: (\d{1,9})/.exec(lastUserText || "");
   if (big) return { text: "y".repeat(Number(big[1])) };
   const cmd = commandIn(lastUserText);
-  if (cmd && shellTool) return { tool: { ...shellTool, args: shellTool.argsFor(cmd) } };
+  if (cmd && shellTool)
+    return { tool: { ...shellTool, args: shellTool.argsFor(cmd, timeoutIn(lastUserText)) } };
   if (cmd) return { text: "NO SHELL TOOL" };
   return { text: "OK" };
 }
@@ -110,11 +116,14 @@ function pickShell(tools, nameOf, schemaOf) {
   return {
     name: nameOf(found),
     raw: found,
-    argsFor(cmd) {
-      if (props.command && props.command.type === "array") return { command: ["bash", "-lc", cmd] };
-      if (props.cmd) return { cmd };
-      const out = { command: cmd };
+    argsFor(cmd, timeout) {
+      let out;
+      if (props.command && props.command.type === "array") out = { command: ["bash", "-lc", cmd] };
+      else if (props.cmd) out = { cmd };
+      else out = { command: cmd };
       if (props.description) out.description = "scripted by the model peer";
+      if (timeout !== null && props.timeout) out.timeout = timeout;
+      if (timeout !== null && props.timeout_ms) out.timeout_ms = timeout;
       return out;
     },
   };

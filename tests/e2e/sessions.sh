@@ -230,8 +230,10 @@ check "agentuser sees another UID's processes" docker exec -u 1000:1000 "$sessio
         'for p in /proc/[0-9]*; do [ "$(stat -c %u "$p")" = 1000 ] || { echo "$p"; exit 1; }; done'
 check "agentuser sees agentcli's sleep" docker exec -u 1000:1000 "$session" sh -c \
         '! grep -l "^sleep" /proc/[0-9]*/comm'
-# agentcli's own view: its configuration is there, 0600 and its own.
-check "agentcli's configuration is not 0600 agentcli" docker exec -u 1001:1001 "$session" sh -c \
+# agentcli's own view: its configuration is there, 0600 and its own (the real shell: the image's
+# sh, run by agentcli, hands its command to the task runner, as agentuser).
+check "agentcli's configuration is not 0600 agentcli" docker exec -u 1001:1001 "$session" \
+        /usr/lib/coding-agents/shells/dash -c \
         'test "$(stat -c "%a %U" /run/coding-agents/home/agentcli/claude/.claude.json)" = "600 agentcli"'
 
 # ---- launch + connect: the agent in tmux, a terminal joined to it ---------------------------------

@@ -88,6 +88,27 @@ static void test_privdrop_become(void **state)
         assert_int_equal(run_child(become_nobody), 0);
 }
 
+/* A member: the primary group given, exactly the supplementary groups given. */
+static int become_member(void)
+{
+        const char *step = NULL;
+        const gid_t extra = 60031;
+        gid_t got[4];
+
+        if (privdrop_become_member(NOBODY, 60030, &extra, 1, &step) < 0)
+                return 1;
+        if (getuid() != NOBODY || getgid() != 60030 || getegid() != 60030)
+                return 2;
+        return getgroups(4, got) == 1 && got[0] == extra ? 0 : 3;
+}
+
+static void test_privdrop_member(void **state)
+{
+        (void) state;
+        need_root();
+        assert_int_equal(run_child(become_member), 0);
+}
+
 /* Once dropped, asking again fails at the first step, and says which. */
 static int become_root_again(void)
 {
@@ -113,6 +134,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_privdrop_become),
+                cmocka_unit_test(test_privdrop_member),
                 cmocka_unit_test(test_privdrop_names_the_step),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

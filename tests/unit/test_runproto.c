@@ -68,6 +68,9 @@ static void test_runproto_env_and_shell(void **state)
         assert_false(run_env_kept("NPM_TOKEN=x"));
         assert_false(run_env_kept("GH_TOKEN=x"));
         assert_false(run_env_kept("CLAUDE_CONFIG_DIR=/x"));
+        assert_false(run_env_kept("GIT_CONFIG_COUNT=3"));
+        assert_false(run_env_kept("GIT_CONFIG_KEY_0=core.hooksPath"));
+        assert_true(run_env_kept("GIT_AUTHOR_NAME=x"));
         assert_false(run_env_kept("HOME=/run/coding-agents/home/agentcli"));
         assert_false(run_env_kept("BASH_FUNC_f%%=() { :; }"));
         assert_false(run_env_kept("LD_PRELOAD=/x"));
