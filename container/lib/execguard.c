@@ -25,8 +25,28 @@ const struct guard_entry guard_list[] = {
 };
 const size_t guard_list_len = sizeof(guard_list) / sizeof(guard_list[0]);
 
+/* Whether `path` is absolute and has no empty, "." or ".." component (what readlink gives). */
+static bool canonical_form(const char *path)
+{
+        if (path[0] != '/')
+                return false;
+        for (const char *c = path + 1;; c++) {
+                const char *end = strchr(c, '/');
+                size_t n = end ? (size_t) (end - c) : strlen(c);
+
+                if ((n == 0 && end) || (n == 1 && c[0] == '.') ||
+                    (n == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                if (!end)
+                        return true;
+                c = end;
+        }
+}
+
 enum guard_verdict guard_decide(const char *canonical)
 {
+        if (!canonical_form(canonical))
+                return GUARD_DENY;
         for (size_t i = 0; i < guard_list_len; i++) {
                 const struct guard_entry *e = &guard_list[i];
                 size_t n = strlen(e->path);

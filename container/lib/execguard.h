@@ -33,7 +33,8 @@ struct guard_entry {
 extern const struct guard_entry guard_list[];
 extern const size_t guard_list_len;
 
-/* The verdict for a file by its canonical path (symlinks resolved, as the kernel gave it). */
+/* The verdict for a file by its canonical path (symlinks resolved, as the kernel gave it):
+ * anything else (relative, with "//", "." or ".." components) is GUARD_DENY. */
 enum guard_verdict guard_decide(const char *canonical);
 
 /*

@@ -33,6 +33,13 @@ static void test_execguard_decide(void **state)
         assert_int_equal(guard_decide("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
                          GUARD_DENY);
         assert_int_equal(guard_decide(""), GUARD_DENY);
+        /* Only canonical paths: no way around a prefix. */
+        assert_int_equal(guard_decide("/opt/coding-agents/agents/../../usr/bin/cat"), GUARD_DENY);
+        assert_int_equal(guard_decide("/usr/lib/git-core/./x"), GUARD_DENY);
+        assert_int_equal(guard_decide("/usr/lib/git-core//x"), GUARD_DENY);
+        assert_int_equal(guard_decide("/usr/lib/git-core/.."), GUARD_DENY);
+        assert_int_equal(guard_decide("usr/bin/git"), GUARD_DENY);
+        assert_int_equal(guard_decide("/usr/lib/git-core/..x"), GUARD_ALLOW);
 }
 
 static void test_execguard_target(void **state)
