@@ -4,7 +4,9 @@
  * /usr/bin/dash (so /bin/sh, `bash -lc`, `#!/bin/sh` scripts, $SHELL): run by the agent CLI's
  * UID it hands the command to the task runner, which runs it as the workload user with this
  * process's stdin, stdout and stderr, its directory and (filtered) environment; this process
- * forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT and ends as the command did. It never runs the
+ * forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGWINCH, stops the command when it is stopped
+ * itself (Ctrl-Z: SIGTSTP) and continues it with itself (fg: SIGCONT), and ends as the command
+ * did. It never runs the
  * command itself, and never falls back to doing so: no runner, no command (exit 126).
  *
  * Run by any other UID (the workload user, the runner's own commands, MCP servers, root) it
@@ -93,6 +95,21 @@ CA_NORETURN static void end_as(int status)
         _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 126);
 }
 
+/*
+ * One signal to the command's group. The command runs in a session of its own, whose process
+ * group the kernel counts as orphaned: a SIGTSTP there would be dropped, so a stop is SIGSTOP,
+ * and this process then stops too, as the shell it stands for would (its SIGCONT, from the
+ * CLI's `fg`, continues the command).
+ */
+static void forward(int sock, int signo)
+{
+        int to = signo == SIGTSTP ? SIGSTOP : signo;
+
+        (void) !run_send(sock, json_pack("{s:s, s:i}", "op", "signal", "signo", to), NULL, 0);
+        if (signo == SIGTSTP)
+                (void) raise(SIGSTOP);
+}
+
 /* Forwards signals until the runner says how the command ended. */
 CA_NORETURN static void follow(int sock, int sfd)
 {
@@ -111,10 +128,7 @@ CA_NORETURN static void follow(int sock, int sfd)
                         _exit(126);
                 }
                 if ((p[1].revents & POLLIN) && read(sfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
-                        (void) !run_send(sock,
-                                         json_pack("{s:s, s:i}", "op", "signal", "signo",
-                                                   (int) si.ssi_signo),
-                                         NULL, 0);
+                        forward(sock, (int) si.ssi_signo);
                 if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
                         continue;
                 n = run_recv(sock, &buf, NULL, 0, &nfds);
@@ -150,6 +164,9 @@ int main(int argc, char **argv)
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGQUIT);
+        sigaddset(&mask, SIGWINCH);
+        sigaddset(&mask, SIGTSTP);
+        sigaddset(&mask, SIGCONT);
         (void) sigprocmask(SIG_BLOCK, &mask, NULL);
         (void) signal(SIGPIPE, SIG_IGN);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC);

@@ -9,8 +9,8 @@
  * of its own, as --as, in the caller's directory (only under an --allow-cwd prefix, after
  * symlinks), with the caller's environment minus what is not a workload's business (the helpers'
  * tokens, API keys, the CLIs' configuration paths: run_env_kept) and the workload user's HOME,
- * USER and LOGNAME. SIGINT, SIGTERM, SIGHUP and SIGQUIT the shim forwards go to the command's
- * process group; the shim going away (the CLI killed it: a timeout) kills the group; the
+ * USER and LOGNAME. The signals the shim forwards (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH,
+ * SIGSTOP for its Ctrl-Z, SIGCONT) go to the command's process group; the shim going away (the CLI killed it: a timeout) kills the group; the
  * command's wait status goes back to the shim, which ends the same way.
  */
 #include <errno.h>

@@ -135,7 +135,8 @@ int run_msg_parse(const char *data, size_t len, struct run_msg *out, struct ca_e
                 out->op = RUN_OP_SIGNAL;
                 r = parse_int(out, "signo", 1, 64, err);
                 if (r >= 0 && out->value != SIGINT && out->value != SIGTERM &&
-                    out->value != SIGHUP && out->value != SIGQUIT)
+                    out->value != SIGHUP && out->value != SIGQUIT && out->value != SIGWINCH &&
+                    out->value != SIGSTOP && out->value != SIGCONT)
                         r = ca_error_input(err, "signal %d is not forwarded", out->value);
         } else if (strcmp(op, "exit") == 0) {
                 out->op = RUN_OP_EXIT;

@@ -7,7 +7,8 @@
  *   shim -> runner   {"op":"run","shell":"bash"|"dash","argv":[...],"env":[...],"cwd":DIR}
  *                    with exactly 3 fds (SCM_RIGHTS, on the frame's first byte): the shim's
  *                    stdin, stdout and stderr, which become the command's 0, 1, 2
- *                    {"op":"signal","signo":S}   forward SIGINT, SIGTERM, SIGHUP or SIGQUIT
+ *                    {"op":"signal","signo":S}   forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH,
+ *                                                SIGSTOP (the shim's Ctrl-Z) or SIGCONT
  *   runner -> shim   {"op":"exit","status":X}    the command ended: X is a wait status
  *                    {"op":"error","message":M}  it could not start: M is one line
  *
@@ -52,7 +53,7 @@ struct run_msg {
 /*
  * Parses one frame's payload. Returns 0, or -EINVAL for anything malformed: unknown op or
  * fields, a shell other than bash or dash, an empty argv, strings with NUL bytes, an env entry
- * without '=', a relative cwd, a signal outside the four, a message with control characters.
+ * without '=', a relative cwd, a signal outside the seven, a message with control characters.
  */
 int run_msg_parse(const char *data, size_t len, struct run_msg *out,
                   struct ca_error *err) CA_MUST_CHECK;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The task runner and the shell shim (issue 18's first part, not yet in the image): a shell the
+# The task runner and the shell shim (issue 18; in the image since its second part): a shell the
 # client UID (the agent CLI's) runs becomes a command of the workload UID, with the caller's
 # stdio, directory and filtered environment; exit statuses, signals and a killed caller behave
-# as for a direct exec; other UIDs get the real shell; nobody else reaches the runner.
+# as for a direct exec (Ctrl-Z and fg too); other UIDs get the real shell; nobody else reaches
+# the runner.
 # shellcheck disable=SC2016 # single-quoted commands expand in the command, not here
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -98,6 +99,39 @@ status=0
 wait "$shim" || status=$?
 check "SIGTERM did not reach the command (it said '$line')" test "$line" = got-term
 check "the shim did not end with the command's status ($status)" test "$status" = 7
+# A window size change (SIGWINCH to the shim) reaches the command too.
+rm -f "$t/ready"
+mkfifo "$t/ready"
+as_exec "$cli" "$t/bin/bash" -c 'trap "echo got-winch; exit 0" WINCH; echo ready; sleep 1000 & wait' \
+        >"$t/ready" 2>&1 &
+shim=$!
+IFS= read -r line <"$t/ready"
+[ "$line" = ready ] || fail "the command did not start: $line"
+kill -WINCH "$shim"
+IFS= read -r -t 20 line <"$t/ready" || line=nothing
+kill -TERM "$shim" 2>/dev/null || true
+wait "$shim" || true
+check "SIGWINCH did not reach the command (it said '$line')" test "$line" = got-winch
+# Ctrl-Z (SIGTSTP to the shim) stops the command's group and the shim; fg (SIGCONT) continues
+# both. (A stop is only seen in /proc: each wait below is for that state, at most 20 s.)
+rm -f "$t/ready"
+mkfifo "$t/ready"
+as_exec "$cli" "$t/bin/bash" -c 'echo $$; exec sleep 1000' >"$t/ready" 2>&1 &
+shim=$!
+IFS= read -r cmd <"$t/ready"
+# until_state PID WANT: until the process's state (T: stopped) is, or is not (!T), WANT.
+until_state() {
+        timeout 20 bash -c 'want=$2; while s=$(sed "s/.*) \(.\).*/\1/" "/proc/$1/stat") || exit 1;
+                case $want in !*) [ "$s" = "${want#!}" ] ;; *) [ "$s" != "$want" ] ;; esac; do
+                        sleep 0.05; done' state "$1" "$2"
+}
+kill -TSTP "$shim"
+check "Ctrl-Z did not stop the command" until_state "$cmd" T
+check "Ctrl-Z did not stop the shim" until_state "$shim" T
+kill -CONT "$shim"
+check "fg did not continue the command" until_state "$cmd" '!T'
+kill -TERM "$shim"
+wait "$shim" 2>/dev/null || true
 # A command killed by a signal: so is the shim.
 status=0
 as "$cli" "$t/bin/bash" -c 'kill -KILL $$' || status=$?

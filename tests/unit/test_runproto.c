@@ -32,6 +32,16 @@ static void test_runproto_parse(void **state)
         assert_int_equal(run_msg_parse(STR("{\"op\":\"signal\",\"signo\":15}"), &m, &err), 0);
         assert_int_equal(m.value, SIGTERM);
         run_msg_clear(&m);
+        /* The terminal's: a window size change, the shim's Ctrl-Z (as SIGSTOP) and fg. */
+        assert_int_equal(run_msg_parse(STR("{\"op\":\"signal\",\"signo\":28}"), &m, &err), 0);
+        assert_int_equal(m.value, SIGWINCH);
+        run_msg_clear(&m);
+        assert_int_equal(run_msg_parse(STR("{\"op\":\"signal\",\"signo\":19}"), &m, &err), 0);
+        assert_int_equal(m.value, SIGSTOP);
+        run_msg_clear(&m);
+        assert_int_equal(run_msg_parse(STR("{\"op\":\"signal\",\"signo\":18}"), &m, &err), 0);
+        assert_int_equal(m.value, SIGCONT);
+        run_msg_clear(&m);
         /* Refusals, each with a message. */
         static const char *const bad[] = {
                 "{\"op\":\"run\",\"shell\":\"zsh\",\"argv\":[\"x\"],\"env\":[],\"cwd\":\"/\"}",
