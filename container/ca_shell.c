@@ -19,8 +19,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <termios.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -110,6 +112,29 @@ static void forward(int sock, int signo)
                 (void) raise(SIGSTOP);
 }
 
+/*
+ * A shell started on a terminal as the leader of its session (a CLI's pseudo-terminal) owns it
+ * as its controlling terminal: the command, in a session of its own, can have it only once this
+ * process lets go (the runner then makes it the command's, with job control and /dev/tty, as a
+ * direct exec would have). Letting go sends SIGHUP and SIGCONT to this process's group: those
+ * are dropped; any other signal pending then goes on to the command (up to 8, into `later`).
+ */
+static size_t hand_terminal_over(int sfd, int later[8])
+{
+        struct pollfd p = {.fd = sfd, .events = POLLIN};
+        struct signalfd_siginfo si;
+        size_t n = 0;
+
+        if (!isatty(STDIN_FILENO) || getsid(0) != getpid() || tcgetsid(STDIN_FILENO) != getpid())
+                return 0;
+        if (ioctl(STDIN_FILENO, TIOCNOTTY) < 0)
+                return 0;
+        while (poll(&p, 1, 0) > 0 && read(sfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
+                if (si.ssi_signo != SIGHUP && si.ssi_signo != SIGCONT && n < 8)
+                        later[n++] = (int) si.ssi_signo;
+        return n;
+}
+
 /* Forwards signals until the runner says how the command ended. */
 CA_NORETURN static void follow(int sock, int sfd)
 {
@@ -152,6 +177,8 @@ int main(int argc, char **argv)
         uint64_t client = IMAGE_AGENTCLI_UID;
         const int fds[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
         sigset_t mask;
+        int later[8];
+        size_t nlater = 0;
         int sock, sfd;
 
         (void) argc;
@@ -176,9 +203,12 @@ int main(int argc, char **argv)
                     NULL);
                 return 126;
         }
+        nlater = hand_terminal_over(sfd, later);
         if (run_send(sock, request(shell, argv), fds, 3) < 0) {
                 say("cannot hand the command to the task runner", strerror(errno));
                 return 126;
         }
+        for (size_t i = 0; i < nlater; i++)
+                forward(sock, later[i]);
         follow(sock, sfd);
 }

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -138,6 +139,10 @@ static int command_child(void *arg)
         if (setsid() >= 0 && privdrop_become(sp->rn->as, &step) == 0 && chdir(sp->dir) == 0 &&
             dup2(sp->fds[0], 0) >= 0 && dup2(sp->fds[1], 1) >= 0 && dup2(sp->fds[2], 2) >= 0) {
                 closefrom(3);
+                /* A terminal the shim let go of (ca-shell) becomes the command's controlling
+                 * terminal, its group in the foreground; anyone else's stays theirs (EPERM). */
+                if (isatty(0))
+                        (void) ioctl(0, TIOCSCTTY, 0);
                 /* Group-writable, as the CLI's files are (agent-init): each can change the
                  * other's in the workspace. */
                 umask(002);

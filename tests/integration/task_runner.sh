@@ -132,6 +132,34 @@ kill -CONT "$shim"
 check "fg did not continue the command" until_state "$cmd" '!T'
 kill -TERM "$shim"
 wait "$shim" 2>/dev/null || true
+# On a terminal whose session the shim leads (a CLI's pseudo-terminal), the command gets it as
+# its controlling terminal, in the foreground: /dev/tty opens, as in a direct exec.
+check "the command did not get the shim's terminal as its controlling terminal" "$CA_PYTHON3" - \
+        "$cli" "$t" <<'PY'
+import os, pty, sys
+cli, t = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.chdir(t + "/ws")
+    os.execvp("setpriv", ["setpriv", "--reuid", cli, "--regid", cli, "--clear-groups", "env", "-i",
+              "PATH=/usr/bin:/bin", "CA_SHELL_SOCKET=" + t + "/runner.sock",
+              "CA_SHELL_SHELLS=" + t + "/shells", "CA_SHELL_CLIENT_UID=" + cli, t + "/bin/bash", "-c",
+              'id -u; [ "$(ps -o tpgid= -p $$ | tr -d " ")" = "$(ps -o pgid= -p $$ | tr -d " ")" ] && echo foreground; '
+              ': </dev/tty && echo has-ctty'])
+out = b""
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+text = out.decode(errors="replace")
+assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (status, text)
+assert "has-ctty" in text and "foreground" in text, text
+PY
 # A command killed by a signal: so is the shim.
 status=0
 as "$cli" "$t/bin/bash" -c 'kill -KILL $$' || status=$?
