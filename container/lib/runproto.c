@@ -281,53 +281,53 @@ ssize_t run_recv(int sock, char **buf, int *fds, size_t max_fds, size_t *nfds)
         return (ssize_t) len;
 }
 
-/* The address for `path`: -ENAMETOOLONG when it does not fit. */
-static int run_addr(const char *path, struct sockaddr_un *a)
+/* A stream socket and the address for `path`: the fd, or -errno (-ENAMETOOLONG when the path
+ * does not fit an address). */
+static int run_socket(const char *path, struct sockaddr_un *a)
 {
         size_t n = strlen(path);
+        int fd;
 
         if (n >= sizeof(a->sun_path))
                 return -ENAMETOOLONG;
         a->sun_family = AF_UNIX;
         memcpy(a->sun_path, path, n + 1);
-        return 0;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        return fd < 0 ? -errno : fd;
+}
+
+/* Closes `fd` and returns the errno of the step that failed, negated. */
+static int run_close_failed(int fd)
+{
+        int e = -errno;
+
+        (void) close(fd);
+        return e;
 }
 
 int run_listen(const char *path, uid_t uid, gid_t gid)
 {
         struct sockaddr_un a = {0};
-        int fd, e;
+        int fd = run_socket(path, &a);
 
-        if (run_addr(path, &a) < 0)
-                return -ENAMETOOLONG;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
-                return -errno;
+                return fd;
         (void) unlink(path);
         if (bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0 || chmod(path, 0600) < 0 ||
-            chown(path, uid, gid) < 0 || listen(fd, 64) < 0) {
-                e = -errno;
-                (void) close(fd);
-                return e;
-        }
+            chown(path, uid, gid) < 0 || listen(fd, 64) < 0)
+                return run_close_failed(fd);
         return fd;
 }
 
 int run_connect(const char *path)
 {
         struct sockaddr_un a = {0};
-        int fd, e;
+        int fd = run_socket(path, &a);
 
-        if (run_addr(path, &a) < 0)
-                return -ENAMETOOLONG;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0) {
-                e = -errno;
-                (void) close(fd);
-                return e;
-        }
+                return fd;
+        if (connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0)
+                return run_close_failed(fd);
         return fd;
 }
 

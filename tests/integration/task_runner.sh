@@ -86,32 +86,32 @@ expect_status 126 bash -c "cd '$t/ws/escape' && setpriv --reuid $cli --regid $cl
         CA_SHELL_SOCKET='$t/runner.sock' CA_SHELL_SHELLS='$t/shells' CA_SHELL_CLIENT_UID=$cli '$t/bin/bash' -c 'id -u'"
 
 # ---- signals and endings --------------------------------------------------------------------------
+# trapping SIG STATUS: a shim whose command says "got-SIG" and exits with STATUS on SIG, once it
+# said "ready"; $shim is the shim, $t/ready the command's output.
+trapping() {
+        rm -f "$t/ready"
+        mkfifo "$t/ready"
+        as_exec "$cli" "$t/bin/bash" -c "trap 'echo got-$1; exit $2' $1; echo ready; sleep 1000 & wait" \
+                >"$t/ready" 2>&1 &
+        shim=$!
+        IFS= read -r line <"$t/ready"
+        [ "$line" = ready ] || fail "the command did not start: $line"
+}
 # SIGTERM to the shim reaches the command's process group; the shim ends as the command did.
-mkfifo "$t/ready"
-as_exec "$cli" "$t/bin/bash" -c 'trap "echo got-term; exit 7" TERM; echo ready; sleep 1000 & wait' \
-        >"$t/ready" 2>&1 &
-shim=$!
-IFS= read -r line <"$t/ready"
-[ "$line" = ready ] || fail "the command did not start: $line"
+trapping TERM 7
 kill -TERM "$shim" 2>/dev/null || true
 IFS= read -r line <"$t/ready" || true
 status=0
 wait "$shim" || status=$?
-check "SIGTERM did not reach the command (it said '$line')" test "$line" = got-term
+check "SIGTERM did not reach the command (it said '$line')" test "$line" = got-TERM
 check "the shim did not end with the command's status ($status)" test "$status" = 7
 # A window size change (SIGWINCH to the shim) reaches the command too.
-rm -f "$t/ready"
-mkfifo "$t/ready"
-as_exec "$cli" "$t/bin/bash" -c 'trap "echo got-winch; exit 0" WINCH; echo ready; sleep 1000 & wait' \
-        >"$t/ready" 2>&1 &
-shim=$!
-IFS= read -r line <"$t/ready"
-[ "$line" = ready ] || fail "the command did not start: $line"
+trapping WINCH 0
 kill -WINCH "$shim"
 IFS= read -r -t 20 line <"$t/ready" || line=nothing
 kill -TERM "$shim" 2>/dev/null || true
 wait "$shim" || true
-check "SIGWINCH did not reach the command (it said '$line')" test "$line" = got-winch
+check "SIGWINCH did not reach the command (it said '$line')" test "$line" = got-WINCH
 # Ctrl-Z (SIGTSTP to the shim) stops the command's group and the shim; fg (SIGCONT) continues
 # both. (A stop is only seen in /proc: each wait below is for that state, at most 20 s.)
 rm -f "$t/ready"
