@@ -246,7 +246,8 @@ if [[ "$line" == *"Watches established"* ]]; then
 else
         fail "inotifywait did not start: '${line:-}'"
 fi
-wait "$WATCH_PID" 2>/dev/null || true
+# (bash unsets WATCH_PID once the coprocess has ended: under set -u a bare reference aborted.)
+[ -z "${WATCH_PID:-}" ] || wait "$WATCH_PID" 2>/dev/null || true
 
 # Restart: live sessions get their sockets back; used capabilities stay used.
 issue --session s7 --stub github --secret GITHUB_TOKEN --uid 0 --out "$TEST_TMP/c13.json" >/dev/null
