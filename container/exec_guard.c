@@ -309,7 +309,7 @@ static int open_as_client(const struct guard *g, const char *path, int flags)
 
 /*
  * The verdict for one notification, from the file it names as the caller would open it. On
- * GUARD_DENY *ret_errno is what the caller gets (a missing file: ENOENT, quietly, as a PATH
+ * GUARD_DENY *ret_errno is what the caller receives (a missing file: ENOENT, quietly, as a PATH
  * search meets it); `canonical` and `name` say what it was.
  */
 static enum guard_verdict judge(struct guard *g, int lfd, const struct seccomp_notif *req,
