@@ -87,20 +87,24 @@ expect_status 126 bash -c "cd '$t/ws/escape' && setpriv --reuid $cli --regid $cl
 
 # ---- signals and endings --------------------------------------------------------------------------
 # trapping SIG STATUS: a shim whose command says "got-SIG" and exits with STATUS on SIG, once it
-# said "ready"; $shim is the shim, $t/ready the command's output.
+# said "ready"; $shim is the shim, descriptor 7 the command's output. (The FIFO stays open on 7
+# from the first line to the last: a reader that closed it between lines would let the trap's
+# echo meet a FIFO without a reader, and SIGPIPE end the command instead.)
 trapping() {
+        exec 7<&- 2>/dev/null || true
         rm -f "$t/ready"
         mkfifo "$t/ready"
         as_exec "$cli" "$t/bin/bash" -c "trap 'echo got-$1; exit $2' $1; echo ready; sleep 1000 & wait" \
                 >"$t/ready" 2>&1 &
         shim=$!
-        IFS= read -r line <"$t/ready"
+        exec 7<"$t/ready"
+        IFS= read -r -u 7 line
         [ "$line" = ready ] || fail "the command did not start: $line"
 }
 # SIGTERM to the shim reaches the command's process group; the shim ends as the command did.
 trapping TERM 7
 kill -TERM "$shim" 2>/dev/null || true
-IFS= read -r line <"$t/ready" || true
+IFS= read -r -u 7 line || true
 status=0
 wait "$shim" || status=$?
 check "SIGTERM did not reach the command (it said '$line')" test "$line" = got-TERM
@@ -108,10 +112,11 @@ check "the shim did not end with the command's status ($status)" test "$status" 
 # A window size change (SIGWINCH to the shim) reaches the command too.
 trapping WINCH 0
 kill -WINCH "$shim"
-IFS= read -r -t 20 line <"$t/ready" || line=nothing
+IFS= read -r -t 20 -u 7 line || line=nothing
 kill -TERM "$shim" 2>/dev/null || true
 wait "$shim" || true
 check "SIGWINCH did not reach the command (it said '$line')" test "$line" = got-WINCH
+exec 7<&-
 # Ctrl-Z (SIGTSTP to the shim) stops the command's group and the shim; fg (SIGCONT) continues
 # both. (A stop is only seen in /proc: each wait below is for that state, at most 20 s.)
 rm -f "$t/ready"
