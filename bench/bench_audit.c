@@ -40,7 +40,7 @@ int main(int argc, char **argv)
         }
         chain_path = paths_join(argv[1], "chain.log");
         plain_path = paths_join(argv[1], "plain.log");
-        fields = json_pack("{s:s, s:s, s:i}", "server", "github", "secret", "GITHUB_TOKEN",
+        fields = json_pack("{s:s, s:s, s:i}", "stub", "github", "cap_id", "GITHUB_TOKEN",
                            "uid", 61001);
         if (!chain_path || !plain_path || !fields || audit_open(chain_path, &log, &err) < 0) {
                 (void) fprintf(stderr, "bench-audit: %s\n", err.msg);

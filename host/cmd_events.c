@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* coding-agents events verify|tail: read-only views of the security event log. */
+/* coding-agents events verify|tail|types: read-only views of the security event log. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "error.h"
+#include "eventcat.h"
 #include "json.h"
 #include "lines.h"
 #include "parse.h"
@@ -24,6 +25,7 @@
 static const char usage[] =
         "usage: coding-agents events verify [FILE]\n"
         "       coding-agents events tail [-f] [-n N] [--type TYPE] [--json] [FILE]\n"
+        "       coding-agents events types [--json]\n"
         "\n"
         "The security event log (default: <config root>/security-events.log) is a chain of\n"
         "JSON lines, each holding the SHA-256 of the line before it.\n"
@@ -35,6 +37,8 @@ static const char usage[] =
         "    -f, --follow    keep printing events as they are appended\n"
         "    -t, --type T    only events of type T (e.g. capability-denied)\n"
         "        --json      print the raw JSON lines\n"
+        "  types           the catalogue: every event type, who records it, its fields\n"
+        "                  (docs/events.md describes each)\n"
         "  -h, --help      show this help\n";
 
 static int open_log(const struct cli_ctx *ctx, const char *file, char **ret_path,
@@ -351,15 +355,52 @@ static int events_tail(int argc, char **argv, struct cli_ctx *ctx)
         return cli_finish(CLI_OK);
 }
 
+static int events_types(int argc, char **argv, struct cli_ctx *ctx)
+{
+        _cleanup_json_ json_t *all = NULL;
+        struct ca_error err = {0};
+        size_t i;
+        json_t *e;
+
+        if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+                return cli_help(usage);
+        if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
+                return cli_usage_error(ctx, "types takes only --json");
+        all = eventcat_json();
+        if (!all)
+                return cli_error("out of memory");
+        if (argc == 2) {
+                _cleanup_buf_ struct buf b = BUF_INIT;
+
+                if (ca_json_pretty(all, &b, &err) < 0)
+                        return cli_fail(&err);
+                (void) fwrite(b.data, 1, b.len, stdout);
+                return cli_finish(CLI_OK);
+        }
+        json_array_foreach(all, i, e) {
+                size_t k;
+                json_t *f;
+
+                (void) printf("%-26s %-13s", json_string_value(json_object_get(e, "type")),
+                              json_string_value(json_object_get(e, "by")));
+                json_array_foreach(json_object_get(e, "fields"), k, f)
+                        (void) printf("%s%s", k ? ", " : " ", json_string_value(f));
+                (void) putchar('\n');
+        }
+        return cli_finish(CLI_OK);
+}
+
 int cmd_events(int argc, char **argv, struct cli_ctx *ctx)
 {
         if (argc < 2)
-                return cli_usage_error(ctx, "missing subcommand (verify or tail)");
+                return cli_usage_error(ctx, "missing subcommand (verify, tail or types)");
         if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
                 return cli_help(usage);
         if (strcmp(argv[1], "verify") == 0)
                 return events_verify(argc - 1, argv + 1, ctx);
         if (strcmp(argv[1], "tail") == 0)
                 return events_tail(argc - 1, argv + 1, ctx);
+        if (strcmp(argv[1], "types") == 0)
+                return events_types(argc - 1, argv + 1, ctx);
         return cli_usage_error(ctx, "unknown subcommand '%s'", argv[1]);
 }

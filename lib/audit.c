@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "error.h"
+#include "eventcat.h"
 #include "fileio.h"
 #include "journal.h"
 #include "lines.h"
@@ -59,6 +60,9 @@ static const char *const type_names[AUDIT_TYPE_MAX] = {
         [AUDIT_MODEL_USAGE] = "model-usage",
         [AUDIT_EXEC_ROUTED] = "exec-routed",
         [AUDIT_EXEC_DENIED] = "exec-denied",
+        [AUDIT_INSTALL_REFUSED] = "install-refused",
+        [AUDIT_SESSION_ENFORCEMENT] = "session-enforcement",
+        [AUDIT_DOCTOR] = "doctor",
 };
 
 static const char genesis[DIGEST_SHA256_HEX_LEN + 1] =
@@ -306,6 +310,20 @@ int audit_append(struct audit_log *log, enum audit_type type, const char *sessio
 
         if (!audit_type_name(type))
                 return ca_error_setx(err, EINVAL, "unknown event type %d", (int) type);
+#ifndef NDEBUG
+        {
+                /* The catalogue is the log's contract (eventcat.h): in the build the tests run
+                 * under, a field it does not name is a bug to stop at. */
+                const char *unknown = eventcat_unknown_field(type, fields);
+
+                if (unknown) {
+                        (void) fprintf(stderr, "event %s: field '%s' is not in the catalogue "
+                                               "(lib/eventcat.c)\n",
+                                       audit_type_name(type), unknown);
+                        abort();
+                }
+        }
+#endif
 
         while (flock(log->fd, LOCK_EX) < 0) {
                 if (errno != EINTR)

@@ -72,6 +72,9 @@ enum audit_type {
         AUDIT_MODEL_USAGE,
         AUDIT_EXEC_ROUTED,
         AUDIT_EXEC_DENIED,
+        AUDIT_INSTALL_REFUSED,
+        AUDIT_SESSION_ENFORCEMENT,
+        AUDIT_DOCTOR,
         AUDIT_TYPE_MAX,
 };
 
@@ -92,7 +95,8 @@ struct audit_log *audit_close(struct audit_log *log);
 
 /*
  * Appends one event. `session` may be NULL; `fields` (borrowed, may be NULL) must be a JSON
- * object without real numbers. Fails with -EMSGSIZE when the line would exceed AUDIT_MAX_LINE.
+ * object without real numbers, whose names the event catalogue (eventcat.h) lists for `type`:
+ * builds with assertions abort on one it does not. Fails with -EMSGSIZE when the line would exceed AUDIT_MAX_LINE.
  * On success the event's sequence number is stored in *ret_seq when non-NULL.
  */
 int audit_append(struct audit_log *log, enum audit_type type, const char *session,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Test helper: appends COUNT events of TYPE to the log at PATH, each with fields
- * {"writer": ID, "n": i}. Used to drive several real writer processes at once.
+ * Test helper: appends COUNT events of TYPE to the log at PATH, each with the first two fields
+ * the catalogue names for TYPE (eventcat.h): {first: ID, second: i}, e.g. stub-start's
+ * {"name": ID, "uid": i}. Used to drive several real writer processes at once.
  *
  *   event-writer PATH TYPE ID COUNT
  */
@@ -10,6 +11,7 @@
 
 #include "audit.h"
 #include "error.h"
+#include "eventcat.h"
 #include "json.h"
 #include "parse.h"
 
@@ -29,12 +31,17 @@ int main(int argc, char **argv)
                 (void) fprintf(stderr, "event-writer: unknown type '%s'\n", argv[2]);
                 return 2;
         }
+        if (!eventcat_get((enum audit_type) type)->fields[1]) {
+                (void) fprintf(stderr, "event-writer: '%s' has fewer than two fields\n", argv[2]);
+                return 2;
+        }
         if (audit_open(argv[1], &log, &err) < 0) {
                 (void) fprintf(stderr, "event-writer: %s\n", err.msg);
                 return 1;
         }
         for (uint64_t i = 0; i < count; i++) {
-                json_t *fields = json_pack("{s:s, s:I}", "writer", argv[3], "n", (json_int_t) i);
+                const char *const *names = eventcat_get((enum audit_type) type)->fields;
+                json_t *fields = json_pack("{s:s, s:I}", names[0], argv[3], names[1], (json_int_t) i);
                 int r = fields ? audit_append(log, (enum audit_type) type, "test-session",
                                               fields, NULL, &err)
                                : -1;

@@ -31,7 +31,7 @@ seen = {}
 for n, line in enumerate(open(sys.argv[1]), 1):
     e = json.loads(line)
     assert e["seq"] == n
-    w, i = e["fields"]["writer"], e["fields"]["n"]
+    w, i = e["fields"]["name"], e["fields"]["uid"]  # stub-start: the writer, its count
     assert seen.get(w, -1) == i - 1, (w, i)
     seen[w] = i
 assert sorted(seen.values()) == [249] * 8
@@ -41,14 +41,14 @@ PY
 "$CA_EVENT_WRITER" "$log" capability-denied w9 3
 expect_status 0 "$CA_BIN" events tail -n 2
 check "tail -n 2 printed $(wc -l <"$TEST_TMP/out") lines" [ "$(wc -l <"$TEST_TMP/out")" -eq 2 ]
-expect_grep 'capability-denied +session=test-session +n=2 +writer=w9' "$TEST_TMP/out"
+expect_grep 'capability-denied +session=test-session +op=2 +reason=w9' "$TEST_TMP/out"
 expect_status 0 "$CA_BIN" events tail -n 100 --type stub-start --json
 check "tail --type printed the wrong count" [ "$(wc -l <"$TEST_TMP/out")" -eq 100 ]
 expect_no_grep 'capability-denied' "$TEST_TMP/out"
 
 cp "$log" "$TEST_TMP/pristine.log"
 # Modified line 10 (same length, still valid JSON): verify names line 10.
-sed '10s/"writer":"w/"writer":"x/' "$TEST_TMP/pristine.log" >"$log"
+sed '10s/"name":"w/"name":"x/' "$TEST_TMP/pristine.log" >"$log"
 cmp -s "$log" "$TEST_TMP/pristine.log" && fail "sed did not modify the log"
 expect_status 1 "$CA_BIN" events verify
 expect_grep "line 10: modified: its hash does not match \"prev\" of line 11" "$TEST_TMP/err"
@@ -73,14 +73,14 @@ mkfifo "$fifo"
 "$CA_BIN" events tail -f -n 1 --type env-detect >"$fifo" &
 follower=$!
 exec 3<"$fifo"
-if IFS= read -r -t 30 line <&3 && [[ "$line" == *"writer=before"* ]]; then
+if IFS= read -r -t 30 line <&3 && [[ "$line" == *"profile=before"* ]]; then
         pass
 else
         fail "events tail -f did not print the existing event first: '${line:-}'"
 fi
 "$CA_EVENT_WRITER" "$log" env-detect follow 1
 if IFS= read -r -t 30 line <&3; then
-        if [[ "$line" == *"env-detect"*"writer=follow"* ]]; then
+        if [[ "$line" == *"env-detect"*"profile=follow"* ]]; then
                 pass
         else
                 fail "follow printed '$line'"
@@ -91,4 +91,35 @@ fi
 kill "$follower" 2>/dev/null || true
 wait "$follower" 2>/dev/null || true
 exec 3<&-
+
+# The catalogue: docs/events.md lists every type the code records, with exactly its fields, and
+# nothing the code does not know (both ways).
+expect_status 0 "$CA_BIN" events types --json
+check "docs/events.md's catalogue and 'events types' differ" "$CA_PYTHON3" - \
+        "$(dirname "$0")/../../docs/events.md" "$TEST_TMP/out" <<'PY'
+import json, re, sys
+doc = open(sys.argv[1]).read()
+section = doc.split("## The catalogue", 1)[1].split("\n## ", 1)[0]
+documented = {}
+for line in section.splitlines():
+    m = re.match(r"^\| `([a-z-]+)` \| ([a-z-]+) \| (.*) \|$", line)
+    if m:
+        assert m.group(1) not in documented, "documented twice: " + m.group(1)
+        documented[m.group(1)] = (m.group(2), re.findall(r"`([a-z0-9_]+)`", m.group(3)))
+code = {e["type"]: (e["by"], e["fields"]) for e in json.load(open(sys.argv[2]))}
+problems = []
+for t in sorted(set(code) | set(documented)):
+    if t not in documented:
+        problems.append("not documented: " + t)
+    elif t not in code:
+        problems.append("documented but unknown to the code: " + t)
+    elif documented[t] != code[t]:
+        problems.append("%s: docs %s, code %s" % (t, documented[t], code[t]))
+assert not problems, "\n".join(problems)
+PY
+# Every type of the catalogue is a type the log accepts, and the other way round.
+check "'events tail --type' refuses a type of the catalogue" bash -c '
+        for t in $("$1" events types | cut -d" " -f1); do "$1" events tail -n 0 --type "$t" "$2" || exit 1; done' \
+        check "$CA_BIN" "$log"
+expect_status 2 "$CA_BIN" events types --bogus
 finish

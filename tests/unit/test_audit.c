@@ -43,7 +43,7 @@ static void append_n(const char *path, int n)
 
         assert_int_equal(audit_open(path, &log, &err), 0);
         for (int i = 0; i < n; i++) {
-                json_t *fields = json_pack("{s:i, s:s}", "i", i, "name", "GITHUB_TOKEN");
+                json_t *fields = json_pack("{s:i, s:s}", "use", i, "stub", "GITHUB_TOKEN");
                 assert_int_equal(audit_append(log, AUDIT_CAPABILITY_REDEEMED, "s1", fields, NULL,
                                               &err),
                                  0);
@@ -129,7 +129,7 @@ static void test_audit_append_chain_intact(void **state)
         assert_string_equal(rec.prev, "0000000000000000000000000000000000000000000000000000000000000000");
         assert_string_equal(rec.type, "capability-redeemed");
         assert_string_equal(rec.session, "s1");
-        assert_int_equal(json_integer_value(json_object_get(rec.fields, "i")), 0);
+        assert_int_equal(json_integer_value(json_object_get(rec.fields, "use")), 0);
         audit_record_clear(&rec);
         /* Each prev is the SHA-256 of the line before it; head is the hash of the last. */
         assert_int_equal(audit_line_hash(lines[0], strlen(lines[0]), hash), 0);
@@ -141,7 +141,7 @@ static void test_audit_append_chain_intact(void **state)
         /* Lines are canonical JSON: sorted keys, no spaces. */
         {
                 static const char prefix[] =
-                        "{\"fields\":{\"i\":0,\"name\":\"GITHUB_TOKEN\"},\"prev\":";
+                        "{\"fields\":{\"stub\":\"GITHUB_TOKEN\",\"use\":0},\"prev\":";
                 assert_int_equal(strncmp(lines[0], prefix, strlen(prefix)), 0);
         }
         free_lines(lines, n);
@@ -157,9 +157,9 @@ static void test_audit_verify_detects_modified_line(void **state)
 
         append_n(f->path, 10);
         n = read_lines(f->path, &lines);
-        p = strstr(lines[3], "\"i\":3");
+        p = strstr(lines[3], "\"use\":3");
         assert_non_null(p);
-        p[4] = '7'; /* same length, still valid JSON */
+        p[6] = '7'; /* same length, still valid JSON */
         write_lines(f->path, lines, n);
         assert_int_equal(verify(f->path, &res), 1);
         assert_int_equal(res.bad_line, 4);
@@ -283,11 +283,11 @@ static void test_audit_append_limits(void **state)
         assert_non_null(big);
         memset(big, 'x', AUDIT_MAX_LINE);
         big[AUDIT_MAX_LINE] = '\0';
-        fields = json_pack("{s:s}", "big", big);
+        fields = json_pack("{s:s}", "reason", big);
         assert_int_equal(audit_open(f->path, &log, &err), 0);
         assert_int_equal(audit_append(log, AUDIT_STUB_STOP, NULL, fields, NULL, &err), -EMSGSIZE);
         json_decref(fields);
-        fields = json_pack("{s:f}", "real", 1.5);
+        fields = json_pack("{s:f}", "status", 1.5);
         assert_int_equal(audit_append(log, AUDIT_STUB_STOP, NULL, fields, NULL, &err), -EINVAL);
         json_decref(fields);
         assert_int_equal(audit_append(log, AUDIT_TYPE_MAX, NULL, NULL, NULL, &err), -EINVAL);
