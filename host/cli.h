@@ -70,6 +70,7 @@ static inline void cli_sources_free(char *(*owned)[2])
         free((*owned)[1]);
 }
 
+int cmd_audit(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_broker(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_connect(int argc, char **argv, struct cli_ctx *ctx);

@@ -73,16 +73,10 @@ int cmd_env(int argc, char **argv, struct cli_ctx *ctx)
         profile_detect(NULL, &p);
         profile = p.profile == PATHS_PROFILE_PROD ? "prod" : "dev";
         log = paths_events_log(ctx->config_root);
-        o = json_pack("{s:s, s:s, s:s, s:s}", "profile", profile, "binary", p.exe, "config_root",
-                      ctx->config_root, "event_log", log ? log : "");
-        if (!o)
+        o = profile_env_json(&p, ctx->config_root, NULL);
+        if (!o || !log)
                 return cli_error("out of memory");
-        if (p.profile == PATHS_PROFILE_PROD) {
-                (void) json_object_set_new(o, "release", json_string(p.release_dir));
-                (void) json_object_set_new(o, "version", json_string(p.version));
-                (void) json_object_set_new(o, "prefix", json_string(p.prefix));
-        }
-        if (!log || audit_emit(log, AUDIT_ENV_DETECT, NULL, o, &err) < 0)
+        if ( audit_emit(log, AUDIT_ENV_DETECT, NULL, o, &err) < 0)
                 (void) cli_error("cannot record env-detect: %s, ignoring", err.msg);
         if (json) {
                 _cleanup_buf_ struct buf b = BUF_INIT;

@@ -74,6 +74,20 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct install_requ
         return -1;
 }
 
+/* A refused install is an enforcement decision: on record, with the reason (install-refused). */
+static void record_refusal(const struct cli_ctx *ctx, const char *bundle,
+                           const struct ca_error *e)
+{
+        _cleanup_free_ char *log = paths_events_log(ctx->config_root);
+        struct ca_error err = {0};
+        json_t *f = json_pack("{s:s, s:s, s:s}", "installer", "coding-agents install", "bundle",
+                              bundle ? bundle : "", "reason", e->msg);
+
+        if (!log || audit_emit(log, AUDIT_INSTALL_REFUSED, NULL, f, &err) < 0)
+                (void) cli_error("cannot record install-refused: %s, ignoring", err.msg);
+        json_decref(f);
+}
+
 static void record_downgrade(const struct cli_ctx *ctx, const struct install_result *res)
 {
         _cleanup_free_ char *log = paths_events_log(ctx->config_root);
@@ -98,8 +112,10 @@ int cmd_install(int argc, char **argv, struct cli_ctx *ctx)
         if (!req.pubkey)
                 return cli_usage_error(ctx, "install needs --pubkey: the release signing key");
         req.bundle = argv[optind];
-        if (install_bundle(&req, &res, &err) < 0)
+        if (install_bundle(&req, &res, &err) < 0) {
+                record_refusal(ctx, req.bundle, &err);
                 return cli_fail(&err);
+        }
         if (res.downgrade)
                 record_downgrade(ctx, &res);
         (void) printf("installed %s in %s/releases/%s%s%s\n", res.version, req.prefix,

@@ -27,6 +27,7 @@ struct command {
 
 /* Sorted by name. */
 static const struct command commands[] = {
+        {"audit", cmd_audit, CMD_NEEDS_CONFIG_ROOT, "a signed report of a session; verify one"},
         {"broker", cmd_broker, CMD_NEEDS_CONFIG_ROOT, "the secret broker: store, issue, revoke"},
         {"config", cmd_config, CMD_NEEDS_CONFIG_ROOT, "check and show the merged configuration"},
         {"connect", cmd_connect, CMD_NEEDS_CONFIG_ROOT, "join this terminal to a launched session"},

@@ -277,6 +277,10 @@ int session_integrity(const struct cli_ctx *ctx, const char *session, struct ca_
         if (!log)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         profile_detect(NULL, &prof);
+        /* Every launch says where it runs from (env-detect), then checks it (integrity). */
+        if (session_emit(ctx->config_root, AUDIT_ENV_DETECT, session,
+                         profile_env_json(&prof, ctx->config_root, ctx->command)) < 0)
+                return ca_error_setx(err, EIO, "cannot record the env-detect event");
         return profile_preflight(&prof, log, session, err);
 }
 

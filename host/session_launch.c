@@ -50,6 +50,8 @@ struct launch {
         bool interactive; /* run in a terminal: joined to the session's */
         sigset_t stop_signals;
         char init_sha256[DIGEST_SHA256_HEX_LEN + 1];
+        char image_id[96];     /* the engine's id of the image (sha256:...) */
+        char image_inputs[96]; /* the hash of its inputs (its label), "" when unlabelled */
         struct buf seccomp;
         const char *apparmor;
         struct ca_secret *secret;
@@ -223,6 +225,16 @@ static int prepare(struct launch *l)
         if (digest_file_hex(agent_init, l->init_sha256, &err) < 0)
                 return cli_fail(&err);
         session_check_image(img, o->image, l->init_sha256);
+        {
+                const char *id = json_string_value(json_object_get(img, "Id"));
+                const char *inputs = json_string_value(json_object_get(
+                        json_object_get(json_object_get(img, "Config"), "Labels"),
+                        RUNTIME_LABEL_INPUTS));
+
+                (void) snprintf(l->image_id, sizeof(l->image_id), "%s", id ? id : "");
+                (void) snprintf(l->image_inputs, sizeof(l->image_inputs), "%s",
+                                inputs ? inputs : "");
+        }
         if (load_profiles(&l->seccomp, &l->apparmor, &err) < 0)
                 return cli_fail(&err);
         /* The agent CLI's credential: missing -> say which file to create, nothing started. */
@@ -461,6 +473,77 @@ static int session_mounts(struct launch *l, struct runtime_mount *mounts, size_t
 }
 
 /* 7. the container, and session-start. */
+
+/* A string member of an inspect object, "" when absent. */
+static const char *str_of(const json_t *o, const char *key)
+{
+        const char *v = json_string_value(json_object_get(o, key));
+
+        return v ? v : "";
+}
+
+/* An array member of an inspect object, an empty array's stand-in (null) when absent. */
+static json_t *array_of(const json_t *o, const char *key)
+{
+        json_t *v = json_object_get(o, key);
+
+        return json_is_array(v) ? v : json_null();
+}
+
+/* What the engine applied to the container, as it reports it (not what we asked for): the
+ * session's enforcement decisions on record (session-enforcement). */
+static void record_enforcement(struct launch *l)
+{
+        _cleanup_json_ json_t *ins = NULL;
+        struct ca_error err = {0};
+        const json_t *hc, *opt;
+        const char *seccomp = "default", *apparmor = "none";
+        char seccomp_sha[DIGEST_SHA256_HEX_LEN + 8] = "";
+        bool nnp = false;
+        size_t i;
+
+        if (runtime_inspect(l->rt, l->id, &ins, &err) < 0) {
+                (void) cli_error("cannot inspect the session's container: %s", err.msg);
+                return;
+        }
+        hc = json_object_get(ins, "HostConfig");
+        json_array_foreach(json_object_get(hc, "SecurityOpt"), i, opt) {
+                const char *v = json_string_value(opt);
+
+                if (!v)
+                        continue;
+                if (strncmp(v, "seccomp=", 8) == 0) {
+                        uint8_t md[DIGEST_SHA256_LEN];
+
+                        seccomp = strcmp(v + 8, "unconfined") == 0 ? "unconfined" : "profile";
+                        if (strcmp(seccomp, "profile") == 0 &&
+                            digest_sha256(v + 8, strlen(v + 8), md) == 0) {
+                                memcpy(seccomp_sha, "sha256:", 7);
+                                digest_hex(md, sizeof(md), seccomp_sha + 7);
+                        }
+                } else if (strncmp(v, "apparmor=", 9) == 0) {
+                        apparmor = v + 9;
+                } else if (strcmp(v, "no-new-privileges:true") == 0 ||
+                           strcmp(v, "no-new-privileges") == 0) {
+                        nnp = true;
+                }
+        }
+        if (strcmp(apparmor, "none") == 0 && str_of(ins, "AppArmorProfile")[0])
+                apparmor = str_of(ins, "AppArmorProfile");
+        (void) session_emit(
+                l->ctx->config_root, AUDIT_SESSION_ENFORCEMENT, l->session,
+                json_pack("{s:s, s:s, s:s, s:b, s:{s:O, s:O}, s:b, s:s, s:s, s:I, s:I}", "user",
+                          str_of(json_object_get(ins, "Config"), "User"), "seccomp",
+                          seccomp_sha[0] ? seccomp_sha : seccomp, "apparmor", apparmor,
+                          "no_new_privileges", nnp, "capabilities", "drop",
+                          array_of(hc, "CapDrop"), "add", array_of(hc, "CapAdd"),
+                          "read_only_root", json_is_true(json_object_get(hc, "ReadonlyRootfs")),
+                          "network", str_of(hc, "NetworkMode"), "cgroup_parent",
+                          str_of(hc, "CgroupParent"), "memory_bytes",
+                          json_integer_value(json_object_get(hc, "Memory")), "pids_limit",
+                          json_integer_value(json_object_get(hc, "PidsLimit"))));
+}
+
 static int create(struct launch *l)
 {
         static const char *const no_dns[] = {"127.0.0.1", NULL};
@@ -519,10 +602,13 @@ static int create(struct launch *l)
                 return cli_fail(&err);
         l->parts.container = true;
         (void) session_emit(l->ctx->config_root, AUDIT_SESSION_START, l->session,
-                            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "agent", o->agent,
-                                      "mode", o->detach ? "launch" : "run", "container", l->id,
-                                      "image", o->image, "workspace", l->workspace,
+                            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "agent",
+                                      o->agent, "mode", o->detach ? "launch" : "run", "container",
+                                      l->id, "image", o->image, "image_id", l->image_id,
+                                      "image_inputs", l->image_inputs, "agent_init_sha256",
+                                      l->init_sha256, "workspace", l->workspace,
                                       "manifest_sha256", l->sha));
+        record_enforcement(l);
         return LAUNCH_GO_ON;
 }
 

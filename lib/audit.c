@@ -243,7 +243,7 @@ static int read_tail(const struct audit_log *log, off_t size, char hash[DIGEST_S
         return 0;
 }
 
-static int format_ts(char *out, size_t outlen)
+int audit_format_ts(char *out, size_t outlen)
 {
         struct timespec ts;
         struct tm tm;
@@ -266,7 +266,7 @@ static int build_line(enum audit_type type, const char *session, const json_t *f
         char ts[64];
         int r;
 
-        r = format_ts(ts, sizeof(ts));
+        r = audit_format_ts(ts, sizeof(ts));
         if (r < 0)
                 return ca_error_set(err, -r, "cannot read the clock");
         if (seq > (uint64_t) INT64_MAX)

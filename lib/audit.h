@@ -139,6 +139,9 @@ struct audit_verify_result {
  */
 int audit_verify_fd(int fd, struct audit_verify_result *res, struct ca_error *err) CA_MUST_CHECK;
 
+/* The current UTC time as events carry it ("2026-11-28T01:19:07.123456Z"). 0 or -errno. */
+int audit_format_ts(char *out, size_t outlen) CA_MUST_CHECK;
+
 /* SHA-256 hex of a line as used in `prev`. */
 int audit_line_hash(const char *line, size_t len,
                     char out[DIGEST_SHA256_HEX_LEN + 1]) CA_MUST_CHECK;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "cleanup.h"
 #include "error.h"
 #include "json.h"
 #include "sums.h"
@@ -54,6 +55,28 @@ void profile_detect(const char *exe, struct profile_info *out)
                 return;
         (void) snprintf(out->prefix, sizeof(out->prefix), "%s", path);
         out->profile = PATHS_PROFILE_PROD;
+}
+
+json_t *profile_env_json(const struct profile_info *p, const char *config_root,
+                         const char *command)
+{
+        _cleanup_free_ char *log = paths_events_log(config_root);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "profile",
+                              p->profile == PATHS_PROFILE_PROD ? "prod" : "dev", "binary", p->exe,
+                              "config_root", config_root, "event_log", log ? log : "");
+
+        if (o && p->profile == PATHS_PROFILE_PROD) {
+                (void) json_object_set_new(o, "release", json_string(p->release_dir));
+                (void) json_object_set_new(o, "version", json_string(p->version));
+                (void) json_object_set_new(o, "prefix", json_string(p->prefix));
+        }
+        if (o && command)
+                (void) json_object_set_new(o, "command", json_string(command));
+        if (!log) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
 }
 
 int profile_preflight(const struct profile_info *p, const char *event_log, const char *session,

@@ -11,6 +11,7 @@
 #include <limits.h>
 
 #include "install.h"
+#include "json.h"
 #include "macro.h"
 #include "paths.h"
 
@@ -25,6 +26,13 @@ struct profile_info {
 /* Detects the profile of the binary at `exe` (NULL: this process's /proc/self/exe). Never
  * fails: anything that does not prove prod is dev. */
 void profile_detect(const char *exe, struct profile_info *out);
+
+/*
+ * The env-detect event's fields: the profile, the binary, `config_root`, the event log and, in
+ * prod, the release, its version and the prefix; `command` when not NULL. NULL on OOM.
+ */
+json_t *profile_env_json(const struct profile_info *p, const char *config_root,
+                         const char *command);
 
 /*
  * The integrity gate in front of anything that sets up a session: in prod, the release this
