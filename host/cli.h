@@ -74,6 +74,7 @@ int cmd_audit(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_broker(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_connect(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_env(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_events(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_image(int argc, char **argv, struct cli_ctx *ctx);

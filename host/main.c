@@ -31,6 +31,7 @@ static const struct command commands[] = {
         {"broker", cmd_broker, CMD_NEEDS_CONFIG_ROOT, "the secret broker: store, issue, revoke"},
         {"config", cmd_config, CMD_NEEDS_CONFIG_ROOT, "check and show the merged configuration"},
         {"connect", cmd_connect, CMD_NEEDS_CONFIG_ROOT, "join this terminal to a launched session"},
+        {"doctor", cmd_doctor, CMD_NEEDS_CONFIG_ROOT, "check this machine's posture, with remedies"},
         {"env", cmd_env, CMD_NEEDS_CONFIG_ROOT, "show the profile (prod or dev) and paths"},
         {"events", cmd_events, CMD_NEEDS_CONFIG_ROOT, "verify and read the security event log"},
         {"image", cmd_image, CMD_NEEDS_CONFIG_ROOT, "build the agent image"},

@@ -160,3 +160,12 @@ const char *text_escape_to(const char *s, unsigned flags, char *out, size_t outl
         out[o] = '\0';
         return out;
 }
+
+const char *text_escape_tmp(const char *s)
+{
+        static char bufs[4][512];
+        static unsigned k;
+
+        k = (k + 1) % 4;
+        return text_escape_to(s ? s : "", 0, bufs[k], sizeof(bufs[k]));
+}

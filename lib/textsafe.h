@@ -37,6 +37,13 @@ int text_escape(const char *s, size_t len, unsigned flags, struct buf *out) CA_M
 bool text_is_safe(const char *s, size_t len, unsigned flags);
 
 /*
+ * The escaped form of `s` in one of four rotating static buffers of 512 bytes (truncated to
+ * fit): for a command's printing, where up to four values go into one printf. Not
+ * thread-safe; daemons and helpers use text_escape_to().
+ */
+const char *text_escape_tmp(const char *s);
+
+/*
  * The escaped form of the NUL-terminated `s` in a caller's buffer (truncated to fit, always
  * NUL-terminated, never cutting an escape in half): for messages built with snprintf.
  * Returns `out`.

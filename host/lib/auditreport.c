@@ -309,16 +309,6 @@ bool auditreport_same(const json_t *a, const json_t *b)
         return json_equal(x, y);
 }
 
-/* Text for a terminal: escaped, in one of a few rotating buffers (a printer's, single-threaded). */
-static const char *text_escape_tmp(const char *s)
-{
-        static char bufs[4][512];
-        static unsigned k;
-
-        k = (k + 1) % 4;
-        return text_escape_to(s, 0, bufs[k], sizeof(bufs[k]));
-}
-
 static const char *str(const json_t *o, const char *key)
 {
         const char *v = json_string_value(json_object_get(o, key));

@@ -39,6 +39,13 @@ if command -v podman >/dev/null; then
         expect_status 1 "$CA_BIN" runtime check --endpoint "$TEST_TMP/podman.sock"
         expect_grep 'Podman .*refused.*Remedy' "$TEST_TMP/err"
         expect_grep '"product":"podman".*"type":"runtime-blocked"' "$log"
+        # doctor on Podman's service: the engine check fails, with the gate's reason and a remedy.
+        expect_status 1 "$CA_BIN" doctor --endpoint "$TEST_TMP/podman.sock" --json
+        check "doctor did not fail Podman with a remedy" "$CA_PYTHON3" -c '
+import json, sys
+d = {c["check"]: c for c in json.load(open(sys.argv[1]))["checks"]}
+e = d["engine"]
+assert e["result"] == "fail" and "Podman" in e["detail"] and e["remedy"], e' "$TEST_TMP/out"
         mkdir -p "$TEST_TMP/ws-podman"
         expect_status 1 "$CA_BIN" run --network none claude "$TEST_TMP/ws-podman" --endpoint "$TEST_TMP/podman.sock"
         expect_grep 'Podman' "$TEST_TMP/err"
@@ -65,6 +72,22 @@ assert len(labels["io.coding-agents.inputs"]) == 64 and len(labels["io.coding-ag
 assert d["Config"]["Entrypoint"] == ["/usr/lib/coding-agents/bin/agent-init"]
 env = " ".join(d["Config"].get("Env") or [])
 assert "TOKEN" not in env and "KEY" not in env, env' "$TEST_TMP/image.json"
+# doctor on the real engine with the image built: the engine and the image are ok; AppArmor is
+# ok or, where the host does not enforce it, a warning (not a failure); nothing fails here.
+status=0
+"$CA_BIN" doctor --json >"$TEST_TMP/out" 2>"$TEST_TMP/err" || status=$?
+check "doctor failed a check on a good machine (status $status): $(cat "$TEST_TMP/out")" \
+        test "$status" -ne 1 -a "$status" -ne 2
+check "doctor: engine, image or AppArmor wrong" "$CA_PYTHON3" -c '
+import json, sys
+d = {c["check"]: c for c in json.load(open(sys.argv[1]))["checks"]}
+assert d["engine"]["result"] == "ok" and "docker" in d["engine"]["detail"], d["engine"]
+assert d["image"]["result"] == "ok" and "is current" in d["image"]["detail"], d["image"]
+enforced = open("/sys/module/apparmor/parameters/enabled").read().startswith("Y") \
+        if __import__("os").path.exists("/sys/module/apparmor/parameters/enabled") else False
+assert d["apparmor"]["result"] == ("ok" if enforced else "warn"), d["apparmor"]
+for name in ("pidfd", "seccomp-notify", "wsl", "config-root", "broker", "clock"):
+    assert name in d, name' "$TEST_TMP/out"
 # No setuid/setgid file and no secret-looking file in any layer; the users are there.
 docker run --rm --network none --entrypoint /bin/sh coding-agents-agent:current -c \
         'find / -xdev -perm /6000 -type f; getent passwd agentuser agentcli; awk -F: "\$3>=57000 && \$3<65000" /etc/passwd' \

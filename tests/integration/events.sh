@@ -118,6 +118,7 @@ for t in sorted(set(code) | set(documented)):
 assert not problems, "\n".join(problems)
 PY
 # Every type of the catalogue is a type the log accepts, and the other way round.
+# shellcheck disable=SC2016 # $1 and $2 are the inner shell's
 check "'events tail --type' refuses a type of the catalogue" bash -c '
         for t in $("$1" events types | cut -d" " -f1); do "$1" events tail -n 0 --type "$t" "$2" || exit 1; done' \
         check "$CA_BIN" "$log"

@@ -66,8 +66,28 @@ CODING_AGENTS_CONFIG_DIR="$TEST_TMP/prodcfg" expect_status 0 "$prefix/current/bi
         config approve "$TEST_TMP/ws"
 expect_status 0 prod_render "$TEST_TMP/prod-session"
 expect_grep '"kind":"release"' "$TEST_TMP/prod-session/manifest.json"
+# doctor: the install's check passes on the intact release, fails on a tampered one (the
+# engine's check fails here too: there is none at DOCKER_HOST).
+prod_doctor() {
+        CODING_AGENTS_CONFIG_DIR="$TEST_TMP/prodcfg" DOCKER_HOST="unix://$TEST_TMP/no-engine.sock" \
+                "$prefix/current/bin/coding-agents" doctor --json
+}
+doctor_says() {
+        "$CA_PYTHON3" -c 'import json, sys
+d = {c["check"]: c for c in json.load(open(sys.argv[1]))["checks"]}
+c = d[sys.argv[2]]
+assert c["result"] == sys.argv[3] and sys.argv[4] in c["detail"], c' "$TEST_TMP/out" "$@"
+}
+expect_status 1 prod_doctor
+check "doctor: the intact install is not ok" doctor_says install ok "files match SHA256SUMS"
+check "doctor: no engine is not a failure" doctor_says engine fail "cannot reach the engine"
 chmod u+w "$prefix/releases/0.1.0/share/doc/VERSION"
 echo tampered >>"$prefix/releases/0.1.0/share/doc/VERSION"
+expect_status 1 prod_doctor
+check "doctor: the tampered install is not a failure" doctor_says install fail \
+        "does not match its SHA256SUMS"
+expect_grep '"remedy": "coding-agents rollback, or install the release again"' "$TEST_TMP/out"
+expect_grep '"type":"doctor"' "$TEST_TMP/prodcfg/security-events.log"
 expect_status 1 prod_render "$TEST_TMP/prod-session2"
 expect_grep "failed its integrity check" "$TEST_TMP/err"
 check "a refused session wrote output" [ ! -e "$TEST_TMP/prod-session2" ]
@@ -115,6 +135,9 @@ cp ca-0.10.0.tar.gz tampered.tar.gz
 cp ca-0.10.0.tar.gz.minisig tampered.tar.gz.minisig
 flip_byte tampered.tar.gz 500
 refuse "does not verify" tampered.tar.gz --pubkey k.pub
+# Each refusal is on record (install-refused), with the bundle and the reason.
+expect_grep '"type":"install-refused"' "$CODING_AGENTS_CONFIG_DIR/security-events.log"
+expect_grep '"bundle":"tampered.tar.gz".*"reason":"[^"]*does not verify' "$CODING_AGENTS_CONFIG_DIR/security-events.log"
 
 # Hostile bundles, properly signed: traversal, absolute paths, links, two top directories.
 "$CA_PYTHON3" - "$TEST_TMP" <<'PY'
