@@ -272,11 +272,16 @@ static int audit_verify(int argc, char **argv, struct cli_ctx *ctx)
         if (r < 0 || ca_json_parse(payload.data, payload.len, "the payload", &st, &err) < 0)
                 return cli_fail(&err);
         if (!is_string(json_object_get(st, "_type"), AUDITREPORT_STATEMENT_TYPE) ||
-            !is_string(json_object_get(st, "predicateType"), AUDITREPORT_PREDICATE_TYPE)) {
-                (void) cli_error("%s: not a session audit report", file);
+            (!is_string(json_object_get(st, "predicateType"), AUDITREPORT_PREDICATE_TYPE) &&
+             !is_string(json_object_get(st, "predicateType"), AUDITREPORT_PROBE_PREDICATE_TYPE))) {
+                (void) cli_error("%s: not a session audit report or a doctor --active report",
+                                 file);
                 return cli_finish(CLI_USAGE);
         }
         have_log = false;
+        /* A doctor's report is its own evidence: there is no log to rebuild it from. */
+        if (is_string(json_object_get(st, "predicateType"), AUDITREPORT_PROBE_PREDICATE_TYPE))
+                o.no_log = true;
         if (!o.no_log) {
                 _cleanup_free_ char *def = paths_events_log(ctx->config_root);
 
@@ -297,7 +302,7 @@ static int audit_verify(int argc, char **argv, struct cli_ctx *ctx)
         (void) printf("ok: signed by audit key %s; %s\n", keyid,
                       have_log ? "matches the event log" : "no event log at hand (--no-log, or none here): "
                                                            "the signature only");
-        if (o.text)
+        if (o.text && !is_string(json_object_get(st, "predicateType"), AUDITREPORT_PROBE_PREDICATE_TYPE))
                 auditreport_print_text(st, stdout);
         return cli_finish(CLI_OK);
 }

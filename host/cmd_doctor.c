@@ -2,7 +2,8 @@
 /*
  * coding-agents doctor: this machine's posture, check by check, each ok, warn or fail with a
  * remedy. Read-only apart from the event log (the engine gate records a refusal, and the
- * doctor its own summary); it starts nothing (the broker is asked only when it is running).
+ * doctor its own summary); it starts nothing (the broker is asked only when it is running),
+ * except with --active, whose throwaway session is host/doctor_active.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "doctor.h"
 #include "digest.h"
 #include "engine.h"
 #include "error.h"
@@ -40,6 +42,7 @@
 
 static const char usage[] =
         "usage: coding-agents doctor [--json] [--endpoint URL] [--image REF]\n"
+        "       coding-agents doctor --active [--agent AGENT] [--network proxy|none] [-o FILE] ...\n"
         "\n"
         "Checks this machine's posture for running sessions, each check ok, warn or fail,\n"
         "with a remedy: the container engine (Podman, rootless, userns-remap, no seccomp and\n"
@@ -47,6 +50,15 @@ static const char usage[] =
         "sandbox relies on (pidfd, SO_PEERPIDFD, seccomp user notification, Landlock), WSL,\n"
         "the install's integrity, the config root and the broker's store, the broker, the\n"
         "agent image, and the clock. Records a doctor event.\n"
+        "\n"
+        "--active also attacks its own sandbox: it launches a throwaway session (with the\n"
+        "first agent that has a login, or --agent; in the default proxy mode, or --network\n"
+        "none), runs the image's probe in it as agentuser, as agentcli, as an MCP server's UID\n"
+        "and as a helper's UID (reads of every secret location, other UIDs' /proc, ptrace, the\n"
+        "broker socket, metadata, private, link-local and IPv6 addresses, DNS, mount and user\n"
+        "namespaces, capabilities, writes to the root), requires every attempt to be blocked,\n"
+        "removes the session, and signs the results like an audit report (-o FILE, default\n"
+        "<config root>/doctor-active.json; 'audit verify' checks it).\n"
         "\n"
         "  --json          one JSON object: {\"checks\": [...], \"worst\": ...}\n"
         "  --endpoint URL  the engine (default: DOCKER_HOST or the default socket)\n"
@@ -62,22 +74,9 @@ static const char usage[] =
 #define TIME_ERROR 5
 #endif
 
-enum verdict { V_OK, V_WARN, V_FAIL };
 static const char *const verdict_names[] = {"ok", "warn", "fail"};
 
-struct doctor {
-        const struct cli_ctx *ctx;
-        const char *endpoint;
-        const char *image;
-        json_t *checks;
-        enum verdict worst;
-        struct runtime *rt;
-        struct engine_facts facts;
-};
-
-/* Records one check. `remedy` may be NULL (for ok). */
-CA_PRINTF(5, 6)
-static void report(struct doctor *d, const char *name, enum verdict v, const char *remedy,
+void doctor_report(struct doctor *d, const char *name, enum verdict v, const char *remedy,
                    const char *fmt, ...)
 {
         char detail[1024];
@@ -103,15 +102,15 @@ static void check_engine(struct doctor *d)
         int r = runtime_gate(d->ctx->config_root, d->endpoint, NULL, &d->rt, &d->facts, &err);
 
         if (r == -EPERM)
-                report(d, "engine", V_FAIL, "use Docker Engine (rootful, seccomp on, no "
+                doctor_report(d, "engine", V_FAIL, "use Docker Engine (rootful, seccomp on, no "
                                             "userns-remap, API 1.41 or newer)",
                        "%s", err.msg);
         else if (r < 0)
-                report(d, "engine", V_FAIL, "start the Docker daemon, or point DOCKER_HOST / "
+                doctor_report(d, "engine", V_FAIL, "start the Docker daemon, or point DOCKER_HOST / "
                                             "--endpoint at it",
                        "cannot reach the engine: %s", err.msg);
         else
-                report(d, "engine", V_OK, NULL, "%s %s, API %s, seccomp, cgroup v%d (%s)",
+                doctor_report(d, "engine", V_OK, NULL, "%s %s, API %s, seccomp, cgroup v%d (%s)",
                        d->facts.product, d->facts.version, d->facts.api_version,
                        d->facts.cgroup_version, d->facts.cgroup_systemd ? "systemd" : "cgroupfs");
 }
@@ -123,7 +122,7 @@ static void check_apparmor(struct doctor *d)
         struct ca_error err = {0};
 
         if (!runtime_host_apparmor()) {
-                report(d, "apparmor", V_WARN,
+                doctor_report(d, "apparmor", V_WARN,
                        "enable AppArmor (Debian: it is on by default; check the kernel command "
                        "line for apparmor=0) for a second wall around each session",
                        "this host does not enforce AppArmor: sessions rely on seccomp, "
@@ -137,11 +136,11 @@ static void check_apparmor(struct doctor *d)
         if (fileio_read_path("/sys/kernel/security/apparmor/profiles", (size_t) 4 << 20, &loaded,
                              NULL) < 0 ||
             buf_append_char(&loaded, '\0') < 0 || !strstr(loaded.data, SESSION_APPARMOR_PROFILE " ("))
-                report(d, "apparmor", V_FAIL, remedy,
+                doctor_report(d, "apparmor", V_FAIL, remedy,
                        "this host enforces AppArmor but the profile '%s' is not loaded: "
                        "sessions are refused", SESSION_APPARMOR_PROFILE);
         else
-                report(d, "apparmor", V_OK, NULL, "profile '%s' loaded",
+                doctor_report(d, "apparmor", V_OK, NULL, "profile '%s' loaded",
                        SESSION_APPARMOR_PROFILE);
 }
 
@@ -151,12 +150,12 @@ static void check_cgroup(struct doctor *d)
 
         if (stat("/sys/fs/cgroup/cgroup.controllers", &st) < 0 ||
             (d->rt && d->facts.cgroup_version != 2))
-                report(d, "cgroup", V_WARN,
+                doctor_report(d, "cgroup", V_WARN,
                        "boot with the unified hierarchy (systemd.unified_cgroup_hierarchy=1)",
                        "cgroup v1 (or hybrid): supported, but v2 gives each session one "
                        "hierarchy for its limits and the broker's binding");
         else
-                report(d, "cgroup", V_OK, NULL, "cgroup v2; sessions go under %s",
+                doctor_report(d, "cgroup", V_OK, NULL, "cgroup v2; sessions go under %s",
                        d->facts.cgroup_systemd ? "codingagents-<session>.slice"
                                                : "/coding-agents/<session>");
 }
@@ -170,9 +169,9 @@ static void check_kernel(struct doctor *d)
 
         if (fd >= 0) {
                 (void) close(fd);
-                report(d, "pidfd", V_OK, NULL, "pidfd_open works");
+                doctor_report(d, "pidfd", V_OK, NULL, "pidfd_open works");
         } else {
-                report(d, "pidfd", V_FAIL, "a kernel of 5.3 or newer",
+                doctor_report(d, "pidfd", V_FAIL, "a kernel of 5.3 or newer",
                        "pidfd_open: %s: the broker cannot pin its peers", strerror(errno));
         }
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
@@ -180,10 +179,10 @@ static void check_kernel(struct doctor *d)
                 socklen_t len = sizeof(pfd);
 
                 if (getsockopt(sv[0], SOL_SOCKET, SO_PEERPIDFD, &pfd, &len) == 0) {
-                        report(d, "so-peerpidfd", V_OK, NULL, "SO_PEERPIDFD works");
+                        doctor_report(d, "so-peerpidfd", V_OK, NULL, "SO_PEERPIDFD works");
                         (void) close(pfd);
                 } else {
-                        report(d, "so-peerpidfd", V_WARN, "a kernel of 6.5 or newer",
+                        doctor_report(d, "so-peerpidfd", V_WARN, "a kernel of 6.5 or newer",
                                "SO_PEERPIDFD is not available (%s): the broker pins a peer by "
                                "pid and start time instead (redemptions say pidfd_exact: false)",
                                strerror(errno));
@@ -192,17 +191,17 @@ static void check_kernel(struct doctor *d)
                 (void) close(sv[1]);
         }
         if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0)
-                report(d, "seccomp-notify", V_OK, NULL, "seccomp user notification works");
+                doctor_report(d, "seccomp-notify", V_OK, NULL, "seccomp user notification works");
         else
-                report(d, "seccomp-notify", V_FAIL, "a kernel of 5.0 or newer with seccomp",
+                doctor_report(d, "seccomp-notify", V_FAIL, "a kernel of 5.0 or newer with seccomp",
                        "seccomp user notification is not available (%s): the exec guard cannot "
                        "route the agent CLI's commands",
                        strerror(errno));
         abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
         if (abi >= 1)
-                report(d, "landlock", V_OK, NULL, "Landlock ABI %ld", abi);
+                doctor_report(d, "landlock", V_OK, NULL, "Landlock ABI %ld", abi);
         else
-                report(d, "landlock", V_WARN,
+                doctor_report(d, "landlock", V_WARN,
                        "a kernel of 5.13 or newer with lsm=...,landlock on its command line",
                        "Landlock is not available (%s): the exec guard relies on seccomp alone",
                        strerror(errno));
@@ -214,20 +213,20 @@ static void check_wsl(struct doctor *d)
 
         if (fileio_read_path("/proc/sys/kernel/osrelease", 256, &rel, NULL) < 0 ||
             buf_append_char(&rel, '\0') < 0) {
-                report(d, "wsl", V_WARN, NULL, "cannot read the kernel release");
+                doctor_report(d, "wsl", V_WARN, NULL, "cannot read the kernel release");
                 return;
         }
         if (strstr(rel.data, "Microsoft"))
-                report(d, "wsl", V_FAIL, "wsl --set-version <distribution> 2",
+                doctor_report(d, "wsl", V_FAIL, "wsl --set-version <distribution> 2",
                        "WSL1: it has no container support; coding-agents needs WSL2");
         else if (strstr(rel.data, "microsoft"))
-                report(d, "wsl", V_WARN,
+                doctor_report(d, "wsl", V_WARN,
                        "run Docker Engine inside this distribution (not Docker Desktop's "
                        "integration) and keep repositories on the Linux file system",
                        "WSL2: supported; /mnt/c workspaces are slow and their permissions are "
                        "emulated");
         else
-                report(d, "wsl", V_OK, NULL, "not WSL");
+                doctor_report(d, "wsl", V_OK, NULL, "not WSL");
 }
 
 static void check_install(struct doctor *d)
@@ -238,50 +237,50 @@ static void check_install(struct doctor *d)
 
         profile_detect(NULL, &p);
         if (p.profile != PATHS_PROFILE_PROD) {
-                report(d, "install", V_WARN,
+                doctor_report(d, "install", V_WARN,
                        "install a signed release (coding-agents install BUNDLE --pubkey KEY)",
                        "running from a build tree (%s): there is no release to verify",
                        text_escape_tmp(p.exe));
                 return;
         }
         if (sums_verify_dir(p.release_dir, 0, &rep, &err) < 0)
-                report(d, "install", V_FAIL, "coding-agents install the release again",
+                doctor_report(d, "install", V_FAIL, "coding-agents install the release again",
                        "cannot verify %s: %s", p.release_dir, err.msg);
         else if (rep.problems)
-                report(d, "install", V_FAIL,
+                doctor_report(d, "install", V_FAIL,
                        "coding-agents rollback, or install the release again",
                        "release %s does not match its SHA256SUMS: %zu problem(s)", p.version,
                        rep.problems);
         else
-                report(d, "install", V_OK, NULL, "release %s: %zu files match SHA256SUMS",
+                doctor_report(d, "install", V_OK, NULL, "release %s: %zu files match SHA256SUMS",
                        p.version, rep.checked);
         sums_report_clear(&rep);
 }
 
-/* `path` is ours and not open to others (beyond `allowed` mode bits). */
+/* `path` is ours and not open to others (beyond `allowed` mode bits: a failure when `strict`,
+ * a warning when not). */
 static void check_private(struct doctor *d, const char *name, const char *path, mode_t allowed,
-                          bool must_exist)
+                          bool strict)
 {
         struct stat st;
         char remedy[PATH_MAX + 64];
 
         if (lstat(path, &st) < 0) {
-                if (must_exist)
-                        report(d, name, V_FAIL, NULL, "%s: %s", path, strerror(errno));
-                else
-                        report(d, name, V_OK, NULL, "%s does not exist yet (made on first use)",
-                               path);
+                doctor_report(d, name, errno == ENOENT ? V_OK : V_FAIL, NULL, "%s: %s", path,
+                              errno == ENOENT ? "does not exist yet (made on first use)"
+                                              : strerror(errno));
                 return;
         }
         (void) snprintf(remedy, sizeof(remedy), "chmod %04o '%s'", (unsigned) allowed, path);
         if (S_ISLNK(st.st_mode) || st.st_uid != geteuid())
-                report(d, name, V_FAIL, "remove it; coding-agents makes it again",
+                doctor_report(d, name, V_FAIL, "remove it; coding-agents makes it again",
                        "%s is a symlink or belongs to uid %u", path, (unsigned) st.st_uid);
         else if (st.st_mode & 07777 & ~allowed)
-                report(d, name, V_FAIL, remedy, "%s has mode %04o", path,
-                       (unsigned) (st.st_mode & 07777));
+                doctor_report(d, name, strict ? V_FAIL : V_WARN, remedy,
+                              "%s has mode %04o: others can see into it", path,
+                              (unsigned) (st.st_mode & 07777));
         else
-                report(d, name, V_OK, NULL, "%s: ours, mode %04o", path,
+                doctor_report(d, name, V_OK, NULL, "%s: ours, mode %04o", path,
                        (unsigned) (st.st_mode & 07777));
 }
 
@@ -294,16 +293,16 @@ static void check_broker(struct doctor *d)
         size_t nfds = 0;
 
         if (!sock || !req) {
-                report(d, "broker", V_FAIL, NULL, "out of memory");
+                doctor_report(d, "broker", V_FAIL, NULL, "out of memory");
                 return;
         }
         if (access(sock, F_OK) < 0)
-                report(d, "broker", V_OK, NULL, "not running (it starts on first use)");
+                doctor_report(d, "broker", V_OK, NULL, "not running (it starts on first use)");
         else if (broker_call(sock, req, NULL, 0, &reply, NULL, 0, &nfds, &err) < 0)
-                report(d, "broker", V_WARN, "coding-agents broker start",
+                doctor_report(d, "broker", V_WARN, "coding-agents broker start",
                        "its socket is there but it does not answer: %s", err.msg);
         else
-                report(d, "broker", V_OK, NULL,
+                doctor_report(d, "broker", V_OK, NULL,
                        "up (pid %" JSON_INTEGER_FORMAT ", version %s, %" JSON_INTEGER_FORMAT
                        " live sessions)",
                        json_integer_value(json_object_get(reply, "pid")),
@@ -321,31 +320,31 @@ static void check_image(struct doctor *d)
         int r;
 
         if (!d->rt) {
-                report(d, "image", V_WARN, NULL, "not checked: no usable engine");
+                doctor_report(d, "image", V_WARN, NULL, "not checked: no usable engine");
                 return;
         }
         r = runtime_image_inspect(d->rt, d->image, &img, &err);
         if (r < 0) {
-                report(d, "image", V_FAIL, NULL, "cannot ask the engine: %s", err.msg);
+                doctor_report(d, "image", V_FAIL, NULL, "cannot ask the engine: %s", err.msg);
                 return;
         }
         if (r == 0) {
-                report(d, "image", V_FAIL, "coding-agents image build",
+                doctor_report(d, "image", V_FAIL, "coding-agents image build",
                        "no image '%s' on the engine", text_escape_tmp(d->image));
                 return;
         }
         have = json_string_value(json_object_get(
                 json_object_get(json_object_get(img, "Config"), "Labels"), IMAGE_LABEL_AGENT_INIT));
         if (!init || digest_file_hex(init, want, &err) < 0)
-                report(d, "image", V_FAIL, NULL, "cannot hash this install's agent-init: %s",
+                doctor_report(d, "image", V_FAIL, NULL, "cannot hash this install's agent-init: %s",
                        err.msg);
         else if (!have || strcmp(have, want) != 0)
-                report(d, "image", V_FAIL, "coding-agents image build",
+                doctor_report(d, "image", V_FAIL, "coding-agents image build",
                        "'%s' was not built from this install's agent-init: sessions would be "
                        "refused their credential",
                        text_escape_tmp(d->image));
         else
-                report(d, "image", V_OK, NULL, "'%s' is current (%.19s)",
+                doctor_report(d, "image", V_OK, NULL, "'%s' is current (%.19s)",
                        text_escape_tmp(d->image),
                        json_is_string(json_object_get(img, "Id"))
                                ? json_string_value(json_object_get(img, "Id"))
@@ -359,15 +358,15 @@ static void check_clock(struct doctor *d)
         time_t now = time(NULL);
 
         if (now < 1767225600) /* 2026-01-01 */
-                report(d, "clock", V_FAIL, "set the clock (and enable systemd-timesyncd)",
+                doctor_report(d, "clock", V_FAIL, "set the clock (and enable systemd-timesyncd)",
                        "the clock says %ld: certificate and capability expiry checks cannot "
                        "work", (long) now);
         else if (state == TIME_ERROR)
-                report(d, "clock", V_WARN, "enable systemd-timesyncd or chrony",
+                doctor_report(d, "clock", V_WARN, "enable systemd-timesyncd or chrony",
                        "the clock is not synchronised: certificate and capability expiry "
                        "checks depend on it");
         else
-                report(d, "clock", V_OK, NULL, "synchronised");
+                doctor_report(d, "clock", V_OK, NULL, "synchronised");
 }
 
 static void print_text(const struct doctor *d)
@@ -386,7 +385,7 @@ static void print_text(const struct doctor *d)
         }
 }
 
-static void record(const struct doctor *d)
+static void record(const struct doctor *d, bool active)
 {
         _cleanup_free_ char *log = paths_events_log(d->ctx->config_root);
         json_t *failed = json_array();
@@ -402,9 +401,11 @@ static void record(const struct doctor *d)
                 if (failed && strcmp(res, "ok") != 0)
                         (void) json_array_append(failed, json_object_get(c, "check"));
         }
-        f = json_pack("{s:b, s:I, s:I, s:I, s:o}", "active", 0, "ok", (json_int_t) counts[0],
+        f = json_pack("{s:b, s:I, s:I, s:I, s:o}", "active", active, "ok", (json_int_t) counts[0],
                       "warn", (json_int_t) counts[1], "fail", (json_int_t) counts[2],
                       "failed_checks", failed);
+        if (f && d->report_sha256[0])
+                (void) json_object_set_new(f, "report_sha256", json_string(d->report_sha256));
         if (!log || audit_emit(log, AUDIT_DOCTOR, NULL, f, &err) < 0)
                 (void) cli_error("cannot record the doctor event: %s, ignoring", err.msg);
         json_decref(f);
@@ -417,15 +418,20 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
                 {"json", no_argument, NULL, 'j'},
                 {"endpoint", required_argument, NULL, 'e'},
                 {"image", required_argument, NULL, 'i'},
+                {"active", no_argument, NULL, 'a'},
+                {"agent", required_argument, NULL, 'A'},
+                {"network", required_argument, NULL, 'n'},
+                {"output", required_argument, NULL, 'o'},
                 {0},
         };
-        struct doctor d = {.ctx = ctx, .image = IMAGE_CURRENT, .checks = json_array()};
+        struct doctor d = {.ctx = ctx, .image = IMAGE_CURRENT, .checks = json_array(),
+                           .network = "proxy"};
         _cleanup_free_ char *root_store = NULL;
-        bool json = false;
+        bool json = false, active = false;
         int status, c;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
                 switch (c) {
                 case 'h':
                         json_decref(d.checks);
@@ -439,14 +445,28 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
                 case 'i':
                         d.image = optarg;
                         break;
+                case 'a':
+                        active = true;
+                        break;
+                case 'A':
+                        d.agent = optarg;
+                        break;
+                case 'n':
+                        d.network = optarg;
+                        break;
+                case 'o':
+                        d.output = optarg;
+                        break;
                 default:
                         json_decref(d.checks);
                         return cli_usage_error(ctx, "unknown option");
                 }
         }
-        if (optind < argc) {
+        if (optind < argc || (!active && (d.agent || d.output)) ||
+            (strcmp(d.network, "proxy") != 0 && strcmp(d.network, "none") != 0)) {
                 json_decref(d.checks);
-                return cli_usage_error(ctx, "doctor takes no arguments");
+                return cli_usage_error(ctx, "doctor takes no arguments; --agent, --network and "
+                                            "-o go with --active; --network is proxy or none");
         }
         if (!d.checks)
                 return cli_error("out of memory");
@@ -459,14 +479,19 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
         check_private(&d, "config-root", ctx->config_root, 0700, false);
         root_store = paths_join(ctx->config_root, "broker.d");
         if (root_store)
-                check_private(&d, "broker-store", root_store, 0700, false);
+                check_private(&d, "broker-store", root_store, 0700, true);
         check_broker(&d);
         check_image(&d);
         check_clock(&d);
-        record(&d);
+        if (active)
+                doctor_active(&d);
+        record(&d, active);
         if (json) {
                 _cleanup_json_ json_t *o = json_pack("{s:O, s:s}", "checks", d.checks, "worst",
                                                      verdict_names[d.worst]);
+
+                if (o && d.probes)
+                        (void) json_object_set(o, "probes", d.probes);
                 _cleanup_buf_ struct buf b = BUF_INIT;
                 struct ca_error err = {0};
 
@@ -479,6 +504,7 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
         }
         runtime_close(d.rt);
         json_decref(d.checks);
+        json_decref(d.probes);
         status = d.worst == V_FAIL ? CLI_FAIL : d.worst == V_WARN ? 3 : CLI_OK;
         return cli_finish(status);
 }

@@ -12,7 +12,8 @@
 const char *const image_programs[IMAGE_NPROGRAMS] = {"agent-init",        "mcp-helper",
                                                      "mcp-stub",          "mcp-stub-launcher",
                                                      "egress-proxy",      "task-runner",
-                                                     "ca-shell",          "exec-guard"};
+                                                     "ca-shell",          "exec-guard",
+                                                     "ca-probe"};
 
 /* In order of preference per agent: Claude's OAuth file before its API key. */
 const struct image_credential image_credentials[IMAGE_NCREDENTIALS] = {

@@ -82,7 +82,7 @@ extern const struct image_credential image_credentials[IMAGE_NCREDENTIALS];
 const struct image_credential *image_credential_find(const char *agent, const char *secret);
 
 /* Our programs inside the image, agent-init first. */
-#define IMAGE_NPROGRAMS 8
+#define IMAGE_NPROGRAMS 9
 extern const char *const image_programs[IMAGE_NPROGRAMS];
 
 /*

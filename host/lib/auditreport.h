@@ -28,6 +28,8 @@ struct ca_error;
 
 #define AUDITREPORT_STATEMENT_TYPE "https://in-toto.io/Statement/v1"
 #define AUDITREPORT_PREDICATE_TYPE "https://coding-agents.dev/attestation/session-audit/v1"
+/* The predicate of `doctor --active`'s report (host/doctor_active.c): the probe's results. */
+#define AUDITREPORT_PROBE_PREDICATE_TYPE "https://coding-agents.dev/attestation/sandbox-probe/v1"
 
 /*
  * Builds the statement for `session` from the log read from `fd`, with the events up to

@@ -339,6 +339,59 @@ assert all(t in it for t in want), types
 PY
 expect_status 0 "$CA_BIN" events verify
 
+# ---- audit: the killed session's signed report, from the log -------------------------------------
+expect_status 0 "$CA_BIN" audit "$session" -o "$TEST_TMP/audit.json"
+expect_status 0 "$CA_BIN" audit verify "$TEST_TMP/audit.json" --text
+expect_grep "^session: +$session \(ended\)$" "$TEST_TMP/out"
+check "the session's report lacks what the session had" "$CA_PYTHON3" - "$TEST_TMP/audit.json" <<'PY'
+import base64, json, sys
+p = json.loads(base64.b64decode(json.load(open(sys.argv[1]))["payload"]))["predicate"]
+launch, enf = p["launch"], p["enforcement"]
+assert launch["agent"] == "codex" and launch["image_id"].startswith("sha256:"), launch
+assert len(launch["image_inputs"]) == 64 and len(launch["agent_init_sha256"]) == 64, launch
+assert enf["read_only_root"] is True and enf["no_new_privileges"] is True, enf
+assert enf["seccomp"].startswith("sha256:") and enf["network"] == "none", enf
+assert enf["capabilities"]["drop"] == ["ALL"], enf
+assert p["environment"]["command"] == "launch", p["environment"]
+assert len(p["capabilities_issued"]) == 2 and len(p["capabilities_revoked"]) >= 1, p
+assert p["state"] == "ended" and p["chain"]["first"]["seq"] < p["chain"]["last"]["seq"], p["chain"]
+PY
+
+# ---- doctor --active: our probe in a throwaway session, as every UID --------------------------------
+status=0
+"$CA_BIN" doctor --active --network none -o "$TEST_TMP/doctor.json" --json >"$TEST_TMP/out" \
+        2>"$TEST_TMP/err" || status=$?
+check "doctor --active failed a check (status $status): $(cat "$TEST_TMP/out" "$TEST_TMP/err")" \
+        test "$status" = 0 -o "$status" = 3
+check "doctor --active did not probe every UID" "$CA_PYTHON3" - "$TEST_TMP/out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+checks = {c["check"]: c for c in d["checks"]}
+for user in ("agentuser", "agentcli", "mcp-server", "helper"):
+    c = checks["active-" + user]
+    assert c["result"] == "ok" and "attempts blocked" in c["detail"], c
+assert checks["active-report"]["result"] == "ok", checks["active-report"]
+probes = {p["user"]: p for p in d["probes"]}
+names = {r["probe"] for r in probes["agentuser"]["results"]}
+for want in ("read /run/coding-agents/control/credential.json", "ptrace pid 1",
+             "connect /run/coding-agents/control/broker.sock", "connect metadata 169.254.169.254",
+             "connect IPv6 unique-local fd00::1", "resolve a name", "unshare user namespace",
+             "mount tmpfs", "capabilities", "write /ca-probe-write", "/proc of other UIDs"):
+    assert want in names, want
+PY
+expect_status 0 "$CA_BIN" audit verify "$TEST_TMP/doctor.json"
+expect_grep '"type":"doctor".*' "$log"
+check "doctor --active left its session" test "$(api GET '/containers/json?all=1')" = "[]"
+# The probe can tell: as root inside a session (what no workload is), it finds what it must.
+expect_status 0 "$CA_BIN" launch --network none claude "$ws" -- sleep infinity
+session=$(cat "$TEST_TMP/out")
+status=0
+docker exec -u 0:0 "$session" /usr/lib/coding-agents/bin/ca-probe >"$TEST_TMP/probe.out" || status=$?
+check "the probe as root found nothing (status $status)" test "$status" = 1
+expect_grep '"probe":"read /run/coding-agents/control/credential.json","blocked":false' \
+        "$TEST_TMP/probe.out"
+expect_status 0 "$CA_BIN" kill "$session"
+
 # Bad input and missing pieces: clear messages, nothing left behind.
 expect_status 2 "$CA_BIN" run --network none nosuchagent "$ws"
 expect_status 2 "$CA_BIN" run --network none claude "$TEST_TMP/does-not-exist"

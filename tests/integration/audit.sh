@@ -139,6 +139,10 @@ expect_status 1 "$CA_BIN" audit verify "$TEST_TMP/report.json"
 expect_status 1 "$CA_BIN" audit test-session
 expect_grep "chain is broken between lines 2 and 3" "$TEST_TMP/err"
 
+# The image's probe refuses to run anywhere but inside a session (its connects would be real).
+expect_status 2 "$(dirname "$CA_BIN")/ca-probe"
+expect_grep 'runs inside a coding-agents session only' "$TEST_TMP/err"
+
 # ---- bad input and unsafe keys ----------------------------------------------------------------------
 expect_status 2 "$CA_BIN" audit
 expect_status 2 "$CA_BIN" audit verify
