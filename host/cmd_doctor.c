@@ -42,7 +42,8 @@
 
 static const char usage[] =
         "usage: coding-agents doctor [--json] [--endpoint URL] [--image REF]\n"
-        "       coding-agents doctor --active [--agent AGENT] [--network proxy|none] [-o FILE] ...\n"
+        "       coding-agents doctor --active [--agent AGENT] [--network proxy|none] [-o FILE]\n"
+        "                                     [-- LAUNCH-OPTION...]\n"
         "\n"
         "Checks this machine's posture for running sessions, each check ok, warn or fail,\n"
         "with a remedy: the container engine (Podman, rootless, userns-remap, no seccomp and\n"
@@ -58,7 +59,8 @@ static const char usage[] =
         "broker socket, metadata, private, link-local and IPv6 addresses, DNS, mount and user\n"
         "namespaces, capabilities, writes to the root), requires every attempt to be blocked,\n"
         "removes the session, and signs the results like an audit report (-o FILE, default\n"
-        "<config root>/doctor-active.json; 'audit verify' checks it).\n"
+        "<config root>/doctor-active.json; 'audit verify' checks it). Options after '--' go to\n"
+        "'launch' (e.g. --proxy-network NAME --proxy-resolver ADDRESS).\n"
         "\n"
         "  --json          one JSON object: {\"checks\": [...], \"worst\": ...}\n"
         "  --endpoint URL  the engine (default: DOCKER_HOST or the default socket)\n"
@@ -461,6 +463,12 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
                         json_decref(d.checks);
                         return cli_usage_error(ctx, "unknown option");
                 }
+        }
+        if (active && optind < argc && strcmp(argv[optind - 1], "--") == 0 &&
+            argc - optind <= DOCTOR_MAX_LAUNCH_ARGS) {
+                d.launch_args = argv + optind;
+                d.nlaunch_args = (size_t) (argc - optind);
+                optind = argc;
         }
         if (optind < argc || (!active && (d.agent || d.output)) ||
             (strcmp(d.network, "proxy") != 0 && strcmp(d.network, "none") != 0)) {

@@ -16,6 +16,8 @@ struct runtime;
 
 enum verdict { V_OK, V_WARN, V_FAIL };
 
+#define DOCTOR_MAX_LAUNCH_ARGS 32
+
 struct doctor {
         const struct cli_ctx *ctx;
         const char *endpoint;
@@ -28,6 +30,8 @@ struct doctor {
         const char *agent;   /* NULL: the first with a login */
         const char *network; /* "none" or "proxy" */
         const char *output;  /* the signed report; NULL: <config root>/doctor-active.json */
+        char **launch_args;  /* what followed "--": more options for `launch` */
+        size_t nlaunch_args; /* at most DOCTOR_MAX_LAUNCH_ARGS */
         json_t *probes;      /* [{"user", "uid", "results": [...]}] */
         char report_sha256[65];
 };

@@ -64,15 +64,31 @@ static int launch(struct doctor *d, const char *workspace, char *session, size_t
 
         for (size_t i = 0; i < CA_ELEMENTSOF(agents); i++) {
                 const char *agent = d->agent ? d->agent : agents[i];
-                char *argv[] = {"coding-agents", "launch", "--network", (char *) d->network,
-                                "--ignore-workspace-config", "--image", (char *) d->image,
-                                "--endpoint", (char *) d->endpoint, (char *) agent,
-                                (char *) workspace, "--", "bash", "-c", "exec sleep 600", NULL};
+                char *argv[DOCTOR_MAX_LAUNCH_ARGS + 16];
                 _cleanup_buf_ struct buf out = BUF_INIT;
+                size_t n = 0;
                 int r;
 
-                if (!d->endpoint) /* no --endpoint: the agent and the rest move up */
-                        memmove(&argv[7], &argv[9], sizeof(argv) - 9 * sizeof(argv[0]));
+                argv[n++] = "coding-agents";
+                argv[n++] = "launch";
+                argv[n++] = "--network";
+                argv[n++] = (char *) d->network;
+                argv[n++] = "--ignore-workspace-config";
+                argv[n++] = "--image";
+                argv[n++] = (char *) d->image;
+                if (d->endpoint) {
+                        argv[n++] = "--endpoint";
+                        argv[n++] = (char *) d->endpoint;
+                }
+                for (size_t k = 0; k < d->nlaunch_args; k++)
+                        argv[n++] = d->launch_args[k];
+                argv[n++] = (char *) agent;
+                argv[n++] = (char *) workspace;
+                argv[n++] = "--";
+                argv[n++] = "bash";
+                argv[n++] = "-c";
+                argv[n++] = "exec sleep 600";
+                argv[n] = NULL;
                 r = self(argv, &out, err);
                 if (r < 0)
                         return r;

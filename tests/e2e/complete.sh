@@ -284,6 +284,34 @@ for thing in "/containers/$session/json" "/containers/$session-proxy/json" "/net
 done
 expect_status 1 "$CA_BIN" broker redeem --credential "$TEST_TMP/cred" --stdout
 expect_status 0 "$CA_BIN" events verify
+# The session's signed report holds what the session had: its servers behind stubs and helpers,
+# their capabilities, the proxy mode's enforcement.
+expect_status 0 "$CA_BIN" audit "$session" -o "$TEST_TMP/audit.json"
+expect_status 0 "$CA_BIN" audit verify "$TEST_TMP/audit.json"
+check "the complete session's report lacks what it had" "$CA_PYTHON3" - "$TEST_TMP/audit.json" <<'PY'
+import base64, json, sys
+p = json.loads(base64.b64decode(json.load(open(sys.argv[1]))["payload"]))["predicate"]
+assert "echo" in p["servers"]["stubs"] and "remote" in p["servers"]["helpers"], p["servers"]
+assert p["servers"]["helpers"]["remote"]["trust"] in ("bundle", "system"), p["servers"]
+issued = {c["stub"] for c in p["capabilities_issued"]}
+assert {"echo", "remote"} <= issued, issued
+assert p["capabilities_redeemed"], p
+assert p["enforcement"]["network"] == p["session"], p["enforcement"]
+assert p["launch"]["mode"] == "launch" and p["state"] == "ended", p["launch"]
+PY
+# doctor --active in the proxy mode, through this world's proxy network: every UID's attempts
+# blocked, also where the session has a network.
+status=0
+"$CA_BIN" doctor --active -o "$TEST_TMP/doctor.json" --json -- "${world[@]}" >"$TEST_TMP/out" \
+        2>"$TEST_TMP/err" || status=$?
+check "doctor --active (proxy) failed (status $status): $(cat "$TEST_TMP/out" "$TEST_TMP/err")" \
+        test "$status" = 0 -o "$status" = 3
+check "doctor --active (proxy) did not probe every UID" "$CA_PYTHON3" -c '
+import json, sys
+checks = {c["check"]: c for c in json.load(open(sys.argv[1]))["checks"]}
+for u in ("agentuser", "agentcli", "mcp-server", "helper"):
+    assert checks["active-" + u]["result"] == "ok", checks["active-" + u]' "$TEST_TMP/out"
+expect_status 0 "$CA_BIN" audit verify "$TEST_TMP/doctor.json"
 
 # --network none: no sidecar, no network, remote servers left out (render says so).
 expect_status 0 "$CA_BIN" run claude "$ws" --network none --config "$TEST_TMP/servers.toml" -- claude mcp list

@@ -10,8 +10,10 @@
 #                 daemon the test's commands started.
 #   api METHOD PATH [curl args]   one Engine API call, body on stdout
 #   agent_image   builds (or finds) the agent image with `coding-agents image build`
-#   check_no_leaks   at a test's end: no container, no network but host/none, no session
-#                 directory; then stops the engine and checks that none of its mounts is left
+#   check_no_leaks   at a test's end: every event the test's log holds is in the catalogue with
+#                 only its fields (docs/events.md); no container, no network but host/none, no
+#                 session directory; then stops the engine and checks that none of its mounts
+#                 is left
 # shellcheck shell=bash
 
 CA_E2E_ROOT=${CA_E2E_ROOT:-/var/tmp/coding-agents-e2e}
@@ -79,6 +81,17 @@ agent_image() {
 }
 
 check_no_leaks() {
+        local events="$CODING_AGENTS_CONFIG_DIR/security-events.log"
+        if [ -e "$events" ]; then
+                "$CA_BIN" events types --json >"$TEST_TMP/types.json"
+                check "an event outside the catalogue (docs/events.md)" "$CA_PYTHON3" -c '
+import json, sys
+cat = {e["type"]: set(e["fields"]) for e in json.load(open(sys.argv[2]))}
+for n, line in enumerate(open(sys.argv[1]), 1):
+    e = json.loads(line)
+    extra = set(e.get("fields", {})) - cat[e["type"]]
+    assert not extra, (n, e["type"], sorted(extra))' "$events" "$TEST_TMP/types.json"
+        fi
         check "containers left: $(api GET '/containers/json?all=1')" \
                 test "$(api GET '/containers/json?all=1')" = "[]"
         check "networks left beyond host/none" "$CA_PYTHON3" -c '
