@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "image.h"
 #include "json.h"
 #include "macro.h"
+#include "parse.h"
 
 static bool all_blocked = true;
 
@@ -102,6 +104,7 @@ static void other_procs(void)
         while ((e = readdir(d))) {
                 char path[64];
                 struct stat st;
+                uint64_t pid;
                 int fd;
 
                 if (e->d_name[0] < '1' || e->d_name[0] > '9')
@@ -124,8 +127,9 @@ static void other_procs(void)
                                 (void) close(fd);
                         }
                 }
-                if (ptrace(PTRACE_ATTACH, (pid_t) atoi(e->d_name), NULL, NULL) == 0) {
-                        (void) ptrace(PTRACE_DETACH, (pid_t) atoi(e->d_name), NULL, NULL);
+                if (parse_uint(e->d_name, 1, INT32_MAX, &pid) == 0 &&
+                    ptrace(PTRACE_ATTACH, (pid_t) pid, NULL, NULL) == 0) {
+                        (void) ptrace(PTRACE_DETACH, (pid_t) pid, NULL, NULL);
                         result("ptrace another UID", false, "attached to pid %.16s", e->d_name);
                 }
         }

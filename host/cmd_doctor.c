@@ -471,6 +471,7 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
                 optind = argc;
         }
         if (optind < argc || (!active && (d.agent || d.output)) ||
+            !d.network ||
             (strcmp(d.network, "proxy") != 0 && strcmp(d.network, "none") != 0)) {
                 json_decref(d.checks);
                 return cli_usage_error(ctx, "doctor takes no arguments; --agent, --network and "

@@ -139,7 +139,7 @@ static int probe_as(struct doctor *d, const char *session, const struct probe_us
                         while (len && (out.data[start + len - 1] == '\r'))
                                 len--;
                         line = len ? json_loadb(out.data + start, len, 0, NULL) : NULL;
-                        if (line && json_is_object(line))
+                        if (json_is_object(line))
                                 (void) json_array_append(results, line);
                         json_decref(line);
                 }

@@ -518,7 +518,7 @@ static void record_enforcement(struct launch *l)
                         seccomp = strcmp(v + 8, "unconfined") == 0 ? "unconfined" : "profile";
                         if (strcmp(seccomp, "profile") == 0 &&
                             digest_sha256(v + 8, strlen(v + 8), md) == 0) {
-                                memcpy(seccomp_sha, "sha256:", 7);
+                                (void) snprintf(seccomp_sha, sizeof(seccomp_sha), "sha256:");
                                 digest_hex(md, sizeof(md), seccomp_sha + 7);
                         }
                 } else if (strncmp(v, "apparmor=", 9) == 0) {
