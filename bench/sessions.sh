@@ -8,7 +8,9 @@
 # and a complete session -- 2 stdio servers behind stubs, 2 remote servers behind helpers
 # through the squid sidecar to an HTTPS upstream (tests/e2e/world.sh) -- from launch until the
 # MCP SDK's client inside has called every server, against the runtime-only launch (`run
-# --network none`) until its command runs. Nothing is asserted.
+# --network none`) until its command runs; `doctor` (passive, warm engine) against `runtime
+# check` alone (goal: under 200 ms whole), and `doctor --active` against a session's whole run
+# (goal: under 5 s). Nothing is asserted.
 #
 #   bench/sessions.sh BUILD_DIR [ROUNDS]
 set -euo pipefail
@@ -148,4 +150,30 @@ ra, ca = statistics.median(r_all), statistics.median(c_all)
 print(f"launch to all servers connected (2 stdio + 2 remote through the sidecar, the SDK's client "
       f"called each): {cu*1e3:.0f} ms vs the runtime-only launch to its command: {ru*1e3:.0f} ms: "
       f"{cu/ru:.2f}x; whole runs {ca*1e3:.0f} vs {ra*1e3:.0f} ms: {ca/ra:.2f}x, {len(c_up)} rounds")
+PY
+
+"$python" - "$bin" "$rounds" "$work/ws" <<'PY'
+import statistics, subprocess, sys, time
+
+binary, rounds, ws = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+
+def timed(args, ok=(0, 3)):
+    t = time.perf_counter()
+    p = subprocess.run([binary] + args, capture_output=True, text=True)
+    end = time.perf_counter()
+    if p.returncode not in ok:
+        raise SystemExit(f"{args[0]} failed ({p.returncode}): {p.stdout[-400:]} {p.stderr[-400:]}")
+    return end - t
+
+timed(["runtime", "check"], (0,)); timed(["doctor"])
+check = statistics.median(timed(["runtime", "check"], (0,)) for _ in range(rounds))
+doctor = statistics.median(timed(["doctor"]) for _ in range(rounds))
+print(f"doctor (every passive check, warm engine): {doctor*1e3:.0f} ms vs `runtime check` alone "
+      f"{check*1e3:.0f} ms: {doctor/check:.2f}x (goal: under 200 ms whole), {rounds} rounds")
+n = 3
+active = statistics.median(timed(["doctor", "--active", "--network", "none"]) for _ in range(n))
+session = statistics.median(timed(["run", "claude", ws, "--network", "none", "--", "true"], (0,))
+                            for _ in range(n))
+print(f"doctor --active (a throwaway session, the probe as 4 UIDs, signed): {active:.2f} s vs one "
+      f"session's whole run {session:.2f} s: {active/session:.2f}x (goal: under 5 s), {n} rounds")
 PY

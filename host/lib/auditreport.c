@@ -239,6 +239,24 @@ static int read_log(int fd, struct acc *a, uint64_t upto, json_t **head, struct 
         return *head ? 0 : ca_error_setx(err, ENOMEM, "out of memory");
 }
 
+/* A helper's start names no UID: its capability does (issued to the UID that redeems it). */
+static void server_uids(json_t *p)
+{
+        json_t *helpers = json_object_get(json_object_get(p, "servers"), "helpers");
+        const char *name;
+        json_t *h, *cap;
+        size_t i;
+
+        json_object_foreach(helpers, name, h) {
+                json_array_foreach(json_object_get(p, "capabilities_issued"), i, cap) {
+                        const char *stub = json_string_value(json_object_get(cap, "stub"));
+
+                        if (!json_object_get(h, "uid") && stub && strcmp(stub, name) == 0)
+                                (void) json_object_set(h, "uid", json_object_get(cap, "uid"));
+                }
+        }
+}
+
 int auditreport_build(int fd, const char *session, uint64_t upto, json_t **ret,
                       struct ca_error *err)
 {
@@ -271,6 +289,7 @@ int auditreport_build(int fd, const char *session, uint64_t upto, json_t **ret,
                 return r;
         }
         digest_hex(md, sizeof(md), subject);
+        server_uids(a.p);
         (void) snprintf(name, sizeof(name), "session/%s", session);
         if (audit_format_ts(ts, sizeof(ts)) < 0)
                 (void) snprintf(ts, sizeof(ts), "unknown");

@@ -293,6 +293,8 @@ import base64, json, sys
 p = json.loads(base64.b64decode(json.load(open(sys.argv[1]))["payload"]))["predicate"]
 assert "echo" in p["servers"]["stubs"] and "remote" in p["servers"]["helpers"], p["servers"]
 assert p["servers"]["helpers"]["remote"]["trust"] in ("bundle", "system"), p["servers"]
+assert p["servers"]["helpers"]["remote"]["uid"] >= 57000, p["servers"]
+assert p["servers"]["stubs"]["echo"]["uid"] >= 61000, p["servers"]
 issued = {c["stub"] for c in p["capabilities_issued"]}
 assert {"echo", "remote"} <= issued, issued
 assert p["capabilities_redeemed"], p
