@@ -284,9 +284,9 @@ for thing in "/containers/$session/json" "/containers/$session-proxy/json" "/net
 done
 expect_status 1 "$CA_BIN" broker redeem --credential "$TEST_TMP/cred" --stdout
 expect_status 0 "$CA_BIN" events verify
-# The session's signed report holds what the session had: its servers behind stubs and helpers,
-# their capabilities, the proxy mode's enforcement.
-expect_status 0 "$CA_BIN" audit "$session" -o "$TEST_TMP/audit.json"
+# The complete run's signed report holds what the session had: its servers behind stubs and
+# helpers, their capabilities, the proxy mode's enforcement.
+expect_status 0 "$CA_BIN" audit "$run_session" -o "$TEST_TMP/audit.json"
 expect_status 0 "$CA_BIN" audit verify "$TEST_TMP/audit.json"
 check "the complete session's report lacks what it had" "$CA_PYTHON3" - "$TEST_TMP/audit.json" <<'PY'
 import base64, json, sys
@@ -299,7 +299,7 @@ issued = {c["stub"] for c in p["capabilities_issued"]}
 assert {"echo", "remote"} <= issued, issued
 assert p["capabilities_redeemed"], p
 assert p["enforcement"]["network"] == p["session"], p["enforcement"]
-assert p["launch"]["mode"] == "launch" and p["state"] == "ended", p["launch"]
+assert p["launch"]["mode"] == "run" and p["state"] == "ended", p["launch"]
 PY
 # doctor --active in the proxy mode, through this world's proxy network: every UID's attempts
 # blocked, also where the session has a network.
