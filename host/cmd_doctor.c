@@ -32,6 +32,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "image.h"
+#include "install.h"
 #include "json.h"
 #include "paths.h"
 #include "runtime/preflight.h"
@@ -231,6 +232,34 @@ static void check_wsl(struct doctor *d)
                 doctor_report(d, "wsl", V_OK, NULL, "not WSL");
 }
 
+/* Which key's signature the install verified (install.h), as recorded beside the release. */
+static void check_signer(struct doctor *d, const struct profile_info *p)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_buf_ struct buf rec = BUF_INIT;
+        struct ca_error err = {0};
+        const char *id;
+
+        if (asprintf(&path, "%s/releases/%s%s", p->prefix, p->version, INSTALL_SIGNER_SUFFIX) < 0) {
+                doctor_report(d, "signing-key", V_FAIL, NULL, "out of memory");
+                return;
+        }
+        if (fileio_read_path(path, 256, &rec, &err) < 0 || buf_append_char(&rec, '\0') < 0 ||
+            strncmp(rec.data, "key id ", 7) != 0 || strlen(rec.data) != 7 + 16 + 1) {
+                doctor_report(d, "signing-key", V_WARN,
+                              "install the release again (coding-agents install BUNDLE --pubkey KEY)",
+                              "no record of the key that signed release %s (%s)", p->version,
+                              err.msg[0] ? err.msg : "malformed");
+                return;
+        }
+        id = rec.data + 7;
+        rec.data[7 + 16] = '\0';
+        doctor_report(d, "signing-key", V_OK, NULL,
+                      "release %s was verified at install against key %s (compare with the key "
+                      "the project publishes)",
+                      p->version, id);
+}
+
 static void check_install(struct doctor *d)
 {
         struct profile_info p;
@@ -257,6 +286,7 @@ static void check_install(struct doctor *d)
                 doctor_report(d, "install", V_OK, NULL, "release %s: %zu files match SHA256SUMS",
                        p.version, rep.checked);
         sums_report_clear(&rep);
+        check_signer(d, &p);
 }
 
 /* `path` is ours and not open to others (beyond `allowed` mode bits: a failure when `strict`,
@@ -346,7 +376,9 @@ static void check_image(struct doctor *d)
                        "refused their credential",
                        text_escape_tmp(d->image));
         else
-                doctor_report(d, "image", V_OK, NULL, "'%s' is current (%.19s)",
+                doctor_report(d, "image", V_OK, NULL,
+                              "'%s' is current (%.19s): built by this install, with its agent "
+                              "CLIs, and squid and dnsmasq for the session's proxy",
                        text_escape_tmp(d->image),
                        json_is_string(json_object_get(img, "Id"))
                                ? json_string_value(json_object_get(img, "Id"))
@@ -487,8 +519,13 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
         check_install(&d);
         check_private(&d, "config-root", ctx->config_root, 0700, false);
         root_store = paths_join(ctx->config_root, "broker.d");
-        if (root_store)
+        if (root_store) {
+                _cleanup_free_ char *master = paths_join(root_store, "master.key");
+
                 check_private(&d, "broker-store", root_store, 0700, true);
+                if (master)
+                        check_private(&d, "broker-key", master, 0600, true);
+        }
         check_broker(&d);
         check_image(&d);
         check_clock(&d);

@@ -120,6 +120,7 @@ int cmd_install(int argc, char **argv, struct cli_ctx *ctx)
                 record_downgrade(ctx, &res);
         (void) printf("installed %s in %s/releases/%s%s%s\n", res.version, req.prefix,
                       res.version, res.previous[0] ? "; previous " : "", res.previous);
+        (void) printf("signed by key %s\n", res.signer);
         return cli_finish(CLI_OK);
 }
 

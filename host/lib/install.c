@@ -190,6 +190,19 @@ static void clean_leftovers(const char *releases, int pfd)
         (void) closedir(d);
 }
 
+/* <releases>/<version>.signer: which key vouched for the release (`doctor` reports it). */
+static int record_signer(const char *releases, const char *version, const char *keyid,
+                         struct ca_error *err)
+{
+        _cleanup_free_ char *path = NULL;
+        char line[64];
+        int n = snprintf(line, sizeof(line), "key id %s\n", keyid);
+
+        if (asprintf(&path, "%s/%s%s", releases, version, INSTALL_SIGNER_SUFFIX) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        return fileio_write_atomic(path, line, (size_t) n, 0444, err);
+}
+
 static int check_hash(const char *file, const char *name, const char *want, struct ca_error *err)
 {
         _cleanup_buf_ struct buf b = BUF_INIT;
@@ -293,6 +306,8 @@ int install_bundle(const struct install_request *req, struct install_result *res
         if (!req->sig && asprintf(&sig, "%s.minisig", req->bundle) < 0)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         r = sign_verify(req->pubkey, bundle, req->sig ? req->sig : sig, NULL, err);
+        if (r >= 0)
+                r = sign_key_id(req->pubkey, res->signer, err);
         if (r < 0)
                 return ca_error_prefix(err, "refusing to install '%s'", req->bundle);
 
@@ -371,6 +386,9 @@ int install_bundle(const struct install_request *req, struct install_result *res
         }
         if (fsync(pfd) < 0)
                 return ca_error_set(err, errno, "cannot persist '%s'", releases);
+        r = record_signer(releases, version, res->signer, err);
+        if (r < 0)
+                return r;
         /* previous first, then current: each switch is one rename. */
         if (current[0] && strcmp(current, version) != 0) {
                 r = switch_link(pfd, "previous", current, err);

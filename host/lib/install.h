@@ -35,8 +35,13 @@ struct install_request {
 struct install_result {
         char version[INSTALL_VERSION_MAX + 1];
         char previous[INSTALL_VERSION_MAX + 1]; /* "" when there was none */
+        char signer[17];                        /* the key id that signed it (minisign's form) */
         bool downgrade;
 };
+
+/* Beside each installed release, <prefix>/releases/<version>.signer (0444) records the key id
+ * whose signature the install verified: "key id <16 hex digits>\n". */
+#define INSTALL_SIGNER_SUFFIX ".signer"
 
 /* Refuses a prefix (or an ancestor) not owned by root or writable by group/others. */
 int install_check_prefix(const char *prefix, struct ca_error *err) CA_MUST_CHECK;

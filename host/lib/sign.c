@@ -223,6 +223,24 @@ int sign_file(const char *sec_path, const char *file, const char *trusted_commen
         return fileio_write_atomic(sig_path, out.data, out.len, 0644, err);
 }
 
+int sign_key_id(const char *pub_path, char out[2 * SIGN_KEYID_LEN + 1], struct ca_error *err)
+{
+        _cleanup_buf_ struct buf pubf = BUF_INIT;
+        uint8_t pk[PK_LEN];
+        char *pl[3];
+        int r = read_small(pub_path, &pubf, err);
+
+        if (r < 0)
+                return r;
+        if (split_lines(pubf.data ? pubf.data : (char *) "", pl, 3) < 2 ||
+            !b64_exact(pl[1], pk, sizeof(pk)) || memcmp(pk, "Ed", 2) != 0)
+                return ca_error_input(err, "'%s' is not a minisign public key", pub_path);
+        /* minisign prints the id as a little-endian 64-bit number. */
+        for (size_t i = 0; i < SIGN_KEYID_LEN; i++)
+                (void) snprintf(out + 2 * i, 3, "%02X", pk[2 + SIGN_KEYID_LEN - 1 - i]);
+        return 0;
+}
+
 int sign_verify(const char *pub_path, const char *file, const char *sig_path, char **ret_comment,
                 struct ca_error *err)
 {

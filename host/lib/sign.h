@@ -41,5 +41,10 @@ int sign_file(const char *sec_path, const char *file, const char *trusted_commen
 int sign_verify(const char *pub_path, const char *file, const char *sig_path, char **ret_comment,
                 struct ca_error *err) CA_MUST_CHECK;
 
+/* The key id of the minisign public key at `pub_path`, as minisign prints it (16 upper-case hex
+ * digits). -EINVAL when the file is not a public key. */
+int sign_key_id(const char *pub_path, char out[2 * SIGN_KEYID_LEN + 1],
+                struct ca_error *err) CA_MUST_CHECK;
+
 /* BLAKE2b-512 of a file, as minisign prehashes it. */
 int sign_hash_file(const char *file, uint8_t out[64], struct ca_error *err) CA_MUST_CHECK;

@@ -42,10 +42,16 @@ current() {
 # First install: verified, immutable, current.
 sha=$(sha256sum ca-0.1.0.tar.gz | cut -d' ' -f1)
 expect_status 0 "$CA_BIN" install ca-0.1.0.tar.gz --pubkey k.pub --sha256 "$sha" --prefix "$prefix"
+expect_grep "^signed by key [0-9A-F]{16}\$" "$TEST_TMP/out"
 check "current after first install: $(current)" [ "$(current)" = releases/0.1.0 ]
 check "installed binary is writable" [ "$(stat -c %a "$prefix/releases/0.1.0/bin/coding-agents")" = 555 ]
 check "installed doc is writable" [ "$(stat -c %a "$prefix/releases/0.1.0/share/doc/VERSION")" = 444 ]
 expect_status 0 "$CA_BIN" verify "$prefix/current"
+# Which key vouched for it is recorded beside it (minisign's id of k.pub), read-only.
+keyid=$("$CA_PYTHON3" -c 'import base64, sys
+print(base64.b64decode(open(sys.argv[1]).read().splitlines()[1])[2:10][::-1].hex().upper())' k.pub)
+check "the signer record is not the key's id" test "$(cat "$prefix/releases/0.1.0.signer")" = "key id $keyid"
+check "the signer record is writable" test "$(stat -c %a "$prefix/releases/0.1.0.signer")" = 444
 # The installed binary knows it is prod (its own config root); the build tree's is dev.
 xdg="$TEST_TMP/xdg"
 CODING_AGENTS_CONFIG_DIR='' XDG_CONFIG_HOME="$xdg" expect_status 0 "$prefix/current/bin/coding-agents" env --json
@@ -80,6 +86,7 @@ assert c["result"] == sys.argv[3] and sys.argv[4] in c["detail"], c' "$TEST_TMP/
 }
 expect_status 1 prod_doctor
 check "doctor: the intact install is not ok" doctor_says install ok "files match SHA256SUMS"
+check "doctor: the signing key is not reported" doctor_says signing-key ok "against key $keyid"
 check "doctor: no engine is not a failure" doctor_says engine fail "cannot reach the engine"
 chmod u+w "$prefix/releases/0.1.0/share/doc/VERSION"
 echo tampered >>"$prefix/releases/0.1.0/share/doc/VERSION"
