@@ -271,10 +271,31 @@ static int snapshot_bundle(const char *path, int *ret_fd, char *fdpath, size_t f
         return 0;
 }
 
+/* The private copy's hash (when one is expected) and signature; the signer's key id. */
+static int verify_bundle(const struct install_request *req, const char *bundle,
+                         char signer[17], struct ca_error *err)
+{
+        _cleanup_free_ char *sig = NULL;
+        int r;
+
+        if (req->sha256) {
+                r = check_hash(bundle, req->bundle, req->sha256, err);
+                if (r < 0)
+                        return r;
+        }
+        if (!req->sig && asprintf(&sig, "%s.minisig", req->bundle) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = sign_verify(req->pubkey, bundle, req->sig ? req->sig : sig, NULL, err);
+        if (r >= 0)
+                r = sign_key_id(req->pubkey, signer, err);
+        if (r < 0)
+                return ca_error_prefix(err, "refusing to install '%s'", req->bundle);
+        return 0;
+}
+
 int install_bundle(const struct install_request *req, struct install_result *res,
                    struct ca_error *err)
 {
-        _cleanup_free_ char *sig = NULL;
         _cleanup_free_ char *releases = NULL;
         _cleanup_free_ char *incoming = NULL;
         _cleanup_free_ char *target = NULL;
@@ -298,18 +319,9 @@ int install_bundle(const struct install_request *req, struct install_result *res
         r = snapshot_bundle(req->bundle, &bfd, bundle, sizeof(bundle), err);
         if (r < 0)
                 return r;
-        if (req->sha256) {
-                r = check_hash(bundle, req->bundle, req->sha256, err);
-                if (r < 0)
-                        return r;
-        }
-        if (!req->sig && asprintf(&sig, "%s.minisig", req->bundle) < 0)
-                return ca_error_setx(err, ENOMEM, "out of memory");
-        r = sign_verify(req->pubkey, bundle, req->sig ? req->sig : sig, NULL, err);
-        if (r >= 0)
-                r = sign_key_id(req->pubkey, res->signer, err);
+        r = verify_bundle(req, bundle, res->signer, err);
         if (r < 0)
-                return ca_error_prefix(err, "refusing to install '%s'", req->bundle);
+                return r;
 
         pfd = open(req->prefix, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         releases = paths_join(req->prefix, "releases");
