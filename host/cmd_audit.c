@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "auditreport.h"
 #include "buf.h"
+#include "capability.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "digest.h"
@@ -153,6 +154,8 @@ static int audit_report(int argc, char **argv, struct cli_ctx *ctx)
         if (r >= 0)
                 return r;
         session = argv[optind];
+        if (!capability_valid_session(session))
+                return cli_usage_error(ctx, "'%s' is not a session name", session);
         if (!kpath)
                 return cli_error("out of memory");
         fd = open_log(ctx, o.log, &err);

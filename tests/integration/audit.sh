@@ -147,6 +147,8 @@ expect_grep 'runs inside a coding-agents session only' "$TEST_TMP/err"
 expect_status 2 "$CA_BIN" audit
 expect_status 2 "$CA_BIN" audit verify
 expect_status 2 "$CA_BIN" audit test-session --bogus
+expect_status 2 "$CA_BIN" audit $'bad\x1b[2Jname'
+expect_grep "'bad.x1b\[2Jname' is not a session name" "$TEST_TMP/err"
 echo 'not json' >"$TEST_TMP/junk.json"
 expect_status 2 "$CA_BIN" audit verify "$TEST_TMP/junk.json"
 echo '{"payload":"e30=","payloadType":"text/plain","signatures":[{"keyid":"","sig":""}]}' \
