@@ -9,7 +9,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 : "${CA_EVENT_WRITER:?}"
 
-"$CA_PYTHON3" -c 'import securesystemslib.signer' 2>/dev/null ||
+# Debian's python3-securesystemslib, so Debian's interpreter (CA_PYTHON3 may be another).
+py=/usr/bin/python3
+"$py" -c 'import securesystemslib.signer' 2>/dev/null ||
         skip "python3-securesystemslib is needed (the independent DSSE verifier)"
 export CODING_AGENTS_CONFIG_DIR="$TEST_TMP/cfg"
 log="$CODING_AGENTS_CONFIG_DIR/security-events.log"
@@ -38,7 +40,7 @@ expect_status 0 "$CA_BIN" audit verify "$TEST_TMP/report.json" --pubkey "$TEST_T
 expect_grep 'the signature only' "$TEST_TMP/out"
 
 # ---- an independent verifier, and in-toto's layout ----------------------------------------------
-check "an independent DSSE verifier refused the report" "$CA_PYTHON3" - "$TEST_TMP/report.json" \
+check "an independent DSSE verifier refused the report" "$py" - "$TEST_TMP/report.json" \
         "$pub" "$log" <<'PY'
 import base64, hashlib, json, sys
 from securesystemslib.signer import Signature, SSlibKey
@@ -69,7 +71,7 @@ p = st["predicate"]
 assert p["session"] == "test-session" and p["chain"]["events"] == 9
 assert p["denials"]["capability-denied"]["total"] == 3
 PY
-check "the independent verifier accepted a changed payload" "$CA_PYTHON3" - "$TEST_TMP/report.json" \
+check "the independent verifier accepted a changed payload" "$py" - "$TEST_TMP/report.json" \
         "$pub" <<'PY'
 import base64, hashlib, json, sys
 from securesystemslib.signer import Signature, SSlibKey
@@ -88,7 +90,7 @@ PY
 
 # ---- refusals -------------------------------------------------------------------------------------
 # One byte of the payload changed (a count lowered), the envelope otherwise intact.
-"$CA_PYTHON3" - "$TEST_TMP/report.json" "$TEST_TMP/changed.json" <<'PY'
+"$py" - "$TEST_TMP/report.json" "$TEST_TMP/changed.json" <<'PY'
 import base64, json, sys
 env = json.load(open(sys.argv[1]))
 p = base64.b64decode(env["payload"])
@@ -99,7 +101,7 @@ PY
 expect_status 1 "$CA_BIN" audit verify "$TEST_TMP/changed.json"
 expect_grep 'FAILED: the signature does not verify with key' "$TEST_TMP/err"
 # One byte of the signature changed.
-"$CA_PYTHON3" - "$TEST_TMP/report.json" "$TEST_TMP/badsig.json" <<'PY'
+"$py" - "$TEST_TMP/report.json" "$TEST_TMP/badsig.json" <<'PY'
 import base64, json, sys
 env = json.load(open(sys.argv[1]))
 s = bytearray(base64.b64decode(env["signatures"][0]["sig"]))
@@ -118,7 +120,7 @@ expect_status 0 "$CA_BIN" audit verify "$TEST_TMP/report.json"
 # The log edited after signing, its chain rewritten consistently (someone with write access to
 # the file): one of the session's denials dropped. The signature holds; the log no longer
 # matches it.
-"$CA_PYTHON3" - "$log" <<'PY'
+"$py" - "$log" <<'PY'
 import hashlib, json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 lines = [e for e in lines if not (e["type"] == "capability-denied" and e["fields"]["op"] == 1)]
