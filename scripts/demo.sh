@@ -122,7 +122,7 @@ wait
 say "coding-agents events verify"
 "$ca" events verify
 say "sed -i '42s/writerN/writerX/' security-events.log   # someone edits history"
-sed -i '42s/"writer":"writer[0-9]"/"writer":"writerX"/' "$log"
+sed -i '42s/"stub":"writer[0-9]"/"stub":"writerX"/' "$log"
 status=0
 say "coding-agents events verify"
 "$ca" events verify || status=$?
