@@ -20,6 +20,7 @@
 #include "fileio.h"
 #include "json.h"
 #include "paths.h"
+#include "session.h"
 #include "textsafe.h"
 
 static const char usage[] =
@@ -118,11 +119,9 @@ static int open_log(const struct cli_ctx *ctx, const char *file, struct ca_error
 static void record(const struct cli_ctx *ctx, const json_t *st, const struct buf *envelope,
                    const char *keyid, const char *output)
 {
-        _cleanup_free_ char *log = paths_events_log(ctx->config_root);
         const json_t *chain = json_object_get(json_object_get(st, "predicate"), "chain");
         uint8_t md[DIGEST_SHA256_LEN];
         char hex[DIGEST_SHA256_HEX_LEN + 1];
-        struct ca_error err = {0};
         json_t *f;
 
         if (digest_sha256(envelope->data, envelope->len, md) < 0)
@@ -135,9 +134,7 @@ static void record(const struct cli_ctx *ctx, const json_t *st, const struct buf
                       json_object_get(json_object_get(chain, "first"), "seq"), "last_seq",
                       json_object_get(json_object_get(chain, "last"), "seq"), "report_sha256", hex,
                       "key_id", keyid, "output", output ? output : "-");
-        if (!log || audit_emit(log, AUDIT_AUDIT_AGENT, NULL, f, &err) < 0)
-                (void) cli_error("cannot record audit-agent: %s, ignoring", err.msg);
-        json_decref(f);
+        (void) session_emit(ctx->config_root, AUDIT_AUDIT_AGENT, NULL, f);
 }
 
 static int audit_report(int argc, char **argv, struct cli_ctx *ctx)

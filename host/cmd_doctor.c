@@ -120,7 +120,6 @@ static void check_engine(struct doctor *d)
 
 static void check_apparmor(struct doctor *d)
 {
-        _cleanup_buf_ struct buf loaded = BUF_INIT;
         char remedy[PATH_MAX + 128], docker[PATH_MAX];
         struct ca_error err = {0};
 
@@ -136,9 +135,7 @@ static void check_apparmor(struct doctor *d)
                 (void) snprintf(docker, sizeof(docker), "<release>/docker");
         (void) snprintf(remedy, sizeof(remedy), "apparmor_parser -r -W %s/profiles/apparmor-coding-agents",
                         docker);
-        if (fileio_read_path("/sys/kernel/security/apparmor/profiles", (size_t) 4 << 20, &loaded,
-                             NULL) < 0 ||
-            buf_append_char(&loaded, '\0') < 0 || !strstr(loaded.data, SESSION_APPARMOR_PROFILE " ("))
+        if (!session_apparmor_profile_loaded())
                 doctor_report(d, "apparmor", V_FAIL, remedy,
                        "this host enforces AppArmor but the profile '%s' is not loaded: "
                        "sessions are refused", SESSION_APPARMOR_PROFILE);
@@ -348,7 +345,6 @@ static void check_image(struct doctor *d)
         _cleanup_free_ char *init = session_sibling("agent-init");
         char want[DIGEST_SHA256_HEX_LEN + 1];
         struct ca_error err = {0};
-        const char *have;
         int r;
 
         if (!d->rt) {
@@ -365,12 +361,10 @@ static void check_image(struct doctor *d)
                        "no image '%s' on the engine", text_escape_tmp(d->image));
                 return;
         }
-        have = json_string_value(json_object_get(
-                json_object_get(json_object_get(img, "Config"), "Labels"), IMAGE_LABEL_AGENT_INIT));
         if (!init || digest_file_hex(init, want, &err) < 0)
                 doctor_report(d, "image", V_FAIL, NULL, "cannot hash this install's agent-init: %s",
                        err.msg);
-        else if (!have || strcmp(have, want) != 0)
+        else if (!session_image_current(img, want))
                 doctor_report(d, "image", V_FAIL, "coding-agents image build",
                        "'%s' was not built from this install's agent-init: sessions would be "
                        "refused their credential",
@@ -421,10 +415,8 @@ static void print_text(const struct doctor *d)
 
 static void record(const struct doctor *d, bool active)
 {
-        _cleanup_free_ char *log = paths_events_log(d->ctx->config_root);
         json_t *failed = json_array();
         size_t i, counts[3] = {0};
-        struct ca_error err = {0};
         json_t *c, *f;
 
         json_array_foreach(d->checks, i, c) {
@@ -440,9 +432,7 @@ static void record(const struct doctor *d, bool active)
                       "failed_checks", failed);
         if (f && d->report_sha256[0])
                 (void) json_object_set_new(f, "report_sha256", json_string(d->report_sha256));
-        if (!log || audit_emit(log, AUDIT_DOCTOR, NULL, f, &err) < 0)
-                (void) cli_error("cannot record the doctor event: %s, ignoring", err.msg);
-        json_decref(f);
+        (void) session_emit(d->ctx->config_root, AUDIT_DOCTOR, NULL, f);
 }
 
 int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)

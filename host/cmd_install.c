@@ -13,6 +13,7 @@
 #include "install.h"
 #include "json.h"
 #include "paths.h"
+#include "session.h"
 
 static const char usage[] =
         "usage: coding-agents install BUNDLE --pubkey KEY [--sig SIG] [--sha256 HEX]\n"
@@ -78,14 +79,9 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct install_requ
 static void record_refusal(const struct cli_ctx *ctx, const char *bundle,
                            const struct ca_error *e)
 {
-        _cleanup_free_ char *log = paths_events_log(ctx->config_root);
-        struct ca_error err = {0};
-        json_t *f = json_pack("{s:s, s:s, s:s}", "installer", "coding-agents install", "bundle",
-                              bundle ? bundle : "", "reason", e->msg);
-
-        if (!log || audit_emit(log, AUDIT_INSTALL_REFUSED, NULL, f, &err) < 0)
-                (void) cli_error("cannot record install-refused: %s, ignoring", err.msg);
-        json_decref(f);
+        (void) session_emit(ctx->config_root, AUDIT_INSTALL_REFUSED, NULL,
+                            json_pack("{s:s, s:s, s:s}", "installer", "coding-agents install",
+                                      "bundle", bundle ? bundle : "", "reason", e->msg));
 }
 
 static void record_downgrade(const struct cli_ctx *ctx, const struct install_result *res)

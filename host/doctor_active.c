@@ -42,13 +42,11 @@ static const struct probe_user {
  * output in `out`. Returns its exit status. */
 static int self(char *const *argv, struct buf *out, struct ca_error *err)
 {
-        char exe[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        _cleanup_free_ char *exe = session_sibling("coding-agents");
         struct spawn_req req = SPAWN_REQ_INIT;
 
-        if (n <= 0)
-                return ca_error_set(err, errno, "cannot find this binary");
-        exe[n] = '\0';
+        if (!exe)
+                return ca_error_setx(err, ENOMEM, "cannot find this binary");
         req.path = exe;
         req.argv = argv;
         req.envp = environ;

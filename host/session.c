@@ -502,12 +502,27 @@ int session_docker_dir(char *out, size_t size, struct ca_error *err)
         return 0;
 }
 
-void session_check_image(const json_t *image, const char *ref, const char *agent_init_sha256)
+bool session_image_current(const json_t *image, const char *agent_init_sha256)
 {
         const char *want = json_string_value(json_object_get(
                 json_object_get(json_object_get(image, "Config"), "Labels"), IMAGE_LABEL_AGENT_INIT));
 
-        if (!want || strcmp(want, agent_init_sha256) != 0)
+        return want && strcmp(want, agent_init_sha256) == 0;
+}
+
+bool session_apparmor_profile_loaded(void)
+{
+        _cleanup_buf_ struct buf loaded = BUF_INIT;
+
+        return fileio_read_path("/sys/kernel/security/apparmor/profiles", (size_t) 4 << 20,
+                                &loaded, NULL) == 0 &&
+               buf_append_char(&loaded, '\0') == 0 &&
+               strstr(loaded.data, SESSION_APPARMOR_PROFILE " (") != NULL;
+}
+
+void session_check_image(const json_t *image, const char *ref, const char *agent_init_sha256)
+{
+        if (!session_image_current(image, agent_init_sha256))
                 (void) fprintf(stderr,
                                "coding-agents: warning: image '%s' was not built from this "
                                "install's agent-init; run 'coding-agents image build'\n",

@@ -118,6 +118,12 @@ int session_docker_dir(char *out, size_t size, struct ca_error *err) CA_MUST_CHE
 void session_check_image(const json_t *image_inspect, const char *ref,
                          const char *agent_init_sha256);
 
+/* True when the image carries this install's agent-init (its label matches the hash). */
+bool session_image_current(const json_t *image_inspect, const char *agent_init_sha256);
+
+/* True when the kernel has our session AppArmor profile loaded. */
+bool session_apparmor_profile_loaded(void);
+
 /*
  * Finds the session's container: 1 (and its inspect object when `ret` is not NULL) when it
  * exists, 0 when there is none. A container of that name that is not a coding-agents session

@@ -128,7 +128,6 @@ static int load_profiles(struct buf *seccomp, const char **apparmor, struct ca_e
 {
         _cleanup_free_ char *path = NULL;
         _cleanup_json_ json_t *v = NULL;
-        _cleanup_buf_ struct buf loaded = BUF_INIT;
         char docker[PATH_MAX];
         int r;
 
@@ -148,10 +147,7 @@ static int load_profiles(struct buf *seccomp, const char **apparmor, struct ca_e
         *apparmor = NULL;
         if (!runtime_host_apparmor())
                 return 0;
-        if (fileio_read_path("/sys/kernel/security/apparmor/profiles", (size_t) 4 << 20, &loaded,
-                             NULL) < 0 ||
-            buf_append_char(&loaded, '\0') < 0 ||
-            !strstr(loaded.data, SESSION_APPARMOR_PROFILE " ("))
+        if (!session_apparmor_profile_loaded())
                 return ca_error_setx(err, EPERM,
                                      "this host enforces AppArmor but the profile '%s' is not "
                                      "loaded. Remedy: apparmor_parser -r -W "
