@@ -62,7 +62,7 @@ RELEASE_BUILD ?= build-release
 
 release: deps
 	cmake -S . -B $(RELEASE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCA_RELEASE=ON >/dev/null
-	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target coding-agents agent-init mcp-helper mcp-stub mcp-stub-launcher egress-proxy \
+	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target coding-agents ca-engine ca-broker agent-init mcp-helper mcp-stub mcp-stub-launcher egress-proxy \
 		task-runner ca-shell exec-guard ca-probe
 	rm -rf $(RELEASE_BUILD)/stage
 	cmake --install $(RELEASE_BUILD) --prefix $(abspath $(RELEASE_BUILD))/stage >/dev/null

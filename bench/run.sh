@@ -134,8 +134,8 @@ echo "== Event log: hash-chained appends vs plain appends, same run"
 echo
 echo "== Broker: issue+redeem and redeem vs a bare SEQPACKET round trip with one fd, same run"
 mkdir -m 700 "$work/broker"
-"$build/bench/bench-broker" "$build/bin/coding-agents" "$work/broker" "$broker_rounds"
-pkill -f "^$build/bin/coding-agents broker serve" 2>/dev/null || true
+"$build/bench/bench-broker" "$build/bin/ca-broker" "$work/broker" "$broker_rounds"
+pkill -f "^ca-broker serve" 2>/dev/null || true
 
 echo
 echo "== Egress: wrk through squid vs straight to the same nginx, closed netns topology, same run"

@@ -33,10 +33,10 @@ int broker_daemon_run(const char *config_root, int ready_fd, struct ca_error *er
 
 /*
  * Makes sure a daemon serves `config_root`: when its admin socket does not answer, starts
- * `coding-agents broker serve` in a new session (posix_spawn of `self_exe`) and waits until it
+ * `ca-broker serve` in a new session (posix_spawn of `broker_exe`) and waits until it
  * reports ready through a pipe (no polling, no sleeps).
  */
-int broker_ensure_running(const char *self_exe, const char *config_root,
+int broker_ensure_running(const char *broker_exe, const char *config_root,
                           struct ca_error *err) CA_MUST_CHECK;
 
 /*
@@ -94,6 +94,3 @@ int broker_admin_export(const char *config_root, const char *session, const char
  * the daemon's answer in *ret. */
 int broker_admin_query(const struct cli_ctx *ctx, const char *op, const char *name, json_t **ret,
                        struct ca_error *err) CA_MUST_CHECK;
-
-/* The running binary's path (static storage), or NULL. */
-const char *broker_self_exe(void);

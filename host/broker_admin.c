@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The CLI side of the admin socket (broker.h): one request, the daemon started when needed. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -13,17 +17,90 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "error.h"
+#include "fileio.h"
 #include "json.h"
+#include "paths.h"
+#include "usock.h"
 
-const char *broker_self_exe(void)
+/* ---- auto-start ----------------------------------------------------------------------------- */
+
+int broker_ensure_running(const char *broker_exe, const char *config_root, struct ca_error *err)
 {
-        static char path[4096];
-        ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+        _cleanup_free_ char *admin = broker_admin_socket(config_root);
+        _cleanup_free_ char *dir = broker_dir(config_root);
+        _cleanup_free_ char *logfile = NULL;
+        _cleanup_free_ char *envroot = NULL;
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none;
+        int p[2] = {-1, -1};
+        pid_t pid;
+        char c = 0;
+        ssize_t n;
+        int fd;
+        int r;
 
-        if (n <= 0)
-                return NULL;
-        path[n] = '\0';
-        return path;
+        if (!admin || !dir)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        fd = usock_connect(admin, NULL);
+        if (fd >= 0) {
+                (void) close(fd);
+                return 0;
+        }
+        r = fileio_mkdir_p(dir, 0700, err);
+        if (r < 0)
+                return r;
+        logfile = paths_join(dir, "daemon.log");
+        if (asprintf(&envroot, "CODING_AGENTS_CONFIG_DIR=%s", config_root) < 0)
+                envroot = NULL;
+        if (!logfile || !envroot)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return ca_error_set(err, errno, "pipe2 failed");
+
+        {
+                char *const argv[] = {(char *) CLI_BROKER_PROGRAM, (char *) "serve",
+                                      (char *) "--ready-fd", (char *) "3", NULL};
+                /* An allow-listed environment: the root, and nothing else to inherit. */
+                char *const envp[] = {envroot, (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                                      (char *) "LC_ALL=C", NULL};
+
+                posix_spawn_file_actions_init(&fa);
+                posix_spawnattr_init(&attr);
+                sigemptyset(&none);
+                posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+                posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+                posix_spawn_file_actions_addopen(&fa, 2, logfile,
+                                                 O_WRONLY | O_APPEND | O_CREAT, 0600);
+                /* dup2 onto 3 clears close-on-exec for exactly that descriptor. */
+                posix_spawn_file_actions_adddup2(&fa, p[1], 3);
+                posix_spawnattr_setsigmask(&attr, &none);
+                posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+                r = posix_spawn(&pid, broker_exe, &fa, &attr, argv, envp);
+                posix_spawn_file_actions_destroy(&fa);
+                posix_spawnattr_destroy(&attr);
+        }
+        (void) close(p[1]);
+        if (r != 0) {
+                (void) close(p[0]);
+                return ca_error_set(err, r, "cannot start the broker '%s'", broker_exe);
+        }
+        do {
+                n = read(p[0], &c, 1);
+        } while (n < 0 && errno == EINTR);
+        (void) close(p[0]);
+        if (n != 1) {
+                /* It exited before being ready: perhaps another daemon won the lock. */
+                int status = 0;
+                (void) waitpid(pid, &status, 0);
+                fd = usock_connect(admin, NULL);
+                if (fd >= 0) {
+                        (void) close(fd);
+                        return 0;
+                }
+                return ca_error_setx(err, EIO, "the broker did not start; see '%s'", logfile);
+        }
+        return 0;
 }
 
 int broker_admin_call(const struct cli_ctx *ctx, json_t *req, const int *fds, size_t nfds,
@@ -31,13 +108,11 @@ int broker_admin_call(const struct cli_ctx *ctx, json_t *req, const int *fds, si
 {
         _cleanup_json_ json_t *owned = req;
         _cleanup_free_ char *sock = broker_admin_socket(ctx->config_root);
-        const char *exe = broker_self_exe();
+        _cleanup_free_ char *exe = cli_sibling(CLI_BROKER_PROGRAM);
         int r;
 
-        if (!sock || !req)
+        if (!sock || !req || !exe)
                 return ca_error_setx(err, ENOMEM, "out of memory");
-        if (!exe)
-                return ca_error_set(err, errno, "cannot find our own executable");
         /* A daemon that dies mid-request (crash, kill -9) is waited for and replaced: admin
          * operations are safe to repeat. Redemptions are never retried this way. */
         for (int attempt = 0;; attempt++) {

@@ -2,8 +2,10 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -99,4 +101,29 @@ int cli_default_sources(const struct cli_ctx *ctx, const char *workspace, char *
                         sources[(*n)++] = owned[i];
         }
         return 0;
+}
+
+char *cli_sibling(const char *name)
+{
+        char exe[PATH_MAX];
+        char *slash, *out = NULL;
+
+        if (!realpath("/proc/self/exe", exe))
+                return NULL;
+        slash = strrchr(exe, '/');
+        if (!slash)
+                return NULL;
+        *slash = '\0';
+        return asprintf(&out, "%s/%s", exe, name) < 0 ? NULL : out;
+}
+
+int cli_exec_sibling(const char *name, char *const *argv)
+{
+        _cleanup_free_ char *path = cli_sibling(name);
+
+        if (!path)
+                return cli_error("cannot find the program '%s' beside this one", name);
+        (void) fflush(stdout);
+        (void) execv(path, argv);
+        return cli_error("cannot run '%s': %s", path, strerror(errno));
 }

@@ -26,7 +26,26 @@ enum {
 
 enum {
         CMD_NEEDS_CONFIG_ROOT = 1 << 0, /* main() resolves ctx->config_root first */
+        CMD_ENGINE = 1 << 1,            /* runs in ca-engine (libcurl, libarchive): the front
+                                         * program execs it */
 };
+
+/*
+ * The host programs (docs/layout.md, "Programs"): `coding-agents`, the front every user runs,
+ * maps only libc, libsodium, libcrypto and jansson; the commands that drive the container engine
+ * or read archives run in CLI_ENGINE_PROGRAM, which the front execs with the same arguments; the
+ * broker daemon is CLI_BROKER_PROGRAM. All three live side by side in one bin/ directory, under
+ * one SHA256SUMS.
+ */
+#define CLI_ENGINE_PROGRAM "ca-engine"
+#define CLI_BROKER_PROGRAM "ca-broker"
+
+/* `name` in the directory of the running program (malloc'd), or NULL. */
+char *cli_sibling(const char *name);
+
+/* Replaces this process with sibling `name` run with `argv` (argv[0] is kept as given).
+ * Returns only on failure, with the error printed: CLI_FAIL. */
+int cli_exec_sibling(const char *name, char *const *argv);
 
 struct cli_ctx {
         const char *command;   /* "events" */

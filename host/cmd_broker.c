@@ -21,8 +21,6 @@
 #include "capability.h"
 #include "cleanup.h"
 #include "cli.h"
-#include "runtime/runtime.h"
-#include "session.h"
 #include "names.h"
 #include "digest.h"
 #include "error.h"
@@ -89,6 +87,9 @@ static int no_options(int argc, char **argv, const struct cli_ctx *ctx, int want
 
 /* ---- serve -------------------------------------------------------------------------------- */
 
+/* The daemon is its own program (ca-broker: libc, libsodium, libcrypto, jansson and nothing
+ * else mapped next to the master key). `serve` runs it in the foreground in this process's
+ * place; `serve --daemon` starts it detached when none answers. */
 static int broker_serve(int argc, char **argv, struct cli_ctx *ctx)
 {
         static const struct option opts[] = {
@@ -97,10 +98,11 @@ static int broker_serve(int argc, char **argv, struct cli_ctx *ctx)
                 {"ready-fd", required_argument, NULL, 'r'},
                 {0},
         };
+        _cleanup_free_ char *exe = NULL;
+        _cleanup_free_ char **args = NULL;
         struct ca_error err = {0};
         bool daemon = false;
         uint64_t ready = 0;
-        int ready_fd = -1;
         int c;
 
         optind = 0;
@@ -114,7 +116,6 @@ static int broker_serve(int argc, char **argv, struct cli_ctx *ctx)
                 case 'r':
                         if (parse_uint(optarg, 3, 1024, &ready) < 0)
                                 return cli_usage_error(ctx, "bad --ready-fd '%s'", optarg);
-                        ready_fd = (int) ready;
                         break;
                 default:
                         return cli_usage_error(ctx, "unknown option");
@@ -123,18 +124,21 @@ static int broker_serve(int argc, char **argv, struct cli_ctx *ctx)
         if (optind < argc)
                 return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
         if (daemon) {
-                const char *exe = broker_self_exe();
+                exe = cli_sibling(CLI_BROKER_PROGRAM);
                 if (!exe)
-                        return cli_error("cannot find our own executable");
+                        return cli_error("out of memory");
                 if (broker_ensure_running(exe, ctx->config_root, &err) < 0)
                         return cli_fail(&err);
                 return cli_finish(CLI_OK);
         }
-        if (ready_fd >= 0 && fcntl(ready_fd, F_SETFD, FD_CLOEXEC) < 0)
-                return cli_error("bad --ready-fd %d", ready_fd);
-        if (broker_daemon_run(ctx->config_root, ready_fd, &err) < 0)
-                return cli_fail(&err);
-        return CLI_OK;
+        /* argv[0] is "serve": the program's name goes before it, the options after. */
+        args = calloc((size_t) argc + 2, sizeof(*args));
+        if (!args)
+                return cli_error("out of memory");
+        args[0] = (char *) CLI_BROKER_PROGRAM;
+        for (int i = 0; i < argc; i++)
+                args[i + 1] = argv[i];
+        return cli_exec_sibling(CLI_BROKER_PROGRAM, args);
 }
 
 /* ---- store ----------------------------------------------------------------------------------- */
@@ -622,55 +626,4 @@ int cmd_broker(int argc, char **argv, struct cli_ctx *ctx)
         if (strcmp(sub, "dump") == 0)
                 return broker_dump(argc, argv, ctx);
         return cli_usage_error(ctx, "unknown subcommand '%s'", sub);
-}
-
-int cmd_kill(int argc, char **argv, struct cli_ctx *ctx)
-{
-        static const char kill_usage[] =
-                "usage: coding-agents kill <session> [--endpoint SOCKET]\n"
-                "\n"
-                "The kill switch: first revokes every capability of the session at once (later\n"
-                "redemptions fail and its broker socket is removed), then removes its container\n"
-                "(SIGKILL, whatever state it is in) and its rendered configuration. Idempotent:\n"
-                "a session that is already gone is success.\n";
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-                                             {"endpoint", required_argument, NULL, 'e'},
-                                             {0}};
-        _cleanup_runtime_ struct runtime *rt = NULL;
-        const char *endpoint = NULL;
-        struct ca_error err = {0};
-        const char *name;
-        int c;
-
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'h')
-                        return cli_help(kill_usage);
-                if (c == 'e') {
-                        endpoint = optarg;
-                        continue;
-                }
-                return cli_usage_error(ctx, "unknown option");
-        }
-        if (argc - optind != 1)
-                return cli_usage_error(ctx, "kill takes one session");
-        name = argv[optind];
-        if (!capability_valid_session(name))
-                return cli_usage_error(ctx, "bad session name '%s'", name);
-        if (broker_admin_revoke_session(ctx, name, &err) < 0)
-                return cli_fail(&err);
-        (void) printf("session %s: all capabilities revoked\n", name);
-        if (runtime_open("docker", endpoint, &rt, &err) < 0)
-                return cli_fail(&err);
-        if (access(runtime_endpoint(rt), F_OK) < 0 && errno == ENOENT) {
-                /* No engine listens there, so no container of ours runs there. */
-                (void) fprintf(stderr, "coding-agents: no container engine at '%s': no container "
-                                       "to remove\n",
-                               runtime_endpoint(rt));
-                rt = runtime_close(rt);
-        }
-        if (session_remove(ctx->config_root, rt, name, false, &err) < 0)
-                return cli_fail(&err);
-        (void) printf("session %s: container and configuration removed\n", name);
-        return cli_finish(CLI_OK);
 }

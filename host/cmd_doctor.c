@@ -342,7 +342,7 @@ static void check_broker(struct doctor *d)
 static void check_image(struct doctor *d)
 {
         _cleanup_json_ json_t *img = NULL;
-        _cleanup_free_ char *init = session_sibling("agent-init");
+        _cleanup_free_ char *init = cli_sibling("agent-init");
         char want[DIGEST_SHA256_HEX_LEN + 1];
         struct ca_error err = {0};
         int r;

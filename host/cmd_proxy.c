@@ -189,7 +189,7 @@ static int proxy_config(int argc, char **argv, struct cli_ctx *ctx)
  * for the tests' network namespaces and for running a proxy by hand. */
 static int forward(int argc, char **argv, struct cli_ctx *ctx, bool events)
 {
-        _cleanup_free_ char *prog = session_sibling("egress-proxy");
+        _cleanup_free_ char *prog = cli_sibling("egress-proxy");
         _cleanup_free_ char *log = paths_events_log(ctx->config_root);
         const char **args = calloc((size_t) argc + 4, sizeof(*args));
         bool has_log = false;

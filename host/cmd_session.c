@@ -523,3 +523,54 @@ int cmd_connect(int argc, char **argv, struct cli_ctx *ctx)
                 return cli_fail(&err);
         return cli_finish(code);
 }
+
+int cmd_kill(int argc, char **argv, struct cli_ctx *ctx)
+{
+        static const char kill_usage[] =
+                "usage: coding-agents kill <session> [--endpoint SOCKET]\n"
+                "\n"
+                "The kill switch: first revokes every capability of the session at once (later\n"
+                "redemptions fail and its broker socket is removed), then removes its container\n"
+                "(SIGKILL, whatever state it is in) and its rendered configuration. Idempotent:\n"
+                "a session that is already gone is success.\n";
+        static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+                                             {"endpoint", required_argument, NULL, 'e'},
+                                             {0}};
+        _cleanup_runtime_ struct runtime *rt = NULL;
+        const char *endpoint = NULL;
+        struct ca_error err = {0};
+        const char *name;
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'h')
+                        return cli_help(kill_usage);
+                if (c == 'e') {
+                        endpoint = optarg;
+                        continue;
+                }
+                return cli_usage_error(ctx, "unknown option");
+        }
+        if (argc - optind != 1)
+                return cli_usage_error(ctx, "kill takes one session");
+        name = argv[optind];
+        if (!capability_valid_session(name))
+                return cli_usage_error(ctx, "bad session name '%s'", name);
+        if (broker_admin_revoke_session(ctx, name, &err) < 0)
+                return cli_fail(&err);
+        (void) printf("session %s: all capabilities revoked\n", name);
+        if (runtime_open("docker", endpoint, &rt, &err) < 0)
+                return cli_fail(&err);
+        if (access(runtime_endpoint(rt), F_OK) < 0 && errno == ENOENT) {
+                /* No engine listens there, so no container of ours runs there. */
+                (void) fprintf(stderr, "coding-agents: no container engine at '%s': no container "
+                                       "to remove\n",
+                               runtime_endpoint(rt));
+                rt = runtime_close(rt);
+        }
+        if (session_remove(ctx->config_root, rt, name, false, &err) < 0)
+                return cli_fail(&err);
+        (void) printf("session %s: container and configuration removed\n", name);
+        return cli_finish(CLI_OK);
+}

@@ -42,7 +42,7 @@ static const struct probe_user {
  * output in `out`. Returns its exit status. */
 static int self(char *const *argv, struct buf *out, struct ca_error *err)
 {
-        _cleanup_free_ char *exe = session_sibling("coding-agents");
+        _cleanup_free_ char *exe = cli_sibling("coding-agents");
         struct spawn_req req = SPAWN_REQ_INIT;
 
         if (!exe)

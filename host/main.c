@@ -2,6 +2,12 @@
 /*
  * coding-agents: the host CLI. A sorted table of {name, function, flags, summary} (git.c);
  * main() parses the global options, finds the command and provides what its flags ask for.
+ *
+ * Built twice (host/CMakeLists.txt). As `coding-agents` (CA_FRONT), the program users run: the
+ * commands marked CMD_ENGINE are not linked in, and are run by exec'ing ca-engine with the same
+ * arguments, so a command that prints a version or reads the event log maps libc, libsodium,
+ * libcrypto and jansson, not libcurl and libarchive with their forty dependencies (git's
+ * git-remote-https split). As ca-engine, every command runs in process.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "error.h"
 #include "macro.h"
@@ -25,31 +32,39 @@ struct command {
         const char *summary;
 };
 
+#ifdef CA_FRONT
+#define ENGINE(fn) NULL
+#else
+#define ENGINE(fn) fn
+#endif
+#define NEEDS_ROOT CMD_NEEDS_CONFIG_ROOT
+#define IN_ENGINE (CMD_NEEDS_CONFIG_ROOT | CMD_ENGINE)
+
 /* Sorted by name. */
 static const struct command commands[] = {
-        {"audit", cmd_audit, CMD_NEEDS_CONFIG_ROOT, "a signed report of a session; verify one"},
-        {"broker", cmd_broker, CMD_NEEDS_CONFIG_ROOT, "the secret broker: store, issue, revoke"},
-        {"config", cmd_config, CMD_NEEDS_CONFIG_ROOT, "check and show the merged configuration"},
-        {"connect", cmd_connect, CMD_NEEDS_CONFIG_ROOT, "join this terminal to a launched session"},
-        {"doctor", cmd_doctor, CMD_NEEDS_CONFIG_ROOT, "check this machine's posture, with remedies"},
-        {"env", cmd_env, CMD_NEEDS_CONFIG_ROOT, "show the profile (prod or dev) and paths"},
-        {"events", cmd_events, CMD_NEEDS_CONFIG_ROOT, "verify and read the security event log"},
-        {"image", cmd_image, CMD_NEEDS_CONFIG_ROOT, "build the agent image"},
-        {"install", cmd_install, CMD_NEEDS_CONFIG_ROOT, "install a signed release bundle"},
-        {"kill", cmd_kill, CMD_NEEDS_CONFIG_ROOT, "revoke a session's capabilities and remove it"},
-        {"launch", cmd_launch, CMD_NEEDS_CONFIG_ROOT, "start a session detached"},
-        {"list", cmd_list, CMD_NEEDS_CONFIG_ROOT, "list the sessions"},
-        {"proxy", cmd_proxy, CMD_NEEDS_CONFIG_ROOT, "the egress proxy: render, run, read its logs"},
-        {"release", cmd_release, 0, "sign and verify release bundles (minisign format)"},
-        {"render", cmd_render, CMD_NEEDS_CONFIG_ROOT, "render a session's manifest and agent configs"},
-        {"rm", cmd_rm, CMD_NEEDS_CONFIG_ROOT, "remove a stopped session"},
-        {"rollback", cmd_rollback, 0, "switch back to the previous release"},
-        {"run", cmd_run, CMD_NEEDS_CONFIG_ROOT, "run an agent in a session, attached"},
-        {"runtime", cmd_runtime, CMD_NEEDS_CONFIG_ROOT, "check the container engine"},
-        {"stop", cmd_stop, CMD_NEEDS_CONFIG_ROOT, "stop a session"},
-        {"trust", cmd_trust, CMD_NEEDS_CONFIG_ROOT, "manage CA bundles and pins for helpers"},
-        {"uninstall", cmd_uninstall, 0, "remove every installed release"},
-        {"verify", cmd_verify, CMD_NEEDS_CONFIG_ROOT, "check a release against its SHA256SUMS"},
+        {"audit", cmd_audit, NEEDS_ROOT, "a signed report of a session; verify one"},
+        {"broker", cmd_broker, NEEDS_ROOT, "the secret broker: store, issue, revoke"},
+        {"config", cmd_config, NEEDS_ROOT, "check and show the merged configuration"},
+        {"connect", ENGINE(cmd_connect), IN_ENGINE, "join this terminal to a launched session"},
+        {"doctor", ENGINE(cmd_doctor), IN_ENGINE, "check this machine's posture, with remedies"},
+        {"env", cmd_env, NEEDS_ROOT, "show the profile (prod or dev) and paths"},
+        {"events", cmd_events, NEEDS_ROOT, "verify and read the security event log"},
+        {"image", ENGINE(cmd_image), IN_ENGINE, "build the agent image"},
+        {"install", ENGINE(cmd_install), IN_ENGINE, "install a signed release bundle"},
+        {"kill", ENGINE(cmd_kill), IN_ENGINE, "revoke a session's capabilities and remove it"},
+        {"launch", ENGINE(cmd_launch), IN_ENGINE, "start a session detached"},
+        {"list", ENGINE(cmd_list), IN_ENGINE, "list the sessions"},
+        {"proxy", cmd_proxy, NEEDS_ROOT, "the egress proxy: render, run, read its logs"},
+        {"release", ENGINE(cmd_release), CMD_ENGINE, "sign and verify release bundles (minisign format)"},
+        {"render", cmd_render, NEEDS_ROOT, "render a session's manifest and agent configs"},
+        {"rm", ENGINE(cmd_rm), IN_ENGINE, "remove a stopped session"},
+        {"rollback", ENGINE(cmd_rollback), CMD_ENGINE, "switch back to the previous release"},
+        {"run", ENGINE(cmd_run), IN_ENGINE, "run an agent in a session, attached"},
+        {"runtime", ENGINE(cmd_runtime), IN_ENGINE, "check the container engine"},
+        {"stop", ENGINE(cmd_stop), IN_ENGINE, "stop a session"},
+        {"trust", cmd_trust, NEEDS_ROOT, "manage CA bundles and pins for helpers"},
+        {"uninstall", ENGINE(cmd_uninstall), CMD_ENGINE, "remove every installed release"},
+        {"verify", cmd_verify, NEEDS_ROOT, "check a release against its SHA256SUMS"},
         {"version", cmd_version, 0, "print the version"},
 };
 
@@ -107,12 +122,28 @@ static bool wants_help(int argc, char **argv)
         return false;
 }
 
+/* The front's way to an engine command: ca-engine, beside us, with the same arguments. */
+static int run_in_engine(int argc, char **argv)
+{
+        _cleanup_free_ char **args = calloc((size_t) argc + 2, sizeof(*args));
+
+        if (!args)
+                return cli_error("out of memory");
+        args[0] = (char *) "coding-agents";
+        for (int i = 0; i < argc; i++)
+                args[i + 1] = argv[i];
+        return cli_exec_sibling(CLI_ENGINE_PROGRAM, args);
+}
+
 static int run_command(const struct command *cmd, int argc, char **argv)
 {
         struct cli_ctx ctx = {.command = cmd->name};
         struct profile_info prof;
         struct ca_error err = {0};
         int status;
+
+        if (!cmd->fn)
+                return run_in_engine(argc, argv);
 
         /* prod from a verified install, dev from a build tree: they use separate config
          * roots, so a development build never touches an installed release's secrets. */

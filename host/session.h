@@ -165,9 +165,6 @@ int session_remove(const char *config_root, struct runtime *rt, const char *name
 /* Removes the session directory only (best effort). */
 void session_remove_dir(const char *config_root, const char *name);
 
-/* `name` next to the running binary (agent-init, mcp-stub ...): allocated, NULL on OOM. */
-char *session_sibling(const char *name);
-
 /*
  * The cgroup a session's container is created under, so that the broker can bind the session's
  * capabilities to it before the container exists: *parent for the engine's CgroupParent and

@@ -215,7 +215,7 @@ static int prepare(struct launch *l)
                                  "first",
                                  o->image);
         /* This install's agent-init: the image must carry it, the credential is bound to it. */
-        agent_init = session_sibling("agent-init");
+        agent_init = cli_sibling("agent-init");
         if (!agent_init)
                 return cli_error("out of memory");
         if (digest_file_hex(agent_init, l->init_sha256, &err) < 0)
@@ -315,8 +315,8 @@ static int render(struct launch *l)
 /* The MCP servers' capabilities: the redeeming programs are this install's, as in the image. */
 static int issue_servers(struct launch *l, struct ca_error *err)
 {
-        _cleanup_free_ char *launcher = session_sibling("mcp-stub-launcher");
-        _cleanup_free_ char *helper = session_sibling("mcp-helper");
+        _cleanup_free_ char *launcher = cli_sibling("mcp-stub-launcher");
+        _cleanup_free_ char *helper = cli_sibling("mcp-helper");
         char launcher_sha[DIGEST_SHA256_HEX_LEN + 1], helper_sha[DIGEST_SHA256_HEX_LEN + 1];
         _cleanup_manifest_ struct manifest m = MANIFEST_INIT;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Optional journald mirror of security events (libsystemd, when built with it). The journal
+ * journald mirror of security events, over journald's native protocol. The journal
  * is an anchor outside the user-writable event log: each entry carries the event's sequence
  * number and line hash, so a rewritten log can be compared against it.
  */
@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* True when built with libsystemd and a journald socket exists. */
+/* True when a journald socket exists and we may write to it. */
 bool journal_available(void);
 
 /*
@@ -18,3 +18,8 @@ bool journal_available(void);
  */
 int journal_send_event(const char *type, const char *session, unsigned long long seq,
                        const char *line_hash, const char *line, size_t line_len);
+
+/* The same to the native-protocol socket at `socket_path` (tests bind their own). */
+int journal_send_event_to(const char *socket_path, const char *type, const char *session,
+                          unsigned long long seq, const char *line_hash, const char *line,
+                          size_t line_len);

@@ -31,7 +31,8 @@ printf '%s\n' "$PUBKEY" >"$work/release.pub"
 minisign -Vqm "$bundle" -x "$bundle.minisig" -p "$work/release.pub" ||
         die "the signature of '$bundle' does not verify"
 
-# Verified: take the installer out of the bundle and let it do the rest.
-tar -xzf "$bundle" -C "$work" "$TOP/bin/coding-agents"
+# Verified: take the installer out of the bundle and let it do the rest (install runs in
+# ca-engine, which the front execs from beside itself).
+tar -xzf "$bundle" -C "$work" "$TOP/bin/coding-agents" "$TOP/bin/ca-engine"
 "$work/$TOP/bin/coding-agents" install "$bundle" --pubkey "$work/release.pub" \
         --sha256 "$BUNDLE_SHA256" "$@"

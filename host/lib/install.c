@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "install.h"
+#include "profile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,41 +24,6 @@
 #include "sums.h"
 
 #define TOP_PREFIX "coding-agents-"
-
-int install_check_prefix(const char *prefix, struct ca_error *err)
-{
-        char p[4096];
-        size_t n = strlen(prefix);
-
-        if (prefix[0] != '/' || n >= sizeof(p))
-                return ca_error_input(err, "the prefix must be an absolute path, not '%s'",
-                                      prefix);
-        memcpy(p, prefix, n + 1);
-        /* The prefix and every ancestor up to '/'. */
-        for (;;) {
-                struct stat st;
-                char *slash;
-
-                if (lstat(p, &st) < 0)
-                        return ca_error_set(err, errno, "cannot check '%s'", p);
-                if (!S_ISDIR(st.st_mode))
-                        return ca_error_setx(err, ENOTDIR, "'%s' is not a directory", p);
-                if (st.st_uid != 0 || (st.st_mode & 022) != 0)
-                        return ca_error_setx(err, EPERM,
-                                             "'%s' is %s: an install must live where only root "
-                                             "can write (use a root-owned directory, mode 0755)",
-                                             p,
-                                             st.st_uid != 0 ? "not owned by root"
-                                                            : "writable by others than root");
-                if (strcmp(p, "/") == 0)
-                        return 0;
-                slash = strrchr(p, '/');
-                if (slash == p)
-                        slash[1] = '\0';
-                else
-                        *slash = '\0';
-        }
-}
 
 int install_version_cmp(const char *a, const char *b)
 {
@@ -311,7 +277,7 @@ int install_bundle(const struct install_request *req, struct install_result *res
         memset(res, 0, sizeof(*res));
         if (fileio_mkdir_p(req->prefix, 0755, err) < 0)
                 return -err->code;
-        r = install_check_prefix(req->prefix, err);
+        r = profile_check_prefix(req->prefix, err);
         if (r < 0)
                 return r;
         /* One private copy, then hash and signature: nothing is unpacked from an unverified
@@ -421,7 +387,7 @@ int install_rollback(const char *prefix, struct install_result *res, struct ca_e
         int r;
 
         memset(res, 0, sizeof(*res));
-        r = install_check_prefix(prefix, err);
+        r = profile_check_prefix(prefix, err);
         if (r >= 0)
                 r = install_link_version(prefix, "previous", prev, err);
         if (r >= 0)
@@ -447,7 +413,7 @@ int install_uninstall(const char *prefix, struct ca_error *err)
         _cleanup_free_ char *releases = paths_join(prefix, "releases");
         _cleanup_free_ char *cur = paths_join(prefix, "current");
         _cleanup_free_ char *prev = paths_join(prefix, "previous");
-        int r = install_check_prefix(prefix, err);
+        int r = profile_check_prefix(prefix, err);
 
         if (r < 0)
                 return r;

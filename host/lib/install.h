@@ -43,8 +43,6 @@ struct install_result {
  * whose signature the install verified: "key id <16 hex digits>\n". */
 #define INSTALL_SIGNER_SUFFIX ".signer"
 
-/* Refuses a prefix (or an ancestor) not owned by root or writable by group/others. */
-int install_check_prefix(const char *prefix, struct ca_error *err) CA_MUST_CHECK;
 
 /* Compares dotted numeric versions ("0.10.1" > "0.9"). */
 int install_version_cmp(const char *a, const char *b);

@@ -25,6 +25,41 @@ static bool up(char *p)
         return true;
 }
 
+int profile_check_prefix(const char *prefix, struct ca_error *err)
+{
+        char p[4096];
+        size_t n = strlen(prefix);
+
+        if (prefix[0] != '/' || n >= sizeof(p))
+                return ca_error_input(err, "the prefix must be an absolute path, not '%s'",
+                                      prefix);
+        memcpy(p, prefix, n + 1);
+        /* The prefix and every ancestor up to '/'. */
+        for (;;) {
+                struct stat st;
+                char *slash;
+
+                if (lstat(p, &st) < 0)
+                        return ca_error_set(err, errno, "cannot check '%s'", p);
+                if (!S_ISDIR(st.st_mode))
+                        return ca_error_setx(err, ENOTDIR, "'%s' is not a directory", p);
+                if (st.st_uid != 0 || (st.st_mode & 022) != 0)
+                        return ca_error_setx(err, EPERM,
+                                             "'%s' is %s: an install must live where only root "
+                                             "can write (use a root-owned directory, mode 0755)",
+                                             p,
+                                             st.st_uid != 0 ? "not owned by root"
+                                                            : "writable by others than root");
+                if (strcmp(p, "/") == 0)
+                        return 0;
+                slash = strrchr(p, '/');
+                if (slash == p)
+                        slash[1] = '\0';
+                else
+                        *slash = '\0';
+        }
+}
+
 void profile_detect(const char *exe, struct profile_info *out)
 {
         char path[PATH_MAX];
@@ -51,7 +86,7 @@ void profile_detect(const char *exe, struct profile_info *out)
         (void) snprintf(out->version, sizeof(out->version), "%s", version);
         if (!up(path) || strcmp(strrchr(path, '/'), "/releases") != 0 || !up(path))
                 return;
-        if (install_check_prefix(path, &err) < 0)
+        if (profile_check_prefix(path, &err) < 0)
                 return;
         (void) snprintf(out->prefix, sizeof(out->prefix), "%s", path);
         out->profile = PATHS_PROFILE_PROD;

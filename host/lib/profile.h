@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Which profile the running binary is in: prod when it resolves to
- * <prefix>/releases/<version>/bin/coding-agents of an install whose prefix is root-owned and
+ * <prefix>/releases/<version>/bin/<program> of an install whose prefix is root-owned and
  * not writable by others, with that release's SHA256SUMS present; dev otherwise (a build tree).
  * The profile picks the config root (paths.h). Launches in prod verify the release's
  * SHA256SUMS before anything else (the sessions issue wires that into `run`).
@@ -26,6 +26,9 @@ struct profile_info {
 /* Detects the profile of the binary at `exe` (NULL: this process's /proc/self/exe). Never
  * fails: anything that does not prove prod is dev. */
 void profile_detect(const char *exe, struct profile_info *out);
+
+/* Refuses an install prefix (or an ancestor) not owned by root or writable by group/others. */
+int profile_check_prefix(const char *prefix, struct ca_error *err) CA_MUST_CHECK;
 
 /*
  * The env-detect event's fields: the profile, the binary, `config_root`, the event log and, in

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Certificates through OpenSSL (the only module that includes its X509/PEM headers): reading
- * a PEM bundle strictly, and the SPKI pin of a certificate as libcurl expects it
+ * Certificates through OpenSSL, loaded on first use (the only module that includes its X509/PEM
+ * headers): reading a PEM bundle strictly, and the SPKI pin of a certificate as libcurl expects it
  * ("sha256//<base64 of SHA-256 of the DER SubjectPublicKeyInfo>").
  */
 #pragma once

@@ -37,7 +37,7 @@ trap cleanup EXIT
 chmod 711 "$TEST_TMP"
 pub="$TEST_TMP/pub"
 mkdir -m 755 "$pub" "$pub/bin"
-cp "$CA_BIN" "$pub/bin/coding-agents"
+copy_host_programs "$pub/bin"
 bin="$pub/bin/coding-agents"
 
 # start_daemon [RUN_AS_UID]: starts `broker serve` for $CODING_AGENTS_CONFIG_DIR and waits for

@@ -25,7 +25,7 @@ cd "$TEST_TMP"
 make_bundle() {
         local version=$1 stage="$TEST_TMP/stage-$1"
         mkdir -p "$stage/bin" "$stage/share/doc"
-        cp "$CA_BIN" "$stage/bin/coding-agents"
+        copy_host_programs "$stage/bin"
         printf 'release %s\n' "$version" >"$stage/share/doc/VERSION"
         SOURCE_DATE_EPOCH=0 "$CA_BIN" release bundle --version "$version" --stage "$stage" \
                 --out "$TEST_TMP/ca-$version.tar.gz" >/dev/null

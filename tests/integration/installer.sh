@@ -20,7 +20,7 @@ cd "$TEST_TMP"
 "$CA_BIN" release keygen --public k.pub --secret k.sec >/dev/null
 "$CA_BIN" release keygen --public o.pub --secret o.sec >/dev/null
 mkdir -p stage/bin rel
-cp "$CA_BIN" stage/bin/coding-agents
+copy_host_programs stage/bin
 name=coding-agents-0.3.0-linux-x86_64.tar.gz
 "$CA_BIN" release bundle --version 0.3.0 --stage stage --out "rel/$name" >/dev/null
 "$CA_BIN" release sign --secret k.sec "rel/$name" >/dev/null

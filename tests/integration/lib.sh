@@ -83,6 +83,15 @@ flip_byte() {
         printf "\\$(printf '%03o' $((old ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
+# copy_host_programs DIR: the host programs a release's bin/ holds (the front execs ca-engine
+# and starts ca-broker, both found beside it).
+copy_host_programs() {
+        local d
+        d=$(dirname "$CA_BIN")
+        cp "$CA_BIN" "$1/coding-agents"
+        cp "$d/ca-engine" "$d/ca-broker" "$1/"
+}
+
 finish() {
         if [ "$failures" -ne 0 ]; then
                 echo "$TEST_NAME: $failures of $((checks + failures)) checks failed" >&2

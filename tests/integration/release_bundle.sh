@@ -10,7 +10,7 @@ set -euo pipefail
 stage() {
         local d=$1
         mkdir -p "$d/bin" "$d/share/doc/coding-agents" "$d/share/coding-agents/docker/profiles"
-        cp "$CA_BIN" "$d/bin/coding-agents"
+        copy_host_programs "$d/bin"
         printf 'docs\n' >"$d/share/doc/coding-agents/README.md"
         printf '{}\n' >"$d/share/coding-agents/docker/profiles/seccomp.json"
 }

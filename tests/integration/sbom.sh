@@ -14,7 +14,7 @@ command -v dpkg >/dev/null || skip "dpkg is needed to map libraries to packages"
 
 stage="$TEST_TMP/stage"
 mkdir -p "$stage/bin" "$stage/share/doc"
-cp "$CA_BIN" "$stage/bin/coding-agents"
+copy_host_programs "$stage/bin"
 echo doc >"$stage/share/doc/README"
 mkdir -p "$stage/share/coding-agents/docker/agent"
 cp "$CA_SOURCE_DIR/docker/agent/package-lock.json" "$stage/share/coding-agents/docker/agent/"
@@ -41,13 +41,15 @@ resolver = jsonschema.RefResolver.from_schema(schema, store=store)
 jsonschema.Draft7Validator(schema, resolver=resolver).validate(bom)
 
 apps = [c for c in bom["components"] if c["type"] == "application"]
-assert [a["name"] for a in apps] == ["bin/coding-agents"], apps
-digest = hashlib.sha256(open(os.path.join(stage, "bin/coding-agents"), "rb").read()).hexdigest()
-assert apps[0]["hashes"] == [{"alg": "SHA-256", "content": digest}]
+assert [a["name"] for a in apps] == ["bin/ca-broker", "bin/ca-engine", "bin/coding-agents"], apps
+for app in apps:
+    digest = hashlib.sha256(open(os.path.join(stage, app["name"]), "rb").read()).hexdigest()
+    assert app["hashes"] == [{"alg": "SHA-256", "content": digest}], app
 purls = {c["purl"] for c in bom["components"]
          if c["type"] == "library" and not c["purl"].startswith("pkg:npm/")}
-ldd = subprocess.run(["ldd", os.path.join(stage, "bin/coding-agents")], capture_output=True, text=True).stdout
-libs = [l.split("=>")[1].split()[0] for l in ldd.splitlines() if "=>" in l and "/" in l]
+ldd = "".join(subprocess.run(["ldd", os.path.join(stage, a["name"])], capture_output=True,
+                             text=True).stdout for a in apps)
+libs = sorted({l.split("=>")[1].split()[0] for l in ldd.splitlines() if "=>" in l and "/" in l})
 assert libs
 # Every linked library's package is listed (several libraries may share one package).
 from urllib.parse import quote

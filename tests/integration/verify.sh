@@ -8,7 +8,7 @@ set -euo pipefail
 
 rel="$TEST_TMP/release"
 mkdir -p "$rel/bin" "$rel/share/doc" "$rel/docker/profiles"
-cp "$CA_BIN" "$rel/bin/coding-agents"
+copy_host_programs "$rel/bin"
 for i in $(seq 1 30); do
         head -c $((i * 997)) /dev/urandom >"$rel/share/doc/file$i"
 done
@@ -19,7 +19,7 @@ check "sha256sum -c rejects our SHA256SUMS" bash -c 'cd "$1" && sha256sum -c --q
 # shellcheck disable=SC2016
 check "SHA256SUMS not sorted" bash -c 'cut -c67- "$1/SHA256SUMS" | LC_ALL=C sort -c' _ "$rel"
 expect_status 0 "$CA_BIN" verify "$rel"
-expect_grep '^ok: 32 files match ' "$TEST_TMP/out"
+expect_grep '^ok: 34 files match ' "$TEST_TMP/out"
 # The copy inside the release finds its own release without an argument.
 expect_status 0 "$rel/bin/coding-agents" verify
 expect_status 0 "$CA_BIN" verify --threads 1 "$rel"

@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "install.h"
+#include "profile.h"
 
 static void test_install_version_cmp(void **state)
 {
@@ -18,20 +19,20 @@ static void test_install_version_cmp(void **state)
         assert_true(install_version_cmp("2", "10") < 0);
 }
 
-static void test_install_check_prefix(void **state)
+static void test_profile_check_prefix(void **state)
 {
         struct ca_error err = {0};
         char *dir = make_tmpdir();
         (void) state;
 
-        assert_int_equal(install_check_prefix("relative", &err), -EINVAL);
+        assert_int_equal(profile_check_prefix("relative", &err), -EINVAL);
         assert_true(err.bad_input);
         /* Under /tmp (world-writable): refused, naming the offending ancestor. */
-        assert_int_equal(install_check_prefix(dir, &err), -EPERM);
+        assert_int_equal(profile_check_prefix(dir, &err), -EPERM);
         assert_non_null(strstr(err.msg, "'/tmp' is writable by others than root"));
         if (geteuid() == 0)
-                assert_int_equal(install_check_prefix("/usr", &err), 0);
-        assert_int_equal(install_check_prefix("/nonexistent/x", &err), -ENOENT);
+                assert_int_equal(profile_check_prefix("/usr", &err), 0);
+        assert_int_equal(profile_check_prefix("/nonexistent/x", &err), -ENOENT);
         rm_rf(dir);
 }
 
@@ -39,7 +40,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_install_version_cmp),
-                cmocka_unit_test(test_install_check_prefix),
+                cmocka_unit_test(test_profile_check_prefix),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The part of the session plumbing that drives the container engine: finding a session's
+ * container, taking a session down. Only the engine program (ca-engine) links it; render,
+ * audit and the other front commands use session.c alone.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "cleanup.h"
+#include "cli.h"
+#include "error.h"
+#include "fileio.h"
+#include "json.h"
+#include "paths.h"
+#include "runtime/runtime.h"
+#include "session.h"
+#include "session_model.h"
+#include "workspace.h"
+
+int session_lookup(struct runtime *rt, const char *name, json_t **ret, struct ca_error *err)
+{
+        _cleanup_json_ json_t *ins = NULL;
+        const char *label;
+        int r = runtime_inspect(rt, name, &ins, err);
+
+        if (r == -ENOENT) {
+                ca_error_clear(err);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        label = json_string_value(json_object_get(
+                json_object_get(json_object_get(ins, "Config"), "Labels"), RUNTIME_LABEL_SESSION));
+        if (!label || strcmp(label, name) != 0)
+                return ca_error_setx(err, EPERM,
+                                     "the container '%s' is not a coding-agents session: "
+                                     "not touching it",
+                                     name);
+        if (ret) {
+                *ret = ins;
+                ins = NULL;
+        }
+        return 1;
+}
+
+void session_remove_dir(const char *config_root, const char *name)
+{
+        _cleanup_free_ char *dir = session_dir(config_root, name);
+        struct ca_error err = {0};
+
+        if (dir && fileio_remove_tree(dir, &err) < 0)
+                (void) fprintf(stderr, "coding-agents: %s\n", err.msg);
+}
+
+int session_git_snapshot(const char *config_root, const char *name, const char *workspace,
+                         struct ca_error *err)
+{
+        _cleanup_free_ char *dir = session_dir(config_root, name);
+        _cleanup_free_ char *path = dir ? paths_join(dir, SESSION_GIT_SNAPSHOT) : NULL;
+        _cleanup_json_ json_t *snap = NULL;
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        int r;
+
+        if (!path)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = workspace_git_snapshot(workspace, &snap, err);
+        if (r >= 0)
+                r = ca_json_pretty(snap, &b, err);
+        return r < 0 ? r : fileio_write_atomic(path, b.data, b.len, 0600, err);
+}
+
+/* At the end of a session: whatever in the workspace's .git changed that git executes or
+ * follows (the mounts should have made that impossible) is reported, never silently kept. */
+static void check_git(const char *config_root, const char *name)
+{
+        _cleanup_free_ char *dir = session_dir(config_root, name);
+        _cleanup_free_ char *path = dir ? paths_join(dir, SESSION_GIT_SNAPSHOT) : NULL;
+        _cleanup_json_ json_t *snap = NULL;
+        _cleanup_json_ json_t *changed = NULL;
+        struct ca_error err = {0};
+        const json_t *c;
+        size_t i;
+
+        if (!path || access(path, F_OK) < 0)
+                return;
+        if (ca_json_parse_file(path, (size_t) 64 << 20, &snap, &err) < 0 ||
+            workspace_git_changes(snap, &changed, &err) < 0) {
+                (void) fprintf(stderr, "coding-agents: cannot check the workspace's .git: %s\n",
+                               err.msg);
+                return;
+        }
+        if (json_array_size(changed) == 0)
+                return;
+        json_array_foreach(changed, i, c)
+                (void) fprintf(stderr,
+                               "coding-agents: warning: during session %s, the workspace's %s "
+                               "was %s: review it before running git there\n",
+                               name, json_string_value(json_object_get(c, "path")),
+                               json_string_value(json_object_get(c, "change")));
+        (void) session_emit(config_root, AUDIT_WORKSPACE_GIT_CHANGED, name,
+                            json_pack("{s:O, s:O}", "workspace",
+                                      json_object_get(snap, "workspace"), "changed", changed));
+}
+
+/*
+ * Removes the session's network. Endpoints the engine still lists for containers that are gone
+ * (stale: dockerd without a default bridge keeps the endpoint of a started sidecar it removed)
+ * are disconnected by force and the removal tried again, but only on a network that is this
+ * session's (its label says so): never anyone else's, never a live member's.
+ */
+static int remove_network(struct runtime *rt, const char *name, struct ca_error *err)
+{
+        _cleanup_json_ json_t *net = NULL;
+        const char *key, *owner;
+        json_t *ep;
+        int r = runtime_network_remove(rt, name, err);
+
+        if (r != -EBUSY)
+                return r;
+        if (runtime_network_inspect(rt, name, &net, err) < 0)
+                return -EIO;
+        owner = json_string_value(
+                json_object_get(json_object_get(net, "Labels"), RUNTIME_LABEL_SESSION));
+        if (!owner || strcmp(owner, name) != 0)
+                return ca_error_setx(err, EPERM, "network '%s' has endpoints and is not this "
+                                                 "session's",
+                                     name);
+        json_object_foreach(json_object_get(net, "Containers"), key, ep) {
+                const char *n = json_string_value(json_object_get(ep, "Name"));
+                _cleanup_json_ json_t *c = NULL;
+                struct ca_error e = {0};
+
+                if (runtime_inspect(rt, key, &c, &e) != -ENOENT)
+                        continue; /* a live member: not ours to cut off */
+                /* By name first: the engine finds a removed container's endpoint by it. */
+                if (runtime_network_disconnect(rt, name, n ? n : key, true, err) < 0 &&
+                    (!n || runtime_network_disconnect(rt, name, key, true, err) < 0))
+                        return -EIO;
+        }
+        return runtime_network_remove(rt, name, err);
+}
+
+/* One part's removal: a failure is noted in `left` (and printed), the rest goes on. */
+static void remove_part(int r, const char *what, const struct ca_error *e, json_t *left)
+{
+        if (r >= 0)
+                return;
+        (void) fprintf(stderr, "coding-agents: cannot remove the session's %s: %s\n", what, e->msg);
+        (void) json_array_append_new(left, json_string(what));
+}
+
+/* A login the model helper refreshed goes back to the host's file before the session's
+ * directory (and its record) goes; a failure is said, never fatal to the teardown. */
+static void write_back_login(const char *config_root, const char *name)
+{
+        _cleanup_free_ char *dir = session_dir(config_root, name);
+        _cleanup_free_ char *ctl = dir ? paths_join(dir, "control") : NULL;
+        struct ca_error err = {0};
+
+        if (ctl && session_model_write_back(config_root, name, ctl, &err) < 0)
+                (void) cli_error("the refreshed login was not written back: %s", err.msg);
+}
+
+int session_teardown(const char *config_root, struct runtime *rt, const char *name,
+                     const struct session_parts *parts, struct ca_error *err)
+{
+        _cleanup_json_ json_t *left = json_array();
+        char proxy[CAP_SESSION_MAX + 16];
+        struct ca_error e = {0};
+        json_t *fields;
+
+        if (!left)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        session_proxy_name(name, proxy, sizeof(proxy));
+        /* Containers first (a network with members cannot go), the network last. */
+        if (rt && parts->container)
+                remove_part(runtime_remove(rt, name, true, &e), "container", &e, left);
+        if (rt && parts->sidecar)
+                remove_part(runtime_remove(rt, proxy, true, &e), "egress proxy", &e, left);
+        if (rt && parts->network)
+                remove_part(remove_network(rt, name, &e), "network", &e, left);
+        check_git(config_root, name);
+        write_back_login(config_root, name);
+        session_remove_dir(config_root, name);
+        /* Whatever happened above, the log says the session is gone, and what is left. */
+        fields = json_pack("{s:b}", "container_existed", parts->container);
+        if (fields && json_array_size(left))
+                (void) json_object_set(fields, "left", left);
+        (void) session_emit(config_root, AUDIT_SESSION_REMOVED, name, fields);
+        if (json_array_size(left))
+                return ca_error_setx(err, EIO,
+                                     "session %s: %zu part%s left on the engine (see above); "
+                                     "'coding-agents rm %s' tries again",
+                                     name, json_array_size(left),
+                                     json_array_size(left) == 1 ? "" : "s", name);
+        return 0;
+}
+
+int session_remove(const char *config_root, struct runtime *rt, const char *name, bool ours,
+                   struct ca_error *err)
+{
+        struct session_parts parts = {.sidecar = rt != NULL, .network = rt != NULL};
+        int r = !rt ? 0 : ours ? 1 : session_lookup(rt, name, NULL, err);
+
+        if (r < 0)
+                return r;
+        parts.container = r > 0;
+        return session_teardown(config_root, rt, name, &parts, err);
+}
+
