@@ -47,10 +47,11 @@ enum toml_type {
         TOML_TIME_LOCAL,
 };
 
+/* The file is the document's (toml_doc_name): kept out of every position, which the parser
+ * writes for every key and value. */
 struct toml_pos {
-        const char *file; /* the name given to the parser; owned by the document */
-        uint32_t line;    /* from 1 */
-        uint32_t col;     /* from 1, in code points */
+        uint32_t line; /* from 1 */
+        uint32_t col;  /* from 1, in code points */
 };
 
 struct toml_datetime {
