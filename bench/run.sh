@@ -44,7 +44,9 @@ timeout_ms = {i * 7 % 10000}
     i += 1
 open(sys.argv[1], "w").write("".join(out))
 PY
-ours=$("$build/bench/bench-toml" "$work/big.toml" "$rounds" | awk '/toml_parse_seconds/ {print $2}')
+toml_out=$("$build/bench/bench-toml" "$work/big.toml" "$rounds")
+ours=$(echo "$toml_out" | awk '/toml_parse_seconds/ {print $2}')
+first=$(echo "$toml_out" | awk '/toml_parse_first_seconds/ {print $2}')
 theirs=$("$python" - "$work/big.toml" "$py_rounds" <<'PY'
 import statistics, sys, time, tomllib
 data = open(sys.argv[1], "rb").read().decode()
@@ -57,11 +59,12 @@ print(f"{statistics.median(times):.9f}")
 PY
 )
 size=$(stat -c %s "$work/big.toml")
-awk -v o="$ours" -v t="$theirs" -v s="$size" 'BEGIN {
+awk -v o="$ours" -v f="$first" -v t="$theirs" -v s="$size" 'BEGIN {
         printf "file: %d bytes\n", s
-        printf "coding-agents toml_parse: %.2f ms (%.0f MB/s)\n", o * 1000, s / o / 1e6
+        printf "coding-agents toml_parse: %.2f ms (%.0f MB/s; goal >= 100 MB/s)\n", o * 1000, s / o / 1e6
+        printf "  its first parse, on fresh memory: %.2f ms (%.0f MB/s)\n", f * 1000, s / f / 1e6
         printf "python tomllib:           %.2f ms\n", t * 1000
-        printf "ratio (tomllib / ours): %.1fx faster (goal >= 10x)\n", t / o
+        printf "ratio (tomllib / ours): %.1fx faster (goal >= 20x)\n", t / o
 }'
 
 echo
