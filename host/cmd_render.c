@@ -44,7 +44,9 @@ static const char usage[] =
         "\n"
         "A development build measures its source tree (git trees of host/, container/, docker/,\n"
         "lib/) and refuses to render from a dirty tree unless <config root>/overrides/allow-dirty\n"
-        "exists (an override-used event then lists the dirty files).\n";
+        "exists (an override-used event then lists the dirty files). The measurement is kept in\n"
+        "<config root>/cache/source-tree.json while nothing under those directories, nor .git's\n"
+        "HEAD, refs and index, has changed (their stat data is the key).\n";
 
 struct render_cli {
         struct session_request rq;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -28,6 +29,7 @@
 #include "session.h"
 #include "url.h"
 #include "spawn.h"
+#include "treecache.h"
 #include "trust.h"
 #include "workspace.h"
 
@@ -142,7 +144,7 @@ static int load_workspace(const struct cli_ctx *ctx, const struct session_reques
  * {"kind":"git","trees":{"host":...},"dirty":bool} for a git work tree, else
  * {"kind":"unmeasured","reason":...}. Dirty file names go to *ret_dirty.
  */
-static int measure(const char *src, json_t **ret, json_t **ret_dirty, struct ca_error *err)
+static int measure_git(const char *src, json_t **ret, json_t **ret_dirty, struct ca_error *err)
 {
         /* git on a tree an agent may have written into (our own checkout as a workspace): the
          * safe git of git.h, which never reads the repository's config. */
@@ -199,6 +201,26 @@ static int measure(const char *src, json_t **ret, json_t **ret_dirty, struct ca_
                          json_array_size(dirty) > 0);
         *ret_dirty = dirty;
         return *ret ? 0 : -ENOMEM;
+}
+
+/* measure_git, reused from <config root>/cache/source-tree.json while the tree's key holds
+ * (host/lib/treecache.h). */
+static int measure(const char *config_root, const char *src, json_t **ret, json_t **ret_dirty,
+                   struct ca_error *err)
+{
+        static const char *const dirs[] = {TREE_DIRS};
+        _cleanup_free_ char *cache = paths_join(config_root, "cache/source-tree.json");
+        struct treecache_key key;
+        int r;
+
+        if (!src || !*src || !cache || treecache_key(src, dirs, CA_ELEMENTSOF(dirs), time(NULL), &key) < 0)
+                return measure_git(src, ret, ret_dirty, err);
+        if (treecache_load(cache, src, &key, ret, ret_dirty) == 1)
+                return 0;
+        r = measure_git(src, ret, ret_dirty, err);
+        if (r == 0 && *ret_dirty)
+                treecache_store(cache, src, &key, *ret, *ret_dirty);
+        return r;
 }
 
 static int measure_release(const struct profile_info *p, json_t **ret, struct ca_error *err)
@@ -412,7 +434,7 @@ int session_render(const struct cli_ctx *ctx, const struct session_request *o,
         /* In prod the release was just verified against its SHA256SUMS: that file is the
          * measurement of the trusted tree. */
         r = prof.profile == PATHS_PROFILE_PROD ? measure_release(&prof, &tree, err)
-                                               : measure(src, &tree, &dirty, err);
+                                               : measure(ctx->config_root, src, &tree, &dirty, err);
         if (r < 0)
                 goto out;
         if (json_array_size(dirty) > 0) {
