@@ -10,18 +10,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "buf.h"
 #include "cleanup.h"
 #include "error.h"
 #include "fileio.h"
 #include "parse.h"
+#include "uselog.h"
 
 struct ledger {
         int dirfd;
         int caps;
-        int uses;
+        int uses; /* older ledgers' one file per use, read once at open */
         int revoked;
         int revoked_sessions;
+        struct uselog *log;
 };
 
 static int open_subdir(int parent, const char *name, struct ca_error *err)
@@ -51,8 +55,40 @@ struct ledger *ledger_close(struct ledger *l)
                 if (fds[i] >= 0)
                         (void) close(fds[i]);
         }
+        uselog_close(l->log);
         free(l);
         return NULL;
+}
+
+/* Uses recorded by earlier versions, one file "<id hex>.<n>" each, count as claimed. */
+static int import_use_files(struct ledger *l, struct ca_error *err)
+{
+        int fd = dup(l->uses);
+        DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+        int r = 0;
+
+        if (!dir) {
+                if (fd >= 0)
+                        (void) close(fd);
+                return ca_error_set(err, errno, "cannot read the ledger's uses");
+        }
+        while (r == 0 && (de = readdir(dir))) {
+                uint8_t id[CAP_ID_LEN];
+                size_t got = 0;
+                uint64_t n = 0;
+                const char *dot = strchr(de->d_name, '.');
+
+                if (!dot || dot - de->d_name != 2 * CAP_ID_LEN ||
+                    sodium_hex2bin(id, sizeof(id), de->d_name, 2 * CAP_ID_LEN, NULL, &got,
+                                   NULL) < 0 ||
+                    got != CAP_ID_LEN || parse_uint(dot + 1, 1, UINT16_MAX, &n) < 0)
+                        continue;
+                if (uselog_note(l->log, id, (unsigned) n) < 0)
+                        r = ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        (void) closedir(dir);
+        return r;
 }
 
 int ledger_open(int store_dirfd, struct ledger **ret, struct ca_error *err)
@@ -73,6 +109,10 @@ int ledger_open(int store_dirfd, struct ledger **ret, struct ca_error *err)
                 r = l->revoked = open_subdir(l->dirfd, "revoked", err);
         if (r >= 0)
                 r = l->revoked_sessions = open_subdir(l->dirfd, "revoked-sessions", err);
+        if (r >= 0)
+                r = uselog_open(l->dirfd, "uses.log", &l->log, err);
+        if (r >= 0)
+                r = import_use_files(l, err);
         if (r < 0) {
                 ledger_close(l);
                 return r;
@@ -212,44 +252,27 @@ int ledger_lookup(struct ledger *l, const uint8_t id[CAP_ID_LEN], struct ledger_
 int ledger_claim_use(struct ledger *l, const uint8_t id[CAP_ID_LEN], uint16_t max_uses,
                      struct ca_error *err)
 {
-        for (unsigned n = 1; n <= max_uses; n++) {
-                char name[64];
-                char suffix[16];
-                int fd;
+        struct uselog_claim c = {.max_uses = max_uses};
+        int r;
 
-                (void) snprintf(suffix, sizeof(suffix), ".%u", n);
-                id_name(id, suffix, name, sizeof(name));
-                /* O_EXCL makes the claim atomic: of two racing redeemers, one gets EEXIST. */
-                fd = openat(l->uses, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                            0600);
-                if (fd < 0) {
-                        if (errno == EEXIST)
-                                continue;
-                        return ca_error_set(err, errno, "cannot record a capability use");
-                }
-                (void) close(fd);
-                /* Durable before any secret leaves: a crash after this point burns the use. */
-                if (fsync(l->uses) < 0)
-                        return ca_error_set(err, errno, "cannot persist a capability use");
-                return (int) n;
-        }
-        return ca_error_setx(err, EALREADY, "capability already used");
+        memcpy(c.id, id, CAP_ID_LEN);
+        r = uselog_claim(l->log, &c, 1, err);
+        if (r < 0)
+                return r;
+        return c.result == -EALREADY ? ca_error_setx(err, EALREADY, "capability already used")
+                                     : c.result;
+}
+
+int ledger_claim_uses(struct ledger *l, struct uselog_claim *c, size_t n, struct ca_error *err)
+{
+        return uselog_claim(l->log, c, n, err);
 }
 
 unsigned ledger_uses(struct ledger *l, const uint8_t id[CAP_ID_LEN], uint16_t max_uses)
 {
-        unsigned used = 0;
+        unsigned used = uselog_count(l->log, id);
 
-        for (unsigned n = 1; n <= max_uses; n++) {
-                char name[64];
-                char suffix[16];
-
-                (void) snprintf(suffix, sizeof(suffix), ".%u", n);
-                id_name(id, suffix, name, sizeof(name));
-                if (faccessat(l->uses, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-                        used++;
-        }
-        return used;
+        return used < max_uses ? used : max_uses;
 }
 
 bool ledger_is_revoked(struct ledger *l, const uint8_t id[CAP_ID_LEN], const char *session)

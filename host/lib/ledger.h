@@ -4,10 +4,12 @@
  *
  *   caps/<id>.json        what was issued, and to whom (uid, cgroup): written before the
  *                         capability leaves the broker, so only issued ids are ever honoured
- *   uses/<id>.<n>         use n of a capability, created with O_EXCL and made durable
- *                         (fsync of the directory) *before* a secret is released: two
- *                         redeemers of one capability can never both succeed, across daemon
- *                         restarts and even across two processes
+ *   uses.log              the use journal (uselog.h): use n of a capability is a record made
+ *                         durable (one fdatasync, shared by the claims that arrived together)
+ *                         *before* a secret is released: two redeemers of one capability can
+ *                         never both succeed, across daemon restarts (the daemon's lock makes
+ *                         it the journal's one writer)
+ *   uses/<id>.<n>         uses recorded by earlier versions (one file each), read at open
  *   revoked/<id>          a revoked capability
  *   revoked-sessions/<s>  a revoked session (`coding-agents kill`)
  */
@@ -19,6 +21,7 @@
 #include "capability.h"
 #include "json.h"
 #include "macro.h"
+#include "uselog.h"
 
 struct ca_error;
 struct ledger;
@@ -49,6 +52,10 @@ int ledger_lookup(struct ledger *l, const uint8_t id[CAP_ID_LEN], struct ledger_
  */
 int ledger_claim_use(struct ledger *l, const uint8_t id[CAP_ID_LEN], uint16_t max_uses,
                      struct ca_error *err) CA_MUST_CHECK;
+
+/* Claims one use for each of `n` requests with one durable write (uselog_claim). */
+int ledger_claim_uses(struct ledger *l, struct uselog_claim *c, size_t n,
+                      struct ca_error *err) CA_MUST_CHECK;
 
 /* Uses claimed so far (0 .. max_uses). */
 unsigned ledger_uses(struct ledger *l, const uint8_t id[CAP_ID_LEN], uint16_t max_uses);

@@ -63,7 +63,8 @@ static void test_ledger_record_lookup_claim_revoke(void **state)
         assert_int_equal(got.uid, 61001);
         assert_int_equal(got.cap.max_uses, 2);
 
-        /* Two uses, then none left; durable claims are files, so a new handle sees them. */
+        /* Two uses, then none left; durable claims are in the journal, so a new handle sees
+         * them. */
         assert_int_equal(ledger_claim_use(l, e.cap.id, 2, &err), 1);
         assert_int_equal(ledger_claim_use(l, e.cap.id, 2, &err), 2);
         assert_int_equal(ledger_claim_use(l, e.cap.id, 2, &err), -EALREADY);
@@ -90,10 +91,36 @@ static void test_ledger_record_lookup_claim_revoke(void **state)
         rm_rf(dir);
 }
 
+/* A use an earlier version recorded as a file (ledger/uses/<id>.<n>) still counts. */
+static void test_ledger_reads_older_use_files(void **state)
+{
+        char *dir = make_tmpdir();
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct ledger_entry e = entry("s1");
+        struct ca_error err = {0};
+        struct ledger *l = NULL;
+        char hex[2 * CAP_ID_LEN + 1], path[1024];
+        (void) state;
+
+        assert_int_equal(ledger_open(dfd, &l, &err), 0);
+        ledger_close(l);
+        sodium_bin2hex(hex, sizeof(hex), e.cap.id, CAP_ID_LEN);
+        (void) snprintf(path, sizeof(path), "%s/ledger/uses/%s.1", dir, hex);
+        write_file(path, "");
+        assert_int_equal(ledger_open(dfd, &l, &err), 0);
+        assert_int_equal(ledger_uses(l, e.cap.id, 2), 1);
+        assert_int_equal(ledger_claim_use(l, e.cap.id, 2, &err), 2);
+        assert_int_equal(ledger_claim_use(l, e.cap.id, 2, &err), -EALREADY);
+        ledger_close(l);
+        (void) close(dfd);
+        rm_rf(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ledger_record_lookup_claim_revoke),
+                cmocka_unit_test(test_ledger_reads_older_use_files),
         };
         if (sodium_init() < 0)
                 return 1;
