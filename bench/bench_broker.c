@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +182,82 @@ static void redeem(const struct cred *c)
         broker_redeemed_clear(got, 1);
 }
 
+/* The floor a durable claim stands on: a 4 KB write into a preallocated (written) file on the
+ * broker's file system, and its fdatasync. */
+static struct stats bench_fdatasync(const char *dir, size_t count)
+{
+        char *path = paths_join(dir, "sync-baseline");
+        static char block[4096];
+        double *t = calloc(count, sizeof(*t));
+        double start;
+        int fd;
+
+        if (!path || !t)
+                exit(1);
+        fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                exit(1);
+        for (size_t off = 0; off < ((size_t) 1 << 20); off += sizeof(block)) {
+                if (pwrite(fd, block, sizeof(block), (off_t) off) != (ssize_t) sizeof(block))
+                        exit(1);
+        }
+        if (fsync(fd) < 0)
+                exit(1);
+        start = bench_now();
+        for (size_t i = 0; i < count; i++) {
+                double t0 = bench_now();
+                off_t off = (off_t) ((i * sizeof(block)) % ((size_t) 1 << 20));
+
+                block[0] = (char) i;
+                if (pwrite(fd, block, sizeof(block), off) != (ssize_t) sizeof(block) ||
+                    fdatasync(fd) < 0)
+                        exit(1);
+                t[i] = bench_now() - t0;
+        }
+        (void) close(fd);
+        (void) unlink(path);
+        free(path);
+        {
+                struct stats s = summarise(t, count, bench_now() - start);
+                free(t);
+                return s;
+        }
+}
+
+#define REDEEMERS 32
+
+struct redeemer {
+        pthread_t thread;
+        const struct cred *creds;
+        size_t n;
+};
+
+static void *redeem_all(void *arg)
+{
+        const struct redeemer *r = arg;
+
+        for (size_t i = 0; i < r->n; i++)
+                redeem(&r->creds[i]);
+        return NULL;
+}
+
+/* REDEEMERS threads redeeming at once, each its own share of `creds`: the rate. */
+static double bench_concurrent(const struct cred *creds, size_t count)
+{
+        struct redeemer r[REDEEMERS];
+        double start = bench_now();
+
+        for (size_t k = 0; k < REDEEMERS; k++) {
+                r[k].creds = creds + k * (count / REDEEMERS);
+                r[k].n = count / REDEEMERS;
+                if (pthread_create(&r[k].thread, NULL, redeem_all, &r[k]) != 0)
+                        exit(1);
+        }
+        for (size_t k = 0; k < REDEEMERS; k++)
+                (void) pthread_join(r[k].thread, NULL);
+        return (double) (count / REDEEMERS * REDEEMERS) / (bench_now() - start);
+}
+
 int main(int argc, char **argv)
 {
         struct ca_error err = {0};
@@ -193,6 +270,8 @@ int main(int argc, char **argv)
         struct stats base;
         struct stats round;
         struct stats only;
+        struct stats sync;
+        double many;
         struct cred *creds;
 
         if (argc == 3 && strcmp(argv[1], "--echo-server") == 0)
@@ -266,6 +345,16 @@ int main(int argc, char **argv)
         }
         only = summarise(t, count, bench_now() - start);
 
+        for (size_t i = 0; i < count; i++) {
+                char session[32];
+                free(creds[i].capability);
+                free(creds[i].socket);
+                (void) snprintf(session, sizeof(session), "bench-many-%zu", i / 200);
+                issue(admin, session, &creds[i]);
+        }
+        many = bench_concurrent(creds, count);
+        sync = bench_fdatasync(argv[2], count);
+
         (void) printf("round trips: %llu each\n", (unsigned long long) count);
         (void) printf("baseline (bare SEQPACKET + SCM_RIGHTS): p50 %.1f us, p99 %.1f us, %.0f/s\n",
                       base.p50 * 1e6, base.p99 * 1e6, base.per_s);
@@ -276,6 +365,13 @@ int main(int argc, char **argv)
                       "the baseline rate)\n",
                       only.p50 * 1e6, only.p50 / base.p50, only.p99 * 1e6, only.p99 / base.p99,
                       only.per_s, only.per_s / base.per_s);
+        (void) printf("floor: round trip + 4 KB pwrite+fdatasync (preallocated): p50 %.1f us "
+                      "(fdatasync alone %.1f us)\n",
+                      (base.p50 + sync.p50) * 1e6, sync.p50 * 1e6);
+        (void) printf("redeem p50 / floor: %.2fx (goal <= 3x)\n",
+                      only.p50 / (base.p50 + sync.p50));
+        (void) printf("%d concurrent redeemers: %.0f/s, %.1fx one redeemer's rate (group commit)\n",
+                      REDEEMERS, many, many / only.per_s);
         for (size_t i = 0; i < count; i++) {
                 free(creds[i].capability);
                 free(creds[i].socket);

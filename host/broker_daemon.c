@@ -90,6 +90,7 @@ struct daemon {
         struct eventagg agg;
         struct updated updated[MAX_UPDATED];
         size_t nupdated;
+        struct redeem *batch; /* REDEEM_BATCH of them, for serve_sessions */
 };
 
 struct peer {
@@ -1018,60 +1019,121 @@ static const char *open_secrets(struct daemon *d, const struct capability *cap, 
         return NULL;
 }
 
-static void op_redeem(struct daemon *d, struct session_sock *s, int conn,
-                      const struct broker_request *req, const struct peer *p)
+/*
+ * Redemptions are served in batches (group commit): every connection waiting on the session
+ * sockets when poll() returns is verified and attested, the uses of those that pass are made
+ * durable together (one journal write and one fdatasync), and only then is each one answered.
+ */
+#define REDEEM_BATCH 64
+
+struct redeem {
+        int conn;
+        char session[CAP_SESSION_MAX + 1];
+        struct broker_request req;
+        struct peer p;
+        struct ledger_entry e;
+        uint8_t key[CAP_KEY_LEN];
+};
+
+static void redeem_clear(struct redeem *r)
+{
+        sodium_memzero(r->key, sizeof(r->key));
+        broker_request_clear(&r->req);
+        if (r->p.pidfd >= 0)
+                (void) close(r->p.pidfd);
+        if (r->conn >= 0)
+                (void) close(r->conn);
+        r->conn = r->p.pidfd = -1;
+}
+
+/* Everything but the claim: NULL when the redemption may go on to it (then the session's
+ * quota already counts it), else the denial's reason with *about set. */
+static const char *redeem_check(struct daemon *d, struct session_sock *s, struct redeem *r,
+                                const struct capability **about)
 {
         struct capability presented;
-        struct ledger_entry e;
-        const struct capability *cap = &e.cap, *about = NULL;
-        struct ca_error err = {0};
-        uint8_t key[CAP_KEY_LEN];
+        const char *why = NULL;
+
+        memset(&presented, 0, sizeof(presented));
+        *about = NULL;
+        if ((uint64_t) clock_monotonic_ms() < s->backoff_until_ms)
+                why = "backoff";
+        if (!why)
+                why = verify_presented(d, s, &r->req, NULL, &presented, &r->e, r->key, about);
+        if (!why && (why = attest_peer(r->conn, &r->e, &r->p)))
+                *about = &r->e.cap;
+        if (!why && s->redemptions >= BROKER_SESSION_REDEMPTIONS)
+                why = "quota";
+        if (!why)
+                s->redemptions++;
+        return why;
+}
+
+/* After the claim: the secrets, if the peer is still the process that was attested. */
+static void redeem_finish(struct daemon *d, struct session_sock *s, struct redeem *r, int use)
+{
+        const struct capability *cap = &r->e.cap;
+        _cleanup_json_ json_t *names = json_array();
         uint8_t expect[CAP_MAC_LEN];
         char proof_hex[2 * CAP_MAC_LEN + 1];
         char id[2 * CAP_ID_LEN + 1];
         int fds[CAP_MAX_SECRETS];
         size_t nfds = 0;
-        _cleanup_json_ json_t *names = json_array();
         const char *why = NULL;
-        int r = 0;
 
-        memset(&presented, 0, sizeof(presented));
-        memset(&e, 0, sizeof(e));
-        memset(key, 0, sizeof(key));
-        if ((uint64_t) clock_monotonic_ms() < s->backoff_until_ms)
-                why = "backoff";
-        if (!why)
-                why = verify_presented(d, s, req, NULL, &presented, &e, key, &about);
-        if (!why && (why = attest_peer(conn, &e, p)))
-                about = cap;
-        if (!why && s->redemptions >= BROKER_SESSION_REDEMPTIONS)
-                why = "quota";
-        /* Single use, made durable before anything is released. */
-        if (!why && (r = ledger_claim_use(d->ledger, cap->id, cap->max_uses, &err)) < 0)
-                why = r == -EALREADY ? "already-used" : "broker-error";
+        if (use < 0)
+                why = use == -EALREADY ? "already-used" : "broker-error";
+        /* The batch took a moment: the attested process must still hold the connection's
+         * other end (the use stays burned when it does not). */
+        if (!why && !peer_alive(&r->p))
+                why = "peer-exited";
         if (!why && !names)
                 why = "broker-error";
         if (!why)
                 why = open_secrets(d, cap, fds, &nfds, names);
         if (why) {
-                sodium_memzero(key, sizeof(key));
-                deny(d, s, conn, why, about, p);
+                s->redemptions--;
+                deny(d, s, r->conn, why, cap, &r->p);
                 return;
         }
-        broker_proof(key, "broker", req->nonce, cap->id, expect);
-        sodium_memzero(key, sizeof(key));
+        broker_proof(r->key, "broker", r->req.nonce, cap->id, expect);
         sodium_bin2hex(proof_hex, sizeof(proof_hex), expect, sizeof(expect));
         s->failures = 0;
-        s->redemptions++;
         capability_id_hex(cap->id, id);
         event(d, AUDIT_CAPABILITY_REDEEMED, cap->session,
               json_pack("{s:s, s:s, s:O, s:I, s:I, s:i, s:b}", "stub", cap->stub, "cap_id", id,
-                        "secrets", names, "uid", (json_int_t) p->uid, "pid", (json_int_t) p->pid,
-                        "use", r, "pidfd_exact", p->exact));
-        reply(conn, json_pack("{s:b, s:O, s:s}", "ok", 1, "secrets", names, "proof", proof_hex),
+                        "secrets", names, "uid", (json_int_t) r->p.uid, "pid",
+                        (json_int_t) r->p.pid, "use", use, "pidfd_exact", r->p.exact));
+        reply(r->conn, json_pack("{s:b, s:O, s:s}", "ok", 1, "secrets", names, "proof",
+                                 proof_hex),
               fds, nfds);
         for (size_t k = 0; k < nfds; k++)
                 (void) close(fds[k]);
+}
+
+/* Claims the batch's uses with one durable write, then answers each redemption. */
+static void redeem_batch(struct daemon *d, struct redeem *rs, size_t n)
+{
+        struct uselog_claim c[REDEEM_BATCH];
+        struct ca_error err = {0};
+
+        if (n == 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                memcpy(c[i].id, rs[i].e.cap.id, CAP_ID_LEN);
+                c[i].max_uses = rs[i].e.cap.max_uses;
+        }
+        /* On failure every result carries the error: no secret leaves. */
+        if (ledger_claim_uses(d->ledger, c, n, &err) < 0)
+                log_warn("cannot record %zu capability use%s: %s", n, n == 1 ? "" : "s",
+                         err.msg);
+        for (size_t i = 0; i < n; i++) {
+                struct session_sock *s = session_find(d, rs[i].session);
+
+                if (s)
+                        redeem_finish(d, s, &rs[i], c[i].result);
+                redeem_clear(&rs[i]);
+        }
 }
 
 /* Remembers that `session` updated `name` (the oldest record gives way when full). */
@@ -1145,37 +1207,54 @@ static void op_update(struct daemon *d, struct session_sock *s, int conn,
         reply(conn, json_pack("{s:b}", "ok", 1), NULL, 0);
 }
 
-static void handle_session(struct daemon *d, struct session_sock *s, int conn)
+/*
+ * One connection on a session socket: an update is served at once; a redemption that passes
+ * every check is queued in `r` for the batch's claim (returns 1; `r` then owns the
+ * connection), else it was answered here (returns 0; the caller closes `conn`).
+ */
+static int handle_session(struct daemon *d, struct session_sock *s, int conn, struct redeem *r)
 {
-        struct broker_request req;
         struct ca_error err = {0};
-        struct peer p = {.pidfd = -1};
+        const struct capability *about = NULL;
         char buf[BROKER_MSG_MAX + 1];
         uint64_t accepted = boottime_ticks();
+        const char *why;
         int n;
 
+        memset(r, 0, sizeof(*r));
+        r->conn = r->p.pidfd = -1;
         /* No descriptors are accepted from session peers. */
         n = broker_recv(conn, buf, NULL, 0, NULL, &err);
         if (n < 0)
-                return;
-        if (peer_get(conn, accepted, &p) < 0) {
+                return 0;
+        if (peer_get(conn, accepted, &r->p) < 0) {
                 reply_error(conn, "denied", NULL);
-                return;
+                return 0;
         }
-        if (broker_request_parse(buf, (size_t) n, &req, &err) < 0 ||
-            (req.op != BROKER_OP_REDEEM && req.op != BROKER_OP_UPDATE)) {
-                if (n >= 0 && req.json)
-                        broker_request_clear(&req);
-                deny(d, s, conn, "bad-request", NULL, &p);
-                (void) close(p.pidfd);
-                return;
+        if (broker_request_parse(buf, (size_t) n, &r->req, &err) < 0 ||
+            (r->req.op != BROKER_OP_REDEEM && r->req.op != BROKER_OP_UPDATE)) {
+                if (r->req.json)
+                        broker_request_clear(&r->req);
+                deny(d, s, conn, "bad-request", NULL, &r->p);
+                (void) close(r->p.pidfd);
+                return 0;
         }
-        if (req.op == BROKER_OP_UPDATE)
-                op_update(d, s, conn, &req, &p);
-        else
-                op_redeem(d, s, conn, &req, &p);
-        broker_request_clear(&req);
-        (void) close(p.pidfd);
+        if (r->req.op == BROKER_OP_UPDATE) {
+                op_update(d, s, conn, &r->req, &r->p);
+                broker_request_clear(&r->req);
+                (void) close(r->p.pidfd);
+                return 0;
+        }
+        r->conn = conn;
+        why = redeem_check(d, s, r, &about);
+        if (why) {
+                deny(d, s, conn, why, about, &r->p);
+                r->conn = -1; /* the caller closes it */
+                redeem_clear(r);
+                return 0;
+        }
+        (void) snprintf(r->session, sizeof(r->session), "%s", s->name);
+        return 1;
 }
 
 /* ---- main loop ---------------------------------------------------------------------------- */
@@ -1209,6 +1288,39 @@ static int next_timeout_ms(const struct daemon *d)
         return next - now > 3600 ? 3600 * 1000 : (int) ((next - now) * 1000);
 }
 
+/*
+ * The session sockets poll() found ready: every waiting connection is taken (up to a batch),
+ * checked, and the redemptions among them claimed together. Sockets are found by descriptor,
+ * since handlers may close sessions and reorder the table.
+ */
+static void serve_sessions(struct daemon *d, const struct pollfd *pfd, size_t n)
+{
+        struct redeem *batch = d->batch;
+        size_t queued = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                struct session_sock *s = NULL;
+
+                if (!(pfd[i].revents & POLLIN))
+                        continue;
+                for (size_t k = 0; k < d->nsess; k++) {
+                        if (d->sess[k].fd == pfd[i].fd)
+                                s = &d->sess[k];
+                }
+                while (s && queued < REDEEM_BATCH) {
+                        int conn = accept_one(s->fd);
+
+                        if (conn < 0)
+                                break;
+                        if (handle_session(d, s, conn, &batch[queued]))
+                                queued++;
+                        else
+                                (void) close(conn);
+                }
+        }
+        redeem_batch(d, batch, queued);
+}
+
 static int serve(struct daemon *d)
 {
         for (;;) {
@@ -1240,25 +1352,7 @@ static int serve(struct daemon *d)
                                 (void) close(conn);
                         }
                 }
-                /* Sessions: walk by name, since handlers may close sockets and reorder. */
-                for (size_t i = 2; i < n; i++) {
-                        struct session_sock *s = NULL;
-                        int conn;
-
-                        if (!(pfd[i].revents & POLLIN))
-                                continue;
-                        for (size_t k = 0; k < d->nsess; k++) {
-                                if (d->sess[k].fd == pfd[i].fd)
-                                        s = &d->sess[k];
-                        }
-                        if (!s)
-                                continue;
-                        conn = accept_one(s->fd);
-                        if (conn >= 0) {
-                                handle_session(d, s, conn);
-                                (void) close(conn);
-                        }
-                }
+                serve_sessions(d, pfd + 2, n - 2);
         }
 }
 
@@ -1279,6 +1373,7 @@ static void daemon_clear(struct daemon *d)
                 (void) close(d->lockfd);
         free(d->dir);
         free(d->admin_path);
+        free(d->batch);
 }
 
 int broker_daemon_run(const char *config_root, int ready_fd, struct ca_error *err)
@@ -1299,7 +1394,8 @@ int broker_daemon_run(const char *config_root, int ready_fd, struct ca_error *er
         d.dir = broker_dir(config_root);
         d.admin_path = broker_admin_socket(config_root);
         log_path = paths_events_log(config_root);
-        if (!d.dir || !d.admin_path || !log_path) {
+        d.batch = calloc(REDEEM_BATCH, sizeof(*d.batch));
+        if (!d.dir || !d.admin_path || !log_path || !d.batch) {
                 r = ca_error_setx(err, ENOMEM, "out of memory");
                 goto out;
         }
