@@ -12,11 +12,14 @@ python=${CA_PYTHON3:-$(command -v python3)}
 quick=${BENCH_QUICK:-0}
 work=$(mktemp -d /tmp/ca-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+# Everything printed also goes to a log: the summary at the end is every line that states a goal.
+exec 3>&1 4>&2 > >(tee "$work/all.log") 2>&1
+tee_pid=$!
 
 if [ "$quick" = 1 ]; then
-        rounds=5 py_rounds=2 events=2000 broker_rounds=50 render_rounds=5 verify_rounds=1
+        rounds=5 py_rounds=2 events=2000 broker_rounds=64 render_rounds=5 verify_rounds=3 exec_rounds=10
 else
-        rounds=40 py_rounds=10 events=50000 broker_rounds=2000 render_rounds=200 verify_rounds=7
+        rounds=40 py_rounds=10 events=50000 broker_rounds=2048 render_rounds=200 verify_rounds=11 exec_rounds=200
 fi
 
 echo "== TOML: parse a generated ~1 MB config; baseline: Python tomllib, same file, same run"
@@ -106,6 +109,55 @@ awk -v o="$ours" -v w="$ours_write" -v t="$theirs" 'BEGIN {
         printf "with the atomic write of the session directory: %.3f ms (file system bound)\n", w * 1000
 }'
 
+
+echo
+echo "== Commands, whole process: each against /bin/true, interleaved A B A B, same environment"
+# The front (coding-agents) maps libc, libsodium, jansson and libcrypt only (tests/links.sh).
+export CODING_AGENTS_CONFIG_DIR="$work/startup-config"
+mkdir -p "$work/startup-ws" "$work/startup-out" "$work/startup-out2" "$CODING_AGENTS_CONFIG_DIR/overrides"
+# The development build renders from this tree even with uncommitted changes (bench runs).
+touch "$CODING_AGENTS_CONFIG_DIR/overrides/allow-dirty"
+# The remote servers' secrets are granted, as a user's config would.
+{
+        cat "$work/render.toml"
+        echo "[secrets]"
+        for i in $(seq 0 19); do
+                if [ $((i % 2)) = 1 ]; then echo "TOKEN_$i = [\"remote$i\"]"; else echo "KEY_$i = [\"stdio$i\"]"; fi
+        done
+} >"$work/startup.toml"
+"$build/bin/coding-agents" broker health >/dev/null
+cmake --install "$build" --prefix "$work/stage" >/dev/null
+"$build/bin/coding-agents" release sums "$work/stage" >/dev/null
+startup_row() {
+        local what=$1 goal=$2
+        shift 2
+        "$build/bench/bench-exec" "$exec_rounds" -- "$@" -- /bin/true | awk -v w="$what" -v g="$goal" '
+                {v[$1] = $2}
+                END {printf "%-36s %7.2f ms (p10 %.2f, p90 %.2f) vs /bin/true %.2f ms: %.2fx (goal %s)\n",
+                             w, v["a_median_ms"], v["a_p10_ms"], v["a_p90_ms"], v["b_median_ms"], v["ratio"], g}'
+}
+ca="$build/bin/coding-agents"
+startup_row "version" "<= 2x" "$ca" version
+startup_row "env" "<= 2x" "$ca" env
+startup_row "config check (20 servers)" "<= 2x" "$ca" config check --config "$work/startup.toml" --workspace "$work/startup-ws"
+startup_row "events verify" "<= 2x" "$ca" events verify
+startup_row "broker health (daemon up)" "<= 2x" "$ca" broker health
+startup_row "trust list" "<= 2x" "$ca" trust list
+startup_row "verify (the release tree)" "<= 2x" "$ca" verify "$work/stage"
+startup_row "render --agent all (20 servers)" "report" "$ca" render --agent all --out "$work/startup-out/%N" \
+        --config "$work/startup.toml" --workspace "$work/startup-ws" --ignore-workspace-config
+"$build/bench/bench-exec" "$exec_rounds" -- "$ca" render --agent all --out "$work/startup-out2/%N" \
+        --config "$work/startup.toml" --workspace "$work/startup-ws" --ignore-workspace-config -- \
+        "$python" -c "import json, tomllib
+for _ in range(3):
+    json.dumps(tomllib.load(open('$work/startup.toml', 'rb')), sort_keys=True, indent=2)" |
+        awk '{v[$1] = $2} END {printf "render whole process vs python3 (tomllib load + json dumps x3, whole process): %.2f ms vs %.2f ms: %.1fx faster (goal >= 10x)\n", v["a_median_ms"], v["b_median_ms"], 1 / v["ratio"]}'
+"$build/bench/bench-exec" "$exec_rounds" --cwd-b "$work/stage" -- "$ca" verify "$work/stage" -- \
+        "$(command -v sha256sum)" -c --quiet SHA256SUMS |
+        awk '{v[$1] = $2} END {printf "verify vs sha256sum -c on the release tree itself: %.2f ms vs %.2f ms: %.2fx faster (goal > 1x)\n", v["a_median_ms"], v["b_median_ms"], 1 / v["ratio"]}'
+pkill -f "^ca-broker serve" 2>/dev/null || true
+unset CODING_AGENTS_CONFIG_DIR
+
 echo
 echo "== Integrity: coding-agents verify vs sha256sum -c, 50 MB in 200 files, same run"
 mkdir -p "$work/release/share"
@@ -113,22 +165,14 @@ for i in $(seq 1 200); do
         head -c 262144 /dev/urandom >"$work/release/share/file$i"
 done
 CODING_AGENTS_CONFIG_DIR="$work/verify-config" "$build/bin/coding-agents" release sums "$work/release" >/dev/null
-"$python" - "$build/bin/coding-agents" "$work/release" "$work/verify-config" "$verify_rounds" <<'PY'
-import os, statistics, subprocess, sys, time
-ca, rel, cfg, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-env = dict(os.environ, CODING_AGENTS_CONFIG_DIR=cfg)
-def run(cmd, cwd=None):
-    t = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t
-ours_cmd, theirs_cmd = [ca, "verify", rel], ["sha256sum", "-c", "--quiet", "SHA256SUMS"]
-run(ours_cmd); run(theirs_cmd, cwd=rel)  # warm the page cache
-ours = statistics.median(run(ours_cmd) for _ in range(rounds))
-theirs = statistics.median(run(theirs_cmd, cwd=rel) for _ in range(rounds))
-print(f"coding-agents verify: {ours * 1000:.1f} ms ({os.cpu_count()} cores)")
-print(f"sha256sum -c:         {theirs * 1000:.1f} ms")
-print(f"ratio (sha256sum / ours): {theirs / ours:.1f}x faster (goal >= 3x)")
-PY
+CODING_AGENTS_CONFIG_DIR="$work/verify-config" "$build/bench/bench-exec" "$verify_rounds" \
+        --cwd-b "$work/release" -- "$build/bin/coding-agents" verify "$work/release" -- \
+        "$(command -v sha256sum)" -c --quiet SHA256SUMS |
+        awk '{v[$1] = $2} END {
+                printf "coding-agents verify: %.1f ms (p10 %.1f, p90 %.1f)\n", v["a_median_ms"], v["a_p10_ms"], v["a_p90_ms"]
+                printf "sha256sum -c:         %.1f ms (p10 %.1f, p90 %.1f)\n", v["b_median_ms"], v["b_p10_ms"], v["b_p90_ms"]
+                printf "verify vs sha256sum -c, 50 MiB: %.1fx faster (goal >= 3x)\n", 1 / v["ratio"]
+        }'
 
 echo
 echo "== Event log: hash-chained appends vs plain appends, same run"
@@ -169,3 +213,9 @@ echo
 echo "== sessions: run -> exit of a hardened session vs a bare Engine API container, same run"
 if [ "$quick" = 1 ]; then session_rounds=3; else session_rounds=20; fi
 bash "$src/bench/sessions.sh" "$build" "$session_rounds"
+
+exec >&3 2>&4
+wait "$tee_pid"
+echo
+echo "== Summary: every measure that states a goal, as printed above"
+grep -E 'goal' "$work/all.log" | grep -v '^== ' | sed 's/^ *//' | awk '{printf "  %s\n", $0}'
