@@ -255,7 +255,11 @@ static double bench_concurrent(const struct cred *creds, size_t count)
         }
         for (size_t k = 0; k < REDEEMERS; k++)
                 (void) pthread_join(r[k].thread, NULL);
-        return (double) (count / REDEEMERS * REDEEMERS) / (bench_now() - start);
+        {
+                size_t done = count / REDEEMERS * REDEEMERS;
+
+                return (double) done / (bench_now() - start);
+        }
 }
 
 int main(int argc, char **argv)

@@ -35,7 +35,7 @@ static char **expand(char **argv, unsigned long n)
         static char buf[64][512];
         size_t i;
 
-        for (i = 0; argv[i] && i < 63; i++) {
+        for (i = 0; i < 63 && argv[i]; i++) {
                 const char *m = strstr(argv[i], "%N");
 
                 if (!m) {
@@ -58,6 +58,9 @@ static int run_once(const struct leg *leg, double *took)
         double start;
         pid_t pid;
         int status = 0, r;
+
+        if (!args[0])
+                return -1;
 
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -94,7 +97,7 @@ int main(int argc, char **argv)
 {
         struct leg a = {0}, b = {0};
         uint64_t rounds = 0;
-        int i = 2;
+        int i = 2, r;
 
         if (argc < 6 || parse_uint(argv[1], 1, 1000000, &rounds) < 0)
                 goto usage;
@@ -113,23 +116,26 @@ int main(int argc, char **argv)
         b.argv = argv + i + 1;
         a.t = calloc(rounds, sizeof(double));
         b.t = calloc(rounds, sizeof(double));
-        if (!a.t || !b.t)
+        if (!a.t || !b.t) {
+                free(a.t);
+                free(b.t);
                 return 1;
+        }
         /* One untimed pass of each warms the page cache. */
-        if (run_once(&a, &a.t[0]) < 0 || run_once(&b, &b.t[0]) < 0)
-                return 1;
-        for (uint64_t k = 0; k < rounds; k++) {
+        r = run_once(&a, &a.t[0]) < 0 || run_once(&b, &b.t[0]) < 0;
+        for (uint64_t k = 0; !r && k < rounds; k++) {
                 const struct leg *first = k % 2 ? &b : &a, *second = k % 2 ? &a : &b;
 
-                if (run_once(first, &first->t[k]) < 0 || run_once(second, &second->t[k]) < 0)
-                        return 1;
+                r = run_once(first, &first->t[k]) < 0 || run_once(second, &second->t[k]) < 0;
         }
-        report("a", a.t, rounds);
-        report("b", b.t, rounds);
-        (void) printf("ratio %.3f\n", a.t[rounds / 2] / b.t[rounds / 2]);
+        if (!r) {
+                report("a", a.t, rounds);
+                report("b", b.t, rounds);
+                (void) printf("ratio %.3f\n", a.t[rounds / 2] / b.t[rounds / 2]);
+        }
         free(a.t);
         free(b.t);
-        return 0;
+        return r;
 usage:
         (void) fprintf(stderr, "usage: bench-exec ROUNDS [--cwd-b DIR] -- COMMAND_A... -- "
                                "COMMAND_B...\n");

@@ -23,11 +23,13 @@ refuse() {
                 status=1
         fi
 }
-# only PROGRAM LIB...: PROGRAM records exactly these libraries (and libc).
+# only PROGRAM LIB...: PROGRAM records exactly these libraries (and libc, and the sanitizers'
+# runtimes in a sanitizer build).
 only() {
         local prog=$1 extra
         shift
-        extra=$(needed "$bin/$prog" | grep -vxF -e libc.so.6 "${@/#/-e}" || true)
+        extra=$(needed "$bin/$prog" | grep -vE '^lib(a|ub)san\.so' |
+                grep -vxF -e libc.so.6 "${@/#/-e}" || true)
         if [ -n "$extra" ]; then
                 echo "links.sh: $prog links more than $* : $(echo "$extra" | tr '\n' ' ')" >&2
                 status=1

@@ -60,10 +60,12 @@ struct ledger *ledger_close(struct ledger *l)
         return NULL;
 }
 
+#define ID_HEX_LEN ((size_t) 2 * CAP_ID_LEN)
+
 /* Uses recorded by earlier versions, one file "<id hex>.<n>" each, count as claimed. */
 static int import_use_files(struct ledger *l, struct ca_error *err)
 {
-        int fd = dup(l->uses);
+        int fd = fcntl(l->uses, F_DUPFD_CLOEXEC, 3);
         DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
         struct dirent *de;
         int r = 0;
@@ -79,9 +81,9 @@ static int import_use_files(struct ledger *l, struct ca_error *err)
                 uint64_t n = 0;
                 const char *dot = strchr(de->d_name, '.');
 
-                if (!dot || dot - de->d_name != 2 * CAP_ID_LEN ||
-                    sodium_hex2bin(id, sizeof(id), de->d_name, 2 * CAP_ID_LEN, NULL, &got,
-                                   NULL) < 0 ||
+                if (!dot || (size_t) (dot - de->d_name) != ID_HEX_LEN ||
+                    sodium_hex2bin(id, sizeof(id), de->d_name, ID_HEX_LEN, NULL, &got, NULL) <
+                            0 ||
                     got != CAP_ID_LEN || parse_uint(dot + 1, 1, UINT16_MAX, &n) < 0)
                         continue;
                 if (uselog_note(l->log, id, (unsigned) n) < 0)

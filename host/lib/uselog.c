@@ -15,6 +15,8 @@
 #include "error.h"
 
 #define CHECK_LEN 8
+#define CHECK_HEX_LEN ((size_t) 2 * CHECK_LEN)
+#define ID_HEX_LEN ((size_t) 2 * CAP_ID_LEN)
 /* "use " + id + " " + 5 digits + " " + check: the rest is spaces and the newline. */
 #define BODY_LEN (4 + 2 * CAP_ID_LEN + 1 + 5 + 1)
 
@@ -111,7 +113,7 @@ static void record(char out[USELOG_RECORD], const uint8_t id[CAP_ID_LEN], unsign
         (void) snprintf(out, USELOG_RECORD, "use %s %05u ", hex, n);
         check_of(out, check);
         memset(out + BODY_LEN, ' ', USELOG_RECORD - BODY_LEN);
-        memcpy(out + BODY_LEN, check, 2 * CHECK_LEN);
+        memcpy(out + BODY_LEN, check, CHECK_HEX_LEN);
         out[USELOG_RECORD - 1] = '\n';
 }
 
@@ -124,9 +126,9 @@ static int parse(const char *r, uint8_t id[CAP_ID_LEN], unsigned *n)
         if (memcmp(r, "use ", 4) != 0 || r[USELOG_RECORD - 1] != '\n')
                 return 0;
         check_of(r, check);
-        if (memcmp(r + BODY_LEN, check, 2 * CHECK_LEN) != 0)
+        if (memcmp(r + BODY_LEN, check, CHECK_HEX_LEN) != 0)
                 return 0;
-        if (sodium_hex2bin(id, CAP_ID_LEN, r + 4, 2 * CAP_ID_LEN, NULL, &got, NULL) < 0 ||
+        if (sodium_hex2bin(id, CAP_ID_LEN, r + 4, ID_HEX_LEN, NULL, &got, NULL) < 0 ||
             got != CAP_ID_LEN)
                 return 0;
         *n = 0;

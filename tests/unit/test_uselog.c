@@ -102,7 +102,7 @@ static void test_uselog_torn_record_and_growth(void **state)
         assert_int_equal(uselog_count(u, c.id), 1);
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_size % USELOG_CHUNK, 0);
-        assert_true((size_t) st.st_size >= 1100 * USELOG_RECORD);
+        assert_true((size_t) st.st_size >= (size_t) 1100 * USELOG_RECORD);
         uselog_close(u);
         (void) close(dirfd);
         rm_rf(d);
