@@ -1031,6 +1031,7 @@ struct redeem {
         char session[CAP_SESSION_MAX + 1];
         struct broker_request req;
         struct peer p;
+        struct capability presented; /* what a denial may be about: it outlives the check */
         struct ledger_entry e;
         uint8_t key[CAP_KEY_LEN];
 };
@@ -1051,15 +1052,13 @@ static void redeem_clear(struct redeem *r)
 static const char *redeem_check(struct daemon *d, struct session_sock *s, struct redeem *r,
                                 const struct capability **about)
 {
-        struct capability presented;
         const char *why = NULL;
 
-        memset(&presented, 0, sizeof(presented));
         *about = NULL;
         if ((uint64_t) clock_monotonic_ms() < s->backoff_until_ms)
                 why = "backoff";
         if (!why)
-                why = verify_presented(d, s, &r->req, NULL, &presented, &r->e, r->key, about);
+                why = verify_presented(d, s, &r->req, NULL, &r->presented, &r->e, r->key, about);
         if (!why && (why = attest_peer(r->conn, &r->e, &r->p)))
                 *about = &r->e.cap;
         if (!why && s->redemptions >= BROKER_SESSION_REDEMPTIONS)
