@@ -41,6 +41,14 @@ refuse coding-agents "$front_forbidden" "commands that start like C"
 refuse ca-broker "$front_forbidden" "the process holding the master key"
 only ca-broker libsodium.so.23 libjansson.so.4
 only coding-agents libsodium.so.23 libjansson.so.4 libcrypt.so.1
+# The programs that call crypt_r must record libcrypt even where a sanitizer runtime defines
+# crypt_r (an interceptor that calls the real one): --as-needed would drop it.
+for prog in coding-agents ca-engine; do
+        needed "$bin/$prog" | grep -qx 'libcrypt.so.1' || {
+                echo "links.sh: $prog does not record libcrypt (crypt_r would resolve to nothing)" >&2
+                status=1
+        }
+done
 for prog in agent-init mcp-stub mcp-stub-launcher egress-proxy mcp-helper task-runner ca-shell \
         exec-guard ca-probe; do
         refuse "$prog" '^lib(archive|systemd|xml2)\.' "a container program"
