@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ca-broker: the secret broker daemon as a program of its own (docs/broker.md). It maps libc,
- * libsodium, libcrypto and jansson, nothing else: no HTTP, archive or engine code sits in the
+ * libsodium and jansson, nothing else: no HTTP, archive or engine code sits in the
  * process that holds the master key. Started by `coding-agents broker serve` (which execs it)
  * or by any broker client when no daemon answers (broker_ensure_running).
  */

@@ -26,13 +26,11 @@ enum {
 
 enum {
         CMD_NEEDS_CONFIG_ROOT = 1 << 0, /* main() resolves ctx->config_root first */
-        CMD_ENGINE = 1 << 1,            /* runs in ca-engine (libcurl, libarchive): the front
-                                         * program execs it */
 };
 
 /*
  * The host programs (docs/layout.md, "Programs"): `coding-agents`, the front every user runs,
- * maps only libc, libsodium, libcrypto and jansson; the commands that drive the container engine
+ * maps only libc, libsodium, jansson and libcrypt; the commands that drive the container engine
  * or read archives run in CLI_ENGINE_PROGRAM, which the front execs with the same arguments; the
  * broker daemon is CLI_BROKER_PROGRAM. All three live side by side in one bin/ directory, under
  * one SHA256SUMS.

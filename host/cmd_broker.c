@@ -87,7 +87,7 @@ static int no_options(int argc, char **argv, const struct cli_ctx *ctx, int want
 
 /* ---- serve -------------------------------------------------------------------------------- */
 
-/* The daemon is its own program (ca-broker: libc, libsodium, libcrypto, jansson and nothing
+/* The daemon is its own program (ca-broker: libc, libsodium, jansson and nothing
  * else mapped next to the master key). `serve` runs it in the foreground in this process's
  * place; `serve --daemon` starts it detached when none answers. */
 static int broker_serve(int argc, char **argv, struct cli_ctx *ctx)

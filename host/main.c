@@ -4,10 +4,10 @@
  * main() parses the global options, finds the command and provides what its flags ask for.
  *
  * Built twice (host/CMakeLists.txt). As `coding-agents` (CA_FRONT), the program users run: the
- * commands marked CMD_ENGINE are not linked in, and are run by exec'ing ca-engine with the same
- * arguments, so a command that prints a version or reads the event log maps libc, libsodium,
- * libcrypto and jansson, not libcurl and libarchive with their forty dependencies (git's
- * git-remote-https split). As ca-engine, every command runs in process.
+ * commands wrapped in ENGINE() in the table are not linked in, and are run by exec'ing
+ * ca-engine with the same arguments, so a command that prints a version or reads the event
+ * log maps libc, libsodium, jansson and libcrypt, not libcurl and libarchive with their forty
+ * dependencies (git's git-remote-https split). As ca-engine, every command runs in process.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,38 +32,39 @@ struct command {
         const char *summary;
 };
 
+/* ENGINE(cmd): the command drives the container engine or reads archives (libcurl,
+ * libarchive); in the front its entry is NULL and run_command execs ca-engine. */
 #ifdef CA_FRONT
 #define ENGINE(fn) NULL
 #else
 #define ENGINE(fn) fn
 #endif
 #define NEEDS_ROOT CMD_NEEDS_CONFIG_ROOT
-#define IN_ENGINE (CMD_NEEDS_CONFIG_ROOT | CMD_ENGINE)
 
 /* Sorted by name. */
 static const struct command commands[] = {
         {"audit", cmd_audit, NEEDS_ROOT, "a signed report of a session; verify one"},
         {"broker", cmd_broker, NEEDS_ROOT, "the secret broker: store, issue, revoke"},
         {"config", cmd_config, NEEDS_ROOT, "check and show the merged configuration"},
-        {"connect", ENGINE(cmd_connect), IN_ENGINE, "join this terminal to a launched session"},
-        {"doctor", ENGINE(cmd_doctor), IN_ENGINE, "check this machine's posture, with remedies"},
+        {"connect", ENGINE(cmd_connect), NEEDS_ROOT, "join this terminal to a launched session"},
+        {"doctor", ENGINE(cmd_doctor), NEEDS_ROOT, "check this machine's posture, with remedies"},
         {"env", cmd_env, NEEDS_ROOT, "show the profile (prod or dev) and paths"},
         {"events", cmd_events, NEEDS_ROOT, "verify and read the security event log"},
-        {"image", ENGINE(cmd_image), IN_ENGINE, "build the agent image"},
-        {"install", ENGINE(cmd_install), IN_ENGINE, "install a signed release bundle"},
-        {"kill", ENGINE(cmd_kill), IN_ENGINE, "revoke a session's capabilities and remove it"},
-        {"launch", ENGINE(cmd_launch), IN_ENGINE, "start a session detached"},
-        {"list", ENGINE(cmd_list), IN_ENGINE, "list the sessions"},
+        {"image", ENGINE(cmd_image), NEEDS_ROOT, "build the agent image"},
+        {"install", ENGINE(cmd_install), NEEDS_ROOT, "install a signed release bundle"},
+        {"kill", ENGINE(cmd_kill), NEEDS_ROOT, "revoke a session's capabilities and remove it"},
+        {"launch", ENGINE(cmd_launch), NEEDS_ROOT, "start a session detached"},
+        {"list", ENGINE(cmd_list), NEEDS_ROOT, "list the sessions"},
         {"proxy", cmd_proxy, NEEDS_ROOT, "the egress proxy: render, run, read its logs"},
-        {"release", ENGINE(cmd_release), CMD_ENGINE, "sign and verify release bundles (minisign format)"},
+        {"release", ENGINE(cmd_release), 0, "sign and verify release bundles (minisign format)"},
         {"render", cmd_render, NEEDS_ROOT, "render a session's manifest and agent configs"},
-        {"rm", ENGINE(cmd_rm), IN_ENGINE, "remove a stopped session"},
-        {"rollback", ENGINE(cmd_rollback), CMD_ENGINE, "switch back to the previous release"},
-        {"run", ENGINE(cmd_run), IN_ENGINE, "run an agent in a session, attached"},
-        {"runtime", ENGINE(cmd_runtime), IN_ENGINE, "check the container engine"},
-        {"stop", ENGINE(cmd_stop), IN_ENGINE, "stop a session"},
+        {"rm", ENGINE(cmd_rm), NEEDS_ROOT, "remove a stopped session"},
+        {"rollback", ENGINE(cmd_rollback), 0, "switch back to the previous release"},
+        {"run", ENGINE(cmd_run), NEEDS_ROOT, "run an agent in a session, attached"},
+        {"runtime", ENGINE(cmd_runtime), NEEDS_ROOT, "check the container engine"},
+        {"stop", ENGINE(cmd_stop), NEEDS_ROOT, "stop a session"},
         {"trust", cmd_trust, NEEDS_ROOT, "manage CA bundles and pins for helpers"},
-        {"uninstall", ENGINE(cmd_uninstall), CMD_ENGINE, "remove every installed release"},
+        {"uninstall", ENGINE(cmd_uninstall), 0, "remove every installed release"},
         {"verify", cmd_verify, NEEDS_ROOT, "check a release against its SHA256SUMS"},
         {"version", cmd_version, 0, "print the version"},
 };
