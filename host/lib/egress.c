@@ -334,6 +334,7 @@ static int render_squid(const struct config *cfg, const struct egress_opts *o,
                        "httpd_suppress_version_string on\n"
                        "pinger_enable off\n"
                        "client_db off\n"
+                       "eui_lookup off\n"
                        "shutdown_lifetime 1 seconds\n"
                        "request_body_max_size %" PRIu64 " bytes\n"
                        "reply_body_max_size %" PRIu64 " bytes\n\n",
