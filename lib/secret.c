@@ -2,6 +2,9 @@
 #include "secret.h"
 
 #include <errno.h>
+#include <stdalign.h>
+#include <assert.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/prctl.h>
@@ -11,12 +14,83 @@
 
 #include "error.h"
 
+/* Pages kept for reuse (each one locked: 16 pages are 64 KB of RLIMIT_MEMLOCK at most). */
+#define POOL_MAX 16
+/* What libsodium puts before a guarded region, inside its first page: asking for a page less
+ * this gives exactly one page. If it is ever more, a slot takes two pages and nothing else
+ * changes: the region always ends against the guard page. */
+#define SODIUM_CANARY 16
+
+static void *pool[POOL_MAX];
+static size_t pool_len;
+/* Taken with test-and-set, never waited for: a thread that finds it held (or a child forked
+ * while another thread held it) simply goes without the pool. */
+static atomic_flag pool_busy = ATOMIC_FLAG_INIT;
+
+static size_t slot_size(void)
+{
+        static size_t size;
+
+        if (!size) {
+                long page = sysconf(_SC_PAGESIZE);
+                size = (page > 2 * SODIUM_CANARY ? (size_t) page : 4096) - SODIUM_CANARY;
+        }
+        return size;
+}
+
+/* Bytes a slot holds after the struct (and a NUL) fit. */
+static size_t slot_room(void)
+{
+        return slot_size() - sizeof(struct ca_secret);
+}
+
+static void *slot_get(void)
+{
+        void *slot = NULL;
+
+        if (!atomic_flag_test_and_set_explicit(&pool_busy, memory_order_acquire)) {
+                if (pool_len > 0)
+                        slot = pool[--pool_len];
+                atomic_flag_clear_explicit(&pool_busy, memory_order_release);
+        }
+        return slot ? slot : sodium_malloc(slot_size());
+}
+
+/* Zeroes the slot, then keeps it or frees it. */
+static void slot_put(void *slot)
+{
+        sodium_memzero(slot, slot_size());
+        if (!atomic_flag_test_and_set_explicit(&pool_busy, memory_order_acquire)) {
+                if (pool_len < POOL_MAX) {
+                        pool[pool_len++] = slot;
+                        slot = NULL;
+                }
+                atomic_flag_clear_explicit(&pool_busy, memory_order_release);
+        }
+        if (slot)
+                sodium_free(slot);
+}
+
 struct ca_secret *secret_new(size_t len)
 {
         struct ca_secret *s;
 
         if (len > SECRET_MAX_LEN)
                 return NULL;
+        if (len < slot_room()) {
+                unsigned char *slot = slot_get();
+
+                if (!slot)
+                        return NULL;
+                static_assert(alignof(struct ca_secret) <= 16, "slots are 16-byte aligned");
+                s = (struct ca_secret *) (void *) slot;
+                s->slot = slot;
+                s->len = len;
+                /* The bytes end where the guarded region does: one past them is the guard. */
+                s->buf = slot + slot_size() - (len + 1);
+                sodium_memzero(s->buf, len + 1);
+                return s;
+        }
         s = sodium_malloc(sizeof(*s));
         if (!s)
                 return NULL;
@@ -27,6 +101,7 @@ struct ca_secret *secret_new(size_t len)
         }
         sodium_memzero(s->buf, len + 1);
         s->len = len;
+        s->slot = NULL;
         return s;
 }
 
@@ -43,6 +118,10 @@ struct ca_secret *secret_free(struct ca_secret *s)
 {
         if (!s)
                 return NULL;
+        if (s->slot) {
+                slot_put(s->slot); /* zeroes first */
+                return NULL;
+        }
         sodium_free(s->buf); /* zeroes before freeing */
         sodium_free(s);
         return NULL;

@@ -2,6 +2,12 @@
 /*
  * Secret bytes in libsodium's guarded memory (guard pages, canary, mlock). sodium_free zeroes
  * them. Never log, print or put a secret in argv, the environment or an error message.
+ *
+ * A secret that fits in one guarded page (most do: a token, a key) lives in a page from a small
+ * per-process pool: the struct at its start, the bytes at its end, against the guard page. A
+ * freed secret's page is zeroed and kept (still guarded, locked and out of core dumps) for the
+ * next one, so a daemon that hands out secrets all day does not map, lock, protect and unmap
+ * two regions for each (each mprotect/munmap is a TLB shootdown across CPUs).
  */
 #pragma once
 
@@ -13,8 +19,9 @@
 struct ca_error;
 
 struct ca_secret {
-        unsigned char *buf; /* sodium_malloc'd; len bytes plus a NUL for convenience */
+        unsigned char *buf; /* guarded memory; len bytes plus a NUL for convenience */
         size_t len;
+        void *slot; /* private: the guarded page this secret lives in, when it came from the pool */
 };
 
 /* Largest secret accepted anywhere (a credentials JSON file fits comfortably). */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 
 #include <sodium.h>
 
@@ -75,11 +76,69 @@ static void test_secret_read_fd_too_long(void **state)
         assert_null(secret_new(SECRET_MAX_LEN + 1));
 }
 
+/* A small secret comes from the pool: its page is zeroed when freed and given to the next one,
+ * and the byte after its NUL is the guard page. */
+static void test_secret_pool(void **state)
+{
+        struct ca_secret *many[40];
+        struct ca_secret *s = secret_new_from("topsecret-A", 11);
+        struct ca_secret *t;
+        const unsigned char *old;
+        void *slot;
+        pid_t pid;
+        int status = 0;
+        (void) state;
+
+        assert_non_null(s);
+        assert_non_null(s->slot);
+        assert_memory_equal(s->buf, "topsecret-A", 12);
+        slot = s->slot;
+        old = s->buf;
+        secret_free(s);
+        t = secret_new(5);
+        assert_non_null(t);
+        assert_ptr_equal(t->slot, slot); /* reused ... */
+        for (size_t i = 0; i < 11; i++)
+                assert_int_equal(old[i], 0); /* ... and nothing of the last secret is left */
+        for (size_t i = 0; i <= 5; i++)
+                assert_int_equal(t->buf[i], 0);
+
+        /* One past the NUL is the guard: a write there kills the process. */
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                volatile unsigned char *past = t->buf + t->len + 1;
+                *past = 1;
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        secret_free(t);
+
+        /* Larger than a page: its own regions, as before. */
+        t = secret_new(20000);
+        assert_non_null(t);
+        assert_null(t->slot);
+        t->buf[19999] = 'x';
+        secret_free(t);
+
+        /* More secrets at once than the pool keeps: each is its own page, all freed. */
+        for (size_t i = 0; i < 40; i++) {
+                many[i] = secret_new_from("k", 1);
+                assert_non_null(many[i]);
+                for (size_t j = 0; j < i; j++)
+                        assert_ptr_not_equal(many[i]->slot, many[j]->slot);
+        }
+        for (size_t i = 0; i < 40; i++)
+                secret_free(many[i]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_secret_read_fd),
                 cmocka_unit_test(test_secret_read_fd_too_long),
+                cmocka_unit_test(test_secret_pool),
         };
         if (sodium_init() < 0)
                 return 1;
