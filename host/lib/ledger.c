@@ -19,6 +19,19 @@
 #include "parse.h"
 #include "uselog.h"
 
+/*
+ * Records are written once (by the broker that issued them, under a fresh random id) and never
+ * changed or removed, so the last ones read or written are kept in memory: a daemon redeeming a
+ * capability it issued does not open, read and parse its file again. Direct-mapped by the id's
+ * first bytes (random), allocated on first use.
+ */
+#define CACHE_SLOTS 256
+
+struct cached_entry {
+        bool used;
+        struct ledger_entry e;
+};
+
 struct ledger {
         int dirfd;
         int caps;
@@ -26,7 +39,25 @@ struct ledger {
         int revoked;
         int revoked_sessions;
         struct uselog *log;
+        struct cached_entry *cache;
 };
+
+static struct cached_entry *cache_slot(struct ledger *l, const uint8_t id[CAP_ID_LEN])
+{
+        if (!l->cache)
+                l->cache = calloc(CACHE_SLOTS, sizeof(*l->cache));
+        return l->cache ? &l->cache[(id[0] | (unsigned) id[1] << 8) % CACHE_SLOTS] : NULL;
+}
+
+static void cache_put(struct ledger *l, const struct ledger_entry *e)
+{
+        struct cached_entry *c = cache_slot(l, e->cap.id);
+
+        if (c) {
+                c->e = *e;
+                c->used = true;
+        }
+}
 
 static int open_subdir(int parent, const char *name, struct ca_error *err)
 {
@@ -56,6 +87,7 @@ struct ledger *ledger_close(struct ledger *l)
                         (void) close(fds[i]);
         }
         uselog_close(l->log);
+        free(l->cache);
         free(l);
         return NULL;
 }
@@ -217,7 +249,10 @@ int ledger_record(struct ledger *l, const struct ledger_entry *e, struct ca_erro
         if (r < 0)
                 return r;
         id_name(e->cap.id, ".json", name, sizeof(name));
-        return fileio_write_atomic_at(l->caps, name, b.data, b.len, 0600, err);
+        r = fileio_write_atomic_at(l->caps, name, b.data, b.len, 0600, err);
+        if (r >= 0)
+                cache_put(l, e);
+        return r;
 }
 
 static int load_entry(int dirfd, const char *name, struct ledger_entry *out, struct ca_error *err)
@@ -245,10 +280,20 @@ static int load_entry(int dirfd, const char *name, struct ledger_entry *out, str
 int ledger_lookup(struct ledger *l, const uint8_t id[CAP_ID_LEN], struct ledger_entry *out,
                   struct ca_error *err)
 {
+        struct cached_entry *c = cache_slot(l, id);
         char name[64];
+        int r;
 
+        if (c && c->used && memcmp(c->e.cap.id, id, CAP_ID_LEN) == 0) {
+                *out = c->e;
+                return 0;
+        }
         id_name(id, ".json", name, sizeof(name));
-        return load_entry(l->caps, name, out, err);
+        r = load_entry(l->caps, name, out, err);
+        /* Only what the file says about this id: a damaged or mismatched record is not kept. */
+        if (r >= 0 && memcmp(out->cap.id, id, CAP_ID_LEN) == 0)
+                cache_put(l, out);
+        return r;
 }
 
 int ledger_claim_use(struct ledger *l, const uint8_t id[CAP_ID_LEN], uint16_t max_uses,

@@ -91,6 +91,39 @@ static void test_ledger_record_lookup_claim_revoke(void **state)
         rm_rf(dir);
 }
 
+/* Records kept in memory: two ids that share a slot never answer for each other, and a new
+ * handle reads the files. */
+static void test_ledger_cache(void **state)
+{
+        char *dir = make_tmpdir();
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct ledger *l = NULL;
+        struct ledger_entry e = entry("s1");
+        struct ledger_entry f = entry("s2");
+        struct ledger_entry got;
+        struct ca_error err = {0};
+        (void) state;
+
+        memcpy(f.cap.id, e.cap.id, 2); /* the same slot */
+        f.cap.id[CAP_ID_LEN - 1] ^= 0xff;
+        assert_int_equal(ledger_open(dfd, &l, &err), 0);
+        assert_int_equal(ledger_record(l, &e, &err), 0);
+        assert_int_equal(ledger_record(l, &f, &err), 0);
+        for (int round = 0; round < 2; round++) {
+                assert_int_equal(ledger_lookup(l, e.cap.id, &got, &err), 0);
+                assert_memory_equal(got.cap.id, e.cap.id, CAP_ID_LEN);
+                assert_string_equal(got.cap.session, "s1");
+                assert_int_equal(ledger_lookup(l, f.cap.id, &got, &err), 0);
+                assert_memory_equal(got.cap.id, f.cap.id, CAP_ID_LEN);
+                assert_string_equal(got.cap.session, "s2");
+                ledger_close(l);
+                assert_int_equal(ledger_open(dfd, &l, &err), 0);
+        }
+        ledger_close(l);
+        (void) close(dfd);
+        rm_rf(dir);
+}
+
 /* A use an earlier version recorded as a file (ledger/uses/<id>.<n>) still counts. */
 static void test_ledger_reads_older_use_files(void **state)
 {
@@ -120,6 +153,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ledger_record_lookup_claim_revoke),
+                cmocka_unit_test(test_ledger_cache),
                 cmocka_unit_test(test_ledger_reads_older_use_files),
         };
         if (sodium_init() < 0)
