@@ -57,11 +57,20 @@ now() { date +%s%N; }
 
 # shellcheck disable=SC2016 # expanded by the timed loop's bash
 loop='for ((i = 0; i < $1; i++)); do "$2" -c true; done'
-a=$(now); as bash -c "$loop" loop "$n" /usr/bin/dash; b=$(now)
-as bash -c "$loop" loop "$n" "$t/bin/sh"; c=$(now)
-awk -v d=$((b - a)) -v r=$((c - b)) -v n="$n" 'BEGIN {
-        printf "runner: %d x sh -c true: direct %.3f ms, through the runner %.3f ms each: +%.3f ms per command (goal <= +2 ms)\n",
-                n, d / n / 1e6, r / n / 1e6, (r - d) / n / 1e6 }'
+# Ten chunks per leg, interleaved (direct, routed, direct, ...): per-command medians.
+chunk=$(( n / 10 > 0 ? n / 10 : 1 ))
+d_each=() r_each=()
+for _ in $(seq 1 10); do
+        a=$(now); as bash -c "$loop" loop "$chunk" /usr/bin/dash; b=$(now)
+        as bash -c "$loop" loop "$chunk" "$t/bin/sh"; c=$(now)
+        d_each+=($(( (b - a) / chunk ))) r_each+=($(( (c - b) / chunk )))
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+spread() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "%.3f-%.3f", v[1] / 1e6, v[NR] / 1e6 }'; }
+awk -v d="$(median "${d_each[@]}")" -v r="$(median "${r_each[@]}")" -v n=$((chunk * 10)) \
+    -v ds="$(spread "${d_each[@]}")" -v rs="$(spread "${r_each[@]}")" 'BEGIN {
+        printf "runner: %d x sh -c true, 10 interleaved chunks: direct %.3f ms (%s), through the runner %.3f ms (%s) each: +%.3f ms per command (goal <= +2 ms)\n",
+                n, d / 1e6, ds, r / 1e6, rs, (r - d) / 1e6 }'
 
 # The build, alternating, the median of each.
 direct=() routed=()
@@ -73,7 +82,6 @@ for _ in $(seq 1 "$rounds"); do
         a=$(now); as "$t/bin/sh" -c 'make -s -j2' >/dev/null; b=$(now)
         routed+=($((b - a)))
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 awk -v d="$(median "${direct[@]}")" -v r="$(median "${routed[@]}")" 'BEGIN {
         printf "runner: make -j2 (24 files): direct %.1f ms, through the runner %.1f ms: %.3fx (goal <= 1.05x)\n",
                 d / 1e6, r / 1e6, r / d }'

@@ -38,9 +38,16 @@ def is_elf(path):
         return f.read(4) == b"\x7fELF"
 
 
+# What a statically linked program of ours carries inside it (container/CMakeLists.txt links
+# the shell shim static): the archives it was linked from, which dpkg maps to their packages.
+STATIC_ARCHIVES = ["/usr/lib/x86_64-linux-gnu/libc.a", "/usr/lib/x86_64-linux-gnu/libjansson.a"]
+
+
 def linked_libraries(path):
     out = subprocess.run(["ldd", path], check=True, capture_output=True, text=True,
                          env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"}).stdout
+    if "statically linked" in out:
+        return [a for a in STATIC_ARCHIVES if os.path.exists(a)]
     libs = []
     for line in out.splitlines():
         parts = line.split()

@@ -23,6 +23,13 @@
 
 #include "macro.h"
 
+/*
+ * Empties the calling process's bounding set for good (needs CAP_SETPCAP). Call it before any
+ * thread exists (the set is per thread and inherited): privdrop_become then skips the step, a
+ * saving for a process that spawns a command per request (the task runner). Returns 0 or -errno.
+ */
+int privdrop_clear_bounding(void) CA_MUST_CHECK;
+
 /* Returns 0, or a negative errno with the failing step's name in *ret_step. */
 int privdrop_become(uid_t uid, const char **ret_step) CA_MUST_CHECK;
 

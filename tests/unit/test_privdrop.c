@@ -88,6 +88,32 @@ static void test_privdrop_become(void **state)
         assert_int_equal(run_child(become_nobody), 0);
 }
 
+/* Cleared once up front (the task runner, before its threads): the set is empty, the process
+ * keeps what it holds, and a later drop still ends with nothing of root. */
+static int clear_then_become(void)
+{
+        const char *step = NULL;
+
+        if (privdrop_clear_bounding() < 0)
+                return 1;
+        for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
+                if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1)
+                        return 12;
+        }
+        if (geteuid() != 0 || prctl(PR_CAPBSET_READ, CAP_SETUID, 0, 0, 0) != 0)
+                return 13;
+        if (privdrop_become(NOBODY, &step) < 0)
+                return 14;
+        return check_dropped();
+}
+
+static void test_privdrop_clear_bounding(void **state)
+{
+        (void) state;
+        need_root();
+        assert_int_equal(run_child(clear_then_become), 0);
+}
+
 /* A member: the primary group given, exactly the supplementary groups given. */
 static int become_member(void)
 {
@@ -134,6 +160,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_privdrop_become),
+                cmocka_unit_test(test_privdrop_clear_bounding),
                 cmocka_unit_test(test_privdrop_member),
                 cmocka_unit_test(test_privdrop_names_the_step),
         };
