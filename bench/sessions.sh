@@ -33,6 +33,8 @@ dockerd_pid=
 . "$src/tests/e2e/world.sh"
 cleanup() {
         local broker
+        docker rm -f ca-bench-hand-proxy ca-bench-hand-agent >/dev/null 2>&1 || true
+        docker network rm ca-bench-hand >/dev/null 2>&1 || true
         world_down
         broker=$("$bin" broker health 2>/dev/null | sed -n 's/^broker: up (pid \([0-9]*\),.*/\1/p')
         [ -z "$broker" ] || kill "$broker" 2>/dev/null || true
@@ -62,12 +64,20 @@ cp "$src/tests/e2e/echo-mcp.mjs" "$src/tests/e2e/session-client.mjs" "$work/ws/"
 chmod 0755 "$work/ws"
 chmod 0644 "$work/ws"/*.mjs
 world_servers "$pin" bench-ca >"$work/servers.toml"
+# The by-hand baseline's proxy directory, rendered once before anything is timed.
+"$bin" proxy config --config "$work/servers.toml" --out "$work/hand-proxy" \
+        --root /etc/coding-agents/proxy --resolver 198.51.100.10 >/dev/null
+mkdir -p "$work/hand-proxy/run"
+cp "$world_ca" "$work/ws/hand-ca.pem"
+chmod 0644 "$work/ws/hand-ca.pem"
 
-"$python" - "$bin" "$work/docker.sock" "$work/ws" "$rounds" "$work/servers.toml" "${world[@]}" <<'PY'
+HAND_TOKEN=$upstream_token "$python" - "$bin" "$work/docker.sock" "$work/ws" "$rounds" "$work/servers.toml" \
+        "$work/hand-proxy" "${world[@]}" <<'PY'
 import http.client, json, os, socket, statistics, subprocess, sys, time
 
 binary, sock, ws, rounds, servers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-world = sys.argv[6:]
+hand_proxy = sys.argv[6]
+world = sys.argv[7:]
 
 class UnixHTTP(http.client.HTTPConnection):
     def connect(self):
@@ -112,8 +122,15 @@ def ours():
 def stamped(args):
     """Launch until the command inside printed its CLOCK_MONOTONIC stamp, and the whole run."""
     t = time.monotonic_ns()
-    p = subprocess.run([binary, "run", "claude", ws] + args, capture_output=True, text=True)
+    p = subprocess.run([binary, "run", "claude", ws] + args, capture_output=True, text=True,
+                       env=dict(os.environ, CODING_AGENTS_TIMING="1"))
     end = time.monotonic_ns()
+    for line in p.stderr.splitlines():
+        if "timing: phases" in line or "timing: proxy" in line:
+            kind = "phases" if "phases" in line else "proxy"
+            words = [w for w in line.split("timing: ")[1].split()[1:] if w != "ms"]
+            for k, v in zip(words[0::2], words[1::2]):
+                PHASES.setdefault((len(args) > 4, kind, k), []).append(float(v))
     stamps = [json.loads(l)["connected_at_ns"] for l in p.stdout.splitlines()
               if l.startswith('{"connected_at_ns"')]
     if p.returncode != 0 or not stamps:
@@ -127,10 +144,84 @@ client = ["node", "/workspace/session-client.mjs", "stdio:everything", "stdio:ec
 def runtime_only():
     return stamped(["--network", "none", "--"] + stamp)
 
+def follow_logs(conn, cid, want):
+    """Reads the container's output (from its start) until a line containing `want`."""
+    conn.request("GET", f"/v1.41/containers/{cid}/logs?follow=1&stdout=1&stderr=1")
+    r = conn.getresponse()
+    seen = b""
+    while want not in seen:
+        chunk = r.read1(65536)
+        if not chunk:
+            raise SystemExit(f"container ended before {want!r}: {seen[-400:]!r}")
+        seen += chunk
+    r.close()
+    return seen
+
+PHASES = {}
+
+IMAGE = "coding-agents-agent:current"
+HAND_NET, HAND_SUBNET, HAND_PROXY_IP = "ca-bench-hand", "10.222.0.0/24", "10.222.0.2"
+
+def by_hand():
+    """The same session built by hand: the session's network, the squid sidecar (a proxy
+    directory rendered beforehand), the agent container, and in it the same MCP client calling
+    the same servers spawned directly, the remote ones straight through squid. Bare Engine API
+    calls, nothing checked, rendered, issued or redeemed. Launch until every server answered."""
+    conn = UnixHTTP("localhost")
+    try:
+        return by_hand_timed(conn)
+    finally:
+        for c in ("agent", "proxy"):
+            try:
+                call(conn, "DELETE", f"/containers/{HAND_NET}-{c}?force=1")
+            except SystemExit:
+                pass
+        try:
+            call(conn, "DELETE", f"/networks/{HAND_NET}")
+        except SystemExit:
+            pass
+        conn.close()
+
+def by_hand_timed(conn):
+    t = time.monotonic_ns()
+    call(conn, "POST", "/networks/create", {
+        "Name": HAND_NET, "Driver": "bridge", "Internal": True, "CheckDuplicate": True,
+        "IPAM": {"Config": [{"Subnet": HAND_SUBNET}]},
+        "Options": {"com.docker.network.bridge.inhibit_ipv4": "true"}})
+    px = call(conn, "POST", f"/containers/create?name={HAND_NET}-proxy", {
+        "Image": IMAGE, "Entrypoint": ["/usr/lib/coding-agents/bin/egress-proxy"],
+        "Cmd": ["run", "--dir", "/etc/coding-agents/proxy", "--listen-subnet", HAND_SUBNET],
+        "Env": ["CODING_AGENTS_CONFIG_DIR=/run/coding-agents-proxy"], "WorkingDir": "/",
+        "HostConfig": {"NetworkMode": HAND_NET, "Binds": [f"{hand_proxy}:/etc/coding-agents/proxy:ro"],
+                       "Tmpfs": {"/run/coding-agents-proxy": "mode=0700,size=16m",
+                                 "/etc/coding-agents/proxy/run": "mode=0755,size=256m",
+                                 "/tmp": "mode=1777,size=16m"},
+                       "CapDrop": ["ALL"], "CapAdd": ["CHOWN", "DAC_OVERRIDE", "KILL",
+                                                      "NET_BIND_SERVICE", "SETGID", "SETUID"]},
+        "NetworkingConfig": {"EndpointsConfig": {HAND_NET: {"IPAMConfig": {"IPv4Address": HAND_PROXY_IP}}}}})["Id"]
+    call(conn, "POST", "/networks/ca-e2e-world/connect", {"Container": px})
+    call(conn, "POST", f"/containers/{px}/start")
+    follow_logs(UnixHTTP("localhost"), px, b"proxy ready")
+    spawn = {"everything": ["/opt/coding-agents/agents/node_modules/.bin/mcp-server-everything", "stdio"],
+             "echo": ["node", "/workspace/echo-mcp.mjs"]}
+    env = [f"HTTPS_PROXY=http://{HAND_PROXY_IP}:3128", "NODE_EXTRA_CA_CERTS=/workspace/hand-ca.pem",
+           "ECHO_SECRET=bench-secret", f"CLIENT_BEARER={os.environ['HAND_TOKEN']}"]
+    env += [f"CLIENT_SPAWN_{k}={json.dumps(v)}" for k, v in spawn.items()]
+    env += [f"CLIENT_URL_{k}=https://upstream.test:8443/mcp" for k in ("remote", "remote2")]
+    ag = call(conn, "POST", f"/containers/create?name={HAND_NET}-agent", {
+        "Image": IMAGE, "Entrypoint": ["node"], "WorkingDir": "/workspace", "Env": env,
+        "Cmd": ["/workspace/session-client.mjs", "spawn:everything", "spawn:echo",
+                "tunnel:remote", "tunnel:remote2"],
+        "HostConfig": {"NetworkMode": HAND_NET, "Binds": [f"{ws}:/workspace:ro"]}})["Id"]
+    call(conn, "POST", f"/containers/{ag}/start")
+    out = follow_logs(UnixHTTP("localhost"), ag, b"connected_at_ns")
+    stamp = int(out.split(b'"connected_at_ns":"')[1].split(b'"')[0])
+    return (stamp - t) / 1e9
+
 def complete():
     return stamped(["--config", servers] + world + ["--"] + client)
 
-bare(); ours(); runtime_only(); complete()  # warm the engine's caches and the broker
+bare(); ours(); runtime_only(); complete(); by_hand()  # warm the engine's caches and the broker
 b_total, b_start, o_total, o_host = [], [], [], []
 for _ in range(rounds):
     tot, st = bare(); b_total.append(tot); b_start.append(st)
@@ -150,6 +241,18 @@ ra, ca = statistics.median(r_all), statistics.median(c_all)
 print(f"launch to all servers connected (2 stdio + 2 remote through the sidecar, the SDK's client "
       f"called each): {cu*1e3:.0f} ms vs the runtime-only launch to its command: {ru*1e3:.0f} ms: "
       f"{cu/ru:.2f}x; whole runs {ca*1e3:.0f} vs {ra*1e3:.0f} ms: {ca/ra:.2f}x, {len(c_up)} rounds")
+h_up, s_up = [], []
+for _ in range(max(3, rounds // 2)):
+    s_up.append(complete()[0])
+    h_up.append(by_hand())
+hu, su = statistics.median(h_up), statistics.median(s_up)
+print(f"launch to all servers connected: the session {su*1e3:.0f} ms ({min(s_up)*1e3:.0f}-{max(s_up)*1e3:.0f}) "
+      f"vs the same session built by hand with bare Engine API calls {hu*1e3:.0f} ms "
+      f"({min(h_up)*1e3:.0f}-{max(h_up)*1e3:.0f}): {su/hu:.2f}x (goal <= 1.3x), {len(h_up)} rounds interleaved")
+for kind in ("phases", "proxy"):
+    parts = [f"{k} {statistics.median(v):.0f}" for (c, kd, k), v in PHASES.items() if c and kd == kind]
+    if parts:
+        print(f"  the complete session's {kind} (CODING_AGENTS_TIMING, medians, ms): " + ", ".join(parts))
 PY
 
 "$python" - "$bin" "$rounds" "$work/ws" <<'PY'

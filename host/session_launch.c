@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Starting a session, phase by phase (session_launch.h). */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -79,6 +80,7 @@ struct launch {
         struct session_parts parts;
         /* timing (CODING_AGENTS_TIMING) */
         double t_entry, engine_ms, t_started, t_out, t_wait;
+        double t_phase[6]; /* when each phase of session_launch() ended */
 };
 
 /* A phase's result: go on, or the exit status (already reported). */
@@ -664,9 +666,19 @@ static int start_stopper(const struct launch *l)
  * started, without the engine's own work (bench/sessions.sh reads this line). */
 static void report_timing(const struct launch *l)
 {
-        if (secure_getenv("CODING_AGENTS_TIMING"))
-                (void) fprintf(stderr, "coding-agents: timing: host %.3f ms engine %.3f ms\n",
-                               now_ms() - l->t_entry - l->engine_ms, l->engine_ms);
+        static const char *const names[] = {"prepare", "render", "issue", "network", "create"};
+        double at = l->t_entry, t = now_ms();
+
+        if (!secure_getenv("CODING_AGENTS_TIMING"))
+                return;
+        (void) fprintf(stderr, "coding-agents: timing: host %.3f ms engine %.3f ms\n",
+                       t - l->t_entry - l->engine_ms, l->engine_ms);
+        (void) fprintf(stderr, "coding-agents: timing: phases");
+        for (size_t i = 0; i < CA_ELEMENTSOF(names); i++) {
+                (void) fprintf(stderr, " %s %.1f", names[i], l->t_phase[i] - at);
+                at = l->t_phase[i];
+        }
+        (void) fprintf(stderr, " start %.1f ms\n", t - at);
 }
 
 /* run: the terminal or the output until the container ends, then its status (session-stop). */
@@ -784,8 +796,11 @@ int session_launch(struct cli_ctx *ctx, const struct launch_opts *o)
         int status = LAUNCH_GO_ON;
 
         l.t_entry = now_ms();
-        for (size_t i = 0; i < CA_ELEMENTSOF(phases) && status == LAUNCH_GO_ON; i++)
+        static_assert(CA_ELEMENTSOF(phases) == CA_ELEMENTSOF(l.t_phase), "a time per phase");
+        for (size_t i = 0; i < CA_ELEMENTSOF(phases) && status == LAUNCH_GO_ON; i++) {
                 status = phases[i](&l);
+                l.t_phase[i] = now_ms();
+        }
         /* A launched session lives on; anything else goes now. */
         if (!(o->detach && l.running))
                 status = teardown(&l, status);
