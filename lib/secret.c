@@ -27,15 +27,13 @@ static size_t pool_len;
  * while another thread held it) simply goes without the pool. */
 static atomic_flag pool_busy = ATOMIC_FLAG_INIT;
 
+/* sysconf's page size is read from memory the loader filled (no system call): asked each time,
+ * so threads share no lazily written state. */
 static size_t slot_size(void)
 {
-        static size_t size;
+        long page = sysconf(_SC_PAGESIZE);
 
-        if (!size) {
-                long page = sysconf(_SC_PAGESIZE);
-                size = (page > 2 * SODIUM_CANARY ? (size_t) page : 4096) - SODIUM_CANARY;
-        }
-        return size;
+        return (page > (long) SODIUM_CANARY * 2 ? (size_t) page : 4096) - SODIUM_CANARY;
 }
 
 /* Bytes a slot holds after the struct (and a NUL) fit. */
