@@ -56,6 +56,16 @@ done
 for prog in mcp-stub mcp-stub-launcher egress-proxy agent-init; do
         refuse "$prog" '^lib(curl|ssl|crypto)\.' "no TLS in this program"
 done
+# The shell shim, which every shell in the agent image execs first, is static and position
+# independent (container/CMakeLists.txt), except in a sanitizer build (which records the
+# sanitizer runtime): no loader, no relocations, and still randomised.
+if ! needed "$bin/ca-shell" | grep -q 'san\.so'; then
+        if [ -n "$(needed "$bin/ca-shell")" ] || readelf -l "$bin/ca-shell" | grep -q INTERP ||
+                ! readelf -h "$bin/ca-shell" | grep -q 'DYN '; then
+                echo "links.sh: ca-shell is not a static position-independent program" >&2
+                status=1
+        fi
+fi
 
 # The front on its own.
 cp "$bin/coding-agents" "$tmp/coding-agents"
