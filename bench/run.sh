@@ -8,7 +8,10 @@ set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
-python=${CA_PYTHON3:-$(command -v python3)}
+# The baselines' Python: Debian's own where there is one (a version manager's shim on PATH would
+# add its own start-up to every whole-process figure), else the first on PATH.
+if [ -x /usr/bin/python3 ]; then default_python=/usr/bin/python3; else default_python=$(command -v python3); fi
+python=${CA_PYTHON3:-$default_python}
 quick=${BENCH_QUICK:-0}
 work=$(mktemp -d /tmp/ca-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -17,7 +20,7 @@ exec 3>&1 4>&2 > >(tee "$work/all.log") 2>&1
 tee_pid=$!
 
 if [ "$quick" = 1 ]; then
-        rounds=5 py_rounds=2 events=2000 broker_rounds=64 render_rounds=5 verify_rounds=3 exec_rounds=10
+        rounds=5 py_rounds=2 events=2000 broker_rounds=512 render_rounds=5 verify_rounds=3 exec_rounds=10
 else
         rounds=40 py_rounds=10 events=50000 broker_rounds=2048 render_rounds=200 verify_rounds=11 exec_rounds=200
 fi
