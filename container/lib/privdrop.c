@@ -22,14 +22,23 @@ static int fail(const char *step, const char **ret_step)
 /* Set once this process's bounding set is empty (privdrop_clear_bounding, before any thread). */
 static bool bounding_cleared;
 
-int privdrop_clear_bounding(void)
+/* Every capability out of the bounding set (EINVAL: one this kernel does not know). */
+static int drop_bounding(void)
 {
         for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
                 if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
                         return -errno;
         }
-        bounding_cleared = true;
         return 0;
+}
+
+int privdrop_clear_bounding(void)
+{
+        int r = drop_bounding();
+
+        if (r == 0)
+                bounding_cleared = true;
+        return r;
 }
 
 int privdrop_become(uid_t uid, const char **ret_step)
@@ -45,12 +54,9 @@ int privdrop_become_member(uid_t uid, gid_t gid, const gid_t *groups, size_t ngr
         struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {{0}};
 
         /* Already empty when the parent cleared it (and it is inherited): one read checks. */
-        if (!bounding_cleared || prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0) {
-                for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
-                        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-                                return fail("bounding set", ret_step);
-                }
-        }
+        if ((!bounding_cleared || prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0) &&
+            drop_bounding() < 0)
+                return fail("bounding set", ret_step);
         /* Raw system calls: glibc's wrappers would also change every other thread of a
          * multithreaded parent whose memory a CLONE_VM child shares (their "setxid" broadcast);
          * this child is alone and changes only itself. */
