@@ -2,11 +2,15 @@
 #include "treecache.h"
 
 #include <errno.h>
-#include <fts.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "cleanup.h"
@@ -16,6 +20,8 @@
 
 #define CACHE_MAX ((size_t) 1 << 20)
 #define HEAD_MAX 4096
+/* Deeper than any source tree; a loop of bind mounts stops here. */
+#define TREECACHE_DEPTH_MAX 64
 
 struct walk {
         struct digest_ctx *md;
@@ -23,17 +29,29 @@ struct walk {
         int r;
 };
 
+/* What the key covers of one entry, as bytes (no formatting: a walk is hundreds of these). */
+struct stat_rec {
+        uint64_t mode;
+        int64_t size;
+        uint64_t ino;
+        int64_t mtime_sec, mtime_nsec;
+        int64_t ctime_sec, ctime_nsec;
+};
+
 static void add_stat(struct walk *w, const char *path, const struct stat *st)
 {
-        char rec[256];
-        int n = snprintf(rec, sizeof(rec), "\t%o %lld %llu %lld.%09ld %lld.%09ld\n",
-                         (unsigned) st->st_mode, (long long) st->st_size,
-                         (unsigned long long) st->st_ino, (long long) st->st_mtim.tv_sec,
-                         st->st_mtim.tv_nsec, (long long) st->st_ctim.tv_sec,
-                         st->st_ctim.tv_nsec);
+        const struct stat_rec rec = {
+                .mode = st->st_mode,
+                .size = st->st_size,
+                .ino = st->st_ino,
+                .mtime_sec = st->st_mtim.tv_sec,
+                .mtime_nsec = st->st_mtim.tv_nsec,
+                .ctime_sec = st->st_ctim.tv_sec,
+                .ctime_nsec = st->st_ctim.tv_nsec,
+        };
 
         if (w->r == 0 && (digest_update(w->md, path, strlen(path) + 1) < 0 ||
-                          digest_update(w->md, rec, (size_t) n) < 0))
+                          digest_update(w->md, &rec, sizeof(rec)) < 0))
                 w->r = -EIO;
         if (st->st_mtim.tv_sec > w->newest)
                 w->newest = st->st_mtim.tv_sec;
@@ -52,36 +70,106 @@ static void add_path(struct walk *w, const char *path)
                 w->r = -EIO;
 }
 
-static int by_name(const FTSENT **a, const FTSENT **b)
+static int by_name(const struct dirent **a, const struct dirent **b)
 {
-        return strcmp((*a)->fts_name, (*b)->fts_name);
+        return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int skip_dots(const struct dirent *e)
+{
+        return strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+}
+
+/*
+ * Directory `fd` (whose path, `path`, is `len` long in a buffer of `cap`), its entries in name
+ * order, each followed by its own entries when a directory: the order of a pre-order walk. Each
+ * entry is looked up by name in its directory (fstatat/openat relative to the directory's fd),
+ * not by its whole path: a walk of a few hundred files is mostly path lookups otherwise.
+ */
+static void add_dir(struct walk *w, int fd, char *path, size_t len, size_t cap, unsigned depth)
+{
+        struct dirent **list = NULL;
+        int n;
+
+        if (depth > TREECACHE_DEPTH_MAX) {
+                w->r = -ELOOP;
+                return;
+        }
+        n = scandirat(fd, ".", &list, skip_dots, by_name);
+        if (n < 0) {
+                w->r = -errno;
+                return;
+        }
+        for (int i = 0; i < n; i++) {
+                const char *name = list[i]->d_name;
+                size_t nlen = strlen(name);
+                struct stat st;
+
+                if (w->r < 0)
+                        continue;
+                if (len + 1 + nlen >= cap) {
+                        w->r = -ENAMETOOLONG;
+                        continue;
+                }
+                path[len] = '/';
+                memcpy(path + len + 1, name, nlen + 1);
+                if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        /* Gone since the directory was read: its absence is what counts. */
+                        if (errno == ENOENT)
+                                add_path(w, path);
+                        else
+                                w->r = -errno;
+                        continue;
+                }
+                add_stat(w, path, &st);
+                if (S_ISDIR(st.st_mode)) {
+                        int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub < 0) {
+                                w->r = -errno;
+                                continue;
+                        }
+                        add_dir(w, sub, path, len + 1 + nlen, cap, depth + 1);
+                        (void) close(sub);
+                }
+        }
+        for (int i = 0; i < n; i++)
+                free(list[i]);
+        free(list);
+        path[len] = '\0';
 }
 
 static void add_tree(struct walk *w, const char *root)
 {
-        char *paths[] = {(char *) root, NULL};
-        FTS *fts = fts_open(paths, FTS_PHYSICAL | FTS_NOCHDIR, by_name);
-        FTSENT *e;
+        char path[4096];
+        size_t len = strlen(root);
+        struct stat st;
+        int fd;
 
-        if (!fts) {
+        if (len >= sizeof(path)) {
+                w->r = -ENAMETOOLONG;
+                return;
+        }
+        memcpy(path, root, len + 1);
+        if (lstat(root, &st) < 0) {
+                /* A missing directory is a fact of the tree; anything else unreadable makes
+                 * the tree unkeyable. */
+                if (errno == ENOENT)
+                        add_path(w, root);
+                else
+                        w->r = -errno;
+                return;
+        }
+        add_stat(w, path, &st);
+        if (!S_ISDIR(st.st_mode))
+                return;
+        fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
                 w->r = -errno;
                 return;
         }
-        while (w->r == 0 && (e = fts_read(fts))) {
-                if (e->fts_info == FTS_DP)
-                        continue;
-                if (e->fts_info == FTS_NS || e->fts_info == FTS_DNR || e->fts_info == FTS_ERR) {
-                        /* A missing directory is a fact of the tree; anything else unreadable
-                         * makes the tree unkeyable. */
-                        if (e->fts_errno != ENOENT)
-                                w->r = -(e->fts_errno ? e->fts_errno : EIO);
-                        else
-                                add_path(w, e->fts_path);
-                        continue;
-                }
-                add_stat(w, e->fts_path, e->fts_statp);
-        }
-        (void) fts_close(fts);
+        if (w->r == 0)
+                add_dir(w, fd, path, len, sizeof(path), 0);
+        (void) close(fd);
 }
 
 /* The repository files git's answer depends on; -ENOTDIR when .git is not a directory (a
