@@ -23,7 +23,7 @@ int fileio_read_fd(int fd, size_t max, struct buf *out, struct ca_error *err)
         for (;;) {
                 size_t got = out->len - start;
                 size_t room = out->cap > out->len + 1 ? out->cap - out->len - 1 : 0;
-                size_t want = room >= 4096 ? room : 65536;
+                size_t want = room > 0 ? room : 65536;
                 ssize_t n;
                 int r;
 
