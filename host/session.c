@@ -30,6 +30,7 @@
 #include "url.h"
 #include "spawn.h"
 #include "treecache.h"
+#include "toml.h"
 #include "trust.h"
 #include "workspace.h"
 
@@ -45,16 +46,56 @@ static bool exists(const char *path)
         return stat(path, &st) == 0;
 }
 
+/* The user's files of one render, each read and parsed once however many agents it serves. */
+struct parsed_files {
+        char *path[2 + SESSION_MAX_ITEMS + RENDER_AGENTS];
+        struct toml_doc *doc[2 + SESSION_MAX_ITEMS + RENDER_AGENTS];
+        size_t n;
+};
+
+static void parsed_files_clear(struct parsed_files *pf)
+{
+        for (size_t i = 0; i < pf->n; i++) {
+                toml_doc_free(pf->doc[i]);
+                free(pf->path[i]);
+        }
+        pf->n = 0;
+}
+
+static int merge_file_once(struct parsed_files *pf, struct config *cfg, const char *path,
+                           struct ca_error *err)
+{
+        size_t i;
+        int r;
+
+        for (i = 0; i < pf->n && strcmp(pf->path[i], path) != 0; i++)
+                ;
+        if (i == pf->n) {
+                if (pf->n == CA_ELEMENTSOF(pf->doc))
+                        return config_merge_file(cfg, path, err);
+                pf->path[i] = strdup(path);
+                if (!pf->path[i])
+                        return ca_error_setx(err, ENOMEM, "out of memory");
+                r = toml_parse_file(path, &pf->doc[i], err);
+                if (r < 0) {
+                        free(pf->path[i]);
+                        return r;
+                }
+                pf->n++;
+        }
+        return config_merge_doc(cfg, pf->doc[i], err);
+}
+
 /*
  * One agent's configuration: the workspace's file (only when approved; its bytes were read and
  * hashed once, by session_render), then the user's own files, then --config files. Every secret
  * a server names must be granted by the user's own files.
  */
-static int load_agent(const struct session_request *o, const char *root, enum render_agent a,
-                      const struct workspace_config *wc, struct config *cfg, json_t *sources,
+static int load_agent(const struct session_request *o, const char *root, const char *rc,
+                      enum render_agent a, const struct workspace_config *wc,
+                      struct parsed_files *pf, struct config *cfg, json_t *sources,
                       struct ca_error *err)
 {
-        _cleanup_free_ char *rc = paths_join(root, "config.toml");
         _cleanup_free_ char *ac = NULL;
         const char *files[2 + SESSION_MAX_ITEMS];
         char name[64];
@@ -63,7 +104,7 @@ static int load_agent(const struct session_request *o, const char *root, enum re
 
         (void) snprintf(name, sizeof(name), "config-%s.toml", render_agent_name(a));
         ac = paths_join(root, name);
-        if (!rc || !ac)
+        if (!ac)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         if (wc->state == WORKSPACE_CONFIG_APPROVED && !o->ignore_workspace_config) {
                 r = workspace_config_merge(wc, cfg, err);
@@ -78,7 +119,7 @@ static int load_agent(const struct session_request *o, const char *root, enum re
         for (size_t i = 0; i < o->nconfigs; i++)
                 files[n++] = o->configs[i];
         for (size_t i = 0; i < n; i++) {
-                r = config_merge_file(cfg, files[i], err);
+                r = merge_file_once(pf, cfg, files[i], err);
                 if (r < 0) {
                         /* An unreadable configuration is the user's input problem: exit 2. */
                         err->bad_input = true;
@@ -410,21 +451,24 @@ int session_render(const struct cli_ctx *ctx, const struct session_request *o,
         _cleanup_json_ json_t *dirty = NULL;
         _cleanup_json_ json_t *srcs = sources ? json_incref(sources) : json_array();
         _cleanup_free_ char *override = NULL;
+        _cleanup_free_ char *rc = paths_join(ctx->config_root, "config.toml");
         const char *src = secure_getenv("CODING_AGENTS_SOURCE_DIR");
+        struct parsed_files pf = {.n = 0};
         struct profile_info prof;
         int r = 0;
 
-        if (!srcs)
+        if (!srcs || !rc)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         profile_detect(NULL, &prof);
         r = load_workspace(ctx, o, &wc, err);
         for (int a = 0; a < RENDER_AGENTS && r == 0; a++) {
                 if (!(o->agents & (1u << a)))
                         continue;
-                r = load_agent(o, ctx->config_root, (enum render_agent) a, &wc, &cfgs[a], srcs,
-                               err);
+                r = load_agent(o, ctx->config_root, rc, (enum render_agent) a, &wc, &pf,
+                               &cfgs[a], srcs, err);
                 cfgp[a] = &cfgs[a];
         }
+        parsed_files_clear(&pf);
         if (r < 0)
                 goto out;
 #ifdef CA_SOURCE_DIR

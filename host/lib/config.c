@@ -863,6 +863,11 @@ int config_merge_buf(struct config *cfg, const char *data, size_t len, const cha
         return config_merge_source(cfg, data, len, name, CONFIG_SOURCE_USER, err);
 }
 
+int config_merge_doc(struct config *cfg, const struct toml_doc *doc, struct ca_error *err)
+{
+        return merge_doc(cfg, doc, CONFIG_SOURCE_USER, err);
+}
+
 int config_merge_file(struct config *cfg, const char *path, struct ca_error *err)
 {
         _cleanup_toml_doc_ struct toml_doc *doc = NULL;

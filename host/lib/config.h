@@ -172,6 +172,12 @@ int config_merge_source(struct config *cfg, const char *data, size_t len, const 
 int config_merge_buf(struct config *cfg, const char *data, size_t len, const char *name,
                      struct ca_error *err) CA_MUST_CHECK;
 
+struct toml_doc;
+/* Merges an already parsed user source (one file parsed once, merged into several agents'
+ * configurations). The configuration keeps nothing of `doc`. */
+int config_merge_doc(struct config *cfg, const struct toml_doc *doc,
+                     struct ca_error *err) CA_MUST_CHECK;
+
 /* Reads `path` and merges it as a user source (a missing file is an error: callers decide
  * what is optional). */
 int config_merge_file(struct config *cfg, const char *path, struct ca_error *err) CA_MUST_CHECK;

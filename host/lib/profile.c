@@ -2,6 +2,7 @@
 #include "profile.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,28 @@ int profile_check_prefix(const char *prefix, struct ca_error *err)
         }
 }
 
+static void detect(const char *exe, struct profile_info *out);
+
+/* This process's own profile does not change while it runs: found once. */
+static struct profile_info self;
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+
+static void detect_self(void)
+{
+        detect(NULL, &self);
+}
+
 void profile_detect(const char *exe, struct profile_info *out)
+{
+        if (exe) {
+                detect(exe, out);
+                return;
+        }
+        (void) pthread_once(&self_once, detect_self);
+        *out = self;
+}
+
+static void detect(const char *exe, struct profile_info *out)
 {
         char path[PATH_MAX];
         char sums[PATH_MAX + 16];

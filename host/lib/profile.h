@@ -23,8 +23,8 @@ struct profile_info {
         char version[INSTALL_VERSION_MAX + 1];
 };
 
-/* Detects the profile of the binary at `exe` (NULL: this process's /proc/self/exe). Never
- * fails: anything that does not prove prod is dev. */
+/* Detects the profile of the binary at `exe` (NULL: this process's /proc/self/exe, detected
+ * once per process). Never fails: anything that does not prove prod is dev. */
 void profile_detect(const char *exe, struct profile_info *out);
 
 /* Refuses an install prefix (or an ancestor) not owned by root or writable by group/others. */
