@@ -20,7 +20,7 @@
 #include "tree.h"
 
 #define SUMS_FILE_MAX ((size_t) 64 << 20)
-#define CHUNK ((size_t) 256 << 10)
+#define CHUNK ((size_t) 32 << 10)
 
 bool sums_valid_path(const char *p)
 {
