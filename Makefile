@@ -66,6 +66,10 @@ release: deps
 		task-runner ca-shell exec-guard ca-probe
 	rm -rf $(RELEASE_BUILD)/stage
 	cmake --install $(RELEASE_BUILD) --prefix $(abspath $(RELEASE_BUILD))/stage >/dev/null
+	rm -rf $(RELEASE_BUILD)/debug
+	bash packaging/split-debug.sh $(RELEASE_BUILD)/stage $(RELEASE_BUILD)/debug
+	tar --sort=name --mtime=@$(RELEASE_EPOCH) --owner=0 --group=0 --numeric-owner -C $(RELEASE_BUILD)/debug \
+		-cf - .build-id | gzip -n -9 >$(RELEASE_BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).debug.tar.gz
 	SOURCE_DATE_EPOCH=$(RELEASE_EPOCH) python3 packaging/make-sbom.py $(RELEASE_BUILD)/stage \
 		$(VERSION) >$(RELEASE_BUILD)/sbom.json && mv $(RELEASE_BUILD)/sbom.json $(RELEASE_BUILD)/stage/sbom.json
 	SOURCE_DATE_EPOCH=$(RELEASE_EPOCH) $(RELEASE_BUILD)/bin/coding-agents release bundle \

@@ -130,6 +130,8 @@ touch "$CODING_AGENTS_CONFIG_DIR/overrides/allow-dirty"
 } >"$work/startup.toml"
 "$build/bin/coding-agents" broker health >/dev/null
 cmake --install "$build" --prefix "$work/stage" >/dev/null
+# As make release stages it: the programs without their DWARF (packaging/split-debug.sh).
+bash "$src/packaging/split-debug.sh" "$work/stage" "$work/stage-debug"
 "$build/bin/coding-agents" release sums "$work/stage" >/dev/null
 startup_row() {
         local what=$1 goal=$2

@@ -14,7 +14,8 @@ if [ "$(id -u)" -ne 0 ]; then
         echo "dogfood.sh: run as root (installs need a root-owned prefix)" >&2
         exit 1
 fi
-bundle=$(ls "$release_build"/coding-agents-*-linux-*.tar.gz)
+# The bundle, not the debug files beside it (*.debug.tar.gz).
+bundle=$(find "$release_build" -maxdepth 1 -name 'coding-agents-*-linux-*.tar.gz' ! -name '*.debug.tar.gz')
 work=$(mktemp -d /tmp/ca-dogfood.XXXXXX)
 base=$(mktemp -d /var/lib/ca-dogfood.XXXXXX)
 chmod 755 "$base"
