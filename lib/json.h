@@ -43,6 +43,15 @@ int ca_json_canonical_ascii(const json_t *v, struct buf *out, struct ca_error *e
 /* Appends `v` for humans: sorted keys, two-space indent, trailing newline. */
 int ca_json_pretty(const json_t *v, struct buf *out, struct ca_error *err) CA_MUST_CHECK;
 
+/* A member of an object, or NULL when absent or null (protobuf's JSON mapping writes null for
+ * an unset field). */
+static inline const json_t *ca_json_member(const json_t *o, const char *key)
+{
+        const json_t *v = json_object_get(o, key);
+
+        return json_is_null(v) ? NULL : v;
+}
+
 static inline void ca_json_decrefp(json_t **v)
 {
         json_decref(*v);

@@ -41,25 +41,22 @@ static void at(struct ctx *c, const char *fmt, ...)
         va_end(ap);
 }
 
-/* Standard base64, padded or not (protobuf's JSON writes it padded). */
-static int b64(struct ctx *c, const json_t *v, struct sig_bytes *out)
+int sigbundle_b64(const json_t *v, struct sig_bytes *out)
 {
         const char *s = json_string_value(v);
-        size_t n, got;
         const char *end = NULL;
+        size_t n, got, chars = 0;
         uint8_t *p;
 
         if (!s)
-                return bad(c, "not a base64 string");
-        size_t chars = 0;
-
+                return -EINVAL;
         n = json_string_length(v);
         /* Line breaks are skipped, as Go's decoder (protojson) skips them: a timestamp
          * pasted from base64(1) keeps its newlines. */
         for (size_t i = 0; i < n; i++)
                 chars += s[i] != '\n' && s[i] != '\r';
         if (chars == 0)
-                return bad(c, "empty");
+                return -EINVAL;
         p = malloc(n / 4 * 3 + 3);
         if (!p)
                 return -ENOMEM;
@@ -68,11 +65,20 @@ static int b64(struct ctx *c, const json_t *v, struct sig_bytes *out)
                                         : sodium_base64_VARIANT_ORIGINAL) != 0 ||
             end != s + n || got == 0) {
                 free(p);
-                return bad(c, "not standard base64");
+                return -EINVAL;
         }
         out->data = p;
         out->len = got;
         return 0;
+}
+
+static int b64(struct ctx *c, const json_t *v, struct sig_bytes *out)
+{
+        int r = sigbundle_b64(v, out);
+
+        if (r == -EINVAL)
+                return bad(c, json_is_string(v) ? "not standard base64" : "not a base64 string");
+        return r;
 }
 
 static int b64_exact(struct ctx *c, const json_t *v, uint8_t *out, size_t len)
@@ -92,7 +98,7 @@ static int b64_exact(struct ctx *c, const json_t *v, uint8_t *out, size_t len)
 }
 
 /* A non-negative int64: a decimal string (protobuf's JSON) or a JSON integer. */
-static int int64_field(struct ctx *c, const json_t *v, int64_t *out)
+static int int64_ca_json_member(struct ctx *c, const json_t *v, int64_t *out)
 {
         if (json_is_integer(v) && json_integer_value(v) >= 0) {
                 *out = json_integer_value(v);
@@ -116,7 +122,7 @@ static int int64_field(struct ctx *c, const json_t *v, int64_t *out)
         return bad(c, "not a non-negative integer");
 }
 
-static int str_field(struct ctx *c, const json_t *v, char *out, size_t size)
+static int str_ca_json_member(struct ctx *c, const json_t *v, char *out, size_t size)
 {
         const char *s = json_string_value(v);
 
@@ -156,19 +162,19 @@ static int parse_proof(struct ctx *c, size_t i, const json_t *p, struct sigbundl
         int r;
 
         at(c, "tlogEntries[%zu].inclusionProof.logIndex", i);
-        r = int64_field(c, json_object_get(p, "logIndex"), &t->proof_index);
+        r = int64_ca_json_member(c, ca_json_member(p, "logIndex"), &t->proof_index);
         if (r < 0)
                 return r;
         at(c, "tlogEntries[%zu].inclusionProof.treeSize", i);
-        r = int64_field(c, json_object_get(p, "treeSize"), &t->tree_size);
+        r = int64_ca_json_member(c, ca_json_member(p, "treeSize"), &t->tree_size);
         if (r < 0)
                 return r;
         at(c, "tlogEntries[%zu].inclusionProof.rootHash", i);
-        r = b64_exact(c, json_object_get(p, "rootHash"), t->root, TLOG_HASH_LEN);
+        r = b64_exact(c, ca_json_member(p, "rootHash"), t->root, TLOG_HASH_LEN);
         if (r < 0)
                 return r;
         at(c, "tlogEntries[%zu].inclusionProof.hashes", i);
-        hashes = json_object_get(p, "hashes");
+        hashes = ca_json_member(p, "hashes");
         if (!json_is_array(hashes) || json_array_size(hashes) > TLOG_PROOF_MAX)
                 return bad(c, "not a list of at most 63 hashes");
         n = json_array_size(hashes);
@@ -182,7 +188,7 @@ static int parse_proof(struct ctx *c, size_t i, const json_t *p, struct sigbundl
                         return r;
         }
         t->nhashes = n;
-        cp = json_object_get(json_object_get(p, "checkpoint"), "envelope");
+        cp = ca_json_member(ca_json_member(p, "checkpoint"), "envelope");
         if (cp) {
                 at(c, "tlogEntries[%zu].inclusionProof.checkpoint.envelope", i);
                 r = str_dup(c, cp, &t->checkpoint, TLOG_NOTE_MAX);
@@ -196,7 +202,7 @@ static int parse_proof(struct ctx *c, size_t i, const json_t *p, struct sigbundl
 
 static int parse_tlog(struct ctx *c, size_t i, const json_t *e, struct sigbundle_tlog *t)
 {
-        const json_t *kv = json_object_get(e, "kindVersion");
+        const json_t *kv = ca_json_member(e, "kindVersion");
         const json_t *v;
         int r;
 
@@ -205,41 +211,41 @@ static int parse_tlog(struct ctx *c, size_t i, const json_t *e, struct sigbundle
                 return bad(c, "not an object");
         }
         at(c, "tlogEntries[%zu].logIndex", i);
-        r = int64_field(c, json_object_get(e, "logIndex"), &t->log_index);
+        r = int64_ca_json_member(c, ca_json_member(e, "logIndex"), &t->log_index);
         if (r < 0)
                 return r;
         at(c, "tlogEntries[%zu].logId.keyId", i);
-        r = b64(c, json_object_get(json_object_get(e, "logId"), "keyId"), &t->log_id);
+        r = b64(c, ca_json_member(ca_json_member(e, "logId"), "keyId"), &t->log_id);
         if (r < 0)
                 return r;
         at(c, "tlogEntries[%zu].kindVersion.kind", i);
-        r = str_field(c, json_object_get(kv, "kind"), t->kind, sizeof(t->kind));
+        r = str_ca_json_member(c, ca_json_member(kv, "kind"), t->kind, sizeof(t->kind));
         if (r < 0)
                 return r;
         at(c, "tlogEntries[%zu].kindVersion.version", i);
-        r = str_field(c, json_object_get(kv, "version"), t->kind_version,
+        r = str_ca_json_member(c, ca_json_member(kv, "version"), t->kind_version,
                       sizeof(t->kind_version));
         if (r < 0)
                 return r;
-        v = json_object_get(e, "integratedTime");
+        v = ca_json_member(e, "integratedTime");
         if (v) {
                 at(c, "tlogEntries[%zu].integratedTime", i);
-                r = int64_field(c, v, &t->integrated_time);
+                r = int64_ca_json_member(c, v, &t->integrated_time);
                 if (r < 0)
                         return r;
         }
         at(c, "tlogEntries[%zu].canonicalizedBody", i);
-        r = b64(c, json_object_get(e, "canonicalizedBody"), &t->body);
+        r = b64(c, ca_json_member(e, "canonicalizedBody"), &t->body);
         if (r < 0)
                 return r;
-        v = json_object_get(json_object_get(e, "inclusionPromise"), "signedEntryTimestamp");
+        v = ca_json_member(ca_json_member(e, "inclusionPromise"), "signedEntryTimestamp");
         if (v) {
                 at(c, "tlogEntries[%zu].inclusionPromise.signedEntryTimestamp", i);
                 r = b64(c, v, &t->set);
                 if (r < 0)
                         return r;
         }
-        v = json_object_get(e, "inclusionProof");
+        v = ca_json_member(e, "inclusionProof");
         if (v) {
                 if (!json_is_object(v)) {
                         at(c, "tlogEntries[%zu].inclusionProof", i);
@@ -254,10 +260,10 @@ static int parse_tlog(struct ctx *c, size_t i, const json_t *e, struct sigbundle
 
 static int parse_certs(struct ctx *c, const json_t *vm, struct sigbundle *b)
 {
-        const json_t *leaf = json_object_get(vm, "certificate");
-        const json_t *chain = json_object_get(json_object_get(vm, "x509CertificateChain"),
+        const json_t *leaf = ca_json_member(vm, "certificate");
+        const json_t *chain = ca_json_member(ca_json_member(vm, "x509CertificateChain"),
                                               "certificates");
-        const json_t *key = json_object_get(vm, "publicKey");
+        const json_t *key = ca_json_member(vm, "publicKey");
         size_t n = 0;
         int r;
 
@@ -267,7 +273,7 @@ static int parse_certs(struct ctx *c, const json_t *vm, struct sigbundle *b)
         }
         if (key) {
                 at(c, "verificationMaterial.publicKey.hint");
-                return str_dup(c, json_object_get(key, "hint"), &b->key_hint, 1024);
+                return str_dup(c, ca_json_member(key, "hint"), &b->key_hint, 1024);
         }
         if (leaf && b->version != SIGBUNDLE_V03) {
                 at(c, "verificationMaterial.certificate");
@@ -291,7 +297,7 @@ static int parse_certs(struct ctx *c, const json_t *vm, struct sigbundle *b)
                 at(c, leaf ? "verificationMaterial.certificate.rawBytes"
                            : "verificationMaterial.x509CertificateChain.certificates[%zu].rawBytes",
                    i);
-                r = b64(c, json_object_get(cert, "rawBytes"), &b->certs[i]);
+                r = b64(c, ca_json_member(cert, "rawBytes"), &b->certs[i]);
                 if (r < 0)
                         return r;
                 b->ncerts++;
@@ -312,7 +318,7 @@ static int parse_material(struct ctx *c, const json_t *vm, struct sigbundle *b)
         if (r < 0)
                 return r;
         at(c, "verificationMaterial.tlogEntries");
-        list = json_object_get(vm, "tlogEntries");
+        list = ca_json_member(vm, "tlogEntries");
         if (list) {
                 if (!array_of(c, list, &n, false))
                         return -EINVAL;
@@ -327,7 +333,7 @@ static int parse_material(struct ctx *c, const json_t *vm, struct sigbundle *b)
                 }
         }
         at(c, "verificationMaterial.timestampVerificationData.rfc3161Timestamps");
-        list = json_object_get(json_object_get(vm, "timestampVerificationData"),
+        list = ca_json_member(ca_json_member(vm, "timestampVerificationData"),
                                "rfc3161Timestamps");
         if (list) {
                 if (!array_of(c, list, &n, false))
@@ -337,7 +343,7 @@ static int parse_material(struct ctx *c, const json_t *vm, struct sigbundle *b)
                         return -ENOMEM;
                 for (size_t i = 0; i < n; i++) {
                         at(c, "rfc3161Timestamps[%zu].signedTimestamp", i);
-                        r = b64(c, json_object_get(json_array_get(list, i), "signedTimestamp"),
+                        r = b64(c, ca_json_member(json_array_get(list, i), "signedTimestamp"),
                                 &b->timestamps[i]);
                         if (r < 0)
                                 return r;
@@ -349,17 +355,17 @@ static int parse_material(struct ctx *c, const json_t *vm, struct sigbundle *b)
 
 static int parse_message(struct ctx *c, const json_t *m, struct sigbundle *b)
 {
-        const json_t *md = json_object_get(m, "messageDigest");
+        const json_t *md = ca_json_member(m, "messageDigest");
         struct sig_bytes d = {0};
         int r;
 
         at(c, "messageSignature.messageDigest.algorithm");
-        r = str_field(c, json_object_get(md, "algorithm"), b->digest_algorithm,
+        r = str_ca_json_member(c, ca_json_member(md, "algorithm"), b->digest_algorithm,
                       sizeof(b->digest_algorithm));
         if (r < 0)
                 return r;
         at(c, "messageSignature.messageDigest.digest");
-        r = b64(c, json_object_get(md, "digest"), &d);
+        r = b64(c, ca_json_member(md, "digest"), &d);
         if (r < 0)
                 return r;
         if (d.len > sizeof(b->digest) || d.len < 32) {
@@ -370,22 +376,22 @@ static int parse_message(struct ctx *c, const json_t *m, struct sigbundle *b)
         b->digest_len = d.len;
         free(d.data);
         at(c, "messageSignature.signature");
-        return b64(c, json_object_get(m, "signature"), &b->signature);
+        return b64(c, ca_json_member(m, "signature"), &b->signature);
 }
 
 static int parse_dsse(struct ctx *c, const json_t *e, struct sigbundle *b)
 {
-        const json_t *sigs = json_object_get(e, "signatures");
+        const json_t *sigs = ca_json_member(e, "signatures");
         size_t n = 0;
         int r;
 
         b->dsse = true;
         at(c, "dsseEnvelope.payloadType");
-        r = str_dup(c, json_object_get(e, "payloadType"), &b->payload_type, 256);
+        r = str_dup(c, ca_json_member(e, "payloadType"), &b->payload_type, 256);
         if (r < 0)
                 return r;
         at(c, "dsseEnvelope.payload");
-        r = b64(c, json_object_get(e, "payload"), &b->payload);
+        r = b64(c, ca_json_member(e, "payload"), &b->payload);
         if (r < 0)
                 return r;
         at(c, "dsseEnvelope.signatures");
@@ -396,11 +402,11 @@ static int parse_dsse(struct ctx *c, const json_t *e, struct sigbundle *b)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 const json_t *s = json_array_get(sigs, i);
-                const json_t *keyid = json_object_get(s, "keyid");
+                const json_t *keyid = ca_json_member(s, "keyid");
 
                 b->ndsse_sigs = i + 1;
                 at(c, "dsseEnvelope.signatures[%zu].sig", i);
-                r = b64(c, json_object_get(s, "sig"), &b->dsse_sigs[i].sig);
+                r = b64(c, ca_json_member(s, "sig"), &b->dsse_sigs[i].sig);
                 if (r < 0)
                         return r;
                 if (keyid && !json_is_null(keyid)) {
@@ -415,9 +421,9 @@ static int parse_dsse(struct ctx *c, const json_t *e, struct sigbundle *b)
 
 static int parse_doc(struct ctx *c, const json_t *doc, struct sigbundle *b)
 {
-        const char *mt = json_string_value(json_object_get(doc, "mediaType"));
-        const json_t *msg = json_object_get(doc, "messageSignature");
-        const json_t *dsse = json_object_get(doc, "dsseEnvelope");
+        const char *mt = json_string_value(ca_json_member(doc, "mediaType"));
+        const json_t *msg = ca_json_member(doc, "messageSignature");
+        const json_t *dsse = ca_json_member(doc, "dsseEnvelope");
         int r;
 
         at(c, "mediaType");
@@ -431,7 +437,7 @@ static int parse_doc(struct ctx *c, const json_t *doc, struct sigbundle *b)
         }
         if (!b->version)
                 return bad(c, "not a bundle version this verifier knows (0.1, 0.2, 0.3)");
-        r = parse_material(c, json_object_get(doc, "verificationMaterial"), b);
+        r = parse_material(c, ca_json_member(doc, "verificationMaterial"), b);
         if (r < 0)
                 return r;
         if (!!msg + !!dsse != 1) {
@@ -461,7 +467,7 @@ int sigbundle_parse(const char *json, size_t len, struct sigbundle *out, struct 
         return r;
 }
 
-static void bytes_clear(struct sig_bytes *b)
+void sig_bytes_clear(struct sig_bytes *b)
 {
         free(b->data);
         b->data = NULL;
@@ -471,27 +477,27 @@ static void bytes_clear(struct sig_bytes *b)
 void sigbundle_clear(struct sigbundle *b)
 {
         for (size_t i = 0; i < b->ncerts; i++)
-                bytes_clear(&b->certs[i]);
+                sig_bytes_clear(&b->certs[i]);
         free(b->certs);
         free(b->key_hint);
         for (size_t i = 0; i < b->ntlogs; i++) {
                 struct sigbundle_tlog *t = &b->tlogs[i];
 
-                bytes_clear(&t->log_id);
-                bytes_clear(&t->body);
-                bytes_clear(&t->set);
+                sig_bytes_clear(&t->log_id);
+                sig_bytes_clear(&t->body);
+                sig_bytes_clear(&t->set);
                 free(t->hashes);
                 free(t->checkpoint);
         }
         free(b->tlogs);
         for (size_t i = 0; i < b->ntimestamps; i++)
-                bytes_clear(&b->timestamps[i]);
+                sig_bytes_clear(&b->timestamps[i]);
         free(b->timestamps);
-        bytes_clear(&b->signature);
+        sig_bytes_clear(&b->signature);
         free(b->payload_type);
-        bytes_clear(&b->payload);
+        sig_bytes_clear(&b->payload);
         for (size_t i = 0; i < b->ndsse_sigs; i++) {
-                bytes_clear(&b->dsse_sigs[i].sig);
+                sig_bytes_clear(&b->dsse_sigs[i].sig);
                 free(b->dsse_sigs[i].keyid);
         }
         free(b->dsse_sigs);

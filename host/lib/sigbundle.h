@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "error.h"
 #include "macro.h"
 #include "tlog.h"
@@ -88,3 +90,8 @@ int sigbundle_parse(const char *json, size_t len, struct sigbundle *out,
                     struct ca_error *err) CA_MUST_CHECK;
 
 void sigbundle_clear(struct sigbundle *b);
+
+/* Standard base64 (padded or not, line breaks skipped) from a JSON string, into fresh memory:
+ * 0, -EINVAL (not a string, empty, not base64), -ENOMEM. Shared with sigroot. */
+int sigbundle_b64(const json_t *v, struct sig_bytes *out) CA_MUST_CHECK;
+void sig_bytes_clear(struct sig_bytes *b);

@@ -101,6 +101,16 @@ static void test_sigbundle_v01_chain_and_dsse(void **state)
         assert_string_equal(b.key_hint, "k1");
         assert_int_equal(b.ncerts, 0);
         sigbundle_clear(&b);
+        /* null is an unset field, as protobuf's JSON writes it. */
+        assert_int_equal(parse("{\"mediaType\": \"" V03 "\", \"verificationMaterial\": "
+                               "{\"publicKey\": {\"hint\": \"k1\"}, \"tlogEntries\": null,"
+                               " \"certificate\": null, \"timestampVerificationData\": null},"
+                               " \"dsseEnvelope\": null, " MESSAGE "}",
+                               &b, &err),
+                         0);
+        assert_int_equal(b.ntlogs, 0);
+        assert_false(b.dsse);
+        sigbundle_clear(&b);
 }
 
 static void test_sigbundle_refusals(void **state)
