@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sigstore verification, the transparency-log half: a log entry's signed entry timestamp (the
+ * log's promise to include it) and its inclusion proof with the checkpoint that signs the
+ * proof's root, each against the log's key in the trusted root. OpenSSL does the
+ * signatures; tlog.c the Merkle and note logic.
+ *
+ * Each check returns 0, or a negative errno with the reason in `err`: -ENOENT when the trusted
+ * root knows no log by the entry's log id (or the checkpoint carries no signature by it),
+ * -EKEYEXPIRED when the entry was integrated outside the key's window, -EBADMSG when a
+ * signature, a proof or a checkpoint does not hold, -EINVAL when an entry lacks what the check
+ * needs.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "macro.h"
+#include "sigbundle.h"
+#include "sigroot.h"
+
+/* `sig` over `msg` by the DER SubjectPublicKeyInfo `key` under `scheme`: 0, -EBADMSG, or
+ * -EINVAL when the key is not one of that scheme. */
+int sigverify_signature(enum sigroot_scheme scheme, const struct sig_bytes *key, const void *msg,
+                        size_t len, const uint8_t *sig, size_t sig_len,
+                        struct ca_error *err) CA_MUST_CHECK;
+
+/* The log of the trusted root whose key id is `log_id`, or NULL. */
+const struct sigroot_log *sigverify_find_log(const struct sigroot_log *logs, size_t n,
+                                             const struct sig_bytes *log_id);
+
+/* The entry's signed entry timestamp, by its log's key, over the canonical JSON of
+ * {body, integratedTime, logID, logIndex}. */
+int sigverify_set(const struct sigroot *root, const struct sigbundle_tlog *t,
+                  struct ca_error *err) CA_MUST_CHECK;
+
+/* The entry's inclusion proof folds its body to the proof's root, and the checkpoint states
+ * that root and size and carries a valid signature by the log's key. */
+int sigverify_inclusion(const struct sigroot *root, const struct sigbundle_tlog *t,
+                        struct ca_error *err) CA_MUST_CHECK;

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for host/lib/sigverify: signatures of each kind through OpenSSL (keys made here),
+ * and the transparency-log checks on the Sigstore conformance suite's bundles
+ * (CA_SIGSTORE_CONFORMANCE) against the public-good root: the happy paths' signed entry
+ * timestamps and checkpoints verify; each case that breaks one of them fails with that reason.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <sodium.h>
+
+#include "buf.h"
+#include "fileio.h"
+#include "sigverify.h"
+
+static struct sigroot root;
+
+static int load_root(void **state)
+{
+        const char *dir = getenv("CA_SIGSTORE_CONFORMANCE");
+        struct buf b = BUF_INIT;
+        struct ca_error err = {0};
+        char path[4096];
+        int r;
+
+        (void) state;
+        if (!dir)
+                return -1;
+        (void) snprintf(path, sizeof(path), "%s/trusted_root.public_good.json", dir);
+        if (fileio_read_path(path, SIGROOT_MAX, &b, NULL) < 0)
+                return -1;
+        r = sigroot_parse(b.data, b.len, &root, &err);
+        buf_clear(&b);
+        return r;
+}
+
+static int free_root(void **state)
+{
+        (void) state;
+        sigroot_clear(&root);
+        return 0;
+}
+
+static void load_bundle(const char *name, struct sigbundle *b)
+{
+        const char *dir = getenv("CA_SIGSTORE_CONFORMANCE");
+        struct buf json = BUF_INIT;
+        struct ca_error err = {0};
+        char path[4096];
+
+        assert_non_null(dir);
+        (void) snprintf(path, sizeof(path), "%s/bundle-verify/%s/bundle.sigstore.json", dir, name);
+        assert_int_equal(fileio_read_path(path, SIGBUNDLE_MAX, &json, NULL), 0);
+        assert_int_equal(sigbundle_parse(json.data, json.len, b, &err), 0);
+        buf_clear(&json);
+        assert_true(b->ntlogs >= 1);
+}
+
+/* A fresh key of `type` ("EC" P-256, "ED25519", "RSA"), its SPKI DER, and a signature. */
+static void sign_with(const char *type, struct sig_bytes *spki, const char *msg, uint8_t *sig,
+                      size_t *sig_len)
+{
+        EVP_PKEY *pk = strcmp(type, "EC") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+                       : strcmp(type, "RSA") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t) 2048)
+                                                 : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        unsigned char *der = NULL;
+        int n;
+
+        assert_non_null(pk);
+        assert_non_null(ctx);
+        assert_int_equal(EVP_DigestSignInit_ex(ctx, NULL, strcmp(type, "ED25519") ? "SHA256" : NULL,
+                                               NULL, NULL, pk, NULL),
+                         1);
+        assert_int_equal(EVP_DigestSign(ctx, sig, sig_len, (const unsigned char *) msg,
+                                        strlen(msg)),
+                         1);
+        n = i2d_PUBKEY(pk, &der);
+        assert_true(n > 0);
+        spki->data = malloc((size_t) n);
+        assert_non_null(spki->data);
+        memcpy(spki->data, der, (size_t) n);
+        spki->len = (size_t) n;
+        OPENSSL_free(der);
+        EVP_MD_CTX_free(ctx);
+        EVP_PKEY_free(pk);
+}
+
+static void test_sigverify_signature_kinds(void **state)
+{
+        static const struct {
+                const char *type;
+                enum sigroot_scheme scheme, wrong;
+        } kinds[] = {
+                {"EC", SIGROOT_ECDSA_P256_SHA256, SIGROOT_ECDSA_P384_SHA384},
+                {"ED25519", SIGROOT_ED25519, SIGROOT_ECDSA_P256_SHA256},
+                {"RSA", SIGROOT_RSA_PKCS1V15, SIGROOT_ED25519},
+        };
+        const char *msg = "rekor.example - 1\n5\nroot\n";
+
+        (void) state;
+        for (size_t i = 0; i < CA_ELEMENTSOF(kinds); i++) {
+                struct ca_error err = {0};
+                struct sig_bytes spki = {0};
+                uint8_t sig[512];
+                size_t sig_len = sizeof(sig);
+
+                sign_with(kinds[i].type, &spki, msg, sig, &sig_len);
+                assert_int_equal(sigverify_signature(kinds[i].scheme, &spki, msg, strlen(msg), sig,
+                                                     sig_len, &err),
+                                 0);
+                /* Another message, a changed signature, the key under another scheme. */
+                assert_int_equal(sigverify_signature(kinds[i].scheme, &spki, msg, strlen(msg) - 1,
+                                                     sig, sig_len, &err),
+                                 -EBADMSG);
+                sig[sig_len / 2] ^= 0x01;
+                assert_int_equal(sigverify_signature(kinds[i].scheme, &spki, msg, strlen(msg), sig,
+                                                     sig_len, &err),
+                                 -EBADMSG);
+                assert_int_equal(sigverify_signature(kinds[i].wrong, &spki, msg, strlen(msg), sig,
+                                                     sig_len, &err),
+                                 -EINVAL);
+                /* A key with a byte past its DER. */
+                spki.len--;
+                assert_int_equal(sigverify_signature(kinds[i].scheme, &spki, msg, strlen(msg), sig,
+                                                     sig_len, &err),
+                                 -EINVAL);
+                free(spki.data);
+        }
+}
+
+static void test_sigverify_happy_paths(void **state)
+{
+        static const char *const cases[] = {"happy-path-v0.1", "happy-path-v0.2",
+                                            "happy-path-v0.3", "happy-path-intoto-in-dsse-v3"};
+
+        (void) state;
+        for (size_t i = 0; i < CA_ELEMENTSOF(cases); i++) {
+                struct sigbundle b;
+                struct ca_error err = {0};
+                const struct sigbundle_tlog *t;
+
+                load_bundle(cases[i], &b);
+                t = &b.tlogs[0];
+                if (t->set.len && sigverify_set(&root, t, &err) != 0) {
+                        print_error("%s: %s\n", cases[i], err.msg);
+                        fail();
+                }
+                if (t->has_proof && sigverify_inclusion(&root, t, &err) != 0) {
+                        print_error("%s: %s\n", cases[i], err.msg);
+                        fail();
+                }
+                assert_true(t->set.len || t->has_proof);
+                sigbundle_clear(&b);
+        }
+}
+
+static void test_sigverify_broken_entries(void **state)
+{
+        static const struct {
+                const char *name;
+                bool set; /* the signed entry timestamp; else the inclusion proof */
+                int code;
+                const char *msg;
+        } cases[] = {
+                {"set-invalid-signature_fail", true, -EBADMSG, "signed entry timestamp"},
+                {"invalid-checkpoint-signature_fail", false, -EBADMSG, "checkpoint"},
+                {"checkpoint-bad-keyhint_fail", false, -ENOENT, "no signature by the log"},
+                {"checkpoint-wrong-roothash_fail", false, -EBADMSG, "another tree"},
+                {"inclusion-proof-corrupted-hash_fail", false, -EBADMSG, "inclusion proof"},
+                {"bundle-from-wrong-instance_fail", true, -ENOENT, "knows no log"},
+                {"bundle-from-wrong-instance_fail", false, -ENOENT, "knows no log"},
+        };
+
+        (void) state;
+        for (size_t i = 0; i < CA_ELEMENTSOF(cases); i++) {
+                struct sigbundle b;
+                struct ca_error err = {0};
+                int r;
+
+                load_bundle(cases[i].name, &b);
+                r = cases[i].set ? sigverify_set(&root, &b.tlogs[0], &err)
+                                 : sigverify_inclusion(&root, &b.tlogs[0], &err);
+                if (r != cases[i].code || !strstr(err.msg, cases[i].msg)) {
+                        print_error("%s: %d: %s\n", cases[i].name, r, err.msg);
+                        fail();
+                }
+                sigbundle_clear(&b);
+        }
+}
+
+static void test_sigverify_tampered_entry(void **state)
+{
+        struct sigbundle b;
+        struct ca_error err = {0};
+        struct sigbundle_tlog *t;
+
+        (void) state;
+        load_bundle("happy-path-v0.1", &b);
+        t = &b.tlogs[0];
+        /* Every member of what the log promised matters. */
+        t->integrated_time++;
+        assert_int_equal(sigverify_set(&root, t, &err), -EBADMSG);
+        t->integrated_time--;
+        t->log_index++;
+        assert_int_equal(sigverify_set(&root, t, &err), -EBADMSG);
+        t->log_index--;
+        t->body.data[t->body.len / 2] ^= 0x01;
+        assert_int_equal(sigverify_set(&root, t, &err), -EBADMSG);
+        assert_int_equal(sigverify_inclusion(&root, t, &err), -EBADMSG);
+        t->body.data[t->body.len / 2] ^= 0x01;
+        assert_int_equal(sigverify_set(&root, t, &err), 0);
+        /* Integrated before the log's key was valid. */
+        t->integrated_time = 1000;
+        assert_int_equal(sigverify_set(&root, t, &err), -EKEYEXPIRED);
+        sigbundle_clear(&b);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_sigverify_signature_kinds),
+                cmocka_unit_test(test_sigverify_happy_paths),
+                cmocka_unit_test(test_sigverify_broken_entries),
+                cmocka_unit_test(test_sigverify_tampered_entry),
+        };
+
+        if (sodium_init() < 0)
+                return 1;
+        return cmocka_run_group_tests(tests, load_root, free_root);
+}
