@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/ct.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <sodium.h>
 
 #include "buf.h"
@@ -221,4 +223,221 @@ int sigverify_inclusion(const struct sigroot *root, const struct sigbundle_tlog 
         if (r < 0)
                 return ca_error_prefix(err, "log entry %lld", (long long) t->log_index);
         return 0;
+}
+
+/* ---- the signing certificate ---------------------------------------------------------------- */
+
+static X509 *der_cert(const struct sig_bytes *der)
+{
+        const unsigned char *p = der->data;
+        X509 *c = der->len < 16384 ? d2i_X509(NULL, &p, (long) der->len) : NULL;
+
+        if (c && p != der->data + der->len) {
+                X509_free(c);
+                return NULL;
+        }
+        return c;
+}
+
+/* The issuer of `leaf` among a trusted root's authorities valid at `when`, with a chain
+ * checked at that time; NULL when none. The caller frees it. */
+static X509 *chain_to_authority(const struct sigroot *root, X509 *leaf, int64_t when)
+{
+        X509 *issuer = NULL;
+
+        for (size_t i = 0; i < root->ncas && !issuer; i++) {
+                const struct sigroot_authority *ca = &root->cas[i];
+                STACK_OF(X509) *untrusted = sk_X509_new_null();
+                X509_STORE *store = X509_STORE_new();
+                X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+                bool ok = untrusted && store && ctx && sigroot_window_contains(&ca->valid, when);
+
+                /* The authority's chain: its root (the last certificate) is the anchor, the
+                 * rest intermediates. */
+                for (size_t k = 0; ok && k < ca->ncerts; k++) {
+                        X509 *c = der_cert(&ca->certs[k]);
+
+                        ok = c && (k + 1 == ca->ncerts ? X509_STORE_add_cert(store, c) == 1
+                                                       : sk_X509_push(untrusted, c) > 0);
+                        if (k + 1 == ca->ncerts || !ok)
+                                X509_free(c);
+                }
+                if (ok && X509_STORE_CTX_init(ctx, store, leaf, untrusted) == 1) {
+                        X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+
+                        X509_VERIFY_PARAM_set_time(param, (time_t) when);
+                        if (X509_verify_cert(ctx) == 1 &&
+                            sk_X509_num(X509_STORE_CTX_get0_chain(ctx)) >= 2) {
+                                issuer = sk_X509_value(X509_STORE_CTX_get0_chain(ctx), 1);
+                                if (X509_up_ref(issuer) != 1)
+                                        issuer = NULL;
+                        }
+                }
+                X509_STORE_CTX_free(ctx);
+                X509_STORE_free(store);
+                sk_X509_pop_free(untrusted, X509_free);
+        }
+        return issuer;
+}
+
+/* One SCT: the CT log's signature over the precertificate's entry (RFC 6962, 3.2): the leaf's
+ * TBS without the SCT list, bound to its issuer's key. */
+static bool sct_valid(const struct sigroot *root, const SCT *sct, X509 *leaf, X509 *issuer)
+{
+        _cleanup_buf_ struct buf msg = BUF_INIT;
+        unsigned char *log_id = NULL, *sig = NULL, *ext = NULL, *tbs = NULL, *spki = NULL;
+        size_t id_len = SCT_get0_log_id(sct, &log_id);
+        size_t sig_len = SCT_get0_signature(sct, &sig);
+        size_t ext_len = SCT_get0_extensions(sct, &ext);
+        struct sig_bytes id = {log_id, id_len};
+        const struct sigroot_log *log = sigverify_find_log(root->ctlogs, root->nctlogs, &id);
+        uint64_t ts = SCT_get_timestamp(sct);
+        uint8_t head[12], key_hash[32];
+        X509 *pre = NULL;
+        bool ok = false;
+        int tbs_len, spki_len, idx;
+        struct ca_error err = {0};
+
+        if (!log || SCT_get_version(sct) != SCT_VERSION_V1 || ext_len > 0xffff ||
+            !sigroot_window_contains(&log->valid, (int64_t) (ts / 1000)))
+                return false;
+        pre = X509_dup(leaf);
+        idx = pre ? X509_get_ext_by_NID(pre, NID_ct_precert_scts, -1) : -1;
+        if (idx < 0)
+                goto out;
+        X509_EXTENSION_free(X509_delete_ext(pre, idx));
+        tbs_len = i2d_re_X509_tbs(pre, &tbs);
+        spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(issuer), &spki);
+        if (tbs_len <= 0 || tbs_len > 0xffffff || spki_len <= 0)
+                goto out;
+        crypto_hash_sha256(key_hash, spki, (unsigned long long) spki_len);
+        /* version 0, certificate_timestamp, the timestamp, precert_entry */
+        head[0] = 0;
+        head[1] = 0;
+        for (int i = 0; i < 8; i++)
+                head[2 + i] = (uint8_t) (ts >> (56 - 8 * i));
+        head[10] = 0;
+        head[11] = 1;
+        if (buf_append(&msg, head, sizeof(head)) < 0 ||
+            buf_append(&msg, key_hash, sizeof(key_hash)) < 0 ||
+            buf_append(&msg, (const uint8_t[]) {(uint8_t) (tbs_len >> 16), (uint8_t) (tbs_len >> 8),
+                                               (uint8_t) tbs_len},
+                       3) < 0 ||
+            buf_append(&msg, tbs, (size_t) tbs_len) < 0 ||
+            buf_append(&msg, (const uint8_t[]) {(uint8_t) (ext_len >> 8), (uint8_t) ext_len}, 2) <
+                    0 ||
+            (ext_len && buf_append(&msg, ext, ext_len) < 0))
+                goto out;
+        ok = sigverify_signature(log->scheme, &log->key, msg.data, msg.len, sig, sig_len, &err) ==
+             0;
+out:
+        OPENSSL_free(tbs);
+        OPENSSL_free(spki);
+        X509_free(pre);
+        return ok;
+}
+
+static bool has_valid_sct(const struct sigroot *root, X509 *leaf, X509 *issuer)
+{
+        STACK_OF(SCT) *scts = X509_get_ext_d2i(leaf, NID_ct_precert_scts, NULL, NULL);
+        bool ok = false;
+
+        for (int i = 0; scts && i < sk_SCT_num(scts) && !ok; i++)
+                ok = sct_valid(root, sk_SCT_value(scts, i), leaf, issuer);
+        SCT_LIST_free(scts);
+        return ok;
+}
+
+static bool san_is(X509 *leaf, const char *want)
+{
+        GENERAL_NAMES *names = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+        bool ok = false;
+
+        for (int i = 0; names && i < sk_GENERAL_NAME_num(names) && !ok; i++) {
+                const GENERAL_NAME *n = sk_GENERAL_NAME_value(names, i);
+                const ASN1_IA5STRING *s = n->type == GEN_URI     ? n->d.uniformResourceIdentifier
+                                          : n->type == GEN_EMAIL ? n->d.rfc822Name
+                                                                 : NULL;
+
+                ok = s && (size_t) ASN1_STRING_length(s) == strlen(want) &&
+                     memcmp(ASN1_STRING_get0_data(s), want, strlen(want)) == 0;
+        }
+        GENERAL_NAMES_free(names);
+        return ok;
+}
+
+/* Fulcio's OIDC issuer: 1.3.6.1.4.1.57264.1.8 (a DER UTF8String), else the older
+ * 1.3.6.1.4.1.57264.1.1 (the raw bytes). */
+static bool issuer_is(X509 *leaf, const char *want)
+{
+        static const char *const oids[] = {"1.3.6.1.4.1.57264.1.8", "1.3.6.1.4.1.57264.1.1"};
+
+        for (size_t i = 0; i < CA_ELEMENTSOF(oids); i++) {
+                ASN1_OBJECT *obj = OBJ_txt2obj(oids[i], 1);
+                int idx = obj ? X509_get_ext_by_OBJ(leaf, obj, -1) : -1;
+                const ASN1_OCTET_STRING *raw;
+                const unsigned char *p;
+                ASN1_UTF8STRING *u;
+                bool ok;
+
+                ASN1_OBJECT_free(obj);
+                if (idx < 0)
+                        continue;
+                raw = X509_EXTENSION_get_data(X509_get_ext(leaf, idx));
+                p = ASN1_STRING_get0_data(raw);
+                if (i == 1)
+                        return (size_t) ASN1_STRING_length(raw) == strlen(want) &&
+                               memcmp(p, want, strlen(want)) == 0;
+                u = d2i_ASN1_UTF8STRING(NULL, &p, ASN1_STRING_length(raw));
+                ok = u && (size_t) ASN1_STRING_length(u) == strlen(want) &&
+                     memcmp(ASN1_STRING_get0_data(u), want, strlen(want)) == 0;
+                ASN1_UTF8STRING_free(u);
+                return ok;
+        }
+        return false;
+}
+
+int sigverify_certificate(const struct sigroot *root, const struct sigbundle *b, int64_t when,
+                          const struct sigverify_identity *id, struct ca_error *err)
+{
+        X509 *leaf = NULL, *issuer = NULL;
+        int r = 0;
+
+        if (b->ncerts == 0)
+                return ca_error_setx(err, EINVAL, "the bundle has no certificate");
+        for (size_t i = 1; i < b->ncerts; i++) {
+                X509 *c = der_cert(&b->certs[i]);
+                bool self = c && X509_check_issued(c, c) == X509_V_OK;
+
+                X509_free(c);
+                if (!c || self)
+                        return ca_error_setx(err, EBADMSG,
+                                             c ? "the bundle's chain carries a root certificate: "
+                                                 "only the trusted root may supply one"
+                                               : "the bundle's chain has a malformed certificate");
+        }
+        leaf = der_cert(&b->certs[0]);
+        if (!leaf)
+                return ca_error_setx(err, EBADMSG, "the signing certificate is malformed");
+        issuer = chain_to_authority(root, leaf, when);
+        if (!issuer)
+                r = ca_error_setx(err, EBADMSG,
+                                  "the signing certificate does not chain to a certificate "
+                                  "authority of the trusted root valid at %lld",
+                                  (long long) when);
+        else if (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) ||
+                 !(X509_get_extended_key_usage(leaf) & XKU_CODE_SIGN))
+                r = ca_error_setx(err, EBADMSG, "the signing certificate is not for code signing");
+        else if (!has_valid_sct(root, leaf, issuer))
+                r = ca_error_setx(err, EBADMSG,
+                                  "no CT log of the trusted root signed a timestamp for the "
+                                  "signing certificate");
+        else if (!san_is(leaf, id->san))
+                r = ca_error_setx(err, EACCES, "the certificate is not for '%s'", id->san);
+        else if (!issuer_is(leaf, id->issuer))
+                r = ca_error_setx(err, EACCES, "the certificate's OIDC issuer is not '%s'",
+                                  id->issuer);
+        X509_free(issuer);
+        X509_free(leaf);
+        return r;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sigstore verification, the transparency-log half: a log entry's signed entry timestamp (the
- * log's promise to include it) and its inclusion proof with the checkpoint that signs the
- * proof's root, each against the log's key in the trusted root. OpenSSL does the
- * signatures; tlog.c the Merkle and note logic.
+ * Sigstore verification against a trusted root, in parts: a log entry's signed entry timestamp
+ * (the log's promise to include it) and its inclusion proof with the checkpoint that signs the
+ * proof's root, each by the log's key; the signing certificate (its chain to a certificate
+ * authority valid at the signing time, code signing, a certificate-transparency log's
+ * signed timestamp, and whose identity it is). OpenSSL does the signatures and the chain;
+ * tlog.c the Merkle and note logic.
  *
  * Each check returns 0, or a negative errno with the reason in `err`: -ENOENT when the trusted
  * root knows no log by the entry's log id (or the checkpoint carries no signature by it),
@@ -40,3 +42,20 @@ int sigverify_set(const struct sigroot *root, const struct sigbundle_tlog *t,
  * that root and size and carries a valid signature by the log's key. */
 int sigverify_inclusion(const struct sigroot *root, const struct sigbundle_tlog *t,
                         struct ca_error *err) CA_MUST_CHECK;
+
+/* Who must have signed: the certificate's subject alternative name (a URI or an e-mail
+ * address) and the OIDC issuer Fulcio recorded, compared exactly. */
+struct sigverify_identity {
+        const char *san;
+        const char *issuer;
+};
+
+/*
+ * The bundle's leaf certificate at time `when` (a verified signing time): it chains to a
+ * certificate authority of the trusted root whose window holds `when` and was valid then
+ * (the bundle's own chain, when it has one, may not carry a root: only the trusted root
+ * supplies those), it is for code signing, a CT log of the trusted root signed a timestamp
+ * for it, and it names `id`. -EBADMSG for a failed check, -EACCES for another identity.
+ */
+int sigverify_certificate(const struct sigroot *root, const struct sigbundle *b, int64_t when,
+                          const struct sigverify_identity *id, struct ca_error *err) CA_MUST_CHECK;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -20,23 +21,34 @@
 
 static struct sigroot root;
 
-static int load_root(void **state)
+#define IDENTITY                                                                                \
+        "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/" \
+        "workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
+#define ISSUER "https://token.actions.githubusercontent.com"
+
+/* The suite's file `rel` (under CA_SIGSTORE_CONFORMANCE) as a trusted root. */
+static int root_from(const char *rel, struct sigroot *r)
 {
         const char *dir = getenv("CA_SIGSTORE_CONFORMANCE");
         struct buf b = BUF_INIT;
         struct ca_error err = {0};
         char path[4096];
-        int r;
+        int ret;
 
-        (void) state;
         if (!dir)
                 return -1;
-        (void) snprintf(path, sizeof(path), "%s/trusted_root.public_good.json", dir);
+        (void) snprintf(path, sizeof(path), "%s/%s", dir, rel);
         if (fileio_read_path(path, SIGROOT_MAX, &b, NULL) < 0)
                 return -1;
-        r = sigroot_parse(b.data, b.len, &root, &err);
+        ret = sigroot_parse(b.data, b.len, r, &err);
         buf_clear(&b);
-        return r;
+        return ret;
+}
+
+static int load_root(void **state)
+{
+        (void) state;
+        return root_from("trusted_root.public_good.json", &root);
 }
 
 static int free_root(void **state)
@@ -221,6 +233,101 @@ static void test_sigverify_tampered_entry(void **state)
         sigbundle_clear(&b);
 }
 
+static void test_sigverify_certificate(void **state)
+{
+        static const char *const happy[] = {"happy-path-v0.1", "happy-path-v0.2",
+                                            "happy-path-v0.3"};
+        const struct sigverify_identity id = {IDENTITY, ISSUER};
+
+        (void) state;
+        for (size_t i = 0; i < CA_ELEMENTSOF(happy); i++) {
+                struct sigbundle b;
+                struct ca_error err = {0};
+                int64_t when;
+
+                load_bundle(happy[i], &b);
+                when = b.tlogs[0].integrated_time;
+                if (sigverify_certificate(&root, &b, when, &id, &err) != 0) {
+                        print_error("%s: %s\n", happy[i], err.msg);
+                        fail();
+                }
+                /* Another identity, another issuer; an hour later, when the certificate
+                 * had expired; before the certificate authority existed. */
+                assert_int_equal(sigverify_certificate(&root, &b, when,
+                                                       &(struct sigverify_identity) {
+                                                               IDENTITY "x", ISSUER},
+                                                       &err),
+                                 -EACCES);
+                assert_int_equal(sigverify_certificate(&root, &b, when,
+                                                       &(struct sigverify_identity) {
+                                                               IDENTITY, "https://accounts.google.com"},
+                                                       &err),
+                                 -EACCES);
+                assert_int_equal(sigverify_certificate(&root, &b, when + 3600, &id, &err),
+                                 -EBADMSG);
+                assert_non_null(strstr(err.msg, "does not chain"));
+                assert_int_equal(sigverify_certificate(&root, &b, 1000, &id, &err), -EBADMSG);
+                sigbundle_clear(&b);
+        }
+}
+
+/* The entry's integration time, or for a Rekor v2 entry (which has none; its time comes from
+ * a timestamp authority) a minute after the certificate was issued. */
+static int64_t signed_at(const struct sigbundle *b)
+{
+        const unsigned char *p = b->certs[0].data;
+        X509 *c;
+        struct tm tm;
+
+        if (b->tlogs[0].integrated_time)
+                return b->tlogs[0].integrated_time;
+        c = d2i_X509(NULL, &p, (long) b->certs[0].len);
+        assert_non_null(c);
+        assert_int_equal(ASN1_TIME_to_tm(X509_get0_notBefore(c), &tm), 1);
+        X509_free(c);
+        return (int64_t) timegm(&tm) + 60;
+}
+
+static void test_sigverify_certificate_cases(void **state)
+{
+        static const struct {
+                const char *name;
+                bool own_root;
+                int code;
+                const char *msg;
+        } cases[] = {
+                {"bundle-with-root-cert_fail", false, -EBADMSG, "root certificate"},
+                {"invalid-ct-key_fail", true, -EBADMSG, "CT log"},
+                {"intoto-expired-certificate_fail", true, -EBADMSG, "does not chain"},
+                {"bundle-with-sct-with-extensions", true, 0, ""},
+        };
+        const struct sigverify_identity id = {IDENTITY, ISSUER};
+
+        (void) state;
+        for (size_t i = 0; i < CA_ELEMENTSOF(cases); i++) {
+                struct sigroot own;
+                struct sigbundle b;
+                struct ca_error err = {0};
+                char rel[256];
+                int r;
+
+                (void) snprintf(rel, sizeof(rel), "bundle-verify/%s/trusted_root.json",
+                                cases[i].name);
+                if (cases[i].own_root)
+                        assert_int_equal(root_from(rel, &own), 0);
+                load_bundle(cases[i].name, &b);
+                r = sigverify_certificate(cases[i].own_root ? &own : &root, &b, signed_at(&b),
+                                          &id, &err);
+                if (r != cases[i].code || !strstr(err.msg, cases[i].msg)) {
+                        print_error("%s: %d: %s\n", cases[i].name, r, err.msg);
+                        fail();
+                }
+                if (cases[i].own_root)
+                        sigroot_clear(&own);
+                sigbundle_clear(&b);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -228,6 +335,8 @@ int main(void)
                 cmocka_unit_test(test_sigverify_happy_paths),
                 cmocka_unit_test(test_sigverify_broken_entries),
                 cmocka_unit_test(test_sigverify_tampered_entry),
+                cmocka_unit_test(test_sigverify_certificate),
+                cmocka_unit_test(test_sigverify_certificate_cases),
         };
 
         if (sodium_init() < 0)
