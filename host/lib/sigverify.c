@@ -9,6 +9,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ct.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -16,6 +17,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "json.h"
 #include "tlog.h"
 
 static const struct {
@@ -439,5 +441,162 @@ int sigverify_certificate(const struct sigroot *root, const struct sigbundle *b,
                                   id->issuer);
         X509_free(issuer);
         X509_free(leaf);
+        return r;
+}
+
+/* ---- what was signed ------------------------------------------------------------------------ */
+
+/* The SubjectPublicKeyInfo of the leaf certificate, as DER (the caller frees it). */
+static int leaf_spki(const struct sigbundle *b, struct sig_bytes *out)
+{
+        X509 *leaf = b->ncerts ? der_cert(&b->certs[0]) : NULL;
+        unsigned char *der = NULL;
+        int n = leaf ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(leaf), &der) : -1;
+
+        X509_free(leaf);
+        if (n <= 0)
+                return -EBADMSG;
+        out->data = malloc((size_t) n);
+        if (out->data) {
+                memcpy(out->data, der, (size_t) n);
+                out->len = (size_t) n;
+        }
+        OPENSSL_free(der);
+        return out->data ? 0 : -ENOMEM;
+}
+
+/* A signature over a SHA-256 digest (ECDSA or RSA PKCS#1 v1.5 with SHA-256). */
+static int verify_prehashed(const struct sig_bytes *spki, const uint8_t digest[32],
+                            const struct sig_bytes *sig, struct ca_error *err)
+{
+        const unsigned char *p = spki->data;
+        EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long) spki->len);
+        EVP_PKEY_CTX *ctx = pk ? EVP_PKEY_CTX_new(pk, NULL) : NULL;
+        int r;
+
+        if (!ctx || !(EVP_PKEY_is_a(pk, "EC") || EVP_PKEY_is_a(pk, "RSA"))) {
+                r = ca_error_setx(err, EOPNOTSUPP,
+                                  "a signature over a digest needs an ECDSA or RSA key");
+        } else if (EVP_PKEY_verify_init(ctx) != 1 ||
+                   EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1) {
+                r = ca_error_setx(err, EIO, "OpenSSL cannot verify with this key");
+        } else if (EVP_PKEY_verify(ctx, sig->data, sig->len, digest, 32) != 1) {
+                r = ca_error_setx(err, EBADMSG, "the signature does not verify over the artifact");
+        } else {
+                r = 0;
+        }
+        EVP_PKEY_CTX_free(ctx);
+        EVP_PKEY_free(pk);
+        return r;
+}
+
+/* The DER inside the PEM text that base64 string `b64` of a log entry holds (a certificate
+ * or a public key). */
+static int pem_in_entry(const char *b64, struct sig_bytes *out)
+{
+        json_t *s = json_string(b64);
+        struct sig_bytes pem = {0};
+        BIO *bio = NULL;
+        char *name = NULL, *header = NULL;
+        unsigned char *der = NULL;
+        long n = 0;
+        int r = s ? sigbundle_b64(s, &pem) : -ENOMEM;
+
+        json_decref(s);
+        if (r < 0)
+                return r;
+        bio = BIO_new_mem_buf(pem.data, (int) pem.len);
+        if (!bio || PEM_read_bio(bio, &name, &header, &der, &n) != 1 || n <= 0) {
+                r = -EBADMSG;
+        } else {
+                out->data = malloc((size_t) n);
+                r = out->data ? 0 : -ENOMEM;
+                if (out->data) {
+                        memcpy(out->data, der, (size_t) n);
+                        out->len = (size_t) n;
+                }
+        }
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(der);
+        BIO_free(bio);
+        sig_bytes_clear(&pem);
+        return r;
+}
+
+static bool bytes_equal(const struct sig_bytes *a, const uint8_t *b, size_t len)
+{
+        return a->len == len && memcmp(a->data, b, len) == 0;
+}
+
+/* The hashedrekord 0.0.1 entry names this digest, this signature and this certificate/key. */
+static int check_hashedrekord(const struct sigbundle *b, const struct sigbundle_tlog *t,
+                              const uint8_t digest[32], const struct sig_bytes *key,
+                              struct ca_error *err)
+{
+        _cleanup_json_ json_t *body = NULL;
+        const char *api = NULL, *kind = NULL, *alg = NULL, *value = NULL, *sig = NULL,
+                   *pub = NULL;
+        struct sig_bytes entry_sig = {0}, entry_key = {0};
+        char hex[65];
+        int r;
+
+        if (strcmp(t->kind, "hashedrekord") != 0 || strcmp(t->kind_version, "0.0.1") != 0)
+                return ca_error_setx(err, EOPNOTSUPP, "log entries of kind %s %s are not "
+                                                      "supported yet",
+                                     t->kind, t->kind_version);
+        if (ca_json_parse((const char *) t->body.data, t->body.len, "log entry", &body, err) < 0 ||
+            json_unpack(body, "{s:s, s:s, s:{s:{s:{s:s, s:s}}, s:{s:s, s:{s:s}}}}", "apiVersion",
+                        &api, "kind", &kind, "spec", "data", "hash", "algorithm", &alg, "value",
+                        &value, "signature", "content", &sig, "publicKey", "content", &pub) < 0)
+                return ca_error_setx(err, EBADMSG, "the log entry is not a hashedrekord");
+        sodium_bin2hex(hex, sizeof(hex), digest, 32);
+        if (strcmp(api, t->kind_version) != 0 || strcmp(kind, t->kind) != 0)
+                return ca_error_setx(err, EBADMSG, "the log entry is not what its kind says");
+        if (strcmp(alg, "sha256") != 0 || strcmp(value, hex) != 0)
+                return ca_error_setx(err, EBADMSG, "the log entry is for another artifact");
+        r = sigbundle_b64(json_object_get(json_object_get(json_object_get(body, "spec"),
+                                                          "signature"),
+                                          "content"),
+                          &entry_sig);
+        if (r == 0 && !bytes_equal(&entry_sig, b->signature.data, b->signature.len))
+                r = ca_error_setx(err, EBADMSG, "the log entry is of another signature");
+        if (r == 0) {
+                const struct sig_bytes *want = key ? key : &b->certs[0];
+
+                r = pem_in_entry(pub, &entry_key);
+                if (r == 0 && !bytes_equal(&entry_key, want->data, want->len))
+                        r = ca_error_setx(err, EBADMSG,
+                                          "the log entry is of another certificate or key");
+        }
+        if (r < 0 && !err->msg[0])
+                r = ca_error_setx(err, EBADMSG, "the log entry's signature or key is malformed");
+        sig_bytes_clear(&entry_sig);
+        sig_bytes_clear(&entry_key);
+        return r;
+}
+
+int sigverify_message(const struct sigbundle *b, const struct sigbundle_tlog *t,
+                      const uint8_t digest[32], const struct sig_bytes *key,
+                      struct ca_error *err)
+{
+        struct sig_bytes spki = {0};
+        int r;
+
+        if (b->dsse)
+                return ca_error_setx(err, EINVAL, "the bundle holds a DSSE envelope");
+        if (strcmp(b->digest_algorithm, "SHA2_256") != 0 || b->digest_len != 32 ||
+            sodium_memcmp(b->digest, digest, 32) != 0)
+                return ca_error_setx(err, EBADMSG,
+                                     "the bundle's message digest is not the artifact's");
+        if (!key && b->ncerts == 0)
+                return ca_error_setx(err, EINVAL, "no certificate or key to verify with");
+        r = key ? 0 : leaf_spki(b, &spki);
+        if (r < 0)
+                return ca_error_setx(err, -r, "the signing certificate has no usable key");
+        r = verify_prehashed(key ? key : &spki, digest, &b->signature, err);
+        sig_bytes_clear(&spki);
+        if (r == 0)
+                r = check_hashedrekord(b, t, digest, key, err);
         return r;
 }

@@ -59,3 +59,14 @@ struct sigverify_identity {
  */
 int sigverify_certificate(const struct sigroot *root, const struct sigbundle *b, int64_t when,
                           const struct sigverify_identity *id, struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * A message-signature bundle's content: its digest is `digest` (the artifact's SHA-256), its
+ * signature over the artifact verifies with the key of the leaf certificate (or `key`, a managed
+ * key's DER SubjectPublicKeyInfo, when not NULL), and the log entry `t` (hashedrekord 0.0.1) is
+ * of exactly that: the same digest, signature and certificate or key. -EBADMSG otherwise;
+ * -EOPNOTSUPP for an entry kind or key this verifier does not know yet.
+ */
+int sigverify_message(const struct sigbundle *b, const struct sigbundle_tlog *t,
+                      const uint8_t digest[32], const struct sig_bytes *key,
+                      struct ca_error *err) CA_MUST_CHECK;

@@ -9,9 +9,12 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <sodium.h>
 
@@ -328,6 +331,101 @@ static void test_sigverify_certificate_cases(void **state)
         }
 }
 
+/* SHA-256 of the case's artifact, or of the suite's a.txt when the case has none. */
+static void artifact_digest(const char *name, uint8_t out[32])
+{
+        const char *dir = getenv("CA_SIGSTORE_CONFORMANCE");
+        struct buf b = BUF_INIT;
+        char path[4096];
+
+        (void) snprintf(path, sizeof(path), "%s/bundle-verify/%s/artifact", dir, name);
+        if (access(path, F_OK) != 0)
+                (void) snprintf(path, sizeof(path), "%s/bundle-verify/a.txt", dir);
+        assert_int_equal(fileio_read_path(path, (size_t) 1 << 20, &b, NULL), 0);
+        crypto_hash_sha256(out, (const uint8_t *) (b.data ? b.data : ""), b.len);
+        buf_clear(&b);
+}
+
+/* The case's key.pub as DER SubjectPublicKeyInfo; false when it is not a key. */
+static bool case_key(const char *name, struct sig_bytes *out)
+{
+        const char *dir = getenv("CA_SIGSTORE_CONFORMANCE");
+        char path[4096];
+        unsigned char *der = NULL;
+        EVP_PKEY *pk;
+        FILE *f;
+        int n;
+
+        (void) snprintf(path, sizeof(path), "%s/bundle-verify/%s/key.pub", dir, name);
+        f = fopen(path, "re");
+        assert_non_null(f);
+        pk = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+        (void) fclose(f);
+        ERR_clear_error();
+        if (!pk)
+                return false;
+        n = i2d_PUBKEY(pk, &der);
+        assert_true(n > 0);
+        out->data = malloc((size_t) n);
+        assert_non_null(out->data);
+        memcpy(out->data, der, (size_t) n);
+        out->len = (size_t) n;
+        OPENSSL_free(der);
+        EVP_PKEY_free(pk);
+        return true;
+}
+
+static void test_sigverify_message(void **state)
+{
+        static const struct {
+                const char *name;
+                bool key;
+                int code;
+                const char *msg;
+        } cases[] = {
+                {"happy-path-v0.1", false, 0, ""},
+                {"happy-path-v0.2", false, 0, ""},
+                {"happy-path-v0.3", false, 0, ""},
+                {"happy-path-v0.3-new-mediaType", false, 0, ""},
+                {"managed-key-happy-path", true, 0, ""},
+                {"message-digest-mismatch_fail", false, -EBADMSG, "message digest"},
+                {"wrong-material_fail", false, -EBADMSG, "message digest"},
+                {"signature-mismatch_fail", false, -EBADMSG, "does not verify"},
+                {"wrong-hashedrekord-artifact_fail", false, -EBADMSG, "log entry"},
+                {"wrong-hashedrekord-cert-and-sig_fail", false, -EBADMSG, "log entry"},
+                {"wrong-hashedrekord-entry_fail", false, -EBADMSG, "log entry"},
+                {"incorrect-public-key_fail", false, -EBADMSG, "another certificate"},
+        };
+
+        (void) state;
+        for (size_t i = 0; i < CA_ELEMENTSOF(cases); i++) {
+                struct sig_bytes key = {0};
+                struct ca_error err = {0};
+                struct sigbundle b;
+                uint8_t digest[32];
+                int r;
+
+                load_bundle(cases[i].name, &b);
+                artifact_digest(cases[i].name, digest);
+                if (cases[i].key)
+                        assert_true(case_key(cases[i].name, &key));
+                r = sigverify_message(&b, &b.tlogs[0], digest, cases[i].key ? &key : NULL, &err);
+                if (r != cases[i].code || !strstr(err.msg, cases[i].msg)) {
+                        print_error("%s: %d: %s\n", cases[i].name, r, err.msg);
+                        fail();
+                }
+                free(key.data);
+                sigbundle_clear(&b);
+        }
+        /* The wrong key of managed-key-wrong-key_fail is not a key at all: refused before any
+         * verification. */
+        {
+                struct sig_bytes key = {0};
+
+                assert_false(case_key("managed-key-wrong-key_fail", &key));
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -337,6 +435,7 @@ int main(void)
                 cmocka_unit_test(test_sigverify_tampered_entry),
                 cmocka_unit_test(test_sigverify_certificate),
                 cmocka_unit_test(test_sigverify_certificate_cases),
+                cmocka_unit_test(test_sigverify_message),
         };
 
         if (sodium_init() < 0)
