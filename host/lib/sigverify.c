@@ -206,9 +206,9 @@ int sigverify_inclusion(const struct sigroot *root, const struct sigbundle_tlog 
         int r;
 
         if (!t->has_proof || !t->checkpoint)
-                return ca_error_setx(err, EINVAL,
-                                     "log entry %lld has no inclusion proof with a checkpoint",
-                                     (long long) t->log_index);
+                return ca_error_setx(err, EINVAL, "log entry %lld has %s", (long long) t->log_index,
+                                     t->has_proof ? "an inclusion proof without a checkpoint"
+                                                  : "no inclusion proof");
         r = entry_log(root, t, &log, err);
         if (r < 0)
                 return r;
@@ -599,4 +599,81 @@ int sigverify_message(const struct sigbundle *b, const struct sigbundle_tlog *t,
         if (r == 0)
                 r = check_hashedrekord(b, t, digest, key, err);
         return r;
+}
+
+/* ---- a whole bundle ------------------------------------------------------------------------- */
+
+/* A log entry's own checks: its promise or proof, and when it was integrated. */
+static int check_entry(const struct sigroot *root, const struct sigbundle *b,
+                       const struct sigbundle_tlog *t, int64_t now, struct ca_error *err)
+{
+        int r = 0;
+
+        /* Rekor v2 entries carry no integration time: theirs comes from a timestamp authority. */
+        if (t->integrated_time <= 0)
+                return ca_error_setx(err, EOPNOTSUPP,
+                                     "entries without an integration time (Rekor v2, times from "
+                                     "a timestamp authority) are not supported yet");
+        if (b->version == SIGBUNDLE_V01 && t->set.len == 0)
+                return ca_error_setx(err, EBADMSG,
+                                     "log entry %lld of a v0.1 bundle has no signed entry "
+                                     "timestamp",
+                                     (long long) t->log_index);
+        if (b->version != SIGBUNDLE_V01 && !t->has_proof)
+                return ca_error_setx(err, EBADMSG,
+                                     "log entry %lld has no inclusion proof (required from "
+                                     "bundle v0.2 on)",
+                                     (long long) t->log_index);
+        if (t->set.len)
+                r = sigverify_set(root, t, err);
+        if (r == 0 && t->has_proof && !t->checkpoint && b->version == SIGBUNDLE_V01) {
+                /* An old proof without its checkpoint (the promise is what a v0.1 bundle
+                 * rests on): it proves nothing, but one that does not fold is a lie. */
+                uint8_t leaf[TLOG_HASH_LEN];
+
+                tlog_leaf_hash(t->body.data, t->body.len, leaf);
+                if (tlog_verify_inclusion(leaf, (uint64_t) t->proof_index,
+                                          (uint64_t) t->tree_size,
+                                          (const uint8_t(*)[TLOG_HASH_LEN]) t->hashes,
+                                          t->nhashes, t->root) != 0)
+                        r = ca_error_setx(err, EBADMSG,
+                                          "log entry %lld: the inclusion proof does not lead to "
+                                          "its root",
+                                          (long long) t->log_index);
+        } else if (r == 0 && t->has_proof) {
+                r = sigverify_inclusion(root, t, err);
+        }
+        if (r == 0 && t->integrated_time > now + 60)
+                r = ca_error_setx(err, EBADMSG, "log entry %lld was integrated in the future",
+                                  (long long) t->log_index);
+        return r;
+}
+
+int sigverify_bundle(const struct sigroot *root, const struct sigbundle *b,
+                     const uint8_t digest[32], const struct sigverify_policy *policy, int64_t now,
+                     struct ca_error *err)
+{
+        if (b->dsse)
+                return ca_error_setx(err, EOPNOTSUPP, "DSSE envelopes are not supported yet");
+        if (b->ntlogs == 0)
+                return ca_error_setx(err, EBADMSG, "the bundle has no transparency log entry");
+        if (!policy->key && b->ncerts == 0)
+                return ca_error_setx(err, EBADMSG, "the bundle has no certificate");
+        if (policy->key && b->ncerts)
+                return ca_error_setx(err, EBADMSG,
+                                     "a key was given, but the bundle was signed with a "
+                                     "certificate");
+        for (size_t i = 0; i < b->ntlogs; i++) {
+                const struct sigbundle_tlog *t = &b->tlogs[i];
+                int r = check_entry(root, b, t, now, err);
+
+                if (r == 0 && !policy->key)
+                        r = sigverify_certificate(root, b, t->integrated_time, &policy->identity,
+                                                  err);
+                if (r == 0)
+                        r = sigverify_message(b, t, digest, policy->key, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }

@@ -70,3 +70,23 @@ int sigverify_certificate(const struct sigroot *root, const struct sigbundle *b,
 int sigverify_message(const struct sigbundle *b, const struct sigbundle_tlog *t,
                       const uint8_t digest[32], const struct sig_bytes *key,
                       struct ca_error *err) CA_MUST_CHECK;
+
+/* What a bundle must prove: a certificate for `identity`, or (when `key` is not NULL) a
+ * signature by that managed key (DER SubjectPublicKeyInfo). */
+struct sigverify_policy {
+        struct sigverify_identity identity;
+        const struct sig_bytes *key;
+};
+
+/*
+ * The whole of a message-signature bundle against `root`, for the artifact whose SHA-256 is
+ * `digest`, at `now`: every log entry verifies (a v0.1 bundle's by its signed entry timestamp,
+ * a later one's by its inclusion proof and checkpoint, both when both are there), was
+ * integrated no later than `now` plus a minute, and is of this content; at each entry's
+ * integration time the certificate held (sigverify_certificate); the signature verifies.
+ * -EOPNOTSUPP for what this verifier does not check yet (DSSE envelopes, Rekor v2 entries,
+ * times from timestamp authorities alone), so that nothing unchecked passes.
+ */
+int sigverify_bundle(const struct sigroot *root, const struct sigbundle *b,
+                     const uint8_t digest[32], const struct sigverify_policy *policy, int64_t now,
+                     struct ca_error *err) CA_MUST_CHECK;

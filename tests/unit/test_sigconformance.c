@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Sigstore conformance suite's bundle-verification cases (CA_SIGSTORE_CONFORMANCE), each
+ * run through sigbundle, sigroot and sigverify_bundle as the command will: its own trusted root
+ * or the public-good one, its artifact or a.txt, its identity and issuer or the suite's
+ * defaults, its key.pub when it has one. A case ending in _fail must be rejected, any other
+ * must verify; a case may instead be reported unsupported (-EOPNOTSUPP), and the list says
+ * which and why. The message-signature happy paths on Rekor v1 may not be unsupported.
+ */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sodium.h>
+
+#include "buf.h"
+#include "fileio.h"
+#include "sigverify.h"
+
+#define IDENTITY                                                                                \
+        "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/" \
+        "workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
+#define ISSUER "https://token.actions.githubusercontent.com"
+
+enum outcome { VERIFIED, REJECTED, UNSUPPORTED };
+
+static const char *dir;
+
+static bool read_case_file(const char *name, const char *file, struct buf *out)
+{
+        char path[4096];
+
+        (void) snprintf(path, sizeof(path), "%s/bundle-verify/%s/%s", dir, name, file);
+        return access(path, F_OK) == 0 && fileio_read_path(path, (size_t) 16 << 20, out, NULL) == 0;
+}
+
+/* A one-line file's text, without its newline, or `fallback`. */
+static char *line_or(const char *name, const char *file, const char *fallback)
+{
+        struct buf b = BUF_INIT;
+        char *s;
+
+        if (!read_case_file(name, file, &b))
+                return strdup(fallback);
+        while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+                b.data[--b.len] = '\0';
+        s = strdup(b.data ? b.data : "");
+        buf_clear(&b);
+        return s;
+}
+
+static bool load_key(const char *name, struct sig_bytes *out)
+{
+        struct buf pem = BUF_INIT;
+        unsigned char *der = NULL;
+        EVP_PKEY *pk = NULL;
+        BIO *bio;
+        int n = 0;
+
+        if (!read_case_file(name, "key.pub", &pem))
+                return false;
+        bio = BIO_new_mem_buf(pem.data, (int) pem.len);
+        pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
+        buf_clear(&pem);
+        ERR_clear_error();
+        if (pk)
+                n = i2d_PUBKEY(pk, &der);
+        EVP_PKEY_free(pk);
+        if (n <= 0)
+                return false;
+        out->data = malloc((size_t) n);
+        assert_non_null(out->data);
+        memcpy(out->data, der, (size_t) n);
+        out->len = (size_t) n;
+        OPENSSL_free(der);
+        return true;
+}
+
+static enum outcome run_case(const char *name, char *why, size_t whylen)
+{
+        struct buf b = BUF_INIT;
+        struct ca_error err = {0};
+        struct sigroot root;
+        struct sigbundle bundle;
+        struct sig_bytes key = {0};
+        uint8_t digest[32];
+        char *san, *issuer;
+        char path[4096];
+        bool has_key;
+        int r;
+
+        why[0] = '\0';
+        if (!read_case_file(name, "trusted_root.json", &b)) {
+                (void) snprintf(path, sizeof(path), "%s/trusted_root.public_good.json", dir);
+                assert_int_equal(fileio_read_path(path, SIGROOT_MAX, &b, NULL), 0);
+        }
+        r = sigroot_parse(b.data, b.len, &root, &err);
+        buf_clear(&b);
+        if (r < 0) {
+                (void) snprintf(why, whylen, "%s", err.msg);
+                return REJECTED;
+        }
+        assert_true(read_case_file(name, "bundle.sigstore.json", &b));
+        r = sigbundle_parse(b.data, b.len, &bundle, &err);
+        buf_clear(&b);
+        if (r < 0) {
+                sigroot_clear(&root);
+                (void) snprintf(why, whylen, "%s", err.msg);
+                return REJECTED;
+        }
+        if (!read_case_file(name, "artifact", &b)) {
+                (void) snprintf(path, sizeof(path), "%s/bundle-verify/a.txt", dir);
+                assert_int_equal(fileio_read_path(path, (size_t) 1 << 20, &b, NULL), 0);
+        }
+        crypto_hash_sha256(digest, (const uint8_t *) (b.data ? b.data : ""), b.len);
+        buf_clear(&b);
+        (void) snprintf(path, sizeof(path), "%s/bundle-verify/%s/key.pub", dir, name);
+        has_key = access(path, F_OK) == 0;
+        san = line_or(name, "identity", IDENTITY);
+        issuer = line_or(name, "issuer", ISSUER);
+        if (has_key && !load_key(name, &key)) {
+                (void) snprintf(why, whylen, "key.pub is not a public key");
+                r = -EINVAL;
+        } else {
+                const struct sigverify_policy policy = {{san, issuer}, has_key ? &key : NULL};
+
+                r = sigverify_bundle(&root, &bundle, digest, &policy, (int64_t) time(NULL), &err);
+                (void) snprintf(why, whylen, "%s", err.msg);
+        }
+        free(san);
+        free(issuer);
+        free(key.data);
+        sigbundle_clear(&bundle);
+        sigroot_clear(&root);
+        return r == 0 ? VERIFIED : r == -EOPNOTSUPP ? UNSUPPORTED : REJECTED;
+}
+
+static void test_sigconformance_bundle_verify(void **state)
+{
+        static const char *const must_verify[] = {
+                "happy-path-v0.1", "happy-path-v0.2", "happy-path-v0.3",
+                "happy-path-v0.3-new-mediaType", "managed-key-happy-path",
+                "managed-key-and-trusted-root", "trust-root-tlog-validity-end-inclusive",
+        };
+        size_t n[3] = {0}, wrong = 0;
+        char path[4096];
+        struct dirent *e;
+        DIR *d;
+
+        (void) state;
+        dir = getenv("CA_SIGSTORE_CONFORMANCE");
+        assert_non_null(dir);
+        (void) snprintf(path, sizeof(path), "%s/bundle-verify", dir);
+        d = opendir(path);
+        if (!d) {
+                fail();
+                return;
+        }
+        while ((e = readdir(d))) {
+                bool should_fail = strstr(e->d_name, "_fail") != NULL;
+                char why[CA_ERROR_MSG_MAX];
+                enum outcome o;
+
+                (void) snprintf(path, sizeof(path), "%s/bundle-verify/%s/bundle.sigstore.json",
+                                dir, e->d_name);
+                if (e->d_name[0] == '.' || access(path, F_OK) != 0)
+                        continue;
+                o = run_case(e->d_name, why, sizeof(why));
+                n[o]++;
+                if (o == UNSUPPORTED) {
+                        print_message("unsupported %s: %s\n", e->d_name, why);
+                        for (size_t i = 0; i < CA_ELEMENTSOF(must_verify); i++) {
+                                if (strcmp(e->d_name, must_verify[i]) == 0)
+                                        wrong++;
+                        }
+                } else if (getenv("SIGCONF_VERBOSE") && o == REJECTED) {
+                        print_message("rejected %s: %s\n", e->d_name, why);
+                }
+                if (o != UNSUPPORTED && (o == VERIFIED) == should_fail) {
+                        print_error("WRONG %s: %s %s\n", e->d_name,
+                                    o == VERIFIED ? "verified" : "rejected:", why);
+                        wrong++;
+                }
+        }
+        (void) closedir(d);
+        print_message("conformance: %zu verified, %zu rejected, %zu unsupported, %zu wrong\n",
+                      n[VERIFIED], n[REJECTED], n[UNSUPPORTED], wrong);
+        assert_int_equal(wrong, 0);
+        assert_int_equal(n[VERIFIED] + n[REJECTED] + n[UNSUPPORTED], 70);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_sigconformance_bundle_verify),
+        };
+
+        if (sodium_init() < 0)
+                return 1;
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
