@@ -653,8 +653,12 @@ int sigverify_bundle(const struct sigroot *root, const struct sigbundle *b,
                      const uint8_t digest[32], const struct sigverify_policy *policy, int64_t now,
                      struct ca_error *err)
 {
-        if (b->dsse)
-                return ca_error_setx(err, EOPNOTSUPP, "DSSE envelopes are not supported yet");
+        /* A timestamp that is not checked must not be silently ignored: it may be the very
+         * evidence that the signature is out of time. */
+        if (b->ntimestamps > 0)
+                return ca_error_setx(err, EOPNOTSUPP,
+                                     "timestamps from a timestamp authority are not supported "
+                                     "yet");
         if (b->ntlogs == 0)
                 return ca_error_setx(err, EBADMSG, "the bundle has no transparency log entry");
         if (!policy->key && b->ncerts == 0)
@@ -671,9 +675,195 @@ int sigverify_bundle(const struct sigroot *root, const struct sigbundle *b,
                         r = sigverify_certificate(root, b, t->integrated_time, &policy->identity,
                                                   err);
                 if (r == 0)
-                        r = sigverify_message(b, t, digest, policy->key, err);
+                        r = b->dsse ? sigverify_dsse(b, t, digest, policy->key, err)
+                                    : sigverify_message(b, t, digest, policy->key, err);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+/* ---- DSSE envelopes ------------------------------------------------------------------------- */
+
+#define IN_TOTO_TYPE "application/vnd.in-toto+json"
+
+/* DSSE's pre-authentication encoding: "DSSEv1 <len> <type> <len> <payload>". */
+static int pae(const struct sigbundle *b, struct buf *out)
+{
+        if (buf_printf(out, "DSSEv1 %zu %s %zu ", strlen(b->payload_type), b->payload_type,
+                       b->payload.len) < 0 ||
+            buf_append(out, b->payload.data, b->payload.len) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* The signature by the key, over the PAE. */
+static int verify_envelope(const struct sigbundle *b, const struct sig_bytes *spki,
+                           struct ca_error *err)
+{
+        static const enum sigroot_scheme tries[] = {
+                SIGROOT_ECDSA_P256_SHA256, SIGROOT_ECDSA_P384_SHA384, SIGROOT_ECDSA_P521_SHA512,
+                SIGROOT_ED25519, SIGROOT_RSA_PKCS1V15};
+        _cleanup_buf_ struct buf msg = BUF_INIT;
+        int r = -EINVAL;
+
+        if (pae(b, &msg) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        /* The scheme is the key's own: the first that takes this key decides. */
+        for (size_t i = 0; i < CA_ELEMENTSOF(tries) && r == -EINVAL; i++)
+                r = sigverify_signature(tries[i], spki, msg.data, msg.len,
+                                        b->dsse_sigs[0].sig.data, b->dsse_sigs[0].sig.len, err);
+        if (r == -EBADMSG)
+                (void) ca_error_setx(err, EBADMSG, "the envelope's signature does not verify");
+        return r;
+}
+
+/* An in-toto statement with a subject whose sha256 is the artifact's. */
+static int check_statement(const struct sigbundle *b, const uint8_t digest[32],
+                           struct ca_error *err)
+{
+        _cleanup_json_ json_t *st = NULL;
+        const json_t *subjects;
+        char hex[65];
+
+        if (strcmp(b->payload_type, IN_TOTO_TYPE) != 0)
+                return ca_error_setx(err, EBADMSG, "the envelope's payload is not an in-toto "
+                                                   "statement");
+        if (ca_json_parse((const char *) b->payload.data, b->payload.len, "statement", &st,
+                          err) < 0)
+                return ca_error_setx(err, EBADMSG, "the in-toto statement is not JSON");
+        sodium_bin2hex(hex, sizeof(hex), digest, 32);
+        subjects = json_object_get(st, "subject");
+        for (size_t i = 0; i < json_array_size(subjects); i++) {
+                const char *sha = json_string_value(json_object_get(
+                        json_object_get(json_array_get(subjects, i), "digest"), "sha256"));
+
+                if (sha && strcmp(sha, hex) == 0)
+                        return 0;
+        }
+        return ca_error_setx(err, EBADMSG, "the in-toto statement is not about the artifact");
+}
+
+/* A string of the entry that is base64 of base64 of `want` (intoto 0.0.2 encodes twice). */
+static bool twice_b64_is(const json_t *v, const struct sig_bytes *want)
+{
+        struct sig_bytes once = {0}, twice = {0};
+        json_t *s;
+        bool ok = false;
+
+        if (sigbundle_b64(v, &once) < 0)
+                return false;
+        s = json_stringn((const char *) once.data, once.len);
+        if (s && sigbundle_b64(s, &twice) == 0)
+                ok = bytes_equal(&twice, want->data, want->len);
+        json_decref(s);
+        sig_bytes_clear(&once);
+        sig_bytes_clear(&twice);
+        return ok;
+}
+
+static bool payload_hash_is(const json_t *h, const struct sigbundle *b)
+{
+        uint8_t md[32];
+        char hex[65];
+        const char *alg = json_string_value(json_object_get(h, "algorithm"));
+        const char *value = json_string_value(json_object_get(h, "value"));
+
+        crypto_hash_sha256(md, b->payload.data, b->payload.len);
+        sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+        return alg && value && strcmp(alg, "sha256") == 0 && strcmp(value, hex) == 0;
+}
+
+/* The entry's one signature and its certificate or key: `sig_ok` says whether its signature
+ * field holds the envelope's, `pem_b64` the base64 of the PEM of the signer. */
+static int check_signer(bool sig_ok, const char *pem_b64, const struct sigbundle *b,
+                        const struct sig_bytes *key, struct ca_error *err)
+{
+        const struct sig_bytes *want = key ? key : &b->certs[0];
+        struct sig_bytes der = {0};
+        int r;
+
+        if (!sig_ok)
+                return ca_error_setx(err, EBADMSG, "the log entry is of another signature");
+        r = pem_b64 ? pem_in_entry(pem_b64, &der) : -EBADMSG;
+        if (r == 0 && !bytes_equal(&der, want->data, want->len))
+                r = -EBADMSG;
+        sig_bytes_clear(&der);
+        return r < 0 ? ca_error_setx(err, EBADMSG, "the log entry is of another certificate or key")
+                     : 0;
+}
+
+static int check_dsse_entry(const struct sigbundle *b, const struct sigbundle_tlog *t,
+                            const struct sig_bytes *key, struct ca_error *err)
+{
+        _cleanup_json_ json_t *body = NULL;
+        const json_t *spec, *sigs, *env;
+        struct sig_bytes sig = {0};
+        bool sig_ok;
+
+        if (ca_json_parse((const char *) t->body.data, t->body.len, "log entry", &body, err) < 0)
+                return ca_error_setx(err, EBADMSG, "the log entry is not JSON");
+        spec = json_object_get(body, "spec");
+        if (strcmp(t->kind, "dsse") == 0 && strcmp(t->kind_version, "0.0.1") == 0) {
+                sigs = json_object_get(spec, "signatures");
+                if (!payload_hash_is(json_object_get(spec, "payloadHash"), b))
+                        return ca_error_setx(err, EBADMSG, "the log entry is of another payload");
+                if (json_array_size(sigs) != 1)
+                        return ca_error_setx(err, EBADMSG, "the log entry has other signatures");
+                sig_ok = sigbundle_b64(json_object_get(json_array_get(sigs, 0), "signature"),
+                                       &sig) == 0 &&
+                         bytes_equal(&sig, b->dsse_sigs[0].sig.data, b->dsse_sigs[0].sig.len);
+                sig_bytes_clear(&sig);
+                return check_signer(sig_ok,
+                                    json_string_value(json_object_get(json_array_get(sigs, 0),
+                                                                      "verifier")),
+                                    b, key, err);
+        }
+        if (strcmp(t->kind, "intoto") == 0 && strcmp(t->kind_version, "0.0.2") == 0) {
+                const char *type;
+
+                env = json_object_get(json_object_get(spec, "content"), "envelope");
+                sigs = json_object_get(env, "signatures");
+                type = json_string_value(json_object_get(env, "payloadType"));
+                if (!payload_hash_is(json_object_get(json_object_get(spec, "content"),
+                                                     "payloadHash"),
+                                     b) ||
+                    !type || strcmp(type, b->payload_type) != 0 ||
+                    !twice_b64_is(json_object_get(env, "payload"), &b->payload))
+                        return ca_error_setx(err, EBADMSG, "the log entry is of another payload");
+                if (json_array_size(sigs) != 1)
+                        return ca_error_setx(err, EBADMSG, "the log entry has other signatures");
+                sig_ok = twice_b64_is(json_object_get(json_array_get(sigs, 0), "sig"),
+                                      &b->dsse_sigs[0].sig);
+                return check_signer(sig_ok,
+                                    json_string_value(json_object_get(json_array_get(sigs, 0),
+                                                                      "publicKey")),
+                                    b, key, err);
+        }
+        return ca_error_setx(err, EOPNOTSUPP, "log entries of kind %s %s are not supported yet",
+                             t->kind, t->kind_version);
+}
+
+int sigverify_dsse(const struct sigbundle *b, const struct sigbundle_tlog *t,
+                   const uint8_t digest[32], const struct sig_bytes *key, struct ca_error *err)
+{
+        struct sig_bytes spki = {0};
+        int r;
+
+        if (!b->dsse)
+                return ca_error_setx(err, EINVAL, "the bundle holds a message signature");
+        if (b->ndsse_sigs != 1)
+                return ca_error_setx(err, EBADMSG, "the envelope must carry exactly one signature");
+        if (!key && b->ncerts == 0)
+                return ca_error_setx(err, EINVAL, "no certificate or key to verify with");
+        r = key ? 0 : leaf_spki(b, &spki);
+        if (r < 0)
+                return ca_error_setx(err, -r, "the signing certificate has no usable key");
+        r = verify_envelope(b, key ? key : &spki, err);
+        sig_bytes_clear(&spki);
+        if (r == 0)
+                r = check_statement(b, digest, err);
+        if (r == 0)
+                r = check_dsse_entry(b, t, key, err);
+        return r;
 }

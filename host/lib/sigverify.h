@@ -71,6 +71,16 @@ int sigverify_message(const struct sigbundle *b, const struct sigbundle_tlog *t,
                       const uint8_t digest[32], const struct sig_bytes *key,
                       struct ca_error *err) CA_MUST_CHECK;
 
+/*
+ * A DSSE bundle's content: one signature over the envelope's pre-authentication encoding, by
+ * the leaf certificate's key (or `key`); an in-toto statement one of whose subjects has the
+ * SHA-256 `digest`; and the log entry `t` (dsse 0.0.1 or intoto 0.0.2) of exactly that payload,
+ * signature and certificate or key. -EBADMSG otherwise.
+ */
+int sigverify_dsse(const struct sigbundle *b, const struct sigbundle_tlog *t,
+                   const uint8_t digest[32], const struct sig_bytes *key,
+                   struct ca_error *err) CA_MUST_CHECK;
+
 /* What a bundle must prove: a certificate for `identity`, or (when `key` is not NULL) a
  * signature by that managed key (DER SubjectPublicKeyInfo). */
 struct sigverify_policy {
@@ -79,13 +89,14 @@ struct sigverify_policy {
 };
 
 /*
- * The whole of a message-signature bundle against `root`, for the artifact whose SHA-256 is
+ * The whole of a bundle against `root`, for the artifact whose SHA-256 is
  * `digest`, at `now`: every log entry verifies (a v0.1 bundle's by its signed entry timestamp,
  * a later one's by its inclusion proof and checkpoint, both when both are there), was
  * integrated no later than `now` plus a minute, and is of this content; at each entry's
  * integration time the certificate held (sigverify_certificate); the signature verifies.
- * -EOPNOTSUPP for what this verifier does not check yet (DSSE envelopes, Rekor v2 entries,
- * times from timestamp authorities alone), so that nothing unchecked passes.
+ * A DSSE bundle's content is checked by sigverify_dsse instead of sigverify_message.
+ * -EOPNOTSUPP for what this verifier does not check yet (RFC 3161 timestamps, Rekor v2
+ * entries), so that nothing unchecked passes.
  */
 int sigverify_bundle(const struct sigroot *root, const struct sigbundle *b,
                      const uint8_t digest[32], const struct sigverify_policy *policy, int64_t now,

@@ -147,7 +147,7 @@ static void test_sigconformance_bundle_verify(void **state)
 {
         static const char *const must_verify[] = {
                 "happy-path-v0.1", "happy-path-v0.2", "happy-path-v0.3",
-                "happy-path-v0.3-new-mediaType", "managed-key-happy-path",
+                "happy-path-v0.3-new-mediaType", "happy-path-intoto-in-dsse-v3",
                 "managed-key-and-trusted-root", "trust-root-tlog-validity-end-inclusive",
         };
         size_t n[3] = {0}, wrong = 0;
@@ -181,8 +181,9 @@ static void test_sigconformance_bundle_verify(void **state)
                                 if (strcmp(e->d_name, must_verify[i]) == 0)
                                         wrong++;
                         }
-                } else if (getenv("SIGCONF_VERBOSE") && o == REJECTED) {
-                        print_message("rejected %s: %s\n", e->d_name, why);
+                } else if (getenv("SIGCONF_VERBOSE")) {
+                        print_message("%s %s: %s\n", o == VERIFIED ? "verified" : "rejected",
+                                      e->d_name, why);
                 }
                 if (o != UNSUPPORTED && (o == VERIFIED) == should_fail) {
                         print_error("WRONG %s: %s %s\n", e->d_name,
