@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/ct.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/ts.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sodium.h>
@@ -603,6 +606,9 @@ int sigverify_message(const struct sigbundle *b, const struct sigbundle_tlog *t,
 
 /* ---- a whole bundle ------------------------------------------------------------------------- */
 
+static int verify_timestamp(const struct sigroot *root, const struct sigbundle *b,
+                            const struct sig_bytes *tsr, int64_t *when, struct ca_error *err);
+
 /* A log entry's own checks: its promise or proof, and when it was integrated. */
 static int check_entry(const struct sigroot *root, const struct sigbundle *b,
                        const struct sigbundle_tlog *t, int64_t now, struct ca_error *err)
@@ -653,12 +659,20 @@ int sigverify_bundle(const struct sigroot *root, const struct sigbundle *b,
                      const uint8_t digest[32], const struct sigverify_policy *policy, int64_t now,
                      struct ca_error *err)
 {
-        /* A timestamp that is not checked must not be silently ignored: it may be the very
-         * evidence that the signature is out of time. */
-        if (b->ntimestamps > 0)
-                return ca_error_setx(err, EOPNOTSUPP,
-                                     "timestamps from a timestamp authority are not supported "
-                                     "yet");
+        int64_t when;
+        int r;
+
+        if (b->dsse ? b->ndsse_sigs != 1 : b->signature.len == 0)
+                return ca_error_setx(err, EBADMSG, "the bundle has no single signature");
+        /* Every timestamp is checked, and the certificate must hold at its time too: one that
+         * is out of time may be the very evidence that the signature is. */
+        for (size_t i = 0; i < b->ntimestamps; i++) {
+                r = verify_timestamp(root, b, &b->timestamps[i], &when, err);
+                if (r == 0 && !policy->key)
+                        r = sigverify_certificate(root, b, when, &policy->identity, err);
+                if (r < 0)
+                        return ca_error_prefix(err, "timestamp %zu", i);
+        }
         if (b->ntlogs == 0)
                 return ca_error_setx(err, EBADMSG, "the bundle has no transparency log entry");
         if (!policy->key && b->ncerts == 0)
@@ -669,7 +683,8 @@ int sigverify_bundle(const struct sigroot *root, const struct sigbundle *b,
                                      "certificate");
         for (size_t i = 0; i < b->ntlogs; i++) {
                 const struct sigbundle_tlog *t = &b->tlogs[i];
-                int r = check_entry(root, b, t, now, err);
+
+                r = check_entry(root, b, t, now, err);
 
                 if (r == 0 && !policy->key)
                         r = sigverify_certificate(root, b, t->integrated_time, &policy->identity,
@@ -866,4 +881,93 @@ int sigverify_dsse(const struct sigbundle *b, const struct sigbundle_tlog *t,
         if (r == 0)
                 r = check_dsse_entry(b, t, key, err);
         return r;
+}
+
+/* ---- RFC 3161 timestamps -------------------------------------------------------------------- */
+
+/* The certificates of a timestamp authority: its root into `store`, the rest into `certs`. */
+static bool authority_certs(const struct sigroot_authority *a, X509_STORE *store,
+                            STACK_OF(X509) *certs)
+{
+        for (size_t k = 0; k < a->ncerts; k++) {
+                X509 *c = der_cert(&a->certs[k]);
+                bool ok = c && (k + 1 == a->ncerts ? X509_STORE_add_cert(store, c) == 1
+                                                   : sk_X509_push(certs, c) > 0);
+
+                if (k + 1 == a->ncerts || !ok)
+                        X509_free(c);
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
+/* The time of a timestamp token, as Unix seconds. */
+static int token_time(TS_RESP *resp, int64_t *when)
+{
+        const ASN1_GENERALIZEDTIME *t = TS_TST_INFO_get_time(TS_RESP_get_tst_info(resp));
+        struct tm tm;
+
+        if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+                return -EBADMSG;
+        *when = (int64_t) timegm(&tm);
+        return 0;
+}
+
+/* Whether one timestamp authority of the root, valid at the token's time, signed the token
+ * over `sig`, with a chain valid at that time. */
+static bool token_by(const struct sigroot_authority *a, TS_RESP *resp, const struct sig_bytes *sig,
+                     int64_t when)
+{
+        TS_VERIFY_CTX *ctx = TS_VERIFY_CTX_new();
+        X509_STORE *store = X509_STORE_new();
+        STACK_OF(X509) *certs = sk_X509_new_null();
+        BIO *data = BIO_new_mem_buf(sig->data, (int) sig->len);
+        bool ok = false;
+
+        if (ctx && store && certs && data && sigroot_window_contains(&a->valid, when) &&
+            authority_certs(a, store, certs)) {
+                X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), (time_t) when);
+                TS_VERIFY_CTX_set_flags(ctx, TS_VFY_VERSION | TS_VFY_SIGNATURE | TS_VFY_DATA);
+                /* The context owns what it is given from here on. */
+                (void) TS_VERIFY_CTX_set_data(ctx, data);
+                (void) TS_VERIFY_CTX_set_store(ctx, store);
+                (void) TS_VERIFY_CTX_set_certs(ctx, certs);
+                data = NULL;
+                store = NULL;
+                certs = NULL;
+                ok = TS_RESP_verify_response(ctx, resp) == 1;
+        }
+        ERR_clear_error();
+        BIO_free(data);
+        X509_STORE_free(store);
+        sk_X509_pop_free(certs, X509_free);
+        TS_VERIFY_CTX_free(ctx);
+        return ok;
+}
+
+/* A timestamp token over the bundle's signature, by a timestamp authority of the root: its
+ * time in *when. */
+static int verify_timestamp(const struct sigroot *root, const struct sigbundle *b,
+                            const struct sig_bytes *tsr, int64_t *when, struct ca_error *err)
+{
+        const struct sig_bytes *sig = b->dsse ? &b->dsse_sigs[0].sig : &b->signature;
+        const unsigned char *p = tsr->data;
+        TS_RESP *resp = d2i_TS_RESP(NULL, &p, (long) tsr->len);
+        bool ok = false;
+        int r;
+
+        if (!resp || p != tsr->data + tsr->len || !TS_RESP_get_tst_info(resp)) {
+                TS_RESP_free(resp);
+                return ca_error_setx(err, EBADMSG, "a timestamp is not an RFC 3161 response");
+        }
+        r = token_time(resp, when);
+        for (size_t i = 0; r == 0 && i < root->ntsas && !ok; i++)
+                ok = token_by(&root->tsas[i], resp, sig, *when);
+        TS_RESP_free(resp);
+        if (r < 0 || !ok)
+                return ca_error_setx(err, EBADMSG,
+                                     "a timestamp is not over this signature by a timestamp "
+                                     "authority of the trusted root valid at its time");
+        return 0;
 }

@@ -95,8 +95,9 @@ struct sigverify_policy {
  * integrated no later than `now` plus a minute, and is of this content; at each entry's
  * integration time the certificate held (sigverify_certificate); the signature verifies.
  * A DSSE bundle's content is checked by sigverify_dsse instead of sigverify_message.
- * -EOPNOTSUPP for what this verifier does not check yet (RFC 3161 timestamps, Rekor v2
- * entries), so that nothing unchecked passes.
+ * Each RFC 3161 timestamp must be by a timestamp authority of the root over the signature,
+ * and the certificate must hold at its time as well. -EOPNOTSUPP for what this verifier does
+ * not check yet (Rekor v2 entries), so that nothing unchecked passes.
  */
 int sigverify_bundle(const struct sigroot *root, const struct sigbundle *b,
                      const uint8_t digest[32], const struct sigverify_policy *policy, int64_t now,
