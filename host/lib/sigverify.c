@@ -164,6 +164,20 @@ out:
         return r;
 }
 
+/* The name a log signs its checkpoints under: the host (and port) of its base URL, or when the trusted
+ * root gives none, the first word of the checkpoint's origin. */
+static void log_name(const struct sigroot_log *log, const char *origin, char *out, size_t size)
+{
+        const char *host = strstr(log->base_url, "://");
+
+        if (!log->base_url[0] || !host) {
+                (void) snprintf(out, size, "%.*s", (int) strcspn(origin, " "), origin);
+                return;
+        }
+        host += 3;
+        (void) snprintf(out, size, "%.*s", (int) strcspn(host, "/"), host);
+}
+
 /* The checkpoint of an entry: it states the proof's tree, and its log signed it. */
 static int check_checkpoint(const struct sigroot_log *log, const struct sigbundle_tlog *t,
                             struct ca_error *err)
@@ -183,9 +197,16 @@ static int check_checkpoint(const struct sigroot_log *log, const struct sigbundl
                 r = ca_error_setx(err, EBADMSG, "the checkpoint is of another tree than the proof");
                 goto out;
         }
-        /* A Rekor v1 checkpoint is signed under the origin's first word, the log's host name,
-         * with the first bytes of the log id as the key hint. */
-        (void) snprintf(name, sizeof(name), "%.*s", (int) strcspn(cp->origin, " "), cp->origin);
+        /* A checkpoint is signed under the log's host name, which begins its origin (Rekor v1:
+         * "<host> - <tree id>", v2: "<host>"), with the first bytes of the log id as the key
+         * hint; other signatures (witnesses' cosignatures) are not the log's. */
+        log_name(log, cp->origin, name, sizeof(name));
+        if (strncmp(cp->origin, name, strlen(name)) != 0 ||
+            (cp->origin[strlen(name)] != '\0' && cp->origin[strlen(name)] != ' ')) {
+                r = ca_error_setx(err, EBADMSG, "the checkpoint is of another log ('%s')",
+                                  cp->origin);
+                goto out;
+        }
         if (log->log_id.len >= TLOG_HINT_LEN)
                 sig = tlog_checkpoint_find(cp, name, log->log_id.data);
         if (!sig) {
@@ -532,6 +553,45 @@ static bool bytes_equal(const struct sig_bytes *a, const uint8_t *b, size_t len)
         return a->len == len && memcmp(a->data, b, len) == 0;
 }
 
+/* A hashedrekord 0.0.2 entry (Rekor v2) of `digest` (the artifact's, or for an envelope its
+ * pre-authentication encoding's), signature `sig`, and this certificate or key. */
+static int check_hashedrekord_v2(const struct sigbundle *b, const struct sigbundle_tlog *t,
+                                 const uint8_t digest[32], const struct sig_bytes *sig,
+                                 const struct sig_bytes *key, struct ca_error *err)
+{
+        _cleanup_json_ json_t *body = NULL;
+        const json_t *spec, *verifier;
+        struct sig_bytes got_digest = {0}, got_sig = {0}, signer = {0};
+        const struct sig_bytes *want = key ? key : &b->certs[0];
+        const char *alg;
+        int r = 0;
+
+        if (ca_json_parse((const char *) t->body.data, t->body.len, "log entry", &body, err) < 0)
+                return ca_error_setx(err, EBADMSG, "the log entry is not JSON");
+        spec = json_object_get(json_object_get(body, "spec"), "hashedRekordV002");
+        verifier = json_object_get(json_object_get(spec, "signature"), "verifier");
+        alg = json_string_value(json_object_get(json_object_get(spec, "data"), "algorithm"));
+        if (!alg || strcmp(alg, "SHA2_256") != 0 ||
+            sigbundle_b64(json_object_get(json_object_get(spec, "data"), "digest"),
+                          &got_digest) < 0 ||
+            !bytes_equal(&got_digest, digest, 32))
+                r = ca_error_setx(err, EBADMSG, "the log entry is for another artifact");
+        else if (sigbundle_b64(json_object_get(json_object_get(spec, "signature"), "content"),
+                               &got_sig) < 0 ||
+                 !bytes_equal(&got_sig, sig->data, sig->len))
+                r = ca_error_setx(err, EBADMSG, "the log entry is of another signature");
+        else if (sigbundle_b64(json_object_get(json_object_get(verifier, key ? "publicKey"
+                                                                             : "x509Certificate"),
+                                               "rawBytes"),
+                               &signer) < 0 ||
+                 !bytes_equal(&signer, want->data, want->len))
+                r = ca_error_setx(err, EBADMSG, "the log entry is of another certificate or key");
+        sig_bytes_clear(&got_digest);
+        sig_bytes_clear(&got_sig);
+        sig_bytes_clear(&signer);
+        return r;
+}
+
 /* The hashedrekord 0.0.1 entry names this digest, this signature and this certificate/key. */
 static int check_hashedrekord(const struct sigbundle *b, const struct sigbundle_tlog *t,
                               const uint8_t digest[32], const struct sig_bytes *key,
@@ -544,6 +604,8 @@ static int check_hashedrekord(const struct sigbundle *b, const struct sigbundle_
         char hex[65];
         int r;
 
+        if (strcmp(t->kind, "hashedrekord") == 0 && strcmp(t->kind_version, "0.0.2") == 0)
+                return check_hashedrekord_v2(b, t, digest, &b->signature, key, err);
         if (strcmp(t->kind, "hashedrekord") != 0 || strcmp(t->kind_version, "0.0.1") != 0)
                 return ca_error_setx(err, EOPNOTSUPP, "log entries of kind %s %s are not "
                                                       "supported yet",
@@ -615,11 +677,13 @@ static int check_entry(const struct sigroot *root, const struct sigbundle *b,
 {
         int r = 0;
 
-        /* Rekor v2 entries carry no integration time: theirs comes from a timestamp authority. */
+        /* Rekor v2 entries carry no integration time and no promise: a proof, and a time
+         * from a timestamp authority. */
         if (t->integrated_time <= 0)
-                return ca_error_setx(err, EOPNOTSUPP,
-                                     "entries without an integration time (Rekor v2, times from "
-                                     "a timestamp authority) are not supported yet");
+                return t->has_proof ? sigverify_inclusion(root, t, err)
+                                    : ca_error_setx(err, EBADMSG,
+                                                    "log entry %lld has no inclusion proof",
+                                                    (long long) t->log_index);
         if (b->version == SIGBUNDLE_V01 && t->set.len == 0)
                 return ca_error_setx(err, EBADMSG,
                                      "log entry %lld of a v0.1 bundle has no signed entry "
@@ -685,8 +749,12 @@ int sigverify_bundle(const struct sigroot *root, const struct sigbundle *b,
                 const struct sigbundle_tlog *t = &b->tlogs[i];
 
                 r = check_entry(root, b, t, now, err);
-
-                if (r == 0 && !policy->key)
+                if (t->integrated_time <= 0 && b->ntimestamps == 0 && r == 0)
+                        r = ca_error_setx(err, EBADMSG,
+                                          "log entry %lld has no time of its own, and the "
+                                          "bundle has no timestamp",
+                                          (long long) t->log_index);
+                if (r == 0 && !policy->key && t->integrated_time > 0)
                         r = sigverify_certificate(root, b, t->integrated_time, &policy->identity,
                                                   err);
                 if (r == 0)
@@ -854,6 +922,15 @@ static int check_dsse_entry(const struct sigbundle *b, const struct sigbundle_tl
                                     json_string_value(json_object_get(json_array_get(sigs, 0),
                                                                       "publicKey")),
                                     b, key, err);
+        }
+        if (strcmp(t->kind, "hashedrekord") == 0 && strcmp(t->kind_version, "0.0.2") == 0) {
+                _cleanup_buf_ struct buf msg = BUF_INIT;
+                uint8_t md[32];
+
+                if (pae(b, &msg) < 0)
+                        return ca_error_setx(err, ENOMEM, "out of memory");
+                crypto_hash_sha256(md, (const uint8_t *) msg.data, msg.len);
+                return check_hashedrekord_v2(b, t, md, &b->dsse_sigs[0].sig, key, err);
         }
         return ca_error_setx(err, EOPNOTSUPP, "log entries of kind %s %s are not supported yet",
                              t->kind, t->kind_version);
