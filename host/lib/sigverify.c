@@ -732,6 +732,8 @@ int sigverify_bundle(const struct sigroot *root, const struct sigbundle *b,
          * is out of time may be the very evidence that the signature is. */
         for (size_t i = 0; i < b->ntimestamps; i++) {
                 r = verify_timestamp(root, b, &b->timestamps[i], &when, err);
+                if (r == 0 && when > now + 60)
+                        r = ca_error_setx(err, EBADMSG, "the timestamp is in the future");
                 if (r == 0 && !policy->key)
                         r = sigverify_certificate(root, b, when, &policy->identity, err);
                 if (r < 0)

@@ -33,6 +33,7 @@
 enum outcome { VERIFIED, REJECTED, UNSUPPORTED };
 
 static const char *dir;
+static int64_t now_override; /* 0: the clock */
 
 static bool read_case_file(const char *name, const char *file, struct buf *out)
 {
@@ -133,7 +134,8 @@ static enum outcome run_case(const char *name, char *why, size_t whylen)
         } else {
                 const struct sigverify_policy policy = {{san, issuer}, has_key ? &key : NULL};
 
-                r = sigverify_bundle(&root, &bundle, digest, &policy, (int64_t) time(NULL), &err);
+                r = sigverify_bundle(&root, &bundle, digest, &policy,
+                                     now_override ? now_override : (int64_t) time(NULL), &err);
                 (void) snprintf(why, whylen, "%s", err.msg);
         }
         free(san);
@@ -202,10 +204,31 @@ static void test_sigconformance_bundle_verify(void **state)
         assert_int_equal(n[UNSUPPORTED], 0);
 }
 
+/* Verified as if the clock said 2023-11-14: a log entry integrated and a timestamp made after
+ * that are in the future. */
+static void test_sigconformance_in_the_future(void **state)
+{
+        static const char *const cases[] = {"happy-path-v0.3", "rekor2-happy-path"};
+        char why[CA_ERROR_MSG_MAX];
+
+        (void) state;
+        dir = getenv("CA_SIGSTORE_CONFORMANCE");
+        assert_non_null(dir);
+        now_override = 1700000000;
+        for (size_t i = 0; i < CA_ELEMENTSOF(cases); i++) {
+                assert_int_equal(run_case(cases[i], why, sizeof(why)), REJECTED);
+                assert_non_null(strstr(why, "in the future"));
+        }
+        now_override = 0;
+        for (size_t i = 0; i < CA_ELEMENTSOF(cases); i++)
+                assert_int_equal(run_case(cases[i], why, sizeof(why)), VERIFIED);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_sigconformance_bundle_verify),
+                cmocka_unit_test(test_sigconformance_in_the_future),
         };
 
         if (sodium_init() < 0)
