@@ -87,6 +87,8 @@ static inline void cli_sources_free(char *(*owned)[2])
         free((*owned)[1]);
 }
 
+/* `release verify-sigstore` (host/cmd_sigstore.c), called by cmd_release. */
+int release_verify_sigstore(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_audit(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_broker(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_config(int argc, char **argv, struct cli_ctx *ctx);

@@ -20,6 +20,9 @@ static const char usage[] =
         "usage: coding-agents release keygen --public FILE --secret FILE\n"
         "       coding-agents release sign --secret FILE [--comment TEXT] [--sig OUT] FILE\n"
         "       coding-agents release verify --public FILE [--sig SIG] FILE\n"
+        "       coding-agents release verify-sigstore --bundle FILE --trusted-root FILE\n"
+        "           (--certificate-identity ID --certificate-oidc-issuer URL | --key PUB)\n"
+        "           ARTIFACT|sha256:DIGEST\n"
         "       coding-agents release sums DIR\n"
         "       coding-agents release bundle --version V --stage DIR --out FILE.tar.gz\n"
         "\n"
@@ -31,7 +34,8 @@ static const char usage[] =
         "compatible (symlinks and other file types are refused).\n"
         "`bundle` writes DIR/SHA256SUMS, then a reproducible tarball of DIR under\n"
         "coding-agents-V/: sorted entries, mtime SOURCE_DATE_EPOCH (default 0), uid/gid 0,\n"
-        "normalised modes, no gzip timestamp.\n";
+        "normalised modes, no gzip timestamp.\n"
+        "`verify-sigstore` verifies a Sigstore bundle offline (see its --help).\n";
 
 struct release_opts {
         const char *version;
@@ -109,6 +113,8 @@ int cmd_release(int argc, char **argv, struct cli_ctx *ctx)
         sub = argv[1];
         if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0)
                 return cli_help(usage);
+        if (strcmp(sub, "verify-sigstore") == 0)
+                return release_verify_sigstore(argc - 1, argv + 1, ctx);
         if (strcmp(sub, "keygen") == 0) {
                 r = parse(argc - 1, argv + 1, ctx, &o, 0);
                 if (r >= 0)
