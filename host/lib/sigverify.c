@@ -423,10 +423,31 @@ static bool issuer_is(X509 *leaf, const char *want)
         return false;
 }
 
+/* `when` as the user reads it: 2026-12-05T08:14:37Z. */
+static void utc_text(int64_t when, char out[32])
+{
+        time_t t = (time_t) when;
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                (void) snprintf(out, 32, "%lld", (long long) when);
+}
+
+/* The certificate's own window holds `when` (X509_cmp_time is 0 on error: refused). */
+static bool held_at(X509 *c, int64_t when)
+{
+        time_t t = (time_t) when;
+
+        return X509_cmp_time(X509_get0_notBefore(c), &t) < 0 &&
+               X509_cmp_time(X509_get0_notAfter(c), &t) > 0;
+}
+
 int sigverify_certificate(const struct sigroot *root, const struct sigbundle *b, int64_t when,
                           const struct sigverify_identity *id, struct ca_error *err)
 {
         X509 *leaf = NULL, *issuer = NULL;
+        char at[32];
+        bool held;
         int r = 0;
 
         if (b->ncerts == 0)
@@ -445,12 +466,17 @@ int sigverify_certificate(const struct sigroot *root, const struct sigbundle *b,
         leaf = der_cert(&b->certs[0]);
         if (!leaf)
                 return ca_error_setx(err, EBADMSG, "the signing certificate is malformed");
-        issuer = chain_to_authority(root, leaf, when);
-        if (!issuer)
+        utc_text(when, at);
+        held = held_at(leaf, when);
+        issuer = held ? chain_to_authority(root, leaf, when) : NULL;
+        if (!held)
+                r = ca_error_setx(err, EBADMSG, "the signing certificate was not valid at the "
+                                                "signing time (%s)", at);
+        else if (!issuer)
                 r = ca_error_setx(err, EBADMSG,
                                   "the signing certificate does not chain to a certificate "
-                                  "authority of the trusted root valid at %lld",
-                                  (long long) when);
+                                  "authority of the trusted root valid at the signing time (%s)",
+                                  at);
         else if (!(X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) ||
                  !(X509_get_extended_key_usage(leaf) & XKU_CODE_SIGN))
                 r = ca_error_setx(err, EBADMSG, "the signing certificate is not for code signing");
