@@ -5,14 +5,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <sodium.h>
 
 #include "buf.h"
@@ -21,10 +19,11 @@
 #include "digest.h"
 #include "error.h"
 #include "fileio.h"
+#include "session.h"
 #include "sigverify.h"
 
 static const char usage[] =
-        "usage: coding-agents release verify-sigstore --bundle FILE --trusted-root FILE\n"
+        "usage: coding-agents release verify-sigstore --bundle FILE [--trusted-root FILE]\n"
         "           (--certificate-identity ID --certificate-oidc-issuer URL | --key PUB)\n"
         "           ARTIFACT|sha256:DIGEST\n"
         "\n"
@@ -36,6 +35,8 @@ static const char usage[] =
         "RFC 3161 timestamps hold; the entries are of this signature and artifact; the\n"
         "signature verifies over ARTIFACT (or the SHA-256 given). With --key, the same for a\n"
         "managed key (PEM) instead of a certificate. Each failure says which check failed.\n"
+        "The trusted root is Sigstore's public-good one that this release ships (from the TUF\n"
+        "seeds of @sigstore/tuf, see docs/releasing.md) unless --trusted-root names another.\n"
         "Exit status: 0 verified, 1 not verified, 2 usage or malformed input.\n";
 
 struct sigstore_opts {
@@ -85,8 +86,8 @@ static int parse_opts(int argc, char **argv, struct cli_ctx *ctx, struct sigstor
         }
         if (argc - optind != 1)
                 return cli_usage_error(ctx, "verify-sigstore takes one ARTIFACT or sha256:DIGEST");
-        if (!o->bundle || !o->root)
-                return cli_usage_error(ctx, "verify-sigstore needs --bundle and --trusted-root");
+        if (!o->bundle)
+                return cli_usage_error(ctx, "verify-sigstore needs --bundle");
         if (o->key ? o->identity || o->issuer : !o->identity || !o->issuer)
                 return cli_usage_error(ctx, "give --certificate-identity and "
                                             "--certificate-oidc-issuer, or --key");
@@ -123,59 +124,16 @@ static int artifact_digest(const char *arg, uint8_t out[32], struct ca_error *er
 static int read_key(const char *path, struct sig_bytes *out, struct ca_error *err)
 {
         _cleanup_buf_ struct buf pem = BUF_INIT;
-        unsigned char *der = NULL;
-        EVP_PKEY *pk;
-        BIO *bio;
-        int n = 0;
         int r = fileio_read_path(path, (size_t) 1 << 20, &pem, err);
 
         if (r < 0) {
                 err->bad_input = true;
                 return r;
         }
-        bio = BIO_new_mem_buf(pem.data, (int) pem.len);
-        pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
-        BIO_free(bio);
-        ERR_clear_error();
-        if (pk)
-                n = i2d_PUBKEY(pk, &der);
-        EVP_PKEY_free(pk);
-        if (n <= 0)
-                return ca_error_input(err, "'%s' is not a PEM public key", path);
-        out->data = malloc((size_t) n);
-        if (out->data) {
-                memcpy(out->data, der, (size_t) n);
-                out->len = (size_t) n;
-        }
-        OPENSSL_free(der);
-        return out->data ? 0 : ca_error_setx(err, ENOMEM, "out of memory");
-}
-
-static int load(const struct sigstore_opts *o, struct sigroot *root, struct sigbundle *b,
-                struct ca_error *err)
-{
-        _cleanup_buf_ struct buf json = BUF_INIT;
-        int r;
-
-        /* A file the user named that cannot be read is the user's input problem (exit 2). */
-        r = fileio_read_path(o->root, SIGROOT_MAX, &json, err);
-        if (r < 0)
-                err->bad_input = true;
-        else
-                r = sigroot_parse(json.data ? json.data : "", json.len, root, err);
-        if (r < 0)
-                return ca_error_prefix(err, "%s", o->root);
-        buf_reset(&json);
-        r = fileio_read_path(o->bundle, SIGBUNDLE_MAX, &json, err);
-        if (r < 0)
-                err->bad_input = true;
-        else
-                r = sigbundle_parse(json.data ? json.data : "", json.len, b, err);
-        if (r < 0) {
-                sigroot_clear(root);
-                return ca_error_prefix(err, "%s", o->bundle);
-        }
-        return 0;
+        r = sigverify_pem_key(pem.data ? pem.data : "", pem.len, out);
+        if (r == -ENOMEM)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        return r < 0 ? ca_error_input(err, "'%s' is not a PEM public key", path) : 0;
 }
 
 int release_verify_sigstore(int argc, char **argv, struct cli_ctx *ctx)
@@ -183,8 +141,8 @@ int release_verify_sigstore(int argc, char **argv, struct cli_ctx *ctx)
         struct sigstore_opts o = {0};
         struct ca_error err = {0};
         struct sig_bytes key = {0};
-        struct sigroot root;
-        struct sigbundle b;
+        _cleanup_buf_ struct buf json = BUF_INIT;
+        char root_path[PATH_MAX];
         uint8_t digest[32];
         int r = parse_opts(argc, argv, ctx, &o);
 
@@ -195,19 +153,25 @@ int release_verify_sigstore(int argc, char **argv, struct cli_ctx *ctx)
                 free(key.data);
                 return cli_fail(&err);
         }
-        if (load(&o, &root, &b, &err) < 0) {
+        if (!o.root && session_trusted_root(root_path, sizeof(root_path), &err) < 0) {
                 free(key.data);
                 return cli_fail(&err);
         }
-        {
+        r = fileio_read_path(o.bundle, SIGBUNDLE_MAX, &json, &err);
+        if (r < 0) {
+                err.bad_input = true;
+                (void) ca_error_prefix(&err, "%s", o.bundle);
+        } else {
                 const struct sigverify_policy policy = {{o.identity, o.issuer},
                                                         o.key ? &key : NULL};
 
-                r = sigverify_bundle(&root, &b, digest, &policy, (int64_t) time(NULL), &err);
+                r = sigverify_json(o.root ? o.root : root_path, json.data ? json.data : "",
+                                   json.len, o.bundle, digest, &policy, (int64_t) time(NULL),
+                                   &err);
         }
-        sigbundle_clear(&b);
-        sigroot_clear(&root);
         free(key.data);
+        if (r < 0 && err.bad_input)
+                return cli_fail(&err);
         if (r < 0) {
                 (void) cli_error("not verified: %s", err.msg);
                 return r == -EOPNOTSUPP ? CLI_USAGE : CLI_FAIL;

@@ -549,23 +549,37 @@ char *session_dir(const char *config_root, const char *name)
         return asprintf(&p, "%s/sessions/%s", config_root, name) < 0 ? NULL : p;
 }
 
-int session_docker_dir(char *out, size_t size, struct ca_error *err)
+/* A file or directory this install ships: <release>/share/coding-agents/<in_release> in prod,
+ * <source>/<in_source> in a development build. */
+static int shipped_path(const char *in_release, const char *in_source, char *out, size_t size,
+                        struct ca_error *err)
 {
         struct profile_info p;
         int n;
 
         profile_detect(NULL, &p);
         if (p.profile == PATHS_PROFILE_PROD)
-                n = snprintf(out, size, "%s/share/coding-agents/docker", p.release_dir);
+                n = snprintf(out, size, "%s/share/coding-agents/%s", p.release_dir, in_release);
         else
 #ifdef CA_SOURCE_DIR
-                n = snprintf(out, size, "%s/docker", CA_SOURCE_DIR);
+                n = snprintf(out, size, "%s/%s", CA_SOURCE_DIR, in_source);
 #else
-                return ca_error_setx(err, ENOENT, "this build knows no docker/ directory");
+                return ca_error_setx(err, ENOENT, "this build ships no %s", in_release);
 #endif
         if (n < 0 || (size_t) n >= size)
-                return ca_error_setx(err, ENAMETOOLONG, "the docker/ directory's path is too long");
+                return ca_error_setx(err, ENAMETOOLONG, "the path of %s is too long", in_release);
         return 0;
+}
+
+int session_docker_dir(char *out, size_t size, struct ca_error *err)
+{
+        return shipped_path("docker", "docker", out, size, err);
+}
+
+int session_trusted_root(char *out, size_t size, struct ca_error *err)
+{
+        return shipped_path("sigstore/trusted_root.json", "packaging/sigstore/trusted_root.json",
+                            out, size, err);
 }
 
 bool session_image_current(const json_t *image, const char *agent_init_sha256)

@@ -114,6 +114,10 @@ char *session_dir(const char *config_root, const char *name);
  * the source tree's). */
 int session_docker_dir(char *out, size_t size, struct ca_error *err) CA_MUST_CHECK;
 
+/* The Sigstore trusted root this install ships (prod: the release's
+ * share/coding-agents/sigstore/trusted_root.json; dev: packaging/sigstore/ of the source). */
+int session_trusted_root(char *out, size_t size, struct ca_error *err) CA_MUST_CHECK;
+
 /* Warns when the image's agent-init is not this install's (SHA-256 hex): a stale image. */
 void session_check_image(const json_t *image_inspect, const char *ref,
                          const char *agent_init_sha256);

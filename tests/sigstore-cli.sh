@@ -56,10 +56,25 @@ expect 2 "is not a PEM public key" -- --bundle "$suite/managed-key-wrong-key_fai
         --trusted-root "$good_root" --key "$suite/managed-key-wrong-key_fail/key.pub" "$suite/a.txt"
 expect 2 "not sha256: and 64 hex digits" -- --bundle "$suite/happy-path-v0.3/bundle.sigstore.json" \
         "${by_id[@]}" sha256:abcd
-expect 2 "needs --bundle and --trusted-root" -- --certificate-identity "$id" \
+expect 2 "needs --bundle" -- --certificate-identity "$id" \
         --certificate-oidc-issuer "$issuer" "$suite/a.txt"
 expect 2 "or --key" -- --bundle "$suite/happy-path-v0.3/bundle.sigstore.json" \
         --trusted-root "$good_root" --certificate-identity "$id" "$suite/a.txt"
 expect 2 "cannot open" -- --bundle "$work/missing.json" "${by_id[@]}" "$suite/a.txt"
+expect 2 "cannot open" -- --bundle "$suite/happy-path-v0.3/bundle.sigstore.json" \
+        --trusted-root "$work/missing.json" --certificate-identity "$id" \
+        --certificate-oidc-issuer "$issuer" "$suite/a.txt"
 expect 0 "usage: coding-agents release verify-sigstore" -- --help
+# Without --trusted-root: the public-good root this build ships (packaging/sigstore/) verifies
+# a bundle Sigstore's production services made, and refuses one made by the staging services
+# (which verifies under its own root).
+expect 0 "verified: $suite/a.txt, signed by $id" -- \
+        --bundle "$suite/happy-path-v0.3/bundle.sigstore.json" --certificate-identity "$id" \
+        --certificate-oidc-issuer "$issuer" "$suite/a.txt"
+expect 0 "verified: " -- --bundle "$suite/rekor2-happy-path/bundle.sigstore.json" \
+        --trusted-root "$suite/rekor2-happy-path/trusted_root.json" \
+        --certificate-identity "$id" --certificate-oidc-issuer "$issuer" "$suite/a.txt"
+expect 1 "by a timestamp authority of the trusted root" -- \
+        --bundle "$suite/rekor2-happy-path/bundle.sigstore.json" --certificate-identity "$id" \
+        --certificate-oidc-issuer "$issuer" "$suite/a.txt"
 echo "sigstore-cli: ok"

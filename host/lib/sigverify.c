@@ -2,6 +2,7 @@
 #include "sigverify.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "fileio.h"
 #include "json.h"
 #include "tlog.h"
 
@@ -1075,4 +1077,55 @@ static int verify_timestamp(const struct sigroot *root, const struct sigbundle *
                                      "a timestamp is not over this signature by a timestamp "
                                      "authority of the trusted root valid at its time");
         return 0;
+}
+
+/* ---- from files ------------------------------------------------------------------------------ */
+
+int sigverify_json(const char *root_path, const char *bundle_json, size_t len,
+                   const char *bundle_name, const uint8_t digest[32],
+                   const struct sigverify_policy *policy, int64_t now, struct ca_error *err)
+{
+        _cleanup_buf_ struct buf json = BUF_INIT;
+        struct sigroot root;
+        struct sigbundle b;
+        int r = fileio_read_path(root_path, SIGROOT_MAX, &json, err);
+
+        /* A file the user named that cannot be read is the user's input problem (exit 2). */
+        if (r < 0)
+                err->bad_input = true;
+        else
+                r = sigroot_parse(json.data ? json.data : "", json.len, &root, err);
+        if (r < 0)
+                return ca_error_prefix(err, "%s", root_path);
+        r = sigbundle_parse(bundle_json, len, &b, err);
+        if (r < 0) {
+                sigroot_clear(&root);
+                return ca_error_prefix(err, "%s", bundle_name);
+        }
+        r = sigverify_bundle(&root, &b, digest, policy, now, err);
+        sigbundle_clear(&b);
+        sigroot_clear(&root);
+        return r;
+}
+
+int sigverify_pem_key(const char *pem, size_t len, struct sig_bytes *out)
+{
+        BIO *bio = len <= INT_MAX ? BIO_new_mem_buf(pem, (int) len) : NULL;
+        EVP_PKEY *pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+        unsigned char *der = NULL;
+        int n = pk ? i2d_PUBKEY(pk, &der) : 0;
+
+        BIO_free(bio);
+        EVP_PKEY_free(pk);
+        ERR_clear_error();
+        memset(out, 0, sizeof(*out));
+        if (n <= 0)
+                return -EINVAL;
+        out->data = malloc((size_t) n);
+        if (out->data) {
+                memcpy(out->data, der, (size_t) n);
+                out->len = (size_t) n;
+        }
+        OPENSSL_free(der);
+        return out->data ? 0 : -ENOMEM;
 }

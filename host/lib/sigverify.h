@@ -102,3 +102,17 @@ struct sigverify_policy {
 int sigverify_bundle(const struct sigroot *root, const struct sigbundle *b,
                      const uint8_t digest[32], const struct sigverify_policy *policy, int64_t now,
                      struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * The trusted root in the file `root_path` and the bundle `bundle_json` (`len` bytes of the file
+ * `bundle_name`), verified as by sigverify_bundle. A root or bundle that cannot be read or
+ * parsed is a bad-input error (exit 2) naming its file.
+ */
+int sigverify_json(const char *root_path, const char *bundle_json, size_t len,
+                   const char *bundle_name, const uint8_t digest[32],
+                   const struct sigverify_policy *policy, int64_t now,
+                   struct ca_error *err) CA_MUST_CHECK;
+
+/* A PEM public key (`len` bytes) as DER SubjectPublicKeyInfo in `out` (the caller frees
+ * out->data): 0, or -EINVAL when it is not one. */
+int sigverify_pem_key(const char *pem, size_t len, struct sig_bytes *out) CA_MUST_CHECK;
