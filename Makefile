@@ -59,9 +59,12 @@ lint: build
 
 # The release is built in its own tree with CA_RELEASE=ON (no paths in the binary).
 RELEASE_BUILD ?= build-release
+# Whose release workflow signs releases keyless (the Sigstore identity install verifies).
+RELEASE_REPOSITORY ?= coding-agents/coding-agents
 
 release: deps
-	cmake -S . -B $(RELEASE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCA_RELEASE=ON >/dev/null
+	cmake -S . -B $(RELEASE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCA_RELEASE=ON \
+		-DCA_RELEASE_REPOSITORY=$(RELEASE_REPOSITORY) >/dev/null
 	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target coding-agents ca-engine ca-broker agent-init mcp-helper mcp-stub mcp-stub-launcher egress-proxy \
 		task-runner ca-shell exec-guard ca-probe
 	rm -rf $(RELEASE_BUILD)/stage

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <linux/landlock.h>
 #include <linux/seccomp.h>
 #include <stdarg.h>
@@ -20,6 +21,8 @@
 #include <sys/timex.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "audit.h"
 #include "broker_client.h"
@@ -38,6 +41,7 @@
 #include "runtime/preflight.h"
 #include "profile.h"
 #include "session.h"
+#include "sigverify.h"
 #include "sums.h"
 #include "textsafe.h"
 
@@ -257,6 +261,71 @@ static void check_signer(struct doctor *d, const struct profile_info *p)
                       p->version, id);
 }
 
+/* The release bundle's SHA-256 recorded at install (install.h: "<hex>  <name>\n"). */
+static int recorded_sha256(const struct profile_info *p, uint8_t out[32], struct ca_error *err)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_buf_ struct buf rec = BUF_INIT;
+        int r;
+
+        if (asprintf(&path, "%s/releases/%s%s", p->prefix, p->version, INSTALL_SHA256_SUFFIX) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = fileio_read_path(path, 4096, &rec, err);
+        if (r < 0)
+                return r;
+        if (rec.len < 66 || memcmp(rec.data + 64, "  ", 2) != 0 ||
+            sodium_hex2bin(out, 32, rec.data, 64, NULL, NULL, NULL) != 0)
+                return ca_error_setx(err, EINVAL, "'%s' is malformed", path);
+        return 0;
+}
+
+/* The Sigstore bundle verified at install, verified again now: for the recorded SHA-256 of the
+ * release bundle, by the release workflow at this version's tag, against the trusted root
+ * this release ships. */
+static void check_sigstore(struct doctor *d, const struct profile_info *p)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_buf_ struct buf json = BUF_INIT;
+        struct ca_error err = {0};
+        char root[PATH_MAX], identity[INSTALL_IDENTITY_MAX];
+        const struct sigverify_policy policy = {{identity, INSTALL_RELEASE_ISSUER}, NULL};
+        uint8_t digest[32];
+        int r;
+
+        if (asprintf(&path, "%s/releases/%s%s", p->prefix, p->version, INSTALL_SIGSTORE_SUFFIX) <
+            0) {
+                doctor_report(d, "sigstore", V_FAIL, NULL, "out of memory");
+                return;
+        }
+        r = fileio_read_path(path, SIGBUNDLE_MAX, &json, &err);
+        if (r == -ENOENT) {
+                doctor_report(d, "sigstore", V_WARN,
+                              "install the release with its .sigstore.json beside it "
+                              "(coding-agents install BUNDLE --pubkey KEY --require-sigstore)",
+                              "release %s was installed without a Sigstore bundle: only its "
+                              "minisign signature vouches for it",
+                              p->version);
+                return;
+        }
+        if (r >= 0)
+                r = recorded_sha256(p, digest, &err);
+        if (r >= 0)
+                r = session_trusted_root(root, sizeof(root), &err);
+        if (r >= 0 && install_release_identity(p->version, identity) < 0)
+                r = ca_error_setx(&err, ENAMETOOLONG, "the release's identity is too long");
+        if (r >= 0)
+                r = sigverify_json(root, json.data ? json.data : "", json.len, path, digest,
+                                   &policy, (int64_t) time(NULL), &err);
+        if (r < 0)
+                doctor_report(d, "sigstore", V_FAIL, "coding-agents install the release again",
+                              "release %s: its Sigstore bundle does not verify: %s", p->version,
+                              err.msg);
+        else
+                doctor_report(d, "sigstore", V_OK, NULL,
+                              "release %s: its Sigstore bundle verifies: signed by %s (issuer %s)",
+                              p->version, identity, INSTALL_RELEASE_ISSUER);
+}
+
 static void check_install(struct doctor *d)
 {
         struct profile_info p;
@@ -284,6 +353,7 @@ static void check_install(struct doctor *d)
                        p.version, rep.checked);
         sums_report_clear(&rep);
         check_signer(d, &p);
+        check_sigstore(d, &p);
 }
 
 /* `path` is ours and not open to others (beyond `allowed` mode bits: a failure when `strict`,

@@ -2,6 +2,7 @@
 /* coding-agents install|rollback|uninstall: immutable blue/green installs of release bundles. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 static const char usage[] =
         "usage: coding-agents install BUNDLE --pubkey KEY [--sig SIG] [--sha256 HEX]\n"
+        "                             [--sigstore FILE] [--trusted-root FILE] [--require-sigstore]\n"
         "                             [--prefix DIR] [--allow-downgrade]\n"
         "       coding-agents rollback [--prefix DIR]\n"
         "       coding-agents uninstall [--prefix DIR]\n"
@@ -24,11 +26,15 @@ static const char usage[] =
         "Installs a signed release bundle into DIR/releases/<version> (default prefix\n"
         "/opt/coding-agents): the SHA-256 (when given) and the minisign signature are checked\n"
         "first, entries that are not plain files and directories under one top directory are\n"
-        "refused, the unpacked release must match its SHA256SUMS, and only then does\n"
-        "DIR/current switch to it (one rename; the old one stays as DIR/previous). The prefix\n"
-        "and its parents must be owned by root and writable by nobody else. Installing an\n"
-        "older version than the current one needs --allow-downgrade (recorded as an\n"
-        "override-used event). rollback swaps current and previous; uninstall removes both\n"
+        "refused. A Sigstore bundle (--sigstore, else BUNDLE.sigstore.json when there is one;\n"
+        "--require-sigstore refuses a release without one) must verify offline against the\n"
+        "trusted root (--trusted-root, else the one this install ships) as signed by the\n"
+        "release workflow of " CA_RELEASE_REPOSITORY " at the tag of the bundle's version.\n"
+        "Then the unpacked release must match its SHA256SUMS, and only then does DIR/current\n"
+        "switch to it (one rename; the old one stays as DIR/previous). The prefix and its\n"
+        "parents must be owned by root and writable by nobody else. Installing an older\n"
+        "version than the current one needs --allow-downgrade (recorded as an override-used\n"
+        "event). rollback swaps current and previous; uninstall removes both\n"
         "links and every release.\n";
 
 static int parse(int argc, char **argv, struct cli_ctx *ctx, struct install_request *req,
@@ -39,6 +45,9 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct install_requ
                 {"pubkey", required_argument, NULL, 'k'},
                 {"sig", required_argument, NULL, 's'},
                 {"sha256", required_argument, NULL, 'x'},
+                {"sigstore", required_argument, NULL, 'g'},
+                {"trusted-root", required_argument, NULL, 't'},
+                {"require-sigstore", no_argument, NULL, 'r'},
                 {"prefix", required_argument, NULL, 'p'},
                 {"allow-downgrade", no_argument, NULL, 'd'},
                 {0},
@@ -58,6 +67,15 @@ static int parse(int argc, char **argv, struct cli_ctx *ctx, struct install_requ
                         break;
                 case 'x':
                         req->sha256 = optarg;
+                        break;
+                case 'g':
+                        req->sigstore = optarg;
+                        break;
+                case 't':
+                        req->trusted_root = optarg;
+                        break;
+                case 'r':
+                        req->require_sigstore = true;
                         break;
                 case 'p':
                         req->prefix = optarg;
@@ -101,6 +119,7 @@ int cmd_install(int argc, char **argv, struct cli_ctx *ctx)
         struct install_request req = {.prefix = INSTALL_DEFAULT_PREFIX};
         struct install_result res;
         struct ca_error err = {0};
+        char root[PATH_MAX];
         int r = parse(argc, argv, ctx, &req, 1);
 
         if (r >= 0)
@@ -108,6 +127,9 @@ int cmd_install(int argc, char **argv, struct cli_ctx *ctx)
         if (!req.pubkey)
                 return cli_usage_error(ctx, "install needs --pubkey: the release signing key");
         req.bundle = argv[optind];
+        if (!req.trusted_root && session_trusted_root(root, sizeof(root), &err) == 0)
+                req.trusted_root = root;
+        ca_error_clear(&err);
         if (install_bundle(&req, &res, &err) < 0) {
                 record_refusal(ctx, req.bundle, &err);
                 return cli_fail(&err);
@@ -117,6 +139,12 @@ int cmd_install(int argc, char **argv, struct cli_ctx *ctx)
         (void) printf("installed %s in %s/releases/%s%s%s\n", res.version, req.prefix,
                       res.version, res.previous[0] ? "; previous " : "", res.previous);
         (void) printf("signed by key %s\n", res.signer);
+        if (res.identity[0])
+                (void) printf("signed by %s (Sigstore, issuer %s)\n", res.identity,
+                              INSTALL_RELEASE_ISSUER);
+        else
+                (void) printf("no Sigstore bundle came with it: verified by key%s only\n",
+                              req.sha256 ? " and SHA-256" : "");
         return cli_finish(CLI_OK);
 }
 

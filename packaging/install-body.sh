@@ -3,7 +3,7 @@
 # The body of install.sh; packaging/make-installer.sh puts the release's values above it:
 # BUNDLE_NAME, BUNDLE_SHA256, TOP (the bundle's top directory) and PUBKEY (minisign key).
 #
-#   sh install.sh [--prefix DIR] [--allow-downgrade]
+#   sh install.sh [--prefix DIR] [--allow-downgrade] [--require-sigstore]
 #
 # Offline and before anything is unpacked: the bundle must have the SHA-256 recorded here and
 # a minisign signature by the key recorded here. Then the bundled installer runs, which checks
@@ -32,7 +32,10 @@ minisign -Vqm "$bundle" -x "$bundle.minisig" -p "$work/release.pub" ||
         die "the signature of '$bundle' does not verify"
 
 # Verified: take the installer out of the bundle and let it do the rest (install runs in
-# ca-engine, which the front execs from beside itself).
-tar -xzf "$bundle" -C "$work" "$TOP/bin/coding-agents" "$TOP/bin/ca-engine"
+# ca-engine, which the front execs from beside itself). A Sigstore bundle beside it
+# ($bundle.sigstore.json) is verified there against the trusted root the release ships, by
+# the release workflow's identity (--require-sigstore refuses a release without one).
+root="$TOP/share/coding-agents/sigstore/trusted_root.json"
+tar -xzf "$bundle" -C "$work" "$TOP/bin/coding-agents" "$TOP/bin/ca-engine" "$root"
 "$work/$TOP/bin/coding-agents" install "$bundle" --pubkey "$work/release.pub" \
-        --sha256 "$BUNDLE_SHA256" "$@"
+        --sha256 "$BUNDLE_SHA256" --trusted-root "$work/$root" "$@"

@@ -11,7 +11,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "buf.h"
 #include "bundle.h"
@@ -21,6 +24,7 @@
 #include "fileio.h"
 #include "paths.h"
 #include "sign.h"
+#include "sigverify.h"
 #include "sums.h"
 
 #define TOP_PREFIX "coding-agents-"
@@ -169,19 +173,15 @@ static int record_signer(const char *releases, const char *version, const char *
         return fileio_write_atomic(path, line, (size_t) n, 0444, err);
 }
 
-static int check_hash(const char *file, const char *name, const char *want, struct ca_error *err)
+/* The private copy's SHA-256 into `hex`; when one is expected, it must be that. */
+static int check_hash(const char *file, const char *name, const char *want,
+                      char hex[DIGEST_SHA256_HEX_LEN + 1], struct ca_error *err)
 {
-        _cleanup_buf_ struct buf b = BUF_INIT;
-        uint8_t md[DIGEST_SHA256_LEN];
-        char hex[DIGEST_SHA256_HEX_LEN + 1];
-        int r = fileio_read_path(file, (size_t) 1 << 30, &b, err);
+        int r = digest_file_hex(file, hex, err);
 
         if (r < 0)
                 return r;
-        if (digest_sha256(b.data ? b.data : "", b.len, md) < 0)
-                return ca_error_setx(err, EIO, "SHA-256 failed");
-        digest_hex(md, sizeof(md), hex);
-        if (strcmp(hex, want) != 0)
+        if (want && strcmp(hex, want) != 0)
                 return ca_error_setx(err, EBADMSG,
                                      "'%s' has SHA-256 %s, expected %s: refusing to install",
                                      name, hex, want);
@@ -239,29 +239,99 @@ static int snapshot_bundle(const char *path, int *ret_fd, char *fdpath, size_t f
 
 /* The private copy's hash (when one is expected) and signature; the signer's key id. */
 static int verify_bundle(const struct install_request *req, const char *bundle,
-                         char signer[17], struct ca_error *err)
+                         struct install_result *res, struct ca_error *err)
 {
         _cleanup_free_ char *sig = NULL;
-        int r;
+        int r = check_hash(bundle, req->bundle, req->sha256, res->sha256, err);
 
-        if (req->sha256) {
-                r = check_hash(bundle, req->bundle, req->sha256, err);
-                if (r < 0)
-                        return r;
-        }
+        if (r < 0)
+                return r;
         if (!req->sig && asprintf(&sig, "%s.minisig", req->bundle) < 0)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         r = sign_verify(req->pubkey, bundle, req->sig ? req->sig : sig, NULL, err);
         if (r >= 0)
-                r = sign_key_id(req->pubkey, signer, err);
+                r = sign_key_id(req->pubkey, res->signer, err);
         if (r < 0)
                 return ca_error_prefix(err, "refusing to install '%s'", req->bundle);
         return 0;
 }
 
+int install_release_identity(const char *version, char out[INSTALL_IDENTITY_MAX])
+{
+        int n = snprintf(out, INSTALL_IDENTITY_MAX,
+                         "https://github.com/%s/.github/workflows/release.yml@refs/tags/v%s",
+                         CA_RELEASE_REPOSITORY, version);
+
+        return n < 0 || n >= INSTALL_IDENTITY_MAX ? -ENAMETOOLONG : 0;
+}
+
+/* The Sigstore bundle that came with the release bundle (install.h), read into `json` and
+ * verified for the private copy's SHA-256 by the release workflow at `version`'s tag. None
+ * beside the bundle is accepted unless one was named or is required. */
+static int verify_sigstore(const struct install_request *req, const char *version,
+                           struct install_result *res, struct buf *json, struct ca_error *err)
+{
+        _cleanup_free_ char *beside = NULL;
+        const char *path = req->sigstore;
+        const struct sigverify_policy policy = {{res->identity, INSTALL_RELEASE_ISSUER}, NULL};
+        uint8_t digest[DIGEST_SHA256_LEN];
+        int r;
+
+        if (!path && asprintf(&beside, "%s%s", req->bundle, INSTALL_SIGSTORE_SUFFIX) < 0) {
+                beside = NULL;
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        if (!path)
+                path = beside;
+        r = fileio_read_path(path, SIGBUNDLE_MAX, json, err);
+        if (r == -ENOENT && !req->sigstore && !req->require_sigstore) {
+                ca_error_clear(err);
+                return 0;
+        }
+        if (r == 0 && !req->trusted_root)
+                r = ca_error_setx(err, EINVAL, "no Sigstore trusted root to verify '%s' with", path);
+        if (r == 0 && install_release_identity(version, res->identity) < 0)
+                r = ca_error_setx(err, ENAMETOOLONG, "the release's identity is too long");
+        if (r == 0 && sodium_hex2bin(digest, sizeof(digest), res->sha256, 64, NULL, NULL, NULL) != 0)
+                r = ca_error_setx(err, EINVAL, "the bundle's SHA-256 is malformed");
+        if (r == 0)
+                r = sigverify_json(req->trusted_root, json->data ? json->data : "", json->len,
+                                   path, digest, &policy, (int64_t) time(NULL), err);
+        if (r < 0) {
+                res->identity[0] = '\0';
+                return ca_error_prefix(err, "refusing to install '%s': Sigstore", req->bundle);
+        }
+        return 0;
+}
+
+/* <releases>/<version>.sha256 always; <version>.sigstore.json when one was verified (and a
+ * stale one from an earlier install of that version goes). */
+static int record_provenance(const char *releases, const char *version, const char *bundle,
+                             const struct install_result *res, const struct buf *sigstore,
+                             struct ca_error *err)
+{
+        _cleanup_free_ char *sums = NULL;
+        _cleanup_free_ char *sig = NULL;
+        _cleanup_free_ char *line = NULL;
+        const char *name = strrchr(bundle, '/');
+        int n = asprintf(&line, "%s  %s\n", res->sha256, name ? name + 1 : bundle);
+
+        if (n < 0 || asprintf(&sums, "%s/%s%s", releases, version, INSTALL_SHA256_SUFFIX) < 0 ||
+            asprintf(&sig, "%s/%s%s", releases, version, INSTALL_SIGSTORE_SUFFIX) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (fileio_write_atomic(sums, line, (size_t) n, 0444, err) < 0)
+                return -err->code;
+        if (!res->identity[0])
+                return unlink(sig) < 0 && errno != ENOENT
+                               ? ca_error_set(err, errno, "cannot remove '%s'", sig)
+                               : 0;
+        return fileio_write_atomic(sig, sigstore->data, sigstore->len, 0444, err);
+}
+
 int install_bundle(const struct install_request *req, struct install_result *res,
                    struct ca_error *err)
 {
+        _cleanup_buf_ struct buf sigstore = BUF_INIT;
         _cleanup_free_ char *releases = NULL;
         _cleanup_free_ char *incoming = NULL;
         _cleanup_free_ char *target = NULL;
@@ -285,7 +355,7 @@ int install_bundle(const struct install_request *req, struct install_result *res
         r = snapshot_bundle(req->bundle, &bfd, bundle, sizeof(bundle), err);
         if (r < 0)
                 return r;
-        r = verify_bundle(req, bundle, res->signer, err);
+        r = verify_bundle(req, bundle, res, err);
         if (r < 0)
                 return r;
 
@@ -312,6 +382,9 @@ int install_bundle(const struct install_request *req, struct install_result *res
                                   req->bundle);
                 goto fail;
         }
+        r = verify_sigstore(req, version, res, &sigstore, err);
+        if (r < 0)
+                goto fail;
         r = sums_verify_dir(incoming, 0, &rep, err);
         if (r != 0) {
                 if (r > 0)
@@ -365,6 +438,8 @@ int install_bundle(const struct install_request *req, struct install_result *res
         if (fsync(pfd) < 0)
                 return ca_error_set(err, errno, "cannot persist '%s'", releases);
         r = record_signer(releases, version, res->signer, err);
+        if (r >= 0)
+                r = record_provenance(releases, version, req->bundle, res, &sigstore, err);
         if (r < 0)
                 return r;
         /* previous first, then current: each switch is one rename. */

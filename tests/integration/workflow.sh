@@ -18,6 +18,14 @@ runs = " ".join(s.get("run", "") for s in steps)
 uses = [s.get("uses", "") for s in steps]
 assert "make test" in runs and "make release" in runs and "cosign sign-blob" in runs
 assert "release verify" in runs
+# The trusted root shipped is checked against the newest @sigstore/tuf before anything is built,
+# the release binaries carry this repository as the signer, and our own verifier checks the
+# cosign bundle by the identity install will expect.
+names = [s.get("name", s.get("uses", "")) for s in steps]
+assert "sigstore-root.sh --latest" in runs
+assert names.index("Trusted root is current") < names.index("Test"), names
+assert 'RELEASE_REPOSITORY="$GITHUB_REPOSITORY"' in runs
+assert "release verify-sigstore" in runs and ".github/workflows/release.yml@$GITHUB_REF" in runs
 assert any(u.startswith("sigstore/cosign-installer@") for u in uses)
 assert any(u.startswith("actions/checkout@") for u in uses)
 PY
