@@ -64,6 +64,19 @@ expect 2 "cannot open" -- --bundle "$work/missing.json" "${by_id[@]}" "$suite/a.
 expect 2 "cannot open" -- --bundle "$suite/happy-path-v0.3/bundle.sigstore.json" \
         --trusted-root "$work/missing.json" --certificate-identity "$id" \
         --certificate-oidc-issuer "$issuer" "$suite/a.txt"
+# A Rekor v2 entry has no time of its own: the timestamp authority's time must fall inside the
+# window of the log's key, as an integration time must for a v1 entry (a retired log key
+# cannot vouch for entries made after it was retired).
+/usr/bin/python3 - "$suite/rekor2-happy-path/trusted_root.json" >"$work/retired.json" <<'PY'
+import json, sys
+root = json.load(open(sys.argv[1]))
+for log in root["tlogs"]:
+    log["publicKey"]["validFor"] = {"start": "2019-01-01T00:00:00Z", "end": "2020-01-01T00:00:00Z"}
+json.dump(root, sys.stdout)
+PY
+expect 1 "outside the window of the log's key" -- \
+        --bundle "$suite/rekor2-happy-path/bundle.sigstore.json" --trusted-root "$work/retired.json" \
+        --certificate-identity "$id" --certificate-oidc-issuer "$issuer" "$suite/a.txt"
 expect 0 "usage: coding-agents release verify-sigstore" -- --help
 # Without --trusted-root: the public-good root this build ships (packaging/sigstore/) verifies
 # a bundle Sigstore's production services made, and refuses one made by the staging services

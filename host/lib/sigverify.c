@@ -103,6 +103,16 @@ const struct sigroot_log *sigverify_find_log(const struct sigroot_log *logs, siz
         return NULL;
 }
 
+/* `when` as the user reads it: 2026-12-05T08:14:37Z. */
+static void utc_text(int64_t when, char out[32])
+{
+        time_t t = (time_t) when;
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                (void) snprintf(out, 32, "%lld", (long long) when);
+}
+
 /* The entry's log, and its key's window holding the entry's integration. */
 static int entry_log(const struct sigroot *root, const struct sigbundle_tlog *t,
                      const struct sigroot_log **ret, struct ca_error *err)
@@ -113,11 +123,15 @@ static int entry_log(const struct sigroot *root, const struct sigbundle_tlog *t,
                 return ca_error_setx(err, ENOENT,
                                      "log entry %lld: the trusted root knows no log by its id",
                                      (long long) t->log_index);
-        if (t->integrated_time && !sigroot_window_contains(&log->valid, t->integrated_time))
+        if (t->integrated_time && !sigroot_window_contains(&log->valid, t->integrated_time)) {
+                char at[32];
+
+                utc_text(t->integrated_time, at);
                 return ca_error_setx(err, EKEYEXPIRED,
-                                     "log entry %lld: integrated at %lld, outside the window "
-                                     "of the log's key",
-                                     (long long) t->log_index, (long long) t->integrated_time);
+                                     "log entry %lld: integrated at %s, outside the window of "
+                                     "the log's key",
+                                     (long long) t->log_index, at);
+        }
         *ret = log;
         return 0;
 }
@@ -166,8 +180,8 @@ out:
         return r;
 }
 
-/* The name a log signs its checkpoints under: the host (and port) of its base URL, or when the trusted
- * root gives none, the first word of the checkpoint's origin. */
+/* The name a log signs its checkpoints under: the host (and port) of its base URL, or when the
+ * trusted root gives none, the first word of the checkpoint's origin. */
 static void log_name(const struct sigroot_log *log, const char *origin, char *out, size_t size)
 {
         const char *host = strstr(log->base_url, "://");
@@ -423,16 +437,6 @@ static bool issuer_is(X509 *leaf, const char *want)
                 return ok;
         }
         return false;
-}
-
-/* `when` as the user reads it: 2026-12-05T08:14:37Z. */
-static void utc_text(int64_t when, char out[32])
-{
-        time_t t = (time_t) when;
-        struct tm tm;
-
-        if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                (void) snprintf(out, 32, "%lld", (long long) when);
 }
 
 /* The certificate's own window holds `when` (X509_cmp_time is 0 on error: refused). */
@@ -747,23 +751,50 @@ static int check_entry(const struct sigroot *root, const struct sigbundle *b,
         return r;
 }
 
+/* An entry without a time of its own (Rekor v2) is dated by the bundle's timestamps: the
+ * window of its log's key must hold each of them, as it must an integration time. */
+static int log_key_held(const struct sigroot *root, const struct sigbundle_tlog *t,
+                        const int64_t *when, size_t n, struct ca_error *err)
+{
+        const struct sigroot_log *log = sigverify_find_log(root->tlogs, root->ntlogs, &t->log_id);
+
+        if (!log)
+                return ca_error_setx(err, ENOENT,
+                                     "log entry %lld: the trusted root knows no log by its id",
+                                     (long long) t->log_index);
+        for (size_t i = 0; i < n; i++) {
+                char at[32];
+
+                if (sigroot_window_contains(&log->valid, when[i]))
+                        continue;
+                utc_text(when[i], at);
+                return ca_error_setx(err, EKEYEXPIRED,
+                                     "log entry %lld: timestamped at %s, outside the window of "
+                                     "the log's key",
+                                     (long long) t->log_index, at);
+        }
+        return 0;
+}
+
 int sigverify_bundle(const struct sigroot *root, const struct sigbundle *b,
                      const uint8_t digest[32], const struct sigverify_policy *policy, int64_t now,
                      struct ca_error *err)
 {
-        int64_t when;
+        int64_t when[SIGBUNDLE_LIST_MAX];
         int r;
 
         if (b->dsse ? b->ndsse_sigs != 1 : b->signature.len == 0)
                 return ca_error_setx(err, EBADMSG, "the bundle has no single signature");
+        if (b->ntimestamps > CA_ELEMENTSOF(when))
+                return ca_error_setx(err, EBADMSG, "the bundle has too many timestamps");
         /* Every timestamp is checked, and the certificate must hold at its time too: one that
          * is out of time may be the very evidence that the signature is. */
         for (size_t i = 0; i < b->ntimestamps; i++) {
-                r = verify_timestamp(root, b, &b->timestamps[i], &when, err);
-                if (r == 0 && when > now + 60)
+                r = verify_timestamp(root, b, &b->timestamps[i], &when[i], err);
+                if (r == 0 && when[i] > now + 60)
                         r = ca_error_setx(err, EBADMSG, "the timestamp is in the future");
                 if (r == 0 && !policy->key)
-                        r = sigverify_certificate(root, b, when, &policy->identity, err);
+                        r = sigverify_certificate(root, b, when[i], &policy->identity, err);
                 if (r < 0)
                         return ca_error_prefix(err, "timestamp %zu", i);
         }
@@ -779,6 +810,8 @@ int sigverify_bundle(const struct sigroot *root, const struct sigbundle *b,
                 const struct sigbundle_tlog *t = &b->tlogs[i];
 
                 r = check_entry(root, b, t, now, err);
+                if (r == 0 && t->integrated_time <= 0)
+                        r = log_key_held(root, t, when, b->ntimestamps, err);
                 if (t->integrated_time <= 0 && b->ntimestamps == 0 && r == 0)
                         r = ca_error_setx(err, EBADMSG,
                                           "log entry %lld has no time of its own, and the "
