@@ -281,6 +281,24 @@ static X509 *der_cert(const struct sig_bytes *der)
         return c;
 }
 
+/* The certificates of an authority (a certificate authority or a timestamp authority): its
+ * root (the last) into `store` as the anchor, the rest into `certs` as intermediates. */
+static bool authority_certs(const struct sigroot_authority *a, X509_STORE *store,
+                            STACK_OF(X509) *certs)
+{
+        for (size_t k = 0; k < a->ncerts; k++) {
+                X509 *c = der_cert(&a->certs[k]);
+                bool ok = c && (k + 1 == a->ncerts ? X509_STORE_add_cert(store, c) == 1
+                                                   : sk_X509_push(certs, c) > 0);
+
+                if (k + 1 == a->ncerts || !ok)
+                        X509_free(c);
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
 /* The issuer of `leaf` among a trusted root's authorities valid at `when`, with a chain
  * checked at that time; NULL when none. The caller frees it. */
 static X509 *chain_to_authority(const struct sigroot *root, X509 *leaf, int64_t when)
@@ -292,18 +310,9 @@ static X509 *chain_to_authority(const struct sigroot *root, X509 *leaf, int64_t 
                 STACK_OF(X509) *untrusted = sk_X509_new_null();
                 X509_STORE *store = X509_STORE_new();
                 X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-                bool ok = untrusted && store && ctx && sigroot_window_contains(&ca->valid, when);
+                bool ok = untrusted && store && ctx && sigroot_window_contains(&ca->valid, when) &&
+                          authority_certs(ca, store, untrusted);
 
-                /* The authority's chain: its root (the last certificate) is the anchor, the
-                 * rest intermediates. */
-                for (size_t k = 0; ok && k < ca->ncerts; k++) {
-                        X509 *c = der_cert(&ca->certs[k]);
-
-                        ok = c && (k + 1 == ca->ncerts ? X509_STORE_add_cert(store, c) == 1
-                                                       : sk_X509_push(untrusted, c) > 0);
-                        if (k + 1 == ca->ncerts || !ok)
-                                X509_free(c);
-                }
                 if (ok && X509_STORE_CTX_init(ctx, store, leaf, untrusted) == 1) {
                         X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
 
@@ -1025,22 +1034,6 @@ int sigverify_dsse(const struct sigbundle *b, const struct sigbundle_tlog *t,
 
 /* ---- RFC 3161 timestamps -------------------------------------------------------------------- */
 
-/* The certificates of a timestamp authority: its root into `store`, the rest into `certs`. */
-static bool authority_certs(const struct sigroot_authority *a, X509_STORE *store,
-                            STACK_OF(X509) *certs)
-{
-        for (size_t k = 0; k < a->ncerts; k++) {
-                X509 *c = der_cert(&a->certs[k]);
-                bool ok = c && (k + 1 == a->ncerts ? X509_STORE_add_cert(store, c) == 1
-                                                   : sk_X509_push(certs, c) > 0);
-
-                if (k + 1 == a->ncerts || !ok)
-                        X509_free(c);
-                if (!ok)
-                        return false;
-        }
-        return true;
-}
 
 /* The time of a timestamp token, as Unix seconds. */
 static int token_time(TS_RESP *resp, int64_t *when)

@@ -7,8 +7,8 @@
  * to the roots they claim, and those of the cases with a broken proof do not.
  */
 #include "testutil.h"
+#include "sigcases.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -238,82 +238,77 @@ static void check_checkpoint(const char *name, const struct sigbundle_tlog *t, s
         (*n)++;
 }
 
-static void test_sigbundle_conformance_suite(void **state)
-{
-        const char *dir = getenv("CA_SIGSTORE_CONFORMANCE");
-        char path[4096];
-        struct dirent *e;
-        size_t cases = 0, parsed = 0, proofs = 0, checkpoints = 0;
-        DIR *d;
+struct suite_counts {
+        size_t parsed, proofs, checkpoints;
+};
 
-        (void) state;
-        assert_non_null(dir);
-        (void) snprintf(path, sizeof(path), "%s/bundle-verify", dir);
-        d = opendir(path);
-        if (!d) {
-                print_error("cannot open %s: the conformance suite is missing\n", path);
+/* One case's bundle: it parses (or is refused as malformed, when the case breaks the form),
+ * and each of its proofs folds to its root and each checkpoint parses. */
+static void check_case_bundle(const char *name, const char *path, void *ctx)
+{
+        struct suite_counts *c = ctx;
+        struct buf json = BUF_INIT;
+        struct ca_error err = {0};
+        struct sigbundle b;
+        int r;
+
+        assert_int_equal(fileio_read_path(path, SIGBUNDLE_MAX, &json, NULL), 0);
+        r = sigbundle_parse(json.data, json.len, &b, &err);
+        buf_clear(&json);
+        if (parser_refuses(name)) {
+                if (r != -EINVAL || !err.bad_input) {
+                        print_error("%s: parsed, but is malformed\n", name);
+                        fail();
+                }
+                return;
+        }
+        if (r != 0) {
+                print_error("%s: %s\n", name, err.msg);
                 fail();
                 return;
         }
-        while ((e = readdir(d))) {
-                struct buf json = BUF_INIT;
-                struct ca_error err = {0};
-                struct sigbundle b;
-                int r;
+        c->parsed++;
+        /* Each proof folds to its root, unless the case breaks exactly that. */
+        for (size_t i = 0; i < b.ntlogs; i++) {
+                const struct sigbundle_tlog *t = &b.tlogs[i];
+                uint8_t leaf[TLOG_HASH_LEN];
+                int v;
 
-                (void) snprintf(path, sizeof(path), "%s/bundle-verify/%s/bundle.sigstore.json",
-                                dir, e->d_name);
-                if (e->d_name[0] == '.' || fileio_read_path(path, SIGBUNDLE_MAX, &json, NULL) < 0)
+                if (!t->has_proof)
                         continue;
-                cases++;
-                r = sigbundle_parse(json.data, json.len, &b, &err);
-                buf_clear(&json);
-                if (parser_refuses(e->d_name)) {
-                        if (r != -EINVAL || !err.bad_input) {
-                                print_error("%s: parsed, but is malformed\n", e->d_name);
-                                fail();
-                        }
-                        continue;
-                }
-                if (r != 0) {
-                        print_error("%s: %s\n", e->d_name, err.msg);
+                tlog_leaf_hash(t->body.data, t->body.len, leaf);
+                v = tlog_verify_inclusion(leaf, (uint64_t) t->proof_index,
+                                          (uint64_t) t->tree_size,
+                                          (const uint8_t(*)[TLOG_HASH_LEN]) t->hashes,
+                                          t->nhashes, t->root);
+                if (strstr(name, "inclusion-proof")) {
+                        assert_int_not_equal(v, 0);
+                } else if (v != 0 && !strstr(name, "_fail")) {
+                        /* A case meant to verify: its proofs must fold. (A failing
+                         * case may break the entry's body, and with it the leaf.) */
+                        print_error("%s: entry %zu: the proof does not fold (%d)\n",
+                                    name, i, v);
                         fail();
                 }
-                parsed++;
-                /* Each proof folds to its root, unless the case breaks exactly that. */
-                for (size_t i = 0; i < b.ntlogs; i++) {
-                        const struct sigbundle_tlog *t = &b.tlogs[i];
-                        uint8_t leaf[TLOG_HASH_LEN];
-                        int v;
-
-                        if (!t->has_proof)
-                                continue;
-                        tlog_leaf_hash(t->body.data, t->body.len, leaf);
-                        v = tlog_verify_inclusion(leaf, (uint64_t) t->proof_index,
-                                                  (uint64_t) t->tree_size,
-                                                  (const uint8_t(*)[TLOG_HASH_LEN]) t->hashes,
-                                                  t->nhashes, t->root);
-                        if (strstr(e->d_name, "inclusion-proof")) {
-                                assert_int_not_equal(v, 0);
-                        } else if (v != 0 && !strstr(e->d_name, "_fail")) {
-                                /* A case meant to verify: its proofs must fold. (A failing
-                                 * case may break the entry's body, and with it the leaf.) */
-                                print_error("%s: entry %zu: the proof does not fold (%d)\n",
-                                            e->d_name, i, v);
-                                fail();
-                        }
-                        proofs++;
-                        check_checkpoint(e->d_name, t, &checkpoints);
-                }
-                sigbundle_clear(&b);
+                c->proofs++;
+                check_checkpoint(name, t, &c->checkpoints);
         }
-        (void) closedir(d);
+        sigbundle_clear(&b);
+}
+
+static void test_sigbundle_conformance_suite(void **state)
+{
+        struct suite_counts c = {0};
+        size_t cases;
+
+        (void) state;
+        cases = sigcases_each("bundle.sigstore.json", check_case_bundle, &c);
         print_message("conformance suite: %zu bundles, %zu parsed, %zu proofs and %zu "
                       "checkpoints checked\n",
-                      cases, parsed, proofs, checkpoints);
+                      cases, c.parsed, c.proofs, c.checkpoints);
         assert_int_equal(cases, 70); /* the suite's README says 72; it holds 70 */
-        assert_true(proofs > 50);
-        assert_true(checkpoints > 20);
+        assert_true(c.proofs > 50);
+        assert_true(c.checkpoints > 20);
 }
 
 int main(void)

@@ -9,16 +9,13 @@
  * it to that.
  */
 #include "testutil.h"
+#include "sigcases.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <sodium.h>
 
 #include "buf.h"
@@ -61,29 +58,11 @@ static char *line_or(const char *name, const char *file, const char *fallback)
 static bool load_key(const char *name, struct sig_bytes *out)
 {
         struct buf pem = BUF_INIT;
-        unsigned char *der = NULL;
-        EVP_PKEY *pk = NULL;
-        BIO *bio;
-        int n = 0;
+        bool ok = read_case_file(name, "key.pub", &pem) &&
+                  sigverify_pem_key(pem.data, pem.len, out) == 0;
 
-        if (!read_case_file(name, "key.pub", &pem))
-                return false;
-        bio = BIO_new_mem_buf(pem.data, (int) pem.len);
-        pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
-        BIO_free(bio);
         buf_clear(&pem);
-        ERR_clear_error();
-        if (pk)
-                n = i2d_PUBKEY(pk, &der);
-        EVP_PKEY_free(pk);
-        if (n <= 0)
-                return false;
-        out->data = malloc((size_t) n);
-        assert_non_null(out->data);
-        memcpy(out->data, der, (size_t) n);
-        out->len = (size_t) n;
-        OPENSSL_free(der);
-        return true;
+        return ok;
 }
 
 static enum outcome run_case(const char *name, char *why, size_t whylen)
@@ -146,62 +125,58 @@ static enum outcome run_case(const char *name, char *why, size_t whylen)
         return r == 0 ? VERIFIED : r == -EOPNOTSUPP ? UNSUPPORTED : REJECTED;
 }
 
+static const char *const must_verify[] = {
+        "happy-path-v0.1", "happy-path-v0.2", "happy-path-v0.3",
+        "happy-path-v0.3-new-mediaType", "happy-path-intoto-in-dsse-v3",
+        "managed-key-happy-path", "intoto-with-custom-trust-root",
+        "managed-key-and-trusted-root", "trust-root-tlog-validity-end-inclusive",
+};
+
+struct tally {
+        size_t n[3], wrong;
+};
+
+/* One case, decided as its name says it must be (or unsupported, but never a case that
+ * must verify). */
+static void decide_case(const char *name, const char *path, void *ctx)
+{
+        struct tally *t = ctx;
+        bool should_fail = strstr(name, "_fail") != NULL;
+        char why[CA_ERROR_MSG_MAX];
+        enum outcome o = run_case(name, why, sizeof(why));
+
+        (void) path;
+        t->n[o]++;
+        if (o == UNSUPPORTED) {
+                print_message("unsupported %s: %s\n", name, why);
+                for (size_t i = 0; i < CA_ELEMENTSOF(must_verify); i++) {
+                        if (strcmp(name, must_verify[i]) == 0)
+                                t->wrong++;
+                }
+        } else if (getenv("SIGCONF_VERBOSE")) {
+                print_message("%s %s: %s\n", o == VERIFIED ? "verified" : "rejected", name, why);
+        }
+        if (o != UNSUPPORTED && (o == VERIFIED) == should_fail) {
+                print_error("WRONG %s: %s %s\n", name, o == VERIFIED ? "verified" : "rejected:",
+                            why);
+                t->wrong++;
+        }
+}
+
 static void test_sigconformance_bundle_verify(void **state)
 {
-        static const char *const must_verify[] = {
-                "happy-path-v0.1", "happy-path-v0.2", "happy-path-v0.3",
-                "happy-path-v0.3-new-mediaType", "happy-path-intoto-in-dsse-v3",
-                "managed-key-happy-path", "intoto-with-custom-trust-root",
-                "managed-key-and-trusted-root", "trust-root-tlog-validity-end-inclusive",
-        };
-        size_t n[3] = {0}, wrong = 0;
-        char path[4096];
-        struct dirent *e;
-        DIR *d;
+        struct tally t = {{0}, 0};
 
         (void) state;
         dir = getenv("CA_SIGSTORE_CONFORMANCE");
         assert_non_null(dir);
-        (void) snprintf(path, sizeof(path), "%s/bundle-verify", dir);
-        d = opendir(path);
-        if (!d) {
-                fail();
-                return;
-        }
-        while ((e = readdir(d))) {
-                bool should_fail = strstr(e->d_name, "_fail") != NULL;
-                char why[CA_ERROR_MSG_MAX];
-                enum outcome o;
-
-                (void) snprintf(path, sizeof(path), "%s/bundle-verify/%s/bundle.sigstore.json",
-                                dir, e->d_name);
-                if (e->d_name[0] == '.' || access(path, F_OK) != 0)
-                        continue;
-                o = run_case(e->d_name, why, sizeof(why));
-                n[o]++;
-                if (o == UNSUPPORTED) {
-                        print_message("unsupported %s: %s\n", e->d_name, why);
-                        for (size_t i = 0; i < CA_ELEMENTSOF(must_verify); i++) {
-                                if (strcmp(e->d_name, must_verify[i]) == 0)
-                                        wrong++;
-                        }
-                } else if (getenv("SIGCONF_VERBOSE")) {
-                        print_message("%s %s: %s\n", o == VERIFIED ? "verified" : "rejected",
-                                      e->d_name, why);
-                }
-                if (o != UNSUPPORTED && (o == VERIFIED) == should_fail) {
-                        print_error("WRONG %s: %s %s\n", e->d_name,
-                                    o == VERIFIED ? "verified" : "rejected:", why);
-                        wrong++;
-                }
-        }
-        (void) closedir(d);
+        (void) sigcases_each("bundle.sigstore.json", decide_case, &t);
         print_message("conformance: %zu verified, %zu rejected, %zu unsupported, %zu wrong\n",
-                      n[VERIFIED], n[REJECTED], n[UNSUPPORTED], wrong);
-        assert_int_equal(wrong, 0);
-        assert_int_equal(n[VERIFIED] + n[REJECTED] + n[UNSUPPORTED], 70);
+                      t.n[VERIFIED], t.n[REJECTED], t.n[UNSUPPORTED], t.wrong);
+        assert_int_equal(t.wrong, 0);
+        assert_int_equal(t.n[VERIFIED] + t.n[REJECTED] + t.n[UNSUPPORTED], 70);
         /* Every case is decided: none may become unsupported again. */
-        assert_int_equal(n[UNSUPPORTED], 0);
+        assert_int_equal(t.n[UNSUPPORTED], 0);
 }
 
 /* Verified as if the clock said 2023-11-14: a log entry integrated and a timestamp made after

@@ -13,8 +13,6 @@
 #include <time.h>
 
 #include <openssl/evp.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <sodium.h>
 
@@ -350,29 +348,15 @@ static void artifact_digest(const char *name, uint8_t out[32])
 static bool case_key(const char *name, struct sig_bytes *out)
 {
         const char *dir = getenv("CA_SIGSTORE_CONFORMANCE");
+        struct buf pem = BUF_INIT;
         char path[4096];
-        unsigned char *der = NULL;
-        EVP_PKEY *pk;
-        FILE *f;
-        int n;
+        bool ok;
 
         (void) snprintf(path, sizeof(path), "%s/bundle-verify/%s/key.pub", dir, name);
-        f = fopen(path, "re");
-        assert_non_null(f);
-        pk = PEM_read_PUBKEY(f, NULL, NULL, NULL);
-        (void) fclose(f);
-        ERR_clear_error();
-        if (!pk)
-                return false;
-        n = i2d_PUBKEY(pk, &der);
-        assert_true(n > 0);
-        out->data = malloc((size_t) n);
-        assert_non_null(out->data);
-        memcpy(out->data, der, (size_t) n);
-        out->len = (size_t) n;
-        OPENSSL_free(der);
-        EVP_PKEY_free(pk);
-        return true;
+        assert_int_equal(fileio_read_path(path, 1 << 20, &pem, NULL), 0);
+        ok = sigverify_pem_key(pem.data, pem.len, out) == 0;
+        buf_clear(&pem);
+        return ok;
 }
 
 static void test_sigverify_message(void **state)
