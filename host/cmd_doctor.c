@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/timex.h>
 #include <time.h>
@@ -120,6 +121,39 @@ static void check_engine(struct doctor *d)
                 doctor_report(d, "engine", V_OK, NULL, "%s %s, API %s, seccomp, cgroup v%d (%s)",
                        d->facts.product, d->facts.version, d->facts.api_version,
                        d->facts.cgroup_version, d->facts.cgroup_systemd ? "systemd" : "cgroupfs");
+}
+
+/* An agent image is about 3 GB, and a rebuild needs room for the new one beside the old. */
+#define ENGINE_SPACE_MIN ((uint64_t) 8 << 30)
+
+/* Free space where the engine keeps its images (unix sockets only: the engine is local). */
+static void check_engine_space(struct doctor *d)
+{
+        struct statvfs sv;
+        uint64_t avail;
+
+        if (!d->rt || !d->facts.root_dir[0]) {
+                doctor_report(d, "engine-space", V_WARN, NULL,
+                              "not checked: no engine, or it does not say where its data is");
+                return;
+        }
+        if (statvfs(d->facts.root_dir, &sv) < 0) {
+                doctor_report(d, "engine-space", V_WARN, NULL, "cannot read the free space of %s: %s",
+                              text_escape_tmp(d->facts.root_dir), strerror(errno));
+                return;
+        }
+        avail = (uint64_t) sv.f_bavail * sv.f_frsize;
+        if (avail < ENGINE_SPACE_MIN)
+                doctor_report(d, "engine-space", V_WARN,
+                              "free space there (docker image prune; coding-agents image build "
+                              "removes our own older images)",
+                              "%.1f GB free in %s, the engine's data: an image build needs about "
+                              "%.0f GB",
+                              (double) avail / 1e9, text_escape_tmp(d->facts.root_dir),
+                              (double) ENGINE_SPACE_MIN / 1e9);
+        else
+                doctor_report(d, "engine-space", V_OK, NULL, "%.1f GB free in %s, the engine's data",
+                              (double) avail / 1e9, text_escape_tmp(d->facts.root_dir));
 }
 
 static void check_apparmor(struct doctor *d)
@@ -588,6 +622,7 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
         }
         check_broker(&d);
         check_image(&d);
+        check_engine_space(&d);
         check_clock(&d);
         if (active)
                 doctor_active(&d);

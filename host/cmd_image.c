@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aptsrc.h"
@@ -60,6 +61,7 @@ struct build {
         bool quiet;
         char base_tag[80];
         char agents_dir[PATH_MAX];
+        json_int_t started; /* when this build began (engine "Created" times are seconds) */
 };
 
 /* snprintf that reports truncation (paths here must fit, or the build stops). */
@@ -358,6 +360,71 @@ tag_current:
         return 0;
 }
 
+/* Whether the reference `ref` ("repo:tag") is of `repo`. */
+static bool ref_of(const char *ref, const char *repo)
+{
+        size_t n = strlen(repo);
+
+        return ref && strncmp(ref, repo, n) == 0 && ref[n] == ':';
+}
+
+/*
+ * Our older images of `repo` are removed once `keep` is built: each rebuild would otherwise
+ * leave gigabytes behind. None made after this build began (a concurrent build's are not ours
+ * to judge), and only our own references: the engine refuses, and we keep, an image a
+ * container (running or not) or another image still uses. Failures here are reported, not
+ * fatal: the build itself succeeded.
+ */
+static void prune(const struct build *b, const char *repo, const char *keep)
+{
+        _cleanup_json_ json_t *kept = NULL, *images = NULL;
+        struct ca_error err = {0};
+        const char *keep_id = NULL;
+        size_t i, removed = 0, held = 0;
+        double bytes = 0;
+        json_t *img;
+
+        if (runtime_image_inspect(b->rt, keep, &kept, &err) == 1)
+                keep_id = json_string_value(json_object_get(kept, "Id"));
+        if (!keep_id || runtime_image_list(b->rt, repo, &images, &err) < 0) {
+                (void) fprintf(stderr, "image: cannot look for older %s images: %s\n", repo,
+                               err.msg[0] ? err.msg : "no id");
+                return;
+        }
+        json_array_foreach(images, i, img) {
+                const char *id = json_string_value(json_object_get(img, "Id"));
+                json_t *tags = json_object_get(img, "RepoTags"), *t;
+                bool gone = true;
+                size_t k;
+
+                if (!id || strcmp(id, keep_id) == 0 ||
+                    json_integer_value(json_object_get(img, "Created")) > b->started)
+                        continue;
+                json_array_foreach(tags, k, t) {
+                        const char *ref = json_string_value(t);
+                        int r;
+
+                        if (!ref_of(ref, repo))
+                                continue;
+                        ca_error_clear(&err);
+                        r = runtime_image_remove(b->rt, ref, &err);
+                        if (r < 0 && !b->quiet)
+                                (void) fprintf(stderr, "image: kept %s: %s\n", ref, err.msg);
+                        gone = gone && r == 0;
+                }
+                if (gone) {
+                        removed++;
+                        bytes += (double) json_integer_value(json_object_get(img, "Size"));
+                } else {
+                        held++;
+                }
+        }
+        if (removed || held)
+                (void) fprintf(stderr, "image: removed %zu older %s image(s) (%.1f GB)%s\n",
+                               removed, repo, bytes / 1e9,
+                               held ? "; kept those still in use" : "");
+}
+
 static char *default_cache(void)
 {
         const char *xdg = secure_getenv("XDG_CACHE_HOME");
@@ -423,6 +490,7 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
                                  "else (chmod 0700)",
                                  cache);
         b.cache = cache;
+        b.started = (json_int_t) time(NULL);
         if (locate(&b, &err) < 0)
                 return cli_fail(&err);
         r = runtime_gate(ctx->config_root, endpoint, NULL, &rt, NULL, &err);
@@ -435,5 +503,8 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
         free(b.node);
         if (r < 0)
                 return cli_fail(&err);
+        /* Agents first: an old agent image holds on to the base it was built on. */
+        prune(&b, IMAGE_AGENT_REPO, IMAGE_CURRENT);
+        prune(&b, IMAGE_BASE_REPO, b.base_tag);
         return cli_finish(CLI_OK);
 }

@@ -549,6 +549,13 @@ char *session_dir(const char *config_root, const char *name)
         return asprintf(&p, "%s/sessions/%s", config_root, name) < 0 ? NULL : p;
 }
 
+/* The source tree of a development build; release builds carry no path. */
+#ifdef CA_SOURCE_DIR
+static const char source_dir[] = CA_SOURCE_DIR;
+#else
+static const char source_dir[] = "";
+#endif
+
 /* A file or directory this install ships: <release>/share/coding-agents/<in_release> in prod,
  * <source>/<in_source> in a development build. */
 static int shipped_path(const char *in_release, const char *in_source, char *out, size_t size,
@@ -560,12 +567,10 @@ static int shipped_path(const char *in_release, const char *in_source, char *out
         profile_detect(NULL, &p);
         if (p.profile == PATHS_PROFILE_PROD)
                 n = snprintf(out, size, "%s/share/coding-agents/%s", p.release_dir, in_release);
+        else if (source_dir[0])
+                n = snprintf(out, size, "%s/%s", source_dir, in_source);
         else
-#ifdef CA_SOURCE_DIR
-                n = snprintf(out, size, "%s/%s", CA_SOURCE_DIR, in_source);
-#else
                 return ca_error_setx(err, ENOENT, "this build ships no %s", in_release);
-#endif
         if (n < 0 || (size_t) n >= size)
                 return ca_error_setx(err, ENAMETOOLONG, "the path of %s is too long", in_release);
         return 0;

@@ -103,6 +103,8 @@ int engine_facts_parse(const json_t *version, const json_t *info, const char *se
                 scan_security_options(json_object_get(info, "SecurityOptions"), f);
                 copy_str(f->os, sizeof(f->os),
                          json_string_value(json_object_get(info, "OperatingSystem")));
+                copy_str(f->root_dir, sizeof(f->root_dir),
+                         json_string_value(json_object_get(info, "DockerRootDir")));
                 if (cg && (strcmp(cg, "1") == 0 || strcmp(cg, "2") == 0))
                         f->cgroup_version = cg[0] - '0';
                 cg = json_string_value(json_object_get(info, "CgroupDriver"));

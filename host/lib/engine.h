@@ -33,6 +33,7 @@ struct engine_facts {
         char version[64];     /* "20.10.24+dfsg1" */
         char api_version[16]; /* "1.41" */
         char os[96];          /* OperatingSystem from /info */
+        char root_dir[256];   /* DockerRootDir from /info: where images live ("" unknown) */
         int api_major, api_minor;
         bool podman;
         bool seccomp;

@@ -732,11 +732,11 @@ int runtime_network_inspect(struct runtime *rt, const char *name, json_t **ret,
         return r < 0 ? r : 0;
 }
 
-/* GET <what>?<all>filters={"label":[key]}: an array of the engine's list objects. */
-static int list_labelled(struct runtime *rt, const char *what, const char *key, json_t **ret,
-                         struct ca_error *err)
+/* GET <what>?<all>filters={<filter>:[value]}: an array of the engine's list objects. */
+static int list_filtered(struct runtime *rt, const char *what, const char *filter,
+                         const char *key, json_t **ret, struct ca_error *err)
 {
-        _cleanup_json_ json_t *filters = json_pack("{s:[s]}", "label", key);
+        _cleanup_json_ json_t *filters = json_pack("{s:[s]}", filter, key);
         _cleanup_buf_ struct buf j = BUF_INIT;
         _cleanup_free_ char *e = NULL;
         _cleanup_free_ char *path = NULL;
@@ -759,12 +759,36 @@ static int list_labelled(struct runtime *rt, const char *what, const char *key, 
 
 int runtime_list(struct runtime *rt, const char *key, json_t **ret, struct ca_error *err)
 {
-        return list_labelled(rt, "/containers/json", key, ret, err);
+        return list_filtered(rt, "/containers/json", "label", key, ret, err);
 }
 
 int runtime_network_list(struct runtime *rt, const char *key, json_t **ret, struct ca_error *err)
 {
-        return list_labelled(rt, "/networks", key, ret, err);
+        return list_filtered(rt, "/networks", "label", key, ret, err);
+}
+
+int runtime_image_list(struct runtime *rt, const char *repo, json_t **ret, struct ca_error *err)
+{
+        return list_filtered(rt, "/images/json", "reference", repo, ret, err);
+}
+
+int runtime_image_remove(struct runtime *rt, const char *ref, struct ca_error *err)
+{
+        _cleanup_free_ char *eref = escape(rt, ref);
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!eref || asprintf(&path, "/images/%s", eref) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = call_json(rt, "DELETE", path, NULL, ok_200, NULL, err);
+        if (r == -ENOENT) {
+                ca_error_clear(err);
+                return 0;
+        }
+        /* 409: a container uses it, or another image is built on it. */
+        if (r == -EEXIST)
+                err->code = EBUSY;
+        return r == -EEXIST ? -EBUSY : r < 0 ? r : 0;
 }
 
 int runtime_network_create(struct runtime *rt, const char *name, bool internal,

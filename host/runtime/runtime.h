@@ -155,6 +155,13 @@ int runtime_network_list(struct runtime *rt, const char *key, json_t **ret,
 int runtime_list(struct runtime *rt, const char *key, json_t **ret,
                  struct ca_error *err) CA_MUST_CHECK;
 
+/* Images named `repo` (any tag): the engine's list objects (Id, RepoTags, Size, ...). */
+int runtime_image_list(struct runtime *rt, const char *repo, json_t **ret,
+                       struct ca_error *err) CA_MUST_CHECK;
+/* Removes the reference `ref` (repo:tag): the image goes with its last reference. Never
+ * forced: -EBUSY when a container (running or not) or another image uses it. Gone: 0. */
+int runtime_image_remove(struct runtime *rt, const char *ref, struct ca_error *err) CA_MUST_CHECK;
+
 /* Tags image `ref` as `repo`:`tag` (replacing what had that tag). */
 int runtime_image_tag(struct runtime *rt, const char *ref, const char *repo, const char *tag,
                       struct ca_error *err) CA_MUST_CHECK;

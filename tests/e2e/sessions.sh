@@ -61,8 +61,31 @@ expect_grep 'cannot reach the container engine' "$TEST_TMP/err"
 
 # ---- the image ------------------------------------------------------------------------------
 check "image build failed: $(tail -5 "$TEST_TMP/err" 2>/dev/null)" agent_image
+# A rebuild removes our older images (each is gigabytes), but never one a container still uses,
+# and never anyone else's.
+tar -cf "$TEST_TMP/empty.tar" --files-from /dev/null
+for ref in coding-agents-agent:00000000000old01 coding-agents-agent:00000000000old02 somebody-else:keep; do
+        api POST "/images/create?fromSrc=-&repo=${ref%%:*}&tag=${ref#*:}" -H 'Content-Type: application/x-tar' \
+                --data-binary @"$TEST_TMP/empty.tar" >/dev/null
+done
+api POST "/containers/create?name=ca-e2e-holder" -H 'Content-Type: application/json' \
+        -d '{"Image":"coding-agents-agent:00000000000old02","Cmd":["x"]}' >/dev/null
 expect_status 0 "$CA_BIN" image build --cache "$CA_E2E_ROOT/cache" --quiet
 expect_grep 'is up to date' "$TEST_TMP/err"
+expect_grep '^image: removed 1 older coding-agents-agent image\(s\) .*; kept those still in use' "$TEST_TMP/err"
+image_there() {
+        api GET "/images/$1/json" >/dev/null 2>&1
+}
+image_gone() {
+        ! image_there "$1"
+}
+check "an unused older agent image was kept" image_gone coding-agents-agent:00000000000old01
+check "an older agent image a container uses was removed" image_there coding-agents-agent:00000000000old02
+check "someone else's image was removed" image_there somebody-else:keep
+check "the current image was removed" image_there coding-agents-agent:current
+api DELETE "/containers/ca-e2e-holder" >/dev/null
+api DELETE "/images/coding-agents-agent:00000000000old02" >/dev/null
+api DELETE "/images/somebody-else:keep" >/dev/null
 api GET "/images/coding-agents-agent:current/json" >"$TEST_TMP/image.json"
 check "image lacks its input label" "$CA_PYTHON3" -c '
 import json, sys
@@ -87,7 +110,9 @@ enforced = open("/sys/module/apparmor/parameters/enabled").read().startswith("Y"
         if __import__("os").path.exists("/sys/module/apparmor/parameters/enabled") else False
 assert d["apparmor"]["result"] == ("ok" if enforced else "warn"), d["apparmor"]
 for name in ("pidfd", "seccomp-notify", "wsl", "config-root", "broker", "clock"):
-    assert name in d, name' "$TEST_TMP/out"
+    assert name in d, name
+# Where the engine keeps its images, and how much room is left there.
+assert d["engine-space"]["result"] in ("ok", "warn") and "GB free in /" in d["engine-space"]["detail"], d["engine-space"]' "$TEST_TMP/out"
 # No setuid/setgid file and no secret-looking file in any layer; the users are there.
 docker run --rm --network none --entrypoint /bin/sh coding-agents-agent:current -c \
         'find / -xdev -perm /6000 -type f; getent passwd agentuser agentcli; awk -F: "\$3>=57000 && \$3<65000" /etc/passwd' \

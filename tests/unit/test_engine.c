@@ -16,7 +16,8 @@ static const char docker_version[] =
 static const char docker_info[] =
         "{\"SecurityOptions\":[\"name=seccomp,profile=default\"],\"CgroupVersion\":\"1\","
         "\"CgroupDriver\":\"cgroupfs\","
-        "\"OperatingSystem\":\"Debian GNU/Linux 12 (bookworm)\"}";
+        "\"OperatingSystem\":\"Debian GNU/Linux 12 (bookworm)\","
+        "\"DockerRootDir\":\"/var/lib/docker\"}";
 static const char podman_version[] =
         "{\"Platform\":{\"Name\":\"linux/amd64/debian-12\"},\"Components\":[{\"Name\":"
         "\"Podman Engine\",\"Version\":\"4.3.1\"}],\"Version\":\"4.3.1\",\"ApiVersion\":"
@@ -59,6 +60,7 @@ static void test_engine_docker_accepted(void **state)
         assert_true(f.seccomp);
         assert_int_equal(f.cgroup_version, 1);
         assert_false(f.cgroup_systemd);
+        assert_string_equal(f.root_dir, "/var/lib/docker");
         j = engine_facts_json(&f);
         assert_non_null(j);
         assert_string_equal(json_string_value(json_object_get(j, "product")), "docker");
