@@ -78,6 +78,7 @@ struct daemon {
         const char *root;
         char *dir;
         char *admin_path;
+        bool activated; /* the admin socket came from systemd, whose it stays */
         struct store *store;
         struct ledger *ledger;
         struct audit_log *log;
@@ -1361,7 +1362,8 @@ static void daemon_clear(struct daemon *d)
                 session_close(d, d->nsess - 1);
         if (d->admin >= 0) {
                 (void) close(d->admin);
-                (void) unlink(d->admin_path);
+                if (!d->activated)
+                        (void) unlink(d->admin_path);
         }
         if (d->sigfd >= 0)
                 (void) close(d->sigfd);
@@ -1425,7 +1427,12 @@ int broker_daemon_run(const char *config_root, int ready_fd, struct ca_error *er
                 r = ca_error_set(err, errno, "cannot create the socket directory");
                 goto out;
         }
-        d.admin = usock_listen(d.admin_path, 0600, err);
+        /* Under systemd (a socket unit) the listening socket is passed in and stays systemd's;
+         * elsewhere the daemon binds it itself. */
+        d.admin = usock_listen_passed(d.admin_path, 0600, err);
+        d.activated = d.admin >= 0;
+        if (d.admin == -ENOENT)
+                d.admin = usock_listen(d.admin_path, 0600, err);
         if (d.admin < 0) {
                 r = d.admin;
                 goto out;

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -101,4 +103,72 @@ int usock_listen(const char *path, mode_t mode, struct ca_error *err)
         if (listen(fd, 128) < 0)
                 return ca_error_set(err, errno, "cannot listen on '%s'", path);
         return take_fd(&fd);
+}
+
+#define LISTEN_FD 3
+
+/* A decimal environment variable, or -1. */
+static long env_number(const char *name)
+{
+        const char *v = getenv(name);
+        char *end = NULL;
+        long n;
+
+        if (!v || !*v)
+                return -1;
+        errno = 0;
+        n = strtol(v, &end, 10);
+        return errno || *end || n < 0 ? -1 : n;
+}
+
+static bool sockopt_is(int fd, int opt, int want)
+{
+        int v = -1;
+        socklen_t len = sizeof(v);
+
+        return getsockopt(fd, SOL_SOCKET, opt, &v, &len) == 0 && v == want;
+}
+
+int usock_listen_passed(const char *path, mode_t mode, struct ca_error *err)
+{
+        long pid = env_number("LISTEN_PID"), n = env_number("LISTEN_FDS");
+        struct sockaddr_un sa;
+        socklen_t len = sizeof(sa);
+        struct stat st;
+        int flags;
+
+        if (pid < 0 && n < 0)
+                return -ENOENT;
+        (void) unsetenv("LISTEN_PID");
+        (void) unsetenv("LISTEN_FDS");
+        (void) unsetenv("LISTEN_FDNAMES");
+        if (pid != (long) getpid())
+                return pid < 0 ? ca_error_setx(err, EINVAL, "LISTEN_FDS without LISTEN_PID")
+                               : -ENOENT; /* meant for another process (our parent) */
+        if (n != 1)
+                return ca_error_setx(err, EINVAL, "systemd passed %ld sockets; the broker takes "
+                                                  "exactly one (ListenSequentialPacket=%s)",
+                                     n, path);
+        if (!sockopt_is(LISTEN_FD, SO_DOMAIN, AF_UNIX) ||
+            !sockopt_is(LISTEN_FD, SO_TYPE, SOCK_SEQPACKET) ||
+            !sockopt_is(LISTEN_FD, SO_ACCEPTCONN, 1))
+                return ca_error_setx(err, EINVAL, "the socket systemd passed is not a listening "
+                                                  "AF_UNIX SOCK_SEQPACKET socket "
+                                                  "(ListenSequentialPacket=%s)",
+                                     path);
+        memset(&sa, 0, sizeof(sa));
+        if (getsockname(LISTEN_FD, (struct sockaddr *) &sa, &len) < 0 || len <= sizeof(sa_family_t) ||
+            strnlen(sa.sun_path, sizeof(sa.sun_path)) == sizeof(sa.sun_path) ||
+            strcmp(sa.sun_path, path) != 0)
+                return ca_error_setx(err, EINVAL, "the socket systemd passed is not bound to '%s'",
+                                     path);
+        if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
+                return ca_error_setx(err, EINVAL, "'%s' is not a socket of this user", path);
+        if (chmod(path, mode) < 0)
+                return ca_error_set(err, errno, "cannot chmod '%s'", path);
+        flags = fcntl(LISTEN_FD, F_GETFL);
+        if (flags < 0 || fcntl(LISTEN_FD, F_SETFL, flags | O_NONBLOCK) < 0 ||
+            fcntl(LISTEN_FD, F_SETFD, FD_CLOEXEC) < 0)
+                return ca_error_set(err, errno, "cannot set up the socket systemd passed");
+        return LISTEN_FD;
 }
