@@ -65,7 +65,7 @@ RELEASE_REPOSITORY ?= coding-agents/coding-agents
 release: deps
 	cmake -S . -B $(RELEASE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCA_RELEASE=ON \
 		-DCA_RELEASE_REPOSITORY=$(RELEASE_REPOSITORY) >/dev/null
-	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target coding-agents ca-engine ca-broker agent-init mcp-helper mcp-stub mcp-stub-launcher egress-proxy \
+	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target coding-agents ca-engine ca-broker cli-docs agent-init mcp-helper mcp-stub mcp-stub-launcher egress-proxy \
 		task-runner ca-shell exec-guard ca-probe
 	rm -rf $(RELEASE_BUILD)/stage
 	cmake --install $(RELEASE_BUILD) --prefix $(abspath $(RELEASE_BUILD))/stage >/dev/null

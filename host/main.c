@@ -164,6 +164,9 @@ int main(int argc, char **argv)
         static const struct option opts[] = {
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
+                /* Not in --help: the command table as "name<TAB>summary" lines, for the
+                 * generated man pages and completions (packaging/gen-cli-docs.py). */
+                {"list-commands", no_argument, NULL, 'L'},
                 {0},
         };
         const struct rlimit no_core = {0, 0};
@@ -183,6 +186,10 @@ int main(int argc, char **argv)
                         return cli_finish(CLI_OK);
                 case 'V':
                         (void) printf("coding-agents %s\n", CA_VERSION);
+                        return cli_finish(CLI_OK);
+                case 'L':
+                        for (size_t i = 0; i < CA_ELEMENTSOF(commands); i++)
+                                (void) printf("%s\t%s\n", commands[i].name, commands[i].summary);
                         return cli_finish(CLI_OK);
                 default:
                         return cli_usage_error(NULL, "unknown global option");

@@ -24,7 +24,8 @@ sed "s|^ExecStart=/opt/coding-agents/current/bin/ca-broker |ExecStart=$bin/ca-br
         "$units/coding-agents-broker.service" >"$TEST_TMP/units/coding-agents-broker.service"
 check "the service's ExecStart is not the installed ca-broker" \
         grep -q '^ExecStart=/opt/coding-agents/current/bin/ca-broker serve$' "$units/coding-agents-broker.service"
-XDG_RUNTIME_DIR="$TEST_TMP/xdg-runtime" expect_status 0 systemd-analyze verify --user \
+MANPATH="$CA_BUILD_DIR/cli-docs/man" XDG_RUNTIME_DIR="$TEST_TMP/xdg-runtime" expect_status 0 \
+        systemd-analyze verify --user \
         "$TEST_TMP/units/coding-agents-broker.socket" "$TEST_TMP/units/coding-agents-broker.service"
 expect_status 0 systemd-analyze security --offline=true --json=short \
         "$TEST_TMP/units/coding-agents-broker.service"

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Man pages and shell completions for coding-agents, generated from the program itself: the
+command table (`coding-agents --list-commands`) and each command's `--help`, the one source of
+what a command takes. Nothing here is written by hand, so nothing here can drift.
+
+  gen-cli-docs.py BIN OUTDIR
+
+writes OUTDIR/man/man1/coding-agents.1 and coding-agents-<command>.1, and
+OUTDIR/completions/{bash/coding-agents, zsh/_coding-agents, fish/coding-agents.fish}.
+"""
+import os
+import re
+import subprocess
+import sys
+
+OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+WORD = re.compile(r"^[a-z][a-z0-9-]*(\|[a-z][a-z0-9-]*)*$")
+
+
+def run(binary, *args):
+    env = dict(os.environ, CODING_AGENTS_CONFIG_DIR="/nonexistent", NO_COLOR="1", LC_ALL="C")
+    return subprocess.run([binary, *args], check=True, capture_output=True, text=True,
+                          env=env).stdout
+
+
+class Command:
+    def __init__(self, binary, name, summary):
+        self.name = name
+        self.summary = summary
+        self.help = run(binary, name, "--help")
+        lines = self.help.splitlines()
+        end = lines.index("") if "" in lines else len(lines)
+        self.synopsis = lines[:end]
+        self.description = lines[end + 1:]
+        # The synopsis in segments, one per "coding-agents <command> ..." line with the lines
+        # that continue it: one help text may describe several commands (install, rollback).
+        segments = []
+        for line in self.synopsis:
+            m = re.match(r"\s*(?:usage:\s*)?coding-agents\s+(\S+)(?:\s+(\S+))?", line)
+            if m:
+                segments.append((m.group(1), m.group(2) or "", [line]))
+            elif segments:
+                segments[-1][2].append(line)
+        own = [seg for seg in segments if name in seg[0].split("|")]  # "run|launch <agent>"
+        subs = []
+        for _, word, _ in own:
+            if WORD.match(word):
+                subs += [s for s in word.split("|") if s not in subs]
+        if any(word == "<command>" for _, word, _ in own):
+            # "coding-agents broker <command>": the commands are listed below, indented by two.
+            for line in self.description:
+                m = re.match(r"^  ([a-z][a-z0-9-]*)(\s|$)", line)
+                if m and m.group(1) not in subs:
+                    subs.append(m.group(1))
+        self.subcommands = subs
+        text = self.help
+        if any(seg not in own for seg in segments):
+            text = "\n".join(l for seg in own for l in seg[2])
+        self.options = sorted(set(OPTION.findall(text)) | {"--help"})
+
+
+def roff_text(line):
+    """One line of --help as roff, kept as it is (.nf): backslashes and leading dots escaped."""
+    line = line.replace("\\", "\\e").replace("-", "\\-")
+    if line.startswith((".", "'")):
+        line = "\\&" + line
+    return line
+
+
+def man_page(title, name, summary, version, sections):
+    out = ['.TH "%s" "1" "" "coding-agents %s" "coding-agents manual"' % (title, version),
+           ".SH NAME", "%s \\- %s" % (name, roff_text(summary))]
+    for head, body in sections:
+        out.append(".SH " + head)
+        out += body
+    return "\n".join(out) + "\n"
+
+
+def preformatted(lines):
+    return [".nf"] + [roff_text(line) for line in lines] + [".fi"]
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def man_pages(out, commands, top_help, version):
+    see = ", ".join("\\fBcoding-agents\\-%s\\fR(1)" % c.name for c in commands)
+    items = []
+    for c in commands:
+        items += [".TP", "\\fB%s\\fR" % c.name, roff_text(c.summary) + " (\\fBcoding-agents\\-%s\\fR(1))" % c.name]
+    lines = top_help.splitlines()
+    write(os.path.join(out, "man", "man1", "coding-agents.1"), man_page(
+        "CODING-AGENTS", "coding-agents", lines[2] if len(lines) > 2 else "", version, [
+            ("SYNOPSIS", preformatted(lines[:1])),
+            ("DESCRIPTION", preformatted([l for l in lines[2:] if l and not l.startswith("   ")
+                                          and l != "commands:"])),
+            ("COMMANDS", items),
+            ("SEE ALSO", [see])]))
+    for c in commands:
+        write(os.path.join(out, "man", "man1", "coding-agents-%s.1" % c.name), man_page(
+            "CODING-AGENTS-" + c.name.upper(), "coding-agents-" + c.name, c.summary, version, [
+                ("SYNOPSIS", preformatted(c.synopsis)),
+                ("DESCRIPTION", preformatted(c.description or [c.summary])),
+                ("SEE ALSO", ["\\fBcoding-agents\\fR(1)"])]))
+
+
+def bash_completion(commands):
+    cases = []
+    for c in commands:
+        cases.append('        %s) subs="%s" opts="%s" ;;' % (c.name, " ".join(c.subcommands),
+                                                            " ".join(c.options)))
+    return """# bash completion for coding-agents: generated by packaging/gen-cli-docs.py from the
+# command table and each command's --help. Do not edit.
+_coding_agents() {
+        local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]:-} subs="" opts=""
+        if [ "$COMP_CWORD" -eq 1 ]; then
+                mapfile -t COMPREPLY < <(compgen -W "%s --help --version" -- "$cur")
+                return
+        fi
+        case "$cmd" in
+%s
+        esac
+        if [[ $cur == -* ]]; then
+                mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
+        elif [ "$COMP_CWORD" -eq 2 ] && [ -n "$subs" ]; then
+                mapfile -t COMPREPLY < <(compgen -W "$subs" -- "$cur")
+        else
+                mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        fi
+}
+complete -o filenames -F _coding_agents coding-agents
+""" % (" ".join(c.name for c in commands), "\n".join(cases))
+
+
+def zsh_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def zsh_completion(commands):
+    described = "\n".join("                %s" % zsh_quote("%s:%s" % (c.name, c.summary.replace(":", "\\:")))
+                          for c in commands)
+    cases = []
+    for c in commands:
+        cases.append("        %s) subs=(%s); opts=(%s) ;;" % (
+            c.name, " ".join(c.subcommands), " ".join(c.options)))
+    return """#compdef coding-agents
+# zsh completion for coding-agents: generated by packaging/gen-cli-docs.py from the command
+# table and each command's --help. Do not edit.
+_coding-agents() {
+        local -a commands subs opts
+        commands=(
+%s
+        )
+        if (( CURRENT == 2 )); then
+                _describe -t commands 'coding-agents command' commands
+                return
+        fi
+        case $words[2] in
+%s
+        esac
+        if [[ $PREFIX == -* ]]; then
+                compadd -- $opts
+        elif (( CURRENT == 3 )) && (( $#subs )); then
+                compadd -- $subs
+        else
+                _files
+        fi
+}
+_coding-agents "$@"
+""" % (described, "\n".join(cases))
+
+
+def fish_quote(s):
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def fish_completion(commands):
+    out = ["# fish completion for coding-agents: generated by packaging/gen-cli-docs.py from the",
+           "# command table and each command's --help. Do not edit.",
+           "complete -c coding-agents -f"]
+    for c in commands:
+        out.append("complete -c coding-agents -n __fish_use_subcommand -a %s -d %s" % (
+            c.name, fish_quote(c.summary)))
+        cond = fish_quote("__fish_seen_subcommand_from %s" % c.name)
+        for s in c.subcommands:
+            out.append("complete -c coding-agents -n %s -a %s" % (cond, s))
+        for o in c.options:
+            out.append("complete -c coding-agents -n %s -l %s" % (cond, o[2:]))
+    return "\n".join(out) + "\n"
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.stderr.write("usage: gen-cli-docs.py BIN OUTDIR\n")
+        return 2
+    binary, out = sys.argv[1:]
+    version = run(binary, "version").split()[-1]
+    table = [line.split("\t", 1) for line in run(binary, "--list-commands").splitlines()]
+    commands = [Command(binary, name, summary) for name, summary in table]
+    man_pages(out, commands, run(binary, "--help"), version)
+    write(os.path.join(out, "completions", "bash", "coding-agents"), bash_completion(commands))
+    write(os.path.join(out, "completions", "zsh", "_coding-agents"), zsh_completion(commands))
+    write(os.path.join(out, "completions", "fish", "coding-agents.fish"), fish_completion(commands))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
