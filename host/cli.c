@@ -81,6 +81,29 @@ int cli_help(const char *text)
         return cli_finish(CLI_OK);
 }
 
+int cli_color_option(const struct cli_ctx *ctx, const char *when, enum cli_color *out)
+{
+        if (!when || strcmp(when, "always") == 0)
+                *out = CLI_COLOR_ALWAYS;
+        else if (strcmp(when, "auto") == 0)
+                *out = CLI_COLOR_AUTO;
+        else if (strcmp(when, "never") == 0)
+                *out = CLI_COLOR_NEVER;
+        else
+                return cli_usage_error(ctx, "--color takes auto, always or never, not '%s'", when);
+        return -1;
+}
+
+bool cli_color_on(enum cli_color mode, int fd)
+{
+        const char *no = getenv("NO_COLOR");
+        const char *term = getenv("TERM");
+
+        if (mode != CLI_COLOR_AUTO)
+                return mode == CLI_COLOR_ALWAYS;
+        return (!no || !*no) && isatty(fd) && !(term && strcmp(term, "dumb") == 0);
+}
+
 int cli_config_option(const struct cli_ctx *ctx, const char **files, size_t *n, const char *file)
 {
         if (*n == CLI_MAX_CONFIGS)

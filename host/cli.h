@@ -66,6 +66,20 @@ int cli_finish(int status);
 /* Prints `text` to stdout and returns cli_finish(CLI_OK): for --help. */
 int cli_help(const char *text);
 
+/*
+ * Colour (https://no-color.org): --color=auto (the default; also a bare --color=... of none),
+ * always or never. auto colours only a terminal that is not "dumb", and only when NO_COLOR is
+ * unset or empty; the option, when given, wins over NO_COLOR.
+ */
+enum cli_color { CLI_COLOR_AUTO, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
+
+/* Parses WHEN (NULL: a bare --color, which is "always"). Returns -1 to go on, or the usage
+ * error's exit status. */
+int cli_color_option(const struct cli_ctx *ctx, const char *when, enum cli_color *out);
+
+/* Whether output to `fd` is coloured under `mode`. */
+bool cli_color_on(enum cli_color mode, int fd);
+
 /* --config FILE, repeatable: render, run, launch, config check, proxy config. */
 #define CLI_MAX_CONFIGS 64
 

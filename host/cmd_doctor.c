@@ -47,7 +47,7 @@
 #include "textsafe.h"
 
 static const char usage[] =
-        "usage: coding-agents doctor [--json] [--endpoint URL] [--image REF]\n"
+        "usage: coding-agents doctor [--json] [--color[=WHEN]] [--endpoint URL] [--image REF]\n"
         "       coding-agents doctor --active [--agent AGENT] [--network proxy|none] [-o FILE]\n"
         "                                     [-- LAUNCH-OPTION...]\n"
         "\n"
@@ -69,6 +69,8 @@ static const char usage[] =
         "'launch' (e.g. --proxy-network NAME --proxy-resolver ADDRESS).\n"
         "\n"
         "  --json          one JSON object: {\"checks\": [...], \"worst\": ...}\n"
+        "  --color[=WHEN]  colour the verdicts: auto (a terminal, unless NO_COLOR is set),\n"
+        "                  always (a bare --color) or never\n"
         "  --endpoint URL  the engine (default: DOCKER_HOST or the default socket)\n"
         "  --image REF     the agent image (default " IMAGE_CURRENT ")\n"
         "\n"
@@ -501,15 +503,22 @@ static void check_clock(struct doctor *d)
                 doctor_report(d, "clock", V_OK, NULL, "synchronised");
 }
 
-static void print_text(const struct doctor *d)
+static void print_text(const struct doctor *d, bool color)
 {
+        /* ok green, warn yellow, fail bold red (SGR); the padding stays outside the colour. */
+        static const char *const sgr[] = {"\033[32m", "\033[33m", "\033[1;31m"};
         size_t i;
         json_t *c;
 
         json_array_foreach(d->checks, i, c) {
                 const char *remedy = json_string_value(json_object_get(c, "remedy"));
+                const char *res = json_string_value(json_object_get(c, "result"));
+                size_t k = 0;
 
-                (void) printf("%-5s %-15s %s\n", json_string_value(json_object_get(c, "result")),
+                while (k < 2 && strcmp(res, verdict_names[k]) != 0)
+                        k++;
+                (void) printf("%s%s%s%*s %-15s %s\n", color ? sgr[k] : "", res,
+                              color ? "\033[0m" : "", (int) (5 - strlen(res)), "",
                               json_string_value(json_object_get(c, "check")),
                               text_escape_tmp(json_string_value(json_object_get(c, "detail"))));
                 if (remedy && strcmp(json_string_value(json_object_get(c, "result")), "ok") != 0)
@@ -550,11 +559,13 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
                 {"agent", required_argument, NULL, 'A'},
                 {"network", required_argument, NULL, 'n'},
                 {"output", required_argument, NULL, 'o'},
+                {"color", optional_argument, NULL, 'C'},
                 {0},
         };
         struct doctor d = {.ctx = ctx, .image = IMAGE_CURRENT, .checks = json_array(),
                            .network = "proxy"};
         _cleanup_free_ char *root_store = NULL;
+        enum cli_color color = CLI_COLOR_AUTO;
         bool json = false, active = false;
         int status, c;
 
@@ -584,6 +595,13 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
                         break;
                 case 'o':
                         d.output = optarg;
+                        break;
+                case 'C':
+                        status = cli_color_option(ctx, optarg, &color);
+                        if (status >= 0) {
+                                json_decref(d.checks);
+                                return status;
+                        }
                         break;
                 default:
                         json_decref(d.checks);
@@ -641,7 +659,7 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
                 else
                         (void) fwrite(b.data, 1, b.len, stdout);
         } else {
-                print_text(&d);
+                print_text(&d, cli_color_on(color, STDOUT_FILENO));
         }
         runtime_close(d.rt);
         json_decref(d.checks);
