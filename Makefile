@@ -7,6 +7,7 @@
 #   make fuzz     short libFuzzer run of every target (FUZZ_SECONDS in all, split evenly)
 #   make lint     clang-tidy, cppcheck, shellcheck and the banned-function check
 #   make release  a reproducible coding-agents-<version>-linux-<arch>.tar.gz in $(BUILD)/
+#   make deb      that release as coding-agents_<version>_<arch>.deb (lintian-clean)
 #   make dogfood  install that release through its install.sh and smoke-test prod and dev
 
 SANITIZE ?= 0
@@ -26,7 +27,7 @@ VERSION := $(shell grep -m1 -o 'coding-agents VERSION [0-9.]*' CMakeLists.txt | 
 ARCH := $(shell uname -m)
 RELEASE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: all deps build test demo bench fuzz lint release reproducible dogfood clean
+.PHONY: all deps build test demo bench fuzz lint release deb reproducible dogfood clean
 
 all: build
 
@@ -87,6 +88,11 @@ release: deps
 	else \
 		echo "(set RELEASE_SECRET and RELEASE_PUBLIC to sign and write install.sh)"; \
 	fi
+
+# The Debian package of that release bundle (packaging/make-deb.sh).
+deb: release
+	SOURCE_DATE_EPOCH=$(RELEASE_EPOCH) bash packaging/make-deb.sh \
+		$(RELEASE_BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).tar.gz $(RELEASE_BUILD)
 
 # Two release builds in two fresh directories must give the same bytes.
 reproducible:

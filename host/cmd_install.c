@@ -14,6 +14,7 @@
 #include "install.h"
 #include "json.h"
 #include "paths.h"
+#include "profile.h"
 #include "session.h"
 
 static const char usage[] =
@@ -34,8 +35,9 @@ static const char usage[] =
         "switch to it (one rename; the old one stays as DIR/previous). The prefix and its\n"
         "parents must be owned by root and writable by nobody else. Installing an older\n"
         "version than the current one needs --allow-downgrade (recorded as an override-used\n"
-        "event). rollback swaps current and previous; uninstall removes both\n"
-        "links and every release.\n";
+        "event). rollback swaps current and previous; uninstall removes both links and every\n"
+        "release (both act on the install they run from, else on /opt/coding-agents; a Debian\n"
+        "package's releases are dpkg's to remove: apt remove coding-agents).\n";
 
 static int parse(int argc, char **argv, struct cli_ctx *ctx, struct install_request *req,
                  int nargs)
@@ -148,9 +150,18 @@ int cmd_install(int argc, char **argv, struct cli_ctx *ctx)
         return cli_finish(CLI_OK);
 }
 
+/* rollback and uninstall act on the install this program runs from (a .deb's is
+ * /usr/lib/coding-agents), else on the default prefix. */
+static const char *own_prefix(struct profile_info *p)
+{
+        profile_detect(NULL, p);
+        return p->profile == PATHS_PROFILE_PROD ? p->prefix : INSTALL_DEFAULT_PREFIX;
+}
+
 int cmd_rollback(int argc, char **argv, struct cli_ctx *ctx)
 {
-        struct install_request req = {.prefix = INSTALL_DEFAULT_PREFIX};
+        struct profile_info prof;
+        struct install_request req = {.prefix = own_prefix(&prof)};
         struct install_result res;
         struct ca_error err = {0};
         int r = parse(argc, argv, ctx, &req, 0);
@@ -165,7 +176,8 @@ int cmd_rollback(int argc, char **argv, struct cli_ctx *ctx)
 
 int cmd_uninstall(int argc, char **argv, struct cli_ctx *ctx)
 {
-        struct install_request req = {.prefix = INSTALL_DEFAULT_PREFIX};
+        struct profile_info prof;
+        struct install_request req = {.prefix = own_prefix(&prof)};
         struct ca_error err = {0};
         int r = parse(argc, argv, ctx, &req, 0);
 

@@ -328,6 +328,21 @@ static int record_provenance(const char *releases, const char *version, const ch
         return fileio_write_atomic(sig, sigstore->data, sigstore->len, 0444, err);
 }
 
+/* A prefix a Debian package manages is apt's to change. */
+static int refuse_dpkg(const char *prefix, struct ca_error *err)
+{
+        _cleanup_free_ char *marker = paths_join(prefix, INSTALL_DPKG_MARKER);
+
+        if (!marker)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (access(marker, F_OK) == 0)
+                return ca_error_setx(err, EPERM,
+                                     "'%s' belongs to the Debian package coding-agents: install "
+                                     "or remove it with apt (rollback still works)",
+                                     prefix);
+        return 0;
+}
+
 int install_bundle(const struct install_request *req, struct install_result *res,
                    struct ca_error *err)
 {
@@ -348,6 +363,8 @@ int install_bundle(const struct install_request *req, struct install_result *res
         if (fileio_mkdir_p(req->prefix, 0755, err) < 0)
                 return -err->code;
         r = profile_check_prefix(req->prefix, err);
+        if (r == 0)
+                r = refuse_dpkg(req->prefix, err);
         if (r < 0)
                 return r;
         /* One private copy, then hash and signature: nothing is unpacked from an unverified
@@ -490,6 +507,8 @@ int install_uninstall(const char *prefix, struct ca_error *err)
         _cleanup_free_ char *prev = paths_join(prefix, "previous");
         int r = profile_check_prefix(prefix, err);
 
+        if (r == 0)
+                r = refuse_dpkg(prefix, err);
         if (r < 0)
                 return r;
         if (!releases || !cur || !prev)

@@ -59,6 +59,10 @@ struct install_result {
  * <version>.sha256 (the release bundle's SHA-256 and name, sha256sum's format, 0444), so that
  * `doctor` can verify it again.
  */
+/* In the prefix of a Debian package's install (packaging/make-deb.sh): install and uninstall
+ * refuse to touch it (apt owns those releases); rollback still switches current/previous. */
+#define INSTALL_DPKG_MARKER "managed-by-dpkg"
+
 #define INSTALL_SIGSTORE_SUFFIX ".sigstore.json"
 #define INSTALL_SHA256_SUFFIX ".sha256"
 #define INSTALL_RELEASE_ISSUER "https://token.actions.githubusercontent.com"

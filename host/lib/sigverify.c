@@ -113,27 +113,29 @@ static void utc_text(int64_t when, char out[32])
                 (void) snprintf(out, 32, "%lld", (long long) when);
 }
 
-/* The entry's log, and its key's window holding the entry's integration. */
-static int entry_log(const struct sigroot *root, const struct sigbundle_tlog *t,
-                     const struct sigroot_log **ret, struct ca_error *err)
+/* The entry's log, and its key's window holding the entry's integration; NULL (the reason in
+ * `err`) when there is none. */
+static const struct sigroot_log *entry_log(const struct sigroot *root,
+                                           const struct sigbundle_tlog *t, struct ca_error *err)
 {
         const struct sigroot_log *log = sigverify_find_log(root->tlogs, root->ntlogs, &t->log_id);
+        char at[32];
 
-        if (!log)
-                return ca_error_setx(err, ENOENT,
+        if (!log) {
+                (void) ca_error_setx(err, ENOENT,
                                      "log entry %lld: the trusted root knows no log by its id",
                                      (long long) t->log_index);
+                return NULL;
+        }
         if (t->integrated_time && !sigroot_window_contains(&log->valid, t->integrated_time)) {
-                char at[32];
-
                 utc_text(t->integrated_time, at);
-                return ca_error_setx(err, EKEYEXPIRED,
+                (void) ca_error_setx(err, EKEYEXPIRED,
                                      "log entry %lld: integrated at %s, outside the window of "
                                      "the log's key",
                                      (long long) t->log_index, at);
+                return NULL;
         }
-        *ret = log;
-        return 0;
+        return log;
 }
 
 int sigverify_set(const struct sigroot *root, const struct sigbundle_tlog *t,
@@ -148,9 +150,9 @@ int sigverify_set(const struct sigroot *root, const struct sigbundle_tlog *t,
         if (t->set.len == 0)
                 return ca_error_setx(err, EINVAL, "log entry %lld has no signed entry timestamp",
                                      (long long) t->log_index);
-        r = entry_log(root, t, &log, err);
-        if (r < 0)
-                return r;
+        log = entry_log(root, t, err);
+        if (!log)
+                return -err->code;
         body_len = sodium_base64_ENCODED_LEN(t->body.len, sodium_base64_VARIANT_ORIGINAL);
         body = malloc(body_len);
         id = malloc(t->log_id.len * 2 + 1);
@@ -249,9 +251,9 @@ int sigverify_inclusion(const struct sigroot *root, const struct sigbundle_tlog 
                 return ca_error_setx(err, EINVAL, "log entry %lld has %s", (long long) t->log_index,
                                      t->has_proof ? "an inclusion proof without a checkpoint"
                                                   : "no inclusion proof");
-        r = entry_log(root, t, &log, err);
-        if (r < 0)
-                return r;
+        log = entry_log(root, t, err);
+        if (!log)
+                return -err->code;
         tlog_leaf_hash(t->body.data, t->body.len, leaf);
         r = tlog_verify_inclusion(leaf, (uint64_t) t->proof_index, (uint64_t) t->tree_size,
                                   (const uint8_t(*)[TLOG_HASH_LEN]) t->hashes, t->nhashes,
