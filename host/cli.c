@@ -96,8 +96,8 @@ int cli_color_option(const struct cli_ctx *ctx, const char *when, enum cli_color
 
 bool cli_color_on(enum cli_color mode, int fd)
 {
-        const char *no = getenv("NO_COLOR");
-        const char *term = getenv("TERM");
+        const char *no = secure_getenv("NO_COLOR");
+        const char *term = secure_getenv("TERM");
 
         if (mode != CLI_COLOR_AUTO)
                 return mode == CLI_COLOR_ALWAYS;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "cleanup.h"
 #include "error.h"
+#include "parse.h"
 
 /* Fills `sa` for `path`, opening its directory into *dirfd when the path is too long. */
 static int make_addr(const char *path, struct sockaddr_un *sa, int *dirfd, struct ca_error *err)
@@ -110,15 +112,10 @@ int usock_listen(const char *path, mode_t mode, struct ca_error *err)
 /* A decimal environment variable, or -1. */
 static long env_number(const char *name)
 {
-        const char *v = getenv(name);
-        char *end = NULL;
-        long n;
+        const char *v = secure_getenv(name);
+        uint64_t n;
 
-        if (!v || !*v)
-                return -1;
-        errno = 0;
-        n = strtol(v, &end, 10);
-        return errno || *end || n < 0 ? -1 : n;
+        return v && parse_uint(v, 0, INT_MAX, &n) == 0 ? (long) n : -1;
 }
 
 static bool sockopt_is(int fd, int opt, int want)

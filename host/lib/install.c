@@ -343,6 +343,31 @@ static int refuse_dpkg(const char *prefix, struct ca_error *err)
         return 0;
 }
 
+/* What was unpacked into `incoming` (top directory `top`): a release by its name, signed by
+ * the release workflow (when a Sigstore bundle came with it), matching its SHA256SUMS. */
+static int check_unpacked(const struct install_request *req, const char *incoming,
+                          const char *top, struct install_result *res, struct buf *sigstore,
+                          struct ca_error *err)
+{
+        const char *version = top + strlen(TOP_PREFIX);
+        struct sums_report rep = {0};
+        int r;
+
+        if (strncmp(top, TOP_PREFIX, strlen(TOP_PREFIX)) != 0 || !valid_version(version))
+                return ca_error_setx(err, EINVAL, "'%s' is not a coding-agents release bundle",
+                                     req->bundle);
+        r = verify_sigstore(req, version, res, sigstore, err);
+        if (r < 0)
+                return r;
+        r = sums_verify_dir(incoming, 0, &rep, err);
+        if (r > 0)
+                r = ca_error_setx(err, EBADMSG,
+                                  "the unpacked release does not match its SHA256SUMS:\n%s",
+                                  rep.text.data ? rep.text.data : "");
+        sums_report_clear(&rep);
+        return r;
+}
+
 int install_bundle(const struct install_request *req, struct install_result *res,
                    struct ca_error *err)
 {
@@ -394,24 +419,9 @@ int install_bundle(const struct install_request *req, struct install_result *res
         if (r < 0)
                 goto fail;
         version = top + strlen(TOP_PREFIX);
-        if (strncmp(top, TOP_PREFIX, strlen(TOP_PREFIX)) != 0 || !valid_version(version)) {
-                r = ca_error_setx(err, EINVAL, "'%s' is not a coding-agents release bundle",
-                                  req->bundle);
-                goto fail;
-        }
-        r = verify_sigstore(req, version, res, &sigstore, err);
+        r = check_unpacked(req, incoming, top, res, &sigstore, err);
         if (r < 0)
                 goto fail;
-        r = sums_verify_dir(incoming, 0, &rep, err);
-        if (r != 0) {
-                if (r > 0)
-                        r = ca_error_setx(err, EBADMSG,
-                                          "the unpacked release does not match its SHA256SUMS:\n%s",
-                                          rep.text.data ? rep.text.data : "");
-                sums_report_clear(&rep);
-                goto fail;
-        }
-        sums_report_clear(&rep);
 
         r = install_link_version(req->prefix, "current", current, err);
         if (r < 0)

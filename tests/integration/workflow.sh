@@ -26,6 +26,13 @@ assert "sigstore-root.sh --latest" in runs
 assert names.index("Trusted root is current") < names.index("Test"), names
 assert 'RELEASE_REPOSITORY="$GITHUB_REPOSITORY"' in runs
 assert "release verify-sigstore" in runs and ".github/workflows/release.yml@$GITHUB_REF" in runs
+# The Debian package is built from the same bundle, SHA256SUMS of every published file is signed
+# both ways, and all of it is published.
+assert "make deb" in runs and "release sign --secret \"$RUNNER_TEMP/release.sec\" build-release/SHA256SUMS" in runs
+assert "build-release/coding-agents_*.deb build-release/SHA256SUMS; do" in runs
+files = next(s for s in steps if s.get("uses", "").startswith("softprops/"))["with"]["files"]
+for f in ("coding-agents_*.deb", "SHA256SUMS", "SHA256SUMS.minisig", "*.sigstore.json"):
+    assert "build-release/" + f in files.split(), f
 assert any(u.startswith("sigstore/cosign-installer@") for u in uses)
 assert any(u.startswith("actions/checkout@") for u in uses)
 PY

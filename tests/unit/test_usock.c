@@ -99,7 +99,7 @@ static void test_usock_listen_passed(void **state)
         assert_int_equal(usock_listen_passed(other, 0600, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "passed 2 sockets"));
         (void) close(3);
-        at_fd3(socket(AF_UNIX, SOCK_STREAM, 0));
+        at_fd3(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
         passed_env(me, "1");
         assert_int_equal(usock_listen_passed(path, 0600, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "not a listening"));
