@@ -90,13 +90,17 @@ release: deps
 	fi
 
 # The Debian package of that release bundle (packaging/make-deb.sh).
-# SHA256SUMS beside them lists every published file of the release (the bundle cannot list the
-# package made from it); the release workflow signs it.
+# Beside them: the release's SBOM (the tree's, plus each published file) and SHA256SUMS of
+# every published file (the bundle cannot list the package made from it); the workflow signs it.
 deb: release
 	SOURCE_DATE_EPOCH=$(RELEASE_EPOCH) bash packaging/make-deb.sh \
 		$(RELEASE_BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).tar.gz $(RELEASE_BUILD)
+	cd $(RELEASE_BUILD) && python3 $(CURDIR)/packaging/make-sbom.py --assets stage/sbom.json \
+		coding-agents-$(VERSION)-linux-$(ARCH).tar.gz coding-agents-$(VERSION)-linux-$(ARCH).debug.tar.gz \
+		coding-agents_$(VERSION)_*.deb >coding-agents-$(VERSION).cdx.json
 	cd $(RELEASE_BUILD) && sha256sum coding-agents-$(VERSION)-linux-$(ARCH).tar.gz \
-		coding-agents-$(VERSION)-linux-$(ARCH).debug.tar.gz coding-agents_$(VERSION)_*.deb >SHA256SUMS
+		coding-agents-$(VERSION)-linux-$(ARCH).debug.tar.gz coding-agents_$(VERSION)_*.deb \
+		coding-agents-$(VERSION).cdx.json >SHA256SUMS
 
 # Two release builds in two fresh directories must give the same bytes.
 reproducible:

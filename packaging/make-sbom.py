@@ -3,6 +3,7 @@
 """CycloneDX 1.5 SBOM of a staged release (syft is not packaged in Debian, so we write it).
 
     packaging/make-sbom.py STAGE VERSION > STAGE/sbom.json
+    packaging/make-sbom.py --assets STAGE/sbom.json FILE... > coding-agents-<v>.cdx.json
 
 Components: every ELF executable of the stage (type application, with its SHA-256), and every
 shared library they link (from ldd), mapped with dpkg to its Debian package as
@@ -13,6 +14,9 @@ The agent image's npm packages (share/coding-agents/docker/agent/package-lock.js
 CLIs, installed with `npm ci` by `coding-agents image build`) are listed as
 pkg:npm/<scope>/<name>@<version> with their SHA-512 from the lockfile, under a container
 component for the image: those for this architecture and glibc, which is what npm installs.
+
+--assets: the release's own SBOM, that tree SBOM plus each published file (the bundle, its
+debug archive, the Debian package) as a component with its SHA-256 (`make deb` writes it).
 """
 import base64
 import hashlib
@@ -127,9 +131,37 @@ def npm_components(stage):
     return image, comps
 
 
+def assets_bom(tree_sbom, files):
+    """The release's SBOM: the tree's, with every published file (the bundle, the Debian
+    package, ...) as a component of its own holding the tree's programs."""
+    bom = json.load(open(tree_sbom))
+    version = bom["metadata"]["component"]["version"]
+    apps = [c["bom-ref"] for c in bom["components"] if c["type"] == "application"]
+    assets = []
+    for path in files:
+        name = os.path.basename(path)
+        comp = {"type": "file", "bom-ref": f"asset:{name}", "name": name, "version": version,
+                "hashes": [{"alg": "SHA-256", "content": sha256(path)}]}
+        if name.endswith(".deb"):
+            arch = name.rsplit("_", 1)[1][:-len(".deb")]
+            comp["purl"] = f"pkg:deb/coding-agents/coding-agents@{version}?arch={arch}"
+        assets.append(comp)
+    bom["components"] = assets + bom["components"]
+    bom["dependencies"] = [{"ref": a["bom-ref"], "dependsOn": apps} for a in assets] + \
+        bom["dependencies"]
+    digest = hashlib.sha256(json.dumps(bom["components"], sort_keys=True).encode()).hexdigest()
+    bom["serialNumber"] = uuid.uuid5(uuid.NAMESPACE_URL, f"coding-agents/{version}/{digest}").urn
+    return bom
+
+
 def main():
+    if len(sys.argv) >= 3 and sys.argv[1] == "--assets":
+        json.dump(assets_bom(sys.argv[2], sys.argv[3:]), sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+        return
     if len(sys.argv) != 3:
-        raise SystemExit("usage: make-sbom.py STAGE VERSION")
+        raise SystemExit("usage: make-sbom.py STAGE VERSION\n"
+                         "       make-sbom.py --assets TREE-SBOM FILE...")
     stage, version = sys.argv[1], sys.argv[2]
     apps, libs, deps = [], {}, []
     for root, dirs, files in os.walk(stage):

@@ -80,4 +80,32 @@ assert all(len(c["hashes"][0]["content"]) == 128 for c in npm.values())
 image = [d for d in bom["dependencies"] if d["ref"] == "image:coding-agents-agent"][0]
 assert sorted(image["dependsOn"]) == sorted(npm)
 PY
+
+# The release's SBOM (make deb): the tree's, plus each published file with its SHA-256; valid.
+head -c 4096 /dev/urandom >"$TEST_TMP/coding-agents-0.1.0-linux-x86_64.tar.gz"
+head -c 4096 /dev/urandom >"$TEST_TMP/coding-agents_0.1.0_amd64.deb"
+expect_status 0 /usr/bin/python3 "$CA_SOURCE_DIR/packaging/make-sbom.py" --assets "$TEST_TMP/sbom.json" \
+        "$TEST_TMP/coding-agents-0.1.0-linux-x86_64.tar.gz" "$TEST_TMP/coding-agents_0.1.0_amd64.deb"
+check "the release SBOM is invalid or lacks a published file" /usr/bin/python3 - "$TEST_TMP/out" \
+        "$TEST_TMP/sbom.json" "$schemas" "$TEST_TMP" <<'PY'
+import hashlib, json, os, sys
+import jsonschema
+bom, tree, schemas, d = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4]
+def load(name):
+    return json.load(open(os.path.join(schemas, name)))
+schema = load("bom-1.5.SNAPSHOT.schema.json")
+store = {}
+for name in ("spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json"):
+    s = load(name)
+    store[s.get("$id", name)] = s
+    store[name.replace(".SNAPSHOT", "")] = s
+jsonschema.Draft7Validator(schema, resolver=jsonschema.RefResolver.from_schema(schema, store=store)).validate(bom)
+files = {c["name"]: c for c in bom["components"] if c["type"] == "file"}
+assert sorted(files) == ["coding-agents-0.1.0-linux-x86_64.tar.gz", "coding-agents_0.1.0_amd64.deb"], files
+for name, c in files.items():
+    assert c["hashes"][0]["content"] == hashlib.sha256(open(os.path.join(d, name), "rb").read()).hexdigest()
+assert files["coding-agents_0.1.0_amd64.deb"]["purl"] == "pkg:deb/coding-agents/coding-agents@0.1.0?arch=amd64"
+assert [c for c in bom["components"] if c["type"] != "file"] == tree["components"]
+assert bom["serialNumber"] != tree["serialNumber"]
+PY
 finish
