@@ -304,8 +304,10 @@ static int recorded_sha256(const struct profile_info *p, uint8_t out[32], struct
         _cleanup_buf_ struct buf rec = BUF_INIT;
         int r;
 
-        if (asprintf(&path, "%s/releases/%s%s", p->prefix, p->version, INSTALL_SHA256_SUFFIX) < 0)
+        if (asprintf(&path, "%s/releases/%s%s", p->prefix, p->version, INSTALL_SHA256_SUFFIX) < 0) {
+                path = NULL;
                 return ca_error_setx(err, ENOMEM, "out of memory");
+        }
         r = fileio_read_path(path, 4096, &rec, err);
         if (r < 0)
                 return r;
@@ -330,6 +332,7 @@ static void check_sigstore(struct doctor *d, const struct profile_info *p)
 
         if (asprintf(&path, "%s/releases/%s%s", p->prefix, p->version, INSTALL_SIGSTORE_SUFFIX) <
             0) {
+                path = NULL;
                 doctor_report(d, "sigstore", V_FAIL, NULL, "out of memory");
                 return;
         }

@@ -289,10 +289,12 @@ static int verify_sigstore(const struct install_request *req, const char *versio
                 return 0;
         }
         if (r == 0 && !req->trusted_root)
-                r = ca_error_setx(err, EINVAL, "no Sigstore trusted root to verify '%s' with", path);
+                r = ca_error_setx(err, EINVAL, "no Sigstore trusted root to verify '%s' with",
+                                  path);
         if (r == 0 && install_release_identity(version, res->identity) < 0)
                 r = ca_error_setx(err, ENAMETOOLONG, "the release's identity is too long");
-        if (r == 0 && sodium_hex2bin(digest, sizeof(digest), res->sha256, 64, NULL, NULL, NULL) != 0)
+        if (r == 0 &&
+            sodium_hex2bin(digest, sizeof(digest), res->sha256, 64, NULL, NULL, NULL) != 0)
                 r = ca_error_setx(err, EINVAL, "the bundle's SHA-256 is malformed");
         if (r == 0)
                 r = sigverify_json(req->trusted_root, json->data ? json->data : "", json->len,
@@ -316,9 +318,17 @@ static int record_provenance(const char *releases, const char *version, const ch
         const char *name = strrchr(bundle, '/');
         int n = asprintf(&line, "%s  %s\n", res->sha256, name ? name + 1 : bundle);
 
-        if (n < 0 || asprintf(&sums, "%s/%s%s", releases, version, INSTALL_SHA256_SUFFIX) < 0 ||
-            asprintf(&sig, "%s/%s%s", releases, version, INSTALL_SIGSTORE_SUFFIX) < 0)
+        /* asprintf leaves its pointer undefined when it fails: none may reach free(). */
+        if (n < 0)
+                line = NULL;
+        if (n < 0 || asprintf(&sums, "%s/%s%s", releases, version, INSTALL_SHA256_SUFFIX) < 0) {
+                sums = NULL;
                 return ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        if (asprintf(&sig, "%s/%s%s", releases, version, INSTALL_SIGSTORE_SUFFIX) < 0) {
+                sig = NULL;
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        }
         if (fileio_write_atomic(sums, line, (size_t) n, 0444, err) < 0)
                 return -err->code;
         if (!res->identity[0])
