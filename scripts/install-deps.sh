@@ -11,7 +11,7 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config python3 ca-certificates
       libsodium-dev libssl-dev libcurl4-openssl-dev libjansson-dev libseccomp-dev libcap-dev
       libmicrohttpd-dev libarchive-dev libcmocka-dev
-      git util-linux inotify-tools minisign python3-yaml python3-jsonschema python3-securesystemslib python3-cryptography man-db lintian
+      git util-linux inotify-tools minisign python3-yaml python3-jsonschema python3-securesystemslib python3-cryptography man-db lintian systemd strace
       squid dnsmasq-base iproute2 bind9-dnsutils curl wrk nginx
       docker.io podman debootstrap debian-archive-keyring apparmor)
 for arg in "$@"; do

@@ -513,6 +513,18 @@ int sigverify_certificate(const struct sigroot *root, const struct sigbundle *b,
 
 /* ---- what was signed ------------------------------------------------------------------------ */
 
+/* `n` bytes of DER that OpenSSL allocated, moved into `out` (malloc'd): 0 or -ENOMEM. */
+static int der_to_bytes(unsigned char *der, int n, struct sig_bytes *out)
+{
+        out->data = malloc((size_t) n);
+        if (out->data) {
+                memcpy(out->data, der, (size_t) n);
+                out->len = (size_t) n;
+        }
+        OPENSSL_free(der);
+        return out->data ? 0 : -ENOMEM;
+}
+
 /* The SubjectPublicKeyInfo of the leaf certificate, as DER (the caller frees it). */
 static int leaf_spki(const struct sigbundle *b, struct sig_bytes *out)
 {
@@ -523,13 +535,7 @@ static int leaf_spki(const struct sigbundle *b, struct sig_bytes *out)
         X509_free(leaf);
         if (n <= 0)
                 return -EBADMSG;
-        out->data = malloc((size_t) n);
-        if (out->data) {
-                memcpy(out->data, der, (size_t) n);
-                out->len = (size_t) n;
-        }
-        OPENSSL_free(der);
-        return out->data ? 0 : -ENOMEM;
+        return der_to_bytes(der, n, out);
 }
 
 /* A signature over a SHA-256 digest (ECDSA or RSA PKCS#1 v1.5 with SHA-256). */
@@ -1149,11 +1155,5 @@ int sigverify_pem_key(const char *pem, size_t len, struct sig_bytes *out)
         memset(out, 0, sizeof(*out));
         if (n <= 0)
                 return -EINVAL;
-        out->data = malloc((size_t) n);
-        if (out->data) {
-                memcpy(out->data, der, (size_t) n);
-                out->len = (size_t) n;
-        }
-        OPENSSL_free(der);
-        return out->data ? 0 : -ENOMEM;
+        return der_to_bytes(der, n, out);
 }
