@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -61,6 +62,7 @@
 #include "runproto.h"
 #include "scrub.h"
 #include "secret.h"
+#include "statecopy.h"
 
 #define CONFIG_DIR IMAGE_CONFIG_DIR
 #define HOME_DIR IMAGE_HOME_DIR
@@ -605,6 +607,94 @@ struct init_run {
         pid_t child;
 };
 
+/* ---- the agent CLI's saved state (issue 26) ------------------------------------------------ */
+
+static void state_refused(void *ctx, const char *path, const char *why)
+{
+        const struct init_run *run = ctx;
+
+        log_warn("the %s state: left out %s: %s", run->agent, path, why);
+        init_event(AUDIT_STATE_REFUSED, run->session,
+                   json_pack("{s:s, s:s, s:s, s:s}", "agent", run->agent, "path", path, "reason",
+                             why, "where", "container"));
+}
+
+/* At launch, as root into the agent's directory (still root's): what the host saved, each
+ * file handed to agentcli. The rendered configuration is there first and wins. A state that
+ * cannot be brought in whole stops the session: it would be saved back without the rest. */
+static void load_state(struct init_run *run)
+{
+        _cleanup_close_ int src = -1, dst = -1;
+        struct statecopy_opts o = {
+                .top = statecopy_agent_top(run->agent),
+                .lim = STATECOPY_LIMITS_DEFAULT,
+                .read_fsuid = -1,
+                .owner = AGENTCLI_UID,
+                .refused = state_refused,
+                .ctx = run,
+        };
+        struct statecopy_result res;
+        struct ca_error err = {0};
+
+        if (!o.top || access(IMAGE_STATE_IN, F_OK) < 0)
+                return;
+        src = open(IMAGE_STATE_IN, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dst = open(run->agent_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (src < 0 || dst < 0)
+                die("cannot open the %s state: %s", run->agent, strerror(errno));
+        if (statecopy_tree(src, dst, &o, &res, &err) < 0)
+                die("cannot bring in the %s state: %s", run->agent, err.msg);
+        say("brought in the %s state: %u files, %llu bytes", run->agent, res.files,
+            (unsigned long long) res.bytes);
+}
+
+/*
+ * At the end, everything stopped: the agent's state, read as agentcli (whose files they are,
+ * and who could have put anything there), written as root into the host's state-out/tree,
+ * then state-out/done, which tells the host the copy is whole.
+ */
+static void save_state(const struct init_run *run)
+{
+        _cleanup_close_ int out = -1, tree = -1, src = -1, done = -1;
+        struct statecopy_opts o = {
+                .top = statecopy_agent_top(run->agent),
+                .lim = STATECOPY_LIMITS_DEFAULT,
+                .read_fsuid = AGENTCLI_UID,
+                .owner = -1,
+                .refused = state_refused,
+                .ctx = (void *) run,
+        };
+        struct statecopy_result res;
+        struct ca_error err = {0};
+
+        if (!o.top || !run->agent_dir[0] || access(IMAGE_STATE_OUT, F_OK) < 0)
+                return;
+        out = open(IMAGE_STATE_OUT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (out < 0 || mkdirat(out, "tree", 0700) < 0 ||
+            (tree = openat(out, "tree", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                log_warn("cannot hand the %s state back: %s", run->agent, strerror(errno));
+                return;
+        }
+        (void) setfsuid(AGENTCLI_UID);
+        src = open(run->agent_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        (void) setfsuid(0);
+        if (src < 0) {
+                log_warn("cannot read the %s state: %s", run->agent, strerror(errno));
+                return;
+        }
+        if (statecopy_tree(src, tree, &o, &res, &err) < 0) {
+                log_warn("cannot hand the %s state back: %s", run->agent, err.msg);
+                return;
+        }
+        done = openat(out, "done", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (done < 0) {
+                log_warn("cannot hand the %s state back: %s", run->agent, strerror(errno));
+                return;
+        }
+        say("handed the %s state back: %u files, %llu bytes, %u left out", run->agent,
+            res.files, (unsigned long long) res.bytes, res.refused);
+}
+
 /*
  * The session's own COMMAND is the user's, not the model's: when it is a shell (sh -c ..., the
  * image's bash and sh being the shim that routes agentcli's shells to the task runner), it is
@@ -762,6 +852,7 @@ static void lay_out(struct init_run *run)
                 run->co.agent_var = agent_env[i].var;
                 run->co.agent_dir = run->agent_dir;
                 say("installed the %s configuration for agentcli", run->agent);
+                load_state(run);
         }
         redeem_credential(run->agent, run->agent_dir, &run->credential_env);
         run->co.credential_env = run->credential_env;
@@ -996,6 +1087,7 @@ static void finish(struct init_run *run, int status)
         stop_everything(run->sfd, (unsigned) run->grace);
         init_helpers_finish(helpers);
         helpers = NULL;
+        save_state(run);
         scrub_home(run->cli_home, AGENTCLI_UID);
         scrub_home(run->user_home, AGENTUSER_UID);
         manifest_clear(&run->manifest);

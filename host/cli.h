@@ -122,6 +122,7 @@ int cmd_rm(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_rollback(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_run(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_runtime(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_state(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_stop(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_trust(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_uninstall(int argc, char **argv, struct cli_ctx *ctx);

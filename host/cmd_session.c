@@ -53,7 +53,8 @@ static const char run_usage[] =
         "                        [--network proxy|none] [--proxy-network NET]\n"
         "                        [--proxy-resolver ADDRESS]... [--image REF] [--memory BYTES]\n"
         "                        [--pids N] [--grace SECONDS] [--endpoint SOCKET]\n"
-        "                        [--ignore-workspace-config] [-- COMMAND [ARGS...]]\n"
+        "                        [--ignore-workspace-config] [--no-state]\n"
+        "                        [-- COMMAND [ARGS...]]\n"
         "\n"
         "Starts a session of <agent> (claude, codex, copilot) on the workspace PATH (default:\n"
         "the current directory) in a hardened container of the agent image (see 'coding-agents\n"
@@ -67,6 +68,14 @@ static const char run_usage[] =
         "gets a placeholder pointed at it ([model.AGENT] in your configuration; the start says\n"
         "when a login keeps today's path instead); a login it refreshed is written back to your\n"
         "login file at the end.\n"
+        "\n"
+        "The CLI's conversations and history on this workspace persist between sessions\n"
+        "(claude --continue, codex resume, copilot --continue): brought in at the start and\n"
+        "saved back at the end, never its login nor a file that holds a secret the broker\n"
+        "stores; what comes back is checked as untrusted (no links, no special files, size\n"
+        "limits). --no-state: start from nothing and keep nothing. 'coding-agents state'\n"
+        "lists, exports and removes it. Your own CLAUDE.md (with settings.json, less the keys\n"
+        "that run commands or carry credentials) and AGENTS.md come in read-only.\n"
         "\n"
         "--network proxy (default): the container's only peer is the session's egress proxy\n"
         "        (squid, a sidecar on an internal network), reached through HTTP(S)_PROXY; it has\n"
@@ -104,6 +113,7 @@ static int parse_run(int argc, char **argv, struct cli_ctx *ctx, struct launch_o
                 {"proxy-network", required_argument, NULL, 'N'},
                 {"proxy-resolver", required_argument, NULL, 'R'},
                 {"ignore-workspace-config", no_argument, NULL, 'W'},
+                {"no-state", no_argument, NULL, 'S'},
                 {0},
         };
         uint64_t v;
@@ -139,6 +149,9 @@ static int parse_run(int argc, char **argv, struct cli_ctx *ctx, struct launch_o
                         break;
                 case 'W':
                         o->rq.ignore_workspace_config = true;
+                        break;
+                case 'S':
+                        o->no_state = true;
                         break;
                 case 'm':
                         if (parse_uint(optarg, (uint64_t) 64 << 20, (uint64_t) 1 << 40, &v) < 0)

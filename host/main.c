@@ -62,6 +62,7 @@ static const struct command commands[] = {
         {"rollback", ENGINE(cmd_rollback), 0, "switch back to the previous release"},
         {"run", ENGINE(cmd_run), NEEDS_ROOT, "run an agent in a session, attached"},
         {"runtime", ENGINE(cmd_runtime), NEEDS_ROOT, "check the container engine"},
+        {"state", ENGINE(cmd_state), NEEDS_ROOT, "the agents' saved state: list, rm, export"},
         {"stop", ENGINE(cmd_stop), NEEDS_ROOT, "stop a session"},
         {"trust", cmd_trust, NEEDS_ROOT, "manage CA bundles and pins for helpers"},
         {"uninstall", ENGINE(cmd_uninstall), 0, "remove every installed release"},

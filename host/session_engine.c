@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agentstate.h"
 #include "audit.h"
 #include "cleanup.h"
 #include "cli.h"
@@ -154,6 +155,17 @@ static void remove_part(int r, const char *what, const struct ca_error *e, json_
         (void) json_array_append_new(left, json_string(what));
 }
 
+/* The agent's state, handed back by agent-init, replaces the saved one (agentstate.h); a
+ * failure is said, and the saved state is kept as it was. */
+static void save_state(const char *config_root, const char *name)
+{
+        _cleanup_free_ char *dir = session_dir(config_root, name);
+        struct ca_error err = {0};
+
+        if (dir && agentstate_save(config_root, name, dir, &err) < 0)
+                (void) cli_error("%s", err.msg);
+}
+
 /* A login the model helper refreshed goes back to the host's file before the session's
  * directory (and its record) goes; a failure is said, never fatal to the teardown. */
 static void write_back_login(const char *config_root, const char *name)
@@ -185,6 +197,7 @@ int session_teardown(const char *config_root, struct runtime *rt, const char *na
         if (rt && parts->network)
                 remove_part(remove_network(rt, name, &e), "network", &e, left);
         check_git(config_root, name);
+        save_state(config_root, name);
         write_back_login(config_root, name);
         session_remove_dir(config_root, name);
         /* Whatever happened above, the log says the session is gone, and what is left. */

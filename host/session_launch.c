@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agentstate.h"
 #include "broker.h"
 #include "buf.h"
 #include "cleanup.h"
@@ -60,6 +61,7 @@ struct launch {
         struct session_model model;
         /* render */
         char *sdir, *cdir, *pdir;
+        char *state_in, *state_out; /* NULL with --no-state */
         char *host_resolvers[LAUNCH_MAX_RESOLVERS];
         size_t nhost_resolvers;
         struct render_result res;
@@ -282,6 +284,26 @@ static void say_model(const struct launch *l)
                                l->o->agent, m->why);
 }
 
+/* The agent's saved state into the session (unless --no-state), and the user's own
+ * instructions into its rendered configuration. */
+static int render_state(struct launch *l, struct ca_error *err)
+{
+        _cleanup_free_ char *agent_dir = paths_join(l->cdir, l->o->agent);
+
+        if (!agent_dir)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (agentstate_instructions(l->ctx->config_root, l->o->agent, agent_dir, err) < 0)
+                return -EIO;
+        if (l->o->no_state)
+                return 0;
+        l->state_in = paths_join(l->sdir, "state-in");
+        l->state_out = paths_join(l->sdir, "state-out");
+        if (!l->state_in || !l->state_out)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        return agentstate_stage(l->ctx->config_root, l->session, l->sdir, l->workspace,
+                                l->o->agent, err);
+}
+
 /* 4. render into <config root>/sessions/<name>/config, and the .git snapshot. */
 static int render(struct launch *l)
 {
@@ -304,7 +326,8 @@ static int render(struct launch *l)
         if (l->proxy_mode && (r = render_proxy_request(l)) != LAUNCH_GO_ON)
                 return r;
         if (session_render(l->ctx, &l->rq, &l->res, l->sha, NULL, &err) < 0 ||
-            session_git_snapshot(l->ctx->config_root, l->session, l->workspace, &err) < 0)
+            session_git_snapshot(l->ctx->config_root, l->session, l->workspace, &err) < 0 ||
+            render_state(l, &err) < 0)
                 return cli_fail(&err);
         json_array_foreach(l->res.warnings, i, w)
                 (void) fprintf(stderr, "coding-agents: warning: %s\n", json_string_value(w));
@@ -460,6 +483,10 @@ static int session_mounts(struct launch *l, struct runtime_mount *mounts, size_t
         mounts[(*n)++] = (struct runtime_mount){l->events_log, IMAGE_EVENTS_LOG, false};
         if (l->resolv_conf)
                 mounts[(*n)++] = (struct runtime_mount){l->resolv_conf, "/etc/resolv.conf", true};
+        if (l->state_in) {
+                mounts[(*n)++] = (struct runtime_mount){l->state_in, IMAGE_STATE_IN, true};
+                mounts[(*n)++] = (struct runtime_mount){l->state_out, IMAGE_STATE_OUT, false};
+        }
         /* The workspace's .git: nothing the agent writes there may later run on the host
          * (hooks, config, info), and what it changes anyway is reported at the end
          * (workspace-git-changed). */
@@ -550,7 +577,7 @@ static int create(struct launch *l)
                 {IMAGE_RUN_DIR, "mode=0711,size=512m"},
                 {"/tmp", "mode=1777,size=512m"},
         };
-        struct runtime_mount mounts[8 + WORKSPACE_GIT_MOUNTS];
+        struct runtime_mount mounts[10 + WORKSPACE_GIT_MOUNTS];
         char env_session[CAP_SESSION_MAX + 32], grace[24];
         const char *env[] = {env_session, NULL};
         _cleanup_free_ const char **cmd = init_argv(l, grace);
@@ -775,6 +802,8 @@ static void launch_clear(struct launch *l)
         l->secret = secret_free(l->secret);
         free(l->sdir);
         free(l->cdir);
+        free(l->state_in);
+        free(l->state_out);
         free(l->pdir);
         free(l->ctl);
         free(l->cred_file);

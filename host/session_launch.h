@@ -45,6 +45,7 @@ struct launch_opts {
         char *const *cmd; /* after "--", or NULL */
         int ncmd;
         bool detach;                /* launch */
+        bool no_state;              /* --no-state: nothing of the CLI's state in or out */
         const char *egress_network; /* --proxy-network, or NULL: the engine's "bridge" */
         const char *resolvers[LAUNCH_MAX_RESOLVERS];
         size_t nresolvers;

@@ -63,6 +63,9 @@ static const char *const type_names[AUDIT_TYPE_MAX] = {
         [AUDIT_INSTALL_REFUSED] = "install-refused",
         [AUDIT_SESSION_ENFORCEMENT] = "session-enforcement",
         [AUDIT_DOCTOR] = "doctor",
+        [AUDIT_STATE_LOADED] = "state-loaded",
+        [AUDIT_STATE_SAVED] = "state-saved",
+        [AUDIT_STATE_REFUSED] = "state-refused",
 };
 
 static const char genesis[DIGEST_SHA256_HEX_LEN + 1] =

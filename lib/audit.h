@@ -75,6 +75,9 @@ enum audit_type {
         AUDIT_INSTALL_REFUSED,
         AUDIT_SESSION_ENFORCEMENT,
         AUDIT_DOCTOR,
+        AUDIT_STATE_LOADED,
+        AUDIT_STATE_SAVED,
+        AUDIT_STATE_REFUSED,
         AUDIT_TYPE_MAX,
 };
 

@@ -85,6 +85,10 @@ static const struct eventcat_entry catalogue[AUDIT_TYPE_MAX] = {
                                                  "memory_bytes", "pids_limit")},
         [AUDIT_DOCTOR] = {"host", F("active", "ok", "warn", "fail", "failed_checks",
                                     "report_sha256")},
+        [AUDIT_STATE_LOADED] = {"host", F("agent", "workspace", "files", "bytes", "refused")},
+        [AUDIT_STATE_SAVED] = {"host", F("agent", "workspace", "saved", "files", "bytes",
+                                         "refused", "reason")},
+        [AUDIT_STATE_REFUSED] = {"host", F("agent", "path", "reason", "where")},
 };
 
 static const char *const aggregation[] = {"suppressed", "interval_s", "summary", NULL};

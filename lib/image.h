@@ -57,6 +57,10 @@ struct ca_error;
 /* The host's security event log, appended to by agent-init, the stub launcher and (through
  * agent-init) the helpers, so that a session's events land in order with the broker's. */
 #define IMAGE_EVENTS_LOG IMAGE_CONTROL_DIR "/events.log"
+/* The agent CLI's saved state (issue 26, host/lib/agentstate.h): what the session starts with
+ * (read-only) and where agent-init hands it back at the end (tree/, then done). */
+#define IMAGE_STATE_IN IMAGE_CONTROL_DIR "/state-in"
+#define IMAGE_STATE_OUT IMAGE_CONTROL_DIR "/state-out"
 /* The capability's stub name for agent CLI credentials. */
 #define IMAGE_CREDENTIAL_STUB "agent-cli"
 

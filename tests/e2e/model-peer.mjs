@@ -25,7 +25,8 @@
 // --refresh-token: an OAuth pair; after --expire-after answered model requests the access token
 // is refused (401, the vendors' "expired" shape) until a refresh_token grant with the refresh
 // token, which issues a new pair (the old refresh token stops working). Each request is one
-// JSON line in --log: {method, path, api, auth: ok|bad|missing, credential_kind, tools, ...};
+// JSON line in --log: {method, path, api, auth: ok|bad|missing, credential_kind, tools, notes,
+// ...} (notes: the distinct words "NOTE-..." in the request, the earlier turns it carries);
 // a credential's value is never logged, only a SHA-256 prefix.
 // Prints "model-peer listening on URL" once it accepts connections.
 import { createHash, randomBytes } from "node:crypto";
@@ -319,6 +320,10 @@ function handle(req, res) {
     const body = parseBody(req, raw);
     const entry = { method: req.method, path, ...authOf(req) };
     if (process.env.MODEL_PEER_DUMP) appendFileSync(process.env.MODEL_PEER_DUMP, raw + "\n");
+    // The words "NOTE-..." anywhere in the request: what of earlier turns a resumed
+    // conversation carries (issue 26).
+    const notes = [...new Set(raw.match(/NOTE-[A-Za-z0-9]+/g) || [])];
+    if (notes.length) entry.notes = notes;
     delete entry.oauth;
     try {
       if (body === null) return json(res, 400, { error: { type: "invalid_request_error", message: "bad JSON" } });
