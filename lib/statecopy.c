@@ -176,9 +176,6 @@ static int copy_dir(struct walk *w, int sdfd, const char *name, int ddfd, uint32
         dst = openat(ddfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dst < 0)
                 return ca_error_set(w->err, errno, "cannot open %s", w->path);
-        r = hand_over(w, dst);
-        if (r < 0)
-                return ca_error_set(w->err, -r, "cannot hand %s over", w->path);
         d = fdopendir(src);
         if (!d)
                 return ca_error_set(w->err, errno, "cannot read %s", w->path);
@@ -191,6 +188,9 @@ static int copy_dir(struct walk *w, int sdfd, const char *name, int ddfd, uint32
         if (r >= 0 && errno != 0)
                 r = ca_error_set(w->err, errno, "cannot read %s", w->path);
         (void) closedir(d);
+        /* Handed over once filled: the writer may have no right to write into it after. */
+        if (r >= 0 && (r = hand_over(w, dst)) < 0)
+                r = ca_error_set(w->err, -r, "cannot hand %s over", w->path);
         return r;
 }
 

@@ -45,20 +45,9 @@ codex_refresh="chatgpt-refresh-$(rnd)"
 github="gho_$(rnd)"
 claude_key="sk-ant-api03-$(rnd)"
 openai_key="sk-proj-$(rnd)"
-cp "$e2e_dir/model-peer.mjs" "$world_dir/"
-chmod 0644 "$world_dir/model-peer.mjs"
-peer_log="$world_dir/model.log"
-: >"$peer_log"
-chmod 0666 "$peer_log"
-mkfifo "$TEST_TMP/peer.fifo"
-docker exec ca-e2e-upstream node /up/model-peer.mjs --listen 198.51.100.10:9443 \
-        --cert /up/srv.pem --key /up/srv.key --log /up/model.log --access-token "$access" \
+check "the scripted model did not start" model_peer_up --access-token "$access" \
         --refresh-token "$refresh" --expire-after 1 --key-value "$codex_access" \
-        --key-value "$github" --key-value "$claude_key" --key-value "$openai_key" \
-        >"$TEST_TMP/peer.fifo" 2>&1 &
-IFS= read -r line <"$TEST_TMP/peer.fifo" || line=
-case $line in "model-peer listening on https://198.51.100.10:9443") pass ;; *) fail "the peer: $line" ;; esac
-exec 7<"$TEST_TMP/peer.fifo" # keep its output drained
+        --key-value "$github" --key-value "$claude_key" --key-value "$openai_key"
 
 # ---- the user's logins on the host, and where the helper finds the vendor ----------------------
 export HOME="$TEST_TMP/home"
@@ -72,12 +61,6 @@ id_token="$(printf '{"alg":"RS256","typ":"JWT"}' | b64url).$(printf '{"email":"d
 printf '{"OPENAI_API_KEY":null,"tokens":{"id_token":"%s","access_token":"%s","refresh_token":"%s","account_id":"acc-e2e"},"last_refresh":"2026-01-01T00:00:00Z"}' \
         "$id_token" "$codex_access" "$codex_refresh" >"$HOME/.codex/auth.json"
 chmod 0600 "$HOME/.claude/.credentials.json" "$HOME/.codex/auth.json"
-model_config() {
-        local pin=$1 a
-        for a in claude codex copilot; do
-                printf '[model.%s]\nurl = "https://upstream.test:9443"\ntoken_url = "https://upstream.test:9443/v1/oauth/token"\ntrust = "e2e-ca"\npins = ["%s"]\n\n' "$a" "$pin"
-        done
-}
 model_config "$pin" >"$TEST_TMP/model.toml"
 model_config "$wrong_pin" >"$TEST_TMP/wrong.toml"
 ws="$TEST_TMP/repo"

@@ -19,6 +19,11 @@
 #                        2 remote servers on the upstream (bearer UPSTREAM_TOKEN, trust bundle
 #                        TRUST, pinned to PIN), and the [secrets] that grant them: the complete
 #                        session of the test and benchmark (a user's own --config file)
+#   model_peer_up [OPTIONS...]   the scripted model (model-peer.mjs) in the upstream's container
+#                        on upstream.test:9443, with model-peer's OPTIONS (credentials); 1 if it
+#                        did not come up. Sets peer_log (its request log)
+#   model_config PIN     prints [model.claude], [model.codex] and [model.copilot] pointing the
+#                        model helpers at it (trust "e2e-ca", pinned to PIN)
 #   world_down           removes the upstream and the networks
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables set here are for the scripts that source this one
@@ -100,6 +105,29 @@ EOF
 ECHO_SECRET = ["echo"]
 UPSTREAM_TOKEN = ["remote", "remote2"]
 EOF
+}
+
+model_peer_up() {
+        local line
+        cp "$(dirname "${BASH_SOURCE[0]}")/model-peer.mjs" "$world_dir/"
+        chmod 0644 "$world_dir/model-peer.mjs"
+        peer_log="$world_dir/model.log"
+        : >"$peer_log"
+        chmod 0666 "$peer_log"
+        mkfifo "$world_dir/peer.fifo"
+        docker exec ca-e2e-upstream node /up/model-peer.mjs --listen 198.51.100.10:9443 \
+                --cert /up/srv.pem --key /up/srv.key --log /up/model.log "$@" \
+                >"$world_dir/peer.fifo" 2>&1 &
+        IFS= read -r line <"$world_dir/peer.fifo" || line=
+        exec 7<"$world_dir/peer.fifo" # keep its output drained
+        [ "$line" = "model-peer listening on https://198.51.100.10:9443" ]
+}
+
+model_config() {
+        local pin=$1 a
+        for a in claude codex copilot; do
+                printf '[model.%s]\nurl = "https://upstream.test:9443"\ntoken_url = "https://upstream.test:9443/v1/oauth/token"\ntrust = "e2e-ca"\npins = ["%s"]\n\n' "$a" "$pin"
+        done
 }
 
 world_down() {

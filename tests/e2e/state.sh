@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Agent state that persists (issue 26), on a real Docker engine with the real CLIs and the
+# scripted model (tests/e2e/model-peer.mjs): a conversation with Claude Code in one session is
+# continued in the next (`claude --continue`: the model's log shows the first conversation in the
+# second session's request), the same for Codex (`codex exec resume --last`); the saved state
+# holds no token; a hostile state written in the session (a link to /etc/shadow, a link out, a
+# 10 GB file, a FIFO, a name with a newline, a file holding a stored secret) is refused on the
+# way back with a state-refused event each, and the saved conversation survives it; --no-state
+# starts from nothing and keeps nothing; the user's CLAUDE.md and settings come in, less the keys
+# that run commands or carry credentials; `state list|export|rm`.
+# shellcheck disable=SC2016 # single-quoted commands expand inside the container, not here
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source=tests/e2e/docker-env.sh
+. "$(dirname "$0")/docker-env.sh"
+# shellcheck source=tests/e2e/world.sh
+. "$(dirname "$0")/world.sh"
+
+command -v git >/dev/null || skip "git is needed for the trusted-tree measurement"
+command -v docker >/dev/null || skip "the docker client is needed (docker.io)"
+command -v openssl >/dev/null || skip "openssl is needed for the test CA"
+docker_up
+chmod 0711 "$TEST_TMP"
+log="$CODING_AGENTS_CONFIG_DIR/security-events.log"
+mkdir -p "$CODING_AGENTS_CONFIG_DIR/overrides"
+touch "$CODING_AGENTS_CONFIG_DIR/overrides/allow-dirty"
+check "image build failed: $(tail -5 "$TEST_TMP/err" 2>/dev/null)" agent_image
+check "the upstream did not start" world_up "$TEST_TMP/up" coding-agents-agent:current
+expect_status 0 "$CA_BIN" trust add e2e-ca --bundle "$world_ca"
+rnd() { head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+access="sk-ant-oat01-$(rnd)"
+refresh="sk-ant-ort01-$(rnd)"
+codex_access="chatgpt-access-$(rnd)"
+codex_refresh="chatgpt-refresh-$(rnd)"
+check "the scripted model did not start" model_peer_up --access-token "$access" \
+        --refresh-token "$refresh" --key-value "$codex_access"
+
+# ---- the user's logins and own instructions on the host ------------------------------------------
+export HOME="$TEST_TMP/home"
+mkdir -p "$HOME/.claude" "$HOME/.codex"
+printf '{"claudeAiOauth":{"accessToken":"%s","refreshToken":"%s","expiresAt":4102444800000,"scopes":["user:inference","user:profile"],"subscriptionType":"max"}}' \
+        "$access" "$refresh" >"$HOME/.claude/.credentials.json"
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+id_token="$(printf '{"alg":"RS256","typ":"JWT"}' | b64url).$(printf '{"email":"dev@example.test","https://api.openai.com/auth":{"chatgpt_plan_type":"plus","chatgpt_account_id":"acc-e2e"}}' | b64url).c2lnbmF0dXJl"
+printf '{"OPENAI_API_KEY":null,"tokens":{"id_token":"%s","access_token":"%s","refresh_token":"%s","account_id":"acc-e2e"},"last_refresh":"2026-01-01T00:00:00Z"}' \
+        "$id_token" "$codex_access" "$codex_refresh" >"$HOME/.codex/auth.json"
+chmod 0600 "$HOME/.claude/.credentials.json" "$HOME/.codex/auth.json"
+printf 'Answer briefly. NOTE-userinstructions\n' >"$HOME/.claude/CLAUDE.md"
+printf '{"permissions":{"allow":["Bash"]},"env":{"ANTHROPIC_API_KEY":"sk-ant-api03-leak"},"apiKeyHelper":"/bin/evil","hooks":{"Stop":[]}}' \
+        >"$HOME/.claude/settings.json"
+printf 'Use tabs. NOTE-agentsmd\n' >"$HOME/.codex/AGENTS.md"
+model_config "$pin" >"$TEST_TMP/model.toml"
+ws="$TEST_TMP/repo"
+mkdir -p "$ws"
+chmod 0777 "$ws"
+cfg=(--config "$TEST_TMP/model.toml" "${world[@]}")
+state_dir() { "$CA_BIN" state list --json | "$CA_PYTHON3" -c '
+import json, sys
+print(next(e["dir"] for e in json.load(sys.stdin) if e["agent"] == sys.argv[1]))' "$1"; }
+# The model saw, in one request, each of the words given: the earlier turns came along.
+model_saw() {
+        "$CA_PYTHON3" -c '
+import json, sys
+want = set(sys.argv[2:])
+assert any(want <= set(json.loads(l).get("notes", [])) for l in open(sys.argv[1])), want' \
+                "$peer_log" "$@"
+}
+
+# ---- Claude Code: a conversation, then --continue in the next session ---------------------------
+expect_status 0 "$CA_BIN" run claude "$ws" "${cfg[@]}" -- sh -c \
+        'claude -p "NOTE-first
+RUN: echo claude-first-done" --allowedTools Bash && cat "$CLAUDE_CONFIG_DIR/settings.json" "$CLAUDE_CONFIG_DIR/CLAUDE.md"'
+expect_grep 'claude-first-done' "$TEST_TMP/out"
+# The user's settings without what runs commands or carries credentials; their CLAUDE.md.
+expect_grep '"allow"' "$TEST_TMP/out"
+expect_no_grep 'apiKeyHelper|sk-ant-api03-leak|/bin/evil|"hooks"' "$TEST_TMP/out"
+expect_grep 'NOTE-userinstructions' "$TEST_TMP/out"
+expect_grep '"agent":"claude".*"saved":true.*"type":"state-saved"' "$log"
+claude_state=$(state_dir claude)
+check "the saved state is not 0700" test "$(stat -c %a "$claude_state")" = 700
+check "no conversation was saved" bash -c "ls '$claude_state'/projects/*/*.jsonl"
+check "the user's instructions were saved as state" bash -c "! test -e '$claude_state/CLAUDE.md'"
+expect_status 0 "$CA_BIN" run claude "$ws" "${cfg[@]}" -- sh -c \
+        'claude --continue -p "NOTE-second" --allowedTools Bash'
+expect_grep '"agent":"claude".*"files":[1-9].*"type":"state-loaded"' "$log"
+check "the second session's request does not carry the first conversation" \
+        model_saw NOTE-first NOTE-second
+
+# ---- Codex: exec, then resume --last in the next session -----------------------------------------
+codex_exec='codex exec -m gpt-5-codex --skip-git-repo-check -s danger-full-access'
+expect_status 0 "$CA_BIN" run codex "$ws" "${cfg[@]}" -- sh -c \
+        "$codex_exec 'NOTE-cfirst
+RUN: echo codex-first-done' && cat \"\$CODEX_HOME/AGENTS.md\""
+expect_grep 'codex-first-done' "$TEST_TMP/out"
+expect_grep 'NOTE-agentsmd' "$TEST_TMP/out"
+expect_status 0 "$CA_BIN" run codex "$ws" "${cfg[@]}" -- sh -c "$codex_exec resume --last 'NOTE-csecond'"
+check "codex's resumed request does not carry the first conversation" \
+        model_saw NOTE-cfirst NOTE-csecond
+codex_state=$(state_dir codex)
+
+# ---- no token in the saved state -----------------------------------------------------------------
+root="$CODING_AGENTS_CONFIG_DIR/state"
+for t in "$access" "$refresh" "$codex_access" "$codex_refresh" coding-agents-placeholder; do
+        check "a token is in the saved state" bash -c "! grep -rqF -e '$t' '$root'"
+done
+check "a login file is in the saved state" bash -c \
+        "! find '$root' -name .credentials.json -o -name auth.json | grep -q ."
+
+# ---- a hostile state on the way back -------------------------------------------------------------
+leak="stored-secret-$(rnd)"
+printf '%s' "$leak" | "$CA_BIN" broker store STATE_PROBE >/dev/null
+expect_status 0 "$CA_BIN" run claude "$ws" "${cfg[@]}" -- sh -c '
+        d=$(ls -d "$CLAUDE_CONFIG_DIR"/projects/*/ | head -1)
+        ln -s /etc/shadow "$d/shadow.jsonl" && ln -s / "$d/root" &&
+        truncate -s 10G "$d/big.jsonl" && mkfifo "$d/fifo" && echo x >"$d/bad
+name" && echo "the key is $1" >"$d/leak.jsonl" && echo planted' sh "$leak"
+expect_grep '^planted$' "$TEST_TMP/out"
+for f in shadow.jsonl root big.jsonl fifo leak.jsonl; do
+        expect_grep "\"path\":\"projects/[^\"]*/$f\".*\"type\":\"state-refused\"" "$log"
+        check "$f was saved" bash -c "! ls '$claude_state'/projects/*/$f 2>/dev/null | grep -q ."
+done
+expect_grep '"path":"projects/[^"]*/shadow.jsonl","reason":"a symbolic link","where":"container"' "$log"
+expect_grep '"path":"projects/[^"]*/big.jsonl","reason":"larger than the limit for one file"' "$log"
+expect_grep '"path":"projects/[^"]*/fifo","reason":"a special file' "$log"
+expect_grep '"path":"projects/[^"]*/\?","reason":"a name with a control character"' "$log"
+expect_grep '"path":"projects/[^"]*/leak.jsonl","reason":"holds a secret the broker stores","where":"host"' "$log"
+check "the stored secret is in the saved state" bash -c "! grep -rqF -e '$leak' '$root'"
+check "the conversation did not survive the hostile session" bash -c \
+        "ls '$claude_state'/projects/*/*.jsonl | grep -qv -e leak -e big -e shadow"
+
+# ---- --no-state: nothing in, nothing out ---------------------------------------------------------
+expect_status 0 "$CA_BIN" run claude "$ws" --no-state "${cfg[@]}" -- sh -c \
+        'ls "$CLAUDE_CONFIG_DIR/projects" 2>/dev/null | grep -q . && echo had-state; mkdir -p "$CLAUDE_CONFIG_DIR/projects/x" && echo n >"$CLAUDE_CONFIG_DIR/projects/x/new.jsonl"; echo ran'
+expect_grep '^ran$' "$TEST_TMP/out"
+expect_no_grep 'had-state' "$TEST_TMP/out"
+check "--no-state saved something" test ! -e "$claude_state/projects/x"
+
+# ---- state list, export, rm ----------------------------------------------------------------------
+expect_status 0 "$CA_BIN" state list
+expect_grep "^claude .* $ws\$" "$TEST_TMP/out"
+expect_grep "^codex .* $ws\$" "$TEST_TMP/out"
+expect_status 0 "$CA_BIN" state export "$ws" --agent claude --output "$TEST_TMP/claude.tar.gz"
+check "the export holds no conversation" bash -c \
+        "tar -tzf '$TEST_TMP/claude.tar.gz' | grep -q '^claude/projects/.*\\.jsonl\$'"
+expect_status 2 "$CA_BIN" state export "$ws" --output "$TEST_TMP/x.tar.gz"
+expect_status 2 "$CA_BIN" state export "$TEST_TMP/nowhere" --agent claude --output "$TEST_TMP/x.tar.gz"
+expect_status 2 "$CA_BIN" state rm "$ws" --agent gemini
+expect_status 2 "$CA_BIN" state bogus
+expect_status 0 "$CA_BIN" state rm "$ws" --agent codex
+check "codex's state is still there" test ! -e "$codex_state"
+expect_status 0 "$CA_BIN" state list
+expect_no_grep "^codex " "$TEST_TMP/out"
+expect_grep "^claude " "$TEST_TMP/out"
+expect_status 0 "$CA_BIN" events verify
+
+world_down
+check_no_leaks
+finish
