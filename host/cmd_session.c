@@ -54,6 +54,7 @@ static const char run_usage[] =
         "                        [--proxy-resolver ADDRESS]... [--image REF] [--memory BYTES]\n"
         "                        [--pids N] [--grace SECONDS] [--endpoint SOCKET]\n"
         "                        [--ignore-workspace-config] [--no-state]\n"
+        "                        [--worktree[=BRANCH] [--keep]]\n"
         "                        [-- COMMAND [ARGS...]]\n"
         "\n"
         "Starts a session of <agent> (claude, codex, copilot) on the workspace PATH (default:\n"
@@ -76,6 +77,13 @@ static const char run_usage[] =
         "limits). --no-state: start from nothing and keep nothing. 'coding-agents state'\n"
         "lists, exports and removes it. Your own CLAUDE.md (with settings.json, less the keys\n"
         "that run commands or carry credentials) and AGENTS.md come in read-only.\n"
+        "\n"
+        "--worktree[=BRANCH]: the session works in a new git worktree of the workspace (the\n"
+        "        top of a git working tree) on a new branch, BRANCH or coding-agents/<session>,\n"
+        "        so that agents on one repository do not trample each other; 'coding-agents diff\n"
+        "        SESSION' shows what it changed, 'coding-agents merge SESSION' brings the branch\n"
+        "        into your current branch. The worktree goes with the session (the branch\n"
+        "        stays) unless --keep, or unless it holds changes not committed.\n"
         "\n"
         "--network proxy (default): the container's only peer is the session's egress proxy\n"
         "        (squid, a sidecar on an internal network), reached through HTTP(S)_PROXY; it has\n"
@@ -114,6 +122,8 @@ static int parse_run(int argc, char **argv, struct cli_ctx *ctx, struct launch_o
                 {"proxy-resolver", required_argument, NULL, 'R'},
                 {"ignore-workspace-config", no_argument, NULL, 'W'},
                 {"no-state", no_argument, NULL, 'S'},
+                {"worktree", optional_argument, NULL, 'T'},
+                {"keep", no_argument, NULL, 'K'},
                 {0},
         };
         uint64_t v;
@@ -152,6 +162,13 @@ static int parse_run(int argc, char **argv, struct cli_ctx *ctx, struct launch_o
                         break;
                 case 'S':
                         o->no_state = true;
+                        break;
+                case 'T':
+                        o->worktree = true;
+                        o->branch = optarg;
+                        break;
+                case 'K':
+                        o->keep = true;
                         break;
                 case 'm':
                         if (parse_uint(optarg, (uint64_t) 64 << 20, (uint64_t) 1 << 40, &v) < 0)
@@ -205,6 +222,8 @@ static int parse_run(int argc, char **argv, struct cli_ctx *ctx, struct launch_o
         }
         if (o->cmd && o->ncmd == 0)
                 return cli_usage_error(ctx, "'--' needs a command after it");
+        if (o->keep && !o->worktree)
+                return cli_usage_error(ctx, "--keep goes with --worktree");
         if (o->ncmd > MAX_ARGS)
                 return cli_usage_error(ctx, "too many command arguments");
         if (argc - optind < 1 || argc - optind > 2)
@@ -305,11 +324,12 @@ int cmd_list(int argc, char **argv, struct cli_ctx *ctx)
                 if (mode && strcmp(mode, "proxy") == 0)
                         continue;
                 row = json_pack(
-                        "{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:I}", "session",
+                        "{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:I}", "session",
                         json_string_value(json_object_get(l, RUNTIME_LABEL_SESSION)), "agent",
                         json_string_value(json_object_get(l, RUNTIME_LABEL_AGENT)), "mode",
                         json_string_value(json_object_get(l, RUNTIME_LABEL_MODE)), "workspace",
-                        json_string_value(json_object_get(l, RUNTIME_LABEL_WORKSPACE)), "state",
+                        json_string_value(json_object_get(l, RUNTIME_LABEL_WORKSPACE)), "branch",
+                        json_string_value(json_object_get(l, RUNTIME_LABEL_BRANCH)), "state",
                         json_string_value(json_object_get(c, "State")), "status",
                         json_string_value(json_object_get(c, "Status")), "created",
                         json_integer_value(json_object_get(c, "Created")));
@@ -331,12 +351,15 @@ int cmd_list(int argc, char **argv, struct cli_ctx *ctx)
                 const char *a = json_string_value(json_object_get(c, "agent"));
                 const char *st = json_string_value(json_object_get(c, "state"));
                 const char *w = json_string_value(json_object_get(c, "workspace"));
-
-                char ws[PATH_MAX];
+                const char *b = json_string_value(json_object_get(c, "branch"));
+                char ws[PATH_MAX], br[512];
 
                 /* The workspace is a directory name: anything but '/' and NUL. */
-                (void) printf("%-40s %-8s %-8s %s\n", s ? s : "?", a ? a : "?", st ? st : "?",
+                (void) printf("%-40s %-8s %-8s %s", s ? s : "?", a ? a : "?", st ? st : "?",
                               text_escape_to(w ? w : "?", 0, ws, sizeof(ws)));
+                if (b)
+                        (void) printf("  (branch %s)", text_escape_to(b, 0, br, sizeof(br)));
+                (void) printf("\n");
         }
         return cli_finish(CLI_OK);
 }

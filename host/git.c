@@ -488,3 +488,51 @@ int git_run(const char *worktree, enum git_mode mode, const char *const *args, s
         argv[n] = NULL;
         return spawn_git(argv, &e, repo.worktree, out, err);
 }
+
+/* One key of the user's own global configuration (never a repository's): "" when unset. */
+static int global_key(const char *home, const char *key, char *out, size_t size,
+                      struct ca_error *err)
+{
+        _cleanup_(git_env_clear) struct git_env e = {0};
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        const char *argv[] = {"git", "config", "--global", "--get", key, NULL};
+        char *home_var = NULL;
+        int r;
+
+        out[0] = '\0';
+        if (git_env_build(&e) < 0 || asprintf(&home_var, "HOME=%s", home) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        /* The fixed environment points git away from every config: here only the global one
+         * is read, the user's own. */
+        for (size_t i = 0; e.envp[i]; i++) {
+                if (strncmp(e.envp[i], "HOME=", 5) == 0)
+                        e.envp[i] = home_var;
+                else if (strcmp(e.envp[i], "GIT_CONFIG_GLOBAL=/dev/null") == 0)
+                        e.envp[i] = "GIT_CONFIG_NOGLOBAL_UNUSED=1";
+                else if (strncmp(e.envp[i], "XDG_CONFIG_HOME=", 16) == 0)
+                        e.envp[i] = "XDG_CONFIG_HOME_UNUSED=1";
+        }
+        r = spawn_git(argv, &e, "/", &b, err);
+        free(home_var);
+        if (r < 0)
+                return r;
+        if (r == 0 && b.data) {
+                b.data[strcspn(b.data, "\n")] = '\0';
+                (void) snprintf(out, size, "%s", b.data);
+        }
+        return 0;
+}
+
+int git_user_identity(char *name, size_t name_size, char *email, size_t email_size,
+                      struct ca_error *err)
+{
+        const char *home = secure_getenv("HOME");
+
+        name[0] = email[0] = '\0';
+        if (!home || home[0] != '/')
+                return 0;
+        if (global_key(home, "user.name", name, name_size, err) < 0 ||
+            global_key(home, "user.email", email, email_size, err) < 0)
+                return -EIO;
+        return 0;
+}

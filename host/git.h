@@ -48,3 +48,11 @@ enum git_mode {
  */
 int git_run(const char *worktree, enum git_mode mode, const char *const *args, size_t nargs,
             struct buf *out, struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * The user's own identity for a commit the host makes on their behalf (a merge): user.name and
+ * user.email from their global configuration (~/.gitconfig), never a repository's. Empty
+ * strings when unset (the repository's own identity, or git's refusal, then applies).
+ */
+int git_user_identity(char *name, size_t name_size, char *email, size_t email_size,
+                      struct ca_error *err) CA_MUST_CHECK;

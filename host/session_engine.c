@@ -12,6 +12,7 @@
 
 #include "agentstate.h"
 #include "audit.h"
+#include "worktree.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "error.h"
@@ -198,6 +199,7 @@ int session_teardown(const char *config_root, struct runtime *rt, const char *na
                 remove_part(remove_network(rt, name, &e), "network", &e, left);
         check_git(config_root, name);
         save_state(config_root, name);
+        worktree_end(config_root, name);
         write_back_login(config_root, name);
         session_remove_dir(config_root, name);
         /* Whatever happened above, the log says the session is gone, and what is left. */

@@ -32,6 +32,7 @@
 #include "secret.h"
 #include "session_launch.h"
 #include "workspace.h"
+#include "worktree.h"
 
 /* The control plane's capabilities (docs/security-model.md says why each). */
 static const char *const control_caps[] = {"CHOWN", "KILL", "SETGID", "SETPCAP", "SETUID",
@@ -75,10 +76,13 @@ struct launch {
         /* create */
         char id[65];
         struct workspace_git_mounts git_mounts;
+        struct workspace_git_mounts repo_git_mounts; /* a worktree's repository's .git */
         /* what exists */
         bool running; /* started: a launched session lives on */
         bool dir_made;
         bool issued;
+        bool worktree_made;
+        struct worktree wt;
         struct session_parts parts;
         /* timing (CODING_AGENTS_TIMING) */
         double t_entry, engine_ms, t_started, t_out, t_wait;
@@ -188,6 +192,23 @@ static int prepare_session(struct launch *l)
         return LAUNCH_GO_ON;
 }
 
+/* --worktree: the session's own worktree of the workspace, which becomes its workspace. */
+static int prepare_worktree(struct launch *l)
+{
+        struct ca_error err = {0};
+
+        if (!l->o->worktree)
+                return LAUNCH_GO_ON;
+        if (worktree_create(l->ctx->config_root, l->session, l->workspace, l->o->branch,
+                            l->o->keep, &l->wt, &err) < 0)
+                return cli_fail(&err);
+        l->worktree_made = true;
+        (void) snprintf(l->workspace, sizeof(l->workspace), "%s", l->wt.path);
+        (void) fprintf(stderr, "coding-agents: the session works in %s on branch %s\n",
+                       l->wt.path, l->wt.branch);
+        return LAUNCH_GO_ON;
+}
+
 /* 1. integrity (prod refuses a tampered release), 2. the engine, 3. the image, and in proxy
  * mode the egress network; then this install's agent-init, the profiles, the credential. */
 static int prepare(struct launch *l)
@@ -240,7 +261,7 @@ static int prepare(struct launch *l)
         /* The agent CLI's credential: missing -> say which file to create, nothing started. */
         if (credential_load(o->agent, &l->which, &l->secret, &err) < 0)
                 return cli_fail(&err);
-        return LAUNCH_GO_ON;
+        return prepare_worktree(l);
 }
 
 /* ---- render ------------------------------------------------------------------------------- */
@@ -300,8 +321,10 @@ static int render_state(struct launch *l, struct ca_error *err)
         l->state_out = paths_join(l->sdir, "state-out");
         if (!l->state_in || !l->state_out)
                 return ca_error_setx(err, ENOMEM, "out of memory");
-        return agentstate_stage(l->ctx->config_root, l->session, l->sdir, l->workspace,
-                                l->o->agent, err);
+        /* A worktree's state is its repository's: the conversation goes on there. */
+        return agentstate_stage(l->ctx->config_root, l->session, l->sdir,
+                                l->worktree_made ? l->wt.repository : l->workspace, l->o->agent,
+                                err);
 }
 
 /* 4. render into <config root>/sessions/<name>/config, and the .git snapshot. */
@@ -494,6 +517,14 @@ static int session_mounts(struct launch *l, struct runtime_mount *mounts, size_t
                                  &ngit, err) < 0)
                 return -EINVAL;
         *n += ngit;
+        /* A worktree's .git file names its repository's .git by its host path: mounted there,
+         * protected as any workspace's. */
+        if (l->worktree_made) {
+                if (workspace_git_mounts(l->wt.repository, l->wt.repository, &l->repo_git_mounts,
+                                         mounts + *n, &ngit, err) < 0)
+                        return -EINVAL;
+                *n += ngit;
+        }
         return 0;
 }
 
@@ -577,7 +608,7 @@ static int create(struct launch *l)
                 {IMAGE_RUN_DIR, "mode=0711,size=512m"},
                 {"/tmp", "mode=1777,size=512m"},
         };
-        struct runtime_mount mounts[10 + WORKSPACE_GIT_MOUNTS];
+        struct runtime_mount mounts[10 + 2 * WORKSPACE_GIT_MOUNTS];
         char env_session[CAP_SESSION_MAX + 32], grace[24];
         const char *env[] = {env_session, NULL};
         _cleanup_free_ const char **cmd = init_argv(l, grace);
@@ -592,6 +623,9 @@ static int create(struct launch *l)
                            RUNTIME_LABEL_AGENT, o->agent, RUNTIME_LABEL_WORKSPACE, l->workspace,
                            RUNTIME_LABEL_MODE, o->detach ? "launch" : "run",
                            "io.coding-agents.manifest-sha256", l->sha);
+        if (labels && l->worktree_made &&
+            json_object_set_new(labels, RUNTIME_LABEL_BRANCH, json_string(l->wt.branch)) < 0)
+                return cli_error("out of memory");
         if (!cmd || !labels)
                 return cli_error("out of memory");
         if (session_mounts(l, mounts, &nmounts, &err) < 0)
@@ -780,8 +814,11 @@ static int teardown(struct launch *l, int status)
                         (void) cli_fail(&err);
                         status = CLI_FAIL;
                 }
-        } else if (l->dir_made) {
-                session_remove_dir(l->ctx->config_root, l->session);
+        } else {
+                if (l->dir_made)
+                        session_remove_dir(l->ctx->config_root, l->session);
+                if (l->worktree_made)
+                        worktree_end(l->ctx->config_root, l->session);
         }
         if (l->t_out > 0 && secure_getenv("CODING_AGENTS_TIMING"))
                 (void) fprintf(stderr,

@@ -46,6 +46,9 @@ struct launch_opts {
         int ncmd;
         bool detach;                /* launch */
         bool no_state;              /* --no-state: nothing of the CLI's state in or out */
+        bool worktree;              /* --worktree[=BRANCH]: a worktree of its own */
+        const char *branch;         /* its branch, or NULL: coding-agents/<session> */
+        bool keep;                  /* --keep: the worktree stays after the session */
         const char *egress_network; /* --proxy-network, or NULL: the engine's "bridge" */
         const char *resolvers[LAUNCH_MAX_RESOLVERS];
         size_t nresolvers;

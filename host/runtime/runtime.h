@@ -27,6 +27,7 @@ struct runtime;
 #define RUNTIME_LABEL_AGENT "io.coding-agents.agent"
 #define RUNTIME_LABEL_WORKSPACE "io.coding-agents.workspace"
 #define RUNTIME_LABEL_MODE "io.coding-agents.mode"
+#define RUNTIME_LABEL_BRANCH "io.coding-agents.branch" /* --worktree: the session's branch */
 #define RUNTIME_LABEL_INPUTS "io.coding-agents.inputs"
 #define RUNTIME_DEFAULT_SOCKET "/var/run/docker.sock"
 

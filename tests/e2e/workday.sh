@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Agent state that persists (issue 26), on a real Docker engine with the real CLIs and the
+# Sessions that fit a developer's day (issue 26). Agent state that persists, on a real Docker engine with the real CLIs and the
 # scripted model (tests/e2e/model-peer.mjs): a conversation with Claude Code in one session is
 # continued in the next (`claude --continue`: the model's log shows the first conversation in the
 # second session's request), the same for Codex (`codex exec resume --last`); the saved state
@@ -8,7 +8,10 @@
 # 10 GB file, a FIFO, a name with a newline, a file holding a stored secret) is refused on the
 # way back with a state-refused event each, and the saved conversation survives it; --no-state
 # starts from nothing and keeps nothing; the user's CLAUDE.md and settings come in, less the keys
-# that run commands or carry credentials; `state list|export|rm`.
+# that run commands or carry credentials; `state list|export|rm`. Parallel agents on their own
+# worktrees: two sessions with --worktree on one repository, launched at once, each commit a file;
+# `diff` shows each; `merge` refuses while the user has uncommitted changes, then brings both in;
+# a third whose change conflicts is refused and leaves the user's tree as it was.
 # shellcheck disable=SC2016 # single-quoted commands expand inside the container, not here
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -80,7 +83,7 @@ expect_grep 'NOTE-userinstructions' "$TEST_TMP/out"
 expect_grep '"agent":"claude".*"saved":true.*"type":"state-saved"' "$log"
 claude_state=$(state_dir claude)
 check "the saved state is not 0700" test "$(stat -c %a "$claude_state")" = 700
-check "no conversation was saved" bash -c "ls '$claude_state'/projects/*/*.jsonl"
+check "no conversation was saved" bash -c "ls '$claude_state'/projects/*/*.jsonl >/dev/null"
 check "the user's instructions were saved as state" bash -c "! test -e '$claude_state/CLAUDE.md'"
 expect_status 0 "$CA_BIN" run claude "$ws" "${cfg[@]}" -- sh -c \
         'claude --continue -p "NOTE-second" --allowedTools Bash'
@@ -153,6 +156,86 @@ check "codex's state is still there" test ! -e "$codex_state"
 expect_status 0 "$CA_BIN" state list
 expect_no_grep "^codex " "$TEST_TMP/out"
 expect_grep "^claude " "$TEST_TMP/out"
+
+# ---- parallel agents on their own worktrees ------------------------------------------------------
+repo="$TEST_TMP/project"
+mkdir -p "$repo"
+git -C "$repo" init -q -b main
+git -C "$repo" config user.name Dev
+git -C "$repo" config user.email dev@example.test
+printf 'base\n' >"$repo/README"
+printf 'notes\n' >"$repo/NOTES"
+git -C "$repo" add README NOTES
+git -C "$repo" commit -qm base
+chmod -R a+rwX "$repo"
+# One session: writes FILE with CONTENT in its worktree and commits it; its name on stdout.
+commit_in() {
+        local tag=$1 file=$2 content=$3
+        (umask 000 && "$CA_BIN" run claude "$repo" --worktree --no-state "${cfg[@]}" -- sh -c \
+                "echo $content >$file && git add $file && git commit -qm 'add $file' && echo committed" \
+                >"$TEST_TMP/$tag.out" 2>"$TEST_TMP/$tag.err")
+}
+session_of() { sed -n 's|.* on branch coding-agents/\(.*\)$|\1|p' "$TEST_TMP/$1.err"; }
+commit_in one a.txt alpha &
+one_pid=$!
+commit_in two b.txt beta &
+two_pid=$!
+check "the first worktree session failed: $(tail -3 "$TEST_TMP/one.err" 2>/dev/null)" wait "$one_pid"
+check "the second worktree session failed: $(tail -3 "$TEST_TMP/two.err" 2>/dev/null)" wait "$two_pid"
+check "the third worktree session failed" commit_in three a.txt gamma
+s1=$(session_of one) s2=$(session_of two) s3=$(session_of three)
+for t in one two three; do
+        expect_grep '^committed$' "$TEST_TMP/$t.out"
+        expect_grep 'the session.s worktree is gone; its branch coding-agents/' "$TEST_TMP/$t.err"
+done
+check "a session's worktree is left" test -z "$(find "$CODING_AGENTS_CONFIG_DIR/worktrees" -mindepth 1 -maxdepth 1 -type d)"
+check "the sessions share a branch" test "$s1" != "$s2"
+# The user's tree saw none of it.
+check "the user's tree changed" test -z "$(git -C "$repo" status --porcelain)"
+expect_status 0 "$CA_BIN" diff "$s1"
+expect_grep '^\+\+\+ b/a.txt$' "$TEST_TMP/out"
+expect_grep '^\+alpha$' "$TEST_TMP/out"
+expect_no_grep 'b.txt' "$TEST_TMP/out"
+expect_status 0 "$CA_BIN" diff "$s2"
+expect_grep '^\+beta$' "$TEST_TMP/out"
+# Uncommitted changes of the user's: refused, nothing touched.
+printf 'mine\n' >>"$repo/NOTES"
+head_before=$(git -C "$repo" rev-parse HEAD)
+expect_status 2 "$CA_BIN" merge "$s1"
+expect_grep 'changes not committed' "$TEST_TMP/err"
+check "merge touched the user's tree" test "$(git -C "$repo" rev-parse HEAD)" = "$head_before"
+expect_grep '^mine$' "$repo/NOTES"
+git -C "$repo" checkout -q -- NOTES
+expect_status 0 "$CA_BIN" merge "$s1"
+expect_status 0 "$CA_BIN" merge "$s2"
+expect_grep '^alpha$' "$repo/a.txt"
+expect_grep '^beta$' "$repo/b.txt"
+# The third changed a.txt too: refused, the tree as it was.
+head_before=$(git -C "$repo" rev-parse HEAD)
+expect_status 2 "$CA_BIN" merge "$s3"
+expect_grep 'would conflict in a.txt' "$TEST_TMP/err"
+check "the refused merge moved HEAD" test "$(git -C "$repo" rev-parse HEAD)" = "$head_before"
+check "the refused merge touched the tree" test -z "$(git -C "$repo" status --porcelain)"
+expect_grep '^alpha$' "$repo/a.txt"
+# list shows a running session's branch; --keep keeps its worktree.
+expect_status 0 "$CA_BIN" launch claude "$repo" --worktree=feature/x --keep --no-state "${cfg[@]}" -- \
+        sleep 3600
+kept=$(tail -1 "$TEST_TMP/out")
+expect_status 0 "$CA_BIN" list
+expect_grep "^$kept .*  \(branch feature/x\)\$" "$TEST_TMP/out"
+expect_status 0 "$CA_BIN" stop "$kept"
+expect_status 0 "$CA_BIN" rm "$kept"
+expect_grep "kept the worktree .*/worktrees/$kept \(branch feature/x\)" "$TEST_TMP/err"
+check "--keep did not keep the worktree" test -f "$CODING_AGENTS_CONFIG_DIR/worktrees/$kept/README"
+git -C "$repo" worktree remove --force "$CODING_AGENTS_CONFIG_DIR/worktrees/$kept"
+# Bad input.
+expect_status 2 "$CA_BIN" run claude "$ws" --worktree "${cfg[@]}" -- true
+expect_grep 'is not the top of a git working tree' "$TEST_TMP/err"
+expect_status 2 "$CA_BIN" run claude "$repo" --worktree=main "${cfg[@]}" -- true
+expect_grep "branch 'main' exists" "$TEST_TMP/err"
+expect_status 2 "$CA_BIN" run claude "$repo" --keep "${cfg[@]}" -- true
+expect_status 2 "$CA_BIN" merge no-such-session
+expect_status 2 "$CA_BIN" diff ../escape
 expect_status 0 "$CA_BIN" events verify
 
 world_down
