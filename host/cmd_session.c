@@ -106,6 +106,38 @@ static const char run_usage[] =
         "Before anything else, a prod install verifies itself (integrity-failed refuses), and\n"
         "the engine must pass 'coding-agents runtime check' (runtime-blocked refuses).\n";
 
+/* --network, --proxy-network, --proxy-resolver: -1 when taken, else the exit status. */
+static int parse_network_option(struct cli_ctx *ctx, struct launch_opts *o, int c)
+{
+        switch (c) {
+        case 'n':
+                if (strcmp(optarg, "none") != 0 && strcmp(optarg, "proxy") != 0)
+                        return cli_usage_error(ctx, "bad --network '%s' (none or proxy)",
+                                               optarg);
+                o->rq.network = optarg[0] == 'n' ? CONFIG_NETWORK_NONE : CONFIG_NETWORK_PROXY;
+                return -1;
+        case 'N':
+                if (!*optarg || strlen(optarg) > 64 || strchr(optarg, '/'))
+                        return cli_usage_error(ctx, "bad --proxy-network '%s'", optarg);
+                o->egress_network = optarg;
+                return -1;
+        case 'R': {
+                unsigned char a6[16];
+
+                if (o->nresolvers == CA_ELEMENTSOF(o->resolvers))
+                        return cli_usage_error(ctx, "too many --proxy-resolver");
+                if (inet_pton(AF_INET, optarg, a6) != 1 &&
+                    inet_pton(AF_INET6, optarg, a6) != 1)
+                        return cli_usage_error(ctx, "bad --proxy-resolver '%s' (an IP address)",
+                                               optarg);
+                o->resolvers[o->nresolvers++] = optarg;
+                return -1;
+        }
+        default:
+                return -1;
+        }
+}
+
 static int parse_run(int argc, char **argv, struct cli_ctx *ctx, struct launch_opts *o)
 {
         static const struct option opts[] = {
@@ -192,30 +224,12 @@ static int parse_run(int argc, char **argv, struct cli_ctx *ctx, struct launch_o
                         o->endpoint = optarg;
                         break;
                 case 'n':
-                        if (strcmp(optarg, "none") != 0 && strcmp(optarg, "proxy") != 0)
-                                return cli_usage_error(ctx, "bad --network '%s' (none or proxy)",
-                                                       optarg);
-                        o->rq.network = optarg[0] == 'n' ? CONFIG_NETWORK_NONE
-                                                         : CONFIG_NETWORK_PROXY;
-                        break;
                 case 'N':
-                        if (!*optarg || strlen(optarg) > 64 || strchr(optarg, '/'))
-                                return cli_usage_error(ctx, "bad --proxy-network '%s'", optarg);
-                        o->egress_network = optarg;
+                case 'R':
+                        r = parse_network_option(ctx, o, c);
+                        if (r >= 0)
+                                return r;
                         break;
-                case 'R': {
-                        unsigned char a6[16];
-
-                        if (o->nresolvers == CA_ELEMENTSOF(o->resolvers))
-                                return cli_usage_error(ctx, "too many --proxy-resolver");
-                        if (inet_pton(AF_INET, optarg, a6) != 1 &&
-                            inet_pton(AF_INET6, optarg, a6) != 1)
-                                return cli_usage_error(ctx, "bad --proxy-resolver '%s' (an IP "
-                                                            "address)",
-                                                       optarg);
-                        o->resolvers[o->nresolvers++] = optarg;
-                        break;
-                }
                 default:
                         return cli_usage_error(ctx, "unknown option");
                 }

@@ -111,7 +111,7 @@ static int copy_file(struct walk *w, int sdfd, const char *name, int ddfd)
         _cleanup_close_ int in = -1, out = -1;
         const char *why = NULL;
         struct ca_error e = {0};
-        struct stat st;
+        struct stat st = {0};
         int r;
 
         as_reader(w);
@@ -158,10 +158,10 @@ static int copy_entry(struct walk *w, int sdfd, const char *name, int ddfd, uint
 
 static int copy_dir(struct walk *w, int sdfd, const char *name, int ddfd, uint32_t depth)
 {
-        _cleanup_close_ int src = -1, dst = -1;
-        DIR *d;
+        _cleanup_close_ int dst = -1;
+        DIR *d = NULL;
         struct dirent *e;
-        int r = 0;
+        int src, r = 0;
 
         if (depth > w->o->lim.depth_max)
                 return refuse(w, "deeper than the limit");
@@ -172,14 +172,15 @@ static int copy_dir(struct walk *w, int sdfd, const char *name, int ddfd, uint32
         if (r < 0)
                 return refuse(w, r == -ELOOP || r == -ENOTDIR ? "a symbolic link" : "unreadable");
         if (mkdirat(ddfd, name, 0700) < 0 && errno != EEXIST)
-                return ca_error_set(w->err, errno, "cannot create %s", w->path);
-        dst = openat(ddfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (dst < 0)
-                return ca_error_set(w->err, errno, "cannot open %s", w->path);
-        d = fdopendir(src);
-        if (!d)
-                return ca_error_set(w->err, errno, "cannot read %s", w->path);
-        src = -1; /* the DIR owns it */
+                r = ca_error_set(w->err, errno, "cannot create %s", w->path);
+        else if ((dst = openat(ddfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                r = ca_error_set(w->err, errno, "cannot open %s", w->path);
+        else if (!(d = fdopendir(src))) /* the DIR owns src from here */
+                r = ca_error_set(w->err, errno, "cannot read %s", w->path);
+        if (r < 0 || !d) {
+                (void) close(src);
+                return r < 0 ? r : -EIO;
+        }
         while (r >= 0 && (errno = 0, e = readdir(d))) {
                 if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
                         continue;

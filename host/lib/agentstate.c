@@ -63,11 +63,13 @@ static void add_json_strings(struct copy_ctx *c, json_t *v)
         if (json_is_string(v) && json_string_length(v) >= NEEDLE_JSON_MIN) {
                 add_needle(c, json_string_value(v), json_string_length(v));
         } else if (json_is_object(v)) {
-                json_object_foreach(v, key, m)
+                json_object_foreach(v, key, m) {
                         add_json_strings(c, m);
+                }
         } else if (json_is_array(v)) {
-                json_array_foreach(v, i, m)
+                json_array_foreach(v, i, m) {
                         add_json_strings(c, m);
+                }
         }
 }
 
@@ -443,9 +445,13 @@ static int list_key(int rootfd, const char *root, const char *key, json_t *out)
         return 0;
 }
 
+struct row {
+        json_t *j;
+};
+
 static int by_workspace(const void *a, const void *b)
 {
-        const json_t *x = *(const json_t *const *) a, *y = *(const json_t *const *) b;
+        const json_t *x = ((const struct row *) a)->j, *y = ((const struct row *) b)->j;
         int c = strcmp(json_string_value(json_object_get(x, "workspace")),
                        json_string_value(json_object_get(y, "workspace")));
 
@@ -458,7 +464,7 @@ int agentstate_list(const char *config_root, json_t **ret, struct ca_error *err)
 {
         _cleanup_free_ char *root = agentstate_root(config_root);
         _cleanup_json_ json_t *out = json_array();
-        _cleanup_free_ json_t **v = NULL;
+        _cleanup_free_ struct row *v = NULL;
         _cleanup_close_ int rootfd = -1;
         size_t n;
         DIR *d;
@@ -470,7 +476,8 @@ int agentstate_list(const char *config_root, json_t **ret, struct ca_error *err)
         rootfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (rootfd < 0 && errno != ENOENT)
                 return ca_error_set(err, errno, "cannot open %s", root);
-        d = rootfd < 0 ? NULL : fdopendir(dup(rootfd));
+        d = rootfd < 0 ? NULL
+                       : fdopendir(openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         while (d && r >= 0 && (e = readdir(d)))
                 if (e->d_name[0] != '.')
                         r = list_key(rootfd, root, e->d_name, out);
@@ -484,12 +491,12 @@ int agentstate_list(const char *config_root, json_t **ret, struct ca_error *err)
         if (!v)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         for (size_t i = 0; i < n; i++)
-                v[i] = json_incref(json_array_get(out, i));
-        qsort(v, n, sizeof(*v), by_workspace);
+                v[i].j = json_incref(json_array_get(out, i));
+        qsort(v, n, sizeof(struct row), by_workspace);
         *ret = json_array();
         for (size_t i = 0; i < n; i++)
-                if (!*ret || json_array_append_new(*ret, v[i]) < 0)
-                        json_decref(v[i]);
+                if (!*ret || json_array_append_new(*ret, v[i].j) < 0)
+                        json_decref(v[i].j);
         return *ret ? 0 : ca_error_setx(err, ENOMEM, "out of memory");
 }
 
