@@ -77,6 +77,7 @@ struct launch {
         char id[65];
         struct workspace_git_mounts git_mounts;
         struct workspace_git_mounts repo_git_mounts; /* a worktree's repository's .git */
+        char repo_index[PATH_MAX + 16], repo_head[PATH_MAX + 16];
         /* what exists */
         bool running; /* started: a launched session lives on */
         bool dir_made;
@@ -518,12 +519,21 @@ static int session_mounts(struct launch *l, struct runtime_mount *mounts, size_t
                 return -EINVAL;
         *n += ngit;
         /* A worktree's .git file names its repository's .git by its host path: mounted there,
-         * protected as any workspace's. */
+         * protected as any workspace's, and the user's own index and HEAD read-only (their
+         * working tree is not in the session; what is staged there and checked out stays
+         * theirs). */
         if (l->worktree_made) {
                 if (workspace_git_mounts(l->wt.repository, l->wt.repository, &l->repo_git_mounts,
                                          mounts + *n, &ngit, err) < 0)
                         return -EINVAL;
                 *n += ngit;
+                (void) snprintf(l->repo_index, sizeof(l->repo_index), "%s/.git/index",
+                                l->wt.repository);
+                (void) snprintf(l->repo_head, sizeof(l->repo_head), "%s/.git/HEAD",
+                                l->wt.repository);
+                mounts[(*n)++] = (struct runtime_mount){l->repo_head, l->repo_head, true};
+                if (access(l->repo_index, F_OK) == 0)
+                        mounts[(*n)++] = (struct runtime_mount){l->repo_index, l->repo_index, true};
         }
         return 0;
 }
@@ -608,7 +618,7 @@ static int create(struct launch *l)
                 {IMAGE_RUN_DIR, "mode=0711,size=512m"},
                 {"/tmp", "mode=1777,size=512m"},
         };
-        struct runtime_mount mounts[10 + 2 * WORKSPACE_GIT_MOUNTS];
+        struct runtime_mount mounts[12 + 2 * WORKSPACE_GIT_MOUNTS];
         char env_session[CAP_SESSION_MAX + 32], grace[24];
         const char *env[] = {env_session, NULL};
         _cleanup_free_ const char **cmd = init_argv(l, grace);

@@ -168,11 +168,15 @@ printf 'notes\n' >"$repo/NOTES"
 git -C "$repo" add README NOTES
 git -C "$repo" commit -qm base
 chmod -R a+rwX "$repo"
-# One session: writes FILE with CONTENT in its worktree and commits it; its name on stdout.
+# One session: writes FILE with CONTENT in its worktree and commits it, and tries the user's
+# own index and HEAD in the repository's .git (read-only there).
 commit_in() {
         local tag=$1 file=$2 content=$3
         (umask 000 && "$CA_BIN" run claude "$repo" --worktree --no-state "${cfg[@]}" -- sh -c \
-                "echo $content >$file && git add $file && git commit -qm 'add $file' && echo committed" \
+                "echo $content >$file && git add $file && git commit -qm 'add $file' && echo committed
+                 c=\$(git rev-parse --git-common-dir)
+                 (: >\"\$c/index\") 2>/dev/null && echo index-written
+                 (echo ref: refs/heads/evil >\"\$c/HEAD\") 2>/dev/null && echo head-written; true" \
                 >"$TEST_TMP/$tag.out" 2>"$TEST_TMP/$tag.err")
 }
 session_of() { sed -n 's|.* on branch coding-agents/\(.*\)$|\1|p' "$TEST_TMP/$1.err"; }
@@ -186,12 +190,14 @@ check "the third worktree session failed" commit_in three a.txt gamma
 s1=$(session_of one) s2=$(session_of two) s3=$(session_of three)
 for t in one two three; do
         expect_grep '^committed$' "$TEST_TMP/$t.out"
+        expect_no_grep 'index-written|head-written' "$TEST_TMP/$t.out"
         expect_grep 'the session.s worktree is gone; its branch coding-agents/' "$TEST_TMP/$t.err"
 done
 check "a session's worktree is left" test -z "$(find "$CODING_AGENTS_CONFIG_DIR/worktrees" -mindepth 1 -maxdepth 1 -type d)"
 check "the sessions share a branch" test "$s1" != "$s2"
 # The user's tree saw none of it.
 check "the user's tree changed" test -z "$(git -C "$repo" status --porcelain)"
+check "the user's HEAD moved" test "$(git -C "$repo" symbolic-ref HEAD)" = refs/heads/main
 expect_status 0 "$CA_BIN" diff "$s1"
 expect_grep '^\+\+\+ b/a.txt$' "$TEST_TMP/out"
 expect_grep '^\+alpha$' "$TEST_TMP/out"
