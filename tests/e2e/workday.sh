@@ -3,7 +3,8 @@
 # Sessions that fit a developer's day (issue 26). Agent state that persists, on a real Docker engine with the real CLIs and the
 # scripted model (tests/e2e/model-peer.mjs): a conversation with Claude Code in one session is
 # continued in the next (`claude --continue`: the model's log shows the first conversation in the
-# second session's request), the same for Codex (`codex exec resume --last`); the saved state
+# second session's request), the same for Codex (`codex exec resume --last`) and Copilot
+# (`copilot --continue`); the saved state
 # holds no token; a hostile state written in the session (a link to /etc/shadow, a link out, a
 # 10 GB file, a FIFO, a name with a newline, a file holding a stored secret) is refused on the
 # way back with a state-refused event each, and the saved conversation survives it; --no-state
@@ -37,8 +38,9 @@ access="sk-ant-oat01-$(rnd)"
 refresh="sk-ant-ort01-$(rnd)"
 codex_access="chatgpt-access-$(rnd)"
 codex_refresh="chatgpt-refresh-$(rnd)"
+github="gho_$(rnd)"
 check "the scripted model did not start" model_peer_up --access-token "$access" \
-        --refresh-token "$refresh" --key-value "$codex_access"
+        --refresh-token "$refresh" --key-value "$codex_access" --key-value "$github"
 
 # ---- the user's logins and own instructions on the host ------------------------------------------
 export HOME="$TEST_TMP/home"
@@ -103,9 +105,20 @@ check "codex's resumed request does not carry the first conversation" \
         model_saw NOTE-cfirst NOTE-csecond
 codex_state=$(state_dir codex)
 
+# ---- Copilot: a prompt, then --continue in the next session --------------------------------------
+copilot_p='copilot --allow-all-tools --model gpt-scripted'
+expect_status 0 env COPILOT_GITHUB_TOKEN="$github" "$CA_BIN" run copilot "$ws" "${cfg[@]}" -- sh -c \
+        "$copilot_p -p 'NOTE-pfirst
+RUN: echo copilot-first-done'"
+expect_grep 'copilot-first-done' "$TEST_TMP/out"
+expect_status 0 env COPILOT_GITHUB_TOKEN="$github" "$CA_BIN" run copilot "$ws" "${cfg[@]}" -- sh -c \
+        "$copilot_p --continue -p 'NOTE-psecond'"
+check "copilot's continued request does not carry the first conversation" \
+        model_saw NOTE-pfirst NOTE-psecond
+
 # ---- no token in the saved state -----------------------------------------------------------------
 root="$CODING_AGENTS_CONFIG_DIR/state"
-for t in "$access" "$refresh" "$codex_access" "$codex_refresh" coding-agents-placeholder; do
+for t in "$access" "$refresh" "$codex_access" "$codex_refresh" "$github" coding-agents-placeholder; do
         check "a token is in the saved state" bash -c "! grep -rqF -e '$t' '$root'"
 done
 check "a login file is in the saved state" bash -c \
