@@ -23,13 +23,16 @@ static const char merge_usage[] =
         "files are named). git's hooks, filters and drivers of the repository never run; a\n"
         "merge commit is made with your user.name and user.email (~/.gitconfig).\n";
 
-static int one_session(int argc, char **argv, struct cli_ctx *ctx, const char *usage,
-                       const char **session)
+/* DIFF or MERGE SESSION: its one argument, then `fn`. */
+static int on_session(int argc, char **argv, struct cli_ctx *ctx, const char *usage,
+                      int (*fn)(const char *config_root, const char *session,
+                                struct ca_error *err))
 {
         static const struct option opts[] = {
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
+        struct ca_error err = {0};
         int c;
 
         optind = 0;
@@ -40,32 +43,17 @@ static int one_session(int argc, char **argv, struct cli_ctx *ctx, const char *u
         }
         if (argc - optind != 1)
                 return cli_usage_error(ctx, "%s takes one SESSION", ctx->command);
-        *session = argv[optind];
-        return -1;
+        if (fn(ctx->config_root, argv[optind], &err) < 0)
+                return cli_fail(&err);
+        return cli_finish(CLI_OK);
 }
 
 int cmd_diff(int argc, char **argv, struct cli_ctx *ctx)
 {
-        struct ca_error err = {0};
-        const char *session = NULL;
-        int r = one_session(argc, argv, ctx, diff_usage, &session);
-
-        if (r >= 0)
-                return r;
-        if (worktree_diff(ctx->config_root, session, &err) < 0)
-                return cli_fail(&err);
-        return cli_finish(CLI_OK);
+        return on_session(argc, argv, ctx, diff_usage, worktree_diff);
 }
 
 int cmd_merge(int argc, char **argv, struct cli_ctx *ctx)
 {
-        struct ca_error err = {0};
-        const char *session = NULL;
-        int r = one_session(argc, argv, ctx, merge_usage, &session);
-
-        if (r >= 0)
-                return r;
-        if (worktree_merge(ctx->config_root, session, &err) < 0)
-                return cli_fail(&err);
-        return cli_finish(CLI_OK);
+        return on_session(argc, argv, ctx, merge_usage, worktree_merge);
 }

@@ -174,6 +174,17 @@ int worktree_load(const char *config_root, const char *session, struct worktree 
         return load(config_root, session, wt, &keep, err);
 }
 
+/* The record a command names: a session without one is bad input. */
+static int load_named(const char *config_root, const char *session, struct worktree *wt,
+                      struct ca_error *err)
+{
+        int r = worktree_load(config_root, session, wt, err);
+
+        if (r == -ENOENT)
+                return ca_error_input(err, "session '%s' has no worktree", session);
+        return r;
+}
+
 /* `git status --porcelain` of `dir` (untracked files too, unless `tracked_only`). */
 static int status_of(const char *dir, bool tracked_only, struct buf *out, struct ca_error *err)
 {
@@ -228,16 +239,12 @@ int worktree_diff(const char *config_root, const char *session, struct ca_error 
         _cleanup_buf_ struct buf st = BUF_INIT;
         struct worktree wt;
         struct stat s;
-        bool keep;
-        int r = load(config_root, session, &wt, &keep, err);
+        int r = load_named(config_root, session, &wt, err);
 
-        if (r == -ENOENT)
-                return ca_error_input(err, "session '%s' has no worktree", session);
         if (r < 0)
                 return r;
         r = GIT(wt.repository, GIT_READ, &out, err, "diff", "--no-color", "--no-ext-diff",
-                "--no-textconv", wt.base, wt.branch,
-                "--");
+                "--no-textconv", wt.base, wt.branch, "--");
         if (r > 0)
                 return ca_error_setx(err, EIO, "git diff failed (status %d)", r);
         if (r < 0)
@@ -286,11 +293,8 @@ int worktree_merge(const char *config_root, const char *session, struct ca_error
         _cleanup_buf_ struct buf names = BUF_INIT;
         char name[256], email[256], name_opt[300], email_opt[300], esc[1024];
         struct worktree wt;
-        bool keep;
-        int r = load(config_root, session, &wt, &keep, err);
+        int r = load_named(config_root, session, &wt, err);
 
-        if (r == -ENOENT)
-                return ca_error_input(err, "session '%s' has no worktree", session);
         if (r < 0)
                 return r;
         if (status_of(wt.repository, true, &st, err) < 0)

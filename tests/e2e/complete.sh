@@ -16,16 +16,7 @@ set -euo pipefail
 # shellcheck source=tests/e2e/world.sh
 . "$(dirname "$0")/world.sh"
 
-command -v git >/dev/null || skip "git is needed for the trusted-tree measurement"
-command -v docker >/dev/null || skip "the docker client is needed to poke inside (docker.io)"
-command -v openssl >/dev/null || skip "openssl is needed for the test CA"
-docker_up
-chmod 0711 "$TEST_TMP"
-log="$CODING_AGENTS_CONFIG_DIR/security-events.log"
-mkdir -p "$CODING_AGENTS_CONFIG_DIR/overrides"
-touch "$CODING_AGENTS_CONFIG_DIR/overrides/allow-dirty"
-check "image build failed: $(tail -5 "$TEST_TMP/err" 2>/dev/null)" agent_image
-image=coding-agents-agent:current
+e2e_sessions_up
 
 export HOME="$TEST_TMP/home"
 mkdir -p "$HOME/.claude"

@@ -22,16 +22,8 @@ set -euo pipefail
 # shellcheck source=tests/e2e/world.sh
 . "$(dirname "$0")/world.sh"
 
-command -v git >/dev/null || skip "git is needed for the trusted-tree measurement"
-command -v docker >/dev/null || skip "the docker client is needed (docker.io)"
-command -v openssl >/dev/null || skip "openssl is needed for the test CA"
-docker_up
-chmod 0711 "$TEST_TMP"
-log="$CODING_AGENTS_CONFIG_DIR/security-events.log"
-mkdir -p "$CODING_AGENTS_CONFIG_DIR/overrides"
-touch "$CODING_AGENTS_CONFIG_DIR/overrides/allow-dirty"
-check "image build failed: $(tail -5 "$TEST_TMP/err" 2>/dev/null)" agent_image
-check "the upstream did not start" world_up "$TEST_TMP/up" coding-agents-agent:current
+e2e_sessions_up
+check "the upstream did not start" world_up "$TEST_TMP/up" "$image"
 expect_status 0 "$CA_BIN" trust add e2e-ca --bundle "$world_ca"
 rnd() { head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 access="sk-ant-oat01-$(rnd)"

@@ -8,6 +8,10 @@
 # the same server) that a session's proxy could reach but must refuse. Nothing there routes
 # off the machine.
 #
+#   e2e_sessions_up      what every session test does first: git, docker and openssl present
+#                        (else skip), the engine (docker_up), the test's config root ready for
+#                        sessions run from this source tree, the agent image. Sets log (the
+#                        event log) and image
 #   world_up DIR IMAGE   makes the CA and certificate in DIR, starts the upstream; 1 if it did
 #                        not come up. Sets: world_ca (the CA bundle), pin (the server key's SPKI
 #                        pin), wrong_pin, upstream_token (the credential the upstream demands),
@@ -27,6 +31,19 @@
 #   world_down           removes the upstream and the networks
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables set here are for the scripts that source this one
+
+e2e_sessions_up() {
+        command -v git >/dev/null || skip "git is needed (the trusted-tree measurement, .git cases)"
+        command -v docker >/dev/null || skip "the docker client is needed to poke inside (docker.io)"
+        command -v openssl >/dev/null || skip "openssl is needed for the test CA"
+        docker_up
+        chmod 0711 "$TEST_TMP"
+        log="$CODING_AGENTS_CONFIG_DIR/security-events.log"
+        mkdir -p "$CODING_AGENTS_CONFIG_DIR/overrides"
+        touch "$CODING_AGENTS_CONFIG_DIR/overrides/allow-dirty"
+        check "image build failed: $(tail -5 "$TEST_TMP/err" 2>/dev/null)" agent_image
+        image=coding-agents-agent:current
+}
 
 world_up() {
         world_dir=$1 world_image=$2
