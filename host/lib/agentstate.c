@@ -502,11 +502,13 @@ int agentstate_list(const char *config_root, json_t **ret, struct ca_error *err)
 
 /* ---- the user's instructions ----------------------------------------------------------------- */
 
-/* Keys of Claude Code's settings that run commands or carry credentials: never brought in. */
-static const char *const settings_dropped[] = {"env",           "apiKeyHelper",
-                                               "awsAuthRefresh", "awsCredentialExport",
-                                               "hooks",          "statusLine",
-                                               "otelHeadersHelper"};
+/* Keys of Claude Code's settings that run commands or carry credentials, or that would start
+ * the MCP servers a repository's .mcp.json names (a poisoned repository's code, in the
+ * session): never brought in. */
+static const char *const settings_dropped[] = {
+        "env",       "apiKeyHelper", "awsAuthRefresh",    "awsCredentialExport",
+        "hooks",     "statusLine",   "otelHeadersHelper", "enableAllProjectMcpServers",
+        "enabledMcpjsonServers"};
 
 static int filter_settings(struct buf *b, const char **why)
 {

@@ -45,7 +45,7 @@ printf '{"OPENAI_API_KEY":null,"tokens":{"id_token":"%s","access_token":"%s","re
         "$id_token" "$codex_access" "$codex_refresh" >"$HOME/.codex/auth.json"
 chmod 0600 "$HOME/.claude/.credentials.json" "$HOME/.codex/auth.json"
 printf 'Answer briefly. NOTE-userinstructions\n' >"$HOME/.claude/CLAUDE.md"
-printf '{"permissions":{"allow":["Bash"]},"env":{"ANTHROPIC_API_KEY":"sk-ant-api03-leak"},"apiKeyHelper":"/bin/evil","hooks":{"Stop":[]}}' \
+printf '{"permissions":{"allow":["Bash"]},"env":{"ANTHROPIC_API_KEY":"sk-ant-api03-leak"},"apiKeyHelper":"/bin/evil","hooks":{"Stop":[]},"enableAllProjectMcpServers":true,"enabledMcpjsonServers":["evil"]}' \
         >"$HOME/.claude/settings.json"
 printf 'Use tabs. NOTE-agentsmd\n' >"$HOME/.codex/AGENTS.md"
 model_config "$pin" >"$TEST_TMP/model.toml"
@@ -72,7 +72,7 @@ RUN: echo claude-first-done" --allowedTools Bash && cat "$CLAUDE_CONFIG_DIR/sett
 expect_grep 'claude-first-done' "$TEST_TMP/out"
 # The user's settings without what runs commands or carries credentials; their CLAUDE.md.
 expect_grep '"allow"' "$TEST_TMP/out"
-expect_no_grep 'apiKeyHelper|sk-ant-api03-leak|/bin/evil|"hooks"' "$TEST_TMP/out"
+expect_no_grep 'apiKeyHelper|sk-ant-api03-leak|/bin/evil|"hooks"|ProjectMcp|Mcpjson' "$TEST_TMP/out"
 expect_grep 'NOTE-userinstructions' "$TEST_TMP/out"
 expect_grep '"agent":"claude".*"saved":true.*"type":"state-saved"' "$log"
 claude_state=$(state_dir claude)
@@ -228,15 +228,22 @@ expect_grep 'would conflict in a.txt' "$TEST_TMP/err"
 check "the refused merge moved HEAD" test "$(git -C "$repo" rev-parse HEAD)" = "$head_before"
 check "the refused merge touched the tree" test -z "$(git -C "$repo" status --porcelain)"
 expect_grep '^alpha$' "$repo/a.txt"
-# list shows a running session's branch; --keep keeps its worktree.
-expect_status 0 "$CA_BIN" launch claude "$repo" --worktree=feature/x --keep --no-state "${cfg[@]}" -- \
-        sleep 3600
+# list shows a running session's branch; --keep keeps its worktree; a launched session's state
+# is saved when it is removed, under the repository.
+expect_status 0 "$CA_BIN" launch claude "$repo" --worktree=feature/x --keep "${cfg[@]}" -- \
+        sh -c 'mkdir -p "$CLAUDE_CONFIG_DIR/projects/p" && echo launched >"$CLAUDE_CONFIG_DIR/projects/p/t.jsonl" && exec sleep 3600'
 kept=$(tail -1 "$TEST_TMP/out")
 expect_status 0 "$CA_BIN" list
 expect_grep "^$kept .*  \(branch feature/x\)\$" "$TEST_TMP/out"
 expect_status 0 "$CA_BIN" stop "$kept"
 expect_status 0 "$CA_BIN" rm "$kept"
 expect_grep "kept the worktree .*/worktrees/$kept \(branch feature/x\)" "$TEST_TMP/err"
+check "the launched session's state was not saved under the repository at rm" "$CA_PYTHON3" -c '
+import json, sys
+saved = [e for e in map(json.loads, open(sys.argv[1])) if e["type"] == "state-saved"
+         and e.get("session") == sys.argv[2]]
+assert len(saved) == 1 and saved[0]["fields"]["saved"] and saved[0]["fields"]["files"] == 1 \
+    and saved[0]["fields"]["workspace"] == sys.argv[3], saved' "$log" "$kept" "$repo"
 check "--keep did not keep the worktree" test -f "$CODING_AGENTS_CONFIG_DIR/worktrees/$kept/README"
 git -C "$repo" worktree remove --force "$CODING_AGENTS_CONFIG_DIR/worktrees/$kept"
 # Bad input.
