@@ -12,7 +12,6 @@
 
 #include "agentstate.h"
 #include "audit.h"
-#include "worktree.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "error.h"
@@ -23,6 +22,7 @@
 #include "session.h"
 #include "session_model.h"
 #include "workspace.h"
+#include "worktree.h"
 
 int session_lookup(struct runtime *rt, const char *name, json_t **ret, struct ca_error *err)
 {
@@ -76,6 +76,37 @@ int session_git_snapshot(const char *config_root, const char *name, const char *
         return r < 0 ? r : fileio_write_atomic(path, b.data, b.len, 0600, err);
 }
 
+/* A worktree of another --worktree session that came or went while this one ran (its git
+ * directory under .git/worktrees/, made and removed by coding-agents) is not news: dropped
+ * from `changed`. A change inside one that stayed is kept. */
+static void drop_own_worktrees(const char *config_root, json_t *changed)
+{
+        static const char prefix[] = ".git/worktrees/";
+        size_t i = 0;
+
+        while (i < json_array_size(changed)) {
+                const json_t *c = json_array_get(changed, i);
+                const char *path = json_string_value(json_object_get(c, "path"));
+                const char *change = json_string_value(json_object_get(c, "change"));
+                char session[CAP_SESSION_MAX + 1];
+                struct worktree wt;
+                struct ca_error err = {0};
+                size_t n;
+
+                if (path && change && strcmp(change, "modified") != 0 &&
+                    strncmp(path, prefix, sizeof(prefix) - 1) == 0 &&
+                    (n = strcspn(path + sizeof(prefix) - 1, "/")) < sizeof(session)) {
+                        memcpy(session, path + sizeof(prefix) - 1, n);
+                        session[n] = '\0';
+                        if (worktree_load(config_root, session, &wt, &err) == 0) {
+                                (void) json_array_remove(changed, i);
+                                continue;
+                        }
+                }
+                i++;
+        }
+}
+
 /* At the end of a session: whatever in the workspace's .git changed that git executes or
  * follows (the mounts should have made that impossible) is reported, never silently kept. */
 static void check_git(const char *config_root, const char *name)
@@ -96,6 +127,7 @@ static void check_git(const char *config_root, const char *name)
                                err.msg);
                 return;
         }
+        drop_own_worktrees(config_root, changed);
         if (json_array_size(changed) == 0)
                 return;
         json_array_foreach(changed, i, c)

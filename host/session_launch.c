@@ -78,6 +78,7 @@ struct launch {
         struct workspace_git_mounts git_mounts;
         struct workspace_git_mounts repo_git_mounts; /* a worktree's repository's .git */
         char repo_index[PATH_MAX + 16], repo_head[PATH_MAX + 16];
+        char repo_worktrees[PATH_MAX + 16], own_gitdir[PATH_MAX + 300];
         /* what exists */
         bool running; /* started: a launched session lives on */
         bool dir_made;
@@ -350,7 +351,8 @@ static int render(struct launch *l)
         if (l->proxy_mode && (r = render_proxy_request(l)) != LAUNCH_GO_ON)
                 return r;
         if (session_render(l->ctx, &l->rq, &l->res, l->sha, NULL, &err) < 0 ||
-            session_git_snapshot(l->ctx->config_root, l->session, l->workspace, &err) < 0 ||
+            session_git_snapshot(l->ctx->config_root, l->session,
+                                 l->worktree_made ? l->wt.repository : l->workspace, &err) < 0 ||
             render_state(l, &err) < 0)
                 return cli_fail(&err);
         json_array_foreach(l->res.warnings, i, w)
@@ -534,6 +536,14 @@ static int session_mounts(struct launch *l, struct runtime_mount *mounts, size_t
                 mounts[(*n)++] = (struct runtime_mount){l->repo_head, l->repo_head, true};
                 if (access(l->repo_index, F_OK) == 0)
                         mounts[(*n)++] = (struct runtime_mount){l->repo_index, l->repo_index, true};
+                /* The other worktrees' git directories (the user's, other sessions') read-only,
+                 * this one's own writable. */
+                (void) snprintf(l->repo_worktrees, sizeof(l->repo_worktrees), "%s/.git/worktrees",
+                                l->wt.repository);
+                (void) snprintf(l->own_gitdir, sizeof(l->own_gitdir), "%s/%s", l->repo_worktrees,
+                                l->session);
+                mounts[(*n)++] = (struct runtime_mount){l->repo_worktrees, l->repo_worktrees, true};
+                mounts[(*n)++] = (struct runtime_mount){l->own_gitdir, l->own_gitdir, false};
         }
         return 0;
 }
@@ -618,7 +628,7 @@ static int create(struct launch *l)
                 {IMAGE_RUN_DIR, "mode=0711,size=512m"},
                 {"/tmp", "mode=1777,size=512m"},
         };
-        struct runtime_mount mounts[12 + 2 * WORKSPACE_GIT_MOUNTS];
+        struct runtime_mount mounts[14 + 2 * WORKSPACE_GIT_MOUNTS];
         char env_session[CAP_SESSION_MAX + 32], grace[24];
         const char *env[] = {env_session, NULL};
         _cleanup_free_ const char **cmd = init_argv(l, grace);

@@ -172,6 +172,7 @@ printf 'base\n' >"$repo/README"
 printf 'notes\n' >"$repo/NOTES"
 git -C "$repo" add README NOTES
 git -C "$repo" commit -qm base
+git -C "$repo" worktree add -q -b userbranch "$TEST_TMP/userwt" # the user's own linked worktree
 chmod -R a+rwX "$repo"
 # One session: writes FILE with CONTENT in its worktree and commits it, and tries the user's
 # own index and HEAD in the repository's .git (read-only there).
@@ -181,7 +182,10 @@ commit_in() {
                 "echo $content >$file && git add $file && git commit -qm 'add $file' && echo committed
                  c=\$(git rev-parse --git-common-dir)
                  (: >\"\$c/index\") 2>/dev/null && echo index-written
-                 (echo ref: refs/heads/evil >\"\$c/HEAD\") 2>/dev/null && echo head-written; true" \
+                 (echo ref: refs/heads/evil >\"\$c/HEAD\") 2>/dev/null && echo head-written
+                 (echo /tmp >\"\$c/worktrees/userwt/commondir\") 2>/dev/null && echo other-written
+                 (printf '[core]\\n\\tfsmonitor = /workspace/x\\n' >\"\$c/config.worktree\") 2>/dev/null
+                 true" \
                 >"$TEST_TMP/$tag.out" 2>"$TEST_TMP/$tag.err")
 }
 session_of() { sed -n 's|.* on branch coding-agents/\(.*\)$|\1|p' "$TEST_TMP/$1.err"; }
@@ -195,7 +199,7 @@ check "the third worktree session failed" commit_in three a.txt gamma
 s1=$(session_of one) s2=$(session_of two) s3=$(session_of three)
 for t in one two three; do
         expect_grep '^committed$' "$TEST_TMP/$t.out"
-        expect_no_grep 'index-written|head-written' "$TEST_TMP/$t.out"
+        expect_no_grep 'index-written|head-written|other-written' "$TEST_TMP/$t.out"
         expect_grep 'the session.s worktree is gone; its branch coding-agents/' "$TEST_TMP/$t.err"
 done
 check "a session's worktree is left" test -z "$(find "$CODING_AGENTS_CONFIG_DIR/worktrees" -mindepth 1 -maxdepth 1 -type d)"
@@ -203,6 +207,11 @@ check "the sessions share a branch" test "$s1" != "$s2"
 # The user's tree saw none of it.
 check "the user's tree changed" test -z "$(git -C "$repo" status --porcelain)"
 check "the user's HEAD moved" test "$(git -C "$repo" symbolic-ref HEAD)" = refs/heads/main
+# What the sessions could write in the repository's .git that git would read is reported (a
+# config.worktree), and only that: not the other sessions' worktrees coming and going.
+expect_grep '"changed":\[\{"change":"added","path":".git/config.worktree"\}\].*"type":"workspace-git-changed"' "$log"
+expect_no_grep '"path":".git/worktrees/' "$log"
+rm "$repo/.git/config.worktree"
 expect_status 0 "$CA_BIN" diff "$s1"
 expect_grep '^\+\+\+ b/a.txt$' "$TEST_TMP/out"
 expect_grep '^\+alpha$' "$TEST_TMP/out"
@@ -228,10 +237,10 @@ expect_grep 'would conflict in a.txt' "$TEST_TMP/err"
 check "the refused merge moved HEAD" test "$(git -C "$repo" rev-parse HEAD)" = "$head_before"
 check "the refused merge touched the tree" test -z "$(git -C "$repo" status --porcelain)"
 expect_grep '^alpha$' "$repo/a.txt"
-# list shows a running session's branch; --keep keeps its worktree; a launched session's state
-# is saved when it is removed, under the repository.
+# list shows a running session's branch; --keep keeps its worktree; a launched session hands
+# its state back when stopped, saved when it is removed, under the repository.
 expect_status 0 "$CA_BIN" launch claude "$repo" --worktree=feature/x --keep "${cfg[@]}" -- \
-        sh -c 'mkdir -p "$CLAUDE_CONFIG_DIR/projects/p" && echo launched >"$CLAUDE_CONFIG_DIR/projects/p/t.jsonl" && exec sleep 3600'
+        sleep 3600
 kept=$(tail -1 "$TEST_TMP/out")
 expect_status 0 "$CA_BIN" list
 expect_grep "^$kept .*  \(branch feature/x\)\$" "$TEST_TMP/out"
@@ -242,7 +251,7 @@ check "the launched session's state was not saved under the repository at rm" "$
 import json, sys
 saved = [e for e in map(json.loads, open(sys.argv[1])) if e["type"] == "state-saved"
          and e.get("session") == sys.argv[2]]
-assert len(saved) == 1 and saved[0]["fields"]["saved"] and saved[0]["fields"]["files"] == 1 \
+assert len(saved) == 1 and saved[0]["fields"]["saved"] is True \
     and saved[0]["fields"]["workspace"] == sys.argv[3], saved' "$log" "$kept" "$repo"
 check "--keep did not keep the worktree" test -f "$CODING_AGENTS_CONFIG_DIR/worktrees/$kept/README"
 git -C "$repo" worktree remove --force "$CODING_AGENTS_CONFIG_DIR/worktrees/$kept"
