@@ -17,6 +17,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "json.h"
+#include "render.h"
 #include "statecopy.h"
 #include "textsafe.h"
 
@@ -79,26 +80,26 @@ static int state_list(const char *root, bool json)
 
 static int state_rm(const char *root, const char *path, const char *agent)
 {
-        static const char *const agents[] = {"claude", "codex", "copilot"};
         char ws[PATH_MAX];
         struct ca_error err = {0};
         int removed = 0;
 
         if (workspace_of(path, ws, &err) < 0)
                 return cli_fail(&err);
-        for (size_t i = 0; i < CA_ELEMENTSOF(agents); i++) {
+        for (int a = 0; a < RENDER_AGENTS; a++) {
+                const char *name = render_agent_name((enum render_agent) a);
                 _cleanup_free_ char *dir = NULL;
 
-                if (agent && strcmp(agent, agents[i]) != 0)
+                if (agent && strcmp(agent, name) != 0)
                         continue;
-                dir = agentstate_dir(root, ws, agents[i]);
+                dir = agentstate_dir(root, ws, name);
                 if (!dir)
                         return cli_error("out of memory");
                 if (access(dir, F_OK) < 0)
                         continue;
                 if (fileio_remove_tree(dir, &err) < 0)
                         return cli_fail(&err);
-                (void) printf("removed the %s state of %s\n", agents[i], ws);
+                (void) printf("removed the %s state of %s\n", name, ws);
                 removed++;
         }
         if (!removed)

@@ -28,10 +28,11 @@ struct statecopy_limits {
         uint32_t depth_max; /* directories below the top */
 };
 
-/* 64 MiB a file, 512 MiB in all, 20,000 entries, 16 levels. */
+/* 64 MiB a file, 256 MiB in all (half the session's 512 MiB /run/coding-agents tmpfs, which
+ * holds it with everything else), 20,000 entries, 16 levels. */
 #define STATECOPY_LIMITS_DEFAULT                                                             \
         {                                                                                    \
-                (uint64_t) 64 << 20, (uint64_t) 512 << 20, 20000, 16                         \
+                (uint64_t) 64 << 20, (uint64_t) 256 << 20, 20000, 16                         \
         }
 
 struct statecopy_opts {

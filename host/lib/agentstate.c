@@ -22,6 +22,7 @@
 #include "fileio.h"
 #include "json.h"
 #include "paths.h"
+#include "render.h"
 #include "secret.h"
 #include "statecopy.h"
 #include "store.h"
@@ -375,8 +376,6 @@ int agentstate_save(const char *config_root, const char *session, const char *sd
 
 /* ---- state list ---------------------------------------------------------------------------- */
 
-static const char *const agents[] = {"claude", "codex", "copilot"};
-
 /* Files and bytes under the directory `dfd` (which it closes), links not followed. */
 static void count_tree(int dfd, json_int_t *files, json_int_t *bytes, unsigned depth)
 {
@@ -418,8 +417,9 @@ static int list_key(int rootfd, const char *root, const char *key, json_t *out)
                 return -ENOMEM;
         if (fileio_read_path(wsf, 4096, &ws, &err) < 0)
                 return 0;
-        for (size_t i = 0; i < CA_ELEMENTSOF(agents); i++) {
-                _cleanup_free_ char *rel = paths_join(key, agents[i]);
+        for (int a = 0; a < RENDER_AGENTS; a++) {
+                const char *agent = render_agent_name((enum render_agent) a);
+                _cleanup_free_ char *rel = paths_join(key, agent);
                 json_int_t files = 0, bytes = 0;
                 struct stat st;
                 int fd;
@@ -436,7 +436,7 @@ static int list_key(int rootfd, const char *root, const char *key, json_t *out)
                 count_tree(fd, &files, &bytes, 0);
                 if (json_array_append_new(out, json_pack("{s:s, s:s%, s:s, s:s+++, s:I, s:I, s:I}",
                                                          "key", key, "workspace", ws.data, ws.len,
-                                                         "agent", agents[i], "dir", root, "/", rel,
+                                                         "agent", agent, "dir", root, "/", rel,
                                                          "", "files", files, "bytes", bytes,
                                                          "updated",
                                                          (json_int_t) st.st_mtime)) < 0)
