@@ -67,7 +67,7 @@ release: deps
 	cmake -S . -B $(RELEASE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCA_RELEASE=ON \
 		-DCA_RELEASE_REPOSITORY=$(RELEASE_REPOSITORY) >/dev/null
 	cmake --build $(RELEASE_BUILD) -j $(JOBS) --target coding-agents ca-engine ca-broker cli-docs agent-init mcp-helper mcp-stub mcp-stub-launcher egress-proxy \
-		task-runner ca-shell exec-guard ca-probe
+		task-runner ca-shell exec-guard ca-probe windows-launcher
 	rm -rf $(RELEASE_BUILD)/stage
 	cmake --install $(RELEASE_BUILD) --prefix $(abspath $(RELEASE_BUILD))/stage >/dev/null
 	rm -rf $(RELEASE_BUILD)/debug
@@ -90,17 +90,20 @@ release: deps
 	fi
 
 # The Debian package of that release bundle (packaging/make-deb.sh).
-# Beside them: the release's SBOM (the tree's, plus each published file) and SHA256SUMS of
-# every published file (the bundle cannot list the package made from it); the workflow signs it.
+# Beside them: the Windows launcher on its own (the bundle's, for Windows users to download),
+# the release's SBOM (the tree's, plus each published file) and SHA256SUMS of every published
+# file (the bundle cannot list the package made from it); the workflow signs it.
 deb: release
 	SOURCE_DATE_EPOCH=$(RELEASE_EPOCH) bash packaging/make-deb.sh \
 		$(RELEASE_BUILD)/coding-agents-$(VERSION)-linux-$(ARCH).tar.gz $(RELEASE_BUILD)
+	cp $(RELEASE_BUILD)/stage/share/coding-agents/windows/coding-agents.exe \
+		$(RELEASE_BUILD)/coding-agents-$(VERSION)-windows-x86_64.exe
 	cd $(RELEASE_BUILD) && python3 $(CURDIR)/packaging/make-sbom.py --assets stage/sbom.json \
 		coding-agents-$(VERSION)-linux-$(ARCH).tar.gz coding-agents-$(VERSION)-linux-$(ARCH).debug.tar.gz \
-		coding-agents_$(VERSION)_*.deb >coding-agents-$(VERSION).cdx.json
+		coding-agents_$(VERSION)_*.deb coding-agents-$(VERSION)-windows-x86_64.exe >coding-agents-$(VERSION).cdx.json
 	cd $(RELEASE_BUILD) && sha256sum coding-agents-$(VERSION)-linux-$(ARCH).tar.gz \
 		coding-agents-$(VERSION)-linux-$(ARCH).debug.tar.gz coding-agents_$(VERSION)_*.deb \
-		coding-agents-$(VERSION).cdx.json >SHA256SUMS
+		coding-agents-$(VERSION)-windows-x86_64.exe coding-agents-$(VERSION).cdx.json >SHA256SUMS
 
 # Two release builds in two fresh directories must give the same bytes.
 reproducible:

@@ -5,8 +5,9 @@
     packaging/make-sbom.py STAGE VERSION > STAGE/sbom.json
     packaging/make-sbom.py --assets STAGE/sbom.json FILE... > coding-agents-<v>.cdx.json
 
-Components: every ELF executable of the stage (type application, with its SHA-256), and every
-shared library they link (from ldd), mapped with dpkg to its Debian package as
+Components: every ELF executable of the stage and the Windows launcher (type application, with
+its SHA-256), and every shared library they link (from ldd; for the launcher, the mingw-w64
+runtime built into it), mapped with dpkg to its Debian package as
 pkg:deb/debian/<name>@<version>?arch=<arch>. Deterministic for a given stage: the timestamp is
 SOURCE_DATE_EPOCH and the serial number is derived from the content.
 
@@ -45,6 +46,20 @@ def is_elf(path):
 # What a statically linked program of ours carries inside it (container/CMakeLists.txt links
 # the shell shim static): the archives it was linked from, which dpkg maps to their packages.
 STATIC_ARCHIVES = ["/usr/lib/x86_64-linux-gnu/libc.a", "/usr/lib/x86_64-linux-gnu/libjansson.a"]
+
+
+def is_pe(path):
+    with open(path, "rb") as f:
+        return f.read(2) == b"MZ"
+
+
+def pe_runtime():
+    """What a program cross-compiled with mingw-w64 carries inside it (the Windows launcher):
+    the C runtime's start-up code and import libraries, and libgcc. Its DLLs are Windows'."""
+    files = ["/usr/x86_64-w64-mingw32/lib/crt2.o"]
+    libgcc = subprocess.run(["x86_64-w64-mingw32-gcc", "-print-libgcc-file-name"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    return files + [libgcc]
 
 
 def linked_libraries(path):
@@ -169,14 +184,20 @@ def main():
         for name in sorted(files):
             path = os.path.join(root, name)
             rel = os.path.relpath(path, stage)
-            if os.path.islink(path) or not os.access(path, os.X_OK) or not is_elf(path):
+            if os.path.islink(path):
+                continue
+            if os.access(path, os.X_OK) and is_elf(path):
+                linked = linked_libraries(path)
+            elif name.endswith(".exe") and is_pe(path):
+                linked = pe_runtime()
+            else:
                 continue
             ref = f"file:{rel}"
             apps.append({"type": "application", "bom-ref": ref, "name": rel,
                          "version": version,
                          "hashes": [{"alg": "SHA-256", "content": sha256(path)}]})
             on = []
-            for lib in linked_libraries(path):
+            for lib in linked:
                 pkg = debian_package(lib)
                 p = purl(*pkg)
                 libs[p] = {"type": "library", "bom-ref": p, "name": pkg[0], "version": pkg[1],

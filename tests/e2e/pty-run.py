@@ -12,10 +12,15 @@ meanwhile for them.
 """
 import fcntl
 import os
+import re
 import pty
 import struct
 import sys
 import termios
+
+# What a terminal shows without printing: escape sequences (a console that redraws character by
+# character, as wine's does, wraps each in them), for finding TEXT on the screen.
+CONTROL = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|[\x00-\x08\x0e-\x1f]")
 
 ANSWERS = [
     (b"\x1b[>q", b"\x1bP>|pty-run 1.0\x1b\\"),  # XTVERSION
@@ -61,7 +66,7 @@ def main():
                 if start + pos + len(query) > seen:
                     os.write(master, answer)
                 pos = window.find(query, pos + 1)
-        if not typed and after in out:
+        if not typed and (after in out or after in re.sub(CONTROL, b"", bytes(out))):
             os.write(master, data)
             typed = True
     _, status = os.waitpid(pid, 0)

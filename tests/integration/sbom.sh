@@ -18,6 +18,9 @@ copy_host_programs "$stage/bin"
 echo doc >"$stage/share/doc/README"
 mkdir -p "$stage/share/coding-agents/docker/agent"
 cp "$CA_SOURCE_DIR/docker/agent/package-lock.json" "$stage/share/coding-agents/docker/agent/"
+# The Windows launcher, as the release installs it (0644: data on Linux).
+[ -n "${CA_WINDOWS_DIR:-}" ] || skip "coding-agents.exe was not built (Debian: gcc-mingw-w64-x86-64)"
+install -D -m 0644 "$CA_WINDOWS_DIR/coding-agents.exe" "$stage/share/coding-agents/windows/coding-agents.exe"
 export SOURCE_DATE_EPOCH=1700000000
 expect_status 0 /usr/bin/python3 "$CA_SOURCE_DIR/packaging/make-sbom.py" "$stage" 0.1.0
 cp "$TEST_TMP/out" "$TEST_TMP/sbom.json"
@@ -41,14 +44,19 @@ resolver = jsonschema.RefResolver.from_schema(schema, store=store)
 jsonschema.Draft7Validator(schema, resolver=resolver).validate(bom)
 
 apps = [c for c in bom["components"] if c["type"] == "application"]
-assert [a["name"] for a in apps] == ["bin/ca-broker", "bin/ca-engine", "bin/coding-agents"], apps
+exe = "share/coding-agents/windows/coding-agents.exe"
+assert [a["name"] for a in apps] == ["bin/ca-broker", "bin/ca-engine", "bin/coding-agents", exe], apps
+# The launcher carries the mingw-w64 runtime and libgcc, from these packages.
+on = [d["dependsOn"] for d in bom["dependencies"] if d["ref"] == "file:" + exe][0]
+assert any(p.startswith("pkg:deb/debian/mingw-w64-x86-64-dev@") for p in on), on
+assert any(p.startswith("pkg:deb/debian/gcc-mingw-w64-x86-64-win32@") for p in on), on
 for app in apps:
     digest = hashlib.sha256(open(os.path.join(stage, app["name"]), "rb").read()).hexdigest()
     assert app["hashes"] == [{"alg": "SHA-256", "content": digest}], app
 purls = {c["purl"] for c in bom["components"]
          if c["type"] == "library" and not c["purl"].startswith("pkg:npm/")}
 ldd = "".join(subprocess.run(["ldd", os.path.join(stage, a["name"])], capture_output=True,
-                             text=True).stdout for a in apps)
+                             text=True).stdout for a in apps if a["name"] != exe)
 libs = sorted({l.split("=>")[1].split()[0] for l in ldd.splitlines() if "=>" in l and "/" in l})
 assert libs
 # Every linked library's package is listed (several libraries may share one package).
