@@ -81,23 +81,41 @@ def linked_libraries(path):
     return libs
 
 
-def debian_package(path):
-    """(name, version, arch) of the package owning `path` (merged /usr aware)."""
-    candidates = [path, os.path.realpath(path)]
-    for p in list(candidates):
-        if p.startswith("/usr/"):
-            candidates.append(p[4:])
-        else:
-            candidates.append("/usr" + p)
-    for p in candidates:
-        r = subprocess.run(["dpkg", "-S", p], capture_output=True, text=True)
-        if r.returncode == 0:
-            # "libsodium23:amd64: /usr/lib/..." -> "libsodium23:amd64"
-            owner = r.stdout.split(": ")[0].split(",")[0].strip()
-            q = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version} ${Architecture}", owner],
-                               check=True, capture_output=True, text=True).stdout.split()
-            return q[0], q[1], q[2]
-    raise SystemExit(f"make-sbom: no Debian package owns {path}")
+def candidates(path):
+    """The names dpkg may know `path` by (merged /usr aware)."""
+    names = [path, os.path.realpath(path)]
+    for p in list(names):
+        names.append(p[4:] if p.startswith("/usr/") else "/usr" + p)
+    return names
+
+
+def debian_packages(paths):
+    """{path: (name, version, arch)} of the packages owning `paths`: one dpkg -S and one
+    dpkg-query for all of them (each call reads dpkg's whole database)."""
+    queries = sorted({c for p in paths for c in candidates(p)})
+    owners = {}
+    out = subprocess.run(["dpkg", "-S"] + queries, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        # "libsodium23:amd64: /usr/lib/..." (a diversion line has no ": /")
+        owner, sep, file = line.partition(": /")
+        if sep:
+            owners.setdefault("/" + file, owner.split(",")[0].strip())
+    names = sorted(set(owners.values()))
+    info = {}
+    if names:
+        out = subprocess.run(["dpkg-query", "-W", "-f",
+                              "${binary:Package} ${Package} ${Version} ${Architecture}\\n"] + names,
+                             check=True, capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            qualified, name, version, arch = line.split()
+            info[qualified] = info[name] = (name, version, arch)
+    found = {}
+    for path in paths:
+        owner = next((owners[c] for c in candidates(path) if c in owners), None)
+        if owner is None:
+            raise SystemExit(f"make-sbom: no Debian package owns {path}")
+        found[path] = info[owner]
+    return found
 
 
 def purl(name, version, arch):
@@ -178,7 +196,7 @@ def main():
         raise SystemExit("usage: make-sbom.py STAGE VERSION\n"
                          "       make-sbom.py --assets TREE-SBOM FILE...")
     stage, version = sys.argv[1], sys.argv[2]
-    apps, libs, deps = [], {}, []
+    apps, libs, deps, linked = [], {}, [], {}
     for root, dirs, files in os.walk(stage):
         dirs.sort()
         for name in sorted(files):
@@ -187,23 +205,24 @@ def main():
             if os.path.islink(path):
                 continue
             if os.access(path, os.X_OK) and is_elf(path):
-                linked = linked_libraries(path)
+                linked[rel] = linked_libraries(path)
             elif name.endswith(".exe") and is_pe(path):
-                linked = pe_runtime()
+                linked[rel] = pe_runtime()
             else:
                 continue
-            ref = f"file:{rel}"
-            apps.append({"type": "application", "bom-ref": ref, "name": rel,
+            apps.append({"type": "application", "bom-ref": f"file:{rel}", "name": rel,
                          "version": version,
                          "hashes": [{"alg": "SHA-256", "content": sha256(path)}]})
-            on = []
-            for lib in linked:
-                pkg = debian_package(lib)
-                p = purl(*pkg)
-                libs[p] = {"type": "library", "bom-ref": p, "name": pkg[0], "version": pkg[1],
-                           "purl": p}
-                on.append(p)
-            deps.append({"ref": ref, "dependsOn": sorted(set(on))})
+    owners = debian_packages(sorted({lib for libs_of in linked.values() for lib in libs_of}))
+    for app in apps:
+        on = []
+        for lib in linked[app["name"]]:
+            pkg = owners[lib]
+            p = purl(*pkg)
+            libs[p] = {"type": "library", "bom-ref": p, "name": pkg[0], "version": pkg[1],
+                       "purl": p}
+            on.append(p)
+        deps.append({"ref": app["bom-ref"], "dependsOn": sorted(set(on))})
     components = apps + [libs[k] for k in sorted(libs)]
     image, npm = npm_components(stage)
     if image:

@@ -22,7 +22,13 @@ hb=$(cd "$b" && sha256sum coding-agents-*.tar.gz)
 echo "reproducible: $ha ($a)"
 echo "reproducible: $hb ($b)"
 if [ "$ha" != "$hb" ]; then
-        echo "reproducible: the two builds differ" >&2
+        echo "reproducible: the two builds differ:" >&2
+        for d in "$a" "$b"; do
+                mkdir "$d/x"
+                tar -xzf "$d"/coding-agents-*-linux-*[0-9].tar.gz -C "$d/x"
+                (cd "$d/x" && find . -type f -exec sha256sum {} + | sort -k2) >"$d/x.sums"
+        done
+        diff "$a/x.sums" "$b/x.sums" >&2 || true
         exit 1
 fi
 echo "reproducible: identical"

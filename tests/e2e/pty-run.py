@@ -41,8 +41,10 @@ def main():
     data = open(args[0], "rb").read()
     pid, master = pty.fork()
     if pid == 0:
+        # The size is set before the command starts: set by the parent, it would race with a
+        # command that reads it at once.
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         os.execvp(args[2], args[2:])
-    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     typed = False
     if after is None:
         os.write(master, data)

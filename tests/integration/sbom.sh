@@ -61,13 +61,17 @@ libs = sorted({l.split("=>")[1].split()[0] for l in ldd.splitlines() if "=>" in 
 assert libs
 # Every linked library's package is listed (several libraries may share one package).
 from urllib.parse import quote
+def names(lib):
+    return {lib, os.path.realpath(lib), "/usr" + lib, os.path.realpath(lib).removeprefix("/usr")}
+# One dpkg -S for all of them (each call reads dpkg's whole database).
+owned = {}
+for line in subprocess.run(["dpkg", "-S"] + sorted(set().union(*map(names, libs))),
+                           capture_output=True, text=True).stdout.splitlines():
+    pkg, sep, path = line.partition(": /")
+    if sep:
+        owned["/" + path] = pkg.split(",")[0].split(":")[0]
 for lib in libs:
-    owner = None
-    for path in {lib, os.path.realpath(lib), "/usr" + lib, os.path.realpath(lib).removeprefix("/usr")}:
-        r = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
-        if r.returncode == 0:
-            owner = r.stdout.split(": ")[0].split(",")[0].split(":")[0]
-            break
+    owner = next((owned[p] for p in names(lib) if p in owned), None)
     assert owner, lib
     assert any(p.startswith(f"pkg:deb/debian/{quote(owner, safe='')}@") for p in purls), (lib, owner)
 for p in purls:

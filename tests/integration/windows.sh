@@ -133,7 +133,8 @@ WSL_STANDIN_CTRLC=1 "$CA_PYTHON3" "$CA_SOURCE_DIR/tests/e2e/pty-run.py" --after 
 check "after Ctrl-C the launcher exited $got, not 130 (the stand-in's)" [ "$got" = 130 ]
 "$CA_PYTHON3" -c 'import re, sys
 screen = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", open(sys.argv[1], "rb").read())
-sys.exit(b"console=120x40" not in screen)' "$TEST_TMP/pty" || fail "the stand-in did not see the terminal's 120x40"
+if b"console=120x40" not in screen:
+    sys.exit(repr(screen[:600]))' "$TEST_TMP/pty" || fail "the stand-in did not see the terminal's 120x40"
 
 # 5. Which distribution: CODING_AGENTS_WSL_DISTRO, --wsl-distribution, else the default;
 # WSL 1 refused with the remedy; none, or no WSL, explained.
