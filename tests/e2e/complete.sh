@@ -18,25 +18,9 @@ set -euo pipefail
 
 e2e_sessions_up
 
-export HOME="$TEST_TMP/home"
-mkdir -p "$HOME/.claude"
-printf '{"token":"%s"}' "$(head -c 48 /dev/urandom | base64 -w0)" >"$HOME/.claude/.credentials.json"
-chmod 0600 "$HOME/.claude/.credentials.json"
-
-# ---- the outside world: an HTTPS MCP upstream and a DNS server on a documentation range --------
-check "the upstream did not start" world_up "$TEST_TMP/up" "$image"
-
-# ---- the session's configuration: secrets in the broker, the CA in the trust store -------------
-printf '%s' "$upstream_token" | "$CA_BIN" broker store UPSTREAM_TOKEN >/dev/null
-printf 'echo-secret-%s' "$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" |
-        "$CA_BIN" broker store ECHO_SECRET >/dev/null
-expect_status 0 "$CA_BIN" trust add e2e-ca --bundle "$world_ca"
-ws="$TEST_TMP/repo"
-mkdir -p "$ws"
-chmod 0777 "$ws"
-cp "$e2e_dir/echo-mcp.mjs" "$e2e_dir/session-client.mjs" "$ws/"
-chmod 0644 "$ws"/*.mjs
-world_servers "$pin" e2e-ca >"$TEST_TMP/servers.toml"
+# The outside world (an HTTPS MCP upstream and a DNS server on a documentation range), the
+# session's configuration: secrets in the broker, the CA in the trust store.
+complete_world session-client.mjs
 world_servers "$wrong_pin" e2e-ca >"$TEST_TMP/wrong-pin.toml"
 
 # ---- an engine without a default bridge (this one: dockerd --bridge=none) ------------------------

@@ -19,21 +19,7 @@ command -v minisign >/dev/null || skip "minisign is not installed"
 "$CA_PYTHON3" -c 'import cryptography' 2>/dev/null || skip "python3-cryptography is not installed"
 e2e_sessions_up
 
-export HOME="$TEST_TMP/home"
-mkdir -p "$HOME/.claude"
-printf '{"token":"%s"}' "$(head -c 48 /dev/urandom | base64 -w0)" >"$HOME/.claude/.credentials.json"
-chmod 0600 "$HOME/.claude/.credentials.json"
-check "the upstream did not start" world_up "$TEST_TMP/up" "$image"
-printf '%s' "$upstream_token" | "$CA_BIN" broker store UPSTREAM_TOKEN >/dev/null
-printf 'echo-secret-%s' "$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" |
-        "$CA_BIN" broker store ECHO_SECRET >/dev/null
-expect_status 0 "$CA_BIN" trust add e2e-ca --bundle "$world_ca"
-ws="$TEST_TMP/repo"
-mkdir -p "$ws"
-chmod 0777 "$ws"
-cp "$e2e_dir/echo-mcp.mjs" "$e2e_dir/probe.mjs" "$ws/"
-chmod 0644 "$ws"/*.mjs
-world_servers "$pin" e2e-ca >"$TEST_TMP/servers.toml"
+complete_world probe.mjs
 
 expect_status 0 "$CA_BIN" launch claude "$ws" --config "$TEST_TMP/servers.toml" "${world[@]}" -- sleep infinity
 session=$(cat "$TEST_TMP/out")
@@ -148,16 +134,8 @@ chmod 755 "$base"
 trap 'rm -rf "$base"; docker_down; cleanup_tmp' EXIT
 (
         cd "$TEST_TMP"
-        "$CA_BIN" release keygen --public k.pub --secret k.sec >/dev/null
-        forge=("$CA_PYTHON3" "$CA_SOURCE_DIR/tests/sigstore-forge.py")
-        "${forge[@]}" init keys
-        mkdir -p stage/bin stage/share/coding-agents/sigstore rel
-        copy_host_programs stage/bin
-        "${forge[@]}" root keys stage/share/coding-agents/sigstore/trusted_root.json
+        signed_release 0.3.0 0.3.1
         for v in 0.3.0 0.3.1; do
-                "$CA_BIN" release bundle --version "$v" --stage stage \
-                        --out "rel/coding-agents-$v-linux-x86_64.tar.gz" >/dev/null
-                "$CA_BIN" release sign --secret k.sec "rel/coding-agents-$v-linux-x86_64.tar.gz" >/dev/null
                 "$CA_BIN" install "rel/coding-agents-$v-linux-x86_64.tar.gz" --pubkey k.pub \
                         --prefix "$base/opt" >/dev/null
         done

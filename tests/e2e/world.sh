@@ -28,6 +28,11 @@
 #                        did not come up. Sets peer_log (its request log)
 #   model_config PIN     prints [model.claude], [model.codex] and [model.copilot] pointing the
 #                        model helpers at it (trust "e2e-ca", pinned to PIN)
+#   complete_world FILE...   what a complete session needs, after e2e_sessions_up: a Claude
+#                        login in a HOME of the test's, the world up (world_up), its token and
+#                        ECHO_SECRET in the broker, its CA trusted as "e2e-ca", the workspace ws
+#                        ($TEST_TMP/repo, holding echo-mcp.mjs and the FILEs from tests/e2e/), and
+#                        $TEST_TMP/servers.toml (world_servers pinned to the world's key)
 #   world_down           removes the upstream and the networks
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables set here are for the scripts that source this one
@@ -145,6 +150,28 @@ model_config() {
         for a in claude codex copilot; do
                 printf '[model.%s]\nurl = "https://upstream.test:9443"\ntoken_url = "https://upstream.test:9443/v1/oauth/token"\ntrust = "e2e-ca"\npins = ["%s"]\n\n' "$a" "$pin"
         done
+}
+
+complete_world() {
+        local f
+        export HOME="$TEST_TMP/home"
+        mkdir -p "$HOME/.claude"
+        printf '{"token":"%s"}' "$(head -c 48 /dev/urandom | base64 -w0)" >"$HOME/.claude/.credentials.json"
+        chmod 0600 "$HOME/.claude/.credentials.json"
+        check "the upstream did not start" world_up "$TEST_TMP/up" "$image"
+        printf '%s' "$upstream_token" | "$CA_BIN" broker store UPSTREAM_TOKEN >/dev/null
+        printf 'echo-secret-%s' "$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" |
+                "$CA_BIN" broker store ECHO_SECRET >/dev/null
+        expect_status 0 "$CA_BIN" trust add e2e-ca --bundle "$world_ca"
+        ws="$TEST_TMP/repo"
+        mkdir -p "$ws"
+        chmod 0777 "$ws"
+        for f in echo-mcp.mjs "$@"; do
+                # shellcheck disable=SC2154 # e2e_dir comes from docker-env.sh
+                cp "$e2e_dir/$f" "$ws/"
+        done
+        chmod 0644 "$ws"/*.mjs
+        world_servers "$pin" e2e-ca >"$TEST_TMP/servers.toml"
 }
 
 world_down() {

@@ -17,19 +17,13 @@ cleanup() {
 trap cleanup EXIT
 
 cd "$TEST_TMP"
-"$CA_BIN" release keygen --public k.pub --secret k.sec >/dev/null
-"$CA_BIN" release keygen --public o.pub --secret o.sec >/dev/null
 # The release ships a Sigstore trusted root: here one of our own making (tests/sigstore-forge.py),
 # so that the test can sign as the release workflow would.
-forge=("$CA_PYTHON3" "$CA_SOURCE_DIR/tests/sigstore-forge.py")
 "$CA_PYTHON3" -c 'import cryptography' 2>/dev/null || skip "python3-cryptography is not installed"
-"${forge[@]}" init keys
-mkdir -p stage/bin stage/share/coding-agents/sigstore rel
-copy_host_programs stage/bin
-"${forge[@]}" root keys stage/share/coding-agents/sigstore/trusted_root.json
+forge=("$CA_PYTHON3" "$CA_SOURCE_DIR/tests/sigstore-forge.py")
+signed_release 0.3.0
+"$CA_BIN" release keygen --public o.pub --secret o.sec >/dev/null
 name=coding-agents-0.3.0-linux-x86_64.tar.gz
-"$CA_BIN" release bundle --version 0.3.0 --stage stage --out "rel/$name" >/dev/null
-"$CA_BIN" release sign --secret k.sec "rel/$name" >/dev/null
 bash "$CA_SOURCE_DIR/packaging/make-installer.sh" "rel/$name" k.pub >rel/install.sh
 check "installer is not valid sh" sh -n rel/install.sh
 workflow=https://github.com/coding-agents/coding-agents/.github/workflows/release.yml

@@ -83,6 +83,24 @@ flip_byte() {
         printf "\\$(printf '%03o' $((old ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
+# signed_release VERSION...: in the current directory, a release key (k.pub, k.sec), a Sigstore
+# of the test's own making (keys/, by tests/sigstore-forge.py: the release ships its trusted
+# root), a stage of the host programs with that root, and for each VERSION the bundle
+# rel/coding-agents-VERSION-linux-x86_64.tar.gz signed with k.sec. Needs python3-cryptography.
+signed_release() {
+        local v forge=("$CA_PYTHON3" "$CA_SOURCE_DIR/tests/sigstore-forge.py")
+        "$CA_BIN" release keygen --public k.pub --secret k.sec >/dev/null
+        "${forge[@]}" init keys
+        mkdir -p stage/bin stage/share/coding-agents/sigstore rel
+        copy_host_programs stage/bin
+        "${forge[@]}" root keys stage/share/coding-agents/sigstore/trusted_root.json
+        for v in "$@"; do
+                "$CA_BIN" release bundle --version "$v" --stage stage \
+                        --out "rel/coding-agents-$v-linux-x86_64.tar.gz" >/dev/null
+                "$CA_BIN" release sign --secret k.sec "rel/coding-agents-$v-linux-x86_64.tar.gz" >/dev/null
+        done
+}
+
 # copy_host_programs DIR: the host programs a release's bin/ holds (the front execs ca-engine
 # and starts ca-broker, both found beside it).
 copy_host_programs() {

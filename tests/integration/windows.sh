@@ -192,15 +192,8 @@ expect_grep "coding-agents is not installed in this WSL distribution: run coding
 # in the distribution (as root); one with another hash, no signature, or another installer's
 # name is refused before anything runs there.
 cd "$TEST_TMP"
-"$CA_BIN" release keygen --public k.pub --secret k.sec >/dev/null
-forge=("$CA_PYTHON3" "$CA_SOURCE_DIR/tests/sigstore-forge.py")
-"${forge[@]}" init keys
-mkdir -p stage/bin stage/share/coding-agents/sigstore rel
-copy_host_programs stage/bin
-"${forge[@]}" root keys stage/share/coding-agents/sigstore/trusted_root.json
+signed_release 0.3.0
 name=coding-agents-0.3.0-linux-x86_64.tar.gz
-"$CA_BIN" release bundle --version 0.3.0 --stage stage --out "rel/$name" >/dev/null
-"$CA_BIN" release sign --secret k.sec "rel/$name" >/dev/null
 bash "$CA_SOURCE_DIR/packaging/make-installer.sh" "rel/$name" k.pub >rel/install.sh
 cd rel
 expect_status 0 launch install "$name" --prefix "$base/opt"
