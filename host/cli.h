@@ -112,6 +112,9 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_env(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_events(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_image(int argc, char **argv, struct cli_ctx *ctx);
+/* image pull (cmd_image_pull.c); image_usage covers both subcommands. */
+int image_pull(int argc, char **argv, struct cli_ctx *ctx);
+extern const char image_usage[];
 int cmd_install(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_kill(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_launch(int argc, char **argv, struct cli_ctx *ctx);

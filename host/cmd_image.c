@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * coding-agents image build: the agent image (docker/agent/Dockerfile) on the Docker engine.
+ * (image pull, the published one verified: cmd_image_pull.c.)
  *
  *   base   coding-agents-base:<key>  a debootstrap --variant=minbase rootfs of Debian bookworm
  *          with docker/agent/packages, from the mirror the machine's apt sources name, imported
@@ -40,17 +41,34 @@
 #include "session.h"
 #include "spawn.h"
 
-static const char usage[] =
+const char image_usage[] =
         "usage: coding-agents image build [--endpoint SOCKET] [--cache DIR] [--quiet]\n"
+        "       coding-agents image pull [--endpoint SOCKET] [--ca-file PEM] [--trusted-root FILE]\n"
+        "           [--certificate-identity ID] [--certificate-oidc-issuer URL]\n"
+        "           [--quiet] [REFERENCE]\n"
         "\n"
-        "Builds the agent image on the Docker engine, only when an input changed:\n"
+        "build: builds the agent image on the Docker engine, only when an input changed:\n"
         "  base   Debian bookworm (debootstrap --variant=minbase, from the mirror your apt\n"
         "         sources name) with the packages in docker/agent/packages;\n"
         "  agent  users agentuser (1000) and agentcli (1001), Node.js (this host's 'node'),\n"
         "         the agent CLIs from npm at the versions pinned in docker/agent/package-lock.json,\n"
         "         and coding-agents' container programs next to this binary.\n"
         "The result is tagged coding-agents-agent:current. Downloads and the npm install are\n"
-        "cached in --cache (default ~/.cache/coding-agents). debootstrap needs root.\n";
+        "cached in --cache (default ~/.cache/coding-agents). debootstrap needs root.\n"
+        "\n"
+        "pull: the published image instead, verified before the engine may use it. REFERENCE is\n"
+        "REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST] (default ghcr.io/" CA_RELEASE_REPOSITORY
+        "/agent:v" CA_VERSION ",\n"
+        "lower-cased). Its manifest's digest must have a cosign signature naming that digest and\n"
+        "repository, by the release's image workflow (https://github.com/" CA_RELEASE_REPOSITORY "/\n"
+        ".github/workflows/image.yml@refs/tags/v" CA_VERSION ", issuer\n"
+        "https://token.actions.githubusercontent.com) unless another is given, whose\n"
+        "certificate and transparency-log entry verify offline against the trusted root (the\n"
+        "shipped Sigstore root unless --trusted-root). Then the engine pulls it by that digest,\n"
+        "never by the tag; it must carry this install's agent-init, and is tagged\n"
+        "coding-agents-agent:current. The registry is reached over https only (--ca-file: its\n"
+        "certificate authorities, PEM), anonymously. Events: image-pulled or image-refused.\n"
+        "Exit status: 0 pulled, 1 refused or failed, 2 usage or malformed input.\n";
 
 struct build {
         struct runtime *rt;
@@ -455,11 +473,13 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
         struct stat st;
         int c, r;
 
+        if (argc >= 2 && strcmp(argv[1], "pull") == 0)
+                return image_pull(argc - 1, argv + 1, ctx);
         optind = 0;
         while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
                 switch (c) {
                 case 'h':
-                        return cli_help(usage);
+                        return cli_help(image_usage);
                 case 'e':
                         endpoint = optarg;
                         break;
@@ -477,7 +497,7 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
                 }
         }
         if (argc - optind != 1 || strcmp(argv[optind], "build") != 0)
-                return cli_usage_error(ctx, "image takes one subcommand: build");
+                return cli_usage_error(ctx, "image takes one subcommand: build or pull");
         if (!cache && !(cache = default_cache()))
                 return cli_error("no cache directory: set HOME or pass --cache");
         if (cache[0] != '/')

@@ -66,6 +66,8 @@ static const char *const type_names[AUDIT_TYPE_MAX] = {
         [AUDIT_STATE_LOADED] = "state-loaded",
         [AUDIT_STATE_SAVED] = "state-saved",
         [AUDIT_STATE_REFUSED] = "state-refused",
+        [AUDIT_IMAGE_PULLED] = "image-pulled",
+        [AUDIT_IMAGE_REFUSED] = "image-refused",
 };
 
 static const char genesis[DIGEST_SHA256_HEX_LEN + 1] =

@@ -78,6 +78,8 @@ enum audit_type {
         AUDIT_STATE_LOADED,
         AUDIT_STATE_SAVED,
         AUDIT_STATE_REFUSED,
+        AUDIT_IMAGE_PULLED,
+        AUDIT_IMAGE_REFUSED,
         AUDIT_TYPE_MAX,
 };
 

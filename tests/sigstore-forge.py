@@ -13,7 +13,16 @@ so that a verifier must reject the bundle for that one reason. Nothing here reac
   sigstore-forge.py root DIR OUT [--flip NAME]
   sigstore-forge.py sign DIR ARTIFACT OUT --identity SAN --issuer URL
                          [--format v0.1|v0.2|v0.3] [--flip NAME] [--at UNIX_TIME]
+  sigstore-forge.py cosign-sign DIR REGISTRY REPO DIGEST --identity SAN --issuer URL --ca PEM
+                         [--signed-digest D] [--signed-repo R] [--append] [--flip NAME]
   sigstore-forge.py flips            (the names sign and root know)
+
+cosign-sign signs the image manifest DIGEST of REGISTRY/REPO as cosign (v2) does and pushes the
+signature to that registry (https, trusting --ca): a simple-signing payload naming DIGEST and
+the repository (or --signed-digest / --signed-repo instead, for a signature of something else),
+signed like `sign --format v0.1`, as one layer of the manifest tagged sha256-<hex>.sig, with
+the signature, the certificate, the chain and Rekor's promise as the layer's annotations.
+--append adds the layer to the signatures already there.
 """
 import argparse
 import base64
@@ -21,8 +30,12 @@ import datetime
 import hashlib
 import json
 import os
+import ssl
 import sys
+import tempfile
 import time
+import urllib.error
+import urllib.request
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -347,6 +360,87 @@ def make_bundle(forge, args):
                                  "signature": b64(signature)}}
 
 
+SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+class Registry:
+    """Just enough of the OCI distribution API to push blobs and a manifest."""
+
+    def __init__(self, host, repo, ca):
+        self.base = "https://" + host
+        self.repo = repo
+        self.ctx = ssl.create_default_context(cafile=ca)
+
+    def call(self, method, url, body=None, headers=None):
+        if url.startswith("/"):
+            url = self.base + url
+        req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+        with urllib.request.urlopen(req, context=self.ctx) as r:
+            return r.headers, r.read()
+
+    def blob(self, data):
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        headers, _ = self.call("POST", "/v2/%s/blobs/uploads/" % self.repo)
+        loc = headers["Location"]
+        loc += ("&" if "?" in loc else "?") + "digest=" + digest
+        self.call("PUT", loc, data, {"Content-Type": "application/octet-stream"})
+        return digest
+
+    def layers(self, tag):
+        try:
+            _, body = self.call("GET", "/v2/%s/manifests/%s" % (self.repo, tag),
+                                headers={"Accept": OCI_MANIFEST})
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return []
+            raise
+        return json.loads(body)["layers"]
+
+    def manifest(self, tag, layers):
+        config = b"{}"
+        doc = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+               "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                          "size": len(config), "digest": self.blob(config)},
+               "layers": layers}
+        self.call("PUT", "/v2/%s/manifests/%s" % (self.repo, tag),
+                  json.dumps(doc).encode(), {"Content-Type": OCI_MANIFEST})
+
+
+def cosign_sign(forge, args):
+    payload = json.dumps({"critical": {
+        "identity": {"docker-reference": args.signed_repo or args.registry + "/" + args.repo},
+        "image": {"docker-manifest-digest": args.signed_digest or args.digest},
+        "type": "cosign container image signature"}, "optional": None}).encode()
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(payload)
+        f.flush()
+        bundle = make_bundle(forge, argparse.Namespace(
+            artifact=f.name, format="v0.1", flip=args.flip, at=None, identity=args.identity,
+            issuer=args.issuer))
+    material = bundle["verificationMaterial"]
+    entry = material["tlogEntries"][0]
+    pems = [x509.load_der_x509_certificate(base64.b64decode(c["rawBytes"])).public_bytes(
+        serialization.Encoding.PEM).decode() for c in material["x509CertificateChain"][
+            "certificates"]]
+    promise = {"SignedEntryTimestamp": entry["inclusionPromise"]["signedEntryTimestamp"],
+               "Payload": {"body": entry["canonicalizedBody"],
+                           "integratedTime": int(entry["integratedTime"]),
+                           "logIndex": int(entry["logIndex"]),
+                           "logID": base64.b64decode(entry["logId"]["keyId"]).hex()}}
+    reg = Registry(args.registry, args.repo, args.ca)
+    tag = "sha256-%s.sig" % args.digest.split(":", 1)[1]
+    layers = reg.layers(tag) if args.append else []
+    layers.append({"mediaType": SIMPLESIGNING, "size": len(payload), "digest": reg.blob(payload),
+                   "annotations": {
+                       "dev.cosignproject.cosign/signature":
+                           bundle["messageSignature"]["signature"],
+                       "dev.sigstore.cosign/certificate": pems[0],
+                       "dev.sigstore.cosign/chain": "".join(pems[1:]),
+                       "dev.sigstore.cosign/bundle": json.dumps(promise)}})
+    reg.manifest(tag, layers)
+
+
 def write_json(path, doc):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2)
@@ -371,6 +465,16 @@ def main():
     p.add_argument("--format", choices=["v0.1", "v0.2", "v0.3"], default="v0.3")
     p.add_argument("--flip", choices=SIGN_FLIPS)
     p.add_argument("--at", type=int)
+    p = sub.add_parser("cosign-sign")
+    for a in ["dir", "registry", "repo", "digest"]:
+        p.add_argument(a)
+    p.add_argument("--identity", required=True)
+    p.add_argument("--issuer", required=True)
+    p.add_argument("--ca", required=True)
+    p.add_argument("--signed-digest")
+    p.add_argument("--signed-repo")
+    p.add_argument("--append", action="store_true")
+    p.add_argument("--flip", choices=SIGN_FLIPS)
     sub.add_parser("flips")
     args = ap.parse_args()
     if args.cmd == "init":
@@ -379,6 +483,8 @@ def main():
         write_json(args.out, Forge(args.dir).trusted_root(args.flip))
     elif args.cmd == "sign":
         write_json(args.out, make_bundle(Forge(args.dir), args))
+    elif args.cmd == "cosign-sign":
+        cosign_sign(Forge(args.dir), args)
     else:
         print("\n".join(SIGN_FLIPS))
         print("\n".join("root:" + f for f in ROOT_FLIPS))

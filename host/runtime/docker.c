@@ -411,22 +411,26 @@ static bool progress_chunk(struct call *c, const char *data, size_t len)
         return true;
 }
 
+/* POSTs `path` with the tar file at `tar_path` as its body (none when NULL), and follows the
+ * engine's progress stream to its end. */
 static int upload_stream(struct runtime *rt, const char *path, const char *tar_path,
                          runtime_progress_fn fn, void *userdata, struct ca_error *err)
 {
-        _cleanup_close_ int fd = open(tar_path, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = tar_path ? open(tar_path, O_RDONLY | O_CLOEXEC) : -1;
         struct progress p = {.line = BUF_INIT, .fn = fn, .userdata = userdata, .err = err};
         struct call c;
         struct stat st;
         char msg[256];
         int r;
 
-        if (fd < 0 || fstat(fd, &st) < 0)
+        if (tar_path && (fd < 0 || fstat(fd, &st) < 0))
                 return ca_error_set(err, errno, "cannot open '%s'", tar_path);
         call_init(&c, "POST");
-        c.upload_fd = fd;
-        c.upload_size = (curl_off_t) st.st_size;
-        c.content_type = "application/x-tar";
+        if (tar_path) {
+                c.upload_fd = fd;
+                c.upload_size = (curl_off_t) st.st_size;
+                c.content_type = "application/x-tar";
+        }
         c.chunk = progress_chunk;
         c.userdata = &p;
         r = perform(rt, path, &c, err);
@@ -462,6 +466,19 @@ int runtime_image_import(struct runtime *rt, const char *tar_path, const char *r
                         return ca_error_setx(err, ENOMEM, "out of memory");
         }
         return upload_stream(rt, path.data, tar_path, fn, userdata, err);
+}
+
+int runtime_image_pull(struct runtime *rt, const char *name, const char *digest,
+                       runtime_progress_fn fn, void *userdata, struct ca_error *err)
+{
+        _cleanup_buf_ struct buf path = BUF_INIT;
+        _cleanup_free_ char *ename = escape(rt, name);
+        _cleanup_free_ char *edigest = escape(rt, digest);
+
+        if (!ename || !edigest ||
+            buf_printf(&path, "/images/create?fromImage=%s&tag=%s", ename, edigest) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        return upload_stream(rt, path.data, NULL, fn, userdata, err);
 }
 
 static int add_json_param(struct runtime *rt, struct buf *path, const char *name, const json_t *v,

@@ -105,6 +105,14 @@ int runtime_image_import(struct runtime *rt, const char *tar_path, const char *r
                          void *userdata, struct ca_error *err) CA_MUST_CHECK;
 
 /*
+ * Pulls the image `name` ("registry/repository") by its manifest digest `digest`
+ * ("sha256:..."), never by a tag: the engine checks what it fetches against the digest, and the
+ * image is then known as name@digest. Progress lines go to `fn`.
+ */
+int runtime_image_pull(struct runtime *rt, const char *name, const char *digest,
+                       runtime_progress_fn fn, void *userdata, struct ca_error *err) CA_MUST_CHECK;
+
+/*
  * Builds the build context tar at `tar_path` (Dockerfile at its root) as `tag`, with build
  * args and labels (JSON objects of strings, may be NULL), no network during RUN steps, and
  * intermediate containers removed. Progress lines go to `fn`.
