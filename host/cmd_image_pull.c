@@ -50,6 +50,7 @@ struct pull {
         char digest[OCI_DIGEST_LEN + 1];
         char default_identity[256];
         char root_path[PATH_MAX];
+        struct sigroot trusted;
 };
 
 static int parse_opts(int argc, char **argv, struct cli_ctx *ctx, struct pull *p)
@@ -161,10 +162,33 @@ static int verify_layer(struct pull *p, struct registry *reg, const struct oci_s
                 return r;
         {
                 const struct sigverify_policy policy = {{p->identity, p->issuer}, NULL};
+                struct sigbundle b;
 
-                return sigverify_json(p->root ? p->root : p->root_path, bundle.data, bundle.len,
-                                      "the signature", md, &policy, (int64_t) time(NULL), err);
+                r = sigbundle_parse(bundle.data, bundle.len, &b, err);
+                if (r < 0)
+                        return r;
+                r = sigverify_bundle(&p->trusted, &b, md, &policy, (int64_t) time(NULL), err);
+                sigbundle_clear(&b);
+                return r;
         }
+}
+
+/* The trusted root, read before anything is fetched: a file the user names that cannot be
+ * read or parsed is bad input (exit 2). */
+static int load_root(struct pull *p, struct ca_error *err)
+{
+        _cleanup_buf_ struct buf json = BUF_INIT;
+        const char *path = p->root ? p->root : p->root_path;
+        int r;
+
+        if (!p->root && session_trusted_root(p->root_path, sizeof(p->root_path), err) < 0)
+                return -ENOENT;
+        r = fileio_read_path(path, SIGROOT_MAX, &json, err);
+        if (r < 0)
+                err->bad_input = true;
+        else
+                r = sigroot_parse(json.data ? json.data : "", json.len, &p->trusted, err);
+        return r < 0 ? ca_error_prefix(err, "%s", path) : 0;
 }
 
 /* Steps 1 and 2: D, and a signature of D that verifies. */
@@ -301,19 +325,21 @@ int image_pull(int argc, char **argv, struct cli_ctx *ctx)
                 return r;
         if (reference(&p, optind < argc ? argv[optind] : NULL, &err) < 0)
                 return cli_fail(&err);
-        if (!p.root && session_trusted_root(p.root_path, sizeof(p.root_path), &err) < 0)
+        if (load_root(&p, &err) < 0)
                 return cli_fail(&err);
         /* The engine first: nothing is fetched for an engine that would be refused. */
         r = runtime_gate(ctx->config_root, p.endpoint, NULL, &rt, NULL, &err);
-        if (r < 0)
+        if (r < 0) {
+                sigroot_clear(&p.trusted);
                 return cli_fail(&err);
+        }
         r = verify(&p, &err);
         if (r == 0)
                 r = engine_pull(&p, rt, image_id, sizeof(image_id), &err);
+        sigroot_clear(&p.trusted);
+        /* What the registry serves is not the user's input: any failure is a refusal (1). */
         if (r < 0) {
                 record(ctx, &p, NULL, &err);
-                if (err.bad_input)
-                        return cli_fail(&err);
                 return cli_error("image refused: %s", err.msg);
         }
         record(ctx, &p, image_id, NULL);
