@@ -8,7 +8,9 @@
 # signature, a registry whose certificate authority was not given, a digest the registry does
 # not have, a signed image carrying another agent-init; each with an image-refused event and
 # nothing pulled or tagged. Pulled: a good signature (alone, and after a bad one), by the
-# default identity, by digest, tagged coding-agents-agent:current.
+# default identity, by digest, tagged coding-agents-agent:current. The same storage is served
+# again behind token authentication (a token endpoint of ours, tests/e2e/registry-token.py),
+# GHCR's way: the client and the engine both get pull tokens; a private package is refused.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
@@ -18,7 +20,7 @@ set -euo pipefail
 command -v docker-registry >/dev/null || skip "docker-registry is needed (Debian: docker-registry)"
 command -v openssl >/dev/null || skip "openssl is needed for the test CA"
 "$CA_PYTHON3" -c 'import cryptography' 2>/dev/null || skip "python3-cryptography is needed"
-forge="$CA_SOURCE_DIR/tests/sigstore-forge.py"
+forge_py="$CA_SOURCE_DIR/tests/sigstore-forge.py"
 log="$CODING_AGENTS_CONFIG_DIR/security-events.log"
 version=$("$CA_BIN" version | sed -n 's/^coding-agents //p')
 identity="https://github.com/$CA_RELEASE_REPOSITORY/.github/workflows/image.yml@refs/tags/v$version"
@@ -34,9 +36,12 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0
 printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$reg_dir/ext"
 openssl x509 -req -in "$reg_dir/srv.csr" -CA "$reg_dir/ca.pem" -CAkey "$reg_dir/ca.key" \
         -CAcreateserial -days 2 -extfile "$reg_dir/ext" -out "$reg_dir/srv.pem" 2>/dev/null
-port=$("$CA_PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-registry="127.0.0.1:$port"
-cat >"$reg_dir/config.yml" <<EOF
+# start_registry NAME [AUTH_YAML]: a registry on a free loopback port over the shared storage;
+# sets `started` to its host:port. Ready when it says so (an inotify-driven tail).
+start_registry() {
+        local name=$1 auth=${2:-} port
+        port=$("$CA_PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        cat >"$reg_dir/$name.yml" <<EOF
 version: 0.1
 log:
   level: info
@@ -46,23 +51,47 @@ storage:
   delete:
     enabled: true
 http:
-  addr: $registry
+  addr: 127.0.0.1:$port
   tls:
     certificate: $reg_dir/srv.pem
     key: $reg_dir/srv.key
+$auth
 EOF
-docker-registry serve "$reg_dir/config.yml" >"$reg_dir/log" 2>&1 &
-registry_pid=$!
+        : >"$reg_dir/$name.log"
+        docker-registry serve "$reg_dir/$name.yml" >"$reg_dir/$name.log" 2>&1 &
+        pids+=("$!")
+        timeout 60 grep -q -m1 'listening on' <(tail -n +1 -f "$reg_dir/$name.log") ||
+                { cat "$reg_dir/$name.log" >&2; fail "the registry $name did not start"; exit 1; }
+        started="127.0.0.1:$port"
+}
+pids=()
 docker_up
-trap 'kill "$registry_pid" 2>/dev/null || true; docker_down; cleanup_tmp' EXIT
-# Ready when it says so (inotify-driven tail, no polling loop of ours).
-timeout 60 grep -q -m1 'listening on' <(tail -n +1 -f "$reg_dir/log") ||
-        { cat "$reg_dir/log" >&2; fail "the registry did not start"; exit 1; }
+trap 'kill "${pids[@]}" 2>/dev/null || true; docker_down; cleanup_tmp' EXIT
+start_registry open
+registry=$started
+
+# The same storage behind token authentication (GHCR's way): a token endpoint of our own,
+# whose signing certificate the registry trusts.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=registry-token-signer -keyout "$reg_dir/token.key" -out "$reg_dir/token.pem" 2>/dev/null
+mkfifo "$reg_dir/token.fifo"
+"$CA_PYTHON3" "$e2e_dir/registry-token.py" --cert "$reg_dir/srv.pem" --key "$reg_dir/srv.key" \
+        --sign-cert "$reg_dir/token.pem" --sign-key "$reg_dir/token.key" --issuer test-issuer \
+        --service test-registry --log "$reg_dir/token-requests" >"$reg_dir/token.fifo" 2>"$reg_dir/token.err" &
+pids+=("$!")
+read -r _ token_port <"$reg_dir/token.fifo" || { cat "$reg_dir/token.err" >&2; exit 1; }
+start_registry token "auth:
+  token:
+    realm: https://127.0.0.1:$token_port/token
+    service: test-registry
+    issuer: test-issuer
+    rootcertbundle: $reg_dir/token.pem"
+registry_token=$started
 
 # ---- Sigstores: ours (the trusted root handed to the pull) and a stranger's -----------------
-"$CA_PYTHON3" "$forge" init "$TEST_TMP/forge"
-"$CA_PYTHON3" "$forge" init "$TEST_TMP/other-forge"
-"$CA_PYTHON3" "$forge" root "$TEST_TMP/forge" "$TEST_TMP/root.json"
+"$CA_PYTHON3" "$forge_py" init "$TEST_TMP/forge"
+"$CA_PYTHON3" "$forge_py" init "$TEST_TMP/other-forge"
+"$CA_PYTHON3" "$forge_py" root "$TEST_TMP/forge" "$TEST_TMP/root.json"
 pull=("$CA_BIN" image pull --quiet --ca-file "$reg_dir/ca.pem" --trusted-root "$TEST_TMP/root.json")
 
 # The agent image the shared engine may hold stays what it was.
@@ -112,7 +141,7 @@ for line in open(sys.argv[1]):
 sign() {
         local repo=$1 digest=$2
         shift 2
-        "$CA_PYTHON3" "$forge" cosign-sign "$TEST_TMP/forge" "$registry" "$repo" "$digest" \
+        "$CA_PYTHON3" "$forge_py" cosign-sign "$TEST_TMP/forge" "$registry" "$repo" "$digest" \
                 --identity "$identity" --issuer "$issuer" --ca "$reg_dir/ca.pem" "$@"
 }
 
@@ -159,7 +188,7 @@ refused "another digest" "of another image \($other\)" "$registry/$repo:v$versio
 sign "$repo" "$good" --signed-repo "$registry/someone/else"
 refused "another repository" "for the repository '$registry/someone/else'" "$registry/$repo:v$version"
 # By another Sigstore: a certificate no authority of the trusted root issued (another key).
-"$CA_PYTHON3" "$forge" cosign-sign "$TEST_TMP/other-forge" "$registry" "$repo" "$good" \
+"$CA_PYTHON3" "$forge_py" cosign-sign "$TEST_TMP/other-forge" "$registry" "$repo" "$good" \
         --identity "$identity" --issuer "$issuer" --ca "$reg_dir/ca.pem"
 refused "another Sigstore" "the trusted root knows no log" "$registry/$repo:v$version"
 # A certificate by another authority (another key), logged in our log.
@@ -167,7 +196,7 @@ sign "$repo" "$good" --flip untrusted-ca
 refused "another authority" "does not chain to a certificate authority of the trusted root" \
         "$registry/$repo:v$version"
 # By our Sigstore, but another identity (another workflow of the repository).
-"$CA_PYTHON3" "$forge" cosign-sign "$TEST_TMP/forge" "$registry" "$repo" "$good" \
+"$CA_PYTHON3" "$forge_py" cosign-sign "$TEST_TMP/forge" "$registry" "$repo" "$good" \
         --identity "${identity/image.yml/release.yml}" --issuer "$issuer" --ca "$reg_dir/ca.pem"
 refused "another identity" "the certificate is not for" "$registry/$repo:v$version"
 # A forged signature (the certificate and log entry are good, the signature is not over this
@@ -176,13 +205,16 @@ sign "$repo" "$good" --flip signature
 refused "a bad signature" "signature" "$registry/$repo:v$version"
 # A digest the registry does not have.
 refused "unknown digest" "has no" "$registry/$repo@sha256:$(printf x | sha256sum | cut -d' ' -f1)"
+# A package the token endpoint will not hand out anonymously (GHCR's private packages).
+refused "a private package" "refused an anonymous pull of private/agent .*is the image public" \
+        "$registry_token/private/agent:v1"
 # Signed properly, but the image carries another agent-init: not this install's image.
 stale=$(push "$repo" stale "$(printf stale | sha256sum | cut -d' ' -f1)")
 sign "$repo" "$stale"
 refused "another agent-init" "another agent-init" "$registry/$repo:stale"
 
 # ---- a good pull: a bad signature first, then the good one --------------------------------------
-"$CA_PYTHON3" "$forge" cosign-sign "$TEST_TMP/other-forge" "$registry" "$repo" "$good" \
+"$CA_PYTHON3" "$forge_py" cosign-sign "$TEST_TMP/other-forge" "$registry" "$repo" "$good" \
         --identity "$identity" --issuer "$issuer" --ca "$reg_dir/ca.pem"
 sign "$repo" "$good" --append
 expect_status 0 "${pull[@]}" "$registry/$repo:v$version"
@@ -198,8 +230,26 @@ assert sys.argv[2] in img["RepoDigests"], img["RepoDigests"]' "$id" "$registry/$
 # By digest as well (the tag is then not consulted).
 expect_status 0 "${pull[@]}" "$registry/$repo@$good"
 
+# ---- behind token authentication: the bearer dance, for us and for the engine ------------------
+# The signature names the repository where it was made; this registry is another name for it.
+expect_status 1 "${pull[@]}" "$registry_token/$repo:v$version"
+expect_grep "image refused: .*for the repository '$registry/$repo', not '$registry_token/$repo'" "$TEST_TMP/err"
+sign "$repo" "$good" --append --signed-repo "$registry_token/$repo"
+: >"$reg_dir/token-requests"
+expect_status 0 "${pull[@]}" "$registry_token/$repo:v$version"
+expect_grep "^$registry_token/$repo@$good " "$TEST_TMP/out"
+check "the pull asked the token endpoint for no pull token, or the engine did not" "$CA_PYTHON3" -c '
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+want = "repository:%s:pull" % sys.argv[2]
+ours = [r for r in reqs if r["user_agent"].startswith("coding-agents/")]
+engine = [r for r in reqs if not r["user_agent"].startswith("coding-agents/")]
+assert ours and all(r["scope"] == want and r["granted"] and r["service"] == "test-registry" for r in ours), reqs
+assert engine and any(r["granted"] for r in engine), reqs' "$reg_dir/token-requests" "$repo"
+
 restore_current
 api DELETE "/images/$registry/$repo@$good" >/dev/null 2>&1 || true
+api DELETE "/images/$registry_token/$repo@$good" >/dev/null 2>&1 || true
 check_no_leaks
-kill "$registry_pid" 2>/dev/null || true
+kill "${pids[@]}" 2>/dev/null || true
 finish
