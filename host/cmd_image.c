@@ -42,14 +42,15 @@
 #include "spawn.h"
 
 const char image_usage[] =
-        "usage: coding-agents image build [--endpoint SOCKET] [--cache DIR] [--quiet]\n"
+        "usage: coding-agents image build [--endpoint SOCKET] [--cache DIR] [--mirror URL] [--quiet]\n"
         "       coding-agents image pull [--endpoint SOCKET] [--ca-file PEM] [--trusted-root FILE]\n"
         "           [--certificate-identity ID] [--certificate-oidc-issuer URL]\n"
         "           [--quiet] [REFERENCE]\n"
         "\n"
         "build: builds the agent image on the Docker engine, only when an input changed:\n"
         "  base   Debian bookworm (debootstrap --variant=minbase, from the mirror your apt\n"
-        "         sources name) with the packages in docker/agent/packages;\n"
+        "         sources name, or --mirror: e.g. a snapshot.debian.org URL, which pins every\n"
+        "         package's version) with the packages in docker/agent/packages;\n"
         "  agent  users agentuser (1000) and agentcli (1001), Node.js (this host's 'node'),\n"
         "         the agent CLIs from npm at the versions pinned in docker/agent/package-lock.json,\n"
         "         and coding-agents' container programs next to this binary.\n"
@@ -73,6 +74,7 @@ const char image_usage[] =
 struct build {
         struct runtime *rt;
         const char *cache;
+        const char *mirror;        /* --mirror, or NULL: the apt sources' */
         char docker_dir[PATH_MAX]; /* .../docker */
         char bin_dir[PATH_MAX];    /* where agent-init & co. are */
         char *node;                /* the host's node binary */
@@ -129,7 +131,12 @@ static int run(const struct build *b, const char *cwd, char *const *argv, struct
         if (r < 0)
                 return r;
         r = spawn_wait(pid, err);
-        return r < 0 ? ca_error_prefix(err, "%s", argv[0]) : 0;
+        if (r < 0)
+                return ca_error_prefix(err, "%s", argv[0]);
+        /* A failed step stops the build: nothing half-made may be imported or cached. */
+        if (r != 0)
+                return ca_error_setx(err, EIO, "%s exited with status %d", argv[0], r);
+        return 0;
 }
 
 static void remove_tree(const char *path)
@@ -181,8 +188,14 @@ static int ensure_base(struct build *b, struct ca_error *err)
         r = image_package_list(pk.data, pk.len, &pkgs, err);
         if (r < 0)
                 return ca_error_prefix(err, "%s", pkgfile);
-        r = read_text("/etc/apt/sources.list.d/debian.sources", &src, NULL);
-        if (r < 0 || aptsrc_mirror(src.data, src.len, "bookworm", mirror, sizeof(mirror)) < 0) {
+        if (b->mirror) {
+                size_t n = strlen(b->mirror);
+
+                while (n > 1 && b->mirror[n - 1] == '/')
+                        n--;
+                (void) snprintf(mirror, sizeof(mirror), "%.*s", (int) n, b->mirror);
+        } else if ((r = read_text("/etc/apt/sources.list.d/debian.sources", &src, NULL)) < 0 ||
+                   aptsrc_mirror(src.data, src.len, "bookworm", mirror, sizeof(mirror)) < 0) {
                 buf_reset(&src);
                 if (read_text("/etc/apt/sources.list", &src, NULL) < 0 ||
                     aptsrc_mirror(src.data, src.len, "bookworm", mirror, sizeof(mirror)) < 0)
@@ -463,6 +476,7 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
                 {"endpoint", required_argument, NULL, 'e'},
                 {"cache", required_argument, NULL, 'c'},
                 {"quiet", no_argument, NULL, 'q'},
+                {"mirror", required_argument, NULL, 'm'},
                 {0},
         };
         _cleanup_runtime_ struct runtime *rt = NULL;
@@ -491,6 +505,13 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
                         break;
                 case 'q':
                         b.quiet = true;
+                        break;
+                case 'm':
+                        if (!aptsrc_uri_valid(optarg) || strlen(optarg) >= 500)
+                                return cli_usage_error(ctx, "--mirror must be an http:// or "
+                                                            "https:// URL, not '%s'",
+                                                       optarg);
+                        b.mirror = optarg;
                         break;
                 default:
                         return cli_usage_error(ctx, "unknown option");

@@ -32,8 +32,7 @@ static bool next_word(const char **p, const char *end, char *w, size_t size)
         return n > 0;
 }
 
-/* An http(s) URI of printable ASCII with a host after the scheme. */
-static bool http_uri(const char *u)
+bool aptsrc_uri_valid(const char *u)
 {
         size_t len = strlen(u), skip = 0;
 
@@ -90,7 +89,7 @@ static int one_line(const char *p, const char *end, const char *suite, char *out
                         return -ENOENT;
         }
         memcpy(uri, w, strlen(w) + 1);
-        if (!http_uri(uri) || !next_word(&p, end, w, sizeof(w)) || strcmp(w, suite) != 0 ||
+        if (!aptsrc_uri_valid(uri) || !next_word(&p, end, w, sizeof(w)) || strcmp(w, suite) != 0 ||
             !list_has(p, end, "main"))
                 return -ENOENT;
         return store(uri, strlen(uri), out, size);
@@ -103,7 +102,7 @@ struct stanza {
 
 static int finish(const struct stanza *s, char *out, size_t size)
 {
-        if (!s->deb || !s->suite || !s->main || !s->enabled || !http_uri(s->uri))
+        if (!s->deb || !s->suite || !s->main || !s->enabled || !aptsrc_uri_valid(s->uri))
                 return -ENOENT;
         return store(s->uri, strlen(s->uri), out, size);
 }
@@ -147,7 +146,7 @@ int aptsrc_mirror(const char *text, size_t len, const char *suite, char *out, si
                                         const char *vv = v;
 
                                         while (next_word(&vv, le, w, sizeof(w)))
-                                                if (!s.uri[0] && http_uri(w))
+                                                if (!s.uri[0] && aptsrc_uri_valid(w))
                                                         memcpy(s.uri, w, sizeof(s.uri));
                                 } else if (klen == 6 && strncasecmp(q, "Suites", 6) == 0)
                                         s.suite = list_has(v, le, suite);

@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "macro.h"
@@ -16,3 +17,7 @@
 /* Stores the URI (without a trailing '/') in `out`. 0, -ENOENT when none, -ENAMETOOLONG. */
 int aptsrc_mirror(const char *text, size_t len, const char *suite, char *out,
                   size_t size) CA_MUST_CHECK;
+
+/* Whether `u` is an http(s) URI of printable ASCII with a host after the scheme (what a
+ * mirror must be). */
+bool aptsrc_uri_valid(const char *u);
