@@ -394,11 +394,18 @@ static int squid_parse(const struct proxy_run *pr)
         struct spawn_req req = SPAWN_REQ_INIT;
         _cleanup_buf_ struct buf parse_out = BUF_INIT;
         struct ca_error err = {0};
+        int r;
 
         req.path = pr->squid;
         req.argv = pargv;
         req.envp = envp;
-        if (spawn_capture(&req, 1 << 20, &parse_out, &err) < 0) {
+        req.stderr_fd = STDERR_FILENO; /* squid says what it refuses there */
+        r = spawn_capture(&req, 1 << 20, &parse_out, &err);
+        if (r > 0)
+                (void) ca_error_setx(&err, EINVAL, "squid refused the configuration '%s' "
+                                                   "(squid -k parse exited with status %d)",
+                                     pr->squid_conf, r);
+        if (r != 0) {
                 if (parse_out.len)
                         (void) fwrite(parse_out.data, 1, parse_out.len, stderr);
                 return fail(&err);

@@ -209,6 +209,16 @@ expect_status 2 "$CA_BIN" proxy config --out "$TEST_TMP/y" --resolver 192.0.2.53
 expect_grep "bad.toml:2:18: bad domain" "$TEST_TMP/err"
 expect_status 2 "$CA_BIN" proxy events
 expect_status 2 "$CA_BIN" proxy run --dir "$TEST_TMP/topo/nonexistent" --squid squid
+# A configuration squid refuses stops the supervisor before anything starts (squid -k parse's
+# status counts, not just whether squid could be run).
+expect_status 0 "$CA_BIN" proxy config --out "$TEST_TMP/refused-px" --root "$TEST_TMP/refused-px" \
+        --resolver 192.0.2.53 --config "$TEST_TMP/config.toml"
+printf 'bogus_directive_x on\n' >>"$TEST_TMP/refused-px/squid.conf"
+expect_status 1 "$CA_BIN" proxy run --dir "$TEST_TMP/refused-px"
+expect_grep "squid refused the configuration .*squid -k parse exited with status 1" "$TEST_TMP/err"
+expect_grep "unrecognized: 'bogus_directive_x'" "$TEST_TMP/err"
+check "squid or dnsmasq started for a refused configuration" \
+        [ ! -e "$TEST_TMP/refused-px/run/squid.pid" ] && [ ! -e "$TEST_TMP/refused-px/run/dnsmasq.pid" ]
 
 # proxy run: SIGTERM stops squid and dnsmasq and exits 0; if one of them dies, the other is
 # stopped and it exits 1.
