@@ -401,19 +401,32 @@ static bool has_valid_sct(const struct sigroot *root, X509 *leaf, X509 *issuer)
         return ok;
 }
 
-static bool san_is(X509 *leaf, const char *want)
+/* Whether the certificate names `want` (a URI or an e-mail SAN, exactly). The first such name
+ * it carries goes to `got`, printable ASCII ('?' for anything else), cut to fit. */
+static bool san_is(X509 *leaf, const char *want, char *got, size_t size)
 {
         GENERAL_NAMES *names = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
         bool ok = false;
 
+        got[0] = '\0';
         for (int i = 0; names && i < sk_GENERAL_NAME_num(names) && !ok; i++) {
                 const GENERAL_NAME *n = sk_GENERAL_NAME_value(names, i);
                 const ASN1_IA5STRING *s = n->type == GEN_URI     ? n->d.uniformResourceIdentifier
                                           : n->type == GEN_EMAIL ? n->d.rfc822Name
                                                                  : NULL;
+                size_t len = s ? (size_t) ASN1_STRING_length(s) : 0;
+                const unsigned char *d = s ? ASN1_STRING_get0_data(s) : NULL;
 
-                ok = s && (size_t) ASN1_STRING_length(s) == strlen(want) &&
-                     memcmp(ASN1_STRING_get0_data(s), want, strlen(want)) == 0;
+                if (!s)
+                        continue;
+                if (!got[0]) {
+                        size_t o = 0;
+
+                        for (size_t k = 0; k < len && o + 1 < size; k++)
+                                got[o++] = d[k] >= 0x20 && d[k] < 0x7f ? (char) d[k] : '?';
+                        got[o] = '\0';
+                }
+                ok = len == strlen(want) && memcmp(d, want, len) == 0;
         }
         GENERAL_NAMES_free(names);
         return ok;
@@ -464,6 +477,7 @@ int sigverify_certificate(const struct sigroot *root, const struct sigbundle *b,
 {
         X509 *leaf = NULL, *issuer = NULL;
         char at[32];
+        char names[256];
         bool held;
         int r = 0;
 
@@ -501,8 +515,9 @@ int sigverify_certificate(const struct sigroot *root, const struct sigbundle *b,
                 r = ca_error_setx(err, EBADMSG,
                                   "no CT log of the trusted root signed a timestamp for the "
                                   "signing certificate");
-        else if (!san_is(leaf, id->san))
-                r = ca_error_setx(err, EACCES, "the certificate is not for '%s'", id->san);
+        else if (!san_is(leaf, id->san, names, sizeof(names)))
+                r = ca_error_setx(err, EACCES, "the certificate is not for '%s' (it names '%s')",
+                                  id->san, names[0] ? names : "nobody");
         else if (!issuer_is(leaf, id->issuer))
                 r = ca_error_setx(err, EACCES, "the certificate's OIDC issuer is not '%s'",
                                   id->issuer);

@@ -208,7 +208,7 @@ refused "another authority" "does not chain to a certificate authority of the tr
 # By our Sigstore, but another identity (another workflow of the repository).
 "$CA_PYTHON3" "$forge_py" cosign-sign "$TEST_TMP/forge" "$registry" "$repo" "$good" \
         --identity "${identity/image.yml/release.yml}" --issuer "$issuer" --ca "$reg_dir/ca.pem"
-refused "another identity" "the certificate is not for" "$registry/$repo:v$version"
+refused "another identity" "the certificate is not for '$identity' \(it names '${identity/image.yml/release.yml}'\)" "$registry/$repo:v$version"
 # A forged signature (the certificate and log entry are good, the signature is not over this
 # payload).
 sign "$repo" "$good" --flip signature
