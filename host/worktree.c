@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Sessions on their own worktrees (worktree.h). */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +92,164 @@ static int write_record(const char *config_root, const char *session, const stru
         return fileio_write_atomic(path, text, strlen(text), 0600, err);
 }
 
+/* ---- the session's private refs ------------------------------------------------------------ */
+
+#define REFS_DEPTH_MAX 32
+#define REFS_ENTRIES_MAX 200000
+#define REF_MAX 4096
+
+static int copy_ref(int sfd, int dfd, const char *name, int depth, size_t *left,
+                    struct ca_error *err);
+
+/* Copies the directory `sfd` into the empty directory `dfd`: directories and regular files
+ * only (a link is left out), modes kept, and as root the owners too (the container's git must
+ * be able to write the copy as it could the original). */
+static int copy_refs(int sfd, int dfd, int depth, size_t *left, struct ca_error *err)
+{
+        struct dirent *e;
+        int dup_fd = dup(sfd), r = 0;
+        DIR *d;
+
+        if (depth > REFS_DEPTH_MAX)
+                return ca_error_setx(err, ELOOP, "the repository's refs are nested too deep");
+        d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
+        if (!d) {
+                if (dup_fd >= 0)
+                        (void) close(dup_fd);
+                return ca_error_set(err, errno, "cannot read the repository's refs");
+        }
+        while (r == 0 && (errno = 0, e = readdir(d)))
+                r = copy_ref(sfd, dfd, e->d_name, depth, left, err);
+        if (r == 0 && errno)
+                r = ca_error_set(err, errno, "cannot read the repository's refs");
+        (void) closedir(d);
+        return r;
+}
+
+/* One entry of copy_refs. */
+static int copy_ref(int sfd, int dfd, const char *name, int depth, size_t *left,
+                    struct ca_error *err)
+{
+        _cleanup_close_ int in = -1, out = -1;
+        struct stat st;
+
+        if (!strcmp(name, ".") || !strcmp(name, ".."))
+                return 0;
+        if (*left == 0)
+                return ca_error_setx(err, E2BIG, "the repository has more than %d refs",
+                                     REFS_ENTRIES_MAX);
+        (*left)--;
+        if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return ca_error_set(err, errno, "cannot stat ref '%s'", name);
+        if (S_ISDIR(st.st_mode)) {
+                if (mkdirat(dfd, name, 0700) < 0 ||
+                    (in = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+                    (out = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                        return ca_error_set(err, errno, "cannot copy refs '%s'", name);
+                if (copy_refs(in, out, depth + 1, left, err) < 0)
+                        return -EIO;
+        } else if (S_ISREG(st.st_mode) && st.st_size <= REF_MAX) {
+                _cleanup_buf_ struct buf b = BUF_INIT;
+
+                in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                if (in < 0 || out < 0 || fileio_read_fd(in, REF_MAX, &b, err) < 0 ||
+                    fileio_write_all(out, b.data, b.len) < 0)
+                        return ca_error_set(err, errno ? errno : EIO, "cannot copy ref '%s'",
+                                            name);
+        } else {
+                return 0;
+        }
+        if ((geteuid() == 0 && fchown(out, st.st_uid, st.st_gid) < 0) ||
+            fchmod(out, st.st_mode & 07777) < 0)
+                return ca_error_set(err, errno, "cannot copy ref '%s'", name);
+        return 0;
+}
+
+int worktree_private_dirs(const char *config_root, const char *session, char refs[PATH_MAX],
+                          char logs[PATH_MAX], struct ca_error *err)
+{
+        if (record_path(config_root, session, refs, PATH_MAX, ".refs", err) < 0 ||
+            record_path(config_root, session, logs, PATH_MAX, ".logs", err) < 0)
+                return -EINVAL;
+        return 0;
+}
+
+/* The private copy of the repository's refs, an empty logs directory and (when the repository
+ * has none yet) an empty packed-refs, which the session gets read-only. */
+static int make_private(const char *config_root, const char *session, const struct worktree *wt,
+                        struct ca_error *err)
+{
+        char refs[PATH_MAX], logs[PATH_MAX], path[PATH_MAX + 32];
+        _cleanup_close_ int src = -1, dst = -1, packed = -1;
+        size_t left = REFS_ENTRIES_MAX;
+        struct stat st;
+
+        if (worktree_private_dirs(config_root, session, refs, logs, err) < 0)
+                return -EINVAL;
+        (void) snprintf(path, sizeof(path), "%s/.git/refs", wt->repository);
+        src = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (src < 0 || fstat(src, &st) < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", path);
+        if (mkdir(refs, 0700) < 0 || mkdir(logs, 0700) < 0 ||
+            (dst = open(refs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                return ca_error_set(err, errno, "cannot create '%s'", refs);
+        if (copy_refs(src, dst, 0, &left, err) < 0)
+                return -EIO;
+        /* Both as the repository's refs directory is: git inside writes to them. */
+        if ((geteuid() == 0 && (chown(refs, st.st_uid, st.st_gid) < 0 ||
+                                chown(logs, st.st_uid, st.st_gid) < 0)) ||
+            chmod(refs, st.st_mode & 07777) < 0 || chmod(logs, st.st_mode & 07777) < 0)
+                return ca_error_set(err, errno, "cannot set up '%s'", refs);
+        (void) snprintf(path, sizeof(path), "%s/.git/logs", wt->repository);
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                return ca_error_set(err, errno, "cannot create '%s'", path);
+        (void) snprintf(path, sizeof(path), "%s/.git/packed-refs", wt->repository);
+        packed = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (packed < 0 && errno != EEXIST)
+                return ca_error_set(err, errno, "cannot create '%s'", path);
+        return 0;
+}
+
+/* The private copies go; with `bring_back`, the session's branch as the session left it is
+ * set in the repository first (by our git, only from the commit it started at). */
+static void end_private(const char *config_root, const char *session, const struct worktree *wt)
+{
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        struct ca_error err = {0};
+        char refs[PATH_MAX], logs[PATH_MAX], ref[PATH_MAX + 300], name[300];
+        int r;
+
+        if (worktree_private_dirs(config_root, session, refs, logs, &err) < 0)
+                return;
+        (void) snprintf(ref, sizeof(ref), "%s/heads/%s", refs, wt->branch);
+        (void) snprintf(name, sizeof(name), "refs/heads/%s", wt->branch);
+        r = fileio_read_path(ref, REF_MAX, &b, &err);
+        if (r == 0) {
+                chomp(&b);
+                if (b.len != strlen(wt->base) || strspn(b.data, "0123456789abcdef") != b.len) {
+                        (void) fprintf(stderr, "coding-agents: the session left its branch %s "
+                                               "as something other than a commit: not brought "
+                                               "back\n",
+                                       wt->branch);
+                } else if (strcmp(b.data, wt->base) != 0) {
+                        r = GIT(wt->repository, GIT_WRITE, NULL, &err, "update-ref", "-m",
+                                "coding-agents: the session's commits", name, b.data, wt->base);
+                        if (r != 0)
+                                (void) fprintf(stderr, "coding-agents: cannot bring back the "
+                                                       "session's branch %s: %s\n",
+                                               wt->branch,
+                                               r < 0 ? err.msg : "git update-ref refused it");
+                }
+        } else if (r != -ENOENT) {
+                (void) fprintf(stderr, "coding-agents: cannot read the session's branch %s: %s\n",
+                               wt->branch, err.msg);
+        }
+        ca_error_clear(&err);
+        if (fileio_remove_tree(refs, &err) < 0 || fileio_remove_tree(logs, &err) < 0)
+                (void) fprintf(stderr, "coding-agents: %s\n", err.msg);
+}
+
 int worktree_create(const char *config_root, const char *session, const char *repository,
                     const char *branch, bool keep, struct worktree *wt, struct ca_error *err)
 {
@@ -132,7 +292,21 @@ int worktree_create(const char *config_root, const char *session, const char *re
         if (r != 0)
                 return ca_error_setx(err, EIO, "git worktree add failed (status %d) for '%s'", r,
                                      wt->path);
-        return write_record(config_root, session, wt, keep, err);
+        r = write_record(config_root, session, wt, keep, err);
+        if (r == 0)
+                r = make_private(config_root, session, wt, err);
+        if (r < 0) {
+                /* Nothing half-made stays: the worktree, its branch, its record. */
+                char rec[PATH_MAX];
+
+                end_private(config_root, session, wt);
+                (void) GIT(repository, GIT_WRITE, NULL, NULL, "worktree", "remove", "--force",
+                           wt->path);
+                (void) GIT(repository, GIT_WRITE, NULL, NULL, "branch", "-D", wt->branch);
+                if (record_path(config_root, session, rec, sizeof(rec), ".json", NULL) == 0)
+                        (void) unlink(rec);
+        }
+        return r;
 }
 
 static int load(const char *config_root, const char *session, struct worktree *wt, bool *keep,
@@ -206,7 +380,10 @@ void worktree_end(const char *config_root, const char *session)
         bool keep;
         int r = load(config_root, session, &wt, &keep, &err);
 
-        if (r < 0 || lstat(wt.path, &s) < 0)
+        if (r < 0)
+                return;
+        end_private(config_root, session, &wt);
+        if (lstat(wt.path, &s) < 0)
                 return;
         if (keep) {
                 (void) fprintf(stderr, "coding-agents: kept the worktree %s (branch %s)\n",

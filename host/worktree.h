@@ -39,6 +39,17 @@ int worktree_create(const char *config_root, const char *session, const char *re
                     const char *branch, bool keep, struct worktree *wt,
                     struct ca_error *err) CA_MUST_CHECK;
 
+/*
+ * Where the session's private git state is: a copy of the repository's refs made when the
+ * worktree was (mounted over .git/refs, so that nothing the session does moves the user's
+ * branches and tags) and an empty logs directory (over .git/logs). At the session's end only
+ * its own branch is brought back into the repository, by our git, from the commit it started
+ * at; the rest of the copy goes. The repository's packed-refs is mounted read-only (an empty
+ * one is made when it has none).
+ */
+int worktree_private_dirs(const char *config_root, const char *session, char refs[PATH_MAX],
+                          char logs[PATH_MAX], struct ca_error *err) CA_MUST_CHECK;
+
 /* The record of `session`'s worktree: 0, -ENOENT when the session had none. */
 int worktree_load(const char *config_root, const char *session, struct worktree *wt,
                   struct ca_error *err) CA_MUST_CHECK;

@@ -126,8 +126,8 @@ int oci_ref_parse(const char *s, struct oci_ref *out, struct ca_error *err)
                                            "implied",
                                       s);
         if (hn >= sizeof(out->host) || !host_valid(s, hn))
-                return ca_error_input(err, "'%.*s' is not a registry host", (int) (hn < 200 ? hn : 200),
-                                      s);
+                return ca_error_input(err, "'%.*s' is not a registry host",
+                                      (int) (hn < 200 ? hn : 200), s);
         memcpy(out->host, s, hn);
         name_end = at ? at : s + strlen(s);
         if (at) {
@@ -463,6 +463,9 @@ int oci_cosign_bundle(const struct oci_sig_layer *l, const uint8_t payload_sha25
         _cleanup_json_ json_t *entry = NULL, *material = NULL, *bundle = NULL;
         _cleanup_free_ char *cert = NULL, *digest = NULL;
 
+        if (!l->certificate)
+                return ca_error_input(err, "the signature carries no certificate (a managed "
+                                           "key's): only keyless signatures are verified");
         if (!l->bundle)
                 return ca_error_input(err, "the signature carries no transparency-log entry "
                                            "(dev.sigstore.cosign/bundle): it was made offline "
@@ -470,15 +473,13 @@ int oci_cosign_bundle(const struct oci_sig_layer *l, const uint8_t payload_sha25
         entry = tlog_entry(l->bundle, err);
         if (!entry)
                 return -EINVAL;
-        if (l->certificate && pem_body(l->certificate, &cert) < 0)
+        if (pem_body(l->certificate, &cert) < 0)
                 return ca_error_input(err, "dev.sigstore.cosign/certificate is not a PEM "
                                            "certificate");
         if (b64_of(payload_sha256, 32, &digest) < 0)
                 return ca_error_setx(err, ENOMEM, "out of memory");
-        material = cert ? json_pack("{s:{s:[{s:s}]}, s:[O]}", "x509CertificateChain",
-                                    "certificates", "rawBytes", cert, "tlogEntries", entry)
-                        : json_pack("{s:{s:s}, s:[O]}", "publicKey", "hint", "cosign", "tlogEntries",
-                                    entry);
+        material = json_pack("{s:{s:[{s:s}]}, s:[O]}", "x509CertificateChain", "certificates",
+                             "rawBytes", cert, "tlogEntries", entry);
         bundle = material ? json_pack("{s:s, s:O, s:{s:{s:s, s:s}, s:s}}", "mediaType",
                                       "application/vnd.dev.sigstore.bundle+json;version=0.1",
                                       "verificationMaterial", material, "messageSignature",

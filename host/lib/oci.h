@@ -77,7 +77,7 @@ struct oci_sig_layer {
         char digest[OCI_DIGEST_LEN + 1]; /* of the payload blob */
         int64_t size;
         char *signature;   /* base64 */
-        char *certificate; /* PEM, or NULL (a managed key's signature) */
+        char *certificate; /* PEM, or NULL (a managed key's signature: not verified here) */
         char *bundle;      /* Rekor's promise (JSON), or NULL */
 };
 
@@ -100,7 +100,8 @@ int oci_payload_check(const char *payload, size_t len, const char *digest, const
  * The Sigstore v0.1 bundle (JSON) of one signature layer whose payload's SHA-256 is
  * `payload_sha256`: its certificate, Rekor's promise as the log entry (kind and version from
  * the entry's body), the message signature. -EINVAL with a bad-input error when the layer
- * lacks what a bundle needs or carries it malformed.
+ * lacks what a bundle needs (a certificate: keyless signatures only; Rekor's promise) or
+ * carries it malformed.
  */
 int oci_cosign_bundle(const struct oci_sig_layer *l, const uint8_t payload_sha256[32],
                       struct buf *out, struct ca_error *err) CA_MUST_CHECK;

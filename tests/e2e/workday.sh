@@ -172,10 +172,13 @@ printf 'base\n' >"$repo/README"
 printf 'notes\n' >"$repo/NOTES"
 git -C "$repo" add README NOTES
 git -C "$repo" commit -qm base
+base_commit=$(git -C "$repo" rev-parse HEAD)
 git -C "$repo" worktree add -q -b userbranch "$TEST_TMP/userwt" # the user's own linked worktree
 chmod -R a+rwX "$repo"
 # One session: writes FILE with CONTENT in its worktree and commits it, and tries the user's
-# own index and HEAD in the repository's .git (read-only there).
+# own index and HEAD in the repository's .git (read-only there), and the user's branches and
+# tags (the session's refs are a private copy: it moves them there, and nothing comes back but
+# its own branch) and packed-refs (read-only).
 commit_in() {
         local tag=$1 file=$2 content=$3
         (umask 000 && "$CA_BIN" run claude "$repo" --worktree --no-state "${cfg[@]}" -- sh -c \
@@ -185,6 +188,10 @@ commit_in() {
                  (echo ref: refs/heads/evil >\"\$c/HEAD\") 2>/dev/null && echo head-written
                  (echo /tmp >\"\$c/worktrees/userwt/commondir\") 2>/dev/null && echo other-written
                  (printf '[core]\\n\\tfsmonitor = /workspace/x\\n' >\"\$c/config.worktree\") 2>/dev/null
+                 git update-ref refs/heads/main HEAD && git update-ref refs/heads/userbranch HEAD &&
+                   git tag evil-$tag && echo refs-moved-inside
+                 (echo \$(git rev-parse HEAD) refs/heads/main >\"\$c/packed-refs\") 2>/dev/null &&
+                   echo packed-written
                  true" \
                 >"$TEST_TMP/$tag.out" 2>"$TEST_TMP/$tag.err")
 }
@@ -199,7 +206,8 @@ check "the third worktree session failed" commit_in three a.txt gamma
 s1=$(session_of one) s2=$(session_of two) s3=$(session_of three)
 for t in one two three; do
         expect_grep '^committed$' "$TEST_TMP/$t.out"
-        expect_no_grep 'index-written|head-written|other-written' "$TEST_TMP/$t.out"
+        expect_no_grep 'index-written|head-written|other-written|packed-written' "$TEST_TMP/$t.out"
+        expect_grep '^refs-moved-inside$' "$TEST_TMP/$t.out"
         expect_grep 'the session.s worktree is gone; its branch coding-agents/' "$TEST_TMP/$t.err"
 done
 check "a session's worktree is left" test -z "$(find "$CODING_AGENTS_CONFIG_DIR/worktrees" -mindepth 1 -maxdepth 1 -type d)"
@@ -207,6 +215,12 @@ check "the sessions share a branch" test "$s1" != "$s2"
 # The user's tree saw none of it.
 check "the user's tree changed" test -z "$(git -C "$repo" status --porcelain)"
 check "the user's HEAD moved" test "$(git -C "$repo" symbolic-ref HEAD)" = refs/heads/main
+check "a session moved the user's main" test "$(git -C "$repo" rev-parse refs/heads/main)" = "$base_commit"
+check "a session moved the user's userbranch" \
+        test "$(git -C "$repo" rev-parse refs/heads/userbranch)" = "$base_commit"
+check "a session's tag came out" test -z "$(git -C "$repo" tag -l 'evil-*')"
+check "the sessions' private refs are left" \
+        test -z "$(find "$CODING_AGENTS_CONFIG_DIR/worktrees" -maxdepth 1 -name '*.refs' -o -maxdepth 1 -name '*.logs')"
 # What the sessions could write in the repository's .git that git would read is reported (a
 # config.worktree), and only that: not the other sessions' worktrees coming and going.
 expect_grep '"changed":\[\{"change":"added","path":".git/config.worktree"\}\].*"type":"workspace-git-changed"' "$log"

@@ -61,7 +61,8 @@ static void test_oci_ref(void **state)
         ref_bad("ghcr.io/a@sha256:abc", "64");
         ref_bad("ghcr.io/a@sha256:" D64 "0", "64");
         ref_bad("ghcr.io/a@sha512:" D64, "64");
-        ref_bad("ghcr.io/a@sha256:" "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+        ref_bad("ghcr.io/a@sha256:0123456789ABCDEF0123456789abcdef"
+                "0123456789abcdef0123456789abcdef",
                 "64");
         ref_bad("-bad.io/a", "not a registry host");
         ref_bad("bad..io/a", "not a registry host");
@@ -175,6 +176,11 @@ static void test_oci_sig_layers(void **state)
         l[0].bundle = NULL;
         assert_int_equal(oci_cosign_bundle(&l[0], md, &out, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "no transparency-log entry"));
+        /* A managed key's signature (no certificate) is not one this verifies. */
+        free(l[0].certificate);
+        l[0].certificate = NULL;
+        assert_int_equal(oci_cosign_bundle(&l[0], md, &out, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "keyless"));
         oci_sig_layers_free(l, n);
 
         /* Malformed manifests and layers are refused as bad input. */
