@@ -194,7 +194,7 @@ static int ensure_base(struct build *b, struct ca_error *err)
                 while (n > 1 && b->mirror[n - 1] == '/')
                         n--;
                 (void) snprintf(mirror, sizeof(mirror), "%.*s", (int) n, b->mirror);
-        } else if ((r = read_text("/etc/apt/sources.list.d/debian.sources", &src, NULL)) < 0 ||
+        } else if (read_text("/etc/apt/sources.list.d/debian.sources", &src, NULL) < 0 ||
                    aptsrc_mirror(src.data, src.len, "bookworm", mirror, sizeof(mirror)) < 0) {
                 buf_reset(&src);
                 if (read_text("/etc/apt/sources.list", &src, NULL) < 0 ||

@@ -113,9 +113,11 @@ static int get(struct registry *r, const char *url, const char *accept, bool aut
         (void) curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
         (void) curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         (void) curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
-        /* A stalled registry: under 1 KB/s for 60 s ends the transfer. */
+        /* A stalled registry (under 1 KB/s for 60 s), or one that trickles: at most 5 minutes
+         * for anything read here (a manifest, a signature, a token). */
         (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
         (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+        (void) curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
         (void) curl_easy_setopt(c, CURLOPT_USERAGENT, ua);
         (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
         (void) curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);

@@ -107,7 +107,7 @@ static int copy_ref(int sfd, int dfd, const char *name, int depth, size_t *left,
 static int copy_refs(int sfd, int dfd, int depth, size_t *left, struct ca_error *err)
 {
         struct dirent *e;
-        int dup_fd = dup(sfd), r = 0;
+        int dup_fd = fcntl(sfd, F_DUPFD_CLOEXEC, 3), r = 0;
         DIR *d;
 
         if (depth > REFS_DEPTH_MAX)

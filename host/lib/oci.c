@@ -103,7 +103,7 @@ int oci_digest(const void *data, size_t len, char out[OCI_DIGEST_LEN + 1])
 
         if (digest_sha256(data, len, md) < 0)
                 return -EIO;
-        memcpy(out, "sha256:", 7);
+        memcpy(out, "sha256:", 8); /* the digits overwrite its NUL */
         digest_hex(md, sizeof(md), out + 7);
         return 0;
 }
