@@ -80,7 +80,7 @@ struct launch {
         char repo_index[PATH_MAX + 16], repo_head[PATH_MAX + 16];
         char repo_worktrees[PATH_MAX + 16], own_gitdir[PATH_MAX + 300];
         char priv_refs[PATH_MAX], priv_logs[PATH_MAX];
-        char repo_refs[PATH_MAX + 16], repo_logs[PATH_MAX + 16], repo_packed[PATH_MAX + 24];
+        char repo_refs[PATH_MAX + 16], repo_logs[PATH_MAX + 16];
         /* what exists */
         bool running; /* started: a launched session lives on */
         bool dir_made;
@@ -546,9 +546,10 @@ static int session_mounts(struct launch *l, struct runtime_mount *mounts, size_t
                                 l->session);
                 mounts[(*n)++] = (struct runtime_mount){l->repo_worktrees, l->repo_worktrees, true};
                 mounts[(*n)++] = (struct runtime_mount){l->own_gitdir, l->own_gitdir, false};
-                /* The repository's refs as a private copy, its logs an empty directory, its
-                 * packed-refs read-only: no branch or tag of the user's moves; only the
-                 * session's own branch is brought back at the end (worktree.h). */
+                /* The repository's refs as a private copy, its logs an empty directory (its
+                 * packed-refs is read-only, as in any session): no branch or tag of the user's
+                 * moves; only the session's own branch is brought back at the end
+                 * (worktree.h). */
                 if (worktree_private_dirs(l->ctx->config_root, l->session, l->priv_refs,
                                           l->priv_logs, err) < 0)
                         return -EINVAL;
@@ -556,11 +557,8 @@ static int session_mounts(struct launch *l, struct runtime_mount *mounts, size_t
                                 l->wt.repository);
                 (void) snprintf(l->repo_logs, sizeof(l->repo_logs), "%s/.git/logs",
                                 l->wt.repository);
-                (void) snprintf(l->repo_packed, sizeof(l->repo_packed), "%s/.git/packed-refs",
-                                l->wt.repository);
                 mounts[(*n)++] = (struct runtime_mount){l->priv_refs, l->repo_refs, false};
                 mounts[(*n)++] = (struct runtime_mount){l->priv_logs, l->repo_logs, false};
-                mounts[(*n)++] = (struct runtime_mount){l->repo_packed, l->repo_packed, true};
         }
         return 0;
 }
@@ -645,7 +643,7 @@ static int create(struct launch *l)
                 {IMAGE_RUN_DIR, "mode=0711,size=512m"},
                 {"/tmp", "mode=1777,size=512m"},
         };
-        struct runtime_mount mounts[17 + 2 * WORKSPACE_GIT_MOUNTS];
+        struct runtime_mount mounts[16 + 2 * WORKSPACE_GIT_MOUNTS];
         char env_session[CAP_SESSION_MAX + 32], grace[24];
         const char *env[] = {env_session, NULL};
         _cleanup_free_ const char **cmd = init_argv(l, grace);

@@ -231,11 +231,32 @@ static int add_mount(struct workspace_git_mounts *m, struct runtime_mount *out, 
         return 0;
 }
 
+/* What a mount covers, made (empty) when the repository has none: a directory, or a file. */
+static int create_covered(const char *path, bool file, struct ca_error *err)
+{
+        int fd;
+
+        if (!file)
+                return mkdir(path, 0755) < 0 && errno != EEXIST
+                               ? ca_error_set(err, errno, "cannot create '%s'", path)
+                               : 0;
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST)
+                return ca_error_set(err, errno, "cannot create '%s'", path);
+        if (fd >= 0)
+                (void) close(fd);
+        return 0;
+}
+
 int workspace_git_mounts(const char *workspace, const char *target,
                          struct workspace_git_mounts *m, struct runtime_mount *out,
                          size_t *ret_n, struct ca_error *err)
 {
-        static const char *const covered[] = {"config", "hooks", "info"};
+        /* refs/replace: a replace ref makes git use another object in place of one (a
+         * checkout would write the agent's content for a file it never touched); packed-refs
+         * can hold replace refs too. */
+        static const char *const covered[] = {"config", "hooks", "info", "refs/replace",
+                                              "packed-refs"};
         char git[PATH_MAX], in[PATH_MAX];
         struct stat st;
         size_t n = 0;
@@ -263,8 +284,9 @@ int workspace_git_mounts(const char *workspace, const char *target,
                 (void) snprintf(src, sizeof(src), "%s/%s", git, covered[i]);
                 (void) snprintf(dst, sizeof(dst), "%s/%s", in, covered[i]);
                 if (lstat(src, &st) < 0 && errno == ENOENT && strcmp(covered[i], "config") != 0) {
-                        if (mkdir(src, 0755) < 0 && errno != EEXIST)
-                                return ca_error_set(err, errno, "cannot create '%s'", src);
+                        r = create_covered(src, strcmp(covered[i], "packed-refs") == 0, err);
+                        if (r < 0)
+                                return r;
                         if (lstat(src, &st) < 0)
                                 return ca_error_set(err, errno, "cannot stat '%s'", src);
                 }

@@ -74,7 +74,7 @@ int workspace_config_merge(const struct workspace_config *wc, struct config *cfg
 
 struct runtime_mount;
 
-#define WORKSPACE_GIT_MOUNTS 4
+#define WORKSPACE_GIT_MOUNTS 6
 
 /* The paths below are kept alive here for the mounts that point at them. */
 struct workspace_git_mounts {
@@ -84,10 +84,12 @@ struct workspace_git_mounts {
 
 /*
  * The mounts (over the workspace's, at /workspace) that keep the agent from changing what git
- * on the host would execute: .git itself (read-write, but a mount point, so it cannot be
- * renamed or replaced), .git/config, .git/hooks and .git/info read-only; a .git *file* (a
- * linked worktree or submodule) read-only. Missing hooks/ and info/ directories are created
- * (empty) so they can be covered. Fills `out` (room for WORKSPACE_GIT_MOUNTS); *ret_n mounts.
+ * on the host would execute or substitute: .git itself (read-write, but a mount point, so it
+ * cannot be renamed or replaced), .git/config, .git/hooks, .git/info, .git/refs/replace and
+ * .git/packed-refs read-only (replace refs, loose or packed, make git use another object in
+ * place of one); a .git *file* (a linked worktree or submodule) read-only. Missing hooks/,
+ * info/ and refs/replace/ directories and packed-refs are created (empty) so they can be
+ * covered. Fills `out` (room for WORKSPACE_GIT_MOUNTS); *ret_n mounts.
  */
 int workspace_git_mounts(const char *workspace, const char *target,
                          struct workspace_git_mounts *m, struct runtime_mount *out,

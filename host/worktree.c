@@ -175,13 +175,13 @@ int worktree_private_dirs(const char *config_root, const char *session, char ref
         return 0;
 }
 
-/* The private copy of the repository's refs, an empty logs directory and (when the repository
- * has none yet) an empty packed-refs, which the session gets read-only. */
+/* The private copy of the repository's refs and an empty logs directory (the repository's
+ * packed-refs is read-only in every session: workspace_git_mounts). */
 static int make_private(const char *config_root, const char *session, const struct worktree *wt,
                         struct ca_error *err)
 {
         char refs[PATH_MAX], logs[PATH_MAX], path[PATH_MAX + 32];
-        _cleanup_close_ int src = -1, dst = -1, packed = -1;
+        _cleanup_close_ int src = -1, dst = -1;
         size_t left = REFS_ENTRIES_MAX;
         struct stat st;
 
@@ -203,10 +203,6 @@ static int make_private(const char *config_root, const char *session, const stru
                 return ca_error_set(err, errno, "cannot set up '%s'", refs);
         (void) snprintf(path, sizeof(path), "%s/.git/logs", wt->repository);
         if (mkdir(path, 0755) < 0 && errno != EEXIST)
-                return ca_error_set(err, errno, "cannot create '%s'", path);
-        (void) snprintf(path, sizeof(path), "%s/.git/packed-refs", wt->repository);
-        packed = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (packed < 0 && errno != EEXIST)
                 return ca_error_set(err, errno, "cannot create '%s'", path);
         return 0;
 }

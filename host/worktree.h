@@ -44,8 +44,8 @@ int worktree_create(const char *config_root, const char *session, const char *re
  * worktree was (mounted over .git/refs, so that nothing the session does moves the user's
  * branches and tags) and an empty logs directory (over .git/logs). At the session's end only
  * its own branch is brought back into the repository, by our git, from the commit it started
- * at; the rest of the copy goes. The repository's packed-refs is mounted read-only (an empty
- * one is made when it has none).
+ * at; the rest of the copy goes. The repository's packed-refs is read-only, as in every
+ * session (workspace.h).
  */
 int worktree_private_dirs(const char *config_root, const char *session, char refs[PATH_MAX],
                           char logs[PATH_MAX], struct ca_error *err) CA_MUST_CHECK;

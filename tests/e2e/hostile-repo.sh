@@ -276,7 +276,9 @@ expect_status 0 "$CA_BIN" run claude "$gitrepo" --ignore-workspace-config --netw
         for t in "git config core.fsmonitor /tmp/x" "git config core.hooksPath /tmp" \
                 "git config core.sshCommand /tmp/x" "git config include.path /tmp/x" \
                 "cp /bin/true .git/hooks/post-checkout" "sh -c \"echo x >>.git/info/exclude\"" \
-                "mv .git .git-old" "rm -rf .git/hooks" "sh -c \"echo x >.git/config\""; do
+                "mv .git .git-old" "rm -rf .git/hooks" "sh -c \"echo x >.git/config\"" \
+                "sh -c \"git replace -f \$(git rev-parse HEAD^{tree}) \$(git mktree </dev/null)\"" \
+                "sh -c \"echo \$(git rev-parse HEAD) refs/replace/\$(git rev-parse HEAD^{tree}) >>.git/packed-refs\""; do
                 if (cd /workspace && eval "$t") >/dev/null 2>&1; then echo "WROTE: $t"; else echo "refused: $t"; fi
         done
         cd /workspace && git -c user.name=a -c user.email=a@a commit -q --allow-empty -m by-agent && echo committed'
@@ -284,6 +286,9 @@ expect_no_grep '^WROTE' "$TEST_TMP/out"
 expect_grep '^committed$' "$TEST_TMP/out"
 check "the agent's commit is not there" git -C "$gitrepo" log -1 --format=%s | grep -q by-agent
 check "the repository's config changed" test -z "$(git -C "$gitrepo" config --get core.fsmonitor || true)"
+# A replace ref (loose or packed) would make the user's checkout write another tree's content.
+check "a replace ref came out of the session" test -z "$(git -C "$gitrepo" replace -l)"
+check "the session wrote packed-refs" test ! -s "$gitrepo/.git/packed-refs"
 
 # ---- the approved path: granted in the user's config, the workspace's server connects -----------
 new_ws approved <<'EOF'

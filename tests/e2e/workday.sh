@@ -220,7 +220,7 @@ check "a session moved the user's userbranch" \
         test "$(git -C "$repo" rev-parse refs/heads/userbranch)" = "$base_commit"
 check "a session's tag came out" test -z "$(git -C "$repo" tag -l 'evil-*')"
 check "the sessions' private refs are left" \
-        test -z "$(find "$CODING_AGENTS_CONFIG_DIR/worktrees" -maxdepth 1 -name '*.refs' -o -maxdepth 1 -name '*.logs')"
+        test -z "$(find "$CODING_AGENTS_CONFIG_DIR/worktrees" -maxdepth 1 \( -name '*.refs' -o -name '*.logs' \))"
 # What the sessions could write in the repository's .git that git would read is reported (a
 # config.worktree), and only that: not the other sessions' worktrees coming and going.
 expect_grep '"changed":\[\{"change":"added","path":".git/config.worktree"\}\].*"type":"workspace-git-changed"' "$log"
