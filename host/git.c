@@ -2,6 +2,7 @@
 /* git on the host without running the repository's code (git.h). */
 #include "git.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,6 +19,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "spawn.h"
+#include "textsafe.h"
 
 #define GIT_OUT_MAX ((size_t) 16 << 20)
 #define GIT_SMALL_MAX ((size_t) 64 << 10)
@@ -194,19 +196,41 @@ static int git_env_build(struct git_env *e)
         return 0;
 }
 
+/* Where a git's stdio goes besides its captured stdout: -1 is /dev/null. With `out` set, its
+ * stdout goes to that descriptor (not captured). */
+struct git_io {
+        int in, out, err;
+};
+
+#define GIT_IO_NONE ((struct git_io) {-1, -1, -1})
+
 /* git with `argv` (argv[0] "git"), environment `e`, in `cwd`; stdout into `out`. */
-static int spawn_git(const char *const *argv, const struct git_env *e, const char *cwd,
-                     struct buf *out, struct ca_error *err)
+static int spawn_git_io(const char *const *argv, const struct git_env *e, const char *cwd,
+                        struct git_io io, struct buf *out, struct ca_error *err)
 {
         struct spawn_req req = SPAWN_REQ_INIT;
         _cleanup_buf_ struct buf sink = BUF_INIT;
+        pid_t pid;
 
         req.path = "git";
         req.search_path = true;
         req.argv = (char *const *) argv;
         req.envp = (char *const *) e->envp;
         req.cwd = cwd;
-        return spawn_capture(&req, GIT_OUT_MAX, out ? out : &sink, err);
+        req.stdin_fd = io.in;
+        req.stderr_fd = io.err;
+        if (io.out < 0)
+                return spawn_capture(&req, GIT_OUT_MAX, out ? out : &sink, err);
+        req.stdout_fd = io.out;
+        if (spawn_start(&req, &pid, err) < 0)
+                return -EIO;
+        return spawn_wait(pid, err);
+}
+
+static int spawn_git(const char *const *argv, const struct git_env *e, const char *cwd,
+                     struct buf *out, struct ca_error *err)
+{
+        return spawn_git_io(argv, e, cwd, GIT_IO_NONE, out, err);
 }
 
 /*
@@ -441,8 +465,8 @@ static int scan_write_config(const struct git_repo *repo, struct drivers *d,
         return 0;
 }
 
-int git_run(const char *worktree, enum git_mode mode, const char *const *args, size_t nargs,
-            struct buf *out, struct ca_error *err)
+static int run_git(const char *worktree, enum git_mode mode, const char *const *args,
+                   size_t nargs, struct git_io io, struct buf *out, struct ca_error *err)
 {
         _cleanup_(git_env_clear) struct git_env e = {0};
         _cleanup_(drivers_clear) struct drivers d = {0};
@@ -486,7 +510,293 @@ int git_run(const char *worktree, enum git_mode mode, const char *const *args, s
         for (size_t i = 0; i < nargs; i++)
                 argv[n++] = args[i];
         argv[n] = NULL;
-        return spawn_git(argv, &e, repo.worktree, out, err);
+        return spawn_git_io(argv, &e, repo.worktree, io, out, err);
+}
+
+int git_run(const char *worktree, enum git_mode mode, const char *const *args, size_t nargs,
+            struct buf *out, struct ca_error *err)
+{
+        return run_git(worktree, mode, args, nargs, GIT_IO_NONE, out, err);
+}
+
+/* ---- a session's objects, brought in verified ----------------------------------------------- */
+
+#define IMPORT_ENTRIES_MAX 2000000 /* entries looked at in a private store */
+#define IMPORT_LOG_MAX 4096
+
+static bool is_hex(const char *s, size_t len)
+{
+        return strlen(s) == len && strspn(s, "0123456789abcdef") == len;
+}
+
+/* A loose object's file name under its two-digit directory (SHA-1 or SHA-256). */
+static bool want_loose(const char *name)
+{
+        return is_hex(name, 38) || is_hex(name, 62);
+}
+
+static bool want_pack(const char *name)
+{
+        size_t len = strlen(name);
+
+        return strncmp(name, "pack-", 5) == 0 &&
+               ((len > 10 && strcmp(name + len - 5, ".pack") == 0) ||
+                (len > 9 && strcmp(name + len - 4, ".idx") == 0));
+}
+
+static int copy_stream(int in, int out)
+{
+        char chunk[65536];
+
+        for (;;) {
+                ssize_t n = read(in, chunk, sizeof(chunk));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : 0;
+                if (fileio_write_all(out, chunk, (size_t) n) < 0)
+                        return -errno;
+        }
+}
+
+/* `name` in `sfd` copied into `dfd` when it is a regular file, never through a link: 1; 0 when
+ * it is anything else. */
+static int copy_regular(int sfd, const char *name, int dfd, struct ca_error *err)
+{
+        _cleanup_close_ int in = -1;
+        _cleanup_close_ int out = -1;
+        struct stat st;
+        int r;
+
+        if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                return 0;
+        in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (in < 0 || fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
+                return 0;
+        out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+        if (out < 0)
+                return ca_error_set(err, errno, "cannot create '%s'", name);
+        r = copy_stream(in, out);
+        return r < 0 ? ca_error_set(err, -r, "cannot copy '%s'", name) : 1;
+}
+
+struct import_walk {
+        size_t copied;
+        size_t seen;
+};
+
+/* The regular files `want` accepts in the directory `name` of `sfd` (never a link), copied
+ * into a new directory of the same name in `dfd`. */
+static int copy_dir(int sfd, const char *name, int dfd, bool (*want)(const char *),
+                    struct import_walk *w, struct ca_error *err)
+{
+        int src = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int dst = -1;
+        DIR *d;
+        const struct dirent *de;
+        int r = 0;
+
+        if (src < 0)
+                return 0; /* a link, or not a directory: nothing git made */
+        d = fdopendir(src);
+        if (!d) {
+                (void) close(src);
+                return ca_error_set(err, errno, "cannot read '%s'", name);
+        }
+        if ((mkdirat(dfd, name, 0755) < 0 && errno != EEXIST) ||
+            (dst = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                r = ca_error_set(err, errno, "cannot create '%s'", name);
+        while (r >= 0 && (de = readdir(d))) {
+                if (++w->seen > IMPORT_ENTRIES_MAX) {
+                        r = ca_error_setx(err, E2BIG, "more than %d entries", IMPORT_ENTRIES_MAX);
+                        break;
+                }
+                if (!want(de->d_name))
+                        continue;
+                r = copy_regular(src, de->d_name, dst, err);
+                if (r > 0)
+                        w->copied++;
+        }
+        (void) closedir(d);
+        return r < 0 ? r : 0;
+}
+
+/* The loose objects and packs of the private store `pfd`, copied into `tobj`. */
+static int copy_store(int pfd, int tobj, struct import_walk *w, struct ca_error *err)
+{
+        int fd = fcntl(pfd, F_DUPFD_CLOEXEC, 0);
+        DIR *d = fd < 0 ? NULL : fdopendir(fd);
+        const struct dirent *de;
+        int r = 0;
+
+        if (!d) {
+                if (fd >= 0)
+                        (void) close(fd);
+                return ca_error_set(err, errno, "cannot read the session's objects");
+        }
+        while (r >= 0 && (de = readdir(d))) {
+                if (is_hex(de->d_name, 2))
+                        r = copy_dir(pfd, de->d_name, tobj, want_loose, w, err);
+                else if (strcmp(de->d_name, "pack") == 0)
+                        r = copy_dir(pfd, de->d_name, tobj, want_pack, w, err);
+        }
+        (void) closedir(d);
+        return r;
+}
+
+/* The scratch repository: our config (the real one's format and extensions only), a HEAD. */
+static int scratch_make(const struct git_repo *repo, const char *scratch, int *ret_tobj,
+                        struct ca_error *err)
+{
+        _cleanup_buf_ struct buf list = BUF_INIT;
+        _cleanup_buf_ struct buf cfg = BUF_INIT;
+        _cleanup_close_ int dfd = -1;
+        char path[PATH_MAX + 32];
+        int r;
+
+        if (mkdir(scratch, 0700) < 0)
+                return ca_error_set(err, errno, "cannot create '%s'", scratch);
+        dfd = open(scratch, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0 || mkdirat(dfd, "objects", 0700) < 0 || mkdirat(dfd, "refs", 0700) < 0)
+                return ca_error_set(err, errno, "cannot set up '%s'", scratch);
+        (void) snprintf(path, sizeof(path), "%s/config", repo->commondir);
+        r = list_config(path, &list, err);
+        if (r < 0)
+                return r;
+        if (buf_append_str(&cfg, "[core]\n\tbare = true\n") < 0 ||
+            foreach_key(&list, copy_key, &cfg) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = fileio_write_atomic_at(dfd, "config", cfg.data, cfg.len, 0600, err);
+        if (r >= 0)
+                r = fileio_write_atomic_at(dfd, "HEAD", "ref: refs/heads/import\n", 23, 0600,
+                                           err);
+        if (r < 0)
+                return r;
+        *ret_tobj = openat(dfd, "objects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return *ret_tobj < 0 ? ca_error_set(err, errno, "cannot open '%s/objects'", scratch) : 0;
+}
+
+/* git on the scratch repository alone (GIT_DIR is ours: no alternates, no hooks). */
+static int scratch_git(const char *scratch, const char *const *args, size_t nargs,
+                       struct git_io io, struct buf *out, struct ca_error *err)
+{
+        _cleanup_(git_env_clear) struct git_env e = {0};
+        const char *argv[MAX_ARGV];
+        size_t n = 0;
+
+        if (git_env_add(&e, "GIT_DIR", scratch) < 0 || git_env_build(&e) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        argv[n++] = "git";
+        for (size_t i = 0; i < CA_ELEMENTSOF(fixed_overrides); i++) {
+                argv[n++] = "-c";
+                argv[n++] = fixed_overrides[i];
+        }
+        for (size_t i = 0; i < nargs && n + 1 < MAX_ARGV; i++)
+                argv[n++] = args[i];
+        argv[n] = NULL;
+        return spawn_git_io(argv, &e, scratch, io, out, err);
+}
+
+/* A file of the scratch directory, made new. */
+static int scratch_file(const char *scratch, const char *name, int flags, struct ca_error *err)
+{
+        char path[PATH_MAX + 32];
+        int fd;
+
+        (void) snprintf(path, sizeof(path), "%s/%s", scratch, name);
+        fd = open(path, flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        return fd < 0 ? ca_error_set(err, errno, "cannot create '%s'", path) : fd;
+}
+
+/* git's own complaint (its log's first line, escaped) for a message. */
+static const char *log_line(int fd, char *out, size_t outlen)
+{
+        char raw[IMPORT_LOG_MAX];
+        ssize_t n = pread(fd, raw, sizeof(raw) - 1, 0);
+
+        raw[n > 0 ? n : 0] = '\0';
+        raw[strcspn(raw, "\n")] = '\0';
+        return text_escape_to(raw[0] ? raw : "no message", 0, out, outlen);
+}
+
+/* Lists the scratch store's objects, packs them, and feeds the pack to index-pack in the
+ * repository of `worktree`; *ret_n the objects listed. */
+static int import_steps(const char *worktree, const char *scratch, size_t *ret_n,
+                        struct ca_error *err)
+{
+        static const char *const list_args[] = {"cat-file", "--batch-all-objects",
+                                                "--batch-check=%(objectname)"};
+        static const char *const pack_args[] = {"pack-objects", "--stdout", "-q"};
+        static const char *const index_args[] = {"unpack-objects", "-q", "--strict"};
+        _cleanup_buf_ struct buf names = BUF_INIT;
+        _cleanup_close_ int log = -1;
+        _cleanup_close_ int list = -1;
+        _cleanup_close_ int pack = -1;
+        char why[600];
+        int r;
+
+        log = scratch_file(scratch, "log", O_RDWR | O_TRUNC, err);
+        list = log < 0 ? -1 : scratch_file(scratch, "list", O_RDWR | O_EXCL, err);
+        pack = list < 0 ? -1 : scratch_file(scratch, "all.pack", O_RDWR | O_EXCL, err);
+        if (pack < 0)
+                return -EIO;
+        r = scratch_git(scratch, list_args, CA_ELEMENTSOF(list_args),
+                        (struct git_io) {-1, -1, log}, &names, err);
+        if (r != 0)
+                return r < 0 ? r
+                             : ca_error_setx(err, EIO, "git cannot list them: %s",
+                                             log_line(log, why, sizeof(why)));
+        for (size_t i = 0; names.data && i < names.len; i++)
+                *ret_n += names.data[i] == '\n';
+        if (*ret_n == 0)
+                return 0;
+        if (fileio_write_all(list, names.data, names.len) < 0 || lseek(list, 0, SEEK_SET) < 0)
+                return ca_error_set(err, errno, "cannot write '%s/list'", scratch);
+        r = scratch_git(scratch, pack_args, CA_ELEMENTSOF(pack_args),
+                        (struct git_io) {list, pack, log}, NULL, err);
+        if (r != 0)
+                return r < 0 ? r
+                             : ca_error_setx(err, EIO, "git cannot read them: %s",
+                                             log_line(log, why, sizeof(why)));
+        if (lseek(pack, 0, SEEK_SET) < 0)
+                return ca_error_set(err, errno, "cannot read '%s/all.pack'", scratch);
+        r = run_git(worktree, GIT_READ, index_args, CA_ELEMENTSOF(index_args),
+                    (struct git_io) {pack, -1, log}, NULL, err);
+        if (r != 0)
+                return r < 0 ? r
+                             : ca_error_setx(err, EIO, "git unpack-objects refused them: %s",
+                                             log_line(log, why, sizeof(why)));
+        return 0;
+}
+
+int git_import_objects(const char *worktree, const char *private_dir, const char *scratch,
+                       struct ca_error *err)
+{
+        _cleanup_close_ int pfd = -1;
+        _cleanup_close_ int tobj = -1;
+        struct import_walk w = {0};
+        struct git_repo repo;
+        size_t n = 0;
+        int r;
+
+        r = resolve(worktree, &repo, err);
+        if (r <= 0)
+                return r < 0 ? r : ca_error_input(err, "'%s' holds no .git", worktree);
+        pfd = open(private_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (pfd < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", private_dir);
+        r = fileio_remove_tree(scratch, err); /* a leftover of an import cut short */
+        if (r >= 0)
+                r = scratch_make(&repo, scratch, &tobj, err);
+        if (r >= 0)
+                r = copy_store(pfd, tobj, &w, err);
+        if (r >= 0 && w.copied > 0)
+                r = import_steps(worktree, scratch, &n, err);
+        /* Nothing of the repository's is there: a leftover is only disk, and goes next time. */
+        if (fileio_remove_tree(scratch, NULL) < 0 && r >= 0)
+                (void) fprintf(stderr, "coding-agents: cannot remove '%s'\n", scratch);
+        return r < 0 ? r : (int) (n > INT_MAX ? INT_MAX : n);
 }
 
 /* One key of the user's own global configuration (never a repository's): "" when unset. */

@@ -50,6 +50,20 @@ int git_run(const char *worktree, enum git_mode mode, const char *const *args, s
             struct buf *out, struct ca_error *err) CA_MUST_CHECK;
 
 /*
+ * Brings the objects a session wrote into its private store `private_dir` (workspace.h) into
+ * the repository of the work tree `worktree`, verified. Only regular files named as loose
+ * objects (xx/<hex>) and packs (pack/pack-*.{pack,idx}) are read, never through a link: the
+ * store's info/ (alternates, commit-graph) and anything else in it are ignored. They are
+ * copied into a scratch repository of ours (`scratch`, made and removed here), packed there,
+ * and the pack is fed to `git index-pack --strict` in the repository: every object is named by
+ * its content and checked as fsck would, so a file written under the name of an object the
+ * repository holds can only add another object, never replace one. Returns the number of
+ * objects brought in (>= 0), or a negative errno (the repository unchanged).
+ */
+int git_import_objects(const char *worktree, const char *private_dir, const char *scratch,
+                       struct ca_error *err) CA_MUST_CHECK;
+
+/*
  * The user's own identity for a commit the host makes on their behalf (a merge): user.name and
  * user.email from their global configuration (~/.gitconfig), never a repository's. Empty
  * strings when unset (the repository's own identity, or git's refusal, then applies).

@@ -231,6 +231,10 @@ int session_teardown(const char *config_root, struct runtime *rt, const char *na
                 remove_part(remove_network(rt, name, &e), "network", &e, left);
         check_git(config_root, name);
         save_state(config_root, name);
+        /* The session's objects first: its branch and the index may name them. */
+        fields = workspace_objects_end(config_root, name);
+        if (fields)
+                (void) session_emit(config_root, AUDIT_WORKSPACE_OBJECTS, name, fields);
         worktree_end(config_root, name);
         write_back_login(config_root, name);
         session_remove_dir(config_root, name);

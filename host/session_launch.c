@@ -77,6 +77,7 @@ struct launch {
         char id[65];
         struct workspace_git_mounts git_mounts;
         struct workspace_git_mounts repo_git_mounts; /* a worktree's repository's .git */
+        char objects[PATH_MAX]; /* the session's own object store (workspace.h) */
         char repo_index[PATH_MAX + 16], repo_head[PATH_MAX + 16];
         char repo_worktrees[PATH_MAX + 16], own_gitdir[PATH_MAX + 300];
         char priv_refs[PATH_MAX], priv_logs[PATH_MAX];
@@ -500,6 +501,7 @@ static int session_mounts(struct launch *l, struct runtime_mount *mounts, size_t
                           struct ca_error *err)
 {
         size_t ngit = 0;
+        int own_objects;
 
         mounts[(*n)++] = (struct runtime_mount){l->workspace, IMAGE_WORKSPACE, false};
         mounts[(*n)++] = (struct runtime_mount){l->cdir, IMAGE_CONFIG_DIR, true};
@@ -515,11 +517,20 @@ static int session_mounts(struct launch *l, struct runtime_mount *mounts, size_t
                 mounts[(*n)++] = (struct runtime_mount){l->state_in, IMAGE_STATE_IN, true};
                 mounts[(*n)++] = (struct runtime_mount){l->state_out, IMAGE_STATE_OUT, false};
         }
+        /* The objects it writes go to a store of its own, brought in verified at the end: the
+         * repository's own are read-only to it (workspace.h). */
+        own_objects = workspace_objects_prepare(l->ctx->config_root, l->session,
+                                                l->worktree_made ? l->wt.repository
+                                                                 : l->workspace,
+                                                l->objects, err);
+        if (own_objects < 0)
+                return -EINVAL;
         /* The workspace's .git: nothing the agent writes there may later run on the host
          * (hooks, config, info), and what it changes anyway is reported at the end
          * (workspace-git-changed). */
-        if (workspace_git_mounts(l->workspace, IMAGE_WORKSPACE, &l->git_mounts, mounts + *n,
-                                 &ngit, err) < 0)
+        if (workspace_git_mounts(l->workspace, IMAGE_WORKSPACE,
+                                 own_objects && !l->worktree_made ? l->objects : NULL,
+                                 &l->git_mounts, mounts + *n, &ngit, err) < 0)
                 return -EINVAL;
         *n += ngit;
         /* A worktree's .git file names its repository's .git by its host path: mounted there,
@@ -527,7 +538,8 @@ static int session_mounts(struct launch *l, struct runtime_mount *mounts, size_t
          * working tree is not in the session; what is staged there and checked out stays
          * theirs). */
         if (l->worktree_made) {
-                if (workspace_git_mounts(l->wt.repository, l->wt.repository, &l->repo_git_mounts,
+                if (workspace_git_mounts(l->wt.repository, l->wt.repository,
+                                         own_objects ? l->objects : NULL, &l->repo_git_mounts,
                                          mounts + *n, &ngit, err) < 0)
                         return -EINVAL;
                 *n += ngit;
@@ -852,6 +864,7 @@ static int teardown(struct launch *l, int status)
         } else {
                 if (l->dir_made)
                         session_remove_dir(l->ctx->config_root, l->session);
+                json_decref(workspace_objects_end(l->ctx->config_root, l->session));
                 if (l->worktree_made)
                         worktree_end(l->ctx->config_root, l->session);
         }

@@ -13,13 +13,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capability.h"
 #include "cleanup.h"
 #include "config.h"
 #include "error.h"
 #include "fileio.h"
+#include "git.h"
+#include "image.h"
 #include "json.h"
 #include "paths.h"
 #include "runtime/runtime.h"
+#include "textsafe.h"
 
 #define APPROVALS "workspace-approvals.json"
 #define APPROVALS_LOCK "workspace-approvals.lock"
@@ -248,7 +252,7 @@ static int create_covered(const char *path, bool file, struct ca_error *err)
         return 0;
 }
 
-int workspace_git_mounts(const char *workspace, const char *target,
+int workspace_git_mounts(const char *workspace, const char *target, const char *objects,
                          struct workspace_git_mounts *m, struct runtime_mount *out,
                          size_t *ret_n, struct ca_error *err)
 {
@@ -278,6 +282,15 @@ int workspace_git_mounts(const char *workspace, const char *target,
                 return 0;
         /* .git itself a mount point: it cannot be renamed away and replaced by another. */
         r = add_mount(m, out, &n, git, in, false, err);
+        if (r >= 0 && objects) {
+                char src[PATH_MAX + 16], dst[PATH_MAX + 16];
+
+                (void) snprintf(src, sizeof(src), "%s/objects", git);
+                (void) snprintf(dst, sizeof(dst), "%s/objects", in);
+                r = add_mount(m, out, &n, objects, dst, false, err);
+                if (r >= 0)
+                        r = add_mount(m, out, &n, src, IMAGE_GIT_OBJECTS, true, err);
+        }
         for (size_t i = 0; r >= 0 && i < CA_ELEMENTSOF(covered); i++) {
                 char src[PATH_MAX + 16], dst[PATH_MAX + 16];
 
@@ -297,6 +310,117 @@ int workspace_git_mounts(const char *workspace, const char *target,
         }
         *ret_n = n;
         return r;
+}
+
+/* ---- the session's own object store ----------------------------------------------------- */
+
+#define OBJECTS_DIR "git-objects"
+#define OBJECTS_RECORD_MAX ((size_t) 64 << 10)
+
+static int objects_paths(const char *config_root, const char *session, char dir[PATH_MAX],
+                         char rec[PATH_MAX], struct ca_error *err)
+{
+        if (!capability_valid_session(session))
+                return ca_error_input(err, "bad session name '%s'", session);
+        if (snprintf(dir, PATH_MAX, "%s/" OBJECTS_DIR "/%s", config_root, session) >= PATH_MAX ||
+            snprintf(rec, PATH_MAX, "%s/" OBJECTS_DIR "/%s.json", config_root, session) >=
+                    PATH_MAX)
+                return ca_error_input(err, "the config root's path is too long");
+        return 0;
+}
+
+/* As the repository's objects directory is (git inside writes as its owner does). */
+static int objects_own(int fd, const struct stat *like, mode_t mode)
+{
+        if (geteuid() == 0 && fchown(fd, like->st_uid, like->st_gid) < 0)
+                return -errno;
+        return fchmod(fd, mode) < 0 ? -errno : 0;
+}
+
+int workspace_objects_prepare(const char *config_root, const char *session,
+                              const char *repository, char dir[PATH_MAX], struct ca_error *err)
+{
+        static const char alternates[] = IMAGE_GIT_OBJECTS "\n";
+        char real[PATH_MAX + 16], rec[PATH_MAX], parent[PATH_MAX + 16];
+        _cleanup_json_ json_t *doc = NULL;
+        _cleanup_buf_ struct buf b = BUF_INIT;
+        _cleanup_close_ int dfd = -1;
+        _cleanup_close_ int ifd = -1;
+        _cleanup_close_ int afd = -1;
+        struct stat st;
+        int r;
+
+        (void) snprintf(real, sizeof(real), "%s/.git/objects", repository);
+        if (lstat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+                return 0;
+        if (objects_paths(config_root, session, dir, rec, err) < 0)
+                return -EINVAL;
+        (void) snprintf(parent, sizeof(parent), "%s/" OBJECTS_DIR, config_root);
+        if (fileio_mkdir_p(parent, 0700, err) < 0)
+                return -EIO;
+        if (mkdir(dir, 0700) < 0)
+                return errno == EEXIST
+                               ? ca_error_input(err,
+                                                "'%s' holds the objects of an earlier session "
+                                                "named %s that were not brought in yet: "
+                                                "'coding-agents rm %s' tries again",
+                                                dir, session, session)
+                               : ca_error_set(err, errno, "cannot create '%s'", dir);
+        doc = json_pack("{s:s}", "repository", repository);
+        if (!doc || ca_json_pretty(doc, &b, err) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        r = fileio_write_atomic(rec, b.data, b.len, 0600, err);
+        if (r < 0)
+                return r;
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0 || mkdirat(dfd, "info", 0755) < 0 ||
+            (ifd = openat(dfd, "info", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+            (afd = openat(ifd, "alternates", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0 ||
+            fileio_write_all(afd, alternates, sizeof(alternates) - 1) < 0)
+                return ca_error_set(err, errno, "cannot set up '%s'", dir);
+        r = objects_own(dfd, &st, st.st_mode & 07777);
+        if (r >= 0)
+                r = objects_own(ifd, &st, 0755);
+        if (r >= 0)
+                r = objects_own(afd, &st, 0644);
+        return r < 0 ? ca_error_set(err, -r, "cannot set up '%s'", dir) : 1;
+}
+
+json_t *workspace_objects_end(const char *config_root, const char *session)
+{
+        char dir[PATH_MAX], rec[PATH_MAX], scratch[PATH_MAX + 16];
+        _cleanup_json_ json_t *doc = NULL;
+        struct ca_error err = {0};
+        const char *repo;
+        int n;
+
+        if (objects_paths(config_root, session, dir, rec, &err) < 0 || access(rec, F_OK) < 0)
+                return NULL;
+        if (ca_json_parse_file(rec, OBJECTS_RECORD_MAX, &doc, &err) < 0)
+                return json_pack("{s:s, s:s, s:s}", "workspace", "", "kept", dir, "reason",
+                                 err.msg);
+        repo = json_string_value(json_object_get(doc, "repository"));
+        if (!repo)
+                return json_pack("{s:s, s:s, s:s}", "workspace", "", "kept", dir, "reason",
+                                 "its record names no repository");
+        (void) snprintf(scratch, sizeof(scratch), "%s.import", dir);
+        n = git_import_objects(repo, dir, scratch, &err);
+        if (n < 0) {
+                (void) fprintf(stderr,
+                               "coding-agents: warning: the objects session %s wrote could not "
+                               "be brought into the repository of %s: %s. They are kept in %s; "
+                               "until they are, what the session committed or staged may be "
+                               "missing there. 'coding-agents rm %s' tries again.\n",
+                               session, text_escape_tmp(repo), err.msg, text_escape_tmp(dir),
+                               session);
+                return json_pack("{s:s, s:s, s:s}", "workspace", repo, "kept", dir, "reason",
+                                 err.msg);
+        }
+        ca_error_clear(&err);
+        if (fileio_remove_tree(dir, &err) < 0 || (unlink(rec) < 0 && errno != ENOENT))
+                (void) fprintf(stderr, "coding-agents: cannot remove '%s': %s\n", dir,
+                               err.msg[0] ? err.msg : strerror(errno));
+        return json_pack("{s:s, s:i}", "workspace", repo, "imported", n);
 }
 
 #define SNAPSHOT_MAX_ENTRIES 20000

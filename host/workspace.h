@@ -74,7 +74,7 @@ int workspace_config_merge(const struct workspace_config *wc, struct config *cfg
 
 struct runtime_mount;
 
-#define WORKSPACE_GIT_MOUNTS 6
+#define WORKSPACE_GIT_MOUNTS 8
 
 /* The paths below are kept alive here for the mounts that point at them. */
 struct workspace_git_mounts {
@@ -89,11 +89,44 @@ struct workspace_git_mounts {
  * .git/packed-refs read-only (replace refs, loose or packed, make git use another object in
  * place of one); a .git *file* (a linked worktree or submodule) read-only. Missing hooks/,
  * info/ and refs/replace/ directories and packed-refs are created (empty) so they can be
- * covered. Fills `out` (room for WORKSPACE_GIT_MOUNTS); *ret_n mounts.
+ * covered. With `objects` (the session's private store, workspace_objects_prepare), that is
+ * mounted over .git/objects and the real store read-only at IMAGE_GIT_OBJECTS. Fills `out`
+ * (room for WORKSPACE_GIT_MOUNTS); *ret_n mounts.
  */
-int workspace_git_mounts(const char *workspace, const char *target,
+int workspace_git_mounts(const char *workspace, const char *target, const char *objects,
                          struct workspace_git_mounts *m, struct runtime_mount *out,
                          size_t *ret_n, struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * The session's own object store. Git does not re-hash an object it already has when it reads
+ * it: an agent that rewrote the file of an object the user's branches hold (a blob of a file it
+ * never touched) would have the user's next checkout write its content, unseen by `git diff`;
+ * a commit-graph or an alternates file it wrote would be followed by git on the host too. So
+ * in a session .git/objects is a private directory, whose info/alternates names the
+ * repository's own store, mounted read-only at IMAGE_GIT_OBJECTS: git in the container reads
+ * every object the repository has and writes new ones to the private store only. At the end
+ * they are brought into the repository by git_import_objects (git.h), named by their content.
+ *
+ *   <config root>/git-objects/<session>/        the private store (owner and mode as the
+ *                                               repository's objects directory)
+ *   <config root>/git-objects/<session>.json    {"repository": <the work tree holding .git>}
+ *
+ * `repository` is the work tree whose .git directory holds the objects (the workspace, or for
+ * a --worktree session the repository it was made from). 1 with the store's path in `dir`; 0
+ * when .git/objects is not a directory there (nothing to protect).
+ */
+int workspace_objects_prepare(const char *config_root, const char *session,
+                              const char *repository, char dir[PATH_MAX],
+                              struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * At the session's end (after its container is gone): its objects brought into the repository
+ * and the private store removed. When that fails the store is kept and stderr says why, what
+ * the repository may now miss and how to try again ('coding-agents rm SESSION' runs the
+ * teardown again). Returns the fields of the workspace-objects event, NULL when the session
+ * had no store. Never fails the teardown.
+ */
+json_t *workspace_objects_end(const char *config_root, const char *session);
 
 /*
  * A snapshot of what in the workspace's .git git would execute or follow: the type of .git

@@ -68,6 +68,7 @@ static const char *const type_names[AUDIT_TYPE_MAX] = {
         [AUDIT_STATE_REFUSED] = "state-refused",
         [AUDIT_IMAGE_PULLED] = "image-pulled",
         [AUDIT_IMAGE_REFUSED] = "image-refused",
+        [AUDIT_WORKSPACE_OBJECTS] = "workspace-objects",
 };
 
 static const char genesis[DIGEST_SHA256_HEX_LEN + 1] =

@@ -80,6 +80,7 @@ enum audit_type {
         AUDIT_STATE_REFUSED,
         AUDIT_IMAGE_PULLED,
         AUDIT_IMAGE_REFUSED,
+        AUDIT_WORKSPACE_OBJECTS,
         AUDIT_TYPE_MAX,
 };
 

@@ -29,6 +29,9 @@ struct ca_error;
 #define IMAGE_CONFIG_DIR IMAGE_RUN_DIR "/config"
 #define IMAGE_HOME_DIR IMAGE_RUN_DIR "/home"
 #define IMAGE_WORKSPACE "/workspace"
+/* The repository's own object store, read-only: the alternate of the session's private store,
+ * which is mounted over .git/objects (workspace.h). */
+#define IMAGE_GIT_OBJECTS IMAGE_RUN_DIR "/git-objects"
 /* Read-only caches baked into the image (the unpacked Copilot CLI), linked into agentcli's
  * ~/.cache by agent-init. */
 #define IMAGE_CACHE_DIR "/opt/coding-agents/cache"

@@ -39,6 +39,7 @@ static const struct rule {
         {AUDIT_OVERRIDE_USED, LIST, "overrides", NULL},
         {AUDIT_WORKSPACE_CONFIG_REFUSED, LIST, "workspace", NULL},
         {AUDIT_WORKSPACE_GIT_CHANGED, LIST, "workspace", NULL},
+        {AUDIT_WORKSPACE_OBJECTS, LIST, "workspace", NULL},
         {AUDIT_CAPABILITIES_ISSUED, LIST, "capabilities_issued", NULL},
         {AUDIT_CAPABILITY_REDEEMED, LIST, "capabilities_redeemed", NULL},
         {AUDIT_CAPABILITY_REVOKED, LIST, "capabilities_revoked", NULL},

@@ -281,9 +281,29 @@ expect_status 0 "$CA_BIN" run claude "$gitrepo" --ignore-workspace-config --netw
                 "sh -c \"echo \$(git rev-parse HEAD) refs/replace/\$(git rev-parse HEAD^{tree}) >>.git/packed-refs\""; do
                 if (cd /workspace && eval "$t") >/dev/null 2>&1; then echo "WROTE: $t"; else echo "refused: $t"; fi
         done
-        cd /workspace && git -c user.name=a -c user.email=a@a commit -q --allow-empty -m by-agent && echo committed'
+        cd /workspace && git -c user.name=a -c user.email=a@a commit -q --allow-empty -m by-agent && echo committed
+        # The object store: the file of the blob host/file holds, rewritten with the agent'"'"'s
+        # content (git never re-hashes an object it has), and an alternates file for the host.
+        o() { echo ".git/objects/$(echo "$1" | cut -c1-2)/$(echo "$1" | cut -c3-)"; }
+        b=$(git rev-parse HEAD:host/file) && e=$(echo evil | git hash-object -w --stdin) &&
+                mkdir -p "$(dirname "$(o "$b")")" && rm -f "$(o "$b")" && cp "$(o "$e")" "$(o "$b")" &&
+                git cat-file blob "$b" | grep -q evil && echo rewrote
+        (echo /tmp >.git/objects/info/alternates) 2>/dev/null; echo done'
 expect_no_grep '^WROTE' "$TEST_TMP/out"
 expect_grep '^committed$' "$TEST_TMP/out"
+expect_grep '^rewrote$' "$TEST_TMP/out"
+# The rewrite stayed in the session's own store: the user's blob is theirs, a checkout writes
+# their content, and what the session wrote came in under the names of its content.
+blob=$(git -C "$gitrepo" rev-parse HEAD:host/file)
+check "the session rewrote the user's blob" test "$(git -C "$gitrepo" cat-file blob "$blob")" = x
+rm "$gitrepo/host/file"
+git -C "$gitrepo" checkout -q -- host/file
+check "a checkout wrote the agent's content" test "$(cat "$gitrepo/host/file")" = x
+expect_status 0 git -C "$gitrepo" fsck --no-dangling
+check "the session's alternates reached the repository" \
+        test ! -e "$gitrepo/.git/objects/info/alternates"
+expect_grep '"imported":[1-9][0-9]*,.*"type":"workspace-objects"|"type":"workspace-objects".*"imported":[1-9]' "$log"
+check "a private object store was left" test -z "$(ls "$CODING_AGENTS_CONFIG_DIR/git-objects")"
 check "the agent's commit is not there" git -C "$gitrepo" log -1 --format=%s | grep -q by-agent
 check "the repository's config changed" test -z "$(git -C "$gitrepo" config --get core.fsmonitor || true)"
 # A replace ref (loose or packed) would make the user's checkout write another tree's content.

@@ -221,6 +221,9 @@ check "a session moved the user's userbranch" \
 check "a session's tag came out" test -z "$(git -C "$repo" tag -l 'evil-*')"
 check "the sessions' private refs are left" \
         test -z "$(find "$CODING_AGENTS_CONFIG_DIR/worktrees" -maxdepth 1 \( -name '*.refs' -o -name '*.logs' \))"
+# Their commits were written to stores of their own and brought in at their ends.
+check "a session's object store is left" test -z "$(ls "$CODING_AGENTS_CONFIG_DIR/git-objects")"
+expect_status 0 git -C "$repo" fsck --no-dangling
 # What the sessions could write in the repository's .git that git would read is reported (a
 # config.worktree), and only that: not the other sessions' worktrees coming and going.
 expect_grep '"changed":\[\{"change":"added","path":".git/config.worktree"\}\].*"type":"workspace-git-changed"' "$log"

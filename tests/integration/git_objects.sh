@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A session's own object store, brought into the repository at its end (host/git.c,
+# git_import_objects; workspace.h). The store is written by a hostile agent: here it is laid out
+# as git in a session leaves it (info/alternates naming the repository's store, new objects
+# loose and packed), then attacked the ways an agent could: an object file rewritten under the
+# name of a blob the user's branch holds, links to another repository's objects, an alternates
+# file naming that repository, a tree git would refuse to check out, a corrupt object. What comes
+# in is named by its content: the user's blob stays theirs, nothing of the other repository
+# arrives, and what must be refused is refused with the repository unchanged.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+: "${CA_GIT_PROBE:?}"
+command -v git >/dev/null || skip "git is not installed"
+
+g() { git -c user.name=t -c user.email=t@t "$@"; }
+
+repo="$TEST_TMP/repo"
+mkdir -p "$repo/host"
+g -C "$repo" init -q
+printf 'x\n' >"$repo/host/file"
+g -C "$repo" add -A
+g -C "$repo" commit -qm init
+blob=$(git -C "$repo" rev-parse HEAD:host/file)
+# A repository the agent must never reach, with a secret of its own.
+other="$TEST_TMP/other"
+g -C "$TEST_TMP" init -q other
+printf 'the other repository secret\n' >"$other/secret"
+g -C "$other" add -A
+g -C "$other" commit -qm secret
+secret=$(git -C "$other" rev-parse HEAD:secret)
+g -C "$other" repack -qad
+
+# new_store NAME: a private store as a session starts with it (its alternate is the
+# repository's own store; in a container that is IMAGE_GIT_OBJECTS).
+new_store() {
+        store="$TEST_TMP/store-$1"
+        mkdir -p "$store/info"
+        printf '%s\n' "$repo/.git/objects" >"$store/info/alternates"
+}
+# in_session CMD...: git as it runs in the session, writing objects to the store only.
+in_session() {
+        GIT_OBJECT_DIRECTORY=$store g -C "$repo" "$@"
+}
+import() {
+        expect_status "$1" "$CA_GIT_PROBE" "$repo" import "$store" "$TEST_TMP/scratch"
+}
+loose() { printf '%s/%s/%s' "$1" "${2:0:2}" "${2:2}"; }
+
+# ---- the work of a session comes in: loose and packed objects, a staged file --------------
+new_store work
+printf 'y\n' >"$repo/host/file"
+in_session commit -qam "by the agent"
+commit=$(in_session rev-parse HEAD)
+check "the commit went to the repository's own store" \
+        test ! -e "$(loose "$repo/.git/objects" "$commit")"
+# The session packs what it has (git gc in a session), then writes more loose objects.
+in_session repack -qadl
+printf 'z\n' >"$repo/newfile"
+in_session add newfile
+staged=$(in_session rev-parse :newfile)
+check "nothing of the session is in the repository yet" \
+        sh -c "! git -C '$repo' cat-file -e $commit 2>/dev/null"
+import 0
+check "the count: $(cat "$TEST_TMP/out")" test "$(cat "$TEST_TMP/out")" -ge 4
+check "the session's commit did not come in" git -C "$repo" cat-file -e "$commit"
+check "the staged blob did not come in" git -C "$repo" cat-file -e "$staged"
+check "the scratch repository was left" test ! -e "$TEST_TMP/scratch"
+expect_status 0 git -C "$repo" fsck --strict --no-dangling
+expect_status 0 git -C "$repo" status --porcelain
+# A store with nothing new brings nothing in.
+new_store empty
+import 0
+check "an empty store brought something: $(cat "$TEST_TMP/out")" test "$(cat "$TEST_TMP/out")" = 0
+
+# ---- a rewritten object: the user's blob stays theirs ---------------------------------------
+new_store rewrite
+evil=$(printf 'the agent wrote this\n' | in_session hash-object -w --stdin)
+mkdir -p "$(dirname "$(loose "$store" "$blob")")"
+cp "$(loose "$store" "$evil")" "$(loose "$store" "$blob")"
+# In the session, git reads the rewritten file in place of the user's blob (the store is
+# looked in first)...
+check "the rewrite did not take in the session" \
+        sh -c "GIT_OBJECT_DIRECTORY='$store' git -C '$repo' cat-file blob $blob | grep -q agent"
+import 0
+# ...and after the session the user's blob is the user's.
+check "the user's blob changed" test "$(git -C "$repo" cat-file blob "$blob")" = x
+check "the user's object file changed" \
+        sh -c "git -C '$repo' cat-file blob $blob | git hash-object --stdin | grep -qx $blob"
+git -C "$repo" checkout -q HEAD~1 -- host/file
+check "a checkout wrote the agent's content" test "$(cat "$repo/host/file")" = x
+git -C "$repo" checkout -q HEAD -- host/file
+check "the agent's object did not come in under its own name" git -C "$repo" cat-file -e "$evil"
+expect_status 0 git -C "$repo" fsck --strict --no-dangling
+
+# ---- another repository's objects: links, an alternates file, a linked pack directory -------
+new_store links
+printf '%s\n' "$other/.git/objects" >"$store/info/alternates"
+mkdir -p "$(dirname "$(loose "$store" "$secret")")"
+git -C "$other" cat-file blob "$secret" | git -C "$other" hash-object -w --stdin >/dev/null
+ln -s "$(loose "$other/.git/objects" "$secret")" "$(loose "$store" "$secret")"
+ln -s "$other/.git/objects/pack" "$store/pack"
+import 0
+check "another repository's object came in" \
+        sh -c "! git -C '$repo' cat-file -e $secret 2>/dev/null"
+check "the store's alternates reached the repository" \
+        test ! -e "$repo/.git/objects/info/alternates"
+
+# ---- refused: a tree git would not check out, a corrupt object; the repository unchanged ----
+packs_before=$(find "$repo/.git/objects/pack" -name '*.pack' | wc -l)
+new_store dotgit
+tree=$(printf '100644 blob %s\t.git\n' "$blob" | in_session mktree --missing)
+check "the tree was not written" test -e "$(loose "$store" "$tree")"
+import 1
+expect_grep "unpack-objects refused them" "$TEST_TMP/err"
+check "the refused tree came in" sh -c "! git -C '$repo' cat-file -e $tree 2>/dev/null"
+new_store corrupt
+in_session hash-object -w --stdin <<<"fine" >/dev/null
+mkdir -p "$store/ab"
+printf 'not zlib' >"$store/ab/$(printf '%038d' 0)"
+import 1
+check "a refused import left a pack" \
+        test "$(find "$repo/.git/objects/pack" -name '*.pack' | wc -l)" = "$packs_before"
+expect_status 0 git -C "$repo" fsck --strict --no-dangling
+
+finish
