@@ -77,6 +77,7 @@ struct launch {
         char id[65];
         struct workspace_git_mounts git_mounts;
         struct workspace_git_mounts repo_git_mounts; /* a worktree's repository's .git */
+        struct workspace_git_mounts own_git_mounts;  /* and the session's own git directory */
         char objects[PATH_MAX]; /* the session's own object store (workspace.h) */
         char repo_index[PATH_MAX + 16], repo_head[PATH_MAX + 16];
         char repo_worktrees[PATH_MAX + 16], own_gitdir[PATH_MAX + 300];
@@ -332,6 +333,22 @@ static int render_state(struct launch *l, struct ca_error *err)
                                 err);
 }
 
+/* The workspace's .git checked, and what its mounts cover made, before the snapshot and before
+ * anything is issued: a refusal (a link a mount cannot cover) costs nothing, and what the
+ * mounts make is not news at the end. The mounts themselves come with the container. */
+static int check_git_mounts(struct launch *l, struct ca_error *err)
+{
+        struct runtime_mount out[WORKSPACE_GIT_MOUNTS];
+        size_t n;
+
+        if (workspace_git_mounts(l->workspace, IMAGE_WORKSPACE, NULL, &l->git_mounts, out, &n,
+                                 err) < 0 ||
+            (l->worktree_made && workspace_git_mounts(l->wt.repository, l->wt.repository, NULL,
+                                                      &l->repo_git_mounts, out, &n, err) < 0))
+                return -EINVAL;
+        return 0;
+}
+
 /* 4. render into <config root>/sessions/<name>/config, and the .git snapshot. */
 static int render(struct launch *l)
 {
@@ -354,6 +371,7 @@ static int render(struct launch *l)
         if (l->proxy_mode && (r = render_proxy_request(l)) != LAUNCH_GO_ON)
                 return r;
         if (session_render(l->ctx, &l->rq, &l->res, l->sha, NULL, &err) < 0 ||
+            check_git_mounts(l, &err) < 0 ||
             session_git_snapshot(l->ctx->config_root, l->session,
                                  l->worktree_made ? l->wt.repository : l->workspace, &err) < 0 ||
             render_state(l, &err) < 0)
@@ -550,14 +568,18 @@ static int session_mounts(struct launch *l, struct runtime_mount *mounts, size_t
                 mounts[(*n)++] = (struct runtime_mount){l->repo_head, l->repo_head, true};
                 if (access(l->repo_index, F_OK) == 0)
                         mounts[(*n)++] = (struct runtime_mount){l->repo_index, l->repo_index, true};
-                /* The other worktrees' git directories (the user's, other sessions') read-only,
-                 * this one's own writable. */
+                /* The other worktrees' git directories (the user's, other sessions') are
+                 * read-only (as in any session: workspace_git_mounts), this one's own
+                 * writable. */
                 (void) snprintf(l->repo_worktrees, sizeof(l->repo_worktrees), "%s/.git/worktrees",
                                 l->wt.repository);
                 (void) snprintf(l->own_gitdir, sizeof(l->own_gitdir), "%s/%s", l->repo_worktrees,
                                 l->session);
-                mounts[(*n)++] = (struct runtime_mount){l->repo_worktrees, l->repo_worktrees, true};
                 mounts[(*n)++] = (struct runtime_mount){l->own_gitdir, l->own_gitdir, false};
+                if (workspace_gitdir_mounts(l->own_gitdir, &l->own_git_mounts, mounts + *n,
+                                            &ngit, err) < 0)
+                        return -EINVAL;
+                *n += ngit;
                 /* The repository's refs as a private copy, its logs an empty directory (its
                  * packed-refs is read-only, as in any session): no branch or tag of the user's
                  * moves; only the session's own branch is brought back at the end
@@ -655,7 +677,7 @@ static int create(struct launch *l)
                 {IMAGE_RUN_DIR, "mode=0711,size=512m"},
                 {"/tmp", "mode=1777,size=512m"},
         };
-        struct runtime_mount mounts[16 + 2 * WORKSPACE_GIT_MOUNTS];
+        struct runtime_mount mounts[16 + 3 * WORKSPACE_GIT_MOUNTS];
         char env_session[CAP_SESSION_MAX + 32], grace[24];
         const char *env[] = {env_session, NULL};
         _cleanup_free_ const char **cmd = init_argv(l, grace);

@@ -252,15 +252,91 @@ static int create_covered(const char *path, bool file, struct ca_error *err)
         return 0;
 }
 
+/* What a covered name is when the repository has none, made empty: a file or a directory. */
+static bool covered_file(const char *name)
+{
+        return strcmp(name, "packed-refs") == 0 || strcmp(name, "config.worktree") == 0 ||
+               strcmp(name, "commondir") == 0 || strcmp(name, "gitdir") == 0;
+}
+
+/*
+ * A link where a mount must cover git's own file or directory: the mount would not follow it,
+ * so what it leads to stays writable. Refused when that is in `root` (the tree the session
+ * mounts) or nowhere yet (the agent could make it there); a link to an existing place outside
+ * leads to nothing the container has.
+ */
+static int check_link(const char *path, const char *root, struct ca_error *err)
+{
+        char target[PATH_MAX], top[PATH_MAX];
+        size_t len;
+
+        if (realpath(path, target) && realpath(root, top)) {
+                len = strlen(top);
+                if (strncmp(target, top, len) != 0 || (target[len] != '/' && target[len] != '\0'))
+                        return 0;
+        }
+        return ca_error_input(err,
+                              "'%s' is a symbolic link to a place in the workspace, or to none: "
+                              "a session could change what git on the host follows there, and "
+                              "a mount cannot cover it; make it a file or directory of its own "
+                              "to run a session here",
+                              path);
+}
+
+/* Each of `names` under `dir` mounted read-only at the same name under `target`; with
+ * `make`, a missing one made (empty) first, except config (git needs none, and makes none). A
+ * link is refused as check_link says (`root`: the tree the session mounts). */
+static int cover(const char *dir, const char *target, const char *root,
+                 const char *const *names, size_t nnames, bool make,
+                 struct workspace_git_mounts *m, struct runtime_mount *out, size_t *n,
+                 struct ca_error *err)
+{
+        for (size_t i = 0; i < nnames; i++) {
+                char src[PATH_MAX + 16], dst[PATH_MAX + 16];
+                struct stat st;
+                int r;
+
+                (void) snprintf(src, sizeof(src), "%s/%s", dir, names[i]);
+                (void) snprintf(dst, sizeof(dst), "%s/%s", target, names[i]);
+                if (lstat(src, &st) < 0) {
+                        if (errno != ENOENT)
+                                return ca_error_set(err, errno, "cannot stat '%s'", src);
+                        if (!make || strcmp(names[i], "config") == 0)
+                                continue;
+                        r = create_covered(src, covered_file(names[i]), err);
+                        if (r < 0)
+                                return r;
+                        if (lstat(src, &st) < 0)
+                                return ca_error_set(err, errno, "cannot stat '%s'", src);
+                }
+                if (S_ISLNK(st.st_mode)) {
+                        r = check_link(src, root, err);
+                        if (r < 0)
+                                return r;
+                } else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+                        r = add_mount(m, out, n, src, dst, true, err);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
 int workspace_git_mounts(const char *workspace, const char *target, const char *objects,
                          struct workspace_git_mounts *m, struct runtime_mount *out,
                          size_t *ret_n, struct ca_error *err)
 {
         /* refs/replace: a replace ref makes git use another object in place of one (a
          * checkout would write the agent's content for a file it never touched); packed-refs
-         * can hold replace refs too. */
-        static const char *const covered[] = {"config", "hooks", "info", "refs/replace",
-                                              "packed-refs"};
+         * can hold replace refs too. config.worktree: read as config when the repository
+         * enables worktreeConfig. modules: a submodule's git directory has a config, hooks
+         * and objects of its own, and git on the host takes one it finds there for a
+         * submodule it initialises. worktrees: a linked worktree's commondir names the
+         * directory whose config git uses there. lfs: git-lfs checks out the file it has for
+         * an object without hashing it again. */
+        static const char *const covered[] = {"config",      "config.worktree", "hooks",
+                                              "info",        "refs/replace",    "packed-refs",
+                                              "modules",     "worktrees",       "lfs"};
         char git[PATH_MAX], in[PATH_MAX];
         struct stat st;
         size_t n = 0;
@@ -273,6 +349,8 @@ int workspace_git_mounts(const char *workspace, const char *target, const char *
                 return ca_error_setx(err, ENAMETOOLONG, "workspace path too long");
         if (lstat(git, &st) < 0)
                 return errno == ENOENT ? 0 : ca_error_set(err, errno, "cannot stat '%s'", git);
+        if (S_ISLNK(st.st_mode))
+                return check_link(git, workspace, err);
         if (S_ISREG(st.st_mode)) {
                 r = add_mount(m, out, &n, git, in, true, err);
                 *ret_n = n;
@@ -291,23 +369,28 @@ int workspace_git_mounts(const char *workspace, const char *target, const char *
                 if (r >= 0)
                         r = add_mount(m, out, &n, src, IMAGE_GIT_OBJECTS, true, err);
         }
-        for (size_t i = 0; r >= 0 && i < CA_ELEMENTSOF(covered); i++) {
-                char src[PATH_MAX + 16], dst[PATH_MAX + 16];
+        if (r >= 0)
+                r = cover(git, in, workspace, covered, CA_ELEMENTSOF(covered), true, m, out, &n,
+                          err);
+        *ret_n = n;
+        return r;
+}
 
-                (void) snprintf(src, sizeof(src), "%s/%s", git, covered[i]);
-                (void) snprintf(dst, sizeof(dst), "%s/%s", in, covered[i]);
-                if (lstat(src, &st) < 0 && errno == ENOENT && strcmp(covered[i], "config") != 0) {
-                        r = create_covered(src, strcmp(covered[i], "packed-refs") == 0, err);
-                        if (r < 0)
-                                return r;
-                        if (lstat(src, &st) < 0)
-                                return ca_error_set(err, errno, "cannot stat '%s'", src);
-                }
-                /* Links are not followed into mounts (they could name anything on the host);
-                 * the end-of-session check still reports their changes. */
-                if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))
-                        r = add_mount(m, out, &n, src, dst, true, err);
-        }
+int workspace_gitdir_mounts(const char *gitdir, struct workspace_git_mounts *m,
+                            struct runtime_mount *out, size_t *ret_n, struct ca_error *err)
+{
+        static const char *const covered[] = {"commondir", "gitdir", "config.worktree"};
+        /* Not made when missing: git will not remove a worktree whose git directory has one. */
+        static const char *const existing[] = {"modules"};
+        size_t n = 0;
+        int r;
+
+        m->n = 0;
+        r = cover(gitdir, gitdir, gitdir, covered, CA_ELEMENTSOF(covered), true, m, out, &n,
+                  err);
+        if (r >= 0)
+                r = cover(gitdir, gitdir, gitdir, existing, CA_ELEMENTSOF(existing), false, m,
+                          out, &n, err);
         *ret_n = n;
         return r;
 }
@@ -527,6 +610,10 @@ static int walk_git(int parent, const char *rel, unsigned depth, bool all, json_
                         continue;
                 }
                 if (!in && !watched_name(de->d_name))
+                        continue;
+                /* An empty config.worktree reads as none (and is what a session's mount
+                 * makes to cover a missing one): the same as absent. */
+                if (!in && S_ISREG(st.st_mode) && st.st_size == 0)
                         continue;
                 if (json_object_size(entries) >= SNAPSHOT_MAX_ENTRIES)
                         return -E2BIG;

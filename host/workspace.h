@@ -74,7 +74,7 @@ int workspace_config_merge(const struct workspace_config *wc, struct config *cfg
 
 struct runtime_mount;
 
-#define WORKSPACE_GIT_MOUNTS 8
+#define WORKSPACE_GIT_MOUNTS 12
 
 /* The paths below are kept alive here for the mounts that point at them. */
 struct workspace_git_mounts {
@@ -85,17 +85,29 @@ struct workspace_git_mounts {
 /*
  * The mounts (over the workspace's, at /workspace) that keep the agent from changing what git
  * on the host would execute or substitute: .git itself (read-write, but a mount point, so it
- * cannot be renamed or replaced), .git/config, .git/hooks, .git/info, .git/refs/replace and
- * .git/packed-refs read-only (replace refs, loose or packed, make git use another object in
- * place of one); a .git *file* (a linked worktree or submodule) read-only. Missing hooks/,
- * info/ and refs/replace/ directories and packed-refs are created (empty) so they can be
- * covered. With `objects` (the session's private store, workspace_objects_prepare), that is
+ * cannot be renamed or replaced), .git/config, .git/config.worktree, .git/hooks, .git/info,
+ * .git/refs/replace and .git/packed-refs read-only (replace refs, loose or packed, make git use another object in
+ * place of one), and .git/modules, .git/worktrees and .git/lfs (other git directories, with
+ * configs, hooks and objects of their own; git-lfs's objects); a .git *file* (a linked
+ * worktree or submodule) read-only. Missing directories and packed-refs are created (empty)
+ * so they can be covered. With `objects` (the session's private store, workspace_objects_prepare), that is
  * mounted over .git/objects and the real store read-only at IMAGE_GIT_OBJECTS. Fills `out`
  * (room for WORKSPACE_GIT_MOUNTS); *ret_n mounts.
  */
 int workspace_git_mounts(const char *workspace, const char *target, const char *objects,
                          struct workspace_git_mounts *m, struct runtime_mount *out,
                          size_t *ret_n, struct ca_error *err) CA_MUST_CHECK;
+
+/*
+ * A --worktree session's own git directory (<repository>/.git/worktrees/<session>, writable
+ * for its HEAD, index and logs): what in it git follows read-only, so that the worktree, kept
+ * after the session, is not pointed at a directory the agent wrote: commondir, gitdir and
+ * config.worktree (made empty when missing), and modules when there is one. Fills `out` (room
+ * for WORKSPACE_GIT_MOUNTS); *ret_n mounts.
+ */
+int workspace_gitdir_mounts(const char *gitdir, struct workspace_git_mounts *m,
+                            struct runtime_mount *out, size_t *ret_n,
+                            struct ca_error *err) CA_MUST_CHECK;
 
 /*
  * The session's own object store. Git does not re-hash an object it already has when it reads

@@ -278,7 +278,9 @@ expect_status 0 "$CA_BIN" run claude "$gitrepo" --ignore-workspace-config --netw
                 "cp /bin/true .git/hooks/post-checkout" "sh -c \"echo x >>.git/info/exclude\"" \
                 "mv .git .git-old" "rm -rf .git/hooks" "sh -c \"echo x >.git/config\"" \
                 "sh -c \"git replace -f \$(git rev-parse HEAD^{tree}) \$(git mktree </dev/null)\"" \
-                "sh -c \"echo \$(git rev-parse HEAD) refs/replace/\$(git rev-parse HEAD^{tree}) >>.git/packed-refs\""; do
+                "sh -c \"echo \$(git rev-parse HEAD) refs/replace/\$(git rev-parse HEAD^{tree}) >>.git/packed-refs\"" \
+                "sh -c \"echo /workspace/evil >.git/worktrees/wt/commondir\"" \
+                "mkdir -p .git/modules/sub/hooks" "mkdir -p .git/lfs/objects/ab"; do
                 if (cd /workspace && eval "$t") >/dev/null 2>&1; then echo "WROTE: $t"; else echo "refused: $t"; fi
         done
         cd /workspace && git -c user.name=a -c user.email=a@a commit -q --allow-empty -m by-agent && echo committed
@@ -309,6 +311,19 @@ check "the repository's config changed" test -z "$(git -C "$gitrepo" config --ge
 # A replace ref (loose or packed) would make the user's checkout write another tree's content.
 check "a replace ref came out of the session" test -z "$(git -C "$gitrepo" replace -l)"
 check "the session wrote packed-refs" test ! -s "$gitrepo/.git/packed-refs"
+# A .git/hooks that is a link into the workspace: a mount over it would not cover where it
+# leads, where the agent could write a hook the user's git runs. Refused before anything is
+# issued.
+linked="$TEST_TMP/ws-linked"
+git init -q "$linked"
+mv "$linked/.git/hooks" "$linked/githooks"
+ln -s ../githooks "$linked/.git/hooks"
+mark
+expect_status 2 "$CA_BIN" run claude "$linked" --ignore-workspace-config --network none -- true
+expect_grep "'$linked/.git/hooks' is a symbolic link to a place in the workspace" "$TEST_TMP/err"
+ws=$linked
+nothing_leaked "a .git/hooks linked into the workspace"
+check "a refused session left its object store" test -z "$(ls "$CODING_AGENTS_CONFIG_DIR/git-objects")"
 
 # ---- the approved path: granted in the user's config, the workspace's server connects -----------
 new_ws approved <<'EOF'

@@ -187,7 +187,9 @@ commit_in() {
                  (: >\"\$c/index\") 2>/dev/null && echo index-written
                  (echo ref: refs/heads/evil >\"\$c/HEAD\") 2>/dev/null && echo head-written
                  (echo /tmp >\"\$c/worktrees/userwt/commondir\") 2>/dev/null && echo other-written
-                 (printf '[core]\\n\\tfsmonitor = /workspace/x\\n' >\"\$c/config.worktree\") 2>/dev/null
+                 (printf '[core]\\n\\tfsmonitor = /workspace/x\\n' >\"\$c/config.worktree\") 2>/dev/null &&
+                   echo config-worktree-written
+                 (echo /tmp >\"\$(git rev-parse --git-dir)/commondir\") 2>/dev/null && echo own-written
                  git update-ref refs/heads/main HEAD && git update-ref refs/heads/userbranch HEAD &&
                    git tag evil-$tag && echo refs-moved-inside
                  (echo \$(git rev-parse HEAD) refs/heads/main >\"\$c/packed-refs\") 2>/dev/null &&
@@ -206,7 +208,8 @@ check "the third worktree session failed" commit_in three a.txt gamma
 s1=$(session_of one) s2=$(session_of two) s3=$(session_of three)
 for t in one two three; do
         expect_grep '^committed$' "$TEST_TMP/$t.out"
-        expect_no_grep 'index-written|head-written|other-written|packed-written' "$TEST_TMP/$t.out"
+        expect_no_grep 'index-written|head-written|other-written|packed-written|config-worktree-written|own-written' \
+                "$TEST_TMP/$t.out"
         expect_grep '^refs-moved-inside$' "$TEST_TMP/$t.out"
         expect_grep 'the session.s worktree is gone; its branch coding-agents/' "$TEST_TMP/$t.err"
 done
@@ -224,11 +227,10 @@ check "the sessions' private refs are left" \
 # Their commits were written to stores of their own and brought in at their ends.
 check "a session's object store is left" test -z "$(ls "$CODING_AGENTS_CONFIG_DIR/git-objects")"
 expect_status 0 git -C "$repo" fsck --no-dangling
-# What the sessions could write in the repository's .git that git would read is reported (a
-# config.worktree), and only that: not the other sessions' worktrees coming and going.
-expect_grep '"changed":\[\{"change":"added","path":".git/config.worktree"\}\].*"type":"workspace-git-changed"' "$log"
-expect_no_grep '"path":".git/worktrees/' "$log"
-rm "$repo/.git/config.worktree"
+# Nothing in the repository's .git that git would read changed (the config.worktree the mounts
+# made to cover is empty, and reads as none), and the other sessions' worktrees coming and
+# going are not news.
+expect_no_grep '"type":"workspace-git-changed"' "$log"
 expect_status 0 "$CA_BIN" diff "$s1"
 expect_grep '^\+\+\+ b/a.txt$' "$TEST_TMP/out"
 expect_grep '^\+alpha$' "$TEST_TMP/out"
@@ -261,8 +263,14 @@ expect_status 0 "$CA_BIN" launch claude "$repo" --worktree=feature/x --keep "${c
 kept=$(tail -1 "$TEST_TMP/out")
 expect_status 0 "$CA_BIN" list
 expect_grep "^$kept .*  \(branch feature/x\)\$" "$TEST_TMP/out"
+# What changed meanwhile in what git on the host executes is reported at the end, whoever
+# changed it (here the user: nothing in the session can).
+printf '#!/bin/sh\n' >"$repo/.git/hooks/post-merge"
 expect_status 0 "$CA_BIN" stop "$kept"
 expect_status 0 "$CA_BIN" rm "$kept"
+expect_grep 'the workspace.s .git/hooks/post-merge was added: review it' "$TEST_TMP/err"
+expect_grep '"changed":\[\{"change":"added","path":".git/hooks/post-merge"\}\].*"type":"workspace-git-changed"' "$log"
+rm "$repo/.git/hooks/post-merge"
 expect_grep "kept the worktree .*/worktrees/$kept \(branch feature/x\)" "$TEST_TMP/err"
 check "the launched session's state was not saved under the repository at rm" "$CA_PYTHON3" -c '
 import json, sys
