@@ -523,6 +523,7 @@ int git_run(const char *worktree, enum git_mode mode, const char *const *args, s
 
 #define IMPORT_ENTRIES_MAX 2000000 /* entries looked at in a private store */
 #define IMPORT_LOG_MAX 4096
+#define IMPORT_UNPACK_MAX 2000 /* objects written loose; more go in as one pack */
 
 static bool is_hex(const char *s, size_t len)
 {
@@ -728,7 +729,13 @@ static int import_steps(const char *worktree, const char *scratch, size_t *ret_n
         static const char *const list_args[] = {"cat-file", "--batch-all-objects",
                                                 "--batch-check=%(objectname)"};
         static const char *const pack_args[] = {"pack-objects", "--stdout", "-q"};
-        static const char *const index_args[] = {"unpack-objects", "-q", "--strict"};
+        /* Few objects (what a session's commits make): unpack-objects, which writes each
+         * one loose and takes one it already has, under whatever names it came, without
+         * complaint. Many (a fetch): index-pack keeps them in one pack, and refuses a pack that
+         * holds one object twice, which only a store with a rewritten object makes. */
+        static const char *const unpack_args[] = {"unpack-objects", "-q", "--strict"};
+        static const char *const index_args[] = {"index-pack", "--stdin", "--strict"};
+        const char *const *in_args;
         _cleanup_buf_ struct buf names = BUF_INIT;
         _cleanup_close_ int log = -1;
         _cleanup_close_ int list = -1;
@@ -761,11 +768,11 @@ static int import_steps(const char *worktree, const char *scratch, size_t *ret_n
                                              log_line(log, why, sizeof(why)));
         if (lseek(pack, 0, SEEK_SET) < 0)
                 return ca_error_set(err, errno, "cannot read '%s/all.pack'", scratch);
-        r = run_git(worktree, GIT_READ, index_args, CA_ELEMENTSOF(index_args),
-                    (struct git_io) {pack, -1, log}, NULL, err);
+        in_args = *ret_n <= IMPORT_UNPACK_MAX ? unpack_args : index_args;
+        r = run_git(worktree, GIT_READ, in_args, 3, (struct git_io) {pack, -1, log}, NULL, err);
         if (r != 0)
                 return r < 0 ? r
-                             : ca_error_setx(err, EIO, "git unpack-objects refused them: %s",
+                             : ca_error_setx(err, EIO, "git %s refused them: %s", in_args[0],
                                              log_line(log, why, sizeof(why)));
         return 0;
 }

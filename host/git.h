@@ -55,8 +55,8 @@ int git_run(const char *worktree, enum git_mode mode, const char *const *args, s
  * objects (xx/<hex>) and packs (pack/pack-*.{pack,idx}) are read, never through a link: the
  * store's info/ (alternates, commit-graph) and anything else in it are ignored. They are
  * copied into a scratch repository of ours (`scratch`, made and removed here), packed there,
- * and the pack is fed to `git index-pack --strict` in the repository: every object is named by
- * its content and checked as fsck would, so a file written under the name of an object the
+ * and the pack is fed to `git unpack-objects --strict` (`index-pack --strict` for many) in the
+ * repository: every object is named by its content and checked as fsck would, so a file written under the name of an object the
  * repository holds can only add another object, never replace one. Returns the number of
  * objects brought in (>= 0), or a negative errno (the repository unchanged).
  */

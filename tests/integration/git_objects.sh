@@ -75,6 +75,31 @@ new_store empty
 import 0
 check "an empty store brought something: $(cat "$TEST_TMP/out")" test "$(cat "$TEST_TMP/out")" = 0
 
+# Many objects (a fetch in the session) come in as one pack; a rewritten object among them
+# makes that pack hold one object twice, and the whole import is refused.
+new_store many
+mkdir -p "$TEST_TMP/many"
+for i in $(seq 1 2100); do printf '%s\n' "$i" >"$TEST_TMP/many/$i"; done
+(cd "$TEST_TMP/many" && ls) | sed "s|^|$TEST_TMP/many/|" | in_session hash-object -w --stdin-paths >/dev/null
+in_session repack -qadl
+last=$(printf '2100\n' | git hash-object --stdin)
+packs_before=$(find "$repo/.git/objects/pack" -name '*.pack' | wc -l)
+import 0
+check "the count: $(cat "$TEST_TMP/out")" test "$(cat "$TEST_TMP/out")" -ge 2100
+check "a fetched object did not come in" git -C "$repo" cat-file -e "$last"
+check "many objects did not come in as one pack" \
+        test "$(find "$repo/.git/objects/pack" -name '*.pack' | wc -l)" = $((packs_before + 1))
+check "many objects came in loose" test ! -e "$(loose "$repo/.git/objects" "$last")"
+new_store many-rewritten
+for i in $(seq 1 2100); do printf 'more %s\n' "$i" >"$TEST_TMP/many/$i"; done
+(cd "$TEST_TMP/many" && ls) | sed "s|^|$TEST_TMP/many/|" | in_session hash-object -w --stdin-paths >/dev/null
+evil=$(printf 'the agent wrote this\n' | in_session hash-object -w --stdin)
+mkdir -p "$(dirname "$(loose "$store" "$blob")")"
+cp "$(loose "$store" "$evil")" "$(loose "$store" "$blob")"
+import 1
+expect_grep "index-pack refused them" "$TEST_TMP/err"
+check "the user's blob changed" test "$(git -C "$repo" cat-file blob "$blob")" = x
+
 # ---- a rewritten object: the user's blob stays theirs ---------------------------------------
 new_store rewrite
 evil=$(printf 'the agent wrote this\n' | in_session hash-object -w --stdin)
