@@ -278,6 +278,33 @@ static int foreach_key(const struct buf *list, int (*cb)(const char *key, const 
         return 0;
 }
 
+struct includes {
+        int (*cb)(const char *path, void *userdata);
+        void *userdata;
+};
+
+static int include_key(const char *key, const char *value, void *userdata)
+{
+        const struct includes *in = userdata;
+        size_t len = strlen(key);
+
+        if (strcmp(key, "include.path") == 0 ||
+            (strncmp(key, "includeif.", 10) == 0 && len > 15 &&
+             strcmp(key + len - 5, ".path") == 0))
+                return in->cb(value, in->userdata);
+        return 0;
+}
+
+int git_config_includes(const char *config_file, int (*cb)(const char *path, void *userdata),
+                        void *userdata, struct ca_error *err)
+{
+        _cleanup_buf_ struct buf list = BUF_INIT;
+        struct includes in = {cb, userdata};
+        int r = list_config(config_file, &list, err);
+
+        return r <= 0 ? r : foreach_key(&list, include_key, &in);
+}
+
 /* ---- GIT_READ: a private GIT_DIR ---------------------------------------------------------- */
 
 static int copy_key(const char *key, const char *value, void *userdata)

@@ -50,6 +50,15 @@ int git_run(const char *worktree, enum git_mode mode, const char *const *args, s
             struct buf *out, struct ca_error *err) CA_MUST_CHECK;
 
 /*
+ * The files the config file `config_file` includes: `cb` called with each include.path and
+ * includeIf.*.path value as written (relative to the file's directory, or "~/" for the home
+ * directory), read without following any. A missing file has none. 0, or the first negative
+ * value `cb` returned, or a negative errno.
+ */
+int git_config_includes(const char *config_file, int (*cb)(const char *path, void *userdata),
+                        void *userdata, struct ca_error *err) CA_MUST_CHECK;
+
+/*
  * Brings the objects a session wrote into its private store `private_dir` (workspace.h) into
  * the repository of the work tree `worktree`, verified. Only regular files named as loose
  * objects (xx/<hex>) and packs (pack/pack-*.{pack,idx}) are read, never through a link: the

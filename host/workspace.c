@@ -259,6 +259,45 @@ static bool covered_file(const char *name)
                strcmp(name, "commondir") == 0 || strcmp(name, "gitdir") == 0;
 }
 
+/* `path` canonical as far as it exists (the rest appended as written): 0, or -errno when no
+ * part of it resolves. A dangling link resolves to itself. */
+static int resolve_existing(const char *path, char out[PATH_MAX])
+{
+        char head[PATH_MAX];
+        char *cut;
+
+        if (realpath(path, out))
+                return 0;
+        if (snprintf(head, sizeof(head), "%s", path) >= (int) sizeof(head))
+                return -ENAMETOOLONG;
+        while ((cut = strrchr(head, '/')) && cut != head) {
+                *cut = '\0';
+                if (realpath(head, out)) {
+                        size_t len = strlen(out);
+
+                        return snprintf(out + len, PATH_MAX - len, "/%s", path + (cut - head) + 1) >=
+                                               (int) (PATH_MAX - len)
+                                       ? -ENAMETOOLONG
+                                       : 0;
+                }
+        }
+        return -ENOENT;
+}
+
+/* Whether `path` (resolved as far as it exists) is `root` or under it; unresolvable counts as
+ * under (the caller refuses). */
+static bool inside(const char *path, const char *root)
+{
+        char res[PATH_MAX], top[PATH_MAX];
+        size_t len;
+
+        if (resolve_existing(path, res) < 0 || !realpath(root, top))
+                return true;
+        len = strlen(top);
+        return strncmp(res, top, len) == 0 && (res[len] == '/' || res[len] == '\0' ||
+                                                 strcmp(top, "/") == 0);
+}
+
 /*
  * A link where a mount must cover git's own file or directory: the mount would not follow it,
  * so what it leads to stays writable. Refused when that is in `root` (the tree the session
@@ -267,14 +306,8 @@ static bool covered_file(const char *name)
  */
 static int check_link(const char *path, const char *root, struct ca_error *err)
 {
-        char target[PATH_MAX], top[PATH_MAX];
-        size_t len;
-
-        if (realpath(path, target) && realpath(root, top)) {
-                len = strlen(top);
-                if (strncmp(target, top, len) != 0 || (target[len] != '/' && target[len] != '\0'))
-                        return 0;
-        }
+        if (!inside(path, root))
+                return 0;
         return ca_error_input(err,
                               "'%s' is a symbolic link to a place in the workspace, or to none: "
                               "a session could change what git on the host follows there, and "
@@ -322,6 +355,53 @@ static int cover(const char *dir, const char *target, const char *root,
         return 0;
 }
 
+struct include_check {
+        const char *dir;    /* where a relative include starts: the config file's directory */
+        const char *root;   /* the tree the session mounts */
+        const char *config; /* the file, for the message */
+        struct ca_error *err;
+};
+
+static int include_in_root(const char *path, void *userdata)
+{
+        const struct include_check *c = userdata;
+        const char *home = secure_getenv("HOME");
+        char full[PATH_MAX * 2];
+
+        if (path[0] == '~' && (path[1] == '/' || !path[1]))
+                (void) snprintf(full, sizeof(full), "%s%s", home ? home : "", path + 1);
+        else if (path[0] == '/')
+                (void) snprintf(full, sizeof(full), "%s", path);
+        else
+                (void) snprintf(full, sizeof(full), "%s/%s", c->dir, path);
+        if (strlen(full) >= PATH_MAX || !inside(full, c->root))
+                return 0;
+        return ca_error_input(c->err,
+                              "'%s' includes '%s', which is in the workspace: the agent could "
+                              "write what git on the host then reads as config (and runs); move "
+                              "it out of the workspace, or remove the include, to run a session "
+                              "here",
+                              c->config, path);
+}
+
+/* The repository's config files include nothing the session can write. */
+static int check_includes(const char *git, const char *root, struct ca_error *err)
+{
+        static const char *const files[] = {"config", "config.worktree"};
+
+        for (size_t i = 0; i < CA_ELEMENTSOF(files); i++) {
+                char path[PATH_MAX + 32];
+                struct include_check c = {git, root, path, err};
+                int r;
+
+                (void) snprintf(path, sizeof(path), "%s/%s", git, files[i]);
+                r = git_config_includes(path, include_in_root, &c, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int workspace_git_mounts(const char *workspace, const char *target, const char *objects,
                          struct workspace_git_mounts *m, struct runtime_mount *out,
                          size_t *ret_n, struct ca_error *err)
@@ -358,6 +438,9 @@ int workspace_git_mounts(const char *workspace, const char *target, const char *
         }
         if (!S_ISDIR(st.st_mode))
                 return 0;
+        r = check_includes(git, workspace, err);
+        if (r < 0)
+                return r;
         /* .git itself a mount point: it cannot be renamed away and replaced by another. */
         r = add_mount(m, out, &n, git, in, false, err);
         if (r >= 0 && objects) {
@@ -554,6 +637,15 @@ static bool watched_name(const char *name)
                strcmp(name, "commondir") == 0 || strcmp(name, "gitdir") == 0;
 }
 
+/* Directories whose every file counts: hooks and info, and the state of a rebase, cherry-pick
+ * or revert in progress, whose todo list (`exec` lines) git runs on --continue. */
+static bool walked_whole(const char *name)
+{
+        return strcmp(name, "hooks") == 0 || strcmp(name, "info") == 0 ||
+               strcmp(name, "rebase-merge") == 0 || strcmp(name, "rebase-apply") == 0 ||
+               strcmp(name, "sequencer") == 0;
+}
+
 /* Data only, and large: not walked. */
 static bool skipped_dir(const char *name)
 {
@@ -583,8 +675,7 @@ static int walk_git(int parent, const char *rel, unsigned depth, bool all, json_
         while ((de = readdir(d))) {
                 char key[PATH_MAX], value[PATH_MAX + 16];
                 struct stat st;
-                bool in = all || strcmp(de->d_name, "hooks") == 0 ||
-                          strcmp(de->d_name, "info") == 0;
+                bool in = all || walked_whole(de->d_name);
                 int r;
 
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)

@@ -85,14 +85,17 @@ struct workspace_git_mounts {
 /*
  * The mounts (over the workspace's, at /workspace) that keep the agent from changing what git
  * on the host would execute or substitute: .git itself (read-write, but a mount point, so it
- * cannot be renamed or replaced), .git/config, .git/config.worktree, .git/hooks, .git/info,
- * .git/refs/replace and .git/packed-refs read-only (replace refs, loose or packed, make git use another object in
- * place of one), and .git/modules, .git/worktrees and .git/lfs (other git directories, with
- * configs, hooks and objects of their own; git-lfs's objects); a .git *file* (a linked
- * worktree or submodule) read-only. Missing directories and packed-refs are created (empty)
- * so they can be covered. With `objects` (the session's private store, workspace_objects_prepare), that is
- * mounted over .git/objects and the real store read-only at IMAGE_GIT_OBJECTS. Fills `out`
- * (room for WORKSPACE_GIT_MOUNTS); *ret_n mounts.
+ * cannot be renamed or replaced); read-only .git/config, .git/config.worktree, .git/hooks,
+ * .git/info, .git/refs/replace and .git/packed-refs (replace refs, loose or packed, make git
+ * use another object in place of one), .git/modules, .git/worktrees and .git/lfs (other git
+ * directories, with configs, hooks and objects of their own; git-lfs's objects); a .git
+ * *file* (a linked worktree or submodule) read-only. Missing directories and files are made
+ * (empty) so they can be covered. Refused (bad input): one of them, or .git, that is a link
+ * into `workspace` or to nothing yet (a mount does not cover where a link leads), and a config
+ * or config.worktree that includes a file in `workspace` (the agent could write what git on
+ * the host reads as config). With `objects` (the session's private store,
+ * workspace_objects_prepare), that is mounted over .git/objects and the real store read-only
+ * at IMAGE_GIT_OBJECTS. Fills `out` (room for WORKSPACE_GIT_MOUNTS); *ret_n mounts.
  */
 int workspace_git_mounts(const char *workspace, const char *target, const char *objects,
                          struct workspace_git_mounts *m, struct runtime_mount *out,
@@ -143,7 +146,9 @@ json_t *workspace_objects_end(const char *config_root, const char *session);
 /*
  * A snapshot of what in the workspace's .git git would execute or follow: the type of .git
  * (and a gitdir file's content), and the SHA-256 of config, config.worktree, commondir, every
- * file under hooks/ and info/, and the same in modules/ (submodules) and worktrees/. JSON:
+ * file under hooks/, info/ and the state of a rebase, cherry-pick or revert in progress
+ * (rebase-merge/, rebase-apply/, sequencer/: its todo list can `exec`), and the same in
+ * modules/ (submodules) and worktrees/. JSON:
  * {"workspace": PATH, "entries": {".git/config": "<sha256>", ...}}.
  */
 int workspace_git_snapshot(const char *workspace, json_t **ret,

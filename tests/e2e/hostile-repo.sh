@@ -290,10 +290,16 @@ expect_status 0 "$CA_BIN" run claude "$gitrepo" --ignore-workspace-config --netw
         b=$(git rev-parse HEAD:host/file) && e=$(echo evil | git hash-object -w --stdin) &&
                 mkdir -p "$(dirname "$(o "$b")")" && rm -f "$(o "$b")" && cp "$(o "$e")" "$(o "$b")" &&
                 git cat-file blob "$b" | grep -q evil && echo rewrote
-        (echo /tmp >.git/objects/info/alternates) 2>/dev/null; echo done'
+        (echo /tmp >.git/objects/info/alternates) 2>/dev/null
+        # A rebase left in progress, whose todo list runs a command on --continue.
+        mkdir -p .git/rebase-merge && echo "exec touch /tmp/pwned" >.git/rebase-merge/git-rebase-todo
+        echo done'
 expect_no_grep '^WROTE' "$TEST_TMP/out"
 expect_grep '^committed$' "$TEST_TMP/out"
 expect_grep '^rewrote$' "$TEST_TMP/out"
+# A rebase the session left in progress is reported: its todo list came from the agent.
+expect_grep "the workspace's .git/rebase-merge/git-rebase-todo was added: review it" "$TEST_TMP/err"
+rm -rf "$gitrepo/.git/rebase-merge"
 # The rewrite stayed in the session's own store: the user's blob is theirs, a checkout writes
 # their content, and what the session wrote came in under the names of its content.
 blob=$(git -C "$gitrepo" rev-parse HEAD:host/file)
@@ -311,6 +317,19 @@ check "the repository's config changed" test -z "$(git -C "$gitrepo" config --ge
 # A replace ref (loose or packed) would make the user's checkout write another tree's content.
 check "a replace ref came out of the session" test -z "$(git -C "$gitrepo" replace -l)"
 check "the session wrote packed-refs" test ! -s "$gitrepo/.git/packed-refs"
+# A config that includes a file in the workspace: the agent would write the user's git config.
+for inc in "include.path ../shared.gitconfig" "includeIf.gitdir:/.path $TEST_TMP/ws-include/x/y"; do
+        rm -rf "$TEST_TMP/ws-include"
+        git init -q "$TEST_TMP/ws-include"
+        # shellcheck disable=SC2086 # the key and its value
+        git -C "$TEST_TMP/ws-include" config $inc
+        mark
+        expect_status 2 "$CA_BIN" run claude "$TEST_TMP/ws-include" --ignore-workspace-config \
+                --network none -- true
+        expect_grep "includes '.*', which is in the workspace" "$TEST_TMP/err"
+        ws=$TEST_TMP/ws-include
+        nothing_leaked "an include of $inc"
+done
 # A .git/hooks that is a link into the workspace: a mount over it would not cover where it
 # leads, where the agent could write a hook the user's git runs. Refused before anything is
 # issued.
