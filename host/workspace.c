@@ -441,6 +441,16 @@ int workspace_git_mounts(const char *workspace, const char *target, const char *
         r = check_includes(git, workspace, err);
         if (r < 0)
                 return r;
+        /* The object store behind a link: the session's own store cannot be put in its place
+         * (workspace_objects_prepare), so one the agent can reach is refused. */
+        {
+                char objects_path[PATH_MAX + 16];
+
+                (void) snprintf(objects_path, sizeof(objects_path), "%s/objects", git);
+                if (lstat(objects_path, &st) == 0 && S_ISLNK(st.st_mode) &&
+                    check_link(objects_path, workspace, err) < 0)
+                        return -EINVAL;
+        }
         /* .git itself a mount point: it cannot be renamed away and replaced by another. */
         r = add_mount(m, out, &n, git, in, false, err);
         if (r >= 0 && objects) {
@@ -517,7 +527,11 @@ int workspace_objects_prepare(const char *config_root, const char *session,
         int r;
 
         (void) snprintf(real, sizeof(real), "%s/.git/objects", repository);
-        if (lstat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+        if (lstat(real, &st) < 0)
+                return 0;
+        if (S_ISLNK(st.st_mode))
+                return check_link(real, repository, err) < 0 ? -EINVAL : 0;
+        if (!S_ISDIR(st.st_mode))
                 return 0;
         if (objects_paths(config_root, session, dir, rec, err) < 0)
                 return -EINVAL;

@@ -333,15 +333,18 @@ done
 # A .git/hooks that is a link into the workspace: a mount over it would not cover where it
 # leads, where the agent could write a hook the user's git runs. Refused before anything is
 # issued.
-linked="$TEST_TMP/ws-linked"
-git init -q "$linked"
-mv "$linked/.git/hooks" "$linked/githooks"
-ln -s ../githooks "$linked/.git/hooks"
-mark
-expect_status 2 "$CA_BIN" run claude "$linked" --ignore-workspace-config --network none -- true
-expect_grep "'$linked/.git/hooks' is a symbolic link to a place in the workspace" "$TEST_TMP/err"
-ws=$linked
-nothing_leaked "a .git/hooks linked into the workspace"
+# The same for the object store (the session's own could not be put in its place).
+for d in hooks objects; do
+        linked="$TEST_TMP/ws-linked-$d"
+        git init -q "$linked"
+        mv "$linked/.git/$d" "$linked/git-$d"
+        ln -s "../git-$d" "$linked/.git/$d"
+        mark
+        expect_status 2 "$CA_BIN" run claude "$linked" --ignore-workspace-config --network none -- true
+        expect_grep "'$linked/.git/$d' is a symbolic link to a place in the workspace" "$TEST_TMP/err"
+        ws=$linked
+        nothing_leaked "a .git/$d linked into the workspace"
+done
 check "a refused session left its object store" test -z "$(ls "$CODING_AGENTS_CONFIG_DIR/git-objects")"
 
 # ---- the approved path: granted in the user's config, the workspace's server connects -----------
