@@ -612,6 +612,7 @@ static int copy_regular(int sfd, const char *name, int dfd, struct ca_error *err
 struct import_walk {
         size_t copied;
         size_t seen;
+        struct buf names; /* "<dir>/<name>\0" of each file copied */
 };
 
 /* The regular files `want` accepts in the directory `name` of `sfd` (never a link), copied
@@ -643,8 +644,12 @@ static int copy_dir(int sfd, const char *name, int dfd, bool (*want)(const char 
                 if (!want(de->d_name))
                         continue;
                 r = copy_regular(src, de->d_name, dst, err);
-                if (r > 0)
+                if (r > 0) {
                         w->copied++;
+                        if (buf_printf(&w->names, "%s/%s", name, de->d_name) < 0 ||
+                            buf_append_char(&w->names, '\0') < 0)
+                                r = ca_error_setx(err, ENOMEM, "out of memory");
+                }
         }
         (void) closedir(d);
         return r < 0 ? r : 0;
@@ -673,21 +678,32 @@ static int copy_store(int pfd, int tobj, struct import_walk *w, struct ca_error 
         return r;
 }
 
-/* The scratch repository: our config (the real one's format and extensions only), a HEAD. */
-static int scratch_make(const struct git_repo *repo, const char *scratch, int *ret_tobj,
-                        struct ca_error *err)
+/* The scratch repository's directories; *ret_tobj its objects directory. */
+static int scratch_make(const char *scratch, int *ret_tobj, struct ca_error *err)
 {
-        _cleanup_buf_ struct buf list = BUF_INIT;
-        _cleanup_buf_ struct buf cfg = BUF_INIT;
         _cleanup_close_ int dfd = -1;
-        char path[PATH_MAX + 32];
-        int r;
 
         if (mkdir(scratch, 0700) < 0)
                 return ca_error_set(err, errno, "cannot create '%s'", scratch);
         dfd = open(scratch, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0 || mkdirat(dfd, "objects", 0700) < 0 || mkdirat(dfd, "refs", 0700) < 0)
                 return ca_error_set(err, errno, "cannot set up '%s'", scratch);
+        *ret_tobj = openat(dfd, "objects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return *ret_tobj < 0 ? ca_error_set(err, errno, "cannot open '%s/objects'", scratch) : 0;
+}
+
+/* Its config (the real one's format and extensions only) and HEAD: a repository git takes. */
+static int scratch_config(const struct git_repo *repo, const char *scratch,
+                          struct ca_error *err)
+{
+        _cleanup_buf_ struct buf list = BUF_INIT;
+        _cleanup_buf_ struct buf cfg = BUF_INIT;
+        _cleanup_close_ int dfd = open(scratch, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        char path[PATH_MAX + 32];
+        int r;
+
+        if (dfd < 0)
+                return ca_error_set(err, errno, "cannot open '%s'", scratch);
         (void) snprintf(path, sizeof(path), "%s/config", repo->commondir);
         r = list_config(path, &list, err);
         if (r < 0)
@@ -699,10 +715,7 @@ static int scratch_make(const struct git_repo *repo, const char *scratch, int *r
         if (r >= 0)
                 r = fileio_write_atomic_at(dfd, "HEAD", "ref: refs/heads/import\n", 23, 0600,
                                            err);
-        if (r < 0)
-                return r;
-        *ret_tobj = openat(dfd, "objects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        return *ret_tobj < 0 ? ca_error_set(err, errno, "cannot open '%s/objects'", scratch) : 0;
+        return r;
 }
 
 /* git on the scratch repository alone (GIT_DIR is ours: no alternates, no hooks). */
@@ -804,8 +817,61 @@ static int import_steps(const char *worktree, const char *scratch, size_t *ret_n
         return 0;
 }
 
+/* Whether `path` ("<dir>/<name>") is among the copied names. */
+static bool was_copied(const struct buf *names, const char *path)
+{
+        for (size_t i = 0; i < names->len; i += strlen(names->data + i) + 1) {
+                if (strcmp(names->data + i, path) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* What came in leaves the store: each loose object copied, each pack whose .pack and .idx both
+ * were (its .idx first, so that no git takes the pack as whole meanwhile), and directories
+ * left empty. A name is removed in the directory it was copied from, never through a link. */
+static void prune_store(int pfd, const struct buf *names)
+{
+        for (size_t i = 0; i < names->len; i += strlen(names->data + i) + 1) {
+                const char *path = names->data + i;
+                const char *slash = strchr(path, '/');
+                char dir[8], other[PATH_MAX];
+                size_t len = strlen(path);
+                int dfd;
+
+                if (!slash || (size_t) (slash - path) >= sizeof(dir))
+                        continue;
+                memcpy(dir, path, (size_t) (slash - path));
+                dir[slash - path] = '\0';
+                if (strcmp(dir, "pack") == 0) {
+                        /* Handled at its .idx: the .pack must have come too. */
+                        if (len < 4 || strcmp(path + len - 4, ".idx") != 0)
+                                continue;
+                        (void) snprintf(other, sizeof(other), "%.*s.pack", (int) (len - 4), path);
+                        if (!was_copied(names, other))
+                                continue;
+                }
+                dfd = openat(pfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (dfd < 0)
+                        continue;
+                (void) unlinkat(dfd, slash + 1, 0);
+                if (strcmp(dir, "pack") == 0) {
+                        static const char *const more[] = {".pack", ".rev", ".bitmap"};
+
+                        for (size_t k = 0; k < CA_ELEMENTSOF(more); k++) {
+                                (void) snprintf(other, sizeof(other), "%.*s%s",
+                                                (int) (len - 4 - (size_t) (slash + 1 - path)),
+                                                slash + 1, more[k]);
+                                (void) unlinkat(dfd, other, 0);
+                        }
+                }
+                (void) close(dfd);
+                (void) unlinkat(pfd, dir, AT_REMOVEDIR); /* when empty */
+        }
+}
+
 int git_import_objects(const char *worktree, const char *private_dir, const char *scratch,
-                       struct ca_error *err)
+                       bool prune, struct ca_error *err)
 {
         _cleanup_close_ int pfd = -1;
         _cleanup_close_ int tobj = -1;
@@ -822,11 +888,16 @@ int git_import_objects(const char *worktree, const char *private_dir, const char
                 return ca_error_set(err, errno, "cannot open '%s'", private_dir);
         r = fileio_remove_tree(scratch, err); /* a leftover of an import cut short */
         if (r >= 0)
-                r = scratch_make(&repo, scratch, &tobj, err);
+                r = scratch_make(scratch, &tobj, err);
         if (r >= 0)
                 r = copy_store(pfd, tobj, &w, err);
         if (r >= 0 && w.copied > 0)
+                r = scratch_config(&repo, scratch, err);
+        if (r >= 0 && w.copied > 0)
                 r = import_steps(worktree, scratch, &n, err);
+        if (r >= 0 && prune)
+                prune_store(pfd, &w.names);
+        buf_clear(&w.names);
         /* Nothing of the repository's is there: a leftover is only disk, and goes next time. */
         if (fileio_remove_tree(scratch, NULL) < 0 && r >= 0)
                 (void) fprintf(stderr, "coding-agents: cannot remove '%s'\n", scratch);

@@ -27,6 +27,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "macro.h"
@@ -66,11 +67,13 @@ int git_config_includes(const char *config_file, int (*cb)(const char *path, voi
  * copied into a scratch repository of ours (`scratch`, made and removed here), packed there,
  * and the pack is fed to `git unpack-objects --strict` (`index-pack --strict` for many) in the
  * repository: every object is named by its content and checked as fsck would, so a file written under the name of an object the
- * repository holds can only add another object, never replace one. Returns the number of
- * objects brought in (>= 0), or a negative errno (the repository unchanged).
+ * repository holds can only add another object, never replace one. With `prune` (while the
+ * session runs), what came in then leaves the store: the loose objects and the whole packs
+ * copied (git in the container finds them in the repository's store, its alternate). Returns
+ * the number of objects brought in (>= 0), or a negative errno (the repository unchanged).
  */
 int git_import_objects(const char *worktree, const char *private_dir, const char *scratch,
-                       struct ca_error *err) CA_MUST_CHECK;
+                       bool prune, struct ca_error *err) CA_MUST_CHECK;
 
 /*
  * The user's own identity for a commit the host makes on their behalf (a merge): user.name and

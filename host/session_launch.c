@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agentstate.h"
@@ -792,6 +793,91 @@ static int start_stopper(const struct launch *l)
         return 0;
 }
 
+/*
+ * While `run` follows the session, what git wrote in the session's own object store comes into
+ * the repository every SYNC_SECONDS (workspace_objects_sync): git on the host then sees a
+ * commit the agent made on the user's branch while it still works. Quiet (the terminal is the
+ * session's); each batch that came in is a workspace-objects event, and whatever could not come
+ * in is said at the end, when the rest comes in.
+ */
+#define SYNC_SECONDS 3
+
+struct syncer {
+        char config_root[PATH_MAX];
+        char session[CAP_SESSION_MAX + 1];
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        bool stop;
+        pthread_t thread;
+};
+
+static void *syncer_main(void *arg)
+{
+        struct syncer *s = arg;
+        struct timespec at;
+
+        (void) pthread_mutex_lock(&s->lock);
+        while (!s->stop) {
+                (void) clock_gettime(CLOCK_REALTIME, &at);
+                at.tv_sec += SYNC_SECONDS;
+                (void) pthread_cond_timedwait(&s->wake, &s->lock, &at);
+                if (s->stop)
+                        break;
+                (void) pthread_mutex_unlock(&s->lock);
+                {
+                        struct ca_error err = {0};
+                        int n = workspace_objects_sync(s->config_root, s->session, &err);
+
+                        if (n > 0)
+                                (void) session_emit(s->config_root, AUDIT_WORKSPACE_OBJECTS,
+                                                    s->session,
+                                                    json_pack("{s:i, s:b}", "imported", n,
+                                                              "while_running", true));
+                }
+                (void) pthread_mutex_lock(&s->lock);
+        }
+        (void) pthread_mutex_unlock(&s->lock);
+        return NULL;
+}
+
+/* NULL when the session has no store of its own, or the thread cannot start (then the objects
+ * come in at the end only). */
+static struct syncer *start_syncer(const struct launch *l)
+{
+        struct syncer *s;
+
+        if (!l->objects[0] || !(s = calloc(1, sizeof(*s))))
+                return NULL;
+        (void) snprintf(s->config_root, sizeof(s->config_root), "%s", l->ctx->config_root);
+        (void) snprintf(s->session, sizeof(s->session), "%s", l->session);
+        if (pthread_mutex_init(&s->lock, NULL) != 0) {
+                free(s);
+                return NULL;
+        }
+        if (pthread_cond_init(&s->wake, NULL) != 0 ||
+            pthread_create(&s->thread, NULL, syncer_main, s) != 0) {
+                (void) pthread_mutex_destroy(&s->lock);
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+/* Stops it, after a sync under way has finished (the end's own import comes next). */
+static void stop_syncer(struct syncer *s)
+{
+        if (!s)
+                return;
+        (void) pthread_mutex_lock(&s->lock);
+        s->stop = true;
+        (void) pthread_cond_signal(&s->wake);
+        (void) pthread_mutex_unlock(&s->lock);
+        (void) pthread_join(s->thread, NULL);
+        (void) pthread_cond_destroy(&s->wake);
+        (void) pthread_mutex_destroy(&s->lock);
+        free(s);
+}
+
 /* With CODING_AGENTS_TIMING set: how long `run` spent on the host before the container
  * started, without the engine's own work (bench/sessions.sh reads this line). */
 static void report_timing(const struct launch *l)
@@ -815,10 +901,12 @@ static void report_timing(const struct launch *l)
 static int follow_run(struct launch *l, int attach_fd, struct buf *early)
 {
         struct ca_error err = {0};
+        struct syncer *syncer;
         int code = 0;
 
         if (start_stopper(l) < 0)
                 return cli_error("cannot set up signal handling");
+        syncer = start_syncer(l);
         (void) fflush(stdout);
         if (l->interactive) {
                 struct terminal_target tt = {l->rt, l->id, false};
@@ -828,6 +916,7 @@ static int follow_run(struct launch *l, int attach_fd, struct buf *early)
         } else if (runtime_copy_output(attach_fd, early, false, STDOUT_FILENO, STDERR_FILENO) < 0) {
                 (void) fprintf(stderr, "coding-agents: the session's output was cut short\n");
         }
+        stop_syncer(syncer);
         l->t_out = now_ms();
         if (runtime_wait(l->rt, l->id, &code, &err) < 0)
                 return cli_fail(&err);

@@ -566,25 +566,51 @@ int workspace_objects_prepare(const char *config_root, const char *session,
         return r < 0 ? ca_error_set(err, -r, "cannot set up '%s'", dir) : 1;
 }
 
+/* The session's store and the repository its record names: 1, 0 when it has none. */
+static int objects_record(const char *config_root, const char *session, char dir[PATH_MAX],
+                          char repo[PATH_MAX], struct ca_error *err)
+{
+        char rec[PATH_MAX];
+        _cleanup_json_ json_t *doc = NULL;
+        const char *r;
+
+        repo[0] = '\0';
+        if (objects_paths(config_root, session, dir, rec, err) < 0)
+                return -EINVAL;
+        if (access(rec, F_OK) < 0)
+                return 0;
+        if (ca_json_parse_file(rec, OBJECTS_RECORD_MAX, &doc, err) < 0)
+                return -EIO;
+        r = json_string_value(json_object_get(doc, "repository"));
+        if (!r || snprintf(repo, PATH_MAX, "%s", r) >= PATH_MAX)
+                return ca_error_setx(err, EINVAL, "'%s' names no repository", rec);
+        return 1;
+}
+
+int workspace_objects_sync(const char *config_root, const char *session, struct ca_error *err)
+{
+        char dir[PATH_MAX], repo[PATH_MAX], scratch[PATH_MAX + 16];
+        int r = objects_record(config_root, session, dir, repo, err);
+
+        if (r <= 0)
+                return r;
+        (void) snprintf(scratch, sizeof(scratch), "%s.import", dir);
+        return git_import_objects(repo, dir, scratch, true, err);
+}
+
 json_t *workspace_objects_end(const char *config_root, const char *session)
 {
-        char dir[PATH_MAX], rec[PATH_MAX], scratch[PATH_MAX + 16];
-        _cleanup_json_ json_t *doc = NULL;
+        char dir[PATH_MAX], rec[PATH_MAX], repo[PATH_MAX], scratch[PATH_MAX + 16];
         struct ca_error err = {0};
-        const char *repo;
-        int n;
+        int n = objects_record(config_root, session, dir, repo, &err);
 
-        if (objects_paths(config_root, session, dir, rec, &err) < 0 || access(rec, F_OK) < 0)
+        if (n == 0)
                 return NULL;
-        if (ca_json_parse_file(rec, OBJECTS_RECORD_MAX, &doc, &err) < 0)
-                return json_pack("{s:s, s:s, s:s}", "workspace", "", "kept", dir, "reason",
+        if (n < 0)
+                return json_pack("{s:s, s:s, s:s}", "workspace", repo, "kept", dir, "reason",
                                  err.msg);
-        repo = json_string_value(json_object_get(doc, "repository"));
-        if (!repo)
-                return json_pack("{s:s, s:s, s:s}", "workspace", "", "kept", dir, "reason",
-                                 "its record names no repository");
         (void) snprintf(scratch, sizeof(scratch), "%s.import", dir);
-        n = git_import_objects(repo, dir, scratch, &err);
+        n = git_import_objects(repo, dir, scratch, false, &err);
         if (n < 0) {
                 (void) fprintf(stderr,
                                "coding-agents: warning: the objects session %s wrote could not "
@@ -597,6 +623,7 @@ json_t *workspace_objects_end(const char *config_root, const char *session)
                                  err.msg);
         }
         ca_error_clear(&err);
+        (void) objects_paths(config_root, session, dir, rec, &err);
         if (fileio_remove_tree(dir, &err) < 0 || (unlink(rec) < 0 && errno != ENOENT))
                 (void) fprintf(stderr, "coding-agents: cannot remove '%s': %s\n", dir,
                                err.msg[0] ? err.msg : strerror(errno));

@@ -135,6 +135,16 @@ int workspace_objects_prepare(const char *config_root, const char *session,
                               struct ca_error *err) CA_MUST_CHECK;
 
 /*
+ * While the session runs (`run` calls it every few seconds): what its store holds now comes
+ * into the repository, and leaves the store (git in the container finds it in the repository's
+ * store, its alternate), so that git on the host sees a commit the agent made on the user's
+ * branch. The number of objects brought in (>= 0), or a negative errno (the store kept as it
+ * was).
+ */
+int workspace_objects_sync(const char *config_root, const char *session,
+                           struct ca_error *err) CA_MUST_CHECK;
+
+/*
  * At the session's end (after its container is gone): its objects brought into the repository
  * and the private store removed. When that fails the store is kept and stderr says why, what
  * the repository may now miss and how to try again ('coding-agents rm SESSION' runs the

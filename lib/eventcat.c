@@ -91,7 +91,7 @@ static const struct eventcat_entry catalogue[AUDIT_TYPE_MAX] = {
         [AUDIT_STATE_REFUSED] = {"host", F("agent", "path", "reason", "where")},
         [AUDIT_IMAGE_PULLED] = {"host", F("ref", "digest", "signer", "image_id")},
         [AUDIT_IMAGE_REFUSED] = {"host", F("ref", "digest", "reason")},
-        [AUDIT_WORKSPACE_OBJECTS] = {"host", F("workspace", "imported", "kept", "reason")},
+        [AUDIT_WORKSPACE_OBJECTS] = {"host", F("workspace", "imported", "kept", "reason", "while_running")},
 };
 
 static const char *const aggregation[] = {"suppressed", "interval_s", "summary", NULL};

@@ -4,8 +4,9 @@
  * that tests can prove a hostile repository's hooks, fsmonitor, filters and includes never run
  * on the host. Prints git's stdout; exits with git's status (2 when the repository is refused).
  *
- * git-probe WORKTREE import PRIVATE_STORE SCRATCH: git_import_objects, as a session's end runs
- * it; prints the number of objects brought in (exit 1 with the reason when refused).
+ * git-probe WORKTREE import|sync PRIVATE_STORE SCRATCH: git_import_objects, as a session's end
+ * (import) or `run` while the session goes on (sync: what came in leaves the store) runs it;
+ * prints the number of objects brought in (exit 1 with the reason when refused).
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,8 +22,8 @@ int main(int argc, char **argv)
         enum git_mode mode;
         int r;
 
-        if (argc == 5 && strcmp(argv[2], "import") == 0) {
-                r = git_import_objects(argv[1], argv[3], argv[4], &err);
+        if (argc == 5 && (strcmp(argv[2], "import") == 0 || strcmp(argv[2], "sync") == 0)) {
+                r = git_import_objects(argv[1], argv[3], argv[4], argv[2][0] == 's', &err);
                 if (r < 0) {
                         (void) fprintf(stderr, "git-probe: %s\n", err.msg);
                         return err.bad_input ? 2 : 1;
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
         }
         if (argc < 4 || (strcmp(argv[2], "read") != 0 && strcmp(argv[2], "write") != 0)) {
                 (void) fputs("usage: git-probe WORKTREE read|write ARGS...\n"
-                             "       git-probe WORKTREE import PRIVATE_STORE SCRATCH\n",
+                             "       git-probe WORKTREE import|sync PRIVATE_STORE SCRATCH\n",
                              stderr);
                 return 2;
         }

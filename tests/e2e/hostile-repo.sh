@@ -284,6 +284,12 @@ expect_status 0 "$CA_BIN" run claude "$gitrepo" --ignore-workspace-config --netw
                 if (cd /workspace && eval "$t") >/dev/null 2>&1; then echo "WROTE: $t"; else echo "refused: $t"; fi
         done
         cd /workspace && git -c user.name=a -c user.email=a@a commit -q --allow-empty -m by-agent && echo committed
+        # run brings the commit into the repository while the session goes on: it shows in the
+        # repository'"'"'s store (read-only here), and leaves the session'"'"'s own.
+        c=$(git rev-parse HEAD) && p=$(echo "$c" | cut -c1-2)/$(echo "$c" | cut -c3-)
+        for i in $(seq 1 300); do test -e "/run/coding-agents/git-objects/$p" && break; sleep 0.05; done
+        test -e "/run/coding-agents/git-objects/$p" && echo synced
+        test ! -e ".git/objects/$p" && git cat-file -e "$c" && echo pruned
         # The object store: the file of the blob host/file holds, rewritten with the agent'"'"'s
         # content (git never re-hashes an object it has), and an alternates file for the host.
         o() { echo ".git/objects/$(echo "$1" | cut -c1-2)/$(echo "$1" | cut -c3-)"; }
@@ -296,6 +302,9 @@ expect_status 0 "$CA_BIN" run claude "$gitrepo" --ignore-workspace-config --netw
         echo done'
 expect_no_grep '^WROTE' "$TEST_TMP/out"
 expect_grep '^committed$' "$TEST_TMP/out"
+expect_grep '^synced$' "$TEST_TMP/out"
+expect_grep '^pruned$' "$TEST_TMP/out"
+expect_grep '"imported":[1-9][0-9]*,"while_running":true' "$log"
 expect_grep '^rewrote$' "$TEST_TMP/out"
 # A rebase the session left in progress is reported: its todo list came from the agent.
 expect_grep "the workspace's .git/rebase-merge/git-rebase-todo was added: review it" "$TEST_TMP/err"

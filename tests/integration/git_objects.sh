@@ -100,6 +100,30 @@ import 1
 expect_grep "index-pack refused them" "$TEST_TMP/err"
 check "the user's blob changed" test "$(git -C "$repo" cat-file blob "$blob")" = x
 
+# ---- while the session runs: what came in leaves the store -----------------------------------
+new_store sync
+printf 'w\n' >"$repo/host/file"
+in_session commit -qam "while running"
+running=$(in_session rev-parse HEAD)
+in_session repack -qadl
+printf 'v\n' >"$repo/host/file"
+in_session commit -qam "and after"
+after=$(in_session rev-parse HEAD)
+# A pack git is still writing (no .idx yet) stays for the next time.
+printf 'PACK' >"$store/pack/pack-$(printf '%040d' 0).pack"
+expect_status 0 "$CA_GIT_PROBE" "$repo" sync "$store" "$TEST_TMP/scratch"
+check "the synced commits did not come in" \
+        sh -c "git -C '$repo' cat-file -e $running && git -C '$repo' cat-file -e $after"
+check "a loose object stayed in the store" test ! -e "$(loose "$store" "$after")"
+check "a pack that came in stayed in the store" \
+        test "$(find "$store/pack" -name '*.idx' | wc -l)" = 0
+check "a pack without its index left the store" test -e "$store/pack/pack-$(printf '%040d' 0).pack"
+check "the store's alternates went" test -e "$store/info/alternates"
+# git in the session still finds everything (through the repository's store now).
+check "the session lost its commit" sh -c "GIT_OBJECT_DIRECTORY='$store' git -C '$repo' cat-file -e $after"
+git -C "$repo" checkout -q -- host/file
+expect_status 0 git -C "$repo" fsck --strict --no-dangling
+
 # ---- a rewritten object: the user's blob stays theirs ---------------------------------------
 new_store rewrite
 evil=$(printf 'the agent wrote this\n' | in_session hash-object -w --stdin)
@@ -114,7 +138,7 @@ import 0
 check "the user's blob changed" test "$(git -C "$repo" cat-file blob "$blob")" = x
 check "the user's object file changed" \
         sh -c "git -C '$repo' cat-file blob $blob | git hash-object --stdin | grep -qx $blob"
-git -C "$repo" checkout -q HEAD~1 -- host/file
+git -C "$repo" checkout -q "$(git -C "$repo" rev-list --max-parents=0 HEAD)" -- host/file
 check "a checkout wrote the agent's content" test "$(cat "$repo/host/file")" = x
 git -C "$repo" checkout -q HEAD -- host/file
 check "the agent's object did not come in under its own name" git -C "$repo" cat-file -e "$evil"
