@@ -588,12 +588,18 @@ static int copy_stream(int in, int out)
         }
 }
 
-/* `name` in `sfd` copied into `dfd` when it is a regular file, never through a link: 1; 0 when
- * it is anything else. */
+/*
+ * `name` in `sfd` brought into `dfd` when it is a regular file, never through a link: 1; 0 when
+ * it is anything else. The very file opened and checked is linked there (no data copied); where
+ * a link cannot be made (another file system, a file of another owner under
+ * protected_hardlinks) it is copied, unless it is sparse: git never writes one, and copying a
+ * terabyte of holes would fill the disk.
+ */
 static int copy_regular(int sfd, const char *name, int dfd, struct ca_error *err)
 {
         _cleanup_close_ int in = -1;
         _cleanup_close_ int out = -1;
+        char self[64];
         struct stat st;
         int r;
 
@@ -602,6 +608,13 @@ static int copy_regular(int sfd, const char *name, int dfd, struct ca_error *err
         in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         if (in < 0 || fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
                 return 0;
+        (void) snprintf(self, sizeof(self), "/proc/self/fd/%d", in);
+        if (linkat(AT_FDCWD, self, dfd, name, AT_SYMLINK_FOLLOW) == 0)
+                return 1;
+        if (st.st_size > 65536 && (off_t) st.st_blocks * 512 < st.st_size / 2)
+                return ca_error_setx(err, EFBIG, "'%s' is a sparse file (%lld bytes): not an "
+                                                 "object git wrote",
+                                     name, (long long) st.st_size);
         out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
         if (out < 0)
                 return ca_error_set(err, errno, "cannot create '%s'", name);
@@ -761,8 +774,8 @@ static const char *log_line(int fd, char *out, size_t outlen)
         return text_escape_to(raw[0] ? raw : "no message", 0, out, outlen);
 }
 
-/* Lists the scratch store's objects, packs them, and feeds the pack to index-pack in the
- * repository of `worktree`; *ret_n the objects listed. */
+/* Lists the scratch store's objects, packs them, and feeds the pack to unpack-objects (or
+ * index-pack) in the repository of `worktree`; *ret_n the objects listed. */
 static int import_steps(const char *worktree, const char *scratch, size_t *ret_n,
                         struct ca_error *err)
 {

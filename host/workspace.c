@@ -627,7 +627,8 @@ json_t *workspace_objects_end(const char *config_root, const char *session)
         if (fileio_remove_tree(dir, &err) < 0 || (unlink(rec) < 0 && errno != ENOENT))
                 (void) fprintf(stderr, "coding-agents: cannot remove '%s': %s\n", dir,
                                err.msg[0] ? err.msg : strerror(errno));
-        return json_pack("{s:s, s:i}", "workspace", repo, "imported", n);
+        /* Nothing new at the end (none written, or all brought in while it ran): no news. */
+        return n > 0 ? json_pack("{s:s, s:i}", "workspace", repo, "imported", n) : NULL;
 }
 
 #define SNAPSHOT_MAX_ENTRIES 20000

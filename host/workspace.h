@@ -149,7 +149,7 @@ int workspace_objects_sync(const char *config_root, const char *session,
  * and the private store removed. When that fails the store is kept and stderr says why, what
  * the repository may now miss and how to try again ('coding-agents rm SESSION' runs the
  * teardown again). Returns the fields of the workspace-objects event, NULL when the session
- * had no store. Never fails the teardown.
+ * had no store or nothing new came in. Never fails the teardown.
  */
 json_t *workspace_objects_end(const char *config_root, const char *session);
 

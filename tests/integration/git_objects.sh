@@ -170,6 +170,19 @@ in_session hash-object -w --stdin <<<"fine" >/dev/null
 mkdir -p "$store/ab"
 printf 'not zlib' >"$store/ab/$(printf '%038d' 0)"
 import 1
+# A sparse file (a terabyte of holes, made in an instant): what comes in is linked, never
+# copied, so git reads it and finds no object; where a link cannot be made (the scratch on
+# another file system), it is refused before a byte is copied.
+new_store sparse
+mkdir -p "$store/ab"
+truncate -s 1T "$store/ab/$(printf '%038d' 1)"
+import 1
+expect_grep "git cannot read them" "$TEST_TMP/err"
+check "the scratch is on the store's file system" \
+        test "$(stat -c %d /dev/shm)" != "$(stat -c %d "$TEST_TMP")"
+expect_status 1 "$CA_GIT_PROBE" "$repo" import "$store" "/dev/shm/ca-git-objects-scratch.$$"
+expect_grep "is a sparse file \(1099511627776 bytes\)" "$TEST_TMP/err"
+check "the scratch on another file system was left" test ! -e "/dev/shm/ca-git-objects-scratch.$$"
 check "a refused import left a pack" \
         test "$(find "$repo/.git/objects/pack" -name '*.pack' | wc -l)" = "$packs_before"
 expect_status 0 git -C "$repo" fsck --strict --no-dangling
