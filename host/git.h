@@ -64,13 +64,15 @@ int git_config_includes(const char *config_file, int (*cb)(const char *path, voi
  * the repository of the work tree `worktree`, verified. Only regular files named as loose
  * objects (xx/<hex>) and packs (pack/pack-*.{pack,idx}) are read, never through a link: the
  * store's info/ (alternates, commit-graph) and anything else in it are ignored. They are
- * copied into a scratch repository of ours (`scratch`, made and removed here), packed there,
- * and the pack is fed to `git unpack-objects --strict` (`index-pack --strict` for many) in the
- * repository: every object is named by its content and checked as fsck would, so a file written under the name of an object the
- * repository holds can only add another object, never replace one. With `prune` (while the
- * session runs), what came in then leaves the store: the loose objects and the whole packs
- * copied (git in the container finds them in the repository's store, its alternate). Returns
- * the number of objects brought in (>= 0), or a negative errno (the repository unchanged).
+ * linked (or, where a link cannot be made, copied; a sparse file is refused) into a scratch
+ * repository of ours (`scratch`, made and removed here) and packed there, and the pack is fed
+ * to `git unpack-objects --strict` (`index-pack --strict` for many) in the repository: every
+ * object is named by its content and checked as fsck would, so a file written under the name
+ * of an object the repository holds can only add another object, never replace one. With
+ * `prune` (while the session runs), what came in then leaves the store: the loose objects and
+ * the whole packs brought in (git in the container finds them in the repository's store, its
+ * alternate). Returns the number of objects brought in (>= 0), or a negative errno (the
+ * repository unchanged).
  */
 int git_import_objects(const char *worktree, const char *private_dir, const char *scratch,
                        bool prune, struct ca_error *err) CA_MUST_CHECK;
