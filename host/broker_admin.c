@@ -74,6 +74,9 @@ int broker_ensure_running(const char *broker_exe, const char *config_root, struc
                                                  O_WRONLY | O_APPEND | O_CREAT, 0600);
                 /* dup2 onto 3 clears close-on-exec for exactly that descriptor. */
                 posix_spawn_file_actions_adddup2(&fa, p[1], 3);
+                /* Nothing else: the daemon must not hold what this process had open (an
+                 * engine connection a library left inheritable, for one). */
+                posix_spawn_file_actions_addclosefrom_np(&fa, 4);
                 posix_spawnattr_setsigmask(&attr, &none);
                 posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
                 r = posix_spawn(&pid, broker_exe, &fa, &attr, argv, envp);

@@ -43,6 +43,11 @@ int spawn_start(const struct spawn_req *req, pid_t *ret_pid, struct ca_error *er
                 if (r != 0)
                         goto out;
         }
+        /* Only stdio reaches the child: a descriptor some library left inheritable (libcurl's
+         * socket to the engine was) must not reach npm's install scripts or mmdebstrap. */
+        r = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+        if (r != 0)
+                goto out;
         if (req->cwd) {
                 r = posix_spawn_file_actions_addchdir_np(&fa, req->cwd);
                 if (r != 0)
