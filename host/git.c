@@ -344,9 +344,26 @@ static int shadow_link(const struct shadow *s, const char *name, const char *tar
         return 0;
 }
 
-static int shadow_make(const struct git_repo *repo, struct shadow *s, struct ca_error *err)
+/* A config of ours for a repository of ours: the real one's format and extensions only. */
+static int own_config(const struct git_repo *repo, bool bare, struct buf *cfg,
+                      struct ca_error *err)
 {
         _cleanup_buf_ struct buf list = BUF_INIT;
+        char path[PATH_MAX + 32];
+        int r;
+
+        (void) snprintf(path, sizeof(path), "%s/config", repo->commondir);
+        r = list_config(path, &list, err);
+        if (r < 0)
+                return r;
+        if (buf_printf(cfg, "[core]\n\tbare = %s\n", bare ? "true" : "false") < 0 ||
+            foreach_key(&list, copy_key, cfg) < 0)
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        return 0;
+}
+
+static int shadow_make(const struct git_repo *repo, struct shadow *s, struct ca_error *err)
+{
         _cleanup_buf_ struct buf cfg = BUF_INIT;
         _cleanup_buf_ struct buf head = BUF_INIT;
         char path[PATH_MAX + 32];
@@ -359,13 +376,9 @@ static int shadow_make(const struct git_repo *repo, struct shadow *s, struct ca_
                 s->dir[0] = '\0';
                 return ca_error_set(err, errno, "cannot create a private git directory");
         }
-        (void) snprintf(path, sizeof(path), "%s/config", repo->commondir);
-        r = list_config(path, &list, err);
+        r = own_config(repo, false, &cfg, err);
         if (r < 0)
                 return r;
-        if (buf_append_str(&cfg, "[core]\n\tbare = false\n") < 0 ||
-            foreach_key(&list, copy_key, &cfg) < 0)
-                return ca_error_setx(err, ENOMEM, "out of memory");
         (void) snprintf(path, sizeof(path), "%s/HEAD", repo->gitdir);
         r = read_small(path, 4096, false, &head, err);
         if (r < 0)
@@ -709,21 +722,15 @@ static int scratch_make(const char *scratch, int *ret_tobj, struct ca_error *err
 static int scratch_config(const struct git_repo *repo, const char *scratch,
                           struct ca_error *err)
 {
-        _cleanup_buf_ struct buf list = BUF_INIT;
         _cleanup_buf_ struct buf cfg = BUF_INIT;
         _cleanup_close_ int dfd = open(scratch, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        char path[PATH_MAX + 32];
         int r;
 
         if (dfd < 0)
                 return ca_error_set(err, errno, "cannot open '%s'", scratch);
-        (void) snprintf(path, sizeof(path), "%s/config", repo->commondir);
-        r = list_config(path, &list, err);
+        r = own_config(repo, true, &cfg, err);
         if (r < 0)
                 return r;
-        if (buf_append_str(&cfg, "[core]\n\tbare = true\n") < 0 ||
-            foreach_key(&list, copy_key, &cfg) < 0)
-                return ca_error_setx(err, ENOMEM, "out of memory");
         r = fileio_write_atomic_at(dfd, "config", cfg.data, cfg.len, 0600, err);
         if (r >= 0)
                 r = fileio_write_atomic_at(dfd, "HEAD", "ref: refs/heads/import\n", 23, 0600,
