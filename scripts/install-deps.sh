@@ -13,7 +13,7 @@ pkgs=(build-essential cmake ninja-build pkg-config python3 ca-certificates
       libmicrohttpd-dev libarchive-dev libcmocka-dev
       git util-linux inotify-tools minisign python3-yaml python3-jsonschema python3-securesystemslib python3-cryptography man-db lintian systemd strace
       squid dnsmasq-base iproute2 bind9-dnsutils curl wrk nginx
-      docker.io podman debootstrap debian-archive-keyring apparmor
+      docker.io podman debootstrap mmdebstrap debian-archive-keyring apparmor
       gcc-mingw-w64-x86-64 wine64 docker-registry)
 for arg in "$@"; do
         case "$arg" in

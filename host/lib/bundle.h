@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Reproducible release tarballs through libarchive (the only module that includes it): every
+ * Reproducible release tarballs through libarchive (as layer.c does image layers): every
  * regular file and directory under a staging directory, under one top directory, in sorted
  * order, with the same mtime (SOURCE_DATE_EPOCH), uid/gid 0 and names "root", modes
  * normalised (0755 for directories and executables, 0644 otherwise), no atime/ctime, and a

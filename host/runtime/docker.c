@@ -448,24 +448,10 @@ static int upload_stream(struct runtime *rt, const char *path, const char *tar_p
         return p.failed ? -EIO : 0;
 }
 
-int runtime_image_import(struct runtime *rt, const char *tar_path, const char *repo,
-                         const char *tag, const char *const *changes, runtime_progress_fn fn,
-                         void *userdata, struct ca_error *err)
+int runtime_image_load(struct runtime *rt, const char *archive_path, runtime_progress_fn fn,
+                       void *userdata, struct ca_error *err)
 {
-        _cleanup_buf_ struct buf path = BUF_INIT;
-        _cleanup_free_ char *erepo = escape(rt, repo);
-        _cleanup_free_ char *etag = escape(rt, tag);
-
-        if (!erepo || !etag ||
-            buf_printf(&path, "/images/create?fromSrc=-&repo=%s&tag=%s", erepo, etag) < 0)
-                return ca_error_setx(err, ENOMEM, "out of memory");
-        for (size_t i = 0; changes && changes[i]; i++) {
-                _cleanup_free_ char *e = escape(rt, changes[i]);
-
-                if (!e || buf_printf(&path, "&changes=%s", e) < 0)
-                        return ca_error_setx(err, ENOMEM, "out of memory");
-        }
-        return upload_stream(rt, path.data, tar_path, fn, userdata, err);
+        return upload_stream(rt, "/images/load?quiet=0", archive_path, fn, userdata, err);
 }
 
 int runtime_image_pull(struct runtime *rt, const char *name, const char *digest,
@@ -479,38 +465,6 @@ int runtime_image_pull(struct runtime *rt, const char *name, const char *digest,
             buf_printf(&path, "/images/create?fromImage=%s&tag=%s", ename, edigest) < 0)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         return upload_stream(rt, path.data, NULL, fn, userdata, err);
-}
-
-static int add_json_param(struct runtime *rt, struct buf *path, const char *name, const json_t *v,
-                          struct ca_error *err)
-{
-        _cleanup_buf_ struct buf j = BUF_INIT;
-        _cleanup_free_ char *e = NULL;
-
-        if (!v)
-                return 0;
-        if (ca_json_canonical(v, &j, err) < 0 || buf_append_char(&j, '\0') < 0)
-                return -ENOMEM;
-        e = escape(rt, j.data);
-        if (!e || buf_printf(path, "&%s=%s", name, e) < 0)
-                return ca_error_setx(err, ENOMEM, "out of memory");
-        return 0;
-}
-
-int runtime_image_build(struct runtime *rt, const char *tar_path, const char *tag,
-                        const json_t *buildargs, const json_t *labels, runtime_progress_fn fn,
-                        void *userdata, struct ca_error *err)
-{
-        _cleanup_buf_ struct buf path = BUF_INIT;
-        _cleanup_free_ char *etag = escape(rt, tag);
-
-        if (!etag || buf_printf(&path, "/build?t=%s&rm=1&forcerm=1&networkmode=none&pull=0",
-                                etag) < 0)
-                return ca_error_setx(err, ENOMEM, "out of memory");
-        if (add_json_param(rt, &path, "buildargs", buildargs, err) < 0 ||
-            add_json_param(rt, &path, "labels", labels, err) < 0)
-                return -ENOMEM;
-        return upload_stream(rt, path.data, tar_path, fn, userdata, err);
 }
 
 static json_t *string_array(const char *const *v)

@@ -97,12 +97,12 @@ int runtime_image_inspect(struct runtime *rt, const char *ref, json_t **ret,
 typedef void (*runtime_progress_fn)(const char *line, void *userdata);
 
 /*
- * Imports the tar file at `tar_path` as image `repo`:`tag` (POST /images/create?fromSrc=-),
- * with Dockerfile-style `changes` (NULL-terminated, e.g. "LABEL a=b"; may be NULL).
+ * Loads the image archive at `archive_path` (docker-archive: manifest.json, config and layers;
+ * POST /images/load): the image keeps the id its config gives it, and the tags its manifest
+ * names. Progress lines go to `fn`.
  */
-int runtime_image_import(struct runtime *rt, const char *tar_path, const char *repo,
-                         const char *tag, const char *const *changes, runtime_progress_fn fn,
-                         void *userdata, struct ca_error *err) CA_MUST_CHECK;
+int runtime_image_load(struct runtime *rt, const char *archive_path, runtime_progress_fn fn,
+                       void *userdata, struct ca_error *err) CA_MUST_CHECK;
 
 /*
  * Pulls the image `name` ("registry/repository") by its manifest digest `digest`
@@ -111,15 +111,6 @@ int runtime_image_import(struct runtime *rt, const char *tar_path, const char *r
  */
 int runtime_image_pull(struct runtime *rt, const char *name, const char *digest,
                        runtime_progress_fn fn, void *userdata, struct ca_error *err) CA_MUST_CHECK;
-
-/*
- * Builds the build context tar at `tar_path` (Dockerfile at its root) as `tag`, with build
- * args and labels (JSON objects of strings, may be NULL), no network during RUN steps, and
- * intermediate containers removed. Progress lines go to `fn`.
- */
-int runtime_image_build(struct runtime *rt, const char *tar_path, const char *tag,
-                        const json_t *buildargs, const json_t *labels, runtime_progress_fn fn,
-                        void *userdata, struct ca_error *err) CA_MUST_CHECK;
 
 /* Creates the container; stores its id (64 hex) in `id`. -EEXIST when the name is taken. */
 int runtime_create(struct runtime *rt, const struct runtime_spec *spec, char id[65],

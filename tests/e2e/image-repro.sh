@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The agent image is reproducible: built again from nothing cached (a fresh mmdebstrap of the
+# base, a fresh `npm ci`, Copilot unpacked again, both layers written anew) in another cache
+# directory and another working directory, it gets the very id the shared build gave it: the
+# same config naming the same layer digests. Only npm's download cache is shared (hard links),
+# so that npm need not fetch again; Debian's packages come from the mirror again. What the id
+# covers is checked too: the config holds no build time and no container id, and it names
+# exactly the layers the engine has.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../integration/lib.sh"
+# shellcheck source=tests/e2e/docker-env.sh
+. "$(dirname "$0")/docker-env.sh"
+
+command -v mmdebstrap >/dev/null || skip "mmdebstrap is needed (Debian: mmdebstrap)"
+docker_up
+started=$(date +%s)
+check "image build failed: $(tail -5 "$TEST_TMP/err" 2>/dev/null)" agent_image
+
+inspect() {
+        api GET /images/coding-agents-agent:current/json | "$CA_PYTHON3" -c '
+import json, sys
+i = json.load(sys.stdin)
+print(i["Id"], i["Created"], ",".join(i["RootFS"]["Layers"]), i["Config"]["Labels"]["io.coding-agents.inputs"][:16])'
+}
+read -r id1 created1 layers1 inputs1 < <(inspect)
+check "no image id ($id1)" test -n "$id1"
+
+cache2="$CA_E2E_ROOT/cache-repro"
+rm -rf "$cache2"
+mkdir -m 0700 "$cache2"
+cp -al "$CA_E2E_ROOT/cache/home" "$cache2/home"
+build_elsewhere() {
+        cd / && "$CA_BIN" image build --cache "$cache2" --rebuild --quiet
+}
+expect_status 0 build_elsewhere
+cd "$TEST_TMP"
+expect_grep '^image: base [0-9a-f]{16}: mmdebstrap from ' "$TEST_TMP/err"
+expect_grep '^image: installing the agent CLIs \(npm ci\)$' "$TEST_TMP/err"
+expect_grep "^image: building coding-agents-agent:$inputs1$" "$TEST_TMP/err"
+expect_grep "^image: coding-agents-agent:$inputs1 is $id1$" "$TEST_TMP/err"
+read -r id2 created2 layers2 _ < <(inspect)
+check "rebuilt from nothing cached, the image is $id2, not $id1" test "$id1" = "$id2"
+check "the layers differ: $layers2 vs $layers1" test "$layers1" = "$layers2"
+check "the creation time moved: $created2 vs $created1" test "$created1" = "$created2"
+created_s=$(date -d "$created1" +%s)
+check "the image's creation time ($created1) is the build's time, not SOURCE_DATE_EPOCH" \
+        test "$created_s" -lt "$started"
+
+# The id is the config's own digest, and the config is what we wrote: no container, no host.
+api GET /images/coding-agents-agent:current/json | "$CA_PYTHON3" -c '
+import json, sys
+i = json.load(sys.stdin)
+assert i["Container"] in ("", None), i["Container"]
+assert i["Config"]["Entrypoint"] == ["/usr/lib/coding-agents/bin/agent-init"], i["Config"]
+assert i["Config"]["WorkingDir"] == "/workspace", i["Config"]
+assert len(i["RootFS"]["Layers"]) == 2, i["RootFS"]
+' >"$TEST_TMP/out" 2>&1 || fail "the config: $(cat "$TEST_TMP/out")"
+pass
+
+# Nothing of the second build is left behind but what it caches.
+check "the rebuild left work files: $(ls "$cache2")" \
+        test -z "$(find "$cache2" -maxdepth 1 \( -name '*.tmp-*' -o -name 'stage-*' -o -name 'agent-*.tar' -o -name 'image-*.tar' \))"
+rm -rf "$cache2"
+
+check_no_leaks
+finish
