@@ -211,6 +211,22 @@ static int read_text(const char *path, struct buf *out, struct ca_error *err)
         return fileio_read_path(path, (size_t) 1 << 20, out, err);
 }
 
+/* Whether `name` is "<prefix><pid><suffix>" of a build that no longer runs (interrupted). */
+static bool dead_leftover(const char *name, const char *prefix, const char *suffix)
+{
+        size_t n = strlen(prefix), len = strlen(name), sl = strlen(suffix);
+        char digits[16];
+        uint64_t pid;
+
+        if (len <= n + sl || len - n - sl >= sizeof(digits) || strncmp(name, prefix, n) != 0 ||
+            strcmp(name + len - sl, suffix) != 0)
+                return false;
+        memcpy(digits, name + n, len - n - sl);
+        digits[len - n - sl] = '\0';
+        return parse_uint(digits, 1, INT32_MAX, &pid) == 0 && kill((pid_t) pid, 0) < 0 &&
+               errno == ESRCH;
+}
+
 /*
  * Cache entries of earlier inputs go once a build has made its own: names `prefix` followed
  * by 16 hex digits, other than `keep` (and `keep`.tar). What an interrupted build left
@@ -220,7 +236,6 @@ static void prune_cache(const struct build *b, const char *prefix, const char *k
 {
         DIR *d = opendir(b->cache);
         size_t n = strlen(prefix), k = strlen(keep);
-        uint64_t pid;
         struct dirent *de;
         char path[PATH_MAX];
 
@@ -231,11 +246,34 @@ static void prune_cache(const struct build *b, const char *prefix, const char *k
                     strspn(name + n, "0123456789abcdef") < 16 || strcmp(name, keep) == 0 ||
                     (strncmp(name, keep, k) == 0 && strcmp(name + k, ".tar") == 0))
                         continue;
-                if (tmp && (parse_uint(tmp + 5, 1, INT32_MAX, &pid) < 0 ||
-                            kill((pid_t) pid, 0) == 0 || errno != ESRCH))
+                if (tmp && !dead_leftover(tmp, ".tmp-", ""))
                         continue;
                 pathf(path, sizeof(path), "%s/%s", b->cache, name);
                 remove_tree(path);
+        }
+        if (d)
+                (void) closedir(d);
+}
+
+/* What an interrupted build left in the cache: a staging tree and gigabytes of archives. */
+static void prune_leftovers(const struct build *b)
+{
+        static const char *const kinds[][2] = {
+                {"stage-", ""},   {"agent-", ".tar"},   {"image-", ".tar"},
+                {"context-", ""}, {"context-", ".tar"}, {"rootfs-", ""}, {"rootfs-", ".tar"},
+        };
+        DIR *d = opendir(b->cache);
+        struct dirent *de;
+        char path[PATH_MAX];
+
+        while (d && (de = readdir(d))) {
+                for (size_t i = 0; i < CA_ELEMENTSOF(kinds); i++) {
+                        if (!dead_leftover(de->d_name, kinds[i][0], kinds[i][1]))
+                                continue;
+                        pathf(path, sizeof(path), "%s/%s", b->cache, de->d_name);
+                        remove_tree(path);
+                        break;
+                }
         }
         if (d)
                 (void) closedir(d);
@@ -851,6 +889,7 @@ int cmd_image(int argc, char **argv, struct cli_ctx *ctx)
         free(b.node);
         if (r < 0)
                 return cli_fail(&err);
+        prune_leftovers(&b);
         /* Agents first: an old agent image holds on to the base it was built on. */
         prune(&b, IMAGE_AGENT_REPO, IMAGE_CURRENT);
         prune(&b, IMAGE_BASE_REPO, NULL); /* bases were engine images before recipe 2 */

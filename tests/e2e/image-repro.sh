@@ -31,6 +31,13 @@ cache2="$CA_E2E_ROOT/cache-repro"
 rm -rf "$cache2"
 mkdir -m 0700 "$cache2"
 cp -al "$CA_E2E_ROOT/cache/home" "$cache2/home"
+# What interrupted builds left: gone once a build ends, unless that build still runs (this
+# shell's pid stands for one).
+true &
+dead=$!
+wait "$dead"
+mkdir "$cache2/stage-$dead" "$cache2/base-0123456789abcdef.tmp-$dead"
+touch "$cache2/image-$dead.tar" "$cache2/agent-$dead.tar" "$cache2/image-$$.tar"
 build_elsewhere() {
         cd / && "$CA_BIN" image build --cache "$cache2" --rebuild --quiet
 }
@@ -59,8 +66,11 @@ assert len(i["RootFS"]["Layers"]) == 2, i["RootFS"]
 ' >"$TEST_TMP/out" 2>&1 || fail "the config: $(cat "$TEST_TMP/out")"
 pass
 
-# Nothing of the second build is left behind but what it caches.
-check "the rebuild left work files: $(ls "$cache2")" \
+# Nothing of the second build is left behind but what it caches, nor what the interrupted
+# ones left; a running build's file is kept.
+check "a running build's file went" test -e "$cache2/image-$$.tar"
+rm "$cache2/image-$$.tar"
+check "work files are left: $(ls "$cache2")" \
         test -z "$(find "$cache2" -maxdepth 1 \( -name '*.tmp-*' -o -name 'stage-*' -o -name 'agent-*.tar' -o -name 'image-*.tar' \))"
 rm -rf "$cache2"
 
