@@ -379,52 +379,132 @@ static int ensure_base(struct build *b, struct ca_error *err)
         return 0;
 }
 
-/* The agent CLIs: `npm ci` from the committed lockfile, and Copilot's package unpacked, once
- * per lockfile. */
-static int ensure_agents(struct build *b, const char *lock_hex, struct ca_error *err)
+/* Copies `from` to `to` with cp (--reflink where the file system can). */
+static int copy(const struct build *b, const char *opt, const char *from, const char *to,
+                struct ca_error *err)
 {
-        char tmp[PATH_MAX], from[PATH_MAX], to[PATH_MAX], agents[PATH_MAX + 8];
-        char loader[PATH_MAX + 64], xdg[PATH_MAX + 32], name[32];
-        char *argv[] = {(char *) "npm",         (char *) "ci",       (char *) "--omit=dev",
-                        (char *) "--no-audit",  (char *) "--no-fund", (char *) "--loglevel=error",
-                        (char *) "--update-notifier=false",
-                        NULL};
-        /* Offline (its own network namespace), as Copilot's first start in a session would be. */
-        char *unpack[] = {(char *) "unshare", (char *) "--net", (char *) "--", b->node, loader,
-                          (char *) "--version", NULL};
-        const char *unpack_env[] = {xdg, "HOME=/nonexistent", NULL};
-        struct stat st;
-        int r;
+        char *argv[] = {(char *) "cp", (char *) opt, (char *) from, (char *) to, NULL};
 
-        pathf(b->cli_dir, sizeof(b->cli_dir), "%s/cli-%.16s", b->cache, lock_hex);
-        if (!b->rebuild && stat(b->cli_dir, &st) == 0)
-                return 0;
-        (void) fprintf(stderr, "image: installing the agent CLIs (npm ci)\n");
-        pathf(tmp, sizeof(tmp), "%s.tmp-%d", b->cli_dir, (int) getpid());
-        pathf(agents, sizeof(agents), "%s/agents", tmp);
+        return run(b, NULL, argv, err);
+}
+
+/*
+ * The CLIs' own code runs as this user, offline: their install scripts and Copilot's first
+ * start. Not root on the host: a CLI is the code sessions confine, and a poisoned version
+ * pinned in the lockfile would otherwise run as root here at build time. An id nothing on a
+ * Debian system uses (nobody is 65534, shared by daemons).
+ */
+#define BUILD_UID "65533"
+
+/* `argv` in its own network namespace, as BUILD_UID with no capabilities: sandboxed[] must
+ * have room for 11 more entries than argv has. */
+static void sandboxed(char **out, char *const *argv)
+{
+        static const char *const pre[] = {
+                "unshare",      "--net", "--", "setpriv", "--reuid=" BUILD_UID,
+                "--regid=" BUILD_UID, "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all", "--no-new-privs", "--",
+        };
+        size_t n = 0;
+
+        for (size_t i = 0; i < CA_ELEMENTSOF(pre); i++)
+                out[n++] = (char *) pre[i];
+        for (size_t i = 0; argv[i]; i++)
+                out[n++] = argv[i];
+        out[n] = NULL;
+}
+
+static int chown_tree(const struct build *b, const char *owner, const char *dir,
+                      struct ca_error *err)
+{
+        char *argv[] = {(char *) "chown", (char *) "-R", (char *) "--no-dereference",
+                        (char *) owner, (char *) dir, NULL};
+
+        return run(b, NULL, argv, err);
+}
+
+/*
+ * The agent CLIs: `npm ci --ignore-scripts` from the committed lockfile as root (npm checks
+ * each package against the lockfile's integrity hash; no package code runs), then their
+ * install scripts (`npm rebuild`) and Copilot's unpacking as BUILD_UID, offline, in a work
+ * directory of its own. Once per lockfile.
+ */
+static int install_agents(const struct build *b, const char *work, struct ca_error *err)
+{
+        char agents[PATH_MAX + 8], loader[PATH_MAX + 64], xdg[PATH_MAX + 32];
+        char home[PATH_MAX + 16], from[PATH_MAX], to[PATH_MAX + 32];
+        char *ci[] = {(char *) "npm", (char *) "ci", (char *) "--ignore-scripts",
+                      (char *) "--omit=dev", (char *) "--no-audit", (char *) "--no-fund",
+                      (char *) "--loglevel=error", (char *) "--update-notifier=false", NULL};
+        char *rebuild[] = {(char *) "npm", (char *) "rebuild", (char *) "--offline",
+                           (char *) "--loglevel=error", (char *) "--update-notifier=false", NULL};
+        /* Copilot unpacks itself into ~/.cache on first start (~235 MB): done here, once; the
+         * image has it in IMAGE_CACHE_DIR, which agent-init links into agentcli's home. */
+        char *unpack[] = {b->node, loader, (char *) "--version", NULL};
+        char *argv[24];
+        const char *rebuild_env[] = {home, NULL};
+        const char *unpack_env[] = {xdg, "HOME=/nonexistent", NULL};
+        int r = 0;
+
+        pathf(agents, sizeof(agents), "%s/agents", work);
         pathf(loader, sizeof(loader), "%s/node_modules/@github/copilot/npm-loader.js", agents);
-        pathf(xdg, sizeof(xdg), "XDG_CACHE_HOME=%s/cache", tmp);
-        /* The cache entry is ours alone (the cache is 0700); what goes into the image is
-         * readable by agentcli. */
-        if (fileio_mkdir_p(agents, 0755, err) < 0 || chmod(tmp, 0700) < 0 || chmod(agents, 0755) < 0)
-                return err->msg[0] ? -EIO : ca_error_set(err, errno, "cannot create '%s'", agents);
-        for (int i = 0; i < 2; i++) {
+        pathf(xdg, sizeof(xdg), "XDG_CACHE_HOME=%s/cache", work);
+        pathf(home, sizeof(home), "HOME=%s/home", work);
+        if (mkdir(agents, 0755) < 0 || chmod(agents, 0755) < 0)
+                return ca_error_set(err, errno, "cannot create '%s'", agents);
+        for (int i = 0; r == 0 && i < 2; i++) {
                 const char *file = i ? "package-lock.json" : "package.json";
                 _cleanup_buf_ struct buf f = BUF_INIT;
 
                 pathf(from, sizeof(from), "%s/agent/%s", b->docker_dir, file);
                 pathf(to, sizeof(to), "%s/%s", agents, file);
                 r = read_text(from, &f, err);
-                if (r < 0 || (r = fileio_write_atomic(to, f.data, f.len, 0644, err)) < 0) {
-                        remove_tree(tmp);
-                        return r;
-                }
+                if (r == 0)
+                        r = fileio_write_atomic(to, f.data, f.len, 0644, err);
         }
-        r = run(b, agents, argv, err);
-        /* Copilot unpacks itself into ~/.cache on first start (~235 MB): done here, once; the
-         * image has it in IMAGE_CACHE_DIR, which agent-init links into agentcli's home. */
         if (r == 0)
-                r = run_env(b, NULL, unpack, unpack_env, err);
+                r = run(b, agents, ci, err);
+        if (r == 0)
+                r = chown_tree(b, BUILD_UID ":" BUILD_UID, work, err);
+        sandboxed(argv, rebuild);
+        if (r == 0)
+                r = run_env(b, agents, argv, rebuild_env, err);
+        sandboxed(argv, unpack);
+        if (r == 0)
+                r = run_env(b, NULL, argv, unpack_env, err);
+        if (r == 0)
+                r = chown_tree(b, "0:0", work, err);
+        pathf(to, sizeof(to), "%s/home", work);
+        if (r == 0)
+                remove_tree(to);
+        return r;
+}
+
+static int ensure_agents(struct build *b, const char *lock_hex, struct ca_error *err)
+{
+        char tmp[PATH_MAX], name[32], work[] = "/var/tmp/coding-agents-cli.XXXXXX";
+        struct stat st;
+        int r;
+
+        pathf(b->cli_dir, sizeof(b->cli_dir), "%s/cli-%.16s", b->cache, lock_hex);
+        if (!b->rebuild && stat(b->cli_dir, &st) == 0)
+                return 0;
+        (void) fprintf(stderr, "image: installing the agent CLIs (npm ci; their scripts as "
+                               "uid " BUILD_UID ", offline)\n");
+        pathf(tmp, sizeof(tmp), "%s.tmp-%d", b->cli_dir, (int) getpid());
+        /* BUILD_UID must reach it: not inside the cache, which is ours alone (0700). */
+        if (!mkdtemp(work) || chmod(work, 0755) < 0)
+                return ca_error_set(err, errno, "cannot create a work directory in /var/tmp");
+        r = install_agents(b, work, err);
+        if (r == 0 && chmod(work, 0700) < 0)
+                r = ca_error_set(err, errno, "cannot chmod '%s'", work);
+        if (r == 0 && rename(work, tmp) < 0) {
+                /* Another file system: copied, then the work directory goes. */
+                r = errno == EXDEV ? copy(b, "-a", work, tmp, err)
+                                   : ca_error_set(err, errno, "cannot rename '%s'", work);
+        }
+        if (lstat(work, &st) == 0)
+                remove_tree(work);
         if (r == 0) {
                 remove_tree(b->cli_dir);
                 if (rename(tmp, b->cli_dir) < 0)
@@ -438,15 +518,6 @@ static int ensure_agents(struct build *b, const char *lock_hex, struct ca_error 
         prune_cache(b, "cli-", name);
         prune_cache(b, "agents-", "-"); /* the layout before image recipe 2 */
         return 0;
-}
-
-/* Copies `from` to `to` with cp (--reflink where the file system can). */
-static int copy(const struct build *b, const char *opt, const char *from, const char *to,
-                struct ca_error *err)
-{
-        char *argv[] = {(char *) "cp", (char *) opt, (char *) from, (char *) to, NULL};
-
-        return run(b, NULL, argv, err);
 }
 
 /* The base's `file` (etc/passwd...) with `lines` appended, its owner and mode kept. */

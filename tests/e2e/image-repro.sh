@@ -38,13 +38,37 @@ dead=$!
 wait "$dead"
 mkdir "$cache2/stage-$dead" "$cache2/base-0123456789abcdef.tmp-$dead"
 touch "$cache2/image-$dead.tar" "$cache2/agent-$dead.tar" "$cache2/image-$$.tar"
+# The CLIs' code (their install scripts, Copilot's first start) never runs as root on the
+# host: npm runs as root only with --ignore-scripts, and what runs their code is unshare --net
+# and setpriv to uid 65533. Wrappers first in PATH record how each is started.
+mkdir "$TEST_TMP/wrap"
+for tool in npm unshare; do
+        # shellcheck disable=SC2016 # the wrapper's own $(id -u), $* and $@
+        printf '#!/bin/sh\necho "$(id -u) %s $*" >>"%s"\nexec /usr/bin/%s "$@"\n' \
+                "$tool" "$TEST_TMP/started" "$tool" >"$TEST_TMP/wrap/$tool"
+        chmod 0755 "$TEST_TMP/wrap/$tool"
+done
 build_elsewhere() {
-        cd / && "$CA_BIN" image build --cache "$cache2" --rebuild --quiet
+        cd / && PATH="$TEST_TMP/wrap:$PATH" "$CA_BIN" image build --cache "$cache2" --rebuild --quiet
 }
 expect_status 0 build_elsewhere
 cd "$TEST_TMP"
 expect_grep '^image: base [0-9a-f]{16}: mmdebstrap from ' "$TEST_TMP/err"
-expect_grep '^image: installing the agent CLIs \(npm ci\)$' "$TEST_TMP/err"
+expect_grep '^image: installing the agent CLIs \(npm ci; their scripts as uid 65533, offline\)$' "$TEST_TMP/err"
+expect_grep '^0 npm ci --ignore-scripts ' "$TEST_TMP/started"
+check "npm ran as root without --ignore-scripts: $(cat "$TEST_TMP/started")" \
+        test -z "$(grep '^0 npm ' "$TEST_TMP/started" | grep -v -e ' --ignore-scripts ')"
+expect_grep '^0 unshare --net -- setpriv --reuid=65533 --regid=65533 --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- npm rebuild --offline ' "$TEST_TMP/started"
+expect_grep '^0 unshare --net -- setpriv --reuid=65533 .* -- /[^ ]*/node /var/tmp/coding-agents-cli\.[^ ]*/agents/node_modules/@github/copilot/npm-loader\.js --version$' "$TEST_TMP/started"
+# The install scripts did run (claude's puts its native binary in place of a stub), and what
+# they made is root's again.
+claude_exe=$(find "$cache2"/cli-*/agents/node_modules/@anthropic-ai/claude-code/bin -name claude.exe)
+check "claude's install script did not run: $(ls -l "$claude_exe")" \
+        test "$(stat -c %s "$claude_exe")" -gt 1000000
+check "files the sandbox made are not root's: $(find "$cache2"/cli-* ! -user 0 | head -3)" \
+        test -z "$(find "$cache2"/cli-* ! -user 0 -o ! -group 0 | head -1)"
+check "a work directory is left in /var/tmp" \
+        test -z "$(find /var/tmp -maxdepth 1 -name 'coding-agents-cli.*')"
 expect_grep "^image: building coding-agents-agent:$inputs1$" "$TEST_TMP/err"
 expect_grep "^image: coding-agents-agent:$inputs1 is $id1$" "$TEST_TMP/err"
 read -r id2 created2 layers2 _ < <(inspect)
