@@ -414,12 +414,19 @@ static void sandboxed(char **out, char *const *argv)
         out[n] = NULL;
 }
 
-static int chown_tree(const struct build *b, const char *owner, const char *dir,
+/* The subdirectories agents, cache and home of `work` (never `work` itself: it stays root's,
+ * so that the sandbox cannot move it, or what it holds, elsewhere) given to `owner`. Links are
+ * changed, never followed. */
+static int chown_work(const struct build *b, const char *owner, const char *work,
                       struct ca_error *err)
 {
-        char *argv[] = {(char *) "chown", (char *) "-R", (char *) "--no-dereference",
-                        (char *) owner, (char *) dir, NULL};
+        char dirs[3][PATH_MAX + 8];
+        char *argv[] = {(char *) "chown", (char *) "-R", (char *) "-P", (char *) "--no-dereference",
+                        (char *) owner, dirs[0], dirs[1], dirs[2], NULL};
 
+        pathf(dirs[0], sizeof(dirs[0]), "%s/agents", work);
+        pathf(dirs[1], sizeof(dirs[1]), "%s/cache", work);
+        pathf(dirs[2], sizeof(dirs[2]), "%s/home", work);
         return run(b, NULL, argv, err);
 }
 
@@ -450,8 +457,11 @@ static int install_agents(const struct build *b, const char *work, struct ca_err
         pathf(loader, sizeof(loader), "%s/node_modules/@github/copilot/npm-loader.js", agents);
         pathf(xdg, sizeof(xdg), "XDG_CACHE_HOME=%s/cache", work);
         pathf(home, sizeof(home), "HOME=%s/home", work);
-        if (mkdir(agents, 0755) < 0 || chmod(agents, 0755) < 0)
-                return ca_error_set(err, errno, "cannot create '%s'", agents);
+        for (int i = 0; i < 3; i++) {
+                pathf(to, sizeof(to), "%s/%s", work, i == 0 ? "agents" : i == 1 ? "cache" : "home");
+                if (mkdir(to, 0755) < 0 || chmod(to, 0755) < 0)
+                        return ca_error_set(err, errno, "cannot create '%s'", to);
+        }
         for (int i = 0; r == 0 && i < 2; i++) {
                 const char *file = i ? "package-lock.json" : "package.json";
                 _cleanup_buf_ struct buf f = BUF_INIT;
@@ -465,7 +475,7 @@ static int install_agents(const struct build *b, const char *work, struct ca_err
         if (r == 0)
                 r = run(b, agents, ci, err);
         if (r == 0)
-                r = chown_tree(b, BUILD_UID ":" BUILD_UID, work, err);
+                r = chown_work(b, BUILD_UID ":" BUILD_UID, work, err);
         sandboxed(argv, rebuild);
         if (r == 0)
                 r = run_env(b, agents, argv, rebuild_env, err);
@@ -473,7 +483,7 @@ static int install_agents(const struct build *b, const char *work, struct ca_err
         if (r == 0)
                 r = run_env(b, NULL, argv, unpack_env, err);
         if (r == 0)
-                r = chown_tree(b, "0:0", work, err);
+                r = chown_work(b, "0:0", work, err);
         pathf(to, sizeof(to), "%s/home", work);
         if (r == 0)
                 remove_tree(to);
