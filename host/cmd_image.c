@@ -400,10 +400,12 @@ static int copy(const struct build *b, const char *opt, const char *from, const 
  * have room for 11 more entries than argv has. */
 static void sandboxed(char **out, char *const *argv)
 {
+        static const char reuid[] = "--reuid=" BUILD_UID, regid[] = "--regid=" BUILD_UID;
         static const char *const pre[] = {
-                "unshare",      "--net", "--", "setpriv", "--reuid=" BUILD_UID,
-                "--regid=" BUILD_UID, "--clear-groups", "--inh-caps=-all",
-                "--bounding-set=-all", "--no-new-privs", "--",
+                "unshare",        "--net",           "--",
+                "setpriv",        reuid,             regid,
+                "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                "--no-new-privs", "--",
         };
         size_t n = 0;
 
