@@ -144,15 +144,15 @@ static int run_env(const struct build *b, const char *cwd, char *const *argv,
         /* npm keeps its download cache under HOME: ours, inside the build cache. */
         (void) snprintf(home, sizeof(home), "HOME=%s/home", b->cache);
         (void) snprintf(epoch, sizeof(epoch), "SOURCE_DATE_EPOCH=%lld", (long long) b->epoch);
-        for (size_t i = 0; extra && extra[i] && n < 11; i++) {
-                /* A later entry of the same name wins: drop the earlier one. */
-                size_t k = strcspn(extra[i], "=");
+        for (size_t i = 0; extra && extra[i] && n < CA_ELEMENTSOF(env) - 1; i++) {
+                /* An entry of a name already there replaces it: each name once. */
+                size_t k = strcspn(extra[i], "="), j = 0;
 
-                for (size_t j = 0; j < n; j++)
-                        if (strncmp(env[j], extra[i], k + 1) == 0)
-                                env[j] = (char *) extra[i];
-                if (strncmp(extra[i], "HOME=", 5) != 0)
-                        env[n++] = (char *) extra[i];
+                while (j < n && strncmp(env[j], extra[i], k + 1) != 0)
+                        j++;
+                env[j] = (char *) extra[i];
+                if (j == n)
+                        n++;
         }
         env[n] = NULL;
         req.path = argv[0];

@@ -204,6 +204,15 @@ static int read_names(int dfd, char ***ret, size_t *ret_n, struct ca_error *err)
                         goto oom;
                 n++;
         }
+        if (errno) {
+                int e = errno;
+
+                (void) closedir(d);
+                for (size_t i = 0; i < n; i++)
+                        free(names[i]);
+                free(names);
+                return ca_error_set(err, e, "cannot read a directory");
+        }
         (void) closedir(d);
         if (n)
                 qsort(names, n, sizeof(*names), cmp_names);
