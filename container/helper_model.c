@@ -5,7 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <sodium.h>
 
 #include "broker_client.h"
@@ -13,12 +12,16 @@
 #include "clock.h"
 #include "error.h"
 #include "helper_model.h"
+#include "httpc.h"
 #include "secret.h"
+#include "url.h"
 
 /* Refresh this long before the login expires. */
 #define REFRESH_MARGIN_MS 120000
 /* A token endpoint's answer is small. */
 #define TOKEN_ANSWER_MAX ((size_t) 64 << 10)
+/* The whole exchange with the token endpoint. */
+#define TOKEN_TIMEOUT_MS 60000
 
 int model_vendor(const char *name)
 {
@@ -86,67 +89,82 @@ struct answer {
         bool too_big;
 };
 
-static size_t collect(char *data, size_t size, size_t n, void *userdata)
+static int remaining_ms(int64_t deadline)
 {
-        struct answer *a = userdata;
+        int64_t left = deadline - clock_monotonic_ms();
 
-        if (a->b.len + size * n > TOKEN_ANSWER_MAX) {
-                a->too_big = true;
-                return 0;
-        }
-        return buf_append(&a->b, data, size * n) < 0 ? 0 : size * n;
+        return left < 0 ? 0 : (int) left;
 }
 
-/* POSTs the grant to the token endpoint; the answer in `a`, the status in *status. */
-static int post_grant(const struct model_state *m, const struct model_upstream *up,
+/* The answer's body, within the deadline: 0, or -errno (-EMSGSIZE past TOKEN_ANSWER_MAX). */
+static int read_answer(struct httpc_xfer *x, struct answer *a, int64_t deadline)
+{
+        char chunk[4096];
+
+        for (;;) {
+                ssize_t n = httpc_read(x, chunk, sizeof(chunk), remaining_ms(deadline));
+
+                if (n == 0)
+                        return 0;
+                if (n < 0)
+                        return (int) n;
+                if (a->b.len + (size_t) n > TOKEN_ANSWER_MAX) {
+                        a->too_big = true;
+                        return -EMSGSIZE;
+                }
+                if (buf_append(&a->b, chunk, (size_t) n) < 0)
+                        return -ENOMEM;
+                sodium_memzero(chunk, sizeof(chunk));
+        }
+}
+
+/* POSTs the grant to the token endpoint, through the helper's own way upstream; the answer in
+ * `a`, the status in *status. */
+static int post_grant(const struct model_state *m, const struct httpc_options *up,
                       const struct ca_secret *body, struct answer *a, long *status,
                       struct ca_error *err)
 {
-        CURL *e = curl_easy_init();
-        struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-        CURLcode rc;
+        static const char ctype[] = "Content-Type: application/json";
+        static const char accept[] = "Accept: application/json";
+        const struct iovec hdrs[] = {{(void *) ctype, sizeof(ctype) - 1},
+                                     {(void *) accept, sizeof(accept) - 1}};
+        int64_t deadline = clock_monotonic_ms() + TOKEN_TIMEOUT_MS;
+        _cleanup_buf_ struct buf target = BUF_INIT;
+        struct httpc c;
+        struct httpc_xfer x = {0};
+        struct url u;
+        int r;
 
-        if (!e || !hdrs) {
-                curl_easy_cleanup(e);
-                curl_slist_free_all(hdrs);
-                return ca_error_setx(err, ENOMEM, "out of memory");
+        if (url_parse(m->token_url, &u, NULL) < 0 ||
+            buf_printf(&target, "%.*s%s%.*s", (int) (u.path_len ? u.path_len : 1),
+                       u.path_len ? u.path : "/", u.query ? "?" : "", (int) u.query_len,
+                       u.query ? u.query : "") < 0)
+                return ca_error_setx(err, EINVAL, "bad token URL");
+        r = httpc_init(&c, m->token_url, up, err);
+        if (r == 0)
+                r = httpc_send(&c, &x, "POST", target.data, hdrs, CA_ELEMENTSOF(hdrs), body->buf,
+                               body->len);
+        while (r == 0)
+                r = remaining_ms(deadline) ? httpc_head(&x, remaining_ms(deadline)) : -ETIMEDOUT;
+        if (r == 1) {
+                *status = x.status;
+                r = read_answer(&x, a, deadline);
         }
-        (void) curl_easy_setopt(e, CURLOPT_URL, m->token_url);
-        (void) curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
-        (void) curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-        (void) curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-        (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (up->ca_file)
-                (void) curl_easy_setopt(e, CURLOPT_CAINFO, up->ca_file);
-        if (up->curl_pins && up->curl_pins[0])
-                (void) curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, up->curl_pins);
-        (void) curl_easy_setopt(e, CURLOPT_PROXY, up->proxy ? up->proxy : "");
-        if (up->proxy && up->proxy_login) {
-                (void) curl_easy_setopt(e, CURLOPT_PROXYAUTH, (long) CURLAUTH_BASIC);
-                (void) curl_easy_setopt(e, CURLOPT_PROXYUSERPWD, up->proxy_login);
-        }
-        (void) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 15L);
-        (void) curl_easy_setopt(e, CURLOPT_TIMEOUT, 60L);
-        (void) curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-        (void) curl_easy_setopt(e, CURLOPT_POSTFIELDS, (const char *) body->buf);
-        (void) curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) body->len);
-        (void) curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
-        (void) curl_easy_setopt(e, CURLOPT_WRITEDATA, a);
-        rc = curl_easy_perform(e);
-        (void) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
-        curl_easy_cleanup(e);
-        curl_slist_free_all(hdrs);
-        if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
-                return ca_error_setx(err, EPERM, "pin-mismatch");
-        if (rc != CURLE_OK)
-                return ca_error_setx(err, EIO, "%s", a->too_big ? "answer-too-large"
-                                                                : curl_easy_strerror(rc));
-        return 0;
+        if (r == -EAGAIN)
+                r = -ETIMEDOUT;
+        if (r < 0 && x.pin_mismatch)
+                (void) ca_error_setx(err, EPERM, "pin-mismatch");
+        else if (r < 0 && !err->msg[0])
+                (void) ca_error_setx(err, EIO, "%s", a->too_big ? "answer-too-large"
+                                                    : r == -ETIMEDOUT ? "timed out"
+                                                    : x.error[0] ? x.error : "no answer");
+        httpc_end(&x);
+        httpc_clear(&c);
+        return r < 0 ? (x.pin_mismatch ? -EPERM : -EIO) : 0;
 }
 
 /* Under the lock: the grant, its answer applied, the new header, the write-back. */
-static int refresh_locked(struct model_state *m, const struct model_upstream *up,
+static int refresh_locked(struct model_state *m, const struct httpc_options *up,
                           json_t *fields, struct ca_error *err)
 {
         _cleanup_secret_ struct ca_secret *body = NULL;
@@ -187,7 +205,7 @@ static int refresh_locked(struct model_state *m, const struct model_upstream *up
         return 0;
 }
 
-int model_refresh(struct model_state *m, const struct model_upstream *up, uint64_t generation,
+int model_refresh(struct model_state *m, const struct httpc_options *up, uint64_t generation,
                   json_t *fields, struct ca_error *err)
 {
         int r = 0;

@@ -20,14 +20,7 @@
 
 struct ca_error;
 struct ca_secret;
-
-/* How the helper reaches upstream (the token endpoint uses the same). */
-struct model_upstream {
-        const char *proxy;     /* http://HOST:PORT or NULL */
-        const char *ca_file;   /* NULL: the system store */
-        const char *curl_pins; /* "sha256//...;..." or "" */
-        const char *proxy_login; /* "helper:<password>" for the proxy, or NULL */
-};
+struct httpc_options;
 
 struct model_state {
         enum modelcred_vendor vendor;
@@ -69,7 +62,7 @@ bool model_needs_refresh(struct model_state *m);
  * `generation`. Writes the new login back to the broker. 0 (refreshed or nothing to do), or
  * -errno with the reason in `err`; `fields` gets the event's details either way.
  */
-int model_refresh(struct model_state *m, const struct model_upstream *up, uint64_t generation,
+int model_refresh(struct model_state *m, const struct httpc_options *up, uint64_t generation,
                   json_t *fields, struct ca_error *err);
 
 /* Counts one request (its body size, the status answered: 0 for none, and bytes back). */

@@ -2,8 +2,8 @@
 /*
  * mcp-helper: one per remote MCP server, under its own UID (ARCHITECTURE §8). Listens on
  * 127.0.0.1:<port> for the agent's MCP client (libmicrohttpd, a thread per connection) and
- * forwards each request to the one configured upstream origin over verified TLS (libcurl +
- * OpenSSL, a multi handle driven from the same thread, connections shared between threads).
+ * forwards each request to the one configured upstream origin over verified TLS (httpc.c:
+ * HTTP/1.1 on OpenSSL, driven from the same thread, kept connections shared between threads).
  *
  *   - The local token (a file) must come as "Authorization: Bearer <token>"; it is removed and
  *     the upstream credential, redeemed once from the broker at start, is set instead. Neither
@@ -43,11 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <microhttpd.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <sodium.h>
 
 #include "audit.h"
@@ -63,6 +59,7 @@
 #include "eventagg.h"
 #include "helper_http.h"
 #include "helper_model.h"
+#include "httpc.h"
 #include "json.h"
 #include "log.h"
 #include "parse.h"
@@ -126,7 +123,6 @@ struct helper {
         const char *pins[MAX_PINS];
         uint8_t pin_hash[MAX_PINS][32];
         size_t npins;
-        char curl_pins[MAX_PINS * 60];
         const char *allow_methods[MAX_ALLOW];
         size_t nmethods;
         const char *allow_paths[MAX_ALLOW];
@@ -146,8 +142,7 @@ struct helper {
         struct ca_secret *proxy_login; /* "helper:<password>" for the sidecar, or NULL */
         struct ca_secret *token;
         /* shared state */
-        CURLSH *share;
-        pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+        struct httpc up; /* the upstream's connections */
         atomic_int active;
         atomic_bool draining;
         atomic_llong drain_deadline_ms;
@@ -167,10 +162,6 @@ struct helper {
         pthread_mutex_t agg_lock;
         struct eventagg agg;
 };
-
-/* OpenSSL's index for a request on the SSL_CTX curl makes for it: a process-wide registry
- * value, taken once in main before any thread, never state. */
-static int ssl_req_index = -1;
 
 /* ---- events ---- */
 
@@ -272,10 +263,9 @@ struct resp_header {
 struct req {
         struct helper *h;
         /* upstream */
-        CURL *easy;
-        CURLM *multi;
-        struct curl_slist *hdrs;
-        char *url;
+        struct httpc_xfer x;
+        bool started; /* x holds a transfer */
+        char *target; /* path and query */
         long status;
         size_t nrh;
         /* towards the client */
@@ -286,35 +276,26 @@ struct req {
         struct buf out;
         struct sse_parser parser;
         struct resp_header rh[MAX_RESP_HEADERS];
-        CURLcode result;
+        int result; /* 0, or the transfer's -errno (its reason in x.error) */
         bool too_big;
         bool headers_done;
         bool upstream_done;
-        bool paused;
         bool sse;
         bool rewrite_endpoint;
         bool finished; /* nothing more will be added to out */
         bool failed;   /* end the client stream with an error */
-        bool pin_mismatch;
         bool counted;
         bool retried;        /* model mode: once, after a refresh on 401 */
         uint64_t generation; /* model mode: of the credential this request carries */
         int refs; /* the connection, and the response once there is one */
-        char presented[80]; /* the SPKI hash seen when a pin did not match */
 };
 
+/* The upstream transfer ends: its connection is kept when the answer was read to its end. */
 static void req_free_upstream(struct req *r)
 {
-        if (r->multi && r->easy)
-                (void) curl_multi_remove_handle(r->multi, r->easy);
-        if (r->easy)
-                curl_easy_cleanup(r->easy);
-        if (r->multi)
-                (void) curl_multi_cleanup(r->multi);
-        curl_slist_free_all(r->hdrs);
-        r->easy = NULL;
-        r->multi = NULL;
-        r->hdrs = NULL;
+        if (r->started)
+                httpc_end(&r->x);
+        r->started = false;
 }
 
 static void req_unref(struct req *r)
@@ -322,7 +303,7 @@ static void req_unref(struct req *r)
         if (!r || --r->refs > 0)
                 return;
         req_free_upstream(r);
-        free(r->url);
+        free(r->target);
         for (size_t i = 0; i < r->nrh; i++) {
                 free(r->rh[i].name);
                 free(r->rh[i].value);
@@ -389,119 +370,38 @@ static void denied(struct helper *h, const char *reason, const char *method, con
         event_repeated(h, AUDIT_HELPER_DENIED, reason, fields);
 }
 
-/* ---- TLS pinning ---- */
-
-static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
-{
-        SSL *ssl;
-        SSL_CTX *ctx;
-        struct req *r;
-        const struct helper *h;
-        X509 *cert;
-        unsigned char *der = NULL;
-        int len;
-        uint8_t md[32];
-
-        if (!preverify_ok || X509_STORE_CTX_get_error_depth(store) != 0)
-                return preverify_ok;
-        ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
-        ctx = ssl ? SSL_get_SSL_CTX(ssl) : NULL;
-        r = ctx ? SSL_CTX_get_ex_data(ctx, ssl_req_index) : NULL;
-        if (!r)
-                return 0; /* pins are set, the request is unknown: fail closed */
-        h = r->h;
-        cert = X509_STORE_CTX_get_current_cert(store);
-        if (!cert)
-                return 0;
-        len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
-        if (len <= 0 || digest_sha256(der, (size_t) len, md) < 0) {
-                OPENSSL_free(der);
-                return 0;
-        }
-        OPENSSL_free(der);
-        for (size_t i = 0; i < h->npins; i++) {
-                if (sodium_memcmp(md, h->pin_hash[i], sizeof(md)) == 0)
-                        return 1;
-        }
-        {
-                char b64[64];
-
-                sodium_bin2base64(b64, sizeof(b64), md, sizeof(md),
-                                  sodium_base64_VARIANT_ORIGINAL);
-                (void) snprintf(r->presented, sizeof(r->presented), "sha256//%s", b64);
-                r->pin_mismatch = true;
-        }
-        return 0; /* fail the handshake: nothing is sent */
-}
-
-static CURLcode ssl_ctx_cb(CURL *easy, void *sslctx, void *userdata)
-{
-        (void) easy;
-        SSL_CTX_set_ex_data(sslctx, ssl_req_index, userdata);
-        SSL_CTX_set_verify(sslctx, SSL_VERIFY_PEER, verify_cb);
-        return CURLE_OK;
-}
-
 /* ---- upstream callbacks ---- */
 
-static size_t header_cb(char *data, size_t size, size_t n, void *userdata)
+/* The answer's head: the fields that may pass to the client, and whether it is a stream. */
+static void take_response_headers(struct req *r)
 {
-        struct req *r = userdata;
-        size_t len = size * n;
-        const char *colon;
-        size_t nlen;
+        struct httphead_field f;
+        size_t pos = 0;
 
-        if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-                /* A new status line (after a 1xx or a redirect we do not follow). */
-                for (size_t i = 0; i < r->nrh; i++) {
-                        free(r->rh[i].name);
-                        free(r->rh[i].value);
-                }
-                r->nrh = 0;
-                r->sse = false;
-                return len;
-        }
-        if (len <= 2 && (data[0] == '\r' || data[0] == '\n')) {
-                long code = 0;
-
-                (void) curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
-                if (code >= 200) {
-                        r->status = code;
-                        r->headers_done = true;
-                }
-                return len;
-        }
-        colon = memchr(data, ':', len);
-        if (!colon || r->nrh == MAX_RESP_HEADERS)
-                return len;
-        nlen = (size_t) (colon - data);
-        {
+        r->status = r->x.status;
+        r->headers_done = true;
+        while (r->nrh < MAX_RESP_HEADERS && httpc_field(&r->x, &pos, &f) > 0) {
                 char name[64];
-                const char *v = colon + 1;
-                size_t vlen = (size_t) (data + len - v);
 
-                if (nlen >= sizeof(name))
-                        return len;
-                memcpy(name, data, nlen);
-                name[nlen] = '\0';
-                while (vlen && (*v == ' ' || *v == '\t')) {
-                        v++;
-                        vlen--;
-                }
-                while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
-                        vlen--;
+                if (f.name_len >= sizeof(name))
+                        continue;
+                memcpy(name, f.name, f.name_len);
+                name[f.name_len] = '\0';
                 if (r->h->model ? !model_forward_response_header(name)
                                 : !helper_forward_response_header(name))
-                        return len;
-                if (strcasecmp(name, "content-type") == 0 && vlen >= 17 &&
-                    strncasecmp(v, "text/event-stream", 17) == 0)
+                        continue;
+                if (httphead_is(&f, "content-type") && f.value_len >= 17 &&
+                    strncasecmp(f.value, "text/event-stream", 17) == 0)
                         r->sse = true;
                 r->rh[r->nrh].name = strdup(name);
-                r->rh[r->nrh].value = strndup(v, vlen);
-                if (r->rh[r->nrh].name && r->rh[r->nrh].value)
+                r->rh[r->nrh].value = strndup(f.value, f.value_len);
+                if (r->rh[r->nrh].name && r->rh[r->nrh].value) {
                         r->nrh++;
+                } else {
+                        free(r->rh[r->nrh].name);
+                        free(r->rh[r->nrh].value);
+                }
         }
-        return len;
 }
 
 static void limit_event(struct helper *h, const char *limit, uint64_t max)
@@ -571,19 +471,12 @@ static int on_event(void *userdata, const char *ev, size_t len)
         return emit_out(r, ev, len);
 }
 
-static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
+/* Body bytes from upstream, towards the client (event by event for a stream). */
+static void on_data(struct req *r, const char *data, size_t len)
 {
-        struct req *r = userdata;
         struct helper *h = r->h;
-        size_t len = size * n;
         int ret;
 
-        if (r->finished)
-                return 0; /* abort the transfer */
-        if (r->out.len - r->out_off > OUT_HIGH_WATER) {
-                r->paused = true;
-                return CURL_WRITEFUNC_PAUSE;
-        }
         r->last_data_ms = clock_monotonic_ms();
         if (r->sse) {
                 ret = sse_feed(&r->parser, data, len, on_event, r);
@@ -593,38 +486,23 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
                         sse_error(r, "an event exceeds the helper's per-event size limit");
                 }
         } else {
-                ret = emit_out(r, data, len);
+                (void) emit_out(r, data, len);
         }
-        return ret < 0 ? 0 : len;
 }
 
 /* ---- driving the transfer ---- */
 
+/* Reads what the upstream sends within timeout_ms (the client has taken all before). */
 static void drive(struct req *r, int timeout_ms)
 {
-        int running = 0, k = 0;
-        CURLMsg *m;
+        char chunk[16384];
+        ssize_t n = httpc_read(&r->x, chunk, sizeof(chunk), timeout_ms);
 
-        (void) curl_multi_perform(r->multi, &running);
-        while ((m = curl_multi_info_read(r->multi, &k))) {
-                if (m->msg == CURLMSG_DONE) {
-                        r->upstream_done = true;
-                        r->result = m->data.result;
-                }
-        }
-        if (!r->upstream_done && !r->headers_done && running == 0) {
+        if (n > 0) {
+                on_data(r, chunk, (size_t) n);
+        } else if (n != -EAGAIN) {
                 r->upstream_done = true;
-                r->result = CURLE_RECV_ERROR;
-        }
-        if (r->upstream_done || (r->out.len > r->out_off) || timeout_ms == 0)
-                return;
-        (void) curl_multi_poll(r->multi, NULL, 0, timeout_ms, NULL);
-        (void) curl_multi_perform(r->multi, &running);
-        while ((m = curl_multi_info_read(r->multi, &k))) {
-                if (m->msg == CURLMSG_DONE) {
-                        r->upstream_done = true;
-                        r->result = m->data.result;
-                }
+                r->result = n < 0 ? (int) n : 0;
         }
 }
 
@@ -646,7 +524,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
                 if (r->finished || r->upstream_done) {
                         if (r->finished && r->failed)
                                 return MHD_CONTENT_READER_END_WITH_ERROR;
-                        if (r->upstream_done && r->result != CURLE_OK && !r->finished) {
+                        if (r->upstream_done && r->result != 0 && !r->finished) {
                                 r->finished = true;
                                 if (r->sse) {
                                         sse_error(r, "the upstream connection failed");
@@ -661,10 +539,6 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
                         if (r->sse)
                                 sse_error(r, "the helper is shutting down");
                         continue;
-                }
-                if (r->paused) {
-                        r->paused = false;
-                        (void) curl_easy_pause(r->easy, CURLPAUSE_CONT);
                 }
                 drive(r, 200);
                 if (r->sse && !r->finished && h->idle_timeout_s &&
@@ -695,9 +569,13 @@ static void reader_free(void *cls)
 
 /* ---- the request ---- */
 
+/* The client's headers that may pass: "Name: value" each, NUL-terminated, in `lines`. */
+#define MAX_REQ_HEADERS 32
 struct hdr_ctx {
-        struct curl_slist *list;
+        struct buf *lines;
+        size_t n;
         bool model;
+        bool accept;
         bool oom;
 };
 
@@ -705,20 +583,18 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
                                       const char *value)
 {
         struct hdr_ctx *hc = cls;
-        char line[4096];
-        struct curl_slist *n;
 
         (void) kind;
-        if (!value || strpbrk(value, "\r\n") ||
+        if (!value || strpbrk(value, "\r\n") || hc->n + 2 >= MAX_REQ_HEADERS ||
+            strlen(key) + strlen(value) > 4096 ||
             (hc->model ? !model_forward_request_header(key) : !helper_forward_request_header(key)))
                 return MHD_YES;
-        if (snprintf(line, sizeof(line), "%s: %s", key, value) >= (int) sizeof(line))
-                return MHD_YES;
-        n = curl_slist_append(hc->list, line);
-        if (!n)
+        if (buf_printf(hc->lines, "%s: %s", key, value) < 0 || buf_append_char(hc->lines, '\0') < 0)
                 hc->oom = true;
         else
-                hc->list = n;
+                hc->n++;
+        if (strcasecmp(key, "accept") == 0)
+                hc->accept = true;
         return MHD_YES;
 }
 
@@ -755,8 +631,8 @@ static bool allowed_by_lists(const struct helper *h, const char *method, const c
  * event. */
 static void refresh_login(struct helper *h, uint64_t generation, const char *why)
 {
-        struct model_upstream up = {h->proxy, h->ca_file, h->curl_pins,
-                                    h->proxy_login ? (const char *) h->proxy_login->buf : NULL};
+        struct httpc_options up = {h->proxy, h->proxy_login, h->ca_file,
+                                   (const uint8_t (*)[32]) h->pin_hash, h->npins};
         struct ca_error err = {0};
         json_t *fields = json_pack("{s:s}", "trigger", why);
         int r = model_refresh(h->model, &up, generation, fields, &err);
@@ -772,93 +648,72 @@ static void refresh_login(struct helper *h, uint64_t generation, const char *why
         event(h, AUDIT_CREDENTIAL_REFRESH, fields);
 }
 
-/* The request headers: the client's that may pass, the upstream credential, no Expect. */
-static int request_headers(struct MHD_Connection *c, struct req *r)
-{
-        struct helper *h = r->h;
-        struct hdr_ctx hc = {.model = h->model != NULL};
-
-        (void) MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hc);
-        if (h->model) {
-                char *line = model_header(h->model, &r->generation);
-
-                if (line)
-                        hc.list = curl_slist_append(hc.list, line);
-                else
-                        hc.oom = true;
-                model_free_header(line);
-        } else if (h->auth_header) {
-                hc.list = curl_slist_append(hc.list, (const char *) h->auth_header->buf);
-        }
-        hc.list = curl_slist_append(hc.list, "Expect:");
-        r->hdrs = hc.list;
-        return hc.oom || !hc.list ? -ENOMEM : 0;
-}
-
-/* The upstream transfer, started (its status and headers not yet there). */
+/* The upstream transfer, started (its status and headers not yet there): the client's headers
+ * that may pass, the upstream credential, the body of a POST. A failure to reach the upstream
+ * is the transfer's result (a 502 follows); -ENOMEM is returned. */
 static int begin_transfer(struct MHD_Connection *c, struct req *r, const char *method)
 {
         struct helper *h = r->h;
-        CURL *e;
+        _cleanup_buf_ struct buf lines = BUF_INIT;
+        struct hdr_ctx hc = {.lines = &lines, .model = h->model != NULL};
+        struct iovec iov[MAX_REQ_HEADERS];
+        bool post = strcmp(method, "POST") == 0;
+        char *cred = NULL;
+        size_t n = 0;
+        int rc;
 
-        if (request_headers(c, r) < 0)
-                return -ENOMEM;
-        r->easy = e = curl_easy_init();
-        r->multi = curl_multi_init();
-        if (!e || !r->multi)
-                return -ENOMEM;
-        (void) curl_easy_setopt(e, CURLOPT_URL, r->url);
-        (void) curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
-        (void) curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-        (void) curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-        (void) curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-        (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (h->ca_file)
-                (void) curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
-        if (h->npins) {
-                (void) curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, h->curl_pins);
-                (void) curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
-                (void) curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, r);
+        (void) MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &hc);
+        if (!hc.accept) {
+                if (buf_append(&lines, "Accept: */*", 12) < 0)
+                        hc.oom = true;
+                else
+                        hc.n++;
         }
-        /* Never a proxy from the environment: only the one given, and only for this. */
-        (void) curl_easy_setopt(e, CURLOPT_PROXY, h->proxy ? h->proxy : "");
-        if (h->proxy)
-                (void) curl_easy_setopt(e, CURLOPT_PROXYTYPE, (long) CURLPROXY_HTTP);
-        if (h->proxy && h->proxy_login) {
-                (void) curl_easy_setopt(e, CURLOPT_PROXYAUTH, (long) CURLAUTH_BASIC);
-                (void) curl_easy_setopt(e, CURLOPT_PROXYUSERPWD, (const char *) h->proxy_login->buf);
-        }
-        (void) curl_easy_setopt(e, CURLOPT_SHARE, h->share);
-        (void) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 15L);
-        (void) curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-        (void) curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
-        (void) curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-        (void) curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-        (void) curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-        (void) curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-        if (strcmp(method, "POST") == 0) {
-                (void) curl_easy_setopt(e, CURLOPT_POST, 1L);
-                (void) curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data ? r->body.data : "");
-                (void) curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body.len);
-        } else if (strcmp(method, "DELETE") == 0) {
-                (void) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
+        if (hc.oom)
+                return -ENOMEM;
+        for (const char *p = lines.data; n < hc.n; p += strlen(p) + 1)
+                iov[n++] = (struct iovec){(void *) p, strlen(p)};
+        if (h->model) {
+                cred = model_header(h->model, &r->generation);
+                if (!cred)
+                        return -ENOMEM;
+                iov[n++] = (struct iovec){cred, strlen(cred)};
+        } else if (h->auth_header) {
+                iov[n++] = (struct iovec){h->auth_header->buf, h->auth_header->len};
         }
         /* Legacy SSE: any `endpoint` event on a GET stream is made to point back here. */
         r->rewrite_endpoint = !h->model && strcmp(method, "GET") == 0;
         sse_clear(&r->parser);
         sse_init(&r->parser, h->sse_event_max);
         r->last_data_ms = clock_monotonic_ms();
-        return curl_multi_add_handle(r->multi, e) == CURLM_OK ? 0 : -EIO;
+        rc = httpc_send(&h->up, &r->x, method, r->target, iov, n, post ? r->body.data : NULL,
+                        post ? r->body.len : 0);
+        model_free_header(cred);
+        r->started = true;
+        if (rc == -ENOMEM)
+                return rc;
+        if (rc < 0) {
+                r->upstream_done = true;
+                r->result = rc;
+        }
+        return 0;
 }
 
 /* Waits for the upstream's status and headers (or its failure). */
 static int await_headers(struct req *r)
 {
         while (!r->headers_done && !r->upstream_done) {
+                int rc;
+
                 if (draining_expired(r->h))
                         return -ESHUTDOWN;
-                drive(r, 1000);
+                rc = httpc_head(&r->x, 1000);
+                if (rc > 0) {
+                        take_response_headers(r);
+                } else if (rc < 0) {
+                        r->upstream_done = true;
+                        r->result = rc;
+                }
         }
         return 0;
 }
@@ -875,9 +730,9 @@ static int retry_after_refresh(struct MHD_Connection *c, struct req *r, const ch
                 free(r->rh[i].value);
         }
         r->nrh = 0;
-        r->headers_done = r->upstream_done = r->sse = r->paused = false;
+        r->headers_done = r->upstream_done = r->sse = false;
         r->status = 0;
-        r->result = CURLE_OK;
+        r->result = 0;
         buf_reset(&r->out);
         r->out_off = 0;
         refresh_login(h, r->generation, "401");
@@ -896,19 +751,19 @@ static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
         enum MHD_Result ret;
         int rc;
 
-        if (buf_printf(&url, "%s%s", h->origin, path) < 0 ||
+        if (buf_append_str(&url, path) < 0 ||
             MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &qc) < 0 ||
             buf_append_char(&url, '\0') < 0)
                 return respond_error(c, 500, "out of memory");
         {
-                const char *q = strchr(url.data + strlen(h->origin), '?');
+                const char *q = strchr(url.data, '?');
                 if (q && !helper_query_ok(q + 1)) {
                         denied(h, "query", method, path);
                         return respond_error(c, 400, "bad query string");
                 }
         }
-        r->url = strdup(url.data);
-        if (!r->url)
+        r->target = strdup(url.data);
+        if (!r->target)
                 return respond_error(c, 500, "out of memory");
         if (h->model && model_needs_refresh(h->model)) {
                 uint64_t generation;
@@ -931,19 +786,21 @@ static enum MHD_Result start_upstream(struct MHD_Connection *c, struct req *r,
         if (!r->headers_done) {
                 char why[256];
 
-                if (r->pin_mismatch || r->result == CURLE_SSL_PINNEDPUBKEYNOTMATCH) {
+                const char *presented = r->x.presented[0] ? r->x.presented : "unknown";
+
+                if (r->x.pin_mismatch) {
                         event(h, AUDIT_PIN_MISMATCH,
                               json_pack("{s:s, s:s}", "origin", h->origin, "presented",
-                                        r->presented[0] ? r->presented : "unknown"));
+                                        presented));
                         (void) snprintf(why, sizeof(why),
                                         "upstream certificate does not match the configured pins "
                                         "(presented %s); nothing was sent",
-                                        r->presented[0] ? r->presented : "unknown");
+                                        presented);
                 } else {
                         (void) snprintf(why, sizeof(why), "upstream failed: %s",
-                                        curl_easy_strerror(r->result));
+                                        r->x.error[0] ? r->x.error : "no answer");
                 }
-                set_health(h, 2, curl_easy_strerror(r->result));
+                set_health(h, 2, r->x.error[0] ? r->x.error : "no answer");
                 req_free_upstream(r);
                 return respond_error(c, 502, why);
         }
@@ -1098,25 +955,6 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
         (void) cls;
         (void) c;
         return strlen(s);
-}
-
-/* ---- curl share locks ---- */
-
-static void share_lock(CURL *e, curl_lock_data data, curl_lock_access access, void *u)
-{
-        struct helper *h = u;
-
-        (void) e;
-        (void) access;
-        (void) pthread_mutex_lock(&h->locks[data]);
-}
-
-static void share_unlock(CURL *e, curl_lock_data data, void *u)
-{
-        struct helper *h = u;
-
-        (void) e;
-        (void) pthread_mutex_unlock(&h->locks[data]);
 }
 
 /* ---- start-up ---- */
@@ -1620,7 +1458,6 @@ static int parse_options(struct helper *h, struct helper_opts *o, int argc, char
 static int configure(struct helper *h, const struct helper_opts *o)
 {
         struct url u;
-        size_t off = 0;
 
         if (url_parse(o->upstream, &u, NULL) < 0 || !u.https)
                 return fail_usage("--upstream must be an https URL", o->upstream);
@@ -1660,38 +1497,35 @@ static int configure(struct helper *h, const struct helper_opts *o)
                                       NULL, &blen, NULL, sodium_base64_VARIANT_ORIGINAL) < 0 ||
                     blen != 32)
                         return fail_usage("bad --pin", h->pins[i]);
-                off += (size_t) snprintf(h->curl_pins + off, sizeof(h->curl_pins) - off, "%s%s",
-                                         i ? ";" : "", h->pins[i]);
         }
         return -1;
 }
 
-/* Libraries, the secrets (redeemed once), curl's shared connections, the signals, the
- * listening daemon. -1 to go on, or the exit status. */
+/* Libraries, the secrets (redeemed once), the upstream's client, the signals, the listening
+ * daemon. -1 to go on, or the exit status. */
 static int start(struct helper *h, const struct helper_opts *o, struct MHD_Daemon **d, int *sfd)
 {
         struct ca_error err = {0};
         sigset_t mask;
 
-        if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        if (sodium_init() < 0) {
                 log_error("cannot initialise libraries");
                 return 1;
         }
-        ssl_req_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
         if ((o->proxy_auth_file && read_proxy_login(h, o->proxy_auth_file, &err) < 0) ||
             load_secrets(h, o->credential, o->token_file, &err) < 0) {
                 log_error("%s", err.msg);
                 return err.bad_input ? 2 : 1;
         }
-        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-                (void) pthread_mutex_init(&h->locks[i], NULL);
-        h->share = curl_share_init();
-        (void) curl_share_setopt(h->share, CURLSHOPT_LOCKFUNC, share_lock);
-        (void) curl_share_setopt(h->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-        (void) curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
-        (void) curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-        (void) curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-        (void) curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        {
+                const struct httpc_options up = {h->proxy, h->proxy_login, h->ca_file,
+                                                 (const uint8_t (*)[32]) h->pin_hash, h->npins};
+
+                if (httpc_init(&h->up, o->upstream, &up, &err) < 0) {
+                        log_error("%s", err.msg);
+                        return err.bad_input ? 2 : 1;
+                }
+        }
         h->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
         /* Signals go to the main thread only (the server threads inherit the mask). */
@@ -1702,7 +1536,7 @@ static int start(struct helper *h, const struct helper_opts *o, struct MHD_Daemo
         (void) pthread_sigmask(SIG_BLOCK, &mask, NULL);
         *sfd = signalfd(-1, &mask, SFD_CLOEXEC);
         *d = start_daemon(h);
-        if (!*d || *sfd < 0 || h->done_fd < 0 || !h->share) {
+        if (!*d || *sfd < 0 || h->done_fd < 0) {
                 log_error("cannot listen on %s: %s", o->listen, strerror(errno));
                 return 1;
         }
@@ -1758,7 +1592,7 @@ static void stop(struct helper *h, struct MHD_Daemon *d)
         if (h->unix_path)
                 (void) unlink(h->unix_path);
         eventagg_flush(&h->agg, (uint64_t) clock_monotonic_ms(), true, agg_summary, h);
-        curl_share_cleanup(h->share);
+        httpc_clear(&h->up);
         if (h->model) {
                 event(h, AUDIT_MODEL_USAGE, model_usage(h->model));
                 model_clear(h->model);
@@ -1768,7 +1602,6 @@ static void stop(struct helper *h, struct MHD_Daemon *d)
         secret_free(h->auth_header);
         secret_free(h->proxy_login);
         secret_free(h->token);
-        curl_global_cleanup();
         (void) close(h->done_fd);
 }
 

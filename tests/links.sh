@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # What each program maps, read from its dynamic section (not from timing): the front
 # (coding-agents) and the broker daemon carry no libcurl, libarchive or OpenSSL, and no
-# libsystemd; the container programs no libarchive. Then the proof that the split holds at run
+# libsystemd; the container programs no libarchive; mcp-helper no libcurl. Then the proof that the split holds at run
 # time: the front alone in a directory, without ca-engine beside it, still runs every command
 # that must start like C, and an engine command says which program it could not run.
 # Usage: tests/links.sh BIN_DIR
@@ -56,6 +56,10 @@ done
 for prog in mcp-stub mcp-stub-launcher egress-proxy agent-init; do
         refuse "$prog" '^lib(curl|ssl|crypto)\.' "no TLS in this program"
 done
+# The helper holds a session's upstream credentials: TLS through OpenSSL, HTTP of its own
+# (container/httpc.c), libmicrohttpd towards the agent, nothing else.
+refuse mcp-helper '^lib(curl|ldap|gssapi|krb5|ssh|rtmp|nghttp)' "the process holding upstream credentials"
+only mcp-helper libsodium.so.23 libjansson.so.4 libcrypto.so.3 libssl.so.3 libmicrohttpd.so.12
 # The shell shim, which every shell in the agent image execs first, is static and position
 # independent (container/CMakeLists.txt), except in a sanitizer build (which records the
 # sanitizer runtime): no loader, no relocations, and still randomised.

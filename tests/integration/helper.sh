@@ -191,6 +191,27 @@ expect_status 0 client tail --url "http://127.0.0.1:$http/api/drop" --token-file
 expect_grep 'the upstream connection failed' "$t/out"
 expect_grep '^ended' "$t/out"
 
+# ==== a hostile upstream's framing is refused, never guessed (container/httpc.c) ====
+# Content-Length and Transfer-Encoding together: a 502, and nothing of the hidden answer.
+req "$http/api/smuggle" -X POST -H 'Content-Type: application/json' -d '{}'
+check "two lengths in one head: 502 ($(cat "$t/code"))" [ "$(code)" = 502 ]
+expect_grep 'no clear length' "$t/body"
+expect_no_grep smuggled "$t/body"
+# A malformed chunk size: what came before it passes, then the answer is cut (curl: exit 18).
+req "$http/api/bad-chunk" -X POST -H 'Content-Type: application/json' -d '{}'
+check "a malformed chunk ends the answer early ($(cat "$t/code"))" grep -qE '^200 5 (18|56)$' "$t/code"
+expect_no_grep world "$t/body"
+# Answers read to their end leave their connection for the next request: three in a row share
+# one upstream connection (the upstream logs the helper's port), none the poisoned one above.
+for i in 1 2 3; do
+        req "$http/api/echo-size" -X POST -H 'Content-Type: application/json' -d '{"n":1}'
+        check "echo-size $i answered ($(cat "$t/code"))" [ "$(code)" = 200 ]
+done
+tail -n 3 "$t/upstream.log" | grep -o '"peer":[0-9]*' | sort -u >"$t/peers"
+check "three requests, one kept upstream connection ($(tr '\n' ' ' <"$t/peers"))" [ "$(grep -c '' "$t/peers")" = 1 ]
+smuggle_peer=$(grep '"path":"/api/smuggle"' "$t/upstream.log" | tail -n 1 | grep -o '"peer":[0-9]*')
+expect_no_grep "$smuggle_peer" "$t/peers"
+
 # ==== a Unix socket instead of a port ====
 start_helper unixsock "$origin/api/mcp" --ca-file "$t/helper-test-ca.pem" --listen "unix:$t/helper.sock"
 check "the socket is 0660" [ "$(stat -c %a "$t/helper.sock")" = 660 ]

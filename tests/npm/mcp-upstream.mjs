@@ -62,7 +62,9 @@ async function handle(req, res) {
   const url = new URL(req.url, "https://upstream.test");
   const auth = req.headers.authorization === undefined ? "missing"
     : req.headers.authorization === `Bearer ${credential}` ? "ok" : "bad";
-  appendFileSync(args.log, JSON.stringify({ method: req.method, path: url.pathname, auth }) + "\n");
+  // peer: the helper's end of the connection, to see which requests shared one.
+  appendFileSync(args.log, JSON.stringify({ method: req.method, path: url.pathname, auth,
+    peer: req.socket.remotePort }) + "\n");
   if (auth !== "ok") {
     res.writeHead(401, { "content-type": "application/json" }).end('{"error":"unauthorized"}');
     return;
@@ -160,6 +162,17 @@ async function handle(req, res) {
     // One event, then the connection is cut without a proper end.
     res.writeHead(200, { "content-type": "text/event-stream" });
     res.write("event: tick\ndata: 1\n\n", () => setImmediate(() => res.socket.destroy()));
+  } else if (url.pathname === "/api/smuggle") {
+    // Two lengths in one head, and a second answer hidden where one of them ends: a client that
+    // guesses reads "smuggled" as the answer to the next request on this connection.
+    await readBody(req);
+    res.socket.end("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nContent-Length: 44\r\n" +
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled");
+  } else if (url.pathname === "/api/bad-chunk") {
+    // A chunked body whose second size is not hex.
+    await readBody(req);
+    res.socket.end("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nTransfer-Encoding: chunked\r\n" +
+      "\r\n5\r\nhello\r\nzz\r\nworld\r\n0\r\n\r\n");
   } else if (url.pathname === "/api/echo-size" && req.method === "POST") {
     const body = await readBody(req);
     res.writeHead(200, { "content-type": "text/plain" }).end(String(body.length));
