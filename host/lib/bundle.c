@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "fileio.h"
+#include "layer.h"
 #include "tree.h"
 
 /* Everything to bundle: regular files and directories only. */
@@ -37,15 +38,6 @@ static int list_stage(const char *stage, struct tree *t, struct ca_error *err)
         return 0;
 }
 
-static int archive_fail(struct archive *a, struct ca_error *err, const char *what)
-{
-        const char *msg = archive_error_string(a);
-        int code = archive_errno(a);
-
-        return ca_error_setx(err, code > 0 ? code : EIO, "%s: %s", what,
-                             msg ? msg : "libarchive error");
-}
-
 static int add_file(struct archive *a, struct archive_entry *ae, int dfd,
                     const struct tree_item *it, struct ca_error *err)
 {
@@ -56,7 +48,7 @@ static int add_file(struct archive *a, struct archive_entry *ae, int dfd,
         if (fd < 0)
                 return ca_error_set(err, errno, "cannot open '%s'", it->path);
         if (archive_write_header(a, ae) != ARCHIVE_OK)
-                return archive_fail(a, err, it->path);
+                return layer_archive_fail(a, err, it->path);
         while (done < it->size) {
                 ssize_t n = read(fd, chunk, sizeof(chunk));
                 if (n < 0 && errno == EINTR)
@@ -67,7 +59,7 @@ static int add_file(struct archive *a, struct archive_entry *ae, int dfd,
                 if (n > it->size - done)
                         n = (ssize_t) (it->size - done);
                 if (archive_write_data(a, chunk, (size_t) n) != n)
-                        return archive_fail(a, err, it->path);
+                        return layer_archive_fail(a, err, it->path);
                 done += n;
         }
         return 0;
@@ -106,7 +98,7 @@ int bundle_write(const char *stage, const char *top, int64_t mtime, const char *
             archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
             archive_write_set_filter_option(a, "gzip", "timestamp", NULL) != ARCHIVE_OK ||
             archive_write_open_filename(a, tmp) != ARCHIVE_OK) {
-                r = archive_fail(a, err, "cannot start the tarball");
+                r = layer_archive_fail(a, err, "cannot start the tarball");
                 goto out;
         }
         {
@@ -132,7 +124,7 @@ int bundle_write(const char *stage, const char *top, int64_t mtime, const char *
                                 archive_entry_set_filetype(ae, AE_IFDIR);
                                 archive_entry_set_perm(ae, 0755);
                                 if (archive_write_header(a, ae) != ARCHIVE_OK) {
-                                        r = archive_fail(a, err, name);
+                                        r = layer_archive_fail(a, err, name);
                                         goto out;
                                 }
                                 continue;
@@ -146,7 +138,7 @@ int bundle_write(const char *stage, const char *top, int64_t mtime, const char *
                 }
         }
         if (archive_write_close(a) != ARCHIVE_OK) {
-                r = archive_fail(a, err, "cannot finish the tarball");
+                r = layer_archive_fail(a, err, "cannot finish the tarball");
                 goto out;
         }
         if (rename(tmp, out) < 0) {
@@ -213,7 +205,7 @@ int bundle_extract(const char *tarball, const char *dest, char *ret_top, size_t 
         if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
             archive_read_support_format_tar(a) != ARCHIVE_OK ||
             archive_read_open_filename(a, tarball, sizeof(buf)) != ARCHIVE_OK) {
-                r = archive_fail(a, err, tarball);
+                r = layer_archive_fail(a, err, tarball);
                 goto out;
         }
         for (;;) {
@@ -226,7 +218,7 @@ int bundle_extract(const char *tarball, const char *dest, char *ret_top, size_t 
                 if (h == ARCHIVE_EOF)
                         break;
                 if (h != ARCHIVE_OK) {
-                        r = archive_fail(a, err, tarball);
+                        r = layer_archive_fail(a, err, tarball);
                         goto out;
                 }
                 path = archive_entry_pathname(ae);
@@ -270,7 +262,7 @@ int bundle_extract(const char *tarball, const char *dest, char *ret_top, size_t 
                         for (;;) {
                                 la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
                                 if (n < 0) {
-                                        r = archive_fail(a, err, clean);
+                                        r = layer_archive_fail(a, err, clean);
                                         goto out;
                                 }
                                 if (n == 0)

@@ -44,7 +44,7 @@ static la_ssize_t sink_write(struct archive *a, void *userdata, const void *data
         return (la_ssize_t) len;
 }
 
-static int archive_fail(struct archive *a, struct ca_error *err, const char *what)
+int layer_archive_fail(struct archive *a, struct ca_error *err, const char *what)
 {
         const char *msg = archive_error_string(a);
         int code = archive_errno(a);
@@ -67,7 +67,7 @@ static struct archive *archive_open(struct sink *s, struct ca_error *err)
             archive_write_set_format_option(a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
             archive_write_add_filter_none(a) != ARCHIVE_OK ||
             archive_write_open(a, s, NULL, sink_write, NULL) != ARCHIVE_OK) {
-                (void) archive_fail(a, err, "cannot start the archive");
+                (void) layer_archive_fail(a, err, "cannot start the archive");
                 archive_write_free(a);
                 return NULL;
         }
@@ -90,7 +90,7 @@ static int copy_data(struct archive *a, int fd, uint64_t size, char *chunk, cons
                         return ca_error_set(err, n < 0 ? errno : EIO,
                                             "'%s' changed while it was being archived", name);
                 if (archive_write_data(a, chunk, (size_t) n) != n)
-                        return archive_fail(a, err, name);
+                        return layer_archive_fail(a, err, name);
                 done += (uint64_t) n;
         }
         return 0;
@@ -287,7 +287,7 @@ static int add_entry(struct walk *w, int dfd, const char *name, size_t plen)
                 }
         }
         if (archive_write_header(w->a, ae) != ARCHIVE_OK)
-                return archive_fail(w->a, w->err, w->path);
+                return layer_archive_fail(w->a, w->err, w->path);
         if (S_ISREG(st.st_mode) && !first && archive_entry_size(ae) > 0) {
                 _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
@@ -350,7 +350,7 @@ static int sink_finish(struct sink *s, struct archive *a, int r, const char *tmp
 {
         if (a) {
                 if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
-                        r = archive_fail(a, err, "cannot finish the archive");
+                        r = layer_archive_fail(a, err, "cannot finish the archive");
                 archive_write_free(a);
         }
         if (r == 0 && s->md) {
@@ -448,7 +448,7 @@ static int archive_file(struct archive *a, struct archive_entry *ae, const char 
         archive_entry_set_mtime(ae, epoch, 0);
         archive_entry_set_size(ae, (la_int64_t) size);
         if (archive_write_header(a, ae) != ARCHIVE_OK)
-                return archive_fail(a, err, name);
+                return layer_archive_fail(a, err, name);
         return 0;
 }
 
@@ -458,7 +458,7 @@ static int archive_bytes(struct archive *a, struct archive_entry *ae, const char
         int r = archive_file(a, ae, name, len, epoch, err);
 
         if (r == 0 && archive_write_data(a, data, len) != (la_ssize_t) len)
-                r = archive_fail(a, err, name);
+                r = layer_archive_fail(a, err, name);
         return r;
 }
 

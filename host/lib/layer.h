@@ -22,6 +22,7 @@
 #include "digest.h"
 #include "macro.h"
 
+struct archive;
 struct ca_error;
 
 struct layer_opts {
@@ -56,3 +57,7 @@ int layer_archive_write(const char *out, const char *const *layers,
                         const struct layer_info *infos, size_t n, const char *config,
                         size_t config_len, const char *tag, int64_t epoch,
                         struct ca_error *err) CA_MUST_CHECK;
+
+/* libarchive's last error on `a` as err ("WHAT: reason"), for every archive writer here (this
+ * one and bundle.c); returns its -errno. */
+int layer_archive_fail(struct archive *a, struct ca_error *err, const char *what);
