@@ -284,11 +284,13 @@ static int tunnel(struct httpc_xfer *x, int fd, int64_t deadline)
                         return fail(x, ECONNRESET, "the proxy closed the connection");
                 len += (size_t) n;
         }
-        if ((size_t) r != len)
-                return fail(x, EPROTO, "the proxy sent bytes after its answer");
         if (status < 200 || status > 299)
                 return fail(x, EACCES, "the proxy refused the tunnel to %s (HTTP %d)",
                             c->authority, status);
+        /* Nothing may follow a tunnel's answer before our ClientHello: it would be read as the
+         * upstream's. */
+        if ((size_t) r != len)
+                return fail(x, EPROTO, "the proxy sent bytes after its answer");
         return 0;
 }
 
