@@ -492,17 +492,29 @@ static void on_data(struct req *r, const char *data, size_t len)
 
 /* ---- driving the transfer ---- */
 
-/* Reads what the upstream sends within timeout_ms (the client has taken all before). */
+/* Reads what the upstream sends within timeout_ms (the client has taken all before), and then
+ * whatever else has already arrived, up to DRIVE_BATCH: a stream of small events goes to the
+ * client in one write, not one write per event. */
+#define DRIVE_BATCH ((size_t) 64 << 10)
 static void drive(struct req *r, int timeout_ms)
 {
         char chunk[16384];
-        ssize_t n = httpc_read(&r->x, chunk, sizeof(chunk), timeout_ms);
 
-        if (n > 0) {
-                on_data(r, chunk, (size_t) n);
-        } else if (n != -EAGAIN) {
-                r->upstream_done = true;
-                r->result = n < 0 ? (int) n : 0;
+        for (;;) {
+                ssize_t n = httpc_read(&r->x, chunk, sizeof(chunk), timeout_ms);
+
+                if (n > 0) {
+                        on_data(r, chunk, (size_t) n);
+                        if (r->finished || r->out.len - r->out_off >= DRIVE_BATCH)
+                                return;
+                        timeout_ms = 0;
+                        continue;
+                }
+                if (n != -EAGAIN) {
+                        r->upstream_done = true;
+                        r->result = n < 0 ? (int) n : 0;
+                }
+                return;
         }
 }
 
