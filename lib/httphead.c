@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "httphead.h"
+#include "parse.h"
 
 static int digit(char c)
 {
@@ -235,17 +236,6 @@ enum {
         CH_DONE
 };
 
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* One byte of framing (not data). 1 at the body's end, 0 to go on, or -errno. */
 static int chunk_byte(struct httphead_chunked *c, unsigned char b)
 {
@@ -254,10 +244,10 @@ static int chunk_byte(struct httphead_chunked *c, unsigned char b)
         switch (c->state) {
         case CH_SIZE0:
         case CH_SIZE:
-                if (hexval((char) b) >= 0) {
+                if (parse_hex_digit((char) b) >= 0) {
                         if (c->left > (UINT64_MAX >> 4))
                                 return -EMSGSIZE;
-                        c->left = (c->left << 4) | (uint64_t) hexval((char) b);
+                        c->left = (c->left << 4) | (uint64_t) parse_hex_digit((char) b);
                         c->state = CH_SIZE;
                 } else if (c->state == CH_SIZE && (b == ';' || b == ' ' || b == '\t')) {
                         c->state = CH_EXT;

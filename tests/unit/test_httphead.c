@@ -189,7 +189,8 @@ static void test_httphead_chunked(void **state)
         }
         assert_int_equal(dechunk("11111111111111111\r\n", 19, 64, out, &n), -EMSGSIZE);
         memset(big, 'a', sizeof(big));
-        memcpy(big, "1;", 2);
+        big[0] = '1';
+        big[1] = ';';
         assert_int_equal(dechunk(big, sizeof(big), 64, out, &n), -EMSGSIZE);
 }
 
