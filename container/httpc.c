@@ -27,6 +27,8 @@
 
 #define READ_CHUNK ((size_t) 16 << 10)
 #define WRITE_TIMEOUT_MS 30000
+/* 1xx answers before the real one (RFC 9110 allows several; a few suffice for any server). */
+#define HTTPC_INTERIM_MAX 8
 
 struct httpc_conn {
         int fd;
@@ -600,6 +602,10 @@ static int take_head(struct httpc_xfer *x, int r, int status)
         if (status == 101)
                 return fail(x, EPROTO, "the upstream switched protocols unasked");
         if (status < 200) {
+                /* An upstream that only ever says "wait" is not waited for forever. */
+                if (++x->interim > HTTPC_INTERIM_MAX)
+                        return fail(x, EPROTO, "the upstream sent more than %d interim answers",
+                                    HTTPC_INTERIM_MAX);
                 memmove(x->in, x->in + r, x->in_len - (size_t) r);
                 x->in_len -= (size_t) r;
                 return 0;

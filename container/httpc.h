@@ -85,6 +85,7 @@ struct httpc_xfer {
         int status;
         bool head_request;
         bool reused, retried;
+        unsigned interim; /* 1xx answers skipped */
         bool done; /* the body was read to its end */
         bool reusable;
         enum httphead_framing framing;

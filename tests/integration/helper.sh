@@ -201,6 +201,13 @@ expect_no_grep smuggled "$t/body"
 req "$http/api/bad-chunk" -X POST -H 'Content-Type: application/json' -d '{}'
 check "a malformed chunk ends the answer early ($(cat "$t/code"))" grep -qE '^200 5 (18|56)$' "$t/code"
 expect_no_grep world "$t/body"
+# Interim answers are skipped, but not without end.
+req "$http/api/interim?n=2" -X POST -H 'Content-Type: application/json' -d '{}'
+check "two 103s, then the answer ($(cat "$t/code"))" [ "$(code)" = 200 ]
+expect_grep '^final$' "$t/body"
+req "$http/api/interim?n=50" -X POST -H 'Content-Type: application/json' -d '{}'
+check "fifty 103s: 502 ($(cat "$t/code"))" [ "$(code)" = 502 ]
+expect_grep 'interim answers' "$t/body"
 # Answers read to their end leave their connection for the next request: three in a row share
 # one upstream connection (the upstream logs the helper's port), none the poisoned one above.
 for i in 1 2 3; do

@@ -168,6 +168,12 @@ async function handle(req, res) {
     await readBody(req);
     res.socket.end("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nContent-Length: 44\r\n" +
       "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled");
+  } else if (url.pathname === "/api/interim") {
+    // n interim answers (103 Early Hints) before the real one.
+    await readBody(req);
+    const n = Number(url.searchParams.get("n") || "1");
+    res.socket.end("HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n".repeat(n) +
+      "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nContent-Length: 5\r\n\r\nfinal");
   } else if (url.pathname === "/api/bad-chunk") {
     // A chunked body whose second size is not hex.
     await readBody(req);
