@@ -21,6 +21,7 @@
 #include "runtime/runtime.h"
 #include "session.h"
 #include "session_model.h"
+#include "textsafe.h"
 #include "workspace.h"
 #include "worktree.h"
 
@@ -108,7 +109,8 @@ static void drop_own_worktrees(const char *config_root, json_t *changed)
 }
 
 /* At the end of a session: whatever in the workspace's .git changed that git executes or
- * follows (the mounts should have made that impossible) is reported, never silently kept. */
+ * follows (the mounts should have made that impossible), and any tracked file the index now
+ * hides from git status and git diff, is reported, never silently kept. */
 static void check_git(const char *config_root, const char *name)
 {
         _cleanup_free_ char *dir = session_dir(config_root, name);
@@ -130,12 +132,37 @@ static void check_git(const char *config_root, const char *name)
         drop_own_worktrees(config_root, changed);
         if (json_array_size(changed) == 0)
                 return;
-        json_array_foreach(changed, i, c)
-                (void) fprintf(stderr,
-                               "coding-agents: warning: during session %s, the workspace's %s "
-                               "was %s: review it before running git there\n",
-                               name, json_string_value(json_object_get(c, "path")),
-                               json_string_value(json_object_get(c, "change")));
+        json_array_foreach(changed, i, c) {
+                const char *what = json_string_value(json_object_get(c, "change"));
+                const char *how = json_string_value(json_object_get(c, "how"));
+                const char *entry = json_string_value(json_object_get(c, "path"));
+                char shown[PATH_MAX];
+
+                /* A work tree's file name is the agent's choice: escaped for the terminal. */
+                (void) text_escape_to(entry ? entry : "", 0, shown, sizeof(shown));
+                if (!how)
+                        how = "";
+                if (what && strcmp(what, "hidden") == 0) {
+                        (void) fprintf(stderr,
+                                       "coding-agents: warning: during session %s, the "
+                                       "workspace's index was set to hide '%s' from git status "
+                                       "and git diff (%s): its changes are not shown. Show them "
+                                       "with 'git update-index %s -- <path>' (git ls-files -v "
+                                       "lists what is hidden) and review them before you build "
+                                       "or run anything there\n",
+                                       name, shown, how,
+                                       strstr(how, "assume") && strstr(how, "skip")
+                                               ? "--no-assume-unchanged' and 'git update-index "
+                                                 "--no-skip-worktree"
+                                       : strstr(how, "skip") ? "--no-skip-worktree"
+                                                             : "--no-assume-unchanged");
+                } else
+                        (void) fprintf(stderr,
+                                       "coding-agents: warning: during session %s, the "
+                                       "workspace's %s was %s: review it before running git "
+                                       "there\n",
+                                       name, shown, what ? what : "changed");
+        }
         (void) session_emit(config_root, AUDIT_WORKSPACE_GIT_CHANGED, name,
                             json_pack("{s:O, s:O}", "workspace",
                                       json_object_get(snap, "workspace"), "changed", changed));

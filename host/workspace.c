@@ -16,6 +16,7 @@
 #include "capability.h"
 #include "cleanup.h"
 #include "config.h"
+#include "digest.h"
 #include "error.h"
 #include "fileio.h"
 #include "git.h"
@@ -758,12 +759,66 @@ static int walk_git(int parent, const char *rel, unsigned depth, bool all, json_
         return 0;
 }
 
+/*
+ * Index entries that git status and git diff do not look at: assume-unchanged ("git ls-files -v"
+ * tags them in lower case) and skip-worktree ("S"). An agent that edits a tracked file and then
+ * marks it so leaves a work tree whose change neither command shows: reviewed as clean, built,
+ * run. The snapshot keeps their count, a digest of the whole list and the first
+ * HIDDEN_LISTED of them; NULL (no field) when git cannot read an index there.
+ */
+#define HIDDEN_LISTED 64
+static json_t *hidden_entries(const char *workspace)
+{
+        static const char *const args[] = {"ls-files", "-v", "-z"};
+        _cleanup_buf_ struct buf out = BUF_INIT;
+        _cleanup_json_ json_t *listed = json_object();
+        struct digest_ctx *md = digest_sha256_new();
+        struct ca_error err = {0};
+        uint8_t sum[DIGEST_SHA256_LEN];
+        char hex[DIGEST_SHA256_HEX_LEN + 1];
+        size_t count = 0;
+        int r = md && listed ? git_run(workspace, GIT_READ, args, CA_ELEMENTSOF(args), &out, &err)
+                             : -ENOMEM;
+
+        for (size_t i = 0; r == 0 && i + 2 < out.len;) {
+                const char *rec = out.data + i;
+                size_t len = strnlen(rec, out.len - i);
+                char tag = rec[0];
+                bool assumed = tag >= 'a' && tag <= 'z', skipped = tag == 'S' || tag == 's';
+
+                i += len + 1;
+                if (len < 3 || rec[1] != ' ' || (!assumed && !skipped))
+                        continue;
+                if (digest_update(md, rec, len + 1) < 0) {
+                        r = -EIO;
+                        break;
+                }
+                if (count++ < HIDDEN_LISTED &&
+                    json_object_set_new(listed, rec + 2,
+                                        json_string(skipped ? (assumed ? "assume-unchanged, "
+                                                                         "skip-worktree"
+                                                                       : "skip-worktree")
+                                                            : "assume-unchanged")) < 0)
+                        r = -ENOMEM;
+        }
+        if (r != 0) {
+                (void) digest_free(md);
+                return NULL;
+        }
+        if (digest_final(md, sum) < 0)
+                return NULL;
+        digest_hex(sum, sizeof(sum), hex);
+        return json_pack("{s:I, s:s, s:O}", "count", (json_int_t) count, "digest", hex, "listed",
+                         listed);
+}
+
 int workspace_git_snapshot(const char *workspace, json_t **ret, struct ca_error *err)
 {
         _cleanup_close_ int wsfd = open(workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_json_ json_t *entries = json_object();
         char value[PATH_MAX + 16];
         struct stat st;
+        bool gitdir = false;
         int r = 0;
 
         if (wsfd < 0)
@@ -771,6 +826,7 @@ int workspace_git_snapshot(const char *workspace, json_t **ret, struct ca_error 
         if (!entries)
                 return ca_error_setx(err, ENOMEM, "out of memory");
         if (fstatat(wsfd, ".git", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                gitdir = S_ISDIR(st.st_mode);
                 if (entry_value(wsfd, ".git", &st, value, sizeof(value)) < 0)
                         (void) snprintf(value, sizeof(value), "unreadable");
                 if (json_object_set_new(entries, ".git", json_string(value)) < 0)
@@ -785,7 +841,49 @@ int workspace_git_snapshot(const char *workspace, json_t **ret, struct ca_error 
         if (r < 0)
                 return ca_error_setx(err, -r, "cannot read '%s/.git'", workspace);
         *ret = json_pack("{s:s, s:O}", "workspace", workspace, "entries", entries);
+        if (*ret && gitdir) {
+                json_t *hidden = hidden_entries(workspace);
+
+                if (hidden && json_object_set_new(*ret, "index_hidden", hidden) < 0)
+                        return ca_error_setx(err, ENOMEM, "out of memory");
+        }
         return *ret ? 0 : ca_error_setx(err, ENOMEM, "out of memory");
+}
+
+/* Index entries hidden since the snapshot (hidden_entries): {"change": "hidden", "path", "how"}
+ * each. Entries un-hidden are not news: git shows them again. */
+static void hidden_changes(const json_t *before, const json_t *after, json_t *changed)
+{
+        const json_t *listed = json_object_get(after, "listed");
+        const json_t *was_listed = json_object_get(before, "listed");
+        json_int_t count = json_integer_value(json_object_get(after, "count"));
+        json_int_t was_count = json_integer_value(json_object_get(before, "count"));
+        /* Without a list at launch (no index then), everything hidden now is new. */
+        bool known = !before || was_count <= HIDDEN_LISTED;
+        size_t reported = 0;
+        const char *path;
+        const json_t *how;
+
+        if (!after || (before && json_equal(json_object_get(before, "digest"),
+                                            json_object_get(after, "digest"))))
+                return;
+        json_object_foreach((json_t *) listed, path, how) {
+                const json_t *was = was_listed ? json_object_get(was_listed, path) : NULL;
+
+                if ((was && json_equal(was, how)) || (!was && !known))
+                        continue;
+                (void) json_array_append_new(changed, json_pack("{s:s, s:s, s:O}", "change",
+                                                                "hidden", "path", path, "how",
+                                                                how));
+                reported++;
+        }
+        if (reported == 0 && count > (json_int_t) json_object_size(listed) &&
+            count != was_count)
+                (void) json_array_append_new(changed,
+                                             json_pack("{s:s, s:s, s:s, s:I}", "change", "hidden",
+                                                       "path", ".git/index", "how",
+                                                       "entries beyond the first listed",
+                                                       count));
 }
 
 int workspace_git_changes(const json_t *snapshot, json_t **ret_changed, struct ca_error *err)
@@ -822,6 +920,8 @@ int workspace_git_changes(const json_t *snapshot, json_t **ret_changed, struct c
                         (void) json_array_append_new(changed, json_pack("{s:s, s:s}", "path", key,
                                                                         "change", "added"));
         }
+        hidden_changes(json_object_get(snapshot, "index_hidden"),
+                       json_object_get(now, "index_hidden"), changed);
         *ret_changed = changed;
         changed = NULL;
         return 0;
