@@ -372,6 +372,8 @@ static int tls_start(struct httpc_xfer *x, struct httpc_conn *k, int64_t deadlin
         if (c->session)
                 (void) SSL_set_session(k->ssl, c->session);
         (void) pthread_mutex_unlock(&c->lock);
+        /* SSL_get_error reads this thread's error queue: it must hold nothing older. */
+        ERR_clear_error();
         while ((r = SSL_connect(k->ssl)) != 1) {
                 int w = tls_wait(k->ssl, k->fd, r, deadline);
 
@@ -446,8 +448,10 @@ static int tls_write(struct httpc_conn *k, const void *p, size_t len, int64_t de
 {
         while (len) {
                 size_t n = 0;
-                int r = SSL_write_ex(k->ssl, p, len, &n);
+                int r;
 
+                ERR_clear_error();
+                r = SSL_write_ex(k->ssl, p, len, &n);
                 if (r == 1) {
                         p = (const char *) p + n;
                         len -= n;
@@ -497,6 +501,7 @@ static ssize_t fill(struct httpc_xfer *x, int timeout_ms)
         if (r < 0)
                 return r;
         for (;;) {
+                ERR_clear_error();
                 r = SSL_read_ex(x->conn->ssl, x->in + x->in_len, x->in_cap - x->in_len, &n);
                 if (r == 1) {
                         x->in_len += n;
