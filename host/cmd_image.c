@@ -696,7 +696,10 @@ static int assemble(struct build *b, const char *tag, const char *inputs_hex,
                     const char *init_hex, struct ca_error *err)
 {
         _cleanup_buf_ struct buf config = BUF_INIT;
-        struct layer_opts lo = {.epoch = b->epoch, .no_group_other_write = true};
+        /* Staged from our caches, which outlive an epoch (the CLIs' is kept per lockfile):
+         * every time set to the epoch, so a cache's age changes no byte. */
+        struct layer_opts lo = {.epoch = b->epoch, .fixed_mtime = true,
+                                .no_group_other_write = true};
         struct layer_info layers[2];
         char stage[PATH_MAX], agent[PATH_MAX], archive[PATH_MAX];
         char hex[DIGEST_SHA256_HEX_LEN + 1];

@@ -252,8 +252,9 @@ static int add_entry(struct walk *w, int dfd, const char *name, size_t plen)
         archive_entry_set_pathname(ae, w->path);
         archive_entry_set_uid(ae, st.st_uid);
         archive_entry_set_gid(ae, st.st_gid);
-        archive_entry_set_mtime(ae, st.st_mtim.tv_sec > w->o->epoch ? w->o->epoch
-                                                                     : st.st_mtim.tv_sec,
+        archive_entry_set_mtime(ae, w->o->fixed_mtime || st.st_mtim.tv_sec > w->o->epoch
+                                            ? w->o->epoch
+                                            : st.st_mtim.tv_sec,
                                 0);
         archive_entry_set_perm(ae, perm);
         if (S_ISLNK(st.st_mode)) {

@@ -5,7 +5,7 @@
  *
  * A layer is an uncompressed tar of a directory tree: entries in byte order of their names,
  * each directory before what it holds; numeric owners only (no user or group names); mtimes
- * clamped to an epoch (SOURCE_DATE_EPOCH); no atime, ctime, extended attributes or ACLs; no
+ * clamped to an epoch (SOURCE_DATE_EPOCH), or all set to it; no atime, ctime, extended attributes or ACLs; no
  * setuid or setgid bit on any file; hard links within the tree kept as links, the first name
  * in that order being the file. The same tree and options always give the same bytes, so the
  * same diff_id.
@@ -27,6 +27,10 @@ struct ca_error;
 
 struct layer_opts {
         int64_t epoch;             /* mtimes later than this are written as this */
+        /* Every mtime written as the epoch: for what we stage ourselves, whose times say only
+         * when a cache was filled (kept across epochs, a cache made before this one would
+         * otherwise keep its times where a fresh build clamps them: another image id). */
+        bool fixed_mtime;
         bool no_group_other_write; /* 022 cleared on everything (what we add to the image) */
         bool sync;                 /* on disk before it is renamed into place (one to keep) */
         /* Patterns (fnmatch, FNM_PATHNAME) of relative paths left out, a directory with all it

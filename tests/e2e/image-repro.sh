@@ -81,6 +81,17 @@ created_s=$(date -d "$created1" +%s)
 check "the image's creation time ($created1) is the build's time, not SOURCE_DATE_EPOCH" \
         test "$created_s" -lt "$started"
 
+# A cache filled long before this build's epoch (the CLIs' is kept per lockfile, across
+# commits and releases) gives the same image: its files' times are not the image's. (A run
+# whose shared cache was hours older than the last commit failed here before.)
+find "$cache2"/cli-* -exec touch -h -d @1000000000 {} +
+api DELETE "/images/coding-agents-agent:$inputs1?force=1" >/dev/null
+build_cached() { cd / && "$CA_BIN" image build --cache "$cache2" --quiet; }
+expect_status 0 build_cached
+cd "$TEST_TMP"
+expect_no_grep 'mmdebstrap from|installing the agent CLIs' "$TEST_TMP/err"
+expect_grep "^image: coding-agents-agent:$inputs1 is $id1$" "$TEST_TMP/err"
+
 # The id is the config's own digest, and the config is what we wrote: no container, no host.
 api GET /images/coding-agents-agent:current/json | "$CA_PYTHON3" -c '
 import json, sys
