@@ -20,10 +20,13 @@
 static const char usage[] =
         "usage: coding-agents verify [--threads N] [RELEASE_DIR]\n"
         "\n"
-        "Checks every file of a release against its SHA256SUMS (in parallel, one thread per\n"
-        "core) and reports each mismatched, missing and unlisted file; symlinks are never\n"
-        "followed. Without RELEASE_DIR, the release this binary was installed from.\n"
-        "Records an integrity-ok or integrity-failed event. Exit status 1 on any problem.\n";
+        "Checks every file of a release against its SHA256SUMS and reports each mismatched,\n"
+        "missing and unlisted file; symlinks are never followed. Without RELEASE_DIR, the\n"
+        "release this binary was installed from. Records an integrity-ok or integrity-failed\n"
+        "event. Exit status 1 on any problem.\n"
+        "\n"
+        "  --threads N   hash on N threads (default: one below 16 MB in all, else one per\n"
+        "                core, at least 4 MB each)\n";
 
 /* <release>/bin/coding-agents -> <release>, when it holds a SHA256SUMS. */
 static int own_release(char *out, size_t outlen)

@@ -111,6 +111,8 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void compress_shani(uint32_t 
                 const __m128i abef_in = abef, cdgh_in = cdgh;
                 __m128i w[4];
 
+                /* Unrolled whole, so that w[] lives in registers: 1.55 to ~2 GB/s here. */
+#pragma GCC unroll 16
                 for (size_t i = 0; i < 16; i++) {
                         __m128i m;
 

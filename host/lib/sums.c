@@ -145,6 +145,7 @@ struct job {
         int dirfd;
         const struct sums_entry *e;
         size_t n;
+        const size_t *order;                /* the entries' indices, largest file first */
         uint8_t (*got)[DIGEST_SHA256_LEN]; /* sums_write: store the digest */
         unsigned char *status;              /* sums_verify: compare */
         atomic_size_t next;
@@ -204,12 +205,14 @@ static void *worker(void *arg)
                 return NULL;
         }
         for (;;) {
-                size_t i = atomic_fetch_add(&j->next, 1);
+                size_t k = atomic_fetch_add(&j->next, 1);
                 uint8_t md[DIGEST_SHA256_LEN];
+                size_t i;
                 int r;
 
-                if (i >= j->n)
+                if (k >= j->n)
                         break;
+                i = j->order[k];
                 r = hash_one(j->dirfd, j->e[i].path, buf, md);
                 if (r == -ENOMEM || (r == -EIO && j->got)) {
                         atomic_store(&j->error, -r);
@@ -230,15 +233,64 @@ static void *worker(void *arg)
         return NULL;
 }
 
-static int run_jobs(struct job *j, unsigned threads)
+/* Below this many bytes in all, one thread hashes everything: on a VM a second thread can take
+ * milliseconds to be first scheduled (an idle virtual CPU is woken through the hypervisor),
+ * longer than hashing the release tree (3-4 MB) takes on one core. */
+#define PARALLEL_MIN ((uint64_t) 16 << 20)
+/* And each further thread has at least this much to do. */
+#define PER_THREAD_MIN ((uint64_t) 4 << 20)
+
+static unsigned auto_threads(uint64_t bytes)
 {
+        long cpus;
+        uint64_t most;
+
+        if (bytes < PARALLEL_MIN)
+                return 1;
+        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        most = bytes / PER_THREAD_MIN;
+        return cpus < 1 ? 1 : (unsigned) ((uint64_t) cpus < most ? (uint64_t) cpus : most);
+}
+
+struct by_size {
+        size_t index;
+        off_t size;
+};
+
+static int cmp_by_size(const void *a, const void *b)
+{
+        const struct by_size *x = a, *y = b;
+
+        if (x->size != y->size)
+                return x->size > y->size ? -1 : 1;
+        return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * Hashes the job's entries, the largest first (the last file a thread takes is then a small
+ * one, and the threads end together). `size[i]` is entry i's size as listed (0 when it was
+ * not); `threads` 0 decides from the bytes in all.
+ */
+static int run_jobs(struct job *j, const off_t *size, unsigned threads)
+{
+        _cleanup_free_ struct by_size *sorted = calloc(j->n + 1, sizeof(*sorted));
+        _cleanup_free_ size_t *order = calloc(j->n + 1, sizeof(*order));
         pthread_t tid[64];
         unsigned started = 0;
+        uint64_t bytes = 0;
 
-        if (threads == 0) {
-                long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-                threads = cpus > 0 ? (unsigned) cpus : 1;
+        if (!sorted || !order)
+                return -ENOMEM;
+        for (size_t i = 0; i < j->n; i++) {
+                sorted[i] = (struct by_size) {.index = i, .size = size[i]};
+                bytes += size[i] > 0 ? (uint64_t) size[i] : 0;
         }
+        qsort(sorted, j->n, sizeof(*sorted), cmp_by_size);
+        for (size_t i = 0; i < j->n; i++)
+                order[i] = sorted[i].index;
+        j->order = order;
+        if (threads == 0)
+                threads = auto_threads(bytes);
         if (threads > 64)
                 threads = 64;
         if (threads > j->n)
@@ -251,6 +303,7 @@ static int run_jobs(struct job *j, unsigned threads)
         (void) worker(j); /* this thread works too */
         for (unsigned i = 0; i < started; i++)
                 (void) pthread_join(tid[i], NULL);
+        j->order = NULL;
         return -atomic_load(&j->error);
 }
 
@@ -274,6 +327,7 @@ int sums_verify_dir(const char *dir, unsigned threads, struct sums_report *rep,
         _cleanup_close_ int dfd = -1;
         _cleanup_buf_ struct buf b = BUF_INIT;
         _cleanup_free_ unsigned char *status = NULL;
+        _cleanup_free_ off_t *size = NULL;
         struct tree t = {0};
         struct sums s = {0};
         struct job j;
@@ -295,22 +349,34 @@ int sums_verify_dir(const char *dir, unsigned threads, struct sums_report *rep,
         r = sums_parse(b.data ? b.data : "", b.len, &s, err);
         if (r < 0)
                 return r;
-        status = calloc(s.n + 1, 1);
-        if (!status) {
-                sums_clear(&s);
-                return ca_error_setx(err, ENOMEM, "out of memory");
-        }
-        j = (struct job) {.dirfd = dfd, .e = s.e, .n = s.n, .status = status};
-        atomic_init(&j.next, 0);
-        atomic_init(&j.error, 0);
-        r = run_jobs(&j, threads);
-        if (r >= 0)
-                r = tree_list(dir, SUMS_MAX_ENTRIES + 1, &t, err);
-        else
-                r = ca_error_set(err, -r, "hashing failed");
+        /* The listing first: it finds what is not listed, and its sizes order the hashing. */
+        r = tree_list(dir, SUMS_MAX_ENTRIES + 1, &t, err);
         if (r < 0) {
                 sums_clear(&s);
                 return r;
+        }
+        status = calloc(s.n + 1, 1);
+        size = calloc(s.n + 1, sizeof(*size));
+        if (!status || !size) {
+                tree_clear(&t);
+                sums_clear(&s);
+                return ca_error_setx(err, ENOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < s.n; i++) { /* both in byte order */
+                while (k < t.n && strcmp(t.items[k].path, s.e[i].path) < 0)
+                        k++;
+                if (k < t.n && strcmp(t.items[k].path, s.e[i].path) == 0)
+                        size[i] = t.items[k].size;
+        }
+        k = 0;
+        j = (struct job) {.dirfd = dfd, .e = s.e, .n = s.n, .status = status};
+        atomic_init(&j.next, 0);
+        atomic_init(&j.error, 0);
+        r = run_jobs(&j, size, threads);
+        if (r < 0) {
+                tree_clear(&t);
+                sums_clear(&s);
+                return ca_error_set(err, -r, "hashing failed");
         }
         /* Listed entries, in order; then anything present but not listed. */
         for (size_t i = 0; r >= 0 && i < s.n; i++) {
@@ -347,6 +413,7 @@ int sums_write_dir(const char *dir, const char *const *skip, size_t nskip, struc
         struct tree t = {0};
         struct sums_entry *e = NULL;
         uint8_t (*got)[DIGEST_SHA256_LEN] = NULL;
+        off_t *size = NULL;
         size_t n = 0;
         struct job j;
         int r;
@@ -359,7 +426,8 @@ int sums_write_dir(const char *dir, const char *const *skip, size_t nskip, struc
                 return r;
         e = calloc(t.n + 1, sizeof(*e));
         got = calloc(t.n + 1, sizeof(*got));
-        if (!e || !got) {
+        size = calloc(t.n + 1, sizeof(*size));
+        if (!e || !got || !size) {
                 r = ca_error_setx(err, ENOMEM, "out of memory");
                 goto out;
         }
@@ -379,12 +447,13 @@ int sums_write_dir(const char *dir, const char *const *skip, size_t nskip, struc
                                           it->path);
                         goto out;
                 }
+                size[n] = it->size;
                 e[n++].path = it->path;
         }
         j = (struct job) {.dirfd = dfd, .e = e, .n = n, .got = got};
         atomic_init(&j.next, 0);
         atomic_init(&j.error, 0);
-        r = run_jobs(&j, 0);
+        r = run_jobs(&j, size, 0);
         if (r < 0) {
                 r = ca_error_set(err, -r, "cannot hash the files under '%s'", dir);
                 goto out;
@@ -402,6 +471,7 @@ int sums_write_dir(const char *dir, const char *const *skip, size_t nskip, struc
 out:
         free(e);
         free(got);
+        free(size);
         tree_clear(&t);
         return r;
 }

@@ -7,7 +7,8 @@
  * Paths are relative, without "." or ".." components, empty components, backslashes or
  * control characters. Verification opens every file beneath the release directory with
  * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so a symlink or a path cannot lead outside
- * it, and hashes the files in parallel (OpenSSL SHA-256, one thread per core).
+ * it, and hashes the files largest first: on one thread below 16 MB in all (a second thread
+ * would cost more than it saves), else on up to one thread per core.
  */
 #pragma once
 
