@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* mcp-helper's model mode (helper_model.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,8 +19,9 @@
 
 /* Refresh this long before the login expires. */
 #define REFRESH_MARGIN_MS 120000
-/* A token endpoint's answer is small. */
-#define TOKEN_ANSWER_MAX ((size_t) 64 << 10)
+/* A token endpoint's answer is small (one byte under SECRET_MAX_LEN: it is read into a secret
+ * one byte larger, and a full one is too big). */
+#define TOKEN_ANSWER_MAX (((size_t) 64 << 10) - 1)
 /* The whole exchange with the token endpoint. */
 #define TOKEN_TIMEOUT_MS 60000
 
@@ -84,37 +86,33 @@ bool model_needs_refresh(struct model_state *m)
         return due;
 }
 
+/* The token endpoint's answer (it holds the new tokens): read straight into guarded memory,
+ * never through a buffer that grows (a moved buffer leaves its old copy behind in the heap). */
 struct answer {
-        struct buf b;
+        struct ca_secret *s; /* TOKEN_ANSWER_MAX + 1 bytes: one more means too big */
+        size_t len;
         bool too_big;
 };
-
-static int remaining_ms(int64_t deadline)
-{
-        int64_t left = deadline - clock_monotonic_ms();
-
-        return left < 0 ? 0 : (int) left;
-}
 
 /* The answer's body, within the deadline: 0, or -errno (-EMSGSIZE past TOKEN_ANSWER_MAX). */
 static int read_answer(struct httpc_xfer *x, struct answer *a, int64_t deadline)
 {
-        char chunk[4096];
-
+        a->s = secret_new(TOKEN_ANSWER_MAX + 1);
+        if (!a->s)
+                return -ENOMEM;
         for (;;) {
-                ssize_t n = httpc_read(x, chunk, sizeof(chunk), remaining_ms(deadline));
+                ssize_t n = httpc_read(x, (char *) a->s->buf + a->len, a->s->len - a->len,
+                                       clock_left_ms(deadline, INT_MAX));
 
                 if (n == 0)
                         return 0;
                 if (n < 0)
                         return (int) n;
-                if (a->b.len + (size_t) n > TOKEN_ANSWER_MAX) {
+                a->len += (size_t) n;
+                if (a->len > TOKEN_ANSWER_MAX) {
                         a->too_big = true;
                         return -EMSGSIZE;
                 }
-                if (buf_append(&a->b, chunk, (size_t) n) < 0)
-                        return -ENOMEM;
-                sodium_memzero(chunk, sizeof(chunk));
         }
 }
 
@@ -145,7 +143,8 @@ static int post_grant(const struct model_state *m, const struct httpc_options *u
                 r = httpc_send(&c, &x, "POST", target.data, hdrs, CA_ELEMENTSOF(hdrs), body->buf,
                                body->len);
         while (r == 0)
-                r = remaining_ms(deadline) ? httpc_head(&x, remaining_ms(deadline)) : -ETIMEDOUT;
+                r = clock_left_ms(deadline, INT_MAX) ? httpc_head(&x, clock_left_ms(deadline, INT_MAX))
+                                                     : -ETIMEDOUT;
         if (r == 1) {
                 *status = x.status;
                 r = read_answer(&x, a, deadline);
@@ -170,7 +169,7 @@ static int refresh_locked(struct model_state *m, const struct httpc_options *up,
         _cleanup_secret_ struct ca_secret *body = NULL;
         _cleanup_secret_ struct ca_secret *doc = NULL;
         struct ca_secret *header = NULL;
-        struct answer a = {BUF_INIT, false};
+        struct answer a = {NULL, 0, false};
         long status = 0;
         int r;
 
@@ -181,10 +180,9 @@ static int refresh_locked(struct model_state *m, const struct httpc_options *up,
         if (r >= 0 && status != 200)
                 r = ca_error_setx(err, EACCES, "the token endpoint answered %ld", status);
         if (r >= 0)
-                r = modelcred_refresh_apply(&m->cred, a.b.data ? a.b.data : "", a.b.len,
+                r = modelcred_refresh_apply(&m->cred, a.s ? (const char *) a.s->buf : "", a.len,
                                             clock_realtime_ms(), err);
-        sodium_memzero(a.b.data, a.b.cap);
-        buf_clear(&a.b);
+        a.s = secret_free(a.s);
         if (r >= 0)
                 r = modelcred_auth_header(&m->cred, &header, err);
         if (r < 0)

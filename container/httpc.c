@@ -159,9 +159,7 @@ void httpc_clear(struct httpc *c)
 
 static int remaining(int64_t deadline)
 {
-        int64_t left = deadline - clock_monotonic_ms();
-
-        return left < 0 ? 0 : left > 60000 ? 60000 : (int) left;
+        return clock_left_ms(deadline, 60000);
 }
 
 static int wait_fd(int fd, short events, int timeout_ms)

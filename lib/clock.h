@@ -14,6 +14,15 @@ static inline int64_t clock_monotonic_ms(void)
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Milliseconds left until the monotonic `deadline` (0 once it passed), at most `cap`: a poll
+ * timeout. */
+static inline int clock_left_ms(int64_t deadline, int cap)
+{
+        int64_t left = deadline - clock_monotonic_ms();
+
+        return left < 0 ? 0 : left > cap ? cap : (int) left;
+}
+
 /* The same in microseconds: timings reported to the millisecond's fraction. */
 static inline int64_t clock_monotonic_us(void)
 {
