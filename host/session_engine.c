@@ -108,9 +108,73 @@ static void drop_own_worktrees(const char *config_root, json_t *changed)
         }
 }
 
+#define REFS_SAID 16
+/* The changes' part of the event: it is one line of the log (AUDIT_MAX_LINE), and what the
+ * agent named (files it hid, refs it made) must not push it out whole. */
+#define CHANGES_EVENT_MAX ((size_t) 48 << 10)
+
+/* Keeps the changes that fit the event, in order, and counts the rest in a last one (the
+ * warnings printed named every one). */
+static void fit_event(json_t *changed)
+{
+        size_t used = 2, keep = 0, n = json_array_size(changed);
+
+        for (; keep < n; keep++) {
+                char *text = json_dumps(json_array_get(changed, keep), JSON_COMPACT);
+                size_t len = text ? strlen(text) + 1 : CHANGES_EVENT_MAX;
+
+                free(text);
+                if (used + len > CHANGES_EVENT_MAX)
+                        break;
+                used += len;
+        }
+        if (keep == n)
+                return;
+        while (json_array_size(changed) > keep)
+                (void) json_array_remove(changed, keep);
+        (void) json_array_append_new(changed, json_pack("{s:s, s:s, s:I}", "path", ".git", "change",
+                                                        "more", "count", (json_int_t) (n - keep)));
+}
+
+/* A ref the session moved, made or deleted: what it now holds is not in git status or git
+ * diff, and the warning gives the git log that shows it (the ids are hex, from git). */
+static void ref_warning(const char *name, const json_t *c, const char *shown)
+{
+        const char *what = json_string_value(json_object_get(c, "change"));
+        const char *from = json_string_value(json_object_get(c, "from"));
+        const char *to = json_string_value(json_object_get(c, "to"));
+        const char *base = json_string_value(json_object_get(c, "base"));
+        const char *how = json_string_value(json_object_get(c, "how"));
+
+        if (how || (strcmp(what, "deleted") != 0 && !to) || (strcmp(what, "created") != 0 && !from))
+                (void) fprintf(stderr,
+                               "coding-agents: warning: during session %s, the repository's refs "
+                               "changed (%s): review 'git log -p' of each before you build or "
+                               "run anything there\n",
+                               name, how ? how : "unreadable");
+        else if (strcmp(what, "moved") == 0)
+                (void) fprintf(stderr,
+                               "coding-agents: warning: during session %s, %s moved from %.12s "
+                               "to %.12s: git status and git diff do not show commits; review "
+                               "them with 'git log -p %s..%s' (and 'git log %s..%s' for what "
+                               "it no longer holds) before you build or run anything there\n",
+                               name, shown, from, to, from, to, to, from);
+        else if (strcmp(what, "created") == 0)
+                (void) fprintf(stderr,
+                               "coding-agents: warning: during session %s, %s was created at "
+                               "%.12s: review it with 'git log -p %s%s%s' before you use it\n",
+                               name, shown, to, base ? base : "", base ? ".." : "", to);
+        else
+                (void) fprintf(stderr,
+                               "coding-agents: warning: during session %s, %s was deleted (it "
+                               "was at %s)\n",
+                               name, shown, from);
+}
+
 /* At the end of a session: whatever in the workspace's .git changed that git executes or
- * follows (the mounts should have made that impossible), and any tracked file the index now
- * hides from git status and git diff, is reported, never silently kept. */
+ * follows (the mounts should have made that impossible), any tracked file the index now hides
+ * from git status and git diff, and every ref that moved (commits those two do not show), is
+ * reported, never silently kept. */
 static void check_git(const char *config_root, const char *name)
 {
         _cleanup_free_ char *dir = session_dir(config_root, name);
@@ -118,6 +182,7 @@ static void check_git(const char *config_root, const char *name)
         _cleanup_json_ json_t *snap = NULL;
         _cleanup_json_ json_t *changed = NULL;
         struct ca_error err = {0};
+        size_t refs_said = 0;
         const json_t *c;
         size_t i;
 
@@ -142,7 +207,18 @@ static void check_git(const char *config_root, const char *name)
                 (void) text_escape_to(entry ? entry : "", 0, shown, sizeof(shown));
                 if (!how)
                         how = "";
-                if (what && strcmp(what, "hidden") == 0) {
+                if (what && (strcmp(what, "moved") == 0 || strcmp(what, "created") == 0 ||
+                             strcmp(what, "deleted") == 0)) {
+                        /* One line each for the first few; the event lists them all. */
+                        if (refs_said++ < REFS_SAID)
+                                ref_warning(name, c, shown);
+                        else if (refs_said == REFS_SAID + 1)
+                                (void) fprintf(stderr,
+                                               "coding-agents: warning: during session %s, more "
+                                               "refs changed: 'coding-agents events tail --type "
+                                               "workspace-git-changed' lists them all\n",
+                                               name);
+                } else if (what && strcmp(what, "hidden") == 0) {
                         (void) fprintf(stderr,
                                        "coding-agents: warning: during session %s, the "
                                        "workspace's index was set to hide '%s' from git status "
@@ -163,6 +239,7 @@ static void check_git(const char *config_root, const char *name)
                                        "there\n",
                                        name, shown, what ? what : "changed");
         }
+        fit_event(changed);
         (void) session_emit(config_root, AUDIT_WORKSPACE_GIT_CHANGED, name,
                             json_pack("{s:O, s:O}", "workspace",
                                       json_object_get(snap, "workspace"), "changed", changed));
@@ -256,12 +333,13 @@ int session_teardown(const char *config_root, struct runtime *rt, const char *na
                 remove_part(runtime_remove(rt, proxy, true, &e), "egress proxy", &e, left);
         if (rt && parts->network)
                 remove_part(remove_network(rt, name, &e), "network", &e, left);
-        check_git(config_root, name);
         save_state(config_root, name);
         /* The session's objects first: its branch and the index may name them. */
         fields = workspace_objects_end(config_root, name);
         if (fields)
                 (void) session_emit(config_root, AUDIT_WORKSPACE_OBJECTS, name, fields);
+        /* Then what changed in .git: a ref whose commit is not in yet would read as gone. */
+        check_git(config_root, name);
         worktree_end(config_root, name);
         write_back_login(config_root, name);
         session_remove_dir(config_root, name);

