@@ -957,7 +957,7 @@ static void hidden_changes(const json_t *before, const json_t *after, json_t *ch
 
 static bool ref_room(size_t *budget, const char *ref, size_t *more)
 {
-        size_t cost = strlen(ref) + 2 * DIGEST_SHA256_HEX_LEN + 64;
+        size_t cost = strlen(ref) + (size_t) 2 * DIGEST_SHA256_HEX_LEN + 64;
 
         if (*more || cost > *budget) {
                 (*more)++;
