@@ -235,8 +235,12 @@ static void check_git(const char *config_root, const char *name)
                 const char *entry = json_string_value(json_object_get(c, "path"));
                 char shown[PATH_MAX];
 
-                /* A work tree's file name is the agent's choice: escaped for the terminal. */
-                (void) text_escape_to(entry ? entry : "", 0, shown, sizeof(shown));
+                /* A work tree's file name is the agent's choice: the snapshot holds it escaped
+                 * already (textsafe.h); anything else is escaped here. */
+                if (entry && text_is_safe(entry, strlen(entry), 0))
+                        (void) snprintf(shown, sizeof(shown), "%s", entry);
+                else
+                        (void) text_escape_to(entry ? entry : "", 0, shown, sizeof(shown));
                 if (!how)
                         how = "";
                 if (is_ref_change(what)) {

@@ -706,6 +706,24 @@ static void closedirp(DIR **d)
                 (void) closedir(*d);
 }
 
+/*
+ * obj[key] = value, both escaped (textsafe.h) first: names and link targets are the agent's
+ * bytes, and JSON holds only UTF-8. Stored raw, a name that is not (a file `x\377` in
+ * .git/rebase-merge, a hidden `tool\377.sh`, a branch) failed the whole snapshot, and with it
+ * every report of the session's end. 0 or -ENOMEM.
+ */
+static int set_escaped(json_t *obj, const char *key, const char *value)
+{
+        _cleanup_buf_ struct buf k = BUF_INIT;
+        _cleanup_buf_ struct buf v = BUF_INIT;
+
+        if (text_escape(key, strlen(key), 0, &k) < 0 || text_escape(value, strlen(value), 0, &v) < 0)
+                return -ENOMEM;
+        return json_object_set_new(obj, k.data ? k.data : "", json_string(v.data ? v.data : "")) < 0
+                       ? -ENOMEM
+                       : 0;
+}
+
 static int walk_git(int parent, const char *rel, unsigned depth, bool all, json_t *entries)
 {
         _cleanup_(closedirp) DIR *d = NULL;
@@ -736,7 +754,7 @@ static int walk_git(int parent, const char *rel, unsigned depth, bool all, json_
 
                         if ((!all && skipped_dir(de->d_name)) || depth >= SNAPSHOT_MAX_DEPTH)
                                 continue;
-                        if (in && json_object_set_new(entries, key, json_string("dir")) < 0)
+                        if (in && set_escaped(entries, key, "dir") < 0)
                                 return -ENOMEM;
                         sub = openat(dirfd(d), de->d_name,
                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -757,7 +775,7 @@ static int walk_git(int parent, const char *rel, unsigned depth, bool all, json_
                         return -E2BIG;
                 if (entry_value(dirfd(d), de->d_name, &st, value, sizeof(value)) < 0)
                         (void) snprintf(value, sizeof(value), "unreadable");
-                if (json_object_set_new(entries, key, json_string(value)) < 0)
+                if (set_escaped(entries, key, value) < 0)
                         return -ENOMEM;
         }
         return 0;
@@ -814,11 +832,10 @@ static json_t *hidden_entries(const char *workspace)
                         break;
                 }
                 if (count++ < HIDDEN_LISTED &&
-                    json_object_set_new(listed, rec + 2,
-                                        json_string(skipped ? (assumed ? "assume-unchanged, "
-                                                                         "skip-worktree"
-                                                                       : "skip-worktree")
-                                                            : "assume-unchanged")) < 0)
+                    set_escaped(listed, rec + 2,
+                                skipped ? (assumed ? "assume-unchanged, skip-worktree"
+                                                   : "skip-worktree")
+                                        : "assume-unchanged") < 0)
                         r = -ENOMEM;
         }
         return listing_end(md, r, count, listed);
@@ -868,8 +885,7 @@ static json_t *ref_entries(const char *workspace)
                         break;
                 }
                 *sp = '\0';
-                if (count++ < REFS_LISTED &&
-                    json_object_set_new(listed, sp + 1, json_string(line)) < 0)
+                if (count++ < REFS_LISTED && set_escaped(listed, sp + 1, line) < 0)
                         r = -ENOMEM;
         }
         return listing_end(md, r, count, listed);
@@ -892,7 +908,7 @@ int workspace_git_snapshot(const char *workspace, json_t **ret, struct ca_error 
                 gitdir = S_ISDIR(st.st_mode);
                 if (entry_value(wsfd, ".git", &st, value, sizeof(value)) < 0)
                         (void) snprintf(value, sizeof(value), "unreadable");
-                if (json_object_set_new(entries, ".git", json_string(value)) < 0)
+                if (set_escaped(entries, ".git", value) < 0)
                         return ca_error_setx(err, ENOMEM, "out of memory");
                 if (S_ISDIR(st.st_mode)) {
                         _cleanup_close_ int gitfd = openat(wsfd, ".git", O_RDONLY | O_DIRECTORY |
@@ -901,6 +917,12 @@ int workspace_git_snapshot(const char *workspace, json_t **ret, struct ca_error 
                         r = gitfd < 0 ? -errno : walk_git(gitfd, ".git", 0, false, entries);
                 }
         }
+        /* Too many to keep: what was read stays, and a mark that more was there (an agent that
+         * floods .git/rebase-merge must not make the check fail whole). */
+        if (r == -E2BIG)
+                r = json_object_set_new(entries, ".git/...", json_string("more entries")) < 0
+                            ? -ENOMEM
+                            : 0;
         if (r < 0)
                 return ca_error_setx(err, -r, "cannot read '%s/.git'", workspace);
         *ret = json_pack("{s:s, s:O}", "workspace", workspace, "entries", entries);
@@ -1080,12 +1102,13 @@ static void staged_changes(const char *workspace, json_t *changed)
         for (size_t i = 0; i < cached.len && listed < STAGED_LISTED;) {
                 const char *n = cached.data + i;
                 size_t len = strnlen(n, cached.len - i);
+                _cleanup_buf_ struct buf shown = BUF_INIT;
 
                 i += len + 1;
-                if (len == 0 || name_in(&head, n))
+                if (len == 0 || name_in(&head, n) || text_escape(n, len, 0, &shown) < 0)
                         continue;
                 (void) json_array_append_new(changed, json_pack("{s:s, s:s}", "change", "staged",
-                                                                "path", n));
+                                                                "path", shown.data));
                 listed++;
         }
 }
