@@ -781,22 +781,47 @@ static int walk_git(int parent, const char *rel, unsigned depth, bool all, json_
         return 0;
 }
 
-/* What a listing read with git keeps in the snapshot: its count, the digest of all of it and
- * the first entries (`listed`); NULL when reading it failed (`r` not 0). Frees `md`. */
-static json_t *listing_end(struct digest_ctx *md, int r, size_t count, const json_t *listed)
+/* A listing read with git for the snapshot: git's output, the first entries, a digest of all
+ * of them and their count. */
+struct listing {
+        struct buf out;
+        json_t *listed;
+        struct digest_ctx *md;
+        size_t count;
+};
+
+/* Runs `git args...` for a listing: git's exit status, or a negative errno. */
+static int listing_begin(struct listing *l, const char *workspace, const char *const *args,
+                         size_t nargs)
+{
+        struct ca_error err = {0};
+
+        *l = (struct listing) {.out = BUF_INIT, .listed = json_object(),
+                               .md = digest_sha256_new()};
+        if (!l->listed || !l->md)
+                return -ENOMEM;
+        return git_run(workspace, GIT_READ, args, nargs, &l->out, &err);
+}
+
+/* What the snapshot keeps of a listing: its count, the digest of all of it and the first
+ * entries; NULL when reading it failed (`r` not 0). Frees the rest. */
+static json_t *listing_end(struct listing *l, int r)
 {
         uint8_t sum[DIGEST_SHA256_LEN];
         char hex[DIGEST_SHA256_HEX_LEN + 1];
+        json_t *ret = NULL;
 
-        if (r != 0) {
-                (void) digest_free(md);
-                return NULL;
-        }
-        if (digest_final(md, sum) < 0)
-                return NULL;
-        digest_hex(sum, sizeof(sum), hex);
-        return json_pack("{s:I, s:s, s:O}", "count", (json_int_t) count, "digest", hex, "listed",
-                         listed);
+        buf_clear(&l->out);
+        if (r == 0 && digest_final(l->md, sum) == 0) {
+                digest_hex(sum, sizeof(sum), hex);
+                ret = json_pack("{s:I, s:s, s:O}", "count", (json_int_t) l->count, "digest", hex,
+                                "listed", l->listed);
+        } else
+                (void) digest_free(l->md);
+        l->md = NULL;
+        json_decref(l->listed);
+        l->listed = NULL;
+        return ret;
 }
 
 /*
@@ -810,35 +835,30 @@ static json_t *listing_end(struct digest_ctx *md, int r, size_t count, const jso
 static json_t *hidden_entries(const char *workspace)
 {
         static const char *const args[] = {"ls-files", "-v", "-z"};
-        _cleanup_buf_ struct buf out = BUF_INIT;
-        _cleanup_json_ json_t *listed = json_object();
-        struct digest_ctx *md = digest_sha256_new();
-        struct ca_error err = {0};
-        size_t count = 0;
-        int r = md && listed ? git_run(workspace, GIT_READ, args, CA_ELEMENTSOF(args), &out, &err)
-                             : -ENOMEM;
+        struct listing l;
+        int r = listing_begin(&l, workspace, args, CA_ELEMENTSOF(args));
 
-        for (size_t i = 0; r == 0 && i + 2 < out.len;) {
-                const char *rec = out.data + i;
-                size_t len = strnlen(rec, out.len - i);
+        for (size_t i = 0; r == 0 && i + 2 < l.out.len;) {
+                const char *rec = l.out.data + i;
+                size_t len = strnlen(rec, l.out.len - i);
                 char tag = rec[0];
                 bool assumed = tag >= 'a' && tag <= 'z', skipped = tag == 'S' || tag == 's';
 
                 i += len + 1;
                 if (len < 3 || rec[1] != ' ' || (!assumed && !skipped))
                         continue;
-                if (digest_update(md, rec, len + 1) < 0) {
+                if (digest_update(l.md, rec, len + 1) < 0) {
                         r = -EIO;
                         break;
                 }
-                if (count++ < HIDDEN_LISTED &&
-                    set_escaped(listed, rec + 2,
+                if (l.count++ < HIDDEN_LISTED &&
+                    set_escaped(l.listed, rec + 2,
                                 skipped ? (assumed ? "assume-unchanged, skip-worktree"
                                                    : "skip-worktree")
                                         : "assume-unchanged") < 0)
                         r = -ENOMEM;
         }
-        return listing_end(md, r, count, listed);
+        return listing_end(&l, r);
 }
 
 /*
@@ -854,41 +874,36 @@ static json_t *hidden_entries(const char *workspace)
 static json_t *ref_entries(const char *workspace)
 {
         static const char *const args[] = {"show-ref", "--head"};
-        _cleanup_buf_ struct buf out = BUF_INIT;
-        _cleanup_json_ json_t *listed = json_object();
-        struct digest_ctx *md = digest_sha256_new();
-        struct ca_error err = {0};
-        size_t count = 0;
-        /* 1: no refs at all (a repository without a commit). */
-        int r = md && listed ? git_run(workspace, GIT_READ, args, CA_ELEMENTSOF(args), &out, &err)
-                             : -ENOMEM;
+        struct listing l;
+        int r = listing_begin(&l, workspace, args, CA_ELEMENTSOF(args));
 
-        if (r == 1 && out.len == 0)
+        /* 1: no refs at all (a repository without a commit). */
+        if (r == 1 && l.out.len == 0)
                 r = 0;
-        for (size_t i = 0; r == 0 && i < out.len;) {
-                char *line = out.data + i;
-                char *nl = memchr(line, '\n', out.len - i);
+        for (size_t i = 0; r == 0 && i < l.out.len;) {
+                char *line = l.out.data + i;
+                char *nl = memchr(line, '\n', l.out.len - i);
                 char *sp;
 
                 if (!nl)
                         break;
                 *nl = '\0';
-                i = (size_t) (nl - out.data) + 1;
+                i = (size_t) (nl - l.out.data) + 1;
                 sp = strchr(line, ' ');
                 /* An object id is hex (SHA-1 or SHA-256); anything else is not git's. */
                 if (!sp || !sp[1] || ((size_t) (sp - line) != 40 && (size_t) (sp - line) != 64) ||
                     strspn(line, "0123456789abcdef") != (size_t) (sp - line))
                         continue;
                 /* "<oid> <ref>" and its NUL: one record of the digest each. */
-                if (digest_update(md, line, (size_t) (nl - line) + 1) < 0) {
+                if (digest_update(l.md, line, (size_t) (nl - line) + 1) < 0) {
                         r = -EIO;
                         break;
                 }
                 *sp = '\0';
-                if (count++ < REFS_LISTED && set_escaped(listed, sp + 1, line) < 0)
+                if (l.count++ < REFS_LISTED && set_escaped(l.listed, sp + 1, line) < 0)
                         r = -ENOMEM;
         }
-        return listing_end(md, r, count, listed);
+        return listing_end(&l, r);
 }
 
 int workspace_git_snapshot(const char *workspace, json_t **ret, struct ca_error *err)
