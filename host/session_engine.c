@@ -161,8 +161,8 @@ static void fit_event(json_t *changed)
         }
         if (keep == n)
                 return;
-        while (json_array_size(changed) > keep)
-                (void) json_array_remove(changed, keep);
+        while (json_array_size(changed) > keep) /* from the end: nothing moves */
+                (void) json_array_remove(changed, json_array_size(changed) - 1);
         (void) json_array_append_new(changed, json_pack("{s:s, s:s, s:I}", "path", ".git", "change",
                                                         "more", "count", (json_int_t) (n - keep)));
 }

@@ -141,11 +141,16 @@ int sums_parse(const char *data, size_t len, struct sums *out, struct ca_error *
 
 enum { ST_OK, ST_MISMATCH, ST_MISSING };
 
+struct by_size {
+        size_t index;
+        off_t size;
+};
+
 struct job {
         int dirfd;
         const struct sums_entry *e;
         size_t n;
-        const size_t *order;                /* the entries' indices, largest file first */
+        const struct by_size *order;        /* the entries, largest file first */
         uint8_t (*got)[DIGEST_SHA256_LEN]; /* sums_write: store the digest */
         unsigned char *status;              /* sums_verify: compare */
         atomic_size_t next;
@@ -212,7 +217,7 @@ static void *worker(void *arg)
 
                 if (k >= j->n)
                         break;
-                i = j->order[k];
+                i = j->order[k].index;
                 r = hash_one(j->dirfd, j->e[i].path, buf, md);
                 if (r == -ENOMEM || (r == -EIO && j->got)) {
                         atomic_store(&j->error, -r);
@@ -252,11 +257,6 @@ static unsigned auto_threads(uint64_t bytes)
         return cpus < 1 ? 1 : (unsigned) ((uint64_t) cpus < most ? (uint64_t) cpus : most);
 }
 
-struct by_size {
-        size_t index;
-        off_t size;
-};
-
 static int cmp_by_size(const void *a, const void *b)
 {
         const struct by_size *x = a, *y = b;
@@ -274,21 +274,18 @@ static int cmp_by_size(const void *a, const void *b)
 static int run_jobs(struct job *j, const off_t *size, unsigned threads)
 {
         _cleanup_free_ struct by_size *sorted = calloc(j->n + 1, sizeof(*sorted));
-        _cleanup_free_ size_t *order = calloc(j->n + 1, sizeof(*order));
         pthread_t tid[64];
         unsigned started = 0;
         uint64_t bytes = 0;
 
-        if (!sorted || !order)
+        if (!sorted)
                 return -ENOMEM;
         for (size_t i = 0; i < j->n; i++) {
                 sorted[i] = (struct by_size) {.index = i, .size = size[i]};
                 bytes += size[i] > 0 ? (uint64_t) size[i] : 0;
         }
         qsort(sorted, j->n, sizeof(*sorted), cmp_by_size);
-        for (size_t i = 0; i < j->n; i++)
-                order[i] = sorted[i].index;
-        j->order = order;
+        j->order = sorted;
         if (threads == 0)
                 threads = auto_threads(bytes);
         if (threads > 64)
